@@ -1,0 +1,73 @@
+// What the C API's opaque handles hold, and the one wrapper that turns C++
+// exceptions into a tk_status plus the thread-local message.
+#pragma once
+
+#include <memory>
+#include <new>
+#include <string>
+
+#include "capi/trainkit.h"
+#include "core/api/trainer.h"
+#include "core/base/error.h"
+#include "core/data/batcher.h"
+#include "core/data/dataset.h"
+#include "core/graph/graph.h"
+
+struct tk_model {
+  tk::Graph graph;
+};
+
+struct tk_trainer_options {
+  tk::TrainerConfig config;
+};
+
+struct tk_trainer {
+  std::unique_ptr<tk::Trainer> trainer;
+};
+
+struct tk_dataset {
+  tk::Dataset dataset;
+};
+
+struct tk_batcher {
+  std::unique_ptr<tk::Batcher> batcher;
+};
+
+namespace tk::capi {
+
+void set_last_error(const std::string& message);
+
+// Runs body; any exception becomes a status and message. Never throws.
+template <typename Body>
+tk_status guarded(const Body& body) noexcept {
+  try {
+    body();
+    return TK_OK;
+  } catch (const Error& e) {
+    set_last_error(e.what());
+    return static_cast<tk_status>(e.code());
+  } catch (const std::bad_alloc&) {
+    set_last_error("out of memory");
+    return TK_ERROR_OUT_OF_MEMORY;
+  } catch (const std::exception& e) {
+    set_last_error(std::string("internal error: ") + e.what());
+    return TK_ERROR_INTERNAL;
+  } catch (...) {
+    set_last_error("internal error: unknown exception");
+    return TK_ERROR_INTERNAL;
+  }
+}
+
+// Throws kNullArgument naming the argument.
+inline void require(const void* pointer, const char* name) {
+  if (!pointer) fail(ErrorCode::kNullArgument, "'", name, "' must not be NULL");
+}
+
+// Checks a C view (dtype, rank, extents, strides) and converts it.
+HostView to_host_view(const tk_tensor_view* view, const char* name);
+tk_tensor_view to_c_view(const HostView& view);
+// Writes a per-sample shape into C out-params.
+void write_shape(const Shape& shape, int32_t* out_rank, int64_t* out_shape);
+void copy_name(const std::string& name, char* buffer, size_t capacity);
+
+}  // namespace tk::capi

@@ -1,0 +1,167 @@
+// tk_trainer_*: create, step, evaluate, predict, and read or write parameters.
+#include <cmath>
+
+#include "capi/handles.h"
+
+using tk::capi::guarded;
+using tk::capi::require;
+using tk::capi::to_host_view;
+
+namespace {
+
+const tk::ParamTensor& parameter(const tk_trainer* trainer, int32_t index) {
+  const auto& params = trainer->trainer->plan().params();
+  if (index < 0 || static_cast<size_t>(index) >= params.size())
+    tk::fail(tk::ErrorCode::kInvalidArgument, "parameter index ", index, " is out of range (", params.size(), " tensors)");
+  return params[index];
+}
+
+}  // namespace
+
+extern "C" {
+
+TK_API tk_status tk_trainer_create(const tk_model* model, tk_loss loss, const tk_trainer_options* options,
+                                   tk_trainer** out_trainer) {
+  return guarded([&] {
+    require(model, "model");
+    require(out_trainer, "out_trainer");
+    if (loss < TK_LOSS_SOFTMAX_CROSS_ENTROPY || loss > TK_LOSS_BCE_WITH_LOGITS)
+      tk::fail(tk::ErrorCode::kInvalidArgument, "unknown loss ", static_cast<int>(loss));
+    tk::TrainerConfig config = options ? options->config : tk::TrainerConfig{};
+    config.loss = static_cast<tk::LossKind>(loss);
+    auto handle = std::make_unique<tk_trainer>();
+    handle->trainer = std::make_unique<tk::Trainer>(model->graph, config);
+    *out_trainer = handle.release();
+  });
+}
+
+TK_API void tk_trainer_destroy(tk_trainer* trainer) { delete trainer; }
+
+TK_API tk_status tk_trainer_step(tk_trainer* trainer, const tk_tensor_view* inputs,
+                                 const tk_tensor_view* targets, float* out_loss) {
+  return guarded([&] {
+    require(trainer, "trainer");
+    tk::HostView in = to_host_view(inputs, "inputs");
+    tk::HostView target = to_host_view(targets, "targets");
+    tk::StepResult result = trainer->trainer->step(in, target);
+    if (out_loss) *out_loss = static_cast<float>(result.loss);
+  });
+}
+
+TK_API tk_status tk_trainer_evaluate(tk_trainer* trainer, const tk_tensor_view* inputs,
+                                     const tk_tensor_view* targets, double* out_loss, double* out_accuracy) {
+  return guarded([&] {
+    require(trainer, "trainer");
+    tk::Evaluation result =
+        trainer->trainer->evaluate(to_host_view(inputs, "inputs"), to_host_view(targets, "targets"));
+    if (out_loss) *out_loss = result.loss;
+    if (out_accuracy) *out_accuracy = result.accuracy;
+  });
+}
+
+TK_API tk_status tk_trainer_predict(tk_trainer* trainer, const tk_tensor_view* inputs, int32_t probabilities,
+                                    tk_tensor_view* outputs) {
+  return guarded([&] {
+    require(trainer, "trainer");
+    if (probabilities != 0 && probabilities != 1)
+      tk::fail(tk::ErrorCode::kInvalidArgument, "probabilities must be 0 or 1, got ", probabilities);
+    trainer->trainer->predict(to_host_view(inputs, "inputs"), probabilities == 1, to_host_view(outputs, "outputs"));
+  });
+}
+
+TK_API tk_status tk_trainer_step_count(const tk_trainer* trainer, int64_t* out_optimizer_steps) {
+  return guarded([&] {
+    require(trainer, "trainer");
+    require(out_optimizer_steps, "out_optimizer_steps");
+    *out_optimizer_steps = trainer->trainer->optimizer_steps();
+  });
+}
+
+TK_API tk_status tk_trainer_skipped_steps(const tk_trainer* trainer, int64_t* out_skipped) {
+  return guarded([&] {
+    require(trainer, "trainer");
+    require(out_skipped, "out_skipped");
+    *out_skipped = trainer->trainer->skipped_steps();
+  });
+}
+
+TK_API tk_status tk_trainer_learning_rate(const tk_trainer* trainer, double* out_learning_rate) {
+  return guarded([&] {
+    require(trainer, "trainer");
+    require(out_learning_rate, "out_learning_rate");
+    *out_learning_rate = trainer->trainer->current_learning_rate();
+  });
+}
+
+TK_API tk_status tk_trainer_last_grad_norm(const tk_trainer* trainer, double* out_norm) {
+  return guarded([&] {
+    require(trainer, "trainer");
+    require(out_norm, "out_norm");
+    *out_norm = trainer->trainer->last_grad_norm();
+  });
+}
+
+TK_API tk_status tk_trainer_num_parameter_tensors(const tk_trainer* trainer, int32_t* out_count) {
+  return guarded([&] {
+    require(trainer, "trainer");
+    require(out_count, "out_count");
+    *out_count = static_cast<int32_t>(trainer->trainer->plan().params().size());
+  });
+}
+
+TK_API tk_status tk_trainer_parameter_info(const tk_trainer* trainer, int32_t index, char* name, size_t capacity,
+                                           int32_t* out_rank, int64_t* out_shape) {
+  return guarded([&] {
+    require(trainer, "trainer");
+    const tk::ParamTensor& p = parameter(trainer, index);
+    if (name) tk::capi::copy_name(p.name, name, capacity);
+    if (out_rank || out_shape) {
+      require(out_rank, "out_rank");
+      require(out_shape, "out_shape");
+      tk::capi::write_shape(p.spec.shape, out_rank, out_shape);
+    }
+  });
+}
+
+TK_API tk_status tk_trainer_get_parameter(const tk_trainer* trainer, int32_t index, tk_tensor_view* out) {
+  return guarded([&] {
+    require(trainer, "trainer");
+    parameter(trainer, index);
+    trainer->trainer->get_parameter(index, to_host_view(out, "out"));
+  });
+}
+
+TK_API tk_status tk_trainer_set_parameter(tk_trainer* trainer, int32_t index, const tk_tensor_view* values) {
+  return guarded([&] {
+    require(trainer, "trainer");
+    parameter(trainer, index);
+    trainer->trainer->set_parameter(index, to_host_view(values, "values"));
+  });
+}
+
+TK_API tk_status tk_trainer_num_parameters(const tk_trainer* trainer, int64_t* out_count) {
+  return guarded([&] {
+    require(trainer, "trainer");
+    require(out_count, "out_count");
+    *out_count = trainer->trainer->plan().graph().num_parameters();
+  });
+}
+
+TK_API tk_status tk_trainer_copy_parameters(const tk_trainer* trainer, float* out, int64_t count) {
+  return guarded([&] {
+    require(trainer, "trainer");
+    require(out, "out");
+    const auto& params = trainer->trainer->plan().params();
+    int64_t total = 0;
+    for (const tk::ParamTensor& p : params) total += p.count;
+    if (count != total)
+      tk::fail(tk::ErrorCode::kShapeMismatch, "the model has ", total, " parameters, the buffer holds ", count);
+    int64_t offset = 0;
+    for (size_t i = 0; i < params.size(); ++i) {
+      trainer->trainer->get_parameter(i, {out + offset, tk::DType::kF32, params[i].spec.shape, {}});
+      offset += params[i].count;
+    }
+  });
+}
+
+}  // extern "C"

@@ -1,0 +1,126 @@
+// tk_trainer_options_*: each setter validates the whole configuration it would
+// produce, so a bad value is reported at the call that sets it.
+#include "capi/handles.h"
+
+using tk::capi::guarded;
+using tk::capi::require;
+
+namespace {
+
+template <typename Change>
+tk_status update(tk_trainer_options* options, const Change& change) {
+  return guarded([&] {
+    require(options, "options");
+    tk::TrainerConfig config = options->config;
+    change(config);
+    tk::validate(config);
+    options->config = config;
+  });
+}
+
+}  // namespace
+
+extern "C" {
+
+TK_API tk_status tk_trainer_options_create(tk_trainer_options** out_options) {
+  return guarded([&] {
+    require(out_options, "out_options");
+    *out_options = new tk_trainer_options();
+  });
+}
+
+TK_API void tk_trainer_options_destroy(tk_trainer_options* options) { delete options; }
+
+TK_API tk_status tk_trainer_options_set_optimizer(tk_trainer_options* options, tk_optimizer optimizer) {
+  return update(options, [&](tk::TrainerConfig& c) {
+    c.optimizer.kind = static_cast<tk::OptimizerKind>(optimizer);
+    // AdamW's customary default decay, unless the caller already chose one.
+    if (optimizer == TK_OPTIMIZER_ADAMW && c.optimizer.weight_decay == 0) c.optimizer.weight_decay = 0.01;
+  });
+}
+
+TK_API tk_status tk_trainer_options_set_learning_rate(tk_trainer_options* options, double learning_rate) {
+  return update(options, [&](tk::TrainerConfig& c) { c.optimizer.learning_rate = learning_rate; });
+}
+
+TK_API tk_status tk_trainer_options_set_momentum(tk_trainer_options* options, double momentum, int32_t nesterov) {
+  return update(options, [&](tk::TrainerConfig& c) {
+    if (nesterov != 0 && nesterov != 1) tk::fail(tk::ErrorCode::kInvalidArgument, "nesterov must be 0 or 1, got ", nesterov);
+    c.optimizer.momentum = momentum;
+    c.optimizer.nesterov = nesterov == 1;
+  });
+}
+
+TK_API tk_status tk_trainer_options_set_weight_decay(tk_trainer_options* options, double weight_decay) {
+  return update(options, [&](tk::TrainerConfig& c) { c.optimizer.weight_decay = weight_decay; });
+}
+
+TK_API tk_status tk_trainer_options_set_adam(tk_trainer_options* options, double beta1, double beta2, double eps) {
+  return update(options, [&](tk::TrainerConfig& c) {
+    c.optimizer.beta1 = beta1;
+    c.optimizer.beta2 = beta2;
+    c.optimizer.eps = eps;
+  });
+}
+
+TK_API tk_status tk_trainer_options_set_schedule(tk_trainer_options* options, tk_schedule schedule,
+                                                 int64_t warmup_steps, int64_t step_size, double gamma,
+                                                 int64_t total_steps, double min_lr) {
+  return update(options, [&](tk::TrainerConfig& c) {
+    c.schedule.kind = static_cast<tk::ScheduleKind>(schedule);
+    c.schedule.warmup_steps = warmup_steps;
+    c.schedule.step_size = step_size;
+    c.schedule.gamma = gamma;
+    c.schedule.total_steps = total_steps;
+    c.schedule.min_lr = min_lr;
+  });
+}
+
+TK_API tk_status tk_trainer_options_set_clip_norm(tk_trainer_options* options, double max_norm) {
+  return update(options, [&](tk::TrainerConfig& c) { c.clip_norm = max_norm; });
+}
+
+TK_API tk_status tk_trainer_options_set_accumulation_steps(tk_trainer_options* options, int32_t steps) {
+  return update(options, [&](tk::TrainerConfig& c) { c.accumulation_steps = steps; });
+}
+
+TK_API tk_status tk_trainer_options_set_seed(tk_trainer_options* options, uint64_t seed) {
+  return update(options, [&](tk::TrainerConfig& c) { c.seed = seed; });
+}
+
+TK_API tk_status tk_trainer_options_set_threads(tk_trainer_options* options, int32_t threads) {
+  return update(options, [&](tk::TrainerConfig& c) { c.threads = threads; });
+}
+
+TK_API tk_status tk_trainer_options_set_reduction(tk_trainer_options* options, tk_reduction reduction) {
+  return update(options, [&](tk::TrainerConfig& c) { c.reduction = static_cast<tk::Reduction>(reduction); });
+}
+
+TK_API tk_status tk_trainer_options_set_nonfinite(tk_trainer_options* options, tk_nonfinite policy) {
+  return update(options, [&](tk::TrainerConfig& c) { c.nonfinite = static_cast<tk::NonFinitePolicy>(policy); });
+}
+
+TK_API tk_status tk_trainer_options_set_device(tk_trainer_options* options, tk_device device) {
+  return update(options, [&](tk::TrainerConfig&) {
+    if (device != TK_DEVICE_AUTO && device != TK_DEVICE_CPU)
+      tk::fail(tk::ErrorCode::kInvalidArgument, "unknown device ", static_cast<int>(device));
+  });
+}
+
+TK_API tk_status tk_trainer_options_set_compute_dtype(tk_trainer_options* options, tk_dtype dtype) {
+  return update(options, [&](tk::TrainerConfig& c) {
+    if (dtype != TK_DTYPE_F32 && dtype != TK_DTYPE_F64)
+      tk::fail(tk::ErrorCode::kInvalidArgument, "the compute dtype must be TK_DTYPE_F32 or TK_DTYPE_F64, got ", static_cast<int>(dtype));
+    c.compute_dtype = static_cast<tk::DType>(dtype);
+  });
+}
+
+TK_API tk_status tk_trainer_options_set_batch_hint(tk_trainer_options* options, int64_t rows) {
+  return update(options, [&](tk::TrainerConfig& c) { c.batch_hint = rows; });
+}
+
+TK_API tk_status tk_trainer_options_set_memory_limit(tk_trainer_options* options, uint64_t bytes) {
+  return update(options, [&](tk::TrainerConfig& c) { c.memory_limit = bytes; });
+}
+
+}  // extern "C"

@@ -1,0 +1,394 @@
+/*
+ * trainkit.h - the trainkit C API, version 1.
+ *
+ * The contract, stated once:
+ *
+ * Status.     Every function that can fail returns tk_status. TK_OK is 0. On any
+ *             other status, tk_last_error_message() describes the failure; the
+ *             message is thread-local and stays valid until the next failing
+ *             call on the same thread. No C++ exception ever crosses this
+ *             boundary, and trainkit never exits or aborts the host process.
+ * Out-params. Come last. On failure they are left untouched.
+ * Ownership.  A handle from tk_X_create (or another function that says so) is
+ *             owned by the caller and freed with tk_X_destroy. Every destroy
+ *             accepts NULL and does nothing.
+ * Borrowing.  A tk_tensor_view is a borrowed view of caller memory: trainkit
+ *             reads or writes it only during the call it is passed to and keeps
+ *             no pointer to it afterwards. Views returned by trainkit (from a
+ *             batcher) live until the next call on the handle that made them.
+ * Atomicity.  tk_trainer_step either succeeds or changes nothing: on an error
+ *             the weights, optimizer state and counters are exactly as before.
+ * Threads.    Different handles may be used from different threads at once.
+ *             One handle must not be used from two threads at once, except that
+ *             a tk_model or tk_dataset that is only read (passed to
+ *             tk_trainer_create, tk_batcher_create, tk_trainer_evaluate_dataset)
+ *             may be shared. A tk_batcher reads its dataset: keep the dataset
+ *             alive and unmodified while the batcher exists. A trainer copies
+ *             the model, so the model may be destroyed after tk_trainer_create.
+ * ABI.        Enum values and struct layouts never change; new values and
+ *             functions are only appended. Hosts that dlopen the library use
+ *             tk_get_api(TK_API_VERSION) for a table of every function.
+ */
+#ifndef TRAINKIT_H_
+#define TRAINKIT_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(TK_BUILDING_LIBRARY)
+#define TK_API __attribute__((visibility("default")))
+#else
+#define TK_API
+#endif
+
+#define TK_VERSION_MAJOR 0
+#define TK_VERSION_MINOR 1
+#define TK_VERSION_PATCH 0
+#define TK_API_VERSION 1
+#define TK_MAX_RANK 8
+
+/* ---- Status -------------------------------------------------------------- */
+
+typedef enum tk_status {
+  TK_OK = 0,
+  TK_ERROR_INVALID_ARGUMENT = 1, /* a value out of range, an unknown enum */
+  TK_ERROR_NULL_ARGUMENT = 2,    /* a required pointer or handle is NULL */
+  TK_ERROR_SHAPE_MISMATCH = 3,   /* a tensor's shape does not fit */
+  TK_ERROR_DTYPE_MISMATCH = 4,   /* a tensor's element type does not fit */
+  TK_ERROR_OUT_OF_MEMORY = 5,
+  TK_ERROR_NON_FINITE = 6,       /* a loss or gradient became Inf or NaN */
+  TK_ERROR_IO = 7,               /* a file could not be opened or read */
+  TK_ERROR_CORRUPT_DATA = 8,     /* a file's contents are malformed */
+  TK_ERROR_UNSUPPORTED = 9,      /* valid, but not supported by this build */
+  TK_ERROR_INTERNAL = 10         /* a bug in trainkit: please report it */
+} tk_status;
+
+/* The message of the most recent failed call on this thread ("" if none). */
+TK_API const char* tk_last_error_message(void);
+/* A fixed name for a status, e.g. "TK_ERROR_SHAPE_MISMATCH". */
+TK_API const char* tk_status_string(tk_status status);
+/* The library version, e.g. "0.1.0"; a static string. */
+TK_API const char* tk_version(void);
+
+/* ---- Tensor views --------------------------------------------------------- */
+
+typedef enum tk_dtype {
+  TK_DTYPE_F32 = 0,
+  TK_DTYPE_F64 = 1,
+  TK_DTYPE_F16 = 2,
+  TK_DTYPE_BF16 = 3,
+  TK_DTYPE_I32 = 4,
+  TK_DTYPE_U8 = 5
+} tk_dtype;
+
+/*
+ * A borrowed view of caller memory: `rank` extents, row-major. strides[] are in
+ * elements; all zero means contiguous. Maps one-to-one onto DLPack's DLTensor.
+ */
+typedef struct tk_tensor_view {
+  void* data;
+  int32_t dtype; /* a tk_dtype */
+  int32_t rank;
+  int64_t shape[TK_MAX_RANK];
+  int64_t strides[TK_MAX_RANK];
+} tk_tensor_view;
+
+/* Contiguous views; `shape` holds `rank` extents (at most TK_MAX_RANK). */
+TK_API tk_tensor_view tk_view(void* data, tk_dtype dtype, int32_t rank, const int64_t* shape);
+TK_API tk_tensor_view tk_view_f32(float* data, int32_t rank, const int64_t* shape);
+TK_API tk_tensor_view tk_view_i32(int32_t* data, int32_t rank, const int64_t* shape);
+
+/* ---- Models --------------------------------------------------------------- */
+
+/* A model under construction: a DAG of named nodes. Shapes are per sample
+ * (without the batch dimension) and are checked as each node is added. */
+typedef struct tk_model tk_model;
+typedef int32_t tk_node;
+
+typedef enum tk_init {
+  TK_INIT_HE_UNIFORM = 0, /* default for linear weights */
+  TK_INIT_HE_NORMAL = 1,
+  TK_INIT_XAVIER_UNIFORM = 2,
+  TK_INIT_XAVIER_NORMAL = 3,
+  TK_INIT_ZEROS = 4
+} tk_init;
+
+/* Creates an empty model; free with tk_model_destroy. */
+TK_API tk_status tk_model_create(tk_model** out_model);
+TK_API void tk_model_destroy(tk_model* model);
+
+/* An input of per-sample shape shape[0..rank). */
+TK_API tk_status tk_model_input(tk_model* model, const char* name, int32_t rank,
+                                const int64_t* shape, tk_node* out_node);
+/* y = x W^T + b over the last dimension; W is [units, in_features], He-uniform init. */
+TK_API tk_status tk_model_linear(tk_model* model, tk_node input, int64_t units, tk_node* out_node);
+/* As tk_model_linear with a choice of bias (0 or 1) and weight init. */
+TK_API tk_status tk_model_linear_ex(tk_model* model, tk_node input, int64_t units, int32_t bias,
+                                    tk_init weight_init, tk_node* out_node);
+TK_API tk_status tk_model_relu(tk_model* model, tk_node input, tk_node* out_node);
+TK_API tk_status tk_model_gelu(tk_model* model, tk_node input, tk_node* out_node);
+TK_API tk_status tk_model_tanh(tk_model* model, tk_node input, tk_node* out_node);
+TK_API tk_status tk_model_sigmoid(tk_model* model, tk_node input, tk_node* out_node);
+/* Drops each element with `probability` in training (scaling the rest), identity otherwise. */
+TK_API tk_status tk_model_dropout(tk_model* model, tk_node input, double probability,
+                                  tk_node* out_node);
+TK_API tk_status tk_model_flatten(tk_model* model, tk_node input, tk_node* out_node);
+/* Elementwise a + b; shapes must be equal. */
+TK_API tk_status tk_model_add(tk_model* model, tk_node a, tk_node b, tk_node* out_node);
+/* Marks the node the loss and predictions read. */
+TK_API tk_status tk_model_output(tk_model* model, tk_node node, const char* name);
+/* Renames a node (names are unique; ops get "<type>_<id>" by default). */
+TK_API tk_status tk_model_set_node_name(tk_model* model, tk_node node, const char* name);
+/* Writes the node's name into buffer (NUL-terminated, truncated to capacity). */
+TK_API tk_status tk_model_node_name(const tk_model* model, tk_node node, char* buffer,
+                                    size_t capacity);
+/* The node's per-sample shape: *out_rank extents into out_shape[TK_MAX_RANK]. */
+TK_API tk_status tk_model_node_shape(const tk_model* model, tk_node node, int32_t* out_rank,
+                                     int64_t* out_shape);
+TK_API tk_status tk_model_num_parameters(const tk_model* model, int64_t* out_count);
+
+/* ---- Trainer options ------------------------------------------------------ */
+
+typedef struct tk_trainer_options tk_trainer_options;
+
+typedef enum tk_loss {
+  TK_LOSS_SOFTMAX_CROSS_ENTROPY = 0, /* output [classes], targets i32 [batch] */
+  TK_LOSS_MSE = 1,                   /* targets f32 shaped as the output */
+  TK_LOSS_BCE_WITH_LOGITS = 2        /* targets f32 in [0, 1] shaped as the output */
+} tk_loss;
+
+typedef enum tk_reduction { TK_REDUCTION_MEAN = 0, TK_REDUCTION_SUM = 1 } tk_reduction;
+
+typedef enum tk_optimizer {
+  TK_OPTIMIZER_SGD = 0,  /* momentum, Nesterov, L2 weight decay (PyTorch SGD) */
+  TK_OPTIMIZER_ADAM = 1, /* L2 weight decay added to the gradient */
+  TK_OPTIMIZER_ADAMW = 2 /* decoupled weight decay */
+} tk_optimizer;
+
+typedef enum tk_schedule {
+  TK_SCHEDULE_CONSTANT = 0,
+  TK_SCHEDULE_STEP = 1,  /* lr * gamma^(floor(step / step_size)) */
+  TK_SCHEDULE_COSINE = 2 /* from lr down to min_lr over total_steps */
+} tk_schedule;
+
+typedef enum tk_nonfinite {
+  TK_NONFINITE_ERROR = 0, /* the step returns TK_ERROR_NON_FINITE and changes nothing */
+  TK_NONFINITE_SKIP = 1   /* the batch is dropped and counted; the step returns TK_OK */
+} tk_nonfinite;
+
+typedef enum tk_device { TK_DEVICE_AUTO = 0, TK_DEVICE_CPU = 1 } tk_device;
+
+/* Defaults: SGD, lr 0.01, no momentum, no weight decay, constant schedule, no
+ * clipping, no accumulation, seed 0, all cores, mean reduction, non-finite is
+ * an error, f32, device auto (the CPU in this build). */
+TK_API tk_status tk_trainer_options_create(tk_trainer_options** out_options);
+TK_API void tk_trainer_options_destroy(tk_trainer_options* options);
+TK_API tk_status tk_trainer_options_set_optimizer(tk_trainer_options* options, tk_optimizer optimizer);
+TK_API tk_status tk_trainer_options_set_learning_rate(tk_trainer_options* options, double learning_rate);
+/* SGD momentum in [0, 1) and Nesterov (0 or 1; needs momentum > 0). */
+TK_API tk_status tk_trainer_options_set_momentum(tk_trainer_options* options, double momentum,
+                                                 int32_t nesterov);
+TK_API tk_status tk_trainer_options_set_weight_decay(tk_trainer_options* options, double weight_decay);
+/* Adam/AdamW betas in [0, 1) and eps > 0. */
+TK_API tk_status tk_trainer_options_set_adam(tk_trainer_options* options, double beta1, double beta2,
+                                             double eps);
+/* Optional linear warm-up over warmup_steps, then the schedule. step_size and
+ * gamma are for TK_SCHEDULE_STEP; total_steps and min_lr for TK_SCHEDULE_COSINE. */
+TK_API tk_status tk_trainer_options_set_schedule(tk_trainer_options* options, tk_schedule schedule,
+                                                 int64_t warmup_steps, int64_t step_size,
+                                                 double gamma, int64_t total_steps, double min_lr);
+/* Clip gradients to this global L2 norm; 0 turns clipping off. */
+TK_API tk_status tk_trainer_options_set_clip_norm(tk_trainer_options* options, double max_norm);
+/* Accumulate k micro-batches (k steps) per optimizer update. */
+TK_API tk_status tk_trainer_options_set_accumulation_steps(tk_trainer_options* options, int32_t steps);
+TK_API tk_status tk_trainer_options_set_seed(tk_trainer_options* options, uint64_t seed);
+/* Worker threads for this trainer; 0 uses every core. */
+TK_API tk_status tk_trainer_options_set_threads(tk_trainer_options* options, int32_t threads);
+TK_API tk_status tk_trainer_options_set_reduction(tk_trainer_options* options, tk_reduction reduction);
+TK_API tk_status tk_trainer_options_set_nonfinite(tk_trainer_options* options, tk_nonfinite policy);
+TK_API tk_status tk_trainer_options_set_device(tk_trainer_options* options, tk_device device);
+/* Compute in f32 (default) or f64. */
+TK_API tk_status tk_trainer_options_set_compute_dtype(tk_trainer_options* options, tk_dtype dtype);
+/* Plan activation memory for this many rows at creation (0: the first batch decides). */
+TK_API tk_status tk_trainer_options_set_batch_hint(tk_trainer_options* options, int64_t rows);
+/* Cap on the bytes the trainer's device memory may hold (0: no cap). */
+TK_API tk_status tk_trainer_options_set_memory_limit(tk_trainer_options* options, uint64_t bytes);
+
+/* ---- Trainer -------------------------------------------------------------- */
+
+typedef struct tk_trainer tk_trainer;
+
+/* Compiles a copy of `model` with `loss` and `options` (NULL: defaults) and
+ * initializes its parameters from the seed; free with tk_trainer_destroy. */
+TK_API tk_status tk_trainer_create(const tk_model* model, tk_loss loss,
+                                   const tk_trainer_options* options, tk_trainer** out_trainer);
+TK_API void tk_trainer_destroy(tk_trainer* trainer);
+
+/* One training step on a batch: inputs [batch, input shape], targets per the
+ * loss. Writes the batch loss (before the update) to *out_loss. All-or-nothing. */
+TK_API tk_status tk_trainer_step(tk_trainer* trainer, const tk_tensor_view* inputs,
+                                 const tk_tensor_view* targets, float* out_loss);
+/* Loss and accuracy on one batch, without training (dropout off). Accuracy is
+ * NaN for TK_LOSS_MSE. */
+TK_API tk_status tk_trainer_evaluate(tk_trainer* trainer, const tk_tensor_view* inputs,
+                                     const tk_tensor_view* targets, double* out_loss,
+                                     double* out_accuracy);
+/* Writes outputs [batch, output shape] as f32 or f64 into `outputs`: raw
+ * (logits) or, with probabilities = 1, softmax (cross-entropy) or sigmoid (BCE). */
+TK_API tk_status tk_trainer_predict(tk_trainer* trainer, const tk_tensor_view* inputs,
+                                    int32_t probabilities, tk_tensor_view* outputs);
+
+TK_API tk_status tk_trainer_step_count(const tk_trainer* trainer, int64_t* out_optimizer_steps);
+TK_API tk_status tk_trainer_skipped_steps(const tk_trainer* trainer, int64_t* out_skipped);
+/* The learning rate the next optimizer update will use. */
+TK_API tk_status tk_trainer_learning_rate(const tk_trainer* trainer, double* out_learning_rate);
+/* The global gradient norm of the last update (before clipping). */
+TK_API tk_status tk_trainer_last_grad_norm(const tk_trainer* trainer, double* out_norm);
+
+/* Parameters: tensors in model order, named "<node>.<param>" ("linear_1.weight"). */
+TK_API tk_status tk_trainer_num_parameter_tensors(const tk_trainer* trainer, int32_t* out_count);
+/* Name (into buffer, truncated to capacity), rank and shape (TK_MAX_RANK slots) of tensor `index`. */
+TK_API tk_status tk_trainer_parameter_info(const tk_trainer* trainer, int32_t index, char* name,
+                                           size_t capacity, int32_t* out_rank, int64_t* out_shape);
+/* Copies tensor `index` into / from a caller view of its shape (f32 or f64). */
+TK_API tk_status tk_trainer_get_parameter(const tk_trainer* trainer, int32_t index,
+                                          tk_tensor_view* out);
+TK_API tk_status tk_trainer_set_parameter(tk_trainer* trainer, int32_t index,
+                                          const tk_tensor_view* values);
+/* Total scalar parameters, and all of them as one f32 array in tensor order. */
+TK_API tk_status tk_trainer_num_parameters(const tk_trainer* trainer, int64_t* out_count);
+TK_API tk_status tk_trainer_copy_parameters(const tk_trainer* trainer, float* out, int64_t count);
+
+/* ---- Data ----------------------------------------------------------------- */
+
+typedef struct tk_dataset tk_dataset;
+typedef struct tk_batcher tk_batcher;
+
+typedef enum tk_normalization {
+  TK_NORMALIZE_UNIT_RANGE = 0, /* (x - min) / (max - min) over the dataset */
+  TK_NORMALIZE_MEAN_STD = 1    /* (x - mean) / std with the given values */
+} tk_normalization;
+
+/* Loads images and labels from IDX files (MNIST format, plain or .gz). */
+TK_API tk_status tk_dataset_load_idx(const char* images_path, const char* labels_path,
+                                     tk_dataset** out_dataset);
+/* Copies caller arrays: features [N, ...] (f32, f64 or u8) and targets, i32
+ * class indices [N] or f32/f64 values [N, ...]. */
+TK_API tk_status tk_dataset_create(const tk_tensor_view* features, const tk_tensor_view* targets,
+                                   tk_dataset** out_dataset);
+TK_API void tk_dataset_destroy(tk_dataset* dataset);
+/* Normalizes features in place; mean and std are read for TK_NORMALIZE_MEAN_STD. */
+TK_API tk_status tk_dataset_normalize(tk_dataset* dataset, tk_normalization normalization,
+                                      double mean, double std);
+/* The mean and standard deviation of all features. */
+TK_API tk_status tk_dataset_stats(const tk_dataset* dataset, double* out_mean, double* out_std);
+TK_API tk_status tk_dataset_size(const tk_dataset* dataset, int64_t* out_size);
+TK_API tk_status tk_dataset_sample_shape(const tk_dataset* dataset, int32_t* out_rank,
+                                         int64_t* out_shape);
+/* Loss and accuracy over the whole dataset, in batches of batch_size. */
+TK_API tk_status tk_trainer_evaluate_dataset(tk_trainer* trainer, const tk_dataset* dataset,
+                                             int64_t batch_size, double* out_loss,
+                                             double* out_accuracy);
+
+/* Mini-batches over a dataset; with shuffle = 1 each epoch's order is a fixed
+ * function of (seed, epoch). drop_last = 1 drops a short final batch. */
+TK_API tk_status tk_batcher_create(const tk_dataset* dataset, int64_t batch_size, int32_t shuffle,
+                                   uint64_t seed, int32_t drop_last, tk_batcher** out_batcher);
+TK_API void tk_batcher_destroy(tk_batcher* batcher);
+/* Restarts at the first batch of `epoch`. */
+TK_API tk_status tk_batcher_reset(tk_batcher* batcher, int64_t epoch);
+/* Fills views of the next batch (valid until the next call on this batcher)
+ * and sets *out_has_batch to 1, or to 0 at the end of the epoch. */
+TK_API tk_status tk_batcher_next(tk_batcher* batcher, tk_tensor_view* out_features,
+                                 tk_tensor_view* out_targets, int32_t* out_has_batch);
+
+/* ---- Versioned function table (for hosts that dlopen the library) -------- */
+
+/* Version 1. Entries are only ever appended; never reordered or removed. */
+typedef struct tk_api {
+  uint32_t version;
+  uint32_t size; /* sizeof(tk_api) of the library that filled it */
+  const char* (*last_error_message)(void);
+  const char* (*status_string)(tk_status);
+  const char* (*version_string)(void);
+  tk_tensor_view (*view)(void*, tk_dtype, int32_t, const int64_t*);
+  tk_status (*model_create)(tk_model**);
+  void (*model_destroy)(tk_model*);
+  tk_status (*model_input)(tk_model*, const char*, int32_t, const int64_t*, tk_node*);
+  tk_status (*model_linear)(tk_model*, tk_node, int64_t, tk_node*);
+  tk_status (*model_linear_ex)(tk_model*, tk_node, int64_t, int32_t, tk_init, tk_node*);
+  tk_status (*model_relu)(tk_model*, tk_node, tk_node*);
+  tk_status (*model_gelu)(tk_model*, tk_node, tk_node*);
+  tk_status (*model_tanh)(tk_model*, tk_node, tk_node*);
+  tk_status (*model_sigmoid)(tk_model*, tk_node, tk_node*);
+  tk_status (*model_dropout)(tk_model*, tk_node, double, tk_node*);
+  tk_status (*model_flatten)(tk_model*, tk_node, tk_node*);
+  tk_status (*model_add)(tk_model*, tk_node, tk_node, tk_node*);
+  tk_status (*model_output)(tk_model*, tk_node, const char*);
+  tk_status (*model_set_node_name)(tk_model*, tk_node, const char*);
+  tk_status (*model_node_name)(const tk_model*, tk_node, char*, size_t);
+  tk_status (*model_node_shape)(const tk_model*, tk_node, int32_t*, int64_t*);
+  tk_status (*model_num_parameters)(const tk_model*, int64_t*);
+  tk_status (*trainer_options_create)(tk_trainer_options**);
+  void (*trainer_options_destroy)(tk_trainer_options*);
+  tk_status (*trainer_options_set_optimizer)(tk_trainer_options*, tk_optimizer);
+  tk_status (*trainer_options_set_learning_rate)(tk_trainer_options*, double);
+  tk_status (*trainer_options_set_momentum)(tk_trainer_options*, double, int32_t);
+  tk_status (*trainer_options_set_weight_decay)(tk_trainer_options*, double);
+  tk_status (*trainer_options_set_adam)(tk_trainer_options*, double, double, double);
+  tk_status (*trainer_options_set_schedule)(tk_trainer_options*, tk_schedule, int64_t, int64_t,
+                                            double, int64_t, double);
+  tk_status (*trainer_options_set_clip_norm)(tk_trainer_options*, double);
+  tk_status (*trainer_options_set_accumulation_steps)(tk_trainer_options*, int32_t);
+  tk_status (*trainer_options_set_seed)(tk_trainer_options*, uint64_t);
+  tk_status (*trainer_options_set_threads)(tk_trainer_options*, int32_t);
+  tk_status (*trainer_options_set_reduction)(tk_trainer_options*, tk_reduction);
+  tk_status (*trainer_options_set_nonfinite)(tk_trainer_options*, tk_nonfinite);
+  tk_status (*trainer_options_set_device)(tk_trainer_options*, tk_device);
+  tk_status (*trainer_options_set_compute_dtype)(tk_trainer_options*, tk_dtype);
+  tk_status (*trainer_options_set_batch_hint)(tk_trainer_options*, int64_t);
+  tk_status (*trainer_options_set_memory_limit)(tk_trainer_options*, uint64_t);
+  tk_status (*trainer_create)(const tk_model*, tk_loss, const tk_trainer_options*, tk_trainer**);
+  void (*trainer_destroy)(tk_trainer*);
+  tk_status (*trainer_step)(tk_trainer*, const tk_tensor_view*, const tk_tensor_view*, float*);
+  tk_status (*trainer_evaluate)(tk_trainer*, const tk_tensor_view*, const tk_tensor_view*, double*,
+                                double*);
+  tk_status (*trainer_predict)(tk_trainer*, const tk_tensor_view*, int32_t, tk_tensor_view*);
+  tk_status (*trainer_step_count)(const tk_trainer*, int64_t*);
+  tk_status (*trainer_skipped_steps)(const tk_trainer*, int64_t*);
+  tk_status (*trainer_learning_rate)(const tk_trainer*, double*);
+  tk_status (*trainer_last_grad_norm)(const tk_trainer*, double*);
+  tk_status (*trainer_num_parameter_tensors)(const tk_trainer*, int32_t*);
+  tk_status (*trainer_parameter_info)(const tk_trainer*, int32_t, char*, size_t, int32_t*, int64_t*);
+  tk_status (*trainer_get_parameter)(const tk_trainer*, int32_t, tk_tensor_view*);
+  tk_status (*trainer_set_parameter)(tk_trainer*, int32_t, const tk_tensor_view*);
+  tk_status (*trainer_num_parameters)(const tk_trainer*, int64_t*);
+  tk_status (*trainer_copy_parameters)(const tk_trainer*, float*, int64_t);
+  tk_status (*dataset_load_idx)(const char*, const char*, tk_dataset**);
+  tk_status (*dataset_create)(const tk_tensor_view*, const tk_tensor_view*, tk_dataset**);
+  void (*dataset_destroy)(tk_dataset*);
+  tk_status (*dataset_normalize)(tk_dataset*, tk_normalization, double, double);
+  tk_status (*dataset_stats)(const tk_dataset*, double*, double*);
+  tk_status (*dataset_size)(const tk_dataset*, int64_t*);
+  tk_status (*dataset_sample_shape)(const tk_dataset*, int32_t*, int64_t*);
+  tk_status (*trainer_evaluate_dataset)(tk_trainer*, const tk_dataset*, int64_t, double*, double*);
+  tk_status (*batcher_create)(const tk_dataset*, int64_t, int32_t, uint64_t, int32_t, tk_batcher**);
+  void (*batcher_destroy)(tk_batcher*);
+  tk_status (*batcher_reset)(tk_batcher*, int64_t);
+  tk_status (*batcher_next)(tk_batcher*, tk_tensor_view*, tk_tensor_view*, int32_t*);
+  /* ---- end of version 1: append new entries below, never above ---- */
+} tk_api;
+
+/* The table for `version` (1 .. TK_API_VERSION), or NULL for an unknown version.
+ * The table is static; do not free it. */
+TK_API const tk_api* tk_get_api(uint32_t version);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TRAINKIT_H_ */

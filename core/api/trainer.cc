@@ -1,0 +1,173 @@
+#include "core/api/trainer.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/backend/cpu/cpu_backend.h"
+#include "core/base/error.h"
+
+namespace tk {
+
+void validate(const TrainerConfig& c) {
+  validate(c.optimizer);
+  validate(c.schedule);
+  if (!(std::isfinite(c.clip_norm) && c.clip_norm >= 0))
+    fail(ErrorCode::kInvalidArgument, "clip norm must be finite and >= 0, got ", c.clip_norm);
+  if (c.accumulation_steps < 1)
+    fail(ErrorCode::kInvalidArgument, "accumulation steps must be >= 1, got ", c.accumulation_steps);
+  if (c.threads < 0) fail(ErrorCode::kInvalidArgument, "threads must be >= 0, got ", c.threads);
+  if (c.batch_hint < 0) fail(ErrorCode::kInvalidArgument, "batch hint must be >= 0, got ", c.batch_hint);
+  if (c.reduction != Reduction::kMean && c.reduction != Reduction::kSum)
+    fail(ErrorCode::kInvalidArgument, "unknown reduction ", static_cast<int>(c.reduction));
+  if (c.nonfinite != NonFinitePolicy::kError && c.nonfinite != NonFinitePolicy::kSkip)
+    fail(ErrorCode::kInvalidArgument, "unknown non-finite policy ", static_cast<int>(c.nonfinite));
+}
+
+Trainer::Trainer(const Graph& graph, const TrainerConfig& config) : config_(config) {
+  validate(config);
+  backend_ = std::make_unique<cpu::CpuBackend>(config.threads);
+  backend_->set_memory_limit(config.memory_limit);
+  plan_ = std::make_unique<Plan>(graph, config.loss, config.reduction, backend_.get(), config.compute_dtype);
+  const size_t bytes = plan_->flat_param_count() * dtype_size(config.compute_dtype);
+  params_ = Buffer(backend_.get(), bytes);
+  grads_ = Buffer(backend_.get(), bytes);
+  if (config.accumulation_steps > 1) accumulated_ = Buffer(backend_.get(), bytes);
+  optimizer_ = make_optimizer(config.optimizer, backend_.get(), config.compute_dtype, plan_->flat_param_count());
+  plan_->init_params(params_.data(), config.seed);
+  if (config.batch_hint > 0) plan_->reserve(config.batch_hint);
+}
+
+Trainer::~Trainer() {
+  // Buffers must go before the backend that allocated them.
+  optimizer_.reset();
+  params_ = Buffer();
+  grads_ = Buffer();
+  accumulated_ = Buffer();
+  plan_.reset();
+}
+
+double Trainer::current_learning_rate() const {
+  return scheduled_learning_rate(config_.schedule, config_.optimizer.learning_rate, optimizer_steps_);
+}
+
+const void* Trainer::update_grads() const {
+  return config_.accumulation_steps > 1 ? accumulated_.data() : grads_.data();
+}
+
+StepResult Trainer::step(const HostView& inputs, const HostView& targets) {
+  // Until the commit point below, nothing that outlives this call is written.
+  plan_->check_batch(inputs, &targets);
+  plan_->reserve(inputs.shape[0]);
+  plan_->load_batch(inputs, &targets);
+  const DType dt = config_.compute_dtype;
+  const int64_t count = plan_->flat_param_count();
+  const uint64_t stream = static_cast<uint64_t>(micro_steps_);
+  StepResult result;
+  result.loss = plan_->forward(params_.data(), true, config_.seed, stream, 1.0 / config_.accumulation_steps);
+  bool finite = std::isfinite(result.loss);
+  if (finite) {
+    plan_->backward(params_.data(), grads_.data(), config_.seed, stream);
+    finite = backend_->all_finite(dt, count, grads_.data());
+  }
+  if (!finite) {
+    if (config_.nonfinite == NonFinitePolicy::kError)
+      fail(ErrorCode::kNonFinite, std::isfinite(result.loss) ? "a gradient is not finite" : "the loss is not finite",
+           " (loss ", result.loss, "); the step was not applied");
+    ++skipped_steps_;
+    result.skipped = true;
+    return result;
+  }
+
+  // Commit: fold the micro-batch in and, on the last one, update.
+  if (config_.accumulation_steps > 1)
+    backend_->axpy(dt, count, 1.0, grads_.data(), accumulated_.data(), accumulated_count_ > 0);
+  ++micro_steps_;
+  if (++accumulated_count_ < config_.accumulation_steps) return result;
+  accumulated_count_ = 0;
+  double grad_scale = 1.0;
+  last_grad_norm_ = std::sqrt(backend_->sum_squares(dt, count, update_grads()));
+  if (config_.clip_norm > 0 && last_grad_norm_ > config_.clip_norm)
+    grad_scale = config_.clip_norm / (last_grad_norm_ + 1e-6);  // as torch.nn.utils.clip_grad_norm_
+  optimizer_->step(params_.data(), update_grads(), grad_scale, current_learning_rate());
+  ++optimizer_steps_;
+  result.applied = true;
+  return result;
+}
+
+Evaluation Trainer::evaluate(const HostView& inputs, const HostView& targets) {
+  plan_->check_batch(inputs, &targets);
+  plan_->reserve(inputs.shape[0]);
+  plan_->load_batch(inputs, &targets);
+  Evaluation result;
+  result.loss = plan_->forward(params_.data(), false, config_.seed, 0, 0.0);
+  result.samples = inputs.shape[0];
+  result.judged = plan_->predictions_per_batch();
+  result.correct = result.judged ? plan_->count_correct() : 0;
+  result.accuracy = result.judged ? static_cast<double>(result.correct) / result.judged : std::nan("");
+  return result;
+}
+
+Evaluation Trainer::evaluate(const Dataset& dataset, int64_t batch_size) {
+  if (batch_size <= 0) fail(ErrorCode::kInvalidArgument, "batch size must be > 0, got ", batch_size);
+  if (dataset.size() == 0) fail(ErrorCode::kInvalidArgument, "cannot evaluate on an empty dataset");
+  Evaluation total;
+  for (int64_t begin = 0; begin < dataset.size(); begin += batch_size) {
+    const int64_t count = std::min(batch_size, dataset.size() - begin);
+    Evaluation part = evaluate(dataset.feature_view(begin, count), dataset.target_view(begin, count));
+    // A mean loss is weighted by its batch; a summed loss simply adds up.
+    total.loss += config_.reduction == Reduction::kMean ? part.loss * count : part.loss;
+    total.samples += count;
+    total.correct += part.correct;
+    total.judged += part.judged;
+  }
+  if (config_.reduction == Reduction::kMean) total.loss /= static_cast<double>(total.samples);
+  total.accuracy = total.judged ? static_cast<double>(total.correct) / total.judged : std::nan("");
+  return total;
+}
+
+void Trainer::predict(const HostView& inputs, bool probabilities, const HostView& out) {
+  plan_->check_batch(inputs, nullptr);
+  Shape expected = {inputs.shape[0]};
+  expected.insert(expected.end(), plan_->output_shape().begin(), plan_->output_shape().end());
+  if (!out.data) fail(ErrorCode::kNullArgument, "the output view has no data pointer");
+  if (out.shape != expected)
+    fail(ErrorCode::kShapeMismatch, "the output view has shape ", shape_to_string(out.shape),
+         ", predictions have shape ", shape_to_string(expected));
+  if (out.dtype != DType::kF32 && out.dtype != DType::kF64)
+    fail(ErrorCode::kDtypeMismatch, "predictions are written as f32 or f64, not ", dtype_name(out.dtype));
+  plan_->reserve(inputs.shape[0]);
+  plan_->load_batch(inputs, nullptr);
+  plan_->forward(params_.data(), false, config_.seed, 0, 0.0);
+  plan_->store_output(probabilities, out);
+}
+
+namespace {
+
+void check_parameter_view(const ParamTensor& p, const HostView& view) {
+  if (!view.data) fail(ErrorCode::kNullArgument, "the view for parameter '", p.name, "' has no data pointer");
+  if (view.dtype != DType::kF32 && view.dtype != DType::kF64)
+    fail(ErrorCode::kDtypeMismatch, "parameter '", p.name, "' is read and written as f32 or f64, not ", dtype_name(view.dtype));
+  if (view.shape != p.spec.shape)
+    fail(ErrorCode::kShapeMismatch, "parameter '", p.name, "' has shape ", shape_to_string(p.spec.shape),
+         ", the view has ", shape_to_string(view.shape));
+}
+
+}  // namespace
+
+void Trainer::get_parameter(size_t index, const HostView& out) const {
+  if (index >= plan_->params().size())
+    fail(ErrorCode::kInvalidArgument, "parameter index ", index, " is out of range (", plan_->params().size(), " tensors)");
+  const ParamTensor& p = plan_->params()[index];
+  check_parameter_view(p, out);
+  backend_->store_host(config_.compute_dtype, params_.as<char>() + p.offset * dtype_size(config_.compute_dtype), out);
+}
+
+void Trainer::set_parameter(size_t index, const HostView& in) {
+  if (index >= plan_->params().size())
+    fail(ErrorCode::kInvalidArgument, "parameter index ", index, " is out of range (", plan_->params().size(), " tensors)");
+  const ParamTensor& p = plan_->params()[index];
+  check_parameter_view(p, in);
+  backend_->load_host(in, config_.compute_dtype, params_.as<char>() + p.offset * dtype_size(config_.compute_dtype));
+}
+
+}  // namespace tk

@@ -1,0 +1,101 @@
+// The device interface. Ops, losses and optimizers are written against these
+// primitives only, so a new backend (CUDA) slots in by implementing this class.
+// Float operands are in the compute dtype `dt` (f32 or f64); every pointer is
+// device memory from allocate(), except HostView data, which is caller memory.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "core/base/dtype.h"
+#include "core/base/shape.h"
+
+namespace tk {
+
+enum class Activation { kRelu, kGelu, kTanh, kSigmoid };
+
+// A borrowed view of caller memory: strides in elements, empty means contiguous.
+struct HostView {
+  void* data = nullptr;
+  DType dtype = DType::kF32;
+  Shape shape;
+  Shape strides;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual const char* name() const = 0;
+
+  // Memory. allocate() throws Error(kOutOfMemory) and never returns null.
+  virtual void* allocate(size_t bytes) = 0;
+  virtual void deallocate(void* ptr, size_t bytes) noexcept = 0;
+  virtual void set_memory_limit(size_t bytes) = 0;  // 0: no limit
+  virtual size_t bytes_in_use() const = 0;
+  virtual uint64_t allocation_count() const = 0;
+  virtual void fill_zero(void* dst, size_t bytes) = 0;
+  virtual void copy(void* dst, const void* src, size_t bytes) = 0;
+  virtual void copy_to_host(void* host_dst, const void* src, size_t bytes) = 0;
+  virtual void copy_from_host(void* dst, const void* host_src, size_t bytes) = 0;
+
+  // Caller memory in (any strides, converted to dst_dtype) and out (contiguous).
+  virtual void load_host(const HostView& src, DType dst_dtype, void* dst) = 0;
+  virtual void store_host(DType src_dtype, const void* src, const HostView& dst) = 0;
+
+  // Row-major C = alpha * op(A) * op(B) + beta * C, op(A) is m x k, op(B) is k x n.
+  virtual void gemm(DType dt, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
+                    double alpha, const void* a, const void* b, double beta, void* c) = 0;
+  // y[r, c] += bias[c]
+  virtual void bias_add(DType dt, int64_t rows, int64_t cols, const void* bias, void* y) = 0;
+  // out[c] = (accumulate ? out[c] : 0) + sum_r x[r, c]
+  virtual void column_sum(DType dt, int64_t rows, int64_t cols, const void* x, void* out,
+                          bool accumulate) = 0;
+
+  // Elementwise. Backward variants write dx, or add into it when accumulate.
+  virtual void activation_forward(DType dt, Activation act, int64_t n, const void* x, void* y) = 0;
+  virtual void activation_backward(DType dt, Activation act, int64_t n, const void* x,
+                                   const void* y, const void* dy, void* dx, bool accumulate) = 0;
+  virtual void add(DType dt, int64_t n, const void* a, const void* b, void* y) = 0;
+  // dst = (accumulate ? dst : 0) + alpha * src
+  virtual void axpy(DType dt, int64_t n, double alpha, const void* src, void* dst,
+                    bool accumulate) = 0;
+  // Inverted dropout: keep with probability 1-p, scale kept values by 1/(1-p).
+  // The mask is hash(seed, stream, index), so forward and backward agree.
+  virtual void dropout(DType dt, int64_t n, double p, uint64_t seed, uint64_t stream,
+                       const void* x, void* y, bool accumulate) = 0;
+
+  // Losses write each row's unreduced loss sum into row_loss[rows]; when
+  // dlogits is non-null they also write grad_scale * d(row loss)/d(logits).
+  virtual void softmax_cross_entropy(DType dt, int64_t rows, int64_t classes, const void* logits,
+                                     const int32_t* labels, void* row_loss, void* dlogits,
+                                     double grad_scale) = 0;
+  virtual void squared_error(DType dt, int64_t rows, int64_t cols, const void* pred,
+                             const void* target, void* row_loss, void* dpred,
+                             double grad_scale) = 0;
+  virtual void bce_with_logits(DType dt, int64_t rows, int64_t cols, const void* logits,
+                               const void* target, void* row_loss, void* dlogits,
+                               double grad_scale) = 0;
+  virtual void softmax(DType dt, int64_t rows, int64_t cols, const void* x, void* y) = 0;
+  // Count of rows whose argmax equals the label.
+  virtual int64_t count_correct_argmax(DType dt, int64_t rows, int64_t classes,
+                                       const void* logits, const int32_t* labels) = 0;
+  // Count of elements where (logit > 0) == (target > 0.5).
+  virtual int64_t count_correct_binary(DType dt, int64_t n, const void* logits,
+                                       const void* target) = 0;
+
+  // Reductions, deterministic for a given n whatever the thread count.
+  virtual double sum(DType dt, int64_t n, const void* x) = 0;
+  virtual double sum_squares(DType dt, int64_t n, const void* x) = 0;
+  virtual bool all_finite(DType dt, int64_t n, const void* x) = 0;
+
+  // Fused optimizer updates over a flat buffer; grads are multiplied by
+  // grad_scale on the fly (gradient clipping, and later AMP unscaling).
+  virtual void sgd_update(DType dt, int64_t n, void* params, const void* grads, void* momentum_buf,
+                          double grad_scale, double lr, double momentum, double weight_decay,
+                          bool nesterov, bool first_step) = 0;
+  virtual void adam_update(DType dt, int64_t n, void* params, const void* grads, void* m, void* v,
+                           double grad_scale, double lr, double beta1, double beta2, double eps,
+                           double weight_decay, bool decoupled_weight_decay, int64_t step) = 0;
+};
+
+}  // namespace tk

@@ -1,0 +1,76 @@
+// The CPU backend: OpenBLAS for matrix products, OpenMP loops for the rest.
+#pragma once
+
+#include <atomic>
+
+#include "core/backend/backend.h"
+
+namespace tk::cpu {
+
+class CpuBackend final : public Backend {
+ public:
+  // threads <= 0 picks the machine's core count.
+  explicit CpuBackend(int threads = 0);
+  const char* name() const override { return "cpu"; }
+  int threads() const { return threads_; }
+
+  void* allocate(size_t bytes) override;
+  void deallocate(void* ptr, size_t bytes) noexcept override;
+  void set_memory_limit(size_t bytes) override { memory_limit_ = bytes; }
+  size_t bytes_in_use() const override { return bytes_in_use_; }
+  uint64_t allocation_count() const override { return allocation_count_; }
+  void fill_zero(void* dst, size_t bytes) override;
+  void copy(void* dst, const void* src, size_t bytes) override;
+  void copy_to_host(void* host_dst, const void* src, size_t bytes) override;
+  void copy_from_host(void* dst, const void* host_src, size_t bytes) override;
+  void load_host(const HostView& src, DType dst_dtype, void* dst) override;
+  void store_host(DType src_dtype, const void* src, const HostView& dst) override;
+
+  void gemm(DType dt, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha,
+            const void* a, const void* b, double beta, void* c) override;
+  void bias_add(DType dt, int64_t rows, int64_t cols, const void* bias, void* y) override;
+  void column_sum(DType dt, int64_t rows, int64_t cols, const void* x, void* out,
+                  bool accumulate) override;
+
+  void activation_forward(DType dt, Activation act, int64_t n, const void* x, void* y) override;
+  void activation_backward(DType dt, Activation act, int64_t n, const void* x, const void* y,
+                           const void* dy, void* dx, bool accumulate) override;
+  void add(DType dt, int64_t n, const void* a, const void* b, void* y) override;
+  void axpy(DType dt, int64_t n, double alpha, const void* src, void* dst,
+            bool accumulate) override;
+  void dropout(DType dt, int64_t n, double p, uint64_t seed, uint64_t stream, const void* x,
+               void* y, bool accumulate) override;
+
+  void softmax_cross_entropy(DType dt, int64_t rows, int64_t classes, const void* logits,
+                             const int32_t* labels, void* row_loss, void* dlogits,
+                             double grad_scale) override;
+  void squared_error(DType dt, int64_t rows, int64_t cols, const void* pred, const void* target,
+                     void* row_loss, void* dpred, double grad_scale) override;
+  void bce_with_logits(DType dt, int64_t rows, int64_t cols, const void* logits,
+                       const void* target, void* row_loss, void* dlogits,
+                       double grad_scale) override;
+  void softmax(DType dt, int64_t rows, int64_t cols, const void* x, void* y) override;
+  int64_t count_correct_argmax(DType dt, int64_t rows, int64_t classes, const void* logits,
+                               const int32_t* labels) override;
+  int64_t count_correct_binary(DType dt, int64_t n, const void* logits,
+                               const void* target) override;
+
+  double sum(DType dt, int64_t n, const void* x) override;
+  double sum_squares(DType dt, int64_t n, const void* x) override;
+  bool all_finite(DType dt, int64_t n, const void* x) override;
+
+  void sgd_update(DType dt, int64_t n, void* params, const void* grads, void* momentum_buf,
+                  double grad_scale, double lr, double momentum, double weight_decay,
+                  bool nesterov, bool first_step) override;
+  void adam_update(DType dt, int64_t n, void* params, const void* grads, void* m, void* v,
+                   double grad_scale, double lr, double beta1, double beta2, double eps,
+                   double weight_decay, bool decoupled_weight_decay, int64_t step) override;
+
+ private:
+  int threads_;
+  size_t memory_limit_ = 0;
+  std::atomic<size_t> bytes_in_use_{0};
+  std::atomic<uint64_t> allocation_count_{0};
+};
+
+}  // namespace tk::cpu

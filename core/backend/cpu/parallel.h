@@ -1,0 +1,41 @@
+// Helpers for CPU kernels: an OpenMP loop with static chunks (deterministic
+// work split) and dispatch from a runtime dtype to a C++ element type.
+#pragma once
+
+#include <cstdint>
+
+#include "core/base/dtype.h"
+#include "core/base/error.h"
+
+namespace tk::cpu {
+
+// Calls body(begin, end) over [0, n) in contiguous chunks of at least `grain`.
+template <typename Body>
+void parallel_for(int threads, int64_t n, int64_t grain, const Body& body) {
+  if (n <= 0) return;
+  int64_t chunks = (n + grain - 1) / grain;
+  if (threads <= 1 || chunks <= 1) {
+    body(int64_t{0}, n);
+    return;
+  }
+  if (chunks > threads) chunks = threads;
+  int64_t per_chunk = (n + chunks - 1) / chunks;
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int64_t c = 0; c < chunks; ++c) {
+    int64_t begin = c * per_chunk;
+    int64_t end = begin + per_chunk < n ? begin + per_chunk : n;
+    if (begin < end) body(begin, end);
+  }
+}
+
+// Calls fn(T{}) with T = float or double for the compute dtype.
+template <typename Fn>
+void dispatch_float(DType dt, const Fn& fn) {
+  switch (dt) {
+    case DType::kF32: fn(float{}); return;
+    case DType::kF64: fn(double{}); return;
+    default: fail(ErrorCode::kUnsupported, "CPU kernels compute in f32 or f64, not ", dtype_name(dt));
+  }
+}
+
+}  // namespace tk::cpu

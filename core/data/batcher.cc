@@ -1,0 +1,67 @@
+#include "core/data/batcher.h"
+
+#include <algorithm>
+#include <cstring>
+#include <numeric>
+
+#include "core/base/error.h"
+#include "core/base/rng.h"
+
+namespace tk {
+
+Batcher::Batcher(const Dataset& dataset, int64_t batch_size, bool shuffle, uint64_t seed, bool drop_last)
+    : dataset_(dataset), batch_size_(batch_size), shuffle_(shuffle), seed_(seed), drop_last_(drop_last) {
+  if (batch_size <= 0) fail(ErrorCode::kInvalidArgument, "batch size must be > 0, got ", batch_size);
+  features_.resize(batch_size * dataset.sample_numel());
+  if (dataset.has_class_targets()) class_targets_.resize(batch_size);
+  else value_targets_.resize(batch_size * dataset.target_numel());
+  reset(0);
+}
+
+int64_t Batcher::batches_per_epoch() const {
+  return drop_last_ ? dataset_.size() / batch_size_ : (dataset_.size() + batch_size_ - 1) / batch_size_;
+}
+
+void Batcher::reset(int64_t epoch) {
+  epoch_ = epoch;
+  position_ = 0;
+  order_.resize(dataset_.size());
+  std::iota(order_.begin(), order_.end(), 0);
+  if (!shuffle_) return;
+  // Fisher-Yates with a stream derived from (seed, epoch).
+  Rng rng(mix64(seed_) ^ mix64(static_cast<uint64_t>(epoch) + 0x5851F42D4C957F2Dull));
+  for (int64_t i = dataset_.size() - 1; i > 0; --i) {
+    int64_t j = static_cast<int64_t>(rng.next_u64() % static_cast<uint64_t>(i + 1));
+    std::swap(order_[i], order_[j]);
+  }
+}
+
+bool Batcher::next(HostView* features, HostView* targets) {
+  const int64_t remaining = dataset_.size() - position_;
+  if (remaining <= 0 || (drop_last_ && remaining < batch_size_)) return false;
+  const int64_t count = std::min(batch_size_, remaining);
+  const int64_t feature_numel = dataset_.sample_numel(), target_numel = dataset_.target_numel();
+  for (int64_t r = 0; r < count; ++r) {
+    const int64_t sample = order_[position_ + r];
+    std::memcpy(&features_[r * feature_numel], &dataset_.features()[sample * feature_numel], feature_numel * sizeof(float));
+    if (dataset_.has_class_targets()) {
+      class_targets_[r] = dataset_.class_targets()[sample];
+    } else {
+      std::memcpy(&value_targets_[r * target_numel], &dataset_.value_targets()[sample * target_numel], target_numel * sizeof(float));
+    }
+  }
+  position_ += count;
+  Shape shape = {count};
+  shape.insert(shape.end(), dataset_.sample_shape().begin(), dataset_.sample_shape().end());
+  *features = {features_.data(), DType::kF32, shape, {}};
+  if (dataset_.has_class_targets()) {
+    *targets = {class_targets_.data(), DType::kI32, {count}, {}};
+  } else {
+    Shape target_shape = {count};
+    target_shape.insert(target_shape.end(), dataset_.target_shape().begin(), dataset_.target_shape().end());
+    *targets = {value_targets_.data(), DType::kF32, target_shape, {}};
+  }
+  return true;
+}
+
+}  // namespace tk

@@ -1,0 +1,37 @@
+// Seeded, shuffled mini-batches over a Dataset. Each epoch's order is a pure
+// function of (seed, epoch), so a run can be reproduced or resumed.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/data/dataset.h"
+
+namespace tk {
+
+class Batcher {
+ public:
+  Batcher(const Dataset& dataset, int64_t batch_size, bool shuffle, uint64_t seed, bool drop_last);
+
+  // Starts `epoch` from its first batch.
+  void reset(int64_t epoch);
+  // Fills views of the next batch (valid until the next call); false at the end of the epoch.
+  bool next(HostView* features, HostView* targets);
+  int64_t epoch() const { return epoch_; }
+  int64_t batches_per_epoch() const;
+
+ private:
+  const Dataset& dataset_;
+  int64_t batch_size_;
+  bool shuffle_;
+  uint64_t seed_;
+  bool drop_last_;
+  int64_t epoch_ = 0;
+  int64_t position_ = 0;
+  std::vector<int64_t> order_;
+  std::vector<float> features_;
+  std::vector<int32_t> class_targets_;
+  std::vector<float> value_targets_;
+};
+
+}  // namespace tk

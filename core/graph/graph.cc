@@ -1,0 +1,85 @@
+#include "core/graph/graph.h"
+
+#include "core/base/error.h"
+
+namespace tk {
+
+void Graph::check_node(int id, const char* what) const {
+  if (id < 0 || id >= static_cast<int>(nodes_.size()))
+    fail(ErrorCode::kInvalidArgument, what, " ", id, " is not a node of this model (it has ",
+         nodes_.size(), " nodes)");
+}
+
+void Graph::check_name_free(const std::string& name) const {
+  if (name.empty()) fail(ErrorCode::kInvalidArgument, "a node name must not be empty");
+  for (const Node& node : nodes_)
+    if (node.name == name) fail(ErrorCode::kInvalidArgument, "a node named '", name, "' already exists");
+}
+
+const Node& Graph::node(int id) const {
+  check_node(id, "node");
+  return nodes_[id];
+}
+
+int Graph::add_input(const std::string& name, const Shape& shape) {
+  if (shape.empty() || static_cast<int>(shape.size()) > kMaxRank)
+    fail(ErrorCode::kInvalidArgument, "input '", name, "' needs a per-sample rank from 1 to ", kMaxRank,
+         ", got ", shape.size());
+  for (int64_t extent : shape)
+    if (extent <= 0) fail(ErrorCode::kInvalidArgument, "input '", name, "' has a non-positive extent in ", shape_to_string(shape));
+  check_name_free(name);
+  shape_numel(shape);  // rejects overflow
+  nodes_.push_back(Node{name, nullptr, {}, shape, {}});
+  return static_cast<int>(nodes_.size()) - 1;
+}
+
+int Graph::add(OpPtr op, const std::vector<int>& inputs, const std::string& name) {
+  if (static_cast<int>(inputs.size()) != op->num_inputs())
+    fail(ErrorCode::kInvalidArgument, op->type(), " takes ", op->num_inputs(), " inputs, got ", inputs.size());
+  std::vector<Shape> shapes;
+  for (int id : inputs) {
+    check_node(id, "input");
+    shapes.push_back(nodes_[id].shape);
+  }
+  Shape shape;
+  try {
+    shape = op->infer_shape(shapes);
+  } catch (const Error& e) {
+    fail(e.code(), "cannot add ", op->type(), " to node '", nodes_[inputs[0]].name, "': ", e.what());
+  }
+  std::string node_name = name.empty() ? op->type() + "_" + std::to_string(nodes_.size()) : name;
+  check_name_free(node_name);
+  shape_numel(shape);
+  nodes_.push_back(Node{node_name, op, inputs, shape, op->param_specs(shapes)});
+  return static_cast<int>(nodes_.size()) - 1;
+}
+
+void Graph::set_output(int node, const std::string& name) {
+  check_node(node, "output");
+  if (nodes_[node].is_input()) fail(ErrorCode::kInvalidArgument, "the output must be computed by an op, not be the input '", nodes_[node].name, "'");
+  output_ = node;
+  output_name_ = name;
+}
+
+void Graph::rename(int node, const std::string& name) {
+  check_node(node, "node");
+  if (nodes_[node].name == name) return;
+  check_name_free(name);
+  nodes_[node].name = name;
+}
+
+std::vector<int> Graph::input_nodes() const {
+  std::vector<int> ids;
+  for (size_t i = 0; i < nodes_.size(); ++i)
+    if (nodes_[i].is_input()) ids.push_back(static_cast<int>(i));
+  return ids;
+}
+
+int64_t Graph::num_parameters() const {
+  int64_t total = 0;
+  for (const Node& node : nodes_)
+    for (const ParamSpec& spec : node.params) total += shape_numel(spec.shape);
+  return total;
+}
+
+}  // namespace tk

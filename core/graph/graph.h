@@ -1,0 +1,47 @@
+// The model as a DAG of named nodes. A node may only take earlier nodes as
+// inputs, so insertion order is a topological order. Shapes are inferred as
+// nodes are added, so a bad model fails at the call that makes it bad.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/base/shape.h"
+#include "core/ops/op.h"
+
+namespace tk {
+
+struct Node {
+  std::string name;
+  OpPtr op;  // null for an input node
+  std::vector<int> inputs;
+  Shape shape;  // per sample
+  std::vector<ParamSpec> params;
+  bool is_input() const { return op == nullptr; }
+};
+
+class Graph {
+ public:
+  int add_input(const std::string& name, const Shape& shape);
+  // Adds op over the given inputs; an empty name becomes "<type>_<id>".
+  int add(OpPtr op, const std::vector<int>& inputs, const std::string& name = "");
+  void set_output(int node, const std::string& name);
+  void rename(int node, const std::string& name);
+
+  const std::vector<Node>& nodes() const { return nodes_; }
+  const Node& node(int id) const;
+  int output() const { return output_; }  // -1 until set
+  const std::string& output_name() const { return output_name_; }
+  std::vector<int> input_nodes() const;
+  int64_t num_parameters() const;
+
+ private:
+  void check_node(int id, const char* what) const;
+  void check_name_free(const std::string& name) const;
+
+  std::vector<Node> nodes_;
+  int output_ = -1;
+  std::string output_name_;
+};
+
+}  // namespace tk

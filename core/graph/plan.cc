@@ -1,0 +1,283 @@
+#include "core/graph/plan.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/base/error.h"
+#include "core/base/rng.h"
+#include "core/graph/memory_planner.h"
+
+namespace tk {
+namespace {
+
+constexpr int64_t kParamAlignElements = 16;
+
+double init_value(const ParamSpec& spec, Rng& rng) {
+  const double fan_in = static_cast<double>(spec.fan_in);
+  const double fan_sum = static_cast<double>(spec.fan_in + spec.fan_out);
+  switch (spec.init) {
+    case Init::kZeros: return 0.0;
+    case Init::kHeUniform: return (2 * rng.uniform() - 1) * std::sqrt(6.0 / fan_in);
+    case Init::kHeNormal: return rng.normal() * std::sqrt(2.0 / fan_in);
+    case Init::kXavierUniform: return (2 * rng.uniform() - 1) * std::sqrt(6.0 / fan_sum);
+    case Init::kXavierNormal: return rng.normal() * std::sqrt(2.0 / fan_sum);
+  }
+  return 0.0;
+}
+
+}  // namespace
+
+Plan::Plan(const Graph& graph, LossKind loss, Reduction reduction, Backend* backend, DType dtype)
+    : graph_(graph), loss_(make_loss(loss)), reduction_(reduction), backend_(backend), dtype_(dtype) {
+  if (dtype != DType::kF32 && dtype != DType::kF64)
+    fail(ErrorCode::kUnsupported, "plans compute in f32 or f64, not ", dtype_name(dtype));
+  if (graph_.output() < 0) fail(ErrorCode::kInvalidArgument, "the model has no output; call tk_model_output first");
+  std::vector<int> inputs = graph_.input_nodes();
+  if (inputs.size() != 1)
+    fail(ErrorCode::kUnsupported, "a trainer needs a model with exactly one input, this one has ", inputs.size());
+  input_ = inputs[0];
+  loss_->target_shape(output_shape());  // rejects outputs the loss cannot take
+
+  // Live nodes: ancestors of the output. Others are never computed.
+  const int n = static_cast<int>(graph_.nodes().size());
+  std::vector<bool> live(n, false);
+  live[graph_.output()] = true;
+  for (int i = n - 1; i >= 0; --i)
+    if (live[i])
+      for (int in : graph_.node(i).inputs) live[in] = true;
+  if (!live[input_]) fail(ErrorCode::kInvalidArgument, "the output does not depend on the input '", graph_.node(input_).name, "'");
+
+  // Flat parameter layout, in node order.
+  node_params_.assign(n, {});
+  for (int i = 0; i < n; ++i) {
+    if (!live[i]) continue;
+    for (const ParamSpec& spec : graph_.node(i).params) {
+      int64_t count = shape_numel(spec.shape);
+      node_params_[i].push_back(static_cast<int>(params_.size()));
+      params_.push_back({graph_.node(i).name + "." + spec.name, i, spec, flat_param_count_, count});
+      flat_param_count_ += (count + kParamAlignElements - 1) / kParamAlignElements * kParamAlignElements;
+    }
+  }
+
+  // Backward runs nodes in reverse; the first gradient written into an input
+  // overwrites, later ones add. The loss writes the output's gradient first.
+  std::vector<bool> grad_written(n, false);
+  grad_written[graph_.output()] = true;
+  for (int i = n - 1; i >= 0; --i) {
+    if (!live[i] || graph_.node(i).is_input()) continue;
+    Step step{i, {}};
+    for (int in : graph_.node(i).inputs) {
+      if (graph_.node(in).is_input()) {
+        step.dinput_accumulate.push_back(-1);
+      } else {
+        step.dinput_accumulate.push_back(grad_written[in] ? 1 : 0);
+        grad_written[in] = true;
+      }
+    }
+    schedule_.push_back(step);
+  }
+  std::reverse(schedule_.begin(), schedule_.end());
+}
+
+void Plan::init_params(void* flat_params, uint64_t seed) const {
+  std::vector<double> values(flat_param_count_, 0.0);
+  Rng rng(seed);
+  for (const ParamTensor& p : params_)
+    for (int64_t i = 0; i < p.count; ++i) values[p.offset + i] = init_value(p.spec, rng);
+  HostView view{values.data(), DType::kF64, {flat_param_count_}, {}};
+  backend_->load_host(view, dtype_, flat_params);
+}
+
+void* Plan::value(int node) const { return arena_at(value_offset_[node]); }
+void* Plan::grad(int node) const { return arena_at(grad_offset_[node]); }
+
+void Plan::reserve(int64_t batch) {
+  if (batch <= reserved_) return;
+  // Times: node i runs forward at i, the loss at n, node i backward at 2n - i.
+  const int n = static_cast<int>(graph_.nodes().size());
+  const size_t elem = dtype_size(dtype_);
+  std::vector<int> value_last(n, -1), grad_first(n, 2 * n + 1);
+  for (const Step& step : schedule_) {
+    const Node& node = graph_.node(step.node);
+    value_last[step.node] = std::max(value_last[step.node], step.node);
+    if (node.op->backward_needs_output()) value_last[step.node] = std::max(value_last[step.node], 2 * n - step.node);
+    for (int in : node.inputs) {
+      value_last[in] = std::max(value_last[in], node.op->backward_needs_inputs() ? 2 * n - step.node : step.node);
+      grad_first[in] = std::min(grad_first[in], 2 * n - step.node);
+    }
+  }
+  value_last[graph_.output()] = std::max(value_last[graph_.output()], n);
+  grad_first[graph_.output()] = n;
+
+  std::vector<BufferLifetime> buffers;
+  std::vector<std::pair<int, bool>> owner;  // (node, is_grad), or (-1..-3) for extras
+  auto add = [&](size_t bytes, int first, int last, int node, bool is_grad) {
+    buffers.push_back({bytes, first, last});
+    owner.push_back({node, is_grad});
+  };
+  add(batch * shape_numel(input_shape()) * elem, 0, std::max(value_last[input_], 0), input_, false);
+  for (const Step& step : schedule_) {
+    size_t bytes = batch * shape_numel(graph_.node(step.node).shape) * elem;
+    add(bytes, step.node, value_last[step.node], step.node, false);
+    add(bytes, grad_first[step.node], 2 * n - step.node, step.node, true);
+  }
+  const size_t target_elem = loss_->targets_are_class_indices() ? sizeof(int32_t) : elem;
+  add(batch * std::max<int64_t>(shape_numel(target_shape()), 1) * target_elem, 0, n, -1, false);
+  add(batch * elem, n, n, -2, false);
+  add(batch * shape_numel(output_shape()) * elem, n, n, -3, false);
+
+  MemoryLayout layout = plan_memory(buffers);
+  Buffer arena(backend_, layout.arena_bytes);  // throws kOutOfMemory, leaving the plan as it was
+  arena_ = std::move(arena);
+  value_offset_.assign(n, -1);
+  grad_offset_.assign(n, -1);
+  for (size_t b = 0; b < buffers.size(); ++b) {
+    auto [node, is_grad] = owner[b];
+    int64_t offset = static_cast<int64_t>(layout.offsets[b]);
+    if (node == -1) target_offset_ = offset;
+    else if (node == -2) row_loss_offset_ = offset;
+    else if (node == -3) probs_offset_ = offset;
+    else (is_grad ? grad_offset_ : value_offset_)[node] = offset;
+  }
+  build_contexts();
+  reserved_ = batch;
+}
+
+void Plan::build_contexts() {
+  contexts_.assign(schedule_.size(), OpContext{});
+  for (size_t s = 0; s < schedule_.size(); ++s) {
+    const Step& step = schedule_[s];
+    const Node& node = graph_.node(step.node);
+    OpContext& ctx = contexts_[s];
+    ctx.backend = backend_;
+    ctx.dtype = dtype_;
+    for (size_t i = 0; i < node.inputs.size(); ++i) {
+      const int in = node.inputs[i];
+      const int mode = step.dinput_accumulate[i];
+      ctx.input_shapes.push_back(graph_.node(in).shape);
+      ctx.inputs.push_back(value(in));
+      ctx.dinputs.push_back(mode < 0 ? nullptr : grad(in));
+      ctx.accumulate.push_back(mode == 1);
+    }
+    ctx.output_shape = node.shape;
+    ctx.output = value(step.node);
+    ctx.doutput = grad(step.node);
+    ctx.params.assign(node_params_[step.node].size(), nullptr);
+    ctx.dparams.assign(node_params_[step.node].size(), nullptr);
+  }
+}
+
+void Plan::check_batch(const HostView& inputs, const HostView* targets) const {
+  auto describe = [](const Shape& per_sample) {
+    Shape full = {-1};
+    full.insert(full.end(), per_sample.begin(), per_sample.end());
+    std::string text = shape_to_string(full);
+    return "[batch" + text.substr(3);
+  };
+  if (!inputs.data) fail(ErrorCode::kNullArgument, "the input view has no data pointer");
+  if (inputs.dtype != DType::kF32 && inputs.dtype != DType::kF64 && inputs.dtype != DType::kU8)
+    fail(ErrorCode::kDtypeMismatch, "inputs must be f32, f64 or u8, got ", dtype_name(inputs.dtype));
+  Shape expected = input_shape();
+  if (inputs.shape.size() != expected.size() + 1 ||
+      !std::equal(expected.begin(), expected.end(), inputs.shape.begin() + 1))
+    fail(ErrorCode::kShapeMismatch, "inputs have shape ", shape_to_string(inputs.shape), ", the model expects ",
+         describe(expected));
+  const int64_t batch = inputs.shape[0];
+  if (batch <= 0) fail(ErrorCode::kShapeMismatch, "a batch needs at least one sample, got ", batch);
+  if (!targets) return;
+  if (!targets->data) fail(ErrorCode::kNullArgument, "the target view has no data pointer");
+  Shape target = target_shape();
+  if (targets->shape.size() != target.size() + 1 || targets->shape[0] != batch ||
+      !std::equal(target.begin(), target.end(), targets->shape.begin() + 1))
+    fail(ErrorCode::kShapeMismatch, "targets have shape ", shape_to_string(targets->shape), ", the ",
+         loss_->name(), " loss expects ", describe(target), " with batch ", batch);
+  if (loss_->targets_are_class_indices()) {
+    if (targets->dtype != DType::kI32)
+      fail(ErrorCode::kDtypeMismatch, loss_->name(), " takes i32 class indices as targets, got ", dtype_name(targets->dtype));
+    const int64_t classes = output_shape()[0];
+    int64_t stride = targets->strides.empty() ? 1 : targets->strides[0];
+    const int32_t* labels = static_cast<const int32_t*>(targets->data);
+    for (int64_t i = 0; i < batch; ++i) {
+      int32_t label = labels[i * stride];
+      if (label < 0 || label >= classes)
+        fail(ErrorCode::kInvalidArgument, "target ", i, " is class ", label, ", outside [0, ", classes, ")");
+    }
+  } else if (targets->dtype != DType::kF32 && targets->dtype != DType::kF64) {
+    fail(ErrorCode::kDtypeMismatch, loss_->name(), " takes f32 or f64 targets, got ", dtype_name(targets->dtype));
+  }
+}
+
+void Plan::load_batch(const HostView& inputs, const HostView* targets) {
+  batch_ = inputs.shape[0];
+  if (batch_ > reserved_) fail(ErrorCode::kInternal, "batch ", batch_, " exceeds the reserved ", reserved_);
+  backend_->load_host(inputs, dtype_, value(input_));
+  has_targets_ = targets != nullptr;
+  if (targets) {
+    DType target_dtype = loss_->targets_are_class_indices() ? DType::kI32 : dtype_;
+    backend_->load_host(*targets, target_dtype, arena_at(target_offset_));
+  }
+}
+
+OpContext& Plan::context(size_t step, const void* flat_params, void* flat_grads, bool training,
+                         uint64_t seed, uint64_t stream) {
+  OpContext& ctx = contexts_[step];
+  const int node = schedule_[step].node;
+  ctx.batch = batch_;
+  ctx.training = training;
+  ctx.seed = seed;
+  ctx.stream = mix64(stream) + static_cast<uint64_t>(node);
+  const size_t elem = dtype_size(dtype_);
+  for (size_t j = 0; j < node_params_[node].size(); ++j) {
+    int64_t offset = params_[node_params_[node][j]].offset * static_cast<int64_t>(elem);
+    ctx.params[j] = const_cast<char*>(static_cast<const char*>(flat_params)) + offset;
+    ctx.dparams[j] = flat_grads ? static_cast<char*>(flat_grads) + offset : nullptr;
+  }
+  return ctx;
+}
+
+double Plan::forward(const void* flat_params, bool training, uint64_t seed, uint64_t stream,
+                     double loss_grad_scale) {
+  for (size_t s = 0; s < schedule_.size(); ++s)
+    graph_.node(schedule_[s].node).op->forward(context(s, flat_params, nullptr, training, seed, stream));
+  last_loss_grad_scale_ = 0;
+  if (!has_targets_) return std::nan("");
+  const int64_t divisor = reduction_ == Reduction::kMean ? loss_->mean_divisor(batch_, output_shape()) : 1;
+  last_loss_grad_scale_ = loss_grad_scale;
+  void* row_loss = arena_at(row_loss_offset_);
+  loss_->compute(backend_, dtype_, batch_, output_shape(), value(graph_.output()),
+                 arena_at(target_offset_), row_loss,
+                 loss_grad_scale != 0 ? grad(graph_.output()) : nullptr, loss_grad_scale / divisor);
+  return backend_->sum(dtype_, batch_, row_loss) / static_cast<double>(divisor);
+}
+
+void Plan::backward(const void* flat_params, void* flat_grads, uint64_t seed, uint64_t stream) {
+  if (last_loss_grad_scale_ == 0) fail(ErrorCode::kInternal, "backward needs a forward with a loss gradient");
+  for (size_t s = schedule_.size(); s-- > 0;)
+    graph_.node(schedule_[s].node).op->backward(context(s, flat_params, flat_grads, true, seed, stream));
+}
+
+int64_t Plan::count_correct() const {
+  return loss_->count_correct(backend_, dtype_, batch_, output_shape(), value(graph_.output()),
+                              arena_at(target_offset_));
+}
+
+int64_t Plan::predictions_per_batch() const {
+  return loss_->predictions_per_batch(batch_, output_shape());
+}
+
+void Plan::store_output(bool probabilities, const HostView& out) {
+  const void* source = value(graph_.output());
+  const int64_t count = batch_ * shape_numel(output_shape());
+  if (probabilities && loss_->name() != "mse") {
+    void* probs = arena_at(probs_offset_);
+    if (loss_->targets_are_class_indices()) {
+      backend_->softmax(dtype_, batch_, shape_numel(output_shape()), source, probs);
+    } else {
+      backend_->activation_forward(dtype_, Activation::kSigmoid, count, source, probs);
+    }
+    source = probs;
+  }
+  backend_->store_host(dtype_, source, out);
+}
+
+}  // namespace tk

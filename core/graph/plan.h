@@ -1,0 +1,103 @@
+// A compiled model: graph + loss + compute dtype on one backend. It fixes the
+// execution order, the flat layout of parameters, and one activation arena
+// whose buffers are shared by liveness. After reserve(), running a batch of
+// that size or smaller allocates nothing.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/backend/buffer.h"
+#include "core/graph/graph.h"
+#include "core/ops/loss.h"
+
+namespace tk {
+
+struct ParamTensor {
+  std::string name;  // "<node>.<param>", e.g. "linear_1.weight"
+  int node;
+  ParamSpec spec;
+  int64_t offset;  // in elements into the flat buffer
+  int64_t count;
+};
+
+class Plan {
+ public:
+  Plan(const Graph& graph, LossKind loss, Reduction reduction, Backend* backend, DType dtype);
+
+  Backend* backend() const { return backend_; }
+  DType dtype() const { return dtype_; }
+  const Graph& graph() const { return graph_; }
+  const Loss& loss() const { return *loss_; }
+  const Shape& input_shape() const { return graph_.node(input_).shape; }
+  const Shape& output_shape() const { return graph_.node(graph_.output()).shape; }
+  Shape target_shape() const { return loss_->target_shape(output_shape()); }
+
+  // Flat parameter layout (elements; each tensor 64-byte aligned).
+  const std::vector<ParamTensor>& params() const { return params_; }
+  int64_t flat_param_count() const { return flat_param_count_; }
+  // Seeded He/Xavier/zeros init of the whole flat buffer (device memory).
+  void init_params(void* flat_params, uint64_t seed) const;
+
+  // Grows the arena to hold `batch` rows; the only call that allocates.
+  void reserve(int64_t batch);
+  size_t arena_bytes() const { return arena_.bytes(); }
+
+  // Throws (kShapeMismatch, kDtypeMismatch, kInvalidArgument) if the views do
+  // not fit the model; touches nothing. targets may be null.
+  void check_batch(const HostView& inputs, const HostView* targets) const;
+  // Copies a checked batch into the arena (reserve() first).
+  void load_batch(const HostView& inputs, const HostView* targets);
+  int64_t batch() const { return batch_; }
+
+  // Forward over the loaded batch. With targets loaded it returns the reduced
+  // loss (NaN without); with loss_grad_scale != 0 it also writes d(loss * scale)/d(output).
+  double forward(const void* flat_params, bool training, uint64_t seed, uint64_t stream,
+                 double loss_grad_scale);
+  // Backward after a forward with a loss gradient; overwrites flat_grads.
+  void backward(const void* flat_params, void* flat_grads, uint64_t seed, uint64_t stream);
+
+  // After forward with targets: correct predictions and how many were judged.
+  int64_t count_correct() const;
+  int64_t predictions_per_batch() const;
+  // After forward: the output (or softmax/sigmoid probabilities) into caller memory.
+  void store_output(bool probabilities, const HostView& out);
+
+ private:
+  struct Step {
+    int node;
+    std::vector<int> dinput_accumulate;  // per input: -1 none, 0 overwrite, 1 add
+  };
+  void build_contexts();
+  void* value(int node) const;
+  void* grad(int node) const;
+  void* arena_at(int64_t offset) const { return static_cast<char*>(arena_.data()) + offset; }
+  // Sets what changes per call in a context built by reserve(); allocates nothing.
+  OpContext& context(size_t step, const void* flat_params, void* flat_grads, bool training,
+                     uint64_t seed, uint64_t stream);
+
+  Graph graph_;
+  std::unique_ptr<Loss> loss_;
+  Reduction reduction_;
+  Backend* backend_;
+  DType dtype_;
+  int input_ = -1;
+  std::vector<Step> schedule_;  // live op nodes in topological order
+  std::vector<ParamTensor> params_;
+  std::vector<std::vector<int>> node_params_;  // node -> indices into params_
+  int64_t flat_param_count_ = 0;
+
+  // Arena layout for reserved_ rows; offsets per node value/grad, -1 if absent.
+  int64_t reserved_ = 0;
+  int64_t batch_ = 0;
+  Buffer arena_;
+  std::vector<int64_t> value_offset_, grad_offset_;
+  std::vector<OpContext> contexts_;  // one per schedule_ entry, pointers into the arena
+  int64_t target_offset_ = 0, row_loss_offset_ = 0, probs_offset_ = 0;
+  double last_loss_grad_scale_ = 0;
+  bool has_targets_ = false;
+};
+
+}  // namespace tk

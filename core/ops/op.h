@@ -1,0 +1,68 @@
+// The op interface. An op is an immutable description (its attributes) plus
+// rules: output shape from input shapes, parameter specs, forward, backward.
+// Shapes here are per sample; the batch size arrives in OpContext at run time.
+// Ops call Backend primitives only, so they run unchanged on every backend.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/backend/backend.h"
+#include "core/base/shape.h"
+
+namespace tk {
+
+enum class Init { kZeros, kHeUniform, kHeNormal, kXavierUniform, kXavierNormal };
+
+struct ParamSpec {
+  std::string name;  // "weight", "bias"
+  Shape shape;
+  Init init;
+  int64_t fan_in;
+  int64_t fan_out;
+};
+
+// Everything one forward or backward call sees. Pointers are device memory of
+// the compute dtype; a null entry in dinputs means that gradient is not needed.
+struct OpContext {
+  Backend* backend = nullptr;
+  DType dtype = DType::kF32;
+  int64_t batch = 0;
+  bool training = false;
+  uint64_t seed = 0;    // for ops with randomness (dropout)
+  uint64_t stream = 0;  // distinct per step and node
+  std::vector<Shape> input_shapes;
+  std::vector<const void*> inputs;
+  Shape output_shape;
+  void* output = nullptr;
+  std::vector<void*> params;
+  // Backward only.
+  const void* doutput = nullptr;
+  std::vector<void*> dinputs;
+  std::vector<bool> accumulate;  // add into dinputs[i] instead of overwriting
+  std::vector<void*> dparams;    // always overwritten
+};
+
+class Op {
+ public:
+  virtual ~Op() = default;
+  virtual std::string type() const = 0;
+  virtual int num_inputs() const { return 1; }
+  // Throws Error(kShapeMismatch) with a message naming the problem.
+  virtual Shape infer_shape(const std::vector<Shape>& inputs) const = 0;
+  virtual std::vector<ParamSpec> param_specs(const std::vector<Shape>& inputs) const {
+    (void)inputs;
+    return {};
+  }
+  virtual void forward(const OpContext& ctx) const = 0;
+  virtual void backward(const OpContext& ctx) const = 0;
+  // What backward reads, so the memory planner knows how long values live.
+  virtual bool backward_needs_inputs() const { return true; }
+  virtual bool backward_needs_output() const { return false; }
+};
+
+using OpPtr = std::shared_ptr<const Op>;
+
+}  // namespace tk

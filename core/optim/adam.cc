@@ -1,0 +1,40 @@
+// Adam (L2 weight decay added to the gradient) and AdamW (decoupled weight
+// decay, Loshchilov & Hutter), with PyTorch's bias correction.
+#include "core/optim/optimizer.h"
+
+namespace tk {
+namespace {
+
+class Adam final : public Optimizer {
+ public:
+  Adam(const OptimizerConfig& config, Backend* backend, DType dtype, int64_t count)
+      : config_(config), backend_(backend), dtype_(dtype), count_(count),
+        exp_avg_(backend, count * dtype_size(dtype)), exp_avg_sq_(backend, count * dtype_size(dtype)) {}
+
+  void step(void* params, const void* grads, double grad_scale, double lr) override {
+    backend_->adam_update(dtype_, count_, params, grads, exp_avg_.data(), exp_avg_sq_.data(),
+                          grad_scale, lr, config_.beta1, config_.beta2, config_.eps,
+                          config_.weight_decay, config_.kind == OptimizerKind::kAdamW, steps_ + 1);
+    ++steps_;
+  }
+
+  std::vector<OptimizerState> state() override {
+    return {{"exp_avg", &exp_avg_}, {"exp_avg_sq", &exp_avg_sq_}};
+  }
+
+ private:
+  OptimizerConfig config_;
+  Backend* backend_;
+  DType dtype_;
+  int64_t count_;
+  Buffer exp_avg_, exp_avg_sq_;
+};
+
+}  // namespace
+
+std::unique_ptr<Optimizer> make_adam(const OptimizerConfig& config, Backend* backend, DType dtype,
+                                     int64_t count) {
+  return std::make_unique<Adam>(config, backend, dtype, count);
+}
+
+}  // namespace tk

@@ -1,0 +1,53 @@
+// Optimizers over one flat parameter buffer. Each owns its state buffers (same
+// layout as the parameters) and updates everything in one fused backend pass.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/backend/buffer.h"
+
+namespace tk {
+
+// Values mirror tk_optimizer in capi/trainkit.h.
+enum class OptimizerKind : int32_t { kSgd = 0, kAdam = 1, kAdamW = 2 };
+
+struct OptimizerConfig {
+  OptimizerKind kind = OptimizerKind::kSgd;
+  double learning_rate = 0.01;
+  double momentum = 0.0;  // SGD
+  bool nesterov = false;  // SGD
+  double weight_decay = 0.0;  // L2 for SGD and Adam, decoupled for AdamW
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;  // Adam, AdamW
+};
+
+// Throws kInvalidArgument naming the first bad field.
+void validate(const OptimizerConfig& config);
+
+struct OptimizerState {
+  std::string name;  // "momentum", "exp_avg", "exp_avg_sq"
+  Buffer* buffer;
+};
+
+class Optimizer {
+ public:
+  virtual ~Optimizer() = default;
+  // One update with learning rate lr; grads are multiplied by grad_scale first.
+  virtual void step(void* params, const void* grads, double grad_scale, double lr) = 0;
+  virtual std::vector<OptimizerState> state() = 0;
+  int64_t steps() const { return steps_; }
+
+ protected:
+  int64_t steps_ = 0;
+};
+
+std::unique_ptr<Optimizer> make_sgd(const OptimizerConfig& config, Backend* backend, DType dtype,
+                                    int64_t count);  // sgd.cc
+std::unique_ptr<Optimizer> make_adam(const OptimizerConfig& config, Backend* backend, DType dtype,
+                                     int64_t count);  // adam.cc (Adam and AdamW)
+std::unique_ptr<Optimizer> make_optimizer(const OptimizerConfig& config, Backend* backend,
+                                          DType dtype, int64_t count);  // optimizer.cc
+
+}  // namespace tk

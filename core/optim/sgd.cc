@@ -1,0 +1,42 @@
+// SGD with optional momentum, Nesterov momentum and L2 weight decay (PyTorch's
+// torch.optim.SGD with dampening 0): the momentum buffer starts as the first
+// gradient.
+#include "core/optim/optimizer.h"
+
+namespace tk {
+namespace {
+
+class Sgd final : public Optimizer {
+ public:
+  Sgd(const OptimizerConfig& config, Backend* backend, DType dtype, int64_t count)
+      : config_(config), backend_(backend), dtype_(dtype), count_(count) {
+    if (config.momentum != 0) momentum_ = Buffer(backend, count * dtype_size(dtype));
+  }
+
+  void step(void* params, const void* grads, double grad_scale, double lr) override {
+    backend_->sgd_update(dtype_, count_, params, grads, momentum_.data(), grad_scale, lr,
+                         config_.momentum, config_.weight_decay, config_.nesterov, steps_ == 0);
+    ++steps_;
+  }
+
+  std::vector<OptimizerState> state() override {
+    if (!momentum_.data()) return {};
+    return {{"momentum", &momentum_}};
+  }
+
+ private:
+  OptimizerConfig config_;
+  Backend* backend_;
+  DType dtype_;
+  int64_t count_;
+  Buffer momentum_;
+};
+
+}  // namespace
+
+std::unique_ptr<Optimizer> make_sgd(const OptimizerConfig& config, Backend* backend, DType dtype,
+                                    int64_t count) {
+  return std::make_unique<Sgd>(config, backend, dtype, count);
+}
+
+}  // namespace tk
