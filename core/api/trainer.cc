@@ -65,9 +65,13 @@ StepResult Trainer::step(const HostView& inputs, const HostView& targets) {
   StepResult result;
   result.loss = plan_->forward(params_.data(), true, config_.seed, stream, 1.0 / config_.accumulation_steps);
   bool finite = std::isfinite(result.loss);
+  double grad_sum_squares = 0;
   if (finite) {
     plan_->backward(params_.data(), grads_.data(), config_.seed, stream);
-    finite = backend_->all_finite(dt, count, grads_.data());
+    // A finite sum of squares proves every gradient finite in one pass; only
+    // when it is not (Inf/NaN, or a huge f64 square) look element by element.
+    grad_sum_squares = backend_->sum_squares(dt, count, grads_.data());
+    finite = std::isfinite(grad_sum_squares) || backend_->all_finite(dt, count, grads_.data());
   }
   if (!finite) {
     if (config_.nonfinite == NonFinitePolicy::kError)
@@ -85,7 +89,8 @@ StepResult Trainer::step(const HostView& inputs, const HostView& targets) {
   if (++accumulated_count_ < config_.accumulation_steps) return result;
   accumulated_count_ = 0;
   double grad_scale = 1.0;
-  last_grad_norm_ = std::sqrt(backend_->sum_squares(dt, count, update_grads()));
+  last_grad_norm_ = std::sqrt(config_.accumulation_steps > 1 ? backend_->sum_squares(dt, count, update_grads())
+                                                             : grad_sum_squares);
   if (config_.clip_norm > 0 && last_grad_norm_ > config_.clip_norm)
     grad_scale = config_.clip_norm / (last_grad_norm_ + 1e-6);  // as torch.nn.utils.clip_grad_norm_
   optimizer_->step(params_.data(), update_grads(), grad_scale, current_learning_rate());

@@ -56,7 +56,8 @@ class Plan {
   // loss (NaN without); with loss_grad_scale != 0 it also writes d(loss * scale)/d(output).
   double forward(const void* flat_params, bool training, uint64_t seed, uint64_t stream,
                  double loss_grad_scale);
-  // Backward after a forward with a loss gradient; overwrites flat_grads.
+  // Backward after a forward with a loss gradient; overwrites flat_grads. It
+  // reuses the loaded batch's memory: load_batch() again before the next forward.
   void backward(const void* flat_params, void* flat_grads, uint64_t seed, uint64_t stream);
 
   // After forward with targets: correct predictions and how many were judged.

@@ -1,61 +1,80 @@
 // Fused optimizer passes over the flat parameter buffer (PyTorch semantics).
+// The per-range kernels take restrict pointers and values, so the compiler
+// keeps constants in registers and vectorizes the loops.
 #include <cmath>
 
 #include "core/backend/cpu/cpu_backend.h"
 #include "core/backend/cpu/parallel.h"
 
 namespace tk::cpu {
+namespace {
 
-void CpuBackend::sgd_update(DType dt, int64_t n, void* params, const void* grads,
-                            void* momentum_buf, double grad_scale, double lr, double momentum,
-                            double weight_decay, bool nesterov, bool first_step) {
+constexpr int64_t kGrain = 16384;
+
+template <typename T>
+void sgd_range(int64_t begin, int64_t end, T* __restrict p, const T* __restrict g, T* __restrict buf, T scale,
+               T lr, T momentum, T decay, bool nesterov, bool first_step) {
+  if (momentum == T(0)) {
+    for (int64_t i = begin; i < end; ++i) p[i] -= lr * (scale * g[i] + decay * p[i]);
+    return;
+  }
+  // buf = momentum * buf + d, except on the first step where it starts as d.
+  const T keep = first_step ? T(0) : momentum;
+  const T look_ahead = nesterov ? momentum : T(0);
+  const T use_d = nesterov ? T(1) : T(0);
+  for (int64_t i = begin; i < end; ++i) {
+    const T d = scale * g[i] + decay * p[i];
+    const T b = keep * buf[i] + d;
+    buf[i] = b;
+    p[i] -= lr * (nesterov ? use_d * d + look_ahead * b : b);
+  }
+}
+
+template <typename T>
+void adam_range(int64_t begin, int64_t end, T* __restrict p, const T* __restrict g, T* __restrict m,
+                T* __restrict v, T scale, T l2_decay, T decay_factor, T beta1, T beta2, T step_size,
+                T inv_bias_correction2_sqrt, T eps) {
+  for (int64_t i = begin; i < end; ++i) {
+    const T d = scale * g[i] + l2_decay * p[i];
+    const T m_new = beta1 * m[i] + (T(1) - beta1) * d;
+    const T v_new = beta2 * v[i] + (T(1) - beta2) * d * d;
+    m[i] = m_new;
+    v[i] = v_new;
+    p[i] = p[i] * decay_factor - step_size * m_new / (std::sqrt(v_new) * inv_bias_correction2_sqrt + eps);
+  }
+}
+
+}  // namespace
+
+void CpuBackend::sgd_update(DType dt, int64_t n, void* params, const void* grads, void* momentum_buf,
+                            double grad_scale, double lr, double momentum, double weight_decay, bool nesterov,
+                            bool first_step) {
   dispatch_float(dt, [&](auto tag) {
     using T = decltype(tag);
-    T* p = static_cast<T*>(params);
-    const T* g = static_cast<const T*>(grads);
-    T* buf = static_cast<T*>(momentum_buf);
-    parallel_for(threads_, n, 16384, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) {
-        T d = static_cast<T>(grad_scale) * g[i] + static_cast<T>(weight_decay) * p[i];
-        if (momentum != 0) {
-          buf[i] = first_step ? d : static_cast<T>(momentum) * buf[i] + d;
-          d = nesterov ? d + static_cast<T>(momentum) * buf[i] : buf[i];
-        }
-        p[i] -= static_cast<T>(lr) * d;
-      }
+    parallel_for(threads_, n, kGrain, [&](int64_t begin, int64_t end) {
+      sgd_range<T>(begin, end, static_cast<T*>(params), static_cast<const T*>(grads), static_cast<T*>(momentum_buf),
+                   static_cast<T>(grad_scale), static_cast<T>(lr), static_cast<T>(momentum),
+                   static_cast<T>(weight_decay), nesterov, first_step);
     });
   });
 }
 
-void CpuBackend::adam_update(DType dt, int64_t n, void* params, const void* grads, void* m,
-                             void* v, double grad_scale, double lr, double beta1, double beta2,
-                             double eps, double weight_decay, bool decoupled_weight_decay,
-                             int64_t step) {
+void CpuBackend::adam_update(DType dt, int64_t n, void* params, const void* grads, void* m, void* v,
+                             double grad_scale, double lr, double beta1, double beta2, double eps,
+                             double weight_decay, bool decoupled_weight_decay, int64_t step) {
   const double bias_correction1 = 1.0 - std::pow(beta1, static_cast<double>(step));
-  const double bias_correction2_sqrt = std::sqrt(1.0 - std::pow(beta2, static_cast<double>(step)));
+  const double bias_correction2 = 1.0 - std::pow(beta2, static_cast<double>(step));
+  // Exactly one of the two decays is active: L2 (Adam) or decoupled (AdamW).
+  const double l2_decay = decoupled_weight_decay ? 0.0 : weight_decay;
+  const double decay_factor = decoupled_weight_decay ? 1.0 - lr * weight_decay : 1.0;
   dispatch_float(dt, [&](auto tag) {
     using T = decltype(tag);
-    T* p = static_cast<T*>(params);
-    const T* g = static_cast<const T*>(grads);
-    T* m1 = static_cast<T*>(m);
-    T* m2 = static_cast<T*>(v);
-    const T b1 = static_cast<T>(beta1), b2 = static_cast<T>(beta2);
-    const T step_size = static_cast<T>(lr / bias_correction1);
-    const T decay = static_cast<T>(weight_decay);
-    const T decay_factor = static_cast<T>(1.0 - lr * weight_decay);
-    parallel_for(threads_, n, 16384, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) {
-        T d = static_cast<T>(grad_scale) * g[i];
-        if (decoupled_weight_decay) {
-          p[i] *= decay_factor;
-        } else {
-          d += decay * p[i];
-        }
-        m1[i] = b1 * m1[i] + (T(1) - b1) * d;
-        m2[i] = b2 * m2[i] + (T(1) - b2) * d * d;
-        T denom = std::sqrt(m2[i]) / static_cast<T>(bias_correction2_sqrt) + static_cast<T>(eps);
-        p[i] -= step_size * m1[i] / denom;
-      }
+    parallel_for(threads_, n, kGrain, [&](int64_t begin, int64_t end) {
+      adam_range<T>(begin, end, static_cast<T*>(params), static_cast<const T*>(grads), static_cast<T*>(m),
+                    static_cast<T*>(v), static_cast<T>(grad_scale), static_cast<T>(l2_decay),
+                    static_cast<T>(decay_factor), static_cast<T>(beta1), static_cast<T>(beta2),
+                    static_cast<T>(lr / bias_correction1), static_cast<T>(1.0 / std::sqrt(bias_correction2)),
+                    static_cast<T>(eps));
     });
   });
 }

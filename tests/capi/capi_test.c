@@ -1,0 +1,422 @@
+/*
+ * capi_test.c - the C API from C: every function with NULL handles and
+ * out-params, wrong shapes and dtypes, out-of-range options, NaN/Inf inputs,
+ * the function table, and the thread-local error message. Compiled as C99.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "capi/trainkit.h"
+
+static int passed, failed;
+
+#define EXPECT(cond)                                                        \
+  do {                                                                      \
+    if (cond) {                                                             \
+      ++passed;                                                             \
+    } else {                                                                \
+      ++failed;                                                             \
+      fprintf(stderr, "%s:%d: expected %s\n", __FILE__, __LINE__, #cond);   \
+    }                                                                       \
+  } while (0)
+
+/* The status must match, and a failure must come with a message. */
+#define EXPECT_STATUS(call, expected)                                                             \
+  do {                                                                                            \
+    tk_status got_ = (call);                                                                      \
+    if (got_ == (expected) && (got_ == TK_OK || tk_last_error_message()[0] != '\0')) {            \
+      ++passed;                                                                                   \
+    } else {                                                                                      \
+      ++failed;                                                                                   \
+      fprintf(stderr, "%s:%d: %s returned %s, expected %s (message: %s)\n", __FILE__, __LINE__,   \
+              #call, tk_status_string(got_), tk_status_string(expected), tk_last_error_message()); \
+    }                                                                                             \
+  } while (0)
+
+#define NULL_ARG TK_ERROR_NULL_ARGUMENT
+#define INVALID TK_ERROR_INVALID_ARGUMENT
+
+static tk_model* small_model(void) {
+  tk_model* m = NULL;
+  tk_node x, h;
+  int64_t shape[1] = {4};
+  tk_model_create(&m);
+  tk_model_input(m, "x", 1, shape, &x);
+  tk_model_linear(m, x, 5, &h);
+  tk_model_relu(m, h, &h);
+  tk_model_linear(m, h, 3, &h);
+  tk_model_output(m, h, "logits");
+  return m;
+}
+
+static void test_strings(void) {
+  EXPECT(strcmp(tk_version(), "0.1.0") == 0);
+  EXPECT(strcmp(tk_status_string(TK_ERROR_SHAPE_MISMATCH), "TK_ERROR_SHAPE_MISMATCH") == 0);
+  EXPECT(strcmp(tk_status_string((tk_status)77), "TK_ERROR_UNKNOWN") == 0);
+}
+
+static void test_null_handles(void) {
+  tk_node node = 0;
+  int64_t shape[TK_MAX_RANK] = {4};
+  int64_t count;
+  int32_t rank, has;
+  double d;
+  float f;
+  char name[16];
+  tk_tensor_view v = tk_view_f32(NULL, 1, shape);
+
+  tk_model_destroy(NULL);
+  tk_trainer_options_destroy(NULL);
+  tk_trainer_destroy(NULL);
+  tk_dataset_destroy(NULL);
+  tk_batcher_destroy(NULL);
+
+  EXPECT_STATUS(tk_model_create(NULL), NULL_ARG);
+  EXPECT_STATUS(tk_model_input(NULL, "x", 1, shape, &node), NULL_ARG);
+  EXPECT_STATUS(tk_model_linear(NULL, 0, 3, &node), NULL_ARG);
+  EXPECT_STATUS(tk_model_linear_ex(NULL, 0, 3, 1, TK_INIT_ZEROS, &node), NULL_ARG);
+  EXPECT_STATUS(tk_model_relu(NULL, 0, &node), NULL_ARG);
+  EXPECT_STATUS(tk_model_gelu(NULL, 0, &node), NULL_ARG);
+  EXPECT_STATUS(tk_model_tanh(NULL, 0, &node), NULL_ARG);
+  EXPECT_STATUS(tk_model_sigmoid(NULL, 0, &node), NULL_ARG);
+  EXPECT_STATUS(tk_model_dropout(NULL, 0, 0.1, &node), NULL_ARG);
+  EXPECT_STATUS(tk_model_flatten(NULL, 0, &node), NULL_ARG);
+  EXPECT_STATUS(tk_model_add(NULL, 0, 0, &node), NULL_ARG);
+  EXPECT_STATUS(tk_model_output(NULL, 0, "y"), NULL_ARG);
+  EXPECT_STATUS(tk_model_set_node_name(NULL, 0, "y"), NULL_ARG);
+  EXPECT_STATUS(tk_model_node_name(NULL, 0, name, sizeof name), NULL_ARG);
+  EXPECT_STATUS(tk_model_node_shape(NULL, 0, &rank, shape), NULL_ARG);
+  EXPECT_STATUS(tk_model_num_parameters(NULL, &count), NULL_ARG);
+
+  EXPECT_STATUS(tk_trainer_options_create(NULL), NULL_ARG);
+  EXPECT_STATUS(tk_trainer_options_set_optimizer(NULL, TK_OPTIMIZER_ADAM), NULL_ARG);
+  EXPECT_STATUS(tk_trainer_options_set_learning_rate(NULL, 0.1), NULL_ARG);
+  EXPECT_STATUS(tk_trainer_options_set_momentum(NULL, 0.9, 0), NULL_ARG);
+  EXPECT_STATUS(tk_trainer_options_set_weight_decay(NULL, 0.1), NULL_ARG);
+  EXPECT_STATUS(tk_trainer_options_set_adam(NULL, 0.9, 0.99, 1e-8), NULL_ARG);
+  EXPECT_STATUS(tk_trainer_options_set_schedule(NULL, TK_SCHEDULE_CONSTANT, 0, 1, 0.1, 0, 0), NULL_ARG);
+  EXPECT_STATUS(tk_trainer_options_set_clip_norm(NULL, 1), NULL_ARG);
+  EXPECT_STATUS(tk_trainer_options_set_accumulation_steps(NULL, 2), NULL_ARG);
+  EXPECT_STATUS(tk_trainer_options_set_seed(NULL, 1), NULL_ARG);
+  EXPECT_STATUS(tk_trainer_options_set_threads(NULL, 1), NULL_ARG);
+  EXPECT_STATUS(tk_trainer_options_set_reduction(NULL, TK_REDUCTION_SUM), NULL_ARG);
+  EXPECT_STATUS(tk_trainer_options_set_nonfinite(NULL, TK_NONFINITE_SKIP), NULL_ARG);
+  EXPECT_STATUS(tk_trainer_options_set_device(NULL, TK_DEVICE_CPU), NULL_ARG);
+  EXPECT_STATUS(tk_trainer_options_set_compute_dtype(NULL, TK_DTYPE_F64), NULL_ARG);
+  EXPECT_STATUS(tk_trainer_options_set_batch_hint(NULL, 8), NULL_ARG);
+  EXPECT_STATUS(tk_trainer_options_set_memory_limit(NULL, 8), NULL_ARG);
+
+  EXPECT_STATUS(tk_trainer_create(NULL, TK_LOSS_MSE, NULL, NULL), NULL_ARG);
+  EXPECT_STATUS(tk_trainer_step(NULL, &v, &v, &f), NULL_ARG);
+  EXPECT_STATUS(tk_trainer_evaluate(NULL, &v, &v, &d, &d), NULL_ARG);
+  EXPECT_STATUS(tk_trainer_predict(NULL, &v, 0, &v), NULL_ARG);
+  EXPECT_STATUS(tk_trainer_step_count(NULL, &count), NULL_ARG);
+  EXPECT_STATUS(tk_trainer_skipped_steps(NULL, &count), NULL_ARG);
+  EXPECT_STATUS(tk_trainer_learning_rate(NULL, &d), NULL_ARG);
+  EXPECT_STATUS(tk_trainer_last_grad_norm(NULL, &d), NULL_ARG);
+  EXPECT_STATUS(tk_trainer_num_parameter_tensors(NULL, &rank), NULL_ARG);
+  EXPECT_STATUS(tk_trainer_parameter_info(NULL, 0, name, sizeof name, &rank, shape), NULL_ARG);
+  EXPECT_STATUS(tk_trainer_get_parameter(NULL, 0, &v), NULL_ARG);
+  EXPECT_STATUS(tk_trainer_set_parameter(NULL, 0, &v), NULL_ARG);
+  EXPECT_STATUS(tk_trainer_num_parameters(NULL, &count), NULL_ARG);
+  EXPECT_STATUS(tk_trainer_copy_parameters(NULL, &f, 1), NULL_ARG);
+  EXPECT_STATUS(tk_trainer_evaluate_dataset(NULL, NULL, 8, &d, &d), NULL_ARG);
+
+  EXPECT_STATUS(tk_dataset_load_idx(NULL, "y", NULL), NULL_ARG);
+  EXPECT_STATUS(tk_dataset_create(&v, &v, NULL), NULL_ARG);
+  EXPECT_STATUS(tk_dataset_normalize(NULL, TK_NORMALIZE_UNIT_RANGE, 0, 1), NULL_ARG);
+  EXPECT_STATUS(tk_dataset_stats(NULL, &d, &d), NULL_ARG);
+  EXPECT_STATUS(tk_dataset_size(NULL, &count), NULL_ARG);
+  EXPECT_STATUS(tk_dataset_sample_shape(NULL, &rank, shape), NULL_ARG);
+  EXPECT_STATUS(tk_batcher_create(NULL, 8, 1, 0, 0, NULL), NULL_ARG);
+  EXPECT_STATUS(tk_batcher_reset(NULL, 0), NULL_ARG);
+  EXPECT_STATUS(tk_batcher_next(NULL, &v, &v, &has), NULL_ARG);
+}
+
+static void test_null_out_params(void) {
+  tk_model* m = small_model();
+  tk_trainer* t = NULL;
+  int64_t shape[1] = {4};
+  int32_t rank;
+  EXPECT_STATUS(tk_model_input(m, "z", 1, shape, NULL), NULL_ARG);
+  EXPECT_STATUS(tk_model_input(m, NULL, 1, shape, NULL), NULL_ARG);
+  EXPECT_STATUS(tk_model_relu(m, 0, NULL), NULL_ARG);
+  EXPECT_STATUS(tk_model_node_shape(m, 0, NULL, shape), NULL_ARG);
+  EXPECT_STATUS(tk_model_node_shape(m, 0, &rank, NULL), NULL_ARG);
+  EXPECT_STATUS(tk_model_num_parameters(m, NULL), NULL_ARG);
+  EXPECT_STATUS(tk_trainer_create(m, TK_LOSS_SOFTMAX_CROSS_ENTROPY, NULL, NULL), NULL_ARG);
+  EXPECT_STATUS(tk_trainer_create(m, TK_LOSS_SOFTMAX_CROSS_ENTROPY, NULL, &t), TK_OK);
+  EXPECT_STATUS(tk_trainer_step(t, NULL, NULL, NULL), NULL_ARG);
+  EXPECT_STATUS(tk_trainer_step_count(t, NULL), NULL_ARG);
+  EXPECT_STATUS(tk_trainer_learning_rate(t, NULL), NULL_ARG);
+  EXPECT_STATUS(tk_trainer_copy_parameters(t, NULL, 0), NULL_ARG);
+  tk_trainer_destroy(t);
+  tk_model_destroy(m);
+}
+
+static void test_model_errors(void) {
+  tk_model* m;
+  tk_node x, h, other, out = -7;
+  int64_t shape[2] = {4, 2}, bad_shape[1] = {0};
+  char name[8];
+  int32_t rank;
+  int64_t got[TK_MAX_RANK], params;
+  EXPECT_STATUS(tk_model_create(&m), TK_OK);
+  EXPECT_STATUS(tk_model_input(m, "x", 0, shape, &x), INVALID);
+  EXPECT_STATUS(tk_model_input(m, "x", 9, shape, &x), INVALID);
+  EXPECT_STATUS(tk_model_input(m, "x", 1, bad_shape, &x), INVALID);
+  EXPECT_STATUS(tk_model_input(m, "x", 2, shape, &x), TK_OK);
+  EXPECT_STATUS(tk_model_input(m, "x", 1, shape, &other), INVALID); /* duplicate name */
+  EXPECT_STATUS(tk_model_linear(m, x, 0, &out), INVALID);
+  EXPECT(out == -7); /* untouched on error */
+  EXPECT_STATUS(tk_model_linear(m, 99, 3, &out), INVALID);
+  EXPECT_STATUS(tk_model_linear(m, -1, 3, &out), INVALID);
+  EXPECT_STATUS(tk_model_linear_ex(m, x, 3, 2, TK_INIT_ZEROS, &out), INVALID);
+  EXPECT_STATUS(tk_model_linear_ex(m, x, 3, 1, (tk_init)17, &out), INVALID);
+  EXPECT_STATUS(tk_model_dropout(m, x, 1.0, &out), INVALID);
+  EXPECT_STATUS(tk_model_dropout(m, x, NAN, &out), INVALID);
+  EXPECT(out == -7);
+  EXPECT_STATUS(tk_model_linear(m, x, 3, &h), TK_OK);
+  EXPECT_STATUS(tk_model_node_shape(m, h, &rank, got), TK_OK);
+  EXPECT(rank == 2 && got[0] == 4 && got[1] == 3);
+  EXPECT_STATUS(tk_model_add(m, x, h, &out), TK_ERROR_SHAPE_MISMATCH);
+  EXPECT(strstr(tk_last_error_message(), "[4, 2] and [4, 3]") != NULL);
+  EXPECT_STATUS(tk_model_output(m, x, "y"), INVALID); /* an input is not an output */
+  EXPECT_STATUS(tk_model_set_node_name(m, h, "x"), INVALID);
+  EXPECT_STATUS(tk_model_set_node_name(m, h, "hidden"), TK_OK);
+  EXPECT_STATUS(tk_model_node_name(m, h, name, sizeof name), TK_OK);
+  EXPECT(strcmp(name, "hidden") == 0);
+  EXPECT_STATUS(tk_model_node_name(m, h, name, 3), TK_OK);
+  EXPECT(strcmp(name, "hi") == 0); /* truncated, NUL-terminated */
+  EXPECT_STATUS(tk_model_node_name(m, h, name, 0), INVALID);
+  EXPECT_STATUS(tk_model_num_parameters(m, &params), TK_OK);
+  EXPECT(params == 2 * 3 + 3);
+  tk_model_destroy(m);
+}
+
+static void test_options(void) {
+  tk_trainer_options* o;
+  EXPECT_STATUS(tk_trainer_options_create(&o), TK_OK);
+  EXPECT_STATUS(tk_trainer_options_set_optimizer(o, (tk_optimizer)9), INVALID);
+  EXPECT_STATUS(tk_trainer_options_set_learning_rate(o, -1), INVALID);
+  EXPECT_STATUS(tk_trainer_options_set_learning_rate(o, NAN), INVALID);
+  EXPECT_STATUS(tk_trainer_options_set_learning_rate(o, INFINITY), INVALID);
+  EXPECT_STATUS(tk_trainer_options_set_momentum(o, 1.5, 0), INVALID);
+  EXPECT_STATUS(tk_trainer_options_set_momentum(o, 0.9, 2), INVALID);
+  EXPECT_STATUS(tk_trainer_options_set_momentum(o, 0.0, 1), INVALID); /* Nesterov needs momentum */
+  EXPECT_STATUS(tk_trainer_options_set_weight_decay(o, -0.1), INVALID);
+  EXPECT_STATUS(tk_trainer_options_set_adam(o, 1.0, 0.999, 1e-8), INVALID);
+  EXPECT_STATUS(tk_trainer_options_set_adam(o, 0.9, -0.1, 1e-8), INVALID);
+  EXPECT_STATUS(tk_trainer_options_set_adam(o, 0.9, 0.999, 0), INVALID);
+  EXPECT_STATUS(tk_trainer_options_set_schedule(o, (tk_schedule)7, 0, 1, 0.1, 0, 0), INVALID);
+  EXPECT_STATUS(tk_trainer_options_set_schedule(o, TK_SCHEDULE_COSINE, 10, 1, 0.1, 10, 0), INVALID);
+  EXPECT_STATUS(tk_trainer_options_set_schedule(o, TK_SCHEDULE_STEP, 0, 0, 0.1, 0, 0), INVALID);
+  EXPECT_STATUS(tk_trainer_options_set_schedule(o, TK_SCHEDULE_CONSTANT, -1, 1, 0.1, 0, 0), INVALID);
+  EXPECT_STATUS(tk_trainer_options_set_clip_norm(o, -1), INVALID);
+  EXPECT_STATUS(tk_trainer_options_set_clip_norm(o, NAN), INVALID);
+  EXPECT_STATUS(tk_trainer_options_set_accumulation_steps(o, 0), INVALID);
+  EXPECT_STATUS(tk_trainer_options_set_threads(o, -1), INVALID);
+  EXPECT_STATUS(tk_trainer_options_set_reduction(o, (tk_reduction)5), INVALID);
+  EXPECT_STATUS(tk_trainer_options_set_nonfinite(o, (tk_nonfinite)9), INVALID);
+  EXPECT_STATUS(tk_trainer_options_set_device(o, (tk_device)9), INVALID);
+  EXPECT_STATUS(tk_trainer_options_set_compute_dtype(o, TK_DTYPE_I32), INVALID);
+  EXPECT_STATUS(tk_trainer_options_set_batch_hint(o, -1), INVALID);
+  /* Valid values are accepted. */
+  EXPECT_STATUS(tk_trainer_options_set_optimizer(o, TK_OPTIMIZER_ADAMW), TK_OK);
+  EXPECT_STATUS(tk_trainer_options_set_momentum(o, 0.9, 1), TK_OK);
+  EXPECT_STATUS(tk_trainer_options_set_schedule(o, TK_SCHEDULE_COSINE, 2, 1, 0.1, 100, 1e-5), TK_OK);
+  EXPECT_STATUS(tk_trainer_options_set_device(o, TK_DEVICE_CPU), TK_OK);
+  EXPECT_STATUS(tk_trainer_options_set_memory_limit(o, 0), TK_OK);
+  tk_trainer_options_destroy(o);
+}
+
+static void test_trainer_errors(void) {
+  tk_model* m = small_model();
+  tk_model* no_output;
+  tk_trainer *t, *untouched = (tk_trainer*)&passed;
+  tk_node x;
+  int64_t in4[2] = {2, 4}, in5[2] = {2, 5}, lab_shape[1] = {2}, big_rank[9] = {1, 1, 1, 1, 1, 1, 1, 1, 1};
+  float inputs[10] = {0.1f, 0.2f, 0.3f, 0.4f, -0.1f, -0.2f, -0.3f, -0.4f, 0, 0};
+  float loss = -1, out[6];
+  int32_t labels[2] = {0, 2}, bad_labels[2] = {0, 3};
+  double d;
+
+  EXPECT_STATUS(tk_model_create(&no_output), TK_OK);
+  EXPECT_STATUS(tk_model_input(no_output, "x", 1, in4 + 1, &x), TK_OK);
+  EXPECT_STATUS(tk_trainer_create(no_output, TK_LOSS_MSE, NULL, &untouched), INVALID);
+  EXPECT(untouched == (tk_trainer*)&passed);
+  tk_model_destroy(no_output);
+  EXPECT_STATUS(tk_trainer_create(m, (tk_loss)7, NULL, &t), INVALID);
+  EXPECT_STATUS(tk_trainer_create(m, TK_LOSS_SOFTMAX_CROSS_ENTROPY, NULL, &t), TK_OK);
+  tk_model_destroy(m); /* the trainer holds its own copy */
+
+  tk_tensor_view in = tk_view_f32(inputs, 2, in4), lab = tk_view_i32(labels, 1, lab_shape);
+  tk_tensor_view wrong_in = tk_view_f32(inputs, 2, in5);
+  tk_tensor_view float_lab = tk_view_f32(inputs, 1, lab_shape);
+  tk_tensor_view bad_lab = tk_view_i32(bad_labels, 1, lab_shape);
+  tk_tensor_view rank9 = tk_view_f32(inputs, 9, big_rank);
+  tk_tensor_view no_data = tk_view_f32(NULL, 2, in4);
+  tk_tensor_view bad_dtype = in;
+  bad_dtype.dtype = 42;
+
+  EXPECT_STATUS(tk_trainer_step(t, &wrong_in, &lab, &loss), TK_ERROR_SHAPE_MISMATCH);
+  EXPECT(strstr(tk_last_error_message(), "[batch, 4]") != NULL);
+  EXPECT_STATUS(tk_trainer_step(t, &in, &float_lab, &loss), TK_ERROR_DTYPE_MISMATCH);
+  EXPECT_STATUS(tk_trainer_step(t, &in, &bad_lab, &loss), INVALID);
+  EXPECT_STATUS(tk_trainer_step(t, &rank9, &lab, &loss), INVALID);
+  EXPECT_STATUS(tk_trainer_step(t, &no_data, &lab, &loss), NULL_ARG);
+  EXPECT_STATUS(tk_trainer_step(t, &bad_dtype, &lab, &loss), TK_ERROR_DTYPE_MISMATCH);
+  inputs[1] = NAN;
+  EXPECT_STATUS(tk_trainer_step(t, &in, &lab, &loss), TK_ERROR_NON_FINITE);
+  inputs[1] = INFINITY;
+  EXPECT_STATUS(tk_trainer_step(t, &in, &lab, &loss), TK_ERROR_NON_FINITE);
+  EXPECT(loss == -1); /* untouched on error */
+  inputs[1] = 0.2f;
+  EXPECT_STATUS(tk_trainer_step(t, &in, &lab, &loss), TK_OK);
+  EXPECT(loss > 0 && isfinite(loss));
+
+  int64_t steps;
+  EXPECT_STATUS(tk_trainer_step_count(t, &steps), TK_OK);
+  EXPECT(steps == 1);
+  EXPECT_STATUS(tk_trainer_evaluate(t, &wrong_in, &lab, &d, &d), TK_ERROR_SHAPE_MISMATCH);
+
+  int64_t out_shape[2] = {2, 3}, wrong_out[2] = {2, 4};
+  tk_tensor_view o = tk_view_f32(out, 2, out_shape), wrong_o = tk_view_f32(out, 2, wrong_out);
+  tk_tensor_view int_o = tk_view_i32(labels, 2, out_shape);
+  EXPECT_STATUS(tk_trainer_predict(t, &in, 2, &o), INVALID);
+  EXPECT_STATUS(tk_trainer_predict(t, &in, 1, &wrong_o), TK_ERROR_SHAPE_MISMATCH);
+  EXPECT_STATUS(tk_trainer_predict(t, &in, 1, &int_o), TK_ERROR_DTYPE_MISMATCH);
+  EXPECT_STATUS(tk_trainer_predict(t, &in, 1, &o), TK_OK);
+  EXPECT(fabsf(out[0] + out[1] + out[2] - 1.0f) < 1e-5f);
+
+  /* Parameters. */
+  int32_t tensors, rank;
+  int64_t shape[TK_MAX_RANK], total;
+  char name[32];
+  float weight[20], copy[20], all[100];
+  EXPECT_STATUS(tk_trainer_num_parameter_tensors(t, &tensors), TK_OK);
+  EXPECT(tensors == 4);
+  EXPECT_STATUS(tk_trainer_parameter_info(t, 0, name, sizeof name, &rank, shape), TK_OK);
+  EXPECT(strcmp(name, "linear_1.weight") == 0 && rank == 2 && shape[0] == 5 && shape[1] == 4);
+  EXPECT_STATUS(tk_trainer_parameter_info(t, 4, name, sizeof name, &rank, shape), INVALID);
+  EXPECT_STATUS(tk_trainer_parameter_info(t, -1, name, sizeof name, &rank, shape), INVALID);
+  tk_tensor_view w = tk_view_f32(weight, 2, shape), c = tk_view_f32(copy, 2, shape);
+  tk_tensor_view w_wrong = tk_view_f32(weight, 1, shape);
+  int i;
+  for (i = 0; i < 20; ++i) weight[i] = (float)i;
+  EXPECT_STATUS(tk_trainer_set_parameter(t, 0, &w_wrong), TK_ERROR_SHAPE_MISMATCH);
+  EXPECT_STATUS(tk_trainer_set_parameter(t, 0, &w), TK_OK);
+  EXPECT_STATUS(tk_trainer_get_parameter(t, 0, &c), TK_OK);
+  EXPECT(memcmp(weight, copy, sizeof weight) == 0);
+  EXPECT_STATUS(tk_trainer_num_parameters(t, &total), TK_OK);
+  EXPECT(total == 5 * 4 + 5 + 3 * 5 + 3);
+  EXPECT_STATUS(tk_trainer_copy_parameters(t, all, total + 1), TK_ERROR_SHAPE_MISMATCH);
+  EXPECT_STATUS(tk_trainer_copy_parameters(t, all, total), TK_OK);
+  EXPECT(memcmp(all, weight, sizeof weight) == 0);
+  tk_trainer_destroy(t);
+}
+
+static void test_data_errors(void) {
+  tk_dataset *ds = NULL, *untouched = (tk_dataset*)&failed;
+  tk_batcher* b;
+  float x[6] = {0, 1, 2, 3, 4, 5};
+  int32_t y[3] = {0, 1, 0};
+  int64_t xs[2] = {3, 2}, ys[1] = {2}, ys3[1] = {3}, size;
+  double d;
+  tk_tensor_view fx = tk_view_f32(x, 2, xs), fy = tk_view_i32(y, 1, ys), fy3 = tk_view_i32(y, 1, ys3);
+  tk_tensor_view features, targets;
+  int32_t has;
+
+  EXPECT_STATUS(tk_dataset_load_idx("/nonexistent/images.gz", "/nonexistent/labels.gz", &untouched), TK_ERROR_IO);
+  EXPECT(untouched == (tk_dataset*)&failed);
+  EXPECT(strstr(tk_last_error_message(), "/nonexistent/images.gz") != NULL);
+  EXPECT_STATUS(tk_dataset_create(&fx, &fy, &ds), TK_ERROR_SHAPE_MISMATCH);
+  EXPECT_STATUS(tk_dataset_create(&fx, &fy3, &ds), TK_OK);
+  EXPECT_STATUS(tk_dataset_size(ds, &size), TK_OK);
+  EXPECT(size == 3);
+  EXPECT_STATUS(tk_dataset_normalize(ds, (tk_normalization)4, 0, 1), INVALID);
+  EXPECT_STATUS(tk_dataset_normalize(ds, TK_NORMALIZE_MEAN_STD, 0, 0), INVALID);
+  EXPECT_STATUS(tk_dataset_normalize(ds, TK_NORMALIZE_UNIT_RANGE, 0, 0), TK_OK);
+  EXPECT_STATUS(tk_dataset_stats(ds, &d, &d), TK_OK);
+  EXPECT_STATUS(tk_batcher_create(ds, 0, 1, 0, 0, &b), INVALID);
+  EXPECT_STATUS(tk_batcher_create(ds, 2, 3, 0, 0, &b), INVALID);
+  EXPECT_STATUS(tk_batcher_create(ds, 2, 1, 0, 0, &b), TK_OK);
+  EXPECT_STATUS(tk_batcher_reset(b, -1), INVALID);
+  EXPECT_STATUS(tk_batcher_next(b, &features, &targets, &has), TK_OK);
+  EXPECT(has == 1 && features.shape[0] == 2 && features.shape[1] == 2 && targets.dtype == TK_DTYPE_I32);
+  EXPECT_STATUS(tk_batcher_next(b, &features, &targets, &has), TK_OK);
+  EXPECT(has == 1 && features.shape[0] == 1);
+  EXPECT_STATUS(tk_batcher_next(b, &features, &targets, &has), TK_OK);
+  EXPECT(has == 0);
+
+  tk_model* m;
+  tk_trainer* t;
+  tk_node n;
+  int64_t in_shape[1] = {2};
+  tk_model_create(&m);
+  tk_model_input(m, "x", 1, in_shape, &n);
+  tk_model_linear(m, n, 2, &n);
+  tk_model_output(m, n, "y");
+  EXPECT_STATUS(tk_trainer_create(m, TK_LOSS_SOFTMAX_CROSS_ENTROPY, NULL, &t), TK_OK);
+  EXPECT_STATUS(tk_trainer_evaluate_dataset(t, ds, 0, &d, &d), INVALID);
+  EXPECT_STATUS(tk_trainer_evaluate_dataset(t, ds, 2, &d, &d), TK_OK);
+  tk_trainer_destroy(t);
+  tk_model_destroy(m);
+  tk_batcher_destroy(b);
+  tk_dataset_destroy(ds);
+}
+
+static void test_api_table(void) {
+  const tk_api* api = tk_get_api(TK_API_VERSION);
+  EXPECT(api != NULL);
+  if (!api) return;
+  EXPECT(api->version == 1 && api->size == sizeof(tk_api));
+  EXPECT(tk_get_api(0) == NULL);
+  EXPECT(tk_get_api(TK_API_VERSION + 1) == NULL);
+  EXPECT(api->model_create == tk_model_create);
+  EXPECT(api->trainer_step == tk_trainer_step);
+  EXPECT(api->batcher_next == tk_batcher_next);
+  /* Every slot after the two counters is filled. */
+  {
+    unsigned char bytes[sizeof(tk_api)];
+    size_t slot, k;
+    int all_filled = 1;
+    memcpy(bytes, api, sizeof bytes);
+    for (slot = 1; slot < sizeof(tk_api) / sizeof(void*); ++slot) {
+      int nonzero = 0;
+      for (k = 0; k < sizeof(void*); ++k) nonzero |= bytes[slot * sizeof(void*) + k];
+      if (!nonzero) all_filled = 0;
+    }
+    EXPECT(all_filled);
+  }
+}
+
+static void* fail_in_thread(void* arg) {
+  (void)arg;
+  tk_model_create(NULL);
+  return NULL;
+}
+
+static void test_thread_local_message(void) {
+  pthread_t thread;
+  tk_trainer_options_set_learning_rate(NULL, 1); /* message mentions 'options' */
+  pthread_create(&thread, NULL, fail_in_thread, NULL);
+  pthread_join(thread, NULL);
+  EXPECT(strstr(tk_last_error_message(), "options") != NULL);
+}
+
+int main(void) {
+  test_strings();
+  test_null_handles();
+  test_null_out_params();
+  test_model_errors();
+  test_options();
+  test_trainer_errors();
+  test_data_errors();
+  test_api_table();
+  test_thread_local_message();
+  printf("capi_test: %d passed, %d failed\n", passed, failed);
+  return failed != 0;
+}

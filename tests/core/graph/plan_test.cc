@@ -1,0 +1,183 @@
+// The compiled plan: whole-model gradients against finite differences, memory
+// reuse by liveness, and no allocation in steady-state steps.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "core/backend/cpu/cpu_backend.h"
+#include "core/base/error.h"
+#include "core/base/rng.h"
+#include "core/graph/memory_planner.h"
+#include "core/graph/plan.h"
+#include "core/ops/ops.h"
+
+namespace tk {
+namespace {
+
+// x -> linear -> gelu -> add(x) -> tanh -> dropout -> linear -> (+ sigmoid(x) branch) -> linear
+// x feeds three consumers, so its gradient is written once and added twice.
+Graph residual_graph() {
+  Graph g;
+  int x = g.add_input("x", {6});
+  int h = g.add(make_linear(6, true, Init::kHeNormal), {x});
+  h = g.add(make_activation(Activation::kGelu), {h});
+  h = g.add(make_add(), {x, h});
+  h = g.add(make_activation(Activation::kTanh), {h});
+  h = g.add(make_dropout(0.25), {h});
+  h = g.add(make_linear(6, true, Init::kXavierUniform), {h});
+  int side = g.add(make_activation(Activation::kSigmoid), {x});
+  h = g.add(make_add(), {h, side});
+  int out = g.add(make_linear(4, true, Init::kHeUniform), {h});
+  g.set_output(out, "logits");
+  return g;
+}
+
+TEST(PlanGradientTest, WholeModelGradientMatchesFiniteDifferences) {
+  cpu::CpuBackend backend(1);
+  Plan plan(residual_graph(), LossKind::kSoftmaxCrossEntropy, Reduction::kMean, &backend, DType::kF64);
+  const int64_t batch = 5;
+  std::vector<double> params(plan.flat_param_count()), grads(plan.flat_param_count());
+  plan.init_params(params.data(), 3);
+  Rng rng(9);
+  std::vector<double> x(batch * 6);
+  for (double& v : x) v = 2 * rng.uniform() - 1;
+  std::vector<int32_t> labels = {0, 1, 2, 3, 1};
+  HostView inputs{x.data(), DType::kF64, {batch, 6}, {}};
+  HostView targets{labels.data(), DType::kI32, {batch}, {}};
+  plan.check_batch(inputs, &targets);
+  plan.reserve(batch);
+  plan.load_batch(inputs, &targets);
+  plan.forward(params.data(), true, 1, 2, 1.0);
+  plan.backward(params.data(), grads.data(), 1, 2);
+
+  int checked = 0;
+  for (const ParamTensor& p : plan.params()) {
+    for (int64_t i = 0; i < p.count; ++i) {
+      double& w = params[p.offset + i];
+      const double saved = w, h = 1e-6;
+      // Backward reuses the batch's memory, so each forward loads it again.
+      w = saved + h;
+      plan.load_batch(inputs, &targets);
+      const double plus = plan.forward(params.data(), true, 1, 2, 0.0);
+      w = saved - h;
+      plan.load_batch(inputs, &targets);
+      const double minus = plan.forward(params.data(), true, 1, 2, 0.0);
+      w = saved;
+      const double numeric = (plus - minus) / (2 * h), analytic = grads[p.offset + i];
+      const double error = std::abs(analytic - numeric) / std::max({std::abs(analytic), std::abs(numeric), 1e-2});
+      EXPECT_LT(error, 1e-6) << p.name << "[" << i << "]: analytic " << analytic << " numeric " << numeric;
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 6 * 6 + 6 + 6 * 6 + 6 + 4 * 6 + 4);
+}
+
+TEST(PlanTest, ParametersAreNamedAndAligned) {
+  cpu::CpuBackend backend(1);
+  Plan plan(residual_graph(), LossKind::kSoftmaxCrossEntropy, Reduction::kMean, &backend, DType::kF32);
+  ASSERT_EQ(plan.params().size(), 6u);
+  EXPECT_EQ(plan.params()[0].name, "linear_1.weight");
+  EXPECT_EQ(plan.params()[1].name, "linear_1.bias");
+  for (const ParamTensor& p : plan.params()) EXPECT_EQ(p.offset % 16, 0) << p.name;
+}
+
+TEST(PlanTest, ArenaReusesMemoryAcrossLifetimes) {
+  Graph g;
+  int h = g.add_input("x", {256});
+  for (int i = 0; i < 8; ++i) {
+    h = g.add(make_linear(256, true, Init::kHeUniform), {h});
+    h = g.add(make_activation(Activation::kRelu), {h});
+  }
+  h = g.add(make_linear(10, true, Init::kHeUniform), {h});
+  g.set_output(h, "logits");
+  cpu::CpuBackend backend(1);
+  Plan plan(g, LossKind::kSoftmaxCrossEntropy, Reduction::kMean, &backend, DType::kF32);
+  plan.reserve(32);
+  // Without reuse: a value and a gradient per node plus the input.
+  const size_t one = 32 * 256 * 4, naive = one * (1 + 2 * 16);
+  EXPECT_LT(plan.arena_bytes(), naive) << "arena " << plan.arena_bytes() << " naive " << naive;
+}
+
+TEST(PlanTest, StepsAfterReserveAllocateNothing) {
+  cpu::CpuBackend backend(2);
+  Plan plan(residual_graph(), LossKind::kSoftmaxCrossEntropy, Reduction::kMean, &backend, DType::kF32);
+  std::vector<float> params(plan.flat_param_count()), grads(plan.flat_param_count()), x(8 * 6, 0.5f);
+  plan.init_params(params.data(), 1);
+  std::vector<int32_t> labels(8, 1);
+  plan.reserve(8);
+  const uint64_t before = backend.allocation_count();
+  for (int64_t batch : {8, 3, 8}) {
+    HostView inputs{x.data(), DType::kF32, {batch, 6}, {}};
+    HostView targets{labels.data(), DType::kI32, {batch}, {}};
+    plan.load_batch(inputs, &targets);
+    plan.forward(params.data(), true, 1, 2, 1.0);
+    plan.backward(params.data(), grads.data(), 1, 2);
+  }
+  EXPECT_EQ(backend.allocation_count(), before);
+}
+
+TEST(PlanTest, RejectsBatchesThatDoNotFit) {
+  cpu::CpuBackend backend(1);
+  Plan plan(residual_graph(), LossKind::kSoftmaxCrossEntropy, Reduction::kMean, &backend, DType::kF32);
+  std::vector<float> x(4 * 7);
+  std::vector<int32_t> labels = {0, 1, 2, 9};
+  std::vector<float> float_labels(4);
+  try {
+    HostView wrong{x.data(), DType::kF32, {4, 7}, {}};
+    plan.check_batch(wrong, nullptr);
+    FAIL() << "a [4, 7] batch was accepted for a [batch, 6] input";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kShapeMismatch);
+    EXPECT_NE(std::string(e.what()).find("[batch, 6]"), std::string::npos) << e.what();
+  }
+  HostView inputs{x.data(), DType::kF32, {4, 6}, {}};
+  HostView bad_label{labels.data(), DType::kI32, {4}, {}};
+  EXPECT_THROW(plan.check_batch(inputs, &bad_label), Error);  // class 9 of 4
+  HostView float_targets{float_labels.data(), DType::kF32, {4}, {}};
+  EXPECT_THROW(plan.check_batch(inputs, &float_targets), Error);
+  HostView short_targets{labels.data(), DType::kI32, {3}, {}};
+  EXPECT_THROW(plan.check_batch(inputs, &short_targets), Error);
+}
+
+TEST(GraphTest, ShapeErrorsNameTheProblem) {
+  Graph g;
+  int a = g.add_input("a", {3});
+  int b = g.add(make_linear(4, true, Init::kHeUniform), {a});
+  try {
+    g.add(make_add(), {a, b});
+    FAIL() << "add of [3] and [4] was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kShapeMismatch);
+    EXPECT_NE(std::string(e.what()).find("[3] and [4]"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(g.add(make_activation(Activation::kRelu), {99}), Error);
+  EXPECT_THROW(g.add_input("a", {2}), Error);  // duplicate name
+}
+
+TEST(MemoryPlannerTest, OverlappingLifetimesNeverShareBytes) {
+  Rng rng(4);
+  std::vector<BufferLifetime> buffers;
+  for (int i = 0; i < 200; ++i) {
+    int first = static_cast<int>(rng.next_u64() % 50);
+    buffers.push_back({1 + rng.next_u64() % 5000, first, first + static_cast<int>(rng.next_u64() % 10)});
+  }
+  MemoryLayout layout = plan_memory(buffers);
+  size_t total = 0;
+  for (size_t i = 0; i < buffers.size(); ++i) {
+    total += buffers[i].bytes;
+    EXPECT_EQ(layout.offsets[i] % 64, 0u);
+    EXPECT_LE(layout.offsets[i] + buffers[i].bytes, layout.arena_bytes);
+    for (size_t j = 0; j < i; ++j) {
+      bool live_together = buffers[i].first <= buffers[j].last && buffers[j].first <= buffers[i].last;
+      bool share = layout.offsets[i] < layout.offsets[j] + buffers[j].bytes &&
+                   layout.offsets[j] < layout.offsets[i] + buffers[i].bytes;
+      EXPECT_FALSE(live_together && share) << "buffers " << i << " and " << j;
+    }
+  }
+  EXPECT_LT(layout.arena_bytes, total);
+}
+
+}  // namespace
+}  // namespace tk
