@@ -28,10 +28,10 @@ Trainer::Trainer(const Graph& graph, const TrainerConfig& config) : config_(conf
   backend_ = std::make_unique<cpu::CpuBackend>(config.threads);
   backend_->set_memory_limit(config.memory_limit);
   plan_ = std::make_unique<Plan>(graph, config.loss, config.reduction, backend_.get(), config.compute_dtype);
-  const size_t bytes = plan_->flat_param_count() * dtype_size(config.compute_dtype);
-  params_ = Buffer(backend_.get(), bytes);
-  grads_ = Buffer(backend_.get(), bytes);
-  if (config.accumulation_steps > 1) accumulated_ = Buffer(backend_.get(), bytes);
+  const Shape flat = {plan_->flat_param_count()};
+  params_ = Tensor(backend_.get(), config.compute_dtype, flat);
+  grads_ = Tensor(backend_.get(), config.compute_dtype, flat);
+  if (config.accumulation_steps > 1) accumulated_ = Tensor(backend_.get(), config.compute_dtype, flat);
   optimizer_ = make_optimizer(config.optimizer, backend_.get(), config.compute_dtype, plan_->flat_param_count());
   plan_->init_params(params_.data(), config.seed);
   if (config.batch_hint > 0) plan_->reserve(config.batch_hint);
@@ -40,9 +40,9 @@ Trainer::Trainer(const Graph& graph, const TrainerConfig& config) : config_(conf
 Trainer::~Trainer() {
   // Buffers must go before the backend that allocated them.
   optimizer_.reset();
-  params_ = Buffer();
-  grads_ = Buffer();
-  accumulated_ = Buffer();
+  params_ = Tensor();
+  grads_ = Tensor();
+  accumulated_ = Tensor();
   plan_.reset();
 }
 
@@ -164,7 +164,7 @@ void Trainer::get_parameter(size_t index, const HostView& out) const {
     fail(ErrorCode::kInvalidArgument, "parameter index ", index, " is out of range (", plan_->params().size(), " tensors)");
   const ParamTensor& p = plan_->params()[index];
   check_parameter_view(p, out);
-  backend_->store_host(config_.compute_dtype, params_.as<char>() + p.offset * dtype_size(config_.compute_dtype), out);
+  backend_->store_host(config_.compute_dtype, params_.element(p.offset), out);
 }
 
 void Trainer::set_parameter(size_t index, const HostView& in) {
@@ -172,7 +172,7 @@ void Trainer::set_parameter(size_t index, const HostView& in) {
     fail(ErrorCode::kInvalidArgument, "parameter index ", index, " is out of range (", plan_->params().size(), " tensors)");
   const ParamTensor& p = plan_->params()[index];
   check_parameter_view(p, in);
-  backend_->load_host(in, config_.compute_dtype, params_.as<char>() + p.offset * dtype_size(config_.compute_dtype));
+  backend_->load_host(in, config_.compute_dtype, params_.element(p.offset));
 }
 
 }  // namespace tk

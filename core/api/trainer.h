@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "core/backend/backend.h"
-#include "core/backend/buffer.h"
+#include "core/backend/tensor.h"
 #include "core/data/dataset.h"
 #include "core/graph/plan.h"
 #include "core/optim/optimizer.h"
@@ -77,7 +77,7 @@ class Trainer {
   void get_parameter(size_t index, const HostView& out) const;
   void set_parameter(size_t index, const HostView& in);
   // Device buffers, for tests and checkpoints.
-  const Buffer& flat_params() const { return params_; }
+  const Tensor& flat_params() const { return params_; }
   Optimizer& optimizer() { return *optimizer_; }
 
  private:
@@ -87,7 +87,7 @@ class Trainer {
   TrainerConfig config_;
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<Plan> plan_;
-  Buffer params_, grads_, accumulated_;
+  Tensor params_, grads_, accumulated_;
   std::unique_ptr<Optimizer> optimizer_;
   int64_t optimizer_steps_ = 0;
   int64_t micro_steps_ = 0;      // accepted micro-batches, also the dropout stream

@@ -9,7 +9,7 @@ class Adam final : public Optimizer {
  public:
   Adam(const OptimizerConfig& config, Backend* backend, DType dtype, int64_t count)
       : config_(config), backend_(backend), dtype_(dtype), count_(count),
-        exp_avg_(backend, count * dtype_size(dtype)), exp_avg_sq_(backend, count * dtype_size(dtype)) {}
+        exp_avg_(backend, dtype, {count}), exp_avg_sq_(backend, dtype, {count}) {}
 
   void step(void* params, const void* grads, double grad_scale, double lr) override {
     backend_->adam_update(dtype_, count_, params, grads, exp_avg_.data(), exp_avg_sq_.data(),
@@ -27,7 +27,7 @@ class Adam final : public Optimizer {
   Backend* backend_;
   DType dtype_;
   int64_t count_;
-  Buffer exp_avg_, exp_avg_sq_;
+  Tensor exp_avg_, exp_avg_sq_;
 };
 
 }  // namespace

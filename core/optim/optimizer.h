@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "core/backend/buffer.h"
+#include "core/backend/tensor.h"
 
 namespace tk {
 
@@ -28,7 +28,7 @@ void validate(const OptimizerConfig& config);
 
 struct OptimizerState {
   std::string name;  // "momentum", "exp_avg", "exp_avg_sq"
-  Buffer* buffer;
+  Tensor* tensor;    // same layout as the flat parameters
 };
 
 class Optimizer {

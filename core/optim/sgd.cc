@@ -10,7 +10,7 @@ class Sgd final : public Optimizer {
  public:
   Sgd(const OptimizerConfig& config, Backend* backend, DType dtype, int64_t count)
       : config_(config), backend_(backend), dtype_(dtype), count_(count) {
-    if (config.momentum != 0) momentum_ = Buffer(backend, count * dtype_size(dtype));
+    if (config.momentum != 0) momentum_ = Tensor(backend, dtype, {count});
   }
 
   void step(void* params, const void* grads, double grad_scale, double lr) override {
@@ -29,7 +29,7 @@ class Sgd final : public Optimizer {
   Backend* backend_;
   DType dtype_;
   int64_t count_;
-  Buffer momentum_;
+  Tensor momentum_;
 };
 
 }  // namespace

@@ -48,10 +48,10 @@ struct Snapshot {
   int64_t optimizer_steps, micro_steps, skipped;
 
   explicit Snapshot(Trainer& t) {
-    const Buffer& p = t.flat_params();
+    const Tensor& p = t.flat_params();
     params.assign(p.as<char>(), p.as<char>() + p.bytes());
     for (const OptimizerState& s : t.optimizer().state())
-      optimizer_state.emplace_back(s.buffer->as<char>(), s.buffer->as<char>() + s.buffer->bytes());
+      optimizer_state.emplace_back(s.tensor->as<char>(), s.tensor->as<char>() + s.tensor->bytes());
     optimizer_steps = t.optimizer_steps();
     micro_steps = t.micro_steps();
     skipped = t.skipped_steps();
@@ -83,6 +83,21 @@ TEST(TrainerTest, SameSeedGivesIdenticalWeights) {
   c.seed = 6;
   Trainer other(mlp(0.3), c);
   EXPECT_FALSE(Snapshot(other).params == Snapshot(a).params);
+}
+
+TEST(TrainerTest, StepsAllocateNothingOnceTheBatchSizeIsSeen) {
+  Data data(64);
+  TrainerConfig c = adam_config();
+  c.accumulation_steps = 2;
+  c.clip_norm = 1.0;
+  Trainer t(mlp(0.3), c);
+  t.step(data.inputs(0, 16), data.targets(0, 16));
+  const uint64_t allocations = t.backend().allocation_count();
+  const size_t bytes = t.backend().bytes_in_use();
+  for (int s = 0; s < 6; ++s) t.step(data.inputs(s * 8, s % 2 ? 16 : 8), data.targets(s * 8, s % 2 ? 16 : 8));
+  t.evaluate(data.inputs(0, 16), data.targets(0, 16));
+  EXPECT_EQ(t.backend().allocation_count(), allocations);
+  EXPECT_EQ(t.backend().bytes_in_use(), bytes);
 }
 
 TEST(TrainerTest, LossFallsOnALearnableTask) {
