@@ -18,6 +18,9 @@
 #include <vector>
 
 #include "capi/trainkit.h"
+#include "core/backend/cpu/cpu_backend.h"
+#include "core/graph/plan.h"
+#include "core/ops/ops.h"
 
 namespace {
 
@@ -122,6 +125,23 @@ double samples_per_second(const Model& model, int batch, int threads, double bud
   return rate;
 }
 
+// Activation arena bytes per sample for one precision (values and gradients,
+// shared by liveness), from the compiled plan at batch 256.
+double arena_bytes_per_sample(const Model& model, tk::Precision precision) {
+  tk::Graph graph;
+  int node = graph.add_input("x", {model.widths[0]});
+  for (size_t l = 1; l < model.widths.size(); ++l) {
+    node = graph.add(tk::make_linear(model.widths[l], true, tk::Init::kHeUniform), {node});
+    if (l + 1 < model.widths.size()) node = graph.add(tk::make_activation(tk::Activation::kRelu), {node});
+  }
+  graph.set_output(node, "logits");
+  tk::cpu::CpuBackend backend(1);
+  tk::Plan plan(graph, tk::LossKind::kSoftmaxCrossEntropy, tk::Reduction::kMean, &backend,
+                tk::make_precision_policy(precision, tk::DType::kF32));
+  plan.reserve(256);
+  return static_cast<double>(plan.arena_bytes()) / 256;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -155,6 +175,14 @@ int main(int argc, char** argv) {
                   layer_gflops, 100 * gflops / layer_gflops, 100 * gflops / peak);
       std::fflush(stdout);
     }
+  }
+  std::printf("\nactivation memory per sample (planned arena / batch 256)\n");
+  std::printf("%-24s %12s %12s %12s %8s\n", "model", "fp32 bytes", "fp16 bytes", "bf16 bytes", "fp16/fp32");
+  for (const Model& model : models) {
+    const double fp32 = arena_bytes_per_sample(model, tk::Precision::kFp32);
+    const double fp16 = arena_bytes_per_sample(model, tk::Precision::kFp16);
+    const double bf16 = arena_bytes_per_sample(model, tk::Precision::kBf16);
+    std::printf("%-24s %12.0f %12.0f %12.0f %7.2fx\n", model.name.c_str(), fp32, fp16, bf16, fp16 / fp32);
   }
   return 0;
 }

@@ -1,5 +1,6 @@
 // tk_get_api: the versioned function table for hosts that dlopen the library.
 // The static_asserts pin every entry's slot: a shipped entry never moves.
+// (Generated from the tk_api struct in trainkit.h; keep the two in step.)
 #include <cstddef>
 
 #include "capi/trainkit.h"
@@ -75,6 +76,10 @@ const tk_api kApiV1 = {
     tk_batcher_destroy,
     tk_batcher_reset,
     tk_batcher_next,
+    tk_trainer_options_set_precision,
+    tk_trainer_options_set_loss_scaling,
+    tk_trainer_step_report,
+    tk_trainer_loss_scale,
 };
 
 }  // namespace
@@ -145,7 +150,11 @@ static_assert(offsetof(tk_api, batcher_create) / sizeof(void*) == 63, "tk_api.ba
 static_assert(offsetof(tk_api, batcher_destroy) / sizeof(void*) == 64, "tk_api.batcher_destroy moved");
 static_assert(offsetof(tk_api, batcher_reset) / sizeof(void*) == 65, "tk_api.batcher_reset moved");
 static_assert(offsetof(tk_api, batcher_next) / sizeof(void*) == 66, "tk_api.batcher_next moved");
-static_assert(sizeof(tk_api) == 67 * sizeof(void*), "tk_api v1 has 66 entries");
+static_assert(offsetof(tk_api, trainer_options_set_precision) / sizeof(void*) == 67, "tk_api.trainer_options_set_precision moved");
+static_assert(offsetof(tk_api, trainer_options_set_loss_scaling) / sizeof(void*) == 68, "tk_api.trainer_options_set_loss_scaling moved");
+static_assert(offsetof(tk_api, trainer_step_report) / sizeof(void*) == 69, "tk_api.trainer_step_report moved");
+static_assert(offsetof(tk_api, trainer_loss_scale) / sizeof(void*) == 70, "tk_api.trainer_loss_scale moved");
+static_assert(sizeof(tk_api) == 71 * sizeof(void*), "tk_api v1 has 70 entries");
 
 extern "C" TK_API const tk_api* tk_get_api(uint32_t version) {
   return version == 1 ? &kApiV1 : nullptr;

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <new>
+#include <stdexcept>
 #include <string>
 
 #include "capi/trainkit.h"
@@ -35,7 +36,8 @@ struct tk_batcher {
 
 namespace tk::capi {
 
-void set_last_error(const std::string& message);
+// Records the message (prefix + detail); never throws, even out of memory.
+void set_last_error(const char* prefix, const char* detail) noexcept;
 
 // Runs body; any exception becomes a status and message. Never throws.
 template <typename Body>
@@ -44,16 +46,19 @@ tk_status guarded(const Body& body) noexcept {
     body();
     return TK_OK;
   } catch (const Error& e) {
-    set_last_error(e.what());
+    set_last_error("", e.what());
     return static_cast<tk_status>(e.code());
   } catch (const std::bad_alloc&) {
-    set_last_error("out of memory");
+    set_last_error("out of memory", "");
+    return TK_ERROR_OUT_OF_MEMORY;
+  } catch (const std::length_error& e) {
+    set_last_error("a size is too large: ", e.what());
     return TK_ERROR_OUT_OF_MEMORY;
   } catch (const std::exception& e) {
-    set_last_error(std::string("internal error: ") + e.what());
+    set_last_error("internal error: ", e.what());
     return TK_ERROR_INTERNAL;
   } catch (...) {
-    set_last_error("internal error: unknown exception");
+    set_last_error("internal error: unknown exception", "");
     return TK_ERROR_INTERNAL;
   }
 }

@@ -1,5 +1,4 @@
 // tk_model_*: building the DAG.
-#include <functional>
 #include <vector>
 
 #include "capi/handles.h"
@@ -10,12 +9,15 @@ using tk::capi::require;
 
 namespace {
 
-// Adds an op over inputs and writes the new node id.
-tk_status add_node(tk_model* model, const std::function<tk::OpPtr()>& make_op,
-                   std::vector<int> inputs, tk_node* out_node) {
+// Adds an op over inputs and writes the new node id. Everything that may
+// allocate (the op, the input list) happens inside guarded.
+template <typename MakeOp>
+tk_status add_node(tk_model* model, const MakeOp& make_op, tk_node a, tk_node b, int count, tk_node* out_node) {
   return guarded([&] {
     require(model, "model");
     require(out_node, "out_node");
+    std::vector<int> inputs = {a};
+    if (count == 2) inputs.push_back(b);
     *out_node = model->graph.add(make_op(), inputs);
   });
 }
@@ -53,8 +55,9 @@ TK_API tk_status tk_model_input(tk_model* model, const char* name, int32_t rank,
     require(name, "name");
     require(shape, "shape");
     require(out_node, "out_node");
-    if (rank < 1 || rank > TK_MAX_RANK)
-      tk::fail(tk::ErrorCode::kInvalidArgument, "input rank must be in [1, ", TK_MAX_RANK, "], got ", rank);
+    // The batch adds one dimension, and views hold at most TK_MAX_RANK.
+    if (rank < 1 || rank > TK_MAX_RANK - 1)
+      tk::fail(tk::ErrorCode::kInvalidArgument, "input rank must be in [1, ", TK_MAX_RANK - 1, "], got ", rank);
     *out_node = model->graph.add_input(name, tk::Shape(shape, shape + rank));
   });
 }
@@ -69,35 +72,35 @@ TK_API tk_status tk_model_linear_ex(tk_model* model, tk_node input, int64_t unit
     if (bias != 0 && bias != 1) tk::fail(tk::ErrorCode::kInvalidArgument, "bias must be 0 or 1, got ", bias);
     if (!valid_init(weight_init)) tk::fail(tk::ErrorCode::kInvalidArgument, "unknown weight init ", static_cast<int>(weight_init));
     return tk::make_linear(units, bias == 1, to_init(weight_init));
-  }, {input}, out_node);
+  }, input, 0, 1, out_node);
 }
 
 TK_API tk_status tk_model_relu(tk_model* model, tk_node input, tk_node* out_node) {
-  return add_node(model, [] { return tk::make_activation(tk::Activation::kRelu); }, {input}, out_node);
+  return add_node(model, [] { return tk::make_activation(tk::Activation::kRelu); }, input, 0, 1, out_node);
 }
 
 TK_API tk_status tk_model_gelu(tk_model* model, tk_node input, tk_node* out_node) {
-  return add_node(model, [] { return tk::make_activation(tk::Activation::kGelu); }, {input}, out_node);
+  return add_node(model, [] { return tk::make_activation(tk::Activation::kGelu); }, input, 0, 1, out_node);
 }
 
 TK_API tk_status tk_model_tanh(tk_model* model, tk_node input, tk_node* out_node) {
-  return add_node(model, [] { return tk::make_activation(tk::Activation::kTanh); }, {input}, out_node);
+  return add_node(model, [] { return tk::make_activation(tk::Activation::kTanh); }, input, 0, 1, out_node);
 }
 
 TK_API tk_status tk_model_sigmoid(tk_model* model, tk_node input, tk_node* out_node) {
-  return add_node(model, [] { return tk::make_activation(tk::Activation::kSigmoid); }, {input}, out_node);
+  return add_node(model, [] { return tk::make_activation(tk::Activation::kSigmoid); }, input, 0, 1, out_node);
 }
 
 TK_API tk_status tk_model_dropout(tk_model* model, tk_node input, double probability, tk_node* out_node) {
-  return add_node(model, [&] { return tk::make_dropout(probability); }, {input}, out_node);
+  return add_node(model, [&] { return tk::make_dropout(probability); }, input, 0, 1, out_node);
 }
 
 TK_API tk_status tk_model_flatten(tk_model* model, tk_node input, tk_node* out_node) {
-  return add_node(model, [] { return tk::make_flatten(); }, {input}, out_node);
+  return add_node(model, [] { return tk::make_flatten(); }, input, 0, 1, out_node);
 }
 
 TK_API tk_status tk_model_add(tk_model* model, tk_node a, tk_node b, tk_node* out_node) {
-  return add_node(model, [] { return tk::make_add(); }, {a, b}, out_node);
+  return add_node(model, [] { return tk::make_add(); }, a, b, 2, out_node);
 }
 
 TK_API tk_status tk_model_output(tk_model* model, tk_node node, const char* name) {

@@ -21,11 +21,13 @@ namespace {
 thread_local std::string last_error;
 }
 
-void set_last_error(const std::string& message) {
+void set_last_error(const char* prefix, const char* detail) noexcept {
   try {
-    last_error = message;
+    last_error.assign(prefix);
+    last_error.append(detail);
   } catch (...) {
     // Out of memory while recording an error: keep the status, lose the text.
+    last_error.clear();
   }
 }
 
@@ -38,11 +40,20 @@ HostView to_host_view(const tk_tensor_view* view, const char* name) {
   HostView host{view->data, static_cast<DType>(view->dtype), Shape(view->shape, view->shape + view->rank), {}};
   for (int64_t extent : host.shape)
     if (extent < 0) fail(ErrorCode::kShapeMismatch, "'", name, "' has a negative extent in ", shape_to_string(host.shape));
-  shape_numel(host.shape);
+  const int64_t element_bytes = static_cast<int64_t>(dtype_size(host.dtype));
+  int64_t bytes = 0;
+  if (__builtin_mul_overflow(shape_numel(host.shape), element_bytes, &bytes) || bytes > kMaxBytes)
+    fail(ErrorCode::kInvalidArgument, "'", name, "' describes more than 2^56 bytes: ", shape_to_string(host.shape));
   bool strided = false;
+  int64_t last_element = 0;  // offset of the last element, in elements
   for (int32_t d = 0; d < view->rank; ++d) {
     if (view->strides[d] < 0) fail(ErrorCode::kInvalidArgument, "'", name, "' has a negative stride");
     strided = strided || view->strides[d] != 0;
+    int64_t reach = 0;
+    if (host.shape[d] > 0 && (__builtin_mul_overflow(host.shape[d] - 1, view->strides[d], &reach) ||
+                              reach > kMaxBytes / element_bytes - last_element))
+      fail(ErrorCode::kInvalidArgument, "'", name, "' has strides that reach beyond 2^56 bytes");
+    last_element += reach;
   }
   if (strided) host.strides.assign(view->strides, view->strides + view->rank);
   return host;

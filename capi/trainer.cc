@@ -1,5 +1,8 @@
 // tk_trainer_*: create, step, evaluate, predict, and read or write parameters.
+#include <algorithm>
 #include <cmath>
+#include <cstddef>
+#include <cstring>
 
 #include "capi/handles.h"
 
@@ -45,6 +48,44 @@ TK_API tk_status tk_trainer_step(tk_trainer* trainer, const tk_tensor_view* inpu
     tk::HostView target = to_host_view(targets, "targets");
     tk::StepResult result = trainer->trainer->step(in, target);
     if (out_loss) *out_loss = static_cast<float>(result.loss);
+  });
+}
+
+TK_API tk_status tk_trainer_step_report(tk_trainer* trainer, const tk_tensor_view* inputs,
+                                        const tk_tensor_view* targets, tk_step_report* out_report) {
+  return guarded([&] {
+    require(trainer, "trainer");
+    require(out_report, "out_report");
+    if (out_report->struct_size < offsetof(tk_step_report, loss) + sizeof(float))
+      tk::fail(tk::ErrorCode::kInvalidArgument, "set out_report->struct_size to sizeof(tk_step_report) (got ",
+               out_report->struct_size, ")");
+    tk::HostView in = to_host_view(inputs, "inputs");
+    tk::HostView target = to_host_view(targets, "targets");
+    tk::StepResult result = trainer->trainer->step(in, target);
+    tk_step_report report;
+    std::memset(&report, 0, sizeof(report));
+    report.struct_size = static_cast<uint32_t>(std::min<size_t>(out_report->struct_size, sizeof(report)));
+    report.applied = result.applied;
+    report.skipped = result.skipped;
+    report.loss = static_cast<float>(result.loss);
+    report.loss_scale = result.loss_scale;
+    report.learning_rate = result.learning_rate;
+    report.grad_norm = result.grad_norm;
+    report.step = trainer->trainer->optimizer_steps();
+    std::memcpy(out_report, &report, report.struct_size);
+  });
+}
+
+TK_API tk_status tk_trainer_loss_scale(const tk_trainer* trainer, double* out_scale, int64_t* out_growth_tracker,
+                                       int64_t* out_skipped) {
+  return guarded([&] {
+    require(trainer, "trainer");
+    require(out_scale, "out_scale");
+    require(out_growth_tracker, "out_growth_tracker");
+    require(out_skipped, "out_skipped");
+    *out_scale = trainer->trainer->loss_scaler().scale();
+    *out_growth_tracker = trainer->trainer->loss_scaler().growth_tracker();
+    *out_skipped = trainer->trainer->skipped_steps();
   });
 }
 
@@ -114,12 +155,14 @@ TK_API tk_status tk_trainer_parameter_info(const tk_trainer* trainer, int32_t in
   return guarded([&] {
     require(trainer, "trainer");
     const tk::ParamTensor& p = parameter(trainer, index);
-    if (name) tk::capi::copy_name(p.name, name, capacity);
     if (out_rank || out_shape) {
       require(out_rank, "out_rank");
       require(out_shape, "out_shape");
-      tk::capi::write_shape(p.spec.shape, out_rank, out_shape);
     }
+    if (name && capacity == 0) tk::fail(tk::ErrorCode::kInvalidArgument, "the name buffer has capacity 0");
+    // Every check is done: only now are out-params written.
+    if (name) tk::capi::copy_name(p.name, name, capacity);
+    if (out_rank) tk::capi::write_shape(p.spec.shape, out_rank, out_shape);
   });
 }
 
@@ -143,7 +186,9 @@ TK_API tk_status tk_trainer_num_parameters(const tk_trainer* trainer, int64_t* o
   return guarded([&] {
     require(trainer, "trainer");
     require(out_count, "out_count");
-    *out_count = trainer->trainer->plan().graph().num_parameters();
+    int64_t total = 0;
+    for (const tk::ParamTensor& p : trainer->trainer->plan().params()) total += p.count;
+    *out_count = total;
   });
 }
 

@@ -32,11 +32,7 @@ TK_API tk_status tk_trainer_options_create(tk_trainer_options** out_options) {
 TK_API void tk_trainer_options_destroy(tk_trainer_options* options) { delete options; }
 
 TK_API tk_status tk_trainer_options_set_optimizer(tk_trainer_options* options, tk_optimizer optimizer) {
-  return update(options, [&](tk::TrainerConfig& c) {
-    c.optimizer.kind = static_cast<tk::OptimizerKind>(optimizer);
-    // AdamW's customary default decay, unless the caller already chose one.
-    if (optimizer == TK_OPTIMIZER_ADAMW && c.optimizer.weight_decay == 0) c.optimizer.weight_decay = 0.01;
-  });
+  return update(options, [&](tk::TrainerConfig& c) { c.optimizer.kind = static_cast<tk::OptimizerKind>(optimizer); });
 }
 
 TK_API tk_status tk_trainer_options_set_learning_rate(tk_trainer_options* options, double learning_rate) {
@@ -121,6 +117,22 @@ TK_API tk_status tk_trainer_options_set_batch_hint(tk_trainer_options* options, 
 
 TK_API tk_status tk_trainer_options_set_memory_limit(tk_trainer_options* options, uint64_t bytes) {
   return update(options, [&](tk::TrainerConfig& c) { c.memory_limit = bytes; });
+}
+
+TK_API tk_status tk_trainer_options_set_precision(tk_trainer_options* options, tk_precision precision) {
+  return update(options, [&](tk::TrainerConfig& c) { c.precision = static_cast<tk::Precision>(precision); });
+}
+
+TK_API tk_status tk_trainer_options_set_loss_scaling(tk_trainer_options* options, tk_loss_scaling mode,
+                                                     double init_scale, double growth_factor, double backoff_factor,
+                                                     int64_t growth_interval) {
+  return update(options, [&](tk::TrainerConfig& c) {
+    c.loss_scaling = static_cast<tk::LossScaling>(mode);
+    c.scaler.init_scale = init_scale;
+    c.scaler.growth_factor = growth_factor;
+    c.scaler.backoff_factor = backoff_factor;
+    c.scaler.growth_interval = growth_interval;
+  });
 }
 
 }  // extern "C"

@@ -218,6 +218,34 @@ TK_API tk_status tk_trainer_options_set_batch_hint(tk_trainer_options* options, 
 /* Cap on the bytes the trainer's device memory may hold (0: no cap). */
 TK_API tk_status tk_trainer_options_set_memory_limit(tk_trainer_options* options, uint64_t bytes);
 
+/* Automatic mixed precision. Under TK_PRECISION_FP16 / _BF16, Linear (and
+ * later Conv) multiply in half precision with f32 accumulation, activations
+ * are stored in half precision, and softmax, losses, reductions and the
+ * optimizer stay in f32 on f32 master weights. On the CPU half storage is
+ * converted to f32 for arithmetic (round to nearest-even on store). */
+typedef enum tk_precision {
+  TK_PRECISION_FP32 = 0,
+  TK_PRECISION_FP16 = 1,
+  TK_PRECISION_BF16 = 2
+} tk_precision;
+
+/* Loss scaling (PyTorch GradScaler semantics): the loss is multiplied by the
+ * scale before backward, gradients are unscaled in the optimizer pass, and a
+ * step with an Inf/NaN gradient is skipped (TK_OK, reported as skipped) while
+ * the scale backs off. AUTO is dynamic for fp16 and off otherwise. */
+typedef enum tk_loss_scaling {
+  TK_LOSS_SCALING_AUTO = 0,
+  TK_LOSS_SCALING_DYNAMIC = 1,
+  TK_LOSS_SCALING_OFF = 2
+} tk_loss_scaling;
+
+/* Default fp32. Mixed precision needs the f32 compute dtype. */
+TK_API tk_status tk_trainer_options_set_precision(tk_trainer_options* options, tk_precision precision);
+/* Defaults: AUTO, initial scale 65536, growth 2.0, backoff 0.5, growth interval 2000. */
+TK_API tk_status tk_trainer_options_set_loss_scaling(tk_trainer_options* options, tk_loss_scaling mode,
+                                                     double init_scale, double growth_factor,
+                                                     double backoff_factor, int64_t growth_interval);
+
 /* ---- Trainer -------------------------------------------------------------- */
 
 typedef struct tk_trainer tk_trainer;
@@ -241,6 +269,27 @@ TK_API tk_status tk_trainer_evaluate(tk_trainer* trainer, const tk_tensor_view* 
  * (logits) or, with probabilities = 1, softmax (cross-entropy) or sigmoid (BCE). */
 TK_API tk_status tk_trainer_predict(tk_trainer* trainer, const tk_tensor_view* inputs,
                                     int32_t probabilities, tk_tensor_view* outputs);
+
+/* What one step did. Set struct_size = sizeof(tk_step_report) before the
+ * call; trainkit fills only the fields that fit, so the struct can grow. */
+typedef struct tk_step_report {
+  uint32_t struct_size;
+  int32_t applied;      /* 1 if the optimizer updated the weights */
+  int32_t skipped;      /* 1 if the batch was dropped (non-finite under loss scaling or TK_NONFINITE_SKIP) */
+  float loss;           /* the batch loss, unscaled */
+  double loss_scale;    /* the scale this step's backward used (1 without loss scaling) */
+  double learning_rate; /* of the update, when applied */
+  double grad_norm;     /* global norm of the unscaled gradient, when applied */
+  int64_t step;         /* optimizer steps after this call */
+} tk_step_report;
+
+/* tk_trainer_step with a full report of what happened. */
+TK_API tk_status tk_trainer_step_report(tk_trainer* trainer, const tk_tensor_view* inputs,
+                                        const tk_tensor_view* targets, tk_step_report* out_report);
+/* The loss scaler's state: current scale (1 when off), clean steps since the
+ * last change, and steps skipped so far. */
+TK_API tk_status tk_trainer_loss_scale(const tk_trainer* trainer, double* out_scale,
+                                       int64_t* out_growth_tracker, int64_t* out_skipped);
 
 TK_API tk_status tk_trainer_step_count(const tk_trainer* trainer, int64_t* out_optimizer_steps);
 TK_API tk_status tk_trainer_skipped_steps(const tk_trainer* trainer, int64_t* out_skipped);
@@ -308,7 +357,10 @@ TK_API tk_status tk_batcher_next(tk_batcher* batcher, tk_tensor_view* out_featur
 
 /* ---- Versioned function table (for hosts that dlopen the library) -------- */
 
-/* Version 1. Entries are only ever appended; never reordered or removed. */
+/* Version 1. Entries are only ever appended; never reordered or removed. A
+ * host built against a newer header checks that `size` covers an entry
+ * (offsetof(tk_api, entry) < api->size) before calling one that an older
+ * library may lack. */
 typedef struct tk_api {
   uint32_t version;
   uint32_t size; /* sizeof(tk_api) of the library that filled it */
@@ -380,6 +432,11 @@ typedef struct tk_api {
   void (*batcher_destroy)(tk_batcher*);
   tk_status (*batcher_reset)(tk_batcher*, int64_t);
   tk_status (*batcher_next)(tk_batcher*, tk_tensor_view*, tk_tensor_view*, int32_t*);
+  tk_status (*trainer_options_set_precision)(tk_trainer_options*, tk_precision);
+  tk_status (*trainer_options_set_loss_scaling)(tk_trainer_options*, tk_loss_scaling, double, double, double,
+                                                int64_t);
+  tk_status (*trainer_step_report)(tk_trainer*, const tk_tensor_view*, const tk_tensor_view*, tk_step_report*);
+  tk_status (*trainer_loss_scale)(const tk_trainer*, double*, int64_t*, int64_t*);
   /* ---- end of version 1: append new entries below, never above ---- */
 } tk_api;
 

@@ -15,25 +15,47 @@ void validate(const TrainerConfig& c) {
     fail(ErrorCode::kInvalidArgument, "clip norm must be finite and >= 0, got ", c.clip_norm);
   if (c.accumulation_steps < 1)
     fail(ErrorCode::kInvalidArgument, "accumulation steps must be >= 1, got ", c.accumulation_steps);
-  if (c.threads < 0) fail(ErrorCode::kInvalidArgument, "threads must be >= 0, got ", c.threads);
-  if (c.batch_hint < 0) fail(ErrorCode::kInvalidArgument, "batch hint must be >= 0, got ", c.batch_hint);
+  if (c.threads < 0 || c.threads > kMaxThreads)
+    fail(ErrorCode::kInvalidArgument, "threads must be in [0, ", kMaxThreads, "], got ", c.threads);
+  if (c.batch_hint < 0 || c.batch_hint > kMaxBatchRows)
+    fail(ErrorCode::kInvalidArgument, "batch hint must be in [0, ", kMaxBatchRows, "], got ", c.batch_hint);
   if (c.reduction != Reduction::kMean && c.reduction != Reduction::kSum)
     fail(ErrorCode::kInvalidArgument, "unknown reduction ", static_cast<int>(c.reduction));
   if (c.nonfinite != NonFinitePolicy::kError && c.nonfinite != NonFinitePolicy::kSkip)
     fail(ErrorCode::kInvalidArgument, "unknown non-finite policy ", static_cast<int>(c.nonfinite));
+  if (c.loss_scaling != LossScaling::kAuto && c.loss_scaling != LossScaling::kDynamic &&
+      c.loss_scaling != LossScaling::kOff)
+    fail(ErrorCode::kInvalidArgument, "unknown loss scaling mode ", static_cast<int>(c.loss_scaling));
+  validate(c.scaler);
+  make_precision_policy(c.precision, c.compute_dtype);  // rejects unknown or f64 mixed precision
 }
 
-Trainer::Trainer(const Graph& graph, const TrainerConfig& config) : config_(config) {
-  validate(config);
+namespace {
+
+LossScalerConfig resolve_scaler(const TrainerConfig& c) {
+  LossScalerConfig scaler = c.scaler;
+  scaler.enabled = c.loss_scaling == LossScaling::kDynamic ||
+                   (c.loss_scaling == LossScaling::kAuto && c.precision == Precision::kFp16);
+  return scaler;
+}
+
+}  // namespace
+
+Trainer::Trainer(const Graph& graph, const TrainerConfig& config)
+    : config_((validate(config), config)),  // validated before anything is derived from it
+      policy_(make_precision_policy(config.precision, config.compute_dtype)),
+      scaler_(resolve_scaler(config)) {
   backend_ = std::make_unique<cpu::CpuBackend>(config.threads);
   backend_->set_memory_limit(config.memory_limit);
-  plan_ = std::make_unique<Plan>(graph, config.loss, config.reduction, backend_.get(), config.compute_dtype);
+  plan_ = std::make_unique<Plan>(graph, config.loss, config.reduction, backend_.get(), policy_);
   const Shape flat = {plan_->flat_param_count()};
   params_ = Tensor(backend_.get(), config.compute_dtype, flat);
   grads_ = Tensor(backend_.get(), config.compute_dtype, flat);
   if (config.accumulation_steps > 1) accumulated_ = Tensor(backend_.get(), config.compute_dtype, flat);
+  if (policy_.mixed()) half_params_ = Tensor(backend_.get(), policy_.activation, flat);
   optimizer_ = make_optimizer(config.optimizer, backend_.get(), config.compute_dtype, plan_->flat_param_count());
   plan_->init_params(params_.data(), config.seed);
+  refresh_half_params();
   if (config.batch_hint > 0) plan_->reserve(config.batch_hint);
 }
 
@@ -43,15 +65,29 @@ Trainer::~Trainer() {
   params_ = Tensor();
   grads_ = Tensor();
   accumulated_ = Tensor();
+  half_params_ = Tensor();
   plan_.reset();
+}
+
+void Trainer::refresh_half_params() {
+  if (policy_.mixed())
+    backend_->convert(policy_.master, policy_.activation, plan_->flat_param_count(), params_.data(), half_params_.data());
+}
+
+StepResult Trainer::skip(StepResult result) {
+  if (scaler_.enabled()) {
+    scaler_.update(true);
+    // Micro-batches already summed carry the old scale; mixing them with the
+    // new one would be wrong, so the whole accumulation window goes.
+    accumulated_count_ = 0;
+  }
+  ++skipped_steps_;
+  result.skipped = true;
+  return result;
 }
 
 double Trainer::current_learning_rate() const {
   return scheduled_learning_rate(config_.schedule, config_.optimizer.learning_rate, optimizer_steps_);
-}
-
-const void* Trainer::update_grads() const {
-  return config_.accumulation_steps > 1 ? accumulated_.data() : grads_.data();
 }
 
 StepResult Trainer::step(const HostView& inputs, const HostView& targets) {
@@ -63,37 +99,47 @@ StepResult Trainer::step(const HostView& inputs, const HostView& targets) {
   const int64_t count = plan_->flat_param_count();
   const uint64_t stream = static_cast<uint64_t>(micro_steps_);
   StepResult result;
-  result.loss = plan_->forward(params_.data(), true, config_.seed, stream, 1.0 / config_.accumulation_steps);
+  result.loss_scale = scaler_.scale();
+  result.loss = plan_->forward(params_.data(), true, config_.seed, stream,
+                               result.loss_scale / config_.accumulation_steps, half_params());
   bool finite = std::isfinite(result.loss);
   double grad_sum_squares = 0;
   if (finite) {
-    plan_->backward(params_.data(), grads_.data(), config_.seed, stream);
+    plan_->backward(params_.data(), grads_.data(), config_.seed, stream, half_params());
+    // grads_ becomes the running sum of the accumulation window, so the check
+    // below covers the sum too (two large finite halves can add up to Inf).
+    if (accumulated_count_ > 0) backend_->axpy(dt, count, 1.0, accumulated_.data(), grads_.data(), true);
     // A finite sum of squares proves every gradient finite in one pass; only
     // when it is not (Inf/NaN, or a huge f64 square) look element by element.
     grad_sum_squares = backend_->sum_squares(dt, count, grads_.data());
     finite = std::isfinite(grad_sum_squares) || backend_->all_finite(dt, count, grads_.data());
   }
   if (!finite) {
-    if (config_.nonfinite == NonFinitePolicy::kError)
-      fail(ErrorCode::kNonFinite, std::isfinite(result.loss) ? "a gradient is not finite" : "the loss is not finite",
-           " (loss ", result.loss, "); the step was not applied");
-    ++skipped_steps_;
-    result.skipped = true;
-    return result;
+    // Under loss scaling an overflow is expected now and then: GradScaler skips
+    // the step and backs off. Otherwise the trainer's policy decides.
+    if (scaler_.enabled() || config_.nonfinite == NonFinitePolicy::kSkip) return skip(result);
+    fail(ErrorCode::kNonFinite, std::isfinite(result.loss) ? "a gradient is not finite" : "the loss is not finite",
+         " (loss ", result.loss, "); the step was not applied");
   }
 
-  // Commit: fold the micro-batch in and, on the last one, update.
-  if (config_.accumulation_steps > 1)
-    backend_->axpy(dt, count, 1.0, grads_.data(), accumulated_.data(), accumulated_count_ > 0);
+  // Commit: keep the running sum, or, on the last micro-batch, update.
   ++micro_steps_;
-  if (++accumulated_count_ < config_.accumulation_steps) return result;
+  if (++accumulated_count_ < config_.accumulation_steps) {
+    backend_->copy(accumulated_.data(), grads_.data(), count * dtype_size(dt));
+    return result;
+  }
   accumulated_count_ = 0;
-  double grad_scale = 1.0;
-  last_grad_norm_ = std::sqrt(config_.accumulation_steps > 1 ? backend_->sum_squares(dt, count, update_grads())
-                                                             : grad_sum_squares);
+  // Gradients carry the loss scale; the optimizer pass divides it out.
+  const double scale = result.loss_scale;
+  last_grad_norm_ = std::sqrt(grad_sum_squares) / scale;
+  double clip = 1.0;
   if (config_.clip_norm > 0 && last_grad_norm_ > config_.clip_norm)
-    grad_scale = config_.clip_norm / (last_grad_norm_ + 1e-6);  // as torch.nn.utils.clip_grad_norm_
-  optimizer_->step(params_.data(), update_grads(), grad_scale, current_learning_rate());
+    clip = config_.clip_norm / (last_grad_norm_ + 1e-6);  // as torch.nn.utils.clip_grad_norm_
+  result.learning_rate = current_learning_rate();
+  result.grad_norm = last_grad_norm_;
+  optimizer_->step(params_.data(), grads_.data(), clip / scale, result.learning_rate);
+  refresh_half_params();
+  scaler_.update(false);
   ++optimizer_steps_;
   result.applied = true;
   return result;
@@ -104,7 +150,7 @@ Evaluation Trainer::evaluate(const HostView& inputs, const HostView& targets) {
   plan_->reserve(inputs.shape[0]);
   plan_->load_batch(inputs, &targets);
   Evaluation result;
-  result.loss = plan_->forward(params_.data(), false, config_.seed, 0, 0.0);
+  result.loss = plan_->forward(params_.data(), false, config_.seed, 0, 0.0, half_params());
   result.samples = inputs.shape[0];
   result.judged = plan_->predictions_per_batch();
   result.correct = result.judged ? plan_->count_correct() : 0;
@@ -142,7 +188,7 @@ void Trainer::predict(const HostView& inputs, bool probabilities, const HostView
     fail(ErrorCode::kDtypeMismatch, "predictions are written as f32 or f64, not ", dtype_name(out.dtype));
   plan_->reserve(inputs.shape[0]);
   plan_->load_batch(inputs, nullptr);
-  plan_->forward(params_.data(), false, config_.seed, 0, 0.0);
+  plan_->forward(params_.data(), false, config_.seed, 0, 0.0, half_params());
   plan_->store_output(probabilities, out);
 }
 
@@ -173,6 +219,7 @@ void Trainer::set_parameter(size_t index, const HostView& in) {
   const ParamTensor& p = plan_->params()[index];
   check_parameter_view(p, in);
   backend_->load_host(in, config_.compute_dtype, params_.element(p.offset));
+  refresh_half_params();
 }
 
 }  // namespace tk

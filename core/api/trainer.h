@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "core/amp/loss_scaler.h"
+#include "core/amp/precision.h"
 #include "core/backend/backend.h"
 #include "core/backend/tensor.h"
 #include "core/data/dataset.h"
@@ -23,6 +25,13 @@ enum class NonFinitePolicy : int32_t {
   kSkip = 1,   // the batch is dropped, counted in skipped_steps()
 };
 
+// Values mirror tk_loss_scaling in capi/trainkit.h.
+enum class LossScaling : int32_t {
+  kAuto = 0,     // dynamic for fp16, off for bf16 and fp32
+  kDynamic = 1,
+  kOff = 2,
+};
+
 struct TrainerConfig {
   LossKind loss = LossKind::kSoftmaxCrossEntropy;
   Reduction reduction = Reduction::kMean;
@@ -33,17 +42,26 @@ struct TrainerConfig {
   uint64_t seed = 0;
   int threads = 0;  // 0: all cores
   NonFinitePolicy nonfinite = NonFinitePolicy::kError;
-  DType compute_dtype = DType::kF32;
+  DType compute_dtype = DType::kF32;  // master weights (f64 for gradient checks)
+  Precision precision = Precision::kFp32;
+  LossScaling loss_scaling = LossScaling::kAuto;
+  LossScalerConfig scaler;  // `enabled` is derived from loss_scaling
   int64_t batch_hint = 0;    // rows to plan for up front (0: first batch decides)
   size_t memory_limit = 0;   // bytes the backend may hold (0: no limit)
 };
+
+constexpr int kMaxThreads = 1024;
+constexpr int64_t kMaxBatchRows = int64_t{1} << 40;
 
 void validate(const TrainerConfig& config);
 
 struct StepResult {
   double loss = 0;
   bool applied = false;  // the optimizer ran (last micro-batch of an accumulation)
-  bool skipped = false;  // dropped under NonFinitePolicy::kSkip
+  bool skipped = false;  // dropped: non-finite under loss scaling or NonFinitePolicy::kSkip
+  double loss_scale = 1;  // the scale this step's backward used
+  double learning_rate = 0;  // of the update, when applied
+  double grad_norm = 0;      // unscaled global norm, when applied
 };
 
 struct Evaluation {
@@ -72,6 +90,9 @@ class Trainer {
   int64_t skipped_steps() const { return skipped_steps_; }
   double current_learning_rate() const;
   double last_grad_norm() const { return last_grad_norm_; }
+  const LossScaler& loss_scaler() const { return scaler_; }
+  LossScaler& loss_scaler() { return scaler_; }
+  const PrecisionPolicy& precision_policy() const { return policy_; }
 
   // Parameters by tensor, converted from/to caller memory (any float dtype).
   void get_parameter(size_t index, const HostView& out) const;
@@ -81,13 +102,20 @@ class Trainer {
   Optimizer& optimizer() { return *optimizer_; }
 
  private:
-  // The gradient the optimizer sees: grads_, or the running sum when accumulating.
-  const void* update_grads() const;
+  // The half copy of the weights that half-precision ops read (null if not mixed).
+  const void* half_params() const { return policy_.mixed() ? half_params_.data() : nullptr; }
+  void refresh_half_params();
+  // Drops the batch; under loss scaling also backs off and drops the partial accumulation.
+  StepResult skip(StepResult result);
 
   TrainerConfig config_;
+  PrecisionPolicy policy_;
+  LossScaler scaler_;
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<Plan> plan_;
-  Tensor params_, grads_, accumulated_;
+  Tensor params_, half_params_;
+  Tensor grads_;        // this micro-batch's gradients, plus the window's sum so far
+  Tensor accumulated_;  // the window's sum after each committed micro-batch
   std::unique_ptr<Optimizer> optimizer_;
   int64_t optimizer_steps_ = 0;
   int64_t micro_steps_ = 0;      // accepted micro-batches, also the dropout stream

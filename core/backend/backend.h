@@ -1,7 +1,7 @@
 // The device interface. Ops, losses and optimizers are written against these
 // primitives only, so a new backend (CUDA) slots in by implementing this class.
-// Float operands are in the compute dtype `dt` (f32 or f64); every pointer is
-// device memory from allocate(), except HostView data, which is caller memory.
+// Every pointer is device memory from allocate(), except HostView data, which
+// is caller memory. Each operand's dtype is passed with it.
 #pragma once
 
 #include <cstddef>
@@ -42,16 +42,20 @@ class Backend {
   virtual void load_host(const HostView& src, DType dst_dtype, void* dst) = 0;
   virtual void store_host(DType src_dtype, const void* src, const HostView& dst) = 0;
 
-  // Row-major C = alpha * op(A) * op(B) + beta * C, op(A) is m x k, op(B) is k x n.
-  virtual void gemm(DType dt, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
-                    double alpha, const void* a, const void* b, double beta, void* c) = 0;
+  // Row-major C = alpha * op(A) * op(B) + beta * C, op(A) is m x k, op(B) is
+  // k x n. Each operand has its own dtype; products accumulate in at least f32.
+  virtual void gemm(DType a_dt, DType b_dt, DType c_dt, bool trans_a, bool trans_b, int64_t m, int64_t n,
+                    int64_t k, double alpha, const void* a, const void* b, double beta, void* c) = 0;
   // y[r, c] += bias[c]
-  virtual void bias_add(DType dt, int64_t rows, int64_t cols, const void* bias, void* y) = 0;
+  virtual void bias_add(DType y_dt, DType bias_dt, int64_t rows, int64_t cols, const void* bias, void* y) = 0;
   // out[c] = (accumulate ? out[c] : 0) + sum_r x[r, c]
-  virtual void column_sum(DType dt, int64_t rows, int64_t cols, const void* x, void* out,
+  virtual void column_sum(DType x_dt, DType out_dt, int64_t rows, int64_t cols, const void* x, void* out,
                           bool accumulate) = 0;
+  // dst = src converted (round to nearest-even when narrowing).
+  virtual void convert(DType src_dt, DType dst_dt, int64_t n, const void* src, void* dst) = 0;
 
-  // Elementwise. Backward variants write dx, or add into it when accumulate.
+  // Elementwise over one storage dtype `dt` (f32, f64, f16, bf16); half
+  // storage computes in f32. Backward variants write dx, or add into it.
   virtual void activation_forward(DType dt, Activation act, int64_t n, const void* x, void* y) = 0;
   virtual void activation_backward(DType dt, Activation act, int64_t n, const void* x,
                                    const void* y, const void* dy, void* dx, bool accumulate) = 0;
@@ -64,23 +68,23 @@ class Backend {
   virtual void dropout(DType dt, int64_t n, double p, uint64_t seed, uint64_t stream,
                        const void* x, void* y, bool accumulate) = 0;
 
-  // Losses write each row's unreduced loss sum into row_loss[rows]; when
-  // dlogits is non-null they also write grad_scale * d(row loss)/d(logits).
-  virtual void softmax_cross_entropy(DType dt, int64_t rows, int64_t classes, const void* logits,
-                                     const int32_t* labels, void* row_loss, void* dlogits,
-                                     double grad_scale) = 0;
-  virtual void squared_error(DType dt, int64_t rows, int64_t cols, const void* pred,
-                             const void* target, void* row_loss, void* dpred,
-                             double grad_scale) = 0;
-  virtual void bce_with_logits(DType dt, int64_t rows, int64_t cols, const void* logits,
-                               const void* target, void* row_loss, void* dlogits,
-                               double grad_scale) = 0;
+  // Losses read logits of dtype `dt` and compute in value_dt (f32 or f64),
+  // the dtype of row_loss and of value targets. Each writes every row's
+  // unreduced loss sum into row_loss[rows]; when dlogits (dtype dt) is
+  // non-null also grad_scale * d(row loss)/d(logits).
+  virtual void softmax_cross_entropy(DType dt, DType value_dt, int64_t rows, int64_t classes,
+                                     const void* logits, const int32_t* labels, void* row_loss,
+                                     void* dlogits, double grad_scale) = 0;
+  virtual void squared_error(DType dt, DType value_dt, int64_t rows, int64_t cols, const void* pred,
+                             const void* target, void* row_loss, void* dpred, double grad_scale) = 0;
+  virtual void bce_with_logits(DType dt, DType value_dt, int64_t rows, int64_t cols, const void* logits,
+                               const void* target, void* row_loss, void* dlogits, double grad_scale) = 0;
   virtual void softmax(DType dt, int64_t rows, int64_t cols, const void* x, void* y) = 0;
   // Count of rows whose argmax equals the label.
   virtual int64_t count_correct_argmax(DType dt, int64_t rows, int64_t classes,
                                        const void* logits, const int32_t* labels) = 0;
   // Count of elements where (logit > 0) == (target > 0.5).
-  virtual int64_t count_correct_binary(DType dt, int64_t n, const void* logits,
+  virtual int64_t count_correct_binary(DType dt, DType value_dt, int64_t n, const void* logits,
                                        const void* target) = 0;
 
   // Reductions, deterministic for a given n whatever the thread count.
@@ -88,8 +92,8 @@ class Backend {
   virtual double sum_squares(DType dt, int64_t n, const void* x) = 0;
   virtual bool all_finite(DType dt, int64_t n, const void* x) = 0;
 
-  // Fused optimizer updates over a flat buffer; grads are multiplied by
-  // grad_scale on the fly (gradient clipping, and later AMP unscaling).
+  // Fused optimizer updates over a flat f32/f64 buffer; grads are multiplied by
+  // grad_scale on the fly (gradient clipping and loss-scale unscaling).
   virtual void sgd_update(DType dt, int64_t n, void* params, const void* grads, void* momentum_buf,
                           double grad_scale, double lr, double momentum, double weight_decay,
                           bool nesterov, bool first_step) = 0;

@@ -17,6 +17,13 @@ int64_t shape_numel(const Shape& shape) {
   return count;
 }
 
+int64_t checked_size(int64_t a, int64_t b, const char* what) {
+  int64_t product = 0;
+  if (a < 0 || b < 0 || __builtin_mul_overflow(a, b, &product) || product > kMaxBytes)
+    fail(ErrorCode::kOutOfMemory, what, " needs more than 2^56 bytes (", a, " x ", b, ")");
+  return product;
+}
+
 std::string shape_to_string(const Shape& shape) {
   std::string text = "[";
   for (size_t i = 0; i < shape.size(); ++i) {

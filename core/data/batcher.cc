@@ -12,9 +12,11 @@ namespace tk {
 Batcher::Batcher(const Dataset& dataset, int64_t batch_size, bool shuffle, uint64_t seed, bool drop_last)
     : dataset_(dataset), batch_size_(batch_size), shuffle_(shuffle), seed_(seed), drop_last_(drop_last) {
   if (batch_size <= 0) fail(ErrorCode::kInvalidArgument, "batch size must be > 0, got ", batch_size);
-  features_.resize(batch_size * dataset.sample_numel());
-  if (dataset.has_class_targets()) class_targets_.resize(batch_size);
-  else value_targets_.resize(batch_size * dataset.target_numel());
+  // A batch never holds more rows than the dataset.
+  const int64_t rows = std::min(batch_size, dataset.size());
+  features_.resize(checked_size(rows, dataset.sample_numel(), "a batch"));
+  if (dataset.has_class_targets()) class_targets_.resize(rows);
+  else value_targets_.resize(checked_size(rows, dataset.target_numel(), "a batch"));
   reset(0);
 }
 

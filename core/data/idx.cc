@@ -2,7 +2,9 @@
 
 #include <zlib.h>
 
+#include <cerrno>
 #include <cstring>
+#include <system_error>
 #include <memory>
 
 #include "core/base/error.h"
@@ -58,7 +60,7 @@ IdxArray parse_idx(const std::string& what, const uint8_t* data, size_t size) {
 IdxArray read_idx(const std::string& path) {
   // gzread reads gzip and plain files alike.
   std::unique_ptr<gzFile_s, int (*)(gzFile)> file(gzopen(path.c_str(), "rb"), gzclose);
-  if (!file) fail(ErrorCode::kIo, "cannot open '", path, "': ", std::strerror(errno));
+  if (!file) fail(ErrorCode::kIo, "cannot open '", path, "': ", std::generic_category().message(errno));
   std::vector<uint8_t> bytes;
   uint8_t chunk[1 << 16];
   for (;;) {

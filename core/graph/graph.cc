@@ -22,8 +22,8 @@ const Node& Graph::node(int id) const {
 }
 
 int Graph::add_input(const std::string& name, const Shape& shape) {
-  if (shape.empty() || static_cast<int>(shape.size()) > kMaxRank)
-    fail(ErrorCode::kInvalidArgument, "input '", name, "' needs a per-sample rank from 1 to ", kMaxRank,
+  if (shape.empty() || static_cast<int>(shape.size()) > kMaxRank - 1)
+    fail(ErrorCode::kInvalidArgument, "input '", name, "' needs a per-sample rank from 1 to ", kMaxRank - 1,
          ", got ", shape.size());
   for (int64_t extent : shape)
     if (extent <= 0) fail(ErrorCode::kInvalidArgument, "input '", name, "' has a non-positive extent in ", shape_to_string(shape));
@@ -50,7 +50,9 @@ int Graph::add(OpPtr op, const std::vector<int>& inputs, const std::string& name
   std::string node_name = name.empty() ? op->type() + "_" + std::to_string(nodes_.size()) : name;
   check_name_free(node_name);
   shape_numel(shape);
-  nodes_.push_back(Node{node_name, op, inputs, shape, op->param_specs(shapes)});
+  std::vector<ParamSpec> params = op->param_specs(shapes);
+  for (const ParamSpec& spec : params) checked_size(shape_numel(spec.shape), 8, "a parameter");
+  nodes_.push_back(Node{node_name, op, inputs, shape, params});
   return static_cast<int>(nodes_.size()) - 1;
 }
 
@@ -78,7 +80,10 @@ std::vector<int> Graph::input_nodes() const {
 int64_t Graph::num_parameters() const {
   int64_t total = 0;
   for (const Node& node : nodes_)
-    for (const ParamSpec& spec : node.params) total += shape_numel(spec.shape);
+    for (const ParamSpec& spec : node.params) {
+      total += shape_numel(spec.shape);
+      if (total > kMaxBytes) fail(ErrorCode::kOutOfMemory, "the model has more than 2^56 parameters");
+    }
   return total;
 }
 

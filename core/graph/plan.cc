@@ -27,10 +27,12 @@ double init_value(const ParamSpec& spec, Rng& rng) {
 
 }  // namespace
 
-Plan::Plan(const Graph& graph, LossKind loss, Reduction reduction, Backend* backend, DType dtype)
-    : graph_(graph), loss_(make_loss(loss)), reduction_(reduction), backend_(backend), dtype_(dtype) {
-  if (dtype != DType::kF32 && dtype != DType::kF64)
-    fail(ErrorCode::kUnsupported, "plans compute in f32 or f64, not ", dtype_name(dtype));
+Plan::Plan(const Graph& graph, LossKind loss, Reduction reduction, Backend* backend, const PrecisionPolicy& policy)
+    : graph_(graph), loss_(make_loss(loss)), reduction_(reduction), backend_(backend), policy_(policy) {
+  if (policy.master != DType::kF32 && policy.master != DType::kF64)
+    fail(ErrorCode::kUnsupported, "master weights are f32 or f64, not ", dtype_name(policy.master));
+  if (!dtype_is_float(policy.activation))
+    fail(ErrorCode::kUnsupported, "activations are stored as floating point, not ", dtype_name(policy.activation));
   if (graph_.output() < 0) fail(ErrorCode::kInvalidArgument, "the model has no output; call tk_model_output first");
   std::vector<int> inputs = graph_.input_nodes();
   if (inputs.size() != 1)
@@ -55,7 +57,10 @@ Plan::Plan(const Graph& graph, LossKind loss, Reduction reduction, Backend* back
       int64_t count = shape_numel(spec.shape);
       node_params_[i].push_back(static_cast<int>(params_.size()));
       params_.push_back({graph_.node(i).name + "." + spec.name, i, spec, flat_param_count_, count});
-      flat_param_count_ += (count + kParamAlignElements - 1) / kParamAlignElements * kParamAlignElements;
+      const int64_t padded = (count + kParamAlignElements - 1) / kParamAlignElements * kParamAlignElements;
+      if (padded > kMaxBytes / 8 - flat_param_count_)
+        fail(ErrorCode::kOutOfMemory, "the model's parameters need more than 2^56 bytes");
+      flat_param_count_ += padded;
     }
   }
 
@@ -85,7 +90,7 @@ void Plan::init_params(void* flat_params, uint64_t seed) const {
   for (const ParamTensor& p : params_)
     for (int64_t i = 0; i < p.count; ++i) values[p.offset + i] = init_value(p.spec, rng);
   HostView view{values.data(), DType::kF64, {flat_param_count_}, {}};
-  backend_->load_host(view, dtype_, flat_params);
+  backend_->load_host(view, policy_.master, flat_params);
 }
 
 void* Plan::value(int node) const { return arena_at(value_offset_[node]); }
@@ -95,7 +100,7 @@ void Plan::reserve(int64_t batch) {
   if (batch <= reserved_) return;
   // Times: node i runs forward at i, the loss at n, node i backward at 2n - i.
   const int n = static_cast<int>(graph_.nodes().size());
-  const size_t elem = dtype_size(dtype_);
+  const int64_t elem = dtype_size(policy_.activation), value_elem = dtype_size(policy_.master);
   std::vector<int> value_last(n, -1), grad_first(n, 2 * n + 1);
   for (const Step& step : schedule_) {
     const Node& node = graph_.node(step.node);
@@ -111,60 +116,76 @@ void Plan::reserve(int64_t batch) {
 
   std::vector<BufferLifetime> buffers;
   std::vector<std::pair<int, bool>> owner;  // (node, is_grad), or (-1..-3) for extras
-  auto add = [&](size_t bytes, int first, int last, int node, bool is_grad) {
-    buffers.push_back({bytes, first, last});
+  // Every size is a checked product: a huge batch is refused, never wrapped.
+  auto add = [&](int64_t per_sample_elements, int64_t element_bytes, int first, int last, int node, bool is_grad) {
+    const int64_t bytes = checked_size(checked_size(batch, per_sample_elements, "the activation arena"),
+                                       element_bytes, "the activation arena");
+    buffers.push_back({static_cast<size_t>(bytes), first, last});
     owner.push_back({node, is_grad});
   };
-  add(batch * shape_numel(input_shape()) * elem, 0, std::max(value_last[input_], 0), input_, false);
+  add(shape_numel(input_shape()), elem, 0, std::max(value_last[input_], 0), input_, false);
   for (const Step& step : schedule_) {
-    size_t bytes = batch * shape_numel(graph_.node(step.node).shape) * elem;
-    add(bytes, step.node, value_last[step.node], step.node, false);
-    add(bytes, grad_first[step.node], 2 * n - step.node, step.node, true);
+    const int64_t numel = shape_numel(graph_.node(step.node).shape);
+    add(numel, elem, step.node, value_last[step.node], step.node, false);
+    add(numel, elem, grad_first[step.node], 2 * n - step.node, step.node, true);
   }
-  const size_t target_elem = loss_->targets_are_class_indices() ? sizeof(int32_t) : elem;
-  add(batch * std::max<int64_t>(shape_numel(target_shape()), 1) * target_elem, 0, n, -1, false);
-  add(batch * elem, n, n, -2, false);
-  add(batch * shape_numel(output_shape()) * elem, n, n, -3, false);
+  const int64_t target_elem = loss_->targets_are_class_indices() ? sizeof(int32_t) : value_elem;
+  add(std::max<int64_t>(shape_numel(target_shape()), 1), target_elem, 0, n, -1, false);
+  add(1, value_elem, n, n, -2, false);
+  add(shape_numel(output_shape()), elem, n, n, -3, false);
 
+  // Build the new layout aside; the plan changes only once all of it exists.
   MemoryLayout layout = plan_memory(buffers);
+  if (layout.arena_bytes > static_cast<size_t>(kMaxBytes))
+    fail(ErrorCode::kOutOfMemory, "the activation arena for batch ", batch, " needs more than 2^56 bytes");
   Buffer arena(backend_, layout.arena_bytes);  // throws kOutOfMemory, leaving the plan as it was
-  arena_ = std::move(arena);
-  value_offset_.assign(n, -1);
-  grad_offset_.assign(n, -1);
+  std::vector<int64_t> value_offset(n, -1), grad_offset(n, -1);
+  int64_t target_offset = 0, row_loss_offset = 0, probs_offset = 0;
   for (size_t b = 0; b < buffers.size(); ++b) {
     auto [node, is_grad] = owner[b];
     int64_t offset = static_cast<int64_t>(layout.offsets[b]);
-    if (node == -1) target_offset_ = offset;
-    else if (node == -2) row_loss_offset_ = offset;
-    else if (node == -3) probs_offset_ = offset;
-    else (is_grad ? grad_offset_ : value_offset_)[node] = offset;
+    if (node == -1) target_offset = offset;
+    else if (node == -2) row_loss_offset = offset;
+    else if (node == -3) probs_offset = offset;
+    else (is_grad ? grad_offset : value_offset)[node] = offset;
   }
-  build_contexts();
+  std::vector<OpContext> contexts = build_contexts(static_cast<char*>(arena.data()), value_offset, grad_offset);
+  arena_ = std::move(arena);
+  value_offset_.swap(value_offset);
+  grad_offset_.swap(grad_offset);
+  contexts_.swap(contexts);
+  target_offset_ = target_offset;
+  row_loss_offset_ = row_loss_offset;
+  probs_offset_ = probs_offset;
   reserved_ = batch;
 }
 
-void Plan::build_contexts() {
-  contexts_.assign(schedule_.size(), OpContext{});
+std::vector<OpContext> Plan::build_contexts(char* arena, const std::vector<int64_t>& value_offset,
+                                            const std::vector<int64_t>& grad_offset) const {
+  std::vector<OpContext> contexts(schedule_.size());
   for (size_t s = 0; s < schedule_.size(); ++s) {
     const Step& step = schedule_[s];
     const Node& node = graph_.node(step.node);
-    OpContext& ctx = contexts_[s];
+    OpContext& ctx = contexts[s];
     ctx.backend = backend_;
-    ctx.dtype = dtype_;
+    ctx.dtype = policy_.activation;
+    ctx.param_dtype = policy_.param_dtype(node.op->type());
+    ctx.grad_dtype = policy_.master;
     for (size_t i = 0; i < node.inputs.size(); ++i) {
       const int in = node.inputs[i];
       const int mode = step.dinput_accumulate[i];
       ctx.input_shapes.push_back(graph_.node(in).shape);
-      ctx.inputs.push_back(value(in));
-      ctx.dinputs.push_back(mode < 0 ? nullptr : grad(in));
+      ctx.inputs.push_back(arena + value_offset[in]);
+      ctx.dinputs.push_back(mode < 0 ? nullptr : arena + grad_offset[in]);
       ctx.accumulate.push_back(mode == 1);
     }
     ctx.output_shape = node.shape;
-    ctx.output = value(step.node);
-    ctx.doutput = grad(step.node);
+    ctx.output = arena + value_offset[step.node];
+    ctx.doutput = arena + grad_offset[step.node];
     ctx.params.assign(node_params_[step.node].size(), nullptr);
     ctx.dparams.assign(node_params_[step.node].size(), nullptr);
   }
+  return contexts;
 }
 
 void Plan::check_batch(const HostView& inputs, const HostView* targets) const {
@@ -210,54 +231,58 @@ void Plan::check_batch(const HostView& inputs, const HostView* targets) const {
 void Plan::load_batch(const HostView& inputs, const HostView* targets) {
   batch_ = inputs.shape[0];
   if (batch_ > reserved_) fail(ErrorCode::kInternal, "batch ", batch_, " exceeds the reserved ", reserved_);
-  backend_->load_host(inputs, dtype_, value(input_));
+  backend_->load_host(inputs, policy_.activation, value(input_));
   has_targets_ = targets != nullptr;
   if (targets) {
-    DType target_dtype = loss_->targets_are_class_indices() ? DType::kI32 : dtype_;
+    DType target_dtype = loss_->targets_are_class_indices() ? DType::kI32 : policy_.master;
     backend_->load_host(*targets, target_dtype, arena_at(target_offset_));
   }
 }
 
-OpContext& Plan::context(size_t step, const void* flat_params, void* flat_grads, bool training,
-                         uint64_t seed, uint64_t stream) {
+OpContext& Plan::context(size_t step, const void* flat_params, const void* half_params, void* flat_grads,
+                         bool training, uint64_t seed, uint64_t stream) {
   OpContext& ctx = contexts_[step];
   const int node = schedule_[step].node;
   ctx.batch = batch_;
   ctx.training = training;
   ctx.seed = seed;
   ctx.stream = mix64(stream) + static_cast<uint64_t>(node);
-  const size_t elem = dtype_size(dtype_);
+  // Half-precision ops read the half copy, the rest the master weights.
+  const bool reads_half = ctx.param_dtype != policy_.master;
+  if (reads_half && !half_params) fail(ErrorCode::kInternal, "a mixed-precision plan ran without half weights");
+  const char* weights = static_cast<const char*>(reads_half ? half_params : flat_params);
   for (size_t j = 0; j < node_params_[node].size(); ++j) {
-    int64_t offset = params_[node_params_[node][j]].offset * static_cast<int64_t>(elem);
-    ctx.params[j] = const_cast<char*>(static_cast<const char*>(flat_params)) + offset;
-    ctx.dparams[j] = flat_grads ? static_cast<char*>(flat_grads) + offset : nullptr;
+    const int64_t element = params_[node_params_[node][j]].offset;
+    ctx.params[j] = const_cast<char*>(weights) + element * dtype_size(ctx.param_dtype);
+    ctx.dparams[j] = flat_grads ? static_cast<char*>(flat_grads) + element * dtype_size(policy_.master) : nullptr;
   }
   return ctx;
 }
 
 double Plan::forward(const void* flat_params, bool training, uint64_t seed, uint64_t stream,
-                     double loss_grad_scale) {
+                     double loss_grad_scale, const void* half_params) {
   for (size_t s = 0; s < schedule_.size(); ++s)
-    graph_.node(schedule_[s].node).op->forward(context(s, flat_params, nullptr, training, seed, stream));
+    graph_.node(schedule_[s].node).op->forward(context(s, flat_params, half_params, nullptr, training, seed, stream));
   last_loss_grad_scale_ = 0;
   if (!has_targets_) return std::nan("");
   const int64_t divisor = reduction_ == Reduction::kMean ? loss_->mean_divisor(batch_, output_shape()) : 1;
   last_loss_grad_scale_ = loss_grad_scale;
   void* row_loss = arena_at(row_loss_offset_);
-  loss_->compute(backend_, dtype_, batch_, output_shape(), value(graph_.output()),
+  loss_->compute(backend_, policy_.activation, policy_.master, batch_, output_shape(), value(graph_.output()),
                  arena_at(target_offset_), row_loss,
                  loss_grad_scale != 0 ? grad(graph_.output()) : nullptr, loss_grad_scale / divisor);
-  return backend_->sum(dtype_, batch_, row_loss) / static_cast<double>(divisor);
+  return backend_->sum(policy_.master, batch_, row_loss) / static_cast<double>(divisor);
 }
 
-void Plan::backward(const void* flat_params, void* flat_grads, uint64_t seed, uint64_t stream) {
+void Plan::backward(const void* flat_params, void* flat_grads, uint64_t seed, uint64_t stream,
+                    const void* half_params) {
   if (last_loss_grad_scale_ == 0) fail(ErrorCode::kInternal, "backward needs a forward with a loss gradient");
   for (size_t s = schedule_.size(); s-- > 0;)
-    graph_.node(schedule_[s].node).op->backward(context(s, flat_params, flat_grads, true, seed, stream));
+    graph_.node(schedule_[s].node).op->backward(context(s, flat_params, half_params, flat_grads, true, seed, stream));
 }
 
 int64_t Plan::count_correct() const {
-  return loss_->count_correct(backend_, dtype_, batch_, output_shape(), value(graph_.output()),
+  return loss_->count_correct(backend_, policy_.activation, policy_.master, batch_, output_shape(), value(graph_.output()),
                               arena_at(target_offset_));
 }
 
@@ -266,18 +291,19 @@ int64_t Plan::predictions_per_batch() const {
 }
 
 void Plan::store_output(bool probabilities, const HostView& out) {
+  const DType dt = policy_.activation;
   const void* source = value(graph_.output());
   const int64_t count = batch_ * shape_numel(output_shape());
-  if (probabilities && loss_->name() != "mse") {
+  if (probabilities && loss_->probabilities() != Loss::Probabilities::kIdentity) {
     void* probs = arena_at(probs_offset_);
-    if (loss_->targets_are_class_indices()) {
-      backend_->softmax(dtype_, batch_, shape_numel(output_shape()), source, probs);
+    if (loss_->probabilities() == Loss::Probabilities::kSoftmax) {
+      backend_->softmax(dt, batch_, shape_numel(output_shape()), source, probs);
     } else {
-      backend_->activation_forward(dtype_, Activation::kSigmoid, count, source, probs);
+      backend_->activation_forward(dt, Activation::kSigmoid, count, source, probs);
     }
     source = probs;
   }
-  backend_->store_host(dtype_, source, out);
+  backend_->store_host(dt, source, out);
 }
 
 }  // namespace tk

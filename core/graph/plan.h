@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/amp/precision.h"
 #include "core/backend/buffer.h"
 #include "core/graph/graph.h"
 #include "core/ops/loss.h"
@@ -25,17 +26,23 @@ struct ParamTensor {
 
 class Plan {
  public:
-  Plan(const Graph& graph, LossKind loss, Reduction reduction, Backend* backend, DType dtype);
+  Plan(const Graph& graph, LossKind loss, Reduction reduction, Backend* backend, const PrecisionPolicy& policy);
+  // Single precision throughout (f32, or f64 for gradient checks).
+  Plan(const Graph& graph, LossKind loss, Reduction reduction, Backend* backend, DType dtype)
+      : Plan(graph, loss, reduction, backend, PrecisionPolicy{dtype, dtype}) {}
 
   Backend* backend() const { return backend_; }
-  DType dtype() const { return dtype_; }
+  DType dtype() const { return policy_.master; }  // parameters, gradients, losses
+  DType activation_dtype() const { return policy_.activation; }
+  const PrecisionPolicy& policy() const { return policy_; }
   const Graph& graph() const { return graph_; }
   const Loss& loss() const { return *loss_; }
   const Shape& input_shape() const { return graph_.node(input_).shape; }
   const Shape& output_shape() const { return graph_.node(graph_.output()).shape; }
   Shape target_shape() const { return loss_->target_shape(output_shape()); }
 
-  // Flat parameter layout (elements; each tensor 64-byte aligned).
+  // Flat parameter layout (elements; each tensor 64-byte aligned). Under mixed
+  // precision a half copy with the same layout feeds the half-precision ops.
   const std::vector<ParamTensor>& params() const { return params_; }
   int64_t flat_param_count() const { return flat_param_count_; }
   // Seeded He/Xavier/zeros init of the whole flat buffer (device memory).
@@ -54,11 +61,13 @@ class Plan {
 
   // Forward over the loaded batch. With targets loaded it returns the reduced
   // loss (NaN without); with loss_grad_scale != 0 it also writes d(loss * scale)/d(output).
+  // half_params is the half copy of flat_params (needed when the policy is mixed).
   double forward(const void* flat_params, bool training, uint64_t seed, uint64_t stream,
-                 double loss_grad_scale);
+                 double loss_grad_scale, const void* half_params = nullptr);
   // Backward after a forward with a loss gradient; overwrites flat_grads. It
   // reuses the loaded batch's memory: load_batch() again before the next forward.
-  void backward(const void* flat_params, void* flat_grads, uint64_t seed, uint64_t stream);
+  void backward(const void* flat_params, void* flat_grads, uint64_t seed, uint64_t stream,
+                const void* half_params = nullptr);
 
   // After forward with targets: correct predictions and how many were judged.
   int64_t count_correct() const;
@@ -71,19 +80,21 @@ class Plan {
     int node;
     std::vector<int> dinput_accumulate;  // per input: -1 none, 0 overwrite, 1 add
   };
-  void build_contexts();
+  // One context per schedule step, pointing into `arena` at the given offsets.
+  std::vector<OpContext> build_contexts(char* arena, const std::vector<int64_t>& value_offset,
+                                        const std::vector<int64_t>& grad_offset) const;
   void* value(int node) const;
   void* grad(int node) const;
   void* arena_at(int64_t offset) const { return static_cast<char*>(arena_.data()) + offset; }
   // Sets what changes per call in a context built by reserve(); allocates nothing.
-  OpContext& context(size_t step, const void* flat_params, void* flat_grads, bool training,
-                     uint64_t seed, uint64_t stream);
+  OpContext& context(size_t step, const void* flat_params, const void* half_params, void* flat_grads,
+                     bool training, uint64_t seed, uint64_t stream);
 
   Graph graph_;
   std::unique_ptr<Loss> loss_;
   Reduction reduction_;
   Backend* backend_;
-  DType dtype_;
+  PrecisionPolicy policy_;
   int input_ = -1;
   std::vector<Step> schedule_;  // live op nodes in topological order
   std::vector<ParamTensor> params_;

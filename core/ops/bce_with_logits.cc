@@ -13,19 +13,20 @@ class BceWithLogits final : public Loss {
     return batch * shape_numel(output_shape);
   }
 
-  void compute(Backend* backend, DType dt, int64_t batch, const Shape& output_shape,
+  void compute(Backend* backend, DType dt, DType value_dt, int64_t batch, const Shape& output_shape,
                const void* out, const void* target, void* row_loss, void* dout,
                double grad_scale) const override {
-    backend->bce_with_logits(dt, batch, shape_numel(output_shape), out, target, row_loss, dout, grad_scale);
+    backend->bce_with_logits(dt, value_dt, batch, shape_numel(output_shape), out, target, row_loss, dout, grad_scale);
   }
 
-  int64_t count_correct(Backend* backend, DType dt, int64_t batch, const Shape& output_shape,
+  int64_t count_correct(Backend* backend, DType dt, DType value_dt, int64_t batch, const Shape& output_shape,
                         const void* out, const void* target) const override {
-    return backend->count_correct_binary(dt, batch * shape_numel(output_shape), out, target);
+    return backend->count_correct_binary(dt, value_dt, batch * shape_numel(output_shape), out, target);
   }
   int64_t predictions_per_batch(int64_t batch, const Shape& output_shape) const override {
     return batch * shape_numel(output_shape);
   }
+  Probabilities probabilities() const override { return Probabilities::kSigmoid; }
 };
 
 }  // namespace

@@ -26,15 +26,20 @@ class Loss {
   // Elements the mean reduction divides by (PyTorch: rows for cross-entropy,
   // all elements for MSE and BCE).
   virtual int64_t mean_divisor(int64_t batch, const Shape& output_shape) const = 0;
-  // row_loss[batch]; dout (nullable) gets grad_scale * d(sum of row losses)/d(out).
-  virtual void compute(Backend* backend, DType dt, int64_t batch, const Shape& output_shape,
+  // `out` and `dout` have dtype dt; value targets and row_loss[batch] have
+  // value_dt (f32 or f64), the precision the loss computes in.
+  // dout (nullable) gets grad_scale * d(sum of row losses)/d(out).
+  virtual void compute(Backend* backend, DType dt, DType value_dt, int64_t batch, const Shape& output_shape,
                        const void* out, const void* target, void* row_loss, void* dout,
                        double grad_scale) const = 0;
   // Correct predictions and how many were judged (0 when accuracy has no meaning).
-  virtual int64_t count_correct(Backend* backend, DType dt, int64_t batch,
+  virtual int64_t count_correct(Backend* backend, DType dt, DType value_dt, int64_t batch,
                                 const Shape& output_shape, const void* out,
                                 const void* target) const = 0;
   virtual int64_t predictions_per_batch(int64_t batch, const Shape& output_shape) const = 0;
+  // What predict(probabilities = true) applies to the output.
+  enum class Probabilities { kSoftmax, kSigmoid, kIdentity };
+  virtual Probabilities probabilities() const = 0;
 };
 
 std::unique_ptr<Loss> make_loss(LossKind kind);  // loss.cc

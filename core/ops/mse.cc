@@ -13,18 +13,19 @@ class Mse final : public Loss {
     return batch * shape_numel(output_shape);
   }
 
-  void compute(Backend* backend, DType dt, int64_t batch, const Shape& output_shape,
+  void compute(Backend* backend, DType dt, DType value_dt, int64_t batch, const Shape& output_shape,
                const void* out, const void* target, void* row_loss, void* dout,
                double grad_scale) const override {
-    backend->squared_error(dt, batch, shape_numel(output_shape), out, target, row_loss, dout, grad_scale);
+    backend->squared_error(dt, value_dt, batch, shape_numel(output_shape), out, target, row_loss, dout, grad_scale);
   }
 
   // Regression has no accuracy.
-  int64_t count_correct(Backend*, DType, int64_t, const Shape&, const void*,
+  int64_t count_correct(Backend*, DType, DType, int64_t, const Shape&, const void*,
                         const void*) const override {
     return 0;
   }
   int64_t predictions_per_batch(int64_t, const Shape&) const override { return 0; }
+  Probabilities probabilities() const override { return Probabilities::kIdentity; }
 };
 
 }  // namespace

@@ -24,11 +24,14 @@ struct ParamSpec {
   int64_t fan_out;
 };
 
-// Everything one forward or backward call sees. Pointers are device memory of
-// the compute dtype; a null entry in dinputs means that gradient is not needed.
+// Everything one forward or backward call sees. Pointers are device memory;
+// a null entry in dinputs means that gradient is not needed. The precision
+// policy picks the three dtypes; ops pass them through to the backend.
 struct OpContext {
   Backend* backend = nullptr;
-  DType dtype = DType::kF32;
+  DType dtype = DType::kF32;        // activations and their gradients
+  DType param_dtype = DType::kF32;  // the weights this op reads
+  DType grad_dtype = DType::kF32;   // parameter gradients (master precision)
   int64_t batch = 0;
   bool training = false;
   uint64_t seed = 0;    // for ops with randomness (dropout)

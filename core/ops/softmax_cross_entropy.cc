@@ -17,19 +17,20 @@ class SoftmaxCrossEntropy final : public Loss {
   }
   int64_t mean_divisor(int64_t batch, const Shape&) const override { return batch; }
 
-  void compute(Backend* backend, DType dt, int64_t batch, const Shape& output_shape,
+  void compute(Backend* backend, DType dt, DType value_dt, int64_t batch, const Shape& output_shape,
                const void* out, const void* target, void* row_loss, void* dout,
                double grad_scale) const override {
-    backend->softmax_cross_entropy(dt, batch, output_shape[0], out,
+    backend->softmax_cross_entropy(dt, value_dt, batch, output_shape[0], out,
                                    static_cast<const int32_t*>(target), row_loss, dout, grad_scale);
   }
 
-  int64_t count_correct(Backend* backend, DType dt, int64_t batch, const Shape& output_shape,
+  int64_t count_correct(Backend* backend, DType dt, DType, int64_t batch, const Shape& output_shape,
                         const void* out, const void* target) const override {
     return backend->count_correct_argmax(dt, batch, output_shape[0], out,
                                          static_cast<const int32_t*>(target));
   }
   int64_t predictions_per_batch(int64_t batch, const Shape&) const override { return batch; }
+  Probabilities probabilities() const override { return Probabilities::kSoftmax; }
 };
 
 }  // namespace

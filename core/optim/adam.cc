@@ -14,7 +14,7 @@ class Adam final : public Optimizer {
   void step(void* params, const void* grads, double grad_scale, double lr) override {
     backend_->adam_update(dtype_, count_, params, grads, exp_avg_.data(), exp_avg_sq_.data(),
                           grad_scale, lr, config_.beta1, config_.beta2, config_.eps,
-                          config_.weight_decay, config_.kind == OptimizerKind::kAdamW, steps_ + 1);
+                          effective_weight_decay(config_), config_.kind == OptimizerKind::kAdamW, steps_ + 1);
     ++steps_;
   }
 

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,12 +20,14 @@ struct OptimizerConfig {
   double learning_rate = 0.01;
   double momentum = 0.0;  // SGD
   bool nesterov = false;  // SGD
-  double weight_decay = 0.0;  // L2 for SGD and Adam, decoupled for AdamW
+  // L2 for SGD and Adam, decoupled for AdamW. Unset: 0, or 0.01 for AdamW.
+  std::optional<double> weight_decay;
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;  // Adam, AdamW
 };
 
 // Throws kInvalidArgument naming the first bad field.
 void validate(const OptimizerConfig& config);
+double effective_weight_decay(const OptimizerConfig& config);
 
 struct OptimizerState {
   std::string name;  // "momentum", "exp_avg", "exp_avg_sq"

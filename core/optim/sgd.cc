@@ -15,7 +15,7 @@ class Sgd final : public Optimizer {
 
   void step(void* params, const void* grads, double grad_scale, double lr) override {
     backend_->sgd_update(dtype_, count_, params, grads, momentum_.data(), grad_scale, lr,
-                         config_.momentum, config_.weight_decay, config_.nesterov, steps_ == 0);
+                         config_.momentum, effective_weight_decay(config_), config_.nesterov, steps_ == 0);
     ++steps_;
   }
 

@@ -3,6 +3,7 @@
  *
  *   fashion_mnist [--epochs N] [--batch N] [--lr X] [--seed N] [--data DIR]
  *                 [--hidden 256,128] [--optimizer sgd|adam|adamw] [--threads N]
+ *                 [--precision fp32|fp16|bf16]
  *
  * Reads the IDX files (from Debian's dataset-fashion-mnist by default), feeds
  * shuffled mini-batches from its own loop, prints per-epoch progress and ends
@@ -37,7 +38,8 @@ static double now_seconds(void) {
 static int usage(void) {
   fprintf(stderr,
           "usage: fashion_mnist [--epochs N] [--batch N] [--lr X] [--seed N] [--data DIR]\n"
-          "                     [--hidden 256,128] [--optimizer sgd|adam|adamw] [--threads N]\n");
+          "                     [--hidden 256,128] [--optimizer sgd|adam|adamw] [--threads N]\n"
+          "                     [--precision fp32|fp16|bf16]\n");
   return 2;
 }
 
@@ -47,6 +49,7 @@ int main(int argc, char** argv) {
   double lr = -1;
   const char* data_dir = "/usr/share/datasets/fashion-mnist";
   const char* optimizer_name = "adam";
+  const char* precision_name = "fp32";
   int64_t hidden[MAX_HIDDEN] = {256, 128};
 
   for (i = 1; i < argc; ++i) {
@@ -60,6 +63,7 @@ int main(int argc, char** argv) {
     else if (!strcmp(flag, "--data")) data_dir = value;
     else if (!strcmp(flag, "--optimizer")) optimizer_name = value;
     else if (!strcmp(flag, "--threads")) threads = atoi(value);
+    else if (!strcmp(flag, "--precision")) precision_name = value;
     else if (!strcmp(flag, "--hidden")) {
       const char* p = value;
       hidden_count = 0;
@@ -78,6 +82,11 @@ int main(int argc, char** argv) {
   if (!strcmp(optimizer_name, "sgd")) optimizer = TK_OPTIMIZER_SGD;
   else if (!strcmp(optimizer_name, "adam")) optimizer = TK_OPTIMIZER_ADAM;
   else if (!strcmp(optimizer_name, "adamw")) optimizer = TK_OPTIMIZER_ADAMW;
+  else return usage();
+  tk_precision precision;
+  if (!strcmp(precision_name, "fp32")) precision = TK_PRECISION_FP32;
+  else if (!strcmp(precision_name, "fp16")) precision = TK_PRECISION_FP16;
+  else if (!strcmp(precision_name, "bf16")) precision = TK_PRECISION_BF16;
   else return usage();
   if (lr < 0) lr = optimizer == TK_OPTIMIZER_SGD ? 0.05 : 1e-3;
   if (epochs < 1 || batch < 1) return usage();
@@ -126,13 +135,14 @@ int main(int argc, char** argv) {
   CHECK(tk_trainer_options_set_seed(options, (uint64_t)seed));
   CHECK(tk_trainer_options_set_threads(options, threads));
   CHECK(tk_trainer_options_set_batch_hint(options, batch));
+  CHECK(tk_trainer_options_set_precision(options, precision));
   CHECK(tk_trainer_create(model, TK_LOSS_SOFTMAX_CROSS_ENTROPY, options, &trainer));
   int64_t parameters;
   CHECK(tk_trainer_num_parameters(trainer, &parameters));
 
-  printf("trainkit %s  Fashion-MNIST  train %lld  test %lld  parameters %lld  optimizer %s  lr %g  batch %lld\n",
+  printf("trainkit %s  Fashion-MNIST  train %lld  test %lld  parameters %lld  optimizer %s  lr %g  batch %lld  %s\n",
          tk_version(), (long long)train_size, (long long)test_size, (long long)parameters, optimizer_name, lr,
-         batch);
+         batch, precision_name);
   double test_accuracy = 0;
   int epoch;
   for (epoch = 1; epoch <= epochs; ++epoch) {
@@ -142,18 +152,24 @@ int main(int argc, char** argv) {
     int32_t has_batch;
     CHECK(tk_batcher_reset(batcher, epoch - 1));
     for (;;) {
-      float loss;
+      tk_step_report report;
       CHECK(tk_batcher_next(batcher, &x, &y, &has_batch));
       if (!has_batch) break;
-      CHECK(tk_trainer_step(trainer, &x, &y, &loss));
-      total_loss += loss;
-      ++batches;
+      report.struct_size = sizeof report;
+      CHECK(tk_trainer_step_report(trainer, &x, &y, &report));
       samples += x.shape[0];
+      if (report.skipped) continue; /* an fp16 overflow: the loss scale backed off */
+      total_loss += report.loss;
+      ++batches;
     }
-    double seconds = now_seconds() - start, test_loss;
+    double seconds = now_seconds() - start, test_loss, scale;
+    int64_t growth_tracker, skipped;
     CHECK(tk_trainer_evaluate_dataset(trainer, test, 1000, &test_loss, &test_accuracy));
-    printf("epoch %2d/%d  train loss %.4f  test loss %.4f  test acc %.4f  %.0f samples/s\n", epoch, epochs,
-           total_loss / (double)batches, test_loss, test_accuracy, (double)samples / seconds);
+    CHECK(tk_trainer_loss_scale(trainer, &scale, &growth_tracker, &skipped));
+    printf("epoch %2d/%d  train loss %.4f  test loss %.4f  test acc %.4f  %.0f samples/s", epoch, epochs,
+           batches ? total_loss / (double)batches : 0.0, test_loss, test_accuracy, (double)samples / seconds);
+    if (precision == TK_PRECISION_FP16) printf("  loss scale %g  skipped %lld", scale, (long long)skipped);
+    printf("\n");
     fflush(stdout);
   }
   printf("test accuracy: %.4f\n", test_accuracy);

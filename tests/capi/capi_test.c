@@ -107,6 +107,8 @@ static void test_null_handles(void) {
   EXPECT_STATUS(tk_trainer_options_set_compute_dtype(NULL, TK_DTYPE_F64), NULL_ARG);
   EXPECT_STATUS(tk_trainer_options_set_batch_hint(NULL, 8), NULL_ARG);
   EXPECT_STATUS(tk_trainer_options_set_memory_limit(NULL, 8), NULL_ARG);
+  EXPECT_STATUS(tk_trainer_options_set_precision(NULL, TK_PRECISION_FP16), NULL_ARG);
+  EXPECT_STATUS(tk_trainer_options_set_loss_scaling(NULL, TK_LOSS_SCALING_AUTO, 65536, 2, 0.5, 2000), NULL_ARG);
 
   EXPECT_STATUS(tk_trainer_create(NULL, TK_LOSS_MSE, NULL, NULL), NULL_ARG);
   EXPECT_STATUS(tk_trainer_step(NULL, &v, &v, &f), NULL_ARG);
@@ -123,6 +125,12 @@ static void test_null_handles(void) {
   EXPECT_STATUS(tk_trainer_num_parameters(NULL, &count), NULL_ARG);
   EXPECT_STATUS(tk_trainer_copy_parameters(NULL, &f, 1), NULL_ARG);
   EXPECT_STATUS(tk_trainer_evaluate_dataset(NULL, NULL, 8, &d, &d), NULL_ARG);
+  {
+    tk_step_report report;
+    report.struct_size = sizeof report;
+    EXPECT_STATUS(tk_trainer_step_report(NULL, &v, &v, &report), NULL_ARG);
+    EXPECT_STATUS(tk_trainer_loss_scale(NULL, &d, &count, &count), NULL_ARG);
+  }
 
   EXPECT_STATUS(tk_dataset_load_idx(NULL, "y", NULL), NULL_ARG);
   EXPECT_STATUS(tk_dataset_create(&v, &v, NULL), NULL_ARG);
@@ -166,6 +174,7 @@ static void test_model_errors(void) {
   EXPECT_STATUS(tk_model_create(&m), TK_OK);
   EXPECT_STATUS(tk_model_input(m, "x", 0, shape, &x), INVALID);
   EXPECT_STATUS(tk_model_input(m, "x", 9, shape, &x), INVALID);
+  EXPECT_STATUS(tk_model_input(m, "x", TK_MAX_RANK, shape, &x), INVALID); /* no room for the batch */
   EXPECT_STATUS(tk_model_input(m, "x", 1, bad_shape, &x), INVALID);
   EXPECT_STATUS(tk_model_input(m, "x", 2, shape, &x), TK_OK);
   EXPECT_STATUS(tk_model_input(m, "x", 1, shape, &other), INVALID); /* duplicate name */
@@ -194,6 +203,16 @@ static void test_model_errors(void) {
   EXPECT_STATUS(tk_model_num_parameters(m, &params), TK_OK);
   EXPECT(params == 2 * 3 + 3);
   tk_model_destroy(m);
+
+  /* Sizes that would overflow are refused, not wrapped. */
+  {
+    int64_t wide[1] = {(int64_t)1 << 31};
+    tk_node in, big;
+    EXPECT_STATUS(tk_model_create(&m), TK_OK);
+    EXPECT_STATUS(tk_model_input(m, "wide", 1, wide, &in), TK_OK);
+    EXPECT_STATUS(tk_model_linear_ex(m, in, (int64_t)1 << 31, 0, TK_INIT_ZEROS, &big), TK_ERROR_OUT_OF_MEMORY);
+    tk_model_destroy(m);
+  }
 }
 
 static void test_options(void) {
@@ -223,6 +242,21 @@ static void test_options(void) {
   EXPECT_STATUS(tk_trainer_options_set_device(o, (tk_device)9), INVALID);
   EXPECT_STATUS(tk_trainer_options_set_compute_dtype(o, TK_DTYPE_I32), INVALID);
   EXPECT_STATUS(tk_trainer_options_set_batch_hint(o, -1), INVALID);
+  EXPECT_STATUS(tk_trainer_options_set_batch_hint(o, (int64_t)1 << 62), INVALID);
+  EXPECT_STATUS(tk_trainer_options_set_threads(o, 2147483647), INVALID);
+  EXPECT_STATUS(tk_trainer_options_set_precision(o, (tk_precision)9), INVALID);
+  EXPECT_STATUS(tk_trainer_options_set_loss_scaling(o, (tk_loss_scaling)5, 65536, 2, 0.5, 2000), INVALID);
+  EXPECT_STATUS(tk_trainer_options_set_loss_scaling(o, TK_LOSS_SCALING_DYNAMIC, 0, 2, 0.5, 2000), INVALID);
+  EXPECT_STATUS(tk_trainer_options_set_loss_scaling(o, TK_LOSS_SCALING_DYNAMIC, INFINITY, 2, 0.5, 2000), INVALID);
+  EXPECT_STATUS(tk_trainer_options_set_loss_scaling(o, TK_LOSS_SCALING_DYNAMIC, 65536, 1.0, 0.5, 2000), INVALID);
+  EXPECT_STATUS(tk_trainer_options_set_loss_scaling(o, TK_LOSS_SCALING_DYNAMIC, 65536, 2, 1.5, 2000), INVALID);
+  EXPECT_STATUS(tk_trainer_options_set_loss_scaling(o, TK_LOSS_SCALING_DYNAMIC, 65536, 2, 0.5, 0), INVALID);
+  /* Mixed precision keeps f32 master weights: f64 and fp16 do not combine. */
+  EXPECT_STATUS(tk_trainer_options_set_compute_dtype(o, TK_DTYPE_F64), TK_OK);
+  EXPECT_STATUS(tk_trainer_options_set_precision(o, TK_PRECISION_FP16), INVALID);
+  EXPECT_STATUS(tk_trainer_options_set_compute_dtype(o, TK_DTYPE_F32), TK_OK);
+  EXPECT_STATUS(tk_trainer_options_set_precision(o, TK_PRECISION_BF16), TK_OK);
+  EXPECT_STATUS(tk_trainer_options_set_compute_dtype(o, TK_DTYPE_F64), INVALID);
   /* Valid values are accepted. */
   EXPECT_STATUS(tk_trainer_options_set_optimizer(o, TK_OPTIMIZER_ADAMW), TK_OK);
   EXPECT_STATUS(tk_trainer_options_set_momentum(o, 0.9, 1), TK_OK);
@@ -268,6 +302,13 @@ static void test_trainer_errors(void) {
   EXPECT_STATUS(tk_trainer_step(t, &rank9, &lab, &loss), INVALID);
   EXPECT_STATUS(tk_trainer_step(t, &no_data, &lab, &loss), NULL_ARG);
   EXPECT_STATUS(tk_trainer_step(t, &bad_dtype, &lab, &loss), TK_ERROR_DTYPE_MISMATCH);
+  {
+    int64_t lying_shape[2] = {(int64_t)1 << 62, 4}, strides[2] = {(int64_t)1 << 62, 1};
+    tk_tensor_view lying = tk_view_f32(inputs, 2, lying_shape), far = in;
+    memcpy(far.strides, strides, sizeof strides);
+    EXPECT_STATUS(tk_trainer_step(t, &lying, &lab, &loss), INVALID);
+    EXPECT_STATUS(tk_trainer_step(t, &far, &lab, &loss), INVALID);
+  }
   inputs[1] = NAN;
   EXPECT_STATUS(tk_trainer_step(t, &in, &lab, &loss), TK_ERROR_NON_FINITE);
   inputs[1] = INFINITY;
@@ -302,6 +343,9 @@ static void test_trainer_errors(void) {
   EXPECT(strcmp(name, "linear_1.weight") == 0 && rank == 2 && shape[0] == 5 && shape[1] == 4);
   EXPECT_STATUS(tk_trainer_parameter_info(t, 4, name, sizeof name, &rank, shape), INVALID);
   EXPECT_STATUS(tk_trainer_parameter_info(t, -1, name, sizeof name, &rank, shape), INVALID);
+  name[0] = 'Q';
+  EXPECT_STATUS(tk_trainer_parameter_info(t, 0, name, sizeof name, &rank, NULL), NULL_ARG);
+  EXPECT(name[0] == 'Q'); /* untouched on error */
   tk_tensor_view w = tk_view_f32(weight, 2, shape), c = tk_view_f32(copy, 2, shape);
   tk_tensor_view w_wrong = tk_view_f32(weight, 1, shape);
   int i;
@@ -316,6 +360,55 @@ static void test_trainer_errors(void) {
   EXPECT_STATUS(tk_trainer_copy_parameters(t, all, total), TK_OK);
   EXPECT(memcmp(all, weight, sizeof weight) == 0);
   tk_trainer_destroy(t);
+}
+
+static void test_mixed_precision(void) {
+  tk_model* m = small_model();
+  tk_trainer_options* o;
+  tk_trainer* t;
+  int64_t in_shape[2] = {2, 4}, lab_shape[1] = {2}, tracker, skipped;
+  float inputs[8] = {0.1f, 0.2f, 0.3f, 0.4f, -0.1f, -0.2f, -0.3f, -0.4f};
+  int32_t labels[2] = {0, 2};
+  double scale;
+  tk_step_report report;
+  tk_tensor_view in = tk_view_f32(inputs, 2, in_shape), lab = tk_view_i32(labels, 1, lab_shape);
+
+  EXPECT_STATUS(tk_trainer_options_create(&o), TK_OK);
+  EXPECT_STATUS(tk_trainer_options_set_precision(o, TK_PRECISION_FP16), TK_OK);
+  EXPECT_STATUS(tk_trainer_options_set_loss_scaling(o, TK_LOSS_SCALING_AUTO, 256, 2, 0.5, 1), TK_OK);
+  EXPECT_STATUS(tk_trainer_create(m, TK_LOSS_SOFTMAX_CROSS_ENTROPY, o, &t), TK_OK);
+  EXPECT_STATUS(tk_trainer_loss_scale(t, &scale, &tracker, &skipped), TK_OK);
+  EXPECT(scale == 256 && tracker == 0 && skipped == 0);
+
+  report.struct_size = 0;
+  EXPECT_STATUS(tk_trainer_step_report(t, &in, &lab, &report), INVALID);
+  report.struct_size = sizeof report;
+  EXPECT_STATUS(tk_trainer_step_report(t, &in, &lab, &report), TK_OK);
+  EXPECT(report.applied == 1 && report.skipped == 0 && report.step == 1 && report.loss_scale == 256);
+  EXPECT(report.loss > 0 && report.grad_norm > 0 && report.learning_rate == 0.01);
+  EXPECT_STATUS(tk_trainer_loss_scale(t, &scale, &tracker, &skipped), TK_OK);
+  EXPECT(scale == 512); /* growth interval 1 */
+
+  inputs[0] = 1e6f; /* Inf in f16: the step is skipped, not an error */
+  EXPECT_STATUS(tk_trainer_step_report(t, &in, &lab, &report), TK_OK);
+  EXPECT(report.applied == 0 && report.skipped == 1 && report.step == 1 && report.loss_scale == 512);
+  EXPECT_STATUS(tk_trainer_loss_scale(t, &scale, &tracker, &skipped), TK_OK);
+  EXPECT(scale == 256 && skipped == 1);
+
+  /* A caller built against a smaller, older report gets only what fits. */
+  {
+    unsigned char bytes[sizeof(tk_step_report) + 8];
+    tk_step_report* old = (tk_step_report*)bytes;
+    memset(bytes, 0xAB, sizeof bytes);
+    old->struct_size = 16; /* up to and including `loss` */
+    inputs[0] = 0.1f;
+    EXPECT_STATUS(tk_trainer_step_report(t, &in, &lab, old), TK_OK);
+    EXPECT(bytes[16] == 0xAB && bytes[sizeof bytes - 1] == 0xAB);
+    EXPECT(old->applied == 1);
+  }
+  tk_trainer_destroy(t);
+  tk_trainer_options_destroy(o);
+  tk_model_destroy(m);
 }
 
 static void test_data_errors(void) {
@@ -342,6 +435,10 @@ static void test_data_errors(void) {
   EXPECT_STATUS(tk_dataset_stats(ds, &d, &d), TK_OK);
   EXPECT_STATUS(tk_batcher_create(ds, 0, 1, 0, 0, &b), INVALID);
   EXPECT_STATUS(tk_batcher_create(ds, 2, 3, 0, 0, &b), INVALID);
+  EXPECT_STATUS(tk_batcher_create(ds, (int64_t)1 << 62, 0, 0, 0, &b), TK_OK); /* larger than the dataset */
+  EXPECT_STATUS(tk_batcher_next(b, &features, &targets, &has), TK_OK);
+  EXPECT(has == 1 && features.shape[0] == 3);
+  tk_batcher_destroy(b);
   EXPECT_STATUS(tk_batcher_create(ds, 2, 1, 0, 0, &b), TK_OK);
   EXPECT_STATUS(tk_batcher_reset(b, -1), INVALID);
   EXPECT_STATUS(tk_batcher_next(b, &features, &targets, &has), TK_OK);
@@ -364,6 +461,24 @@ static void test_data_errors(void) {
   EXPECT_STATUS(tk_trainer_evaluate_dataset(t, ds, 2, &d, &d), TK_OK);
   tk_trainer_destroy(t);
   tk_model_destroy(m);
+
+  /* A branch that does not reach the output has no trained parameters. */
+  {
+    tk_node unused;
+    int64_t count;
+    float all[16];
+    tk_model_create(&m);
+    tk_model_input(m, "x", 1, in_shape, &n);
+    tk_model_linear(m, n, 3, &unused);
+    tk_model_linear(m, n, 2, &n);
+    tk_model_output(m, n, "y");
+    EXPECT_STATUS(tk_trainer_create(m, TK_LOSS_SOFTMAX_CROSS_ENTROPY, NULL, &t), TK_OK);
+    EXPECT_STATUS(tk_trainer_num_parameters(t, &count), TK_OK);
+    EXPECT(count == 2 * 2 + 2);
+    EXPECT_STATUS(tk_trainer_copy_parameters(t, all, count), TK_OK);
+    tk_trainer_destroy(t);
+    tk_model_destroy(m);
+  }
   tk_batcher_destroy(b);
   tk_dataset_destroy(ds);
 }
@@ -378,6 +493,7 @@ static void test_api_table(void) {
   EXPECT(api->model_create == tk_model_create);
   EXPECT(api->trainer_step == tk_trainer_step);
   EXPECT(api->batcher_next == tk_batcher_next);
+  EXPECT(api->trainer_loss_scale == tk_trainer_loss_scale);
   /* Every slot after the two counters is filled. */
   {
     unsigned char bytes[sizeof(tk_api)];
@@ -414,6 +530,7 @@ int main(void) {
   test_model_errors();
   test_options();
   test_trainer_errors();
+  test_mixed_precision();
   test_data_errors();
   test_api_table();
   test_thread_local_message();

@@ -11,6 +11,9 @@ class CpuBackend final : public Backend {
  public:
   // threads <= 0 picks the machine's core count.
   explicit CpuBackend(int threads = 0);
+  ~CpuBackend() override;
+  CpuBackend(const CpuBackend&) = delete;
+  CpuBackend& operator=(const CpuBackend&) = delete;
   const char* name() const override { return "cpu"; }
   int threads() const { return threads_; }
 
@@ -26,11 +29,12 @@ class CpuBackend final : public Backend {
   void load_host(const HostView& src, DType dst_dtype, void* dst) override;
   void store_host(DType src_dtype, const void* src, const HostView& dst) override;
 
-  void gemm(DType dt, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha,
-            const void* a, const void* b, double beta, void* c) override;
-  void bias_add(DType dt, int64_t rows, int64_t cols, const void* bias, void* y) override;
-  void column_sum(DType dt, int64_t rows, int64_t cols, const void* x, void* out,
+  void gemm(DType a_dt, DType b_dt, DType c_dt, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
+            double alpha, const void* a, const void* b, double beta, void* c) override;
+  void bias_add(DType y_dt, DType bias_dt, int64_t rows, int64_t cols, const void* bias, void* y) override;
+  void column_sum(DType x_dt, DType out_dt, int64_t rows, int64_t cols, const void* x, void* out,
                   bool accumulate) override;
+  void convert(DType src_dt, DType dst_dt, int64_t n, const void* src, void* dst) override;
 
   void activation_forward(DType dt, Activation act, int64_t n, const void* x, void* y) override;
   void activation_backward(DType dt, Activation act, int64_t n, const void* x, const void* y,
@@ -41,18 +45,16 @@ class CpuBackend final : public Backend {
   void dropout(DType dt, int64_t n, double p, uint64_t seed, uint64_t stream, const void* x,
                void* y, bool accumulate) override;
 
-  void softmax_cross_entropy(DType dt, int64_t rows, int64_t classes, const void* logits,
-                             const int32_t* labels, void* row_loss, void* dlogits,
-                             double grad_scale) override;
-  void squared_error(DType dt, int64_t rows, int64_t cols, const void* pred, const void* target,
+  void softmax_cross_entropy(DType dt, DType value_dt, int64_t rows, int64_t classes, const void* logits,
+                             const int32_t* labels, void* row_loss, void* dlogits, double grad_scale) override;
+  void squared_error(DType dt, DType value_dt, int64_t rows, int64_t cols, const void* pred, const void* target,
                      void* row_loss, void* dpred, double grad_scale) override;
-  void bce_with_logits(DType dt, int64_t rows, int64_t cols, const void* logits,
-                       const void* target, void* row_loss, void* dlogits,
-                       double grad_scale) override;
+  void bce_with_logits(DType dt, DType value_dt, int64_t rows, int64_t cols, const void* logits,
+                       const void* target, void* row_loss, void* dlogits, double grad_scale) override;
   void softmax(DType dt, int64_t rows, int64_t cols, const void* x, void* y) override;
   int64_t count_correct_argmax(DType dt, int64_t rows, int64_t classes, const void* logits,
                                const int32_t* labels) override;
-  int64_t count_correct_binary(DType dt, int64_t n, const void* logits,
+  int64_t count_correct_binary(DType dt, DType value_dt, int64_t n, const void* logits,
                                const void* target) override;
 
   double sum(DType dt, int64_t n, const void* x) override;
@@ -67,7 +69,13 @@ class CpuBackend final : public Backend {
                    double weight_decay, bool decoupled_weight_decay, int64_t step) override;
 
  private:
+  // f32 staging for matrix products over half operands; grows to the largest
+  // product seen, then stays (so steady-state steps allocate nothing).
+  float* gemm_scratch(size_t floats);
+
   int threads_;
+  void* scratch_ = nullptr;
+  size_t scratch_bytes_ = 0;
   size_t memory_limit_ = 0;
   std::atomic<size_t> bytes_in_use_{0};
   std::atomic<uint64_t> allocation_count_{0};

@@ -3,6 +3,7 @@
 
 #include "core/backend/cpu/cpu_backend.h"
 #include "core/base/error.h"
+#include "core/base/half.h"
 
 namespace tk::cpu {
 namespace {
@@ -13,8 +14,10 @@ double read_element(DType dtype, const char* ptr) {
     case DType::kF64: { double v; std::memcpy(&v, ptr, 8); return v; }
     case DType::kI32: { int32_t v; std::memcpy(&v, ptr, 4); return v; }
     case DType::kU8: return static_cast<unsigned char>(*ptr);
-    default: fail(ErrorCode::kUnsupported, "host data of dtype ", dtype_name(dtype), " is not supported yet");
+    case DType::kF16: { Half v; std::memcpy(&v, ptr, 2); return half_to_float(v); }
+    case DType::kBF16: { BFloat16 v; std::memcpy(&v, ptr, 2); return bfloat16_to_float(v); }
   }
+  fail(ErrorCode::kUnsupported, "host data of dtype ", dtype_name(dtype), " is not supported");
 }
 
 void write_element(DType dtype, char* ptr, double value) {
@@ -23,8 +26,10 @@ void write_element(DType dtype, char* ptr, double value) {
     case DType::kF64: std::memcpy(ptr, &value, 8); return;
     case DType::kI32: { int32_t v = static_cast<int32_t>(value); std::memcpy(ptr, &v, 4); return; }
     case DType::kU8: *ptr = static_cast<char>(static_cast<unsigned char>(value)); return;
-    default: fail(ErrorCode::kUnsupported, "host data of dtype ", dtype_name(dtype), " is not supported yet");
+    case DType::kF16: { Half v = float_to_half(static_cast<float>(value)); std::memcpy(ptr, &v, 2); return; }
+    case DType::kBF16: { BFloat16 v = float_to_bfloat16(static_cast<float>(value)); std::memcpy(ptr, &v, 2); return; }
   }
+  fail(ErrorCode::kUnsupported, "host data of dtype ", dtype_name(dtype), " is not supported");
 }
 
 bool is_contiguous(const HostView& view) {

@@ -1,4 +1,6 @@
-// Loss kernels (forward and gradient in one pass), softmax and accuracy counts.
+// Loss kernels (forward and gradient in one pass), softmax and accuracy
+// counts. Logits have storage type S; arithmetic, row losses and value targets
+// use V (f32 or f64), so half logits still get an f32 softmax and loss.
 #include <algorithm>
 #include <cmath>
 
@@ -6,50 +8,60 @@
 #include "core/backend/cpu/parallel.h"
 
 namespace tk::cpu {
+namespace {
 
-void CpuBackend::softmax_cross_entropy(DType dt, int64_t rows, int64_t classes,
-                                       const void* logits, const int32_t* labels, void* row_loss,
-                                       void* dlogits, double grad_scale) {
-  dispatch_float(dt, [&](auto tag) {
-    using T = decltype(tag);
-    const T* x = static_cast<const T*>(logits);
-    T* loss = static_cast<T*>(row_loss);
-    T* dx = static_cast<T*>(dlogits);
+// Calls fn(S{}, V{}) for logits dtype dt and value dtype value_dt.
+template <typename Fn>
+void dispatch_loss(DType dt, DType value_dt, const Fn& fn) {
+  dispatch_storage(dt, [&](auto s) { dispatch_float(value_dt, [&](auto v) { fn(s, v); }); });
+}
+
+}  // namespace
+
+void CpuBackend::softmax_cross_entropy(DType dt, DType value_dt, int64_t rows, int64_t classes, const void* logits,
+                                       const int32_t* labels, void* row_loss, void* dlogits, double grad_scale) {
+  dispatch_loss(dt, value_dt, [&](auto s_tag, auto v_tag) {
+    using S = decltype(s_tag);
+    using V = decltype(v_tag);
+    const S* x = static_cast<const S*>(logits);
+    V* loss = static_cast<V*>(row_loss);
+    S* dx = static_cast<S*>(dlogits);
     parallel_for(threads_, rows, 8, [&](int64_t begin, int64_t end) {
       for (int64_t r = begin; r < end; ++r) {
-        const T* row = x + r * classes;
-        T max_logit = *std::max_element(row, row + classes);
-        T sum_exp = 0;
-        for (int64_t c = 0; c < classes; ++c) sum_exp += std::exp(row[c] - max_logit);
-        T log_sum_exp = max_logit + std::log(sum_exp);
-        loss[r] = log_sum_exp - row[labels[r]];
+        const S* row = x + r * classes;
+        V max_logit = load(row[0]);
+        for (int64_t c = 1; c < classes; ++c) max_logit = std::max<V>(max_logit, load(row[c]));
+        V sum_exp = 0;
+        for (int64_t c = 0; c < classes; ++c) sum_exp += std::exp(static_cast<V>(load(row[c])) - max_logit);
+        const V log_sum_exp = max_logit + std::log(sum_exp);
+        loss[r] = log_sum_exp - static_cast<V>(load(row[labels[r]]));
         if (!dx) continue;
-        T* grad = dx + r * classes;
         for (int64_t c = 0; c < classes; ++c) {
-          T target = c == labels[r] ? T(1) : T(0);
-          grad[c] = static_cast<T>(grad_scale) * (std::exp(row[c] - log_sum_exp) - target);
+          V target = c == labels[r] ? V(1) : V(0);
+          V g = static_cast<V>(grad_scale) * (std::exp(static_cast<V>(load(row[c])) - log_sum_exp) - target);
+          dx[r * classes + c] = store<S>(static_cast<compute_t<S>>(g));
         }
       }
     });
   });
 }
 
-void CpuBackend::squared_error(DType dt, int64_t rows, int64_t cols, const void* pred,
-                               const void* target, void* row_loss, void* dpred,
-                               double grad_scale) {
-  dispatch_float(dt, [&](auto tag) {
-    using T = decltype(tag);
-    const T* p = static_cast<const T*>(pred);
-    const T* t = static_cast<const T*>(target);
-    T* loss = static_cast<T*>(row_loss);
-    T* dp = static_cast<T*>(dpred);
+void CpuBackend::squared_error(DType dt, DType value_dt, int64_t rows, int64_t cols, const void* pred,
+                               const void* target, void* row_loss, void* dpred, double grad_scale) {
+  dispatch_loss(dt, value_dt, [&](auto s_tag, auto v_tag) {
+    using S = decltype(s_tag);
+    using V = decltype(v_tag);
+    const S* p = static_cast<const S*>(pred);
+    const V* t = static_cast<const V*>(target);
+    V* loss = static_cast<V*>(row_loss);
+    S* dp = static_cast<S*>(dpred);
     parallel_for(threads_, rows, 8, [&](int64_t begin, int64_t end) {
       for (int64_t r = begin; r < end; ++r) {
-        T total = 0;
+        V total = 0;
         for (int64_t c = r * cols; c < (r + 1) * cols; ++c) {
-          T diff = p[c] - t[c];
+          V diff = static_cast<V>(load(p[c])) - t[c];
           total += diff * diff;
-          if (dp) dp[c] = static_cast<T>(2 * grad_scale) * diff;
+          if (dp) dp[c] = store<S>(static_cast<compute_t<S>>(static_cast<V>(2 * grad_scale) * diff));
         }
         loss[r] = total;
       }
@@ -57,22 +69,23 @@ void CpuBackend::squared_error(DType dt, int64_t rows, int64_t cols, const void*
   });
 }
 
-void CpuBackend::bce_with_logits(DType dt, int64_t rows, int64_t cols, const void* logits,
-                                 const void* target, void* row_loss, void* dlogits,
-                                 double grad_scale) {
-  dispatch_float(dt, [&](auto tag) {
-    using T = decltype(tag);
-    const T* x = static_cast<const T*>(logits);
-    const T* t = static_cast<const T*>(target);
-    T* loss = static_cast<T*>(row_loss);
-    T* dx = static_cast<T*>(dlogits);
+void CpuBackend::bce_with_logits(DType dt, DType value_dt, int64_t rows, int64_t cols, const void* logits,
+                                 const void* target, void* row_loss, void* dlogits, double grad_scale) {
+  dispatch_loss(dt, value_dt, [&](auto s_tag, auto v_tag) {
+    using S = decltype(s_tag);
+    using V = decltype(v_tag);
+    const S* x = static_cast<const S*>(logits);
+    const V* t = static_cast<const V*>(target);
+    V* loss = static_cast<V*>(row_loss);
+    S* dx = static_cast<S*>(dlogits);
     parallel_for(threads_, rows, 8, [&](int64_t begin, int64_t end) {
       for (int64_t r = begin; r < end; ++r) {
-        T total = 0;
+        V total = 0;
         for (int64_t c = r * cols; c < (r + 1) * cols; ++c) {
+          const V xc = load(x[c]);
           // Stable form: max(x,0) - x*t + log(1 + exp(-|x|)).
-          total += std::max(x[c], T(0)) - x[c] * t[c] + std::log1p(std::exp(-std::abs(x[c])));
-          if (dx) dx[c] = static_cast<T>(grad_scale) * (T(1) / (T(1) + std::exp(-x[c])) - t[c]);
+          total += std::max(xc, V(0)) - xc * t[c] + std::log1p(std::exp(-std::abs(xc)));
+          if (dx) dx[c] = store<S>(static_cast<compute_t<S>>(static_cast<V>(grad_scale) * (V(1) / (V(1) + std::exp(-xc)) - t[c])));
         }
         loss[r] = total;
       }
@@ -81,44 +94,49 @@ void CpuBackend::bce_with_logits(DType dt, int64_t rows, int64_t cols, const voi
 }
 
 void CpuBackend::softmax(DType dt, int64_t rows, int64_t cols, const void* x, void* y) {
-  dispatch_float(dt, [&](auto tag) {
-    using T = decltype(tag);
-    const T* in = static_cast<const T*>(x);
-    T* out = static_cast<T*>(y);
+  dispatch_storage(dt, [&](auto tag) {
+    using S = decltype(tag);
+    using T = compute_t<S>;
+    const S* in = static_cast<const S*>(x);
+    S* out = static_cast<S*>(y);
     parallel_for(threads_, rows, 8, [&](int64_t begin, int64_t end) {
       for (int64_t r = begin; r < end; ++r) {
-        const T* row = in + r * cols;
-        T max_value = *std::max_element(row, row + cols);
+        const S* row = in + r * cols;
+        T max_value = load(row[0]);
+        for (int64_t c = 1; c < cols; ++c) max_value = std::max<T>(max_value, load(row[c]));
         T total = 0;
-        for (int64_t c = 0; c < cols; ++c) total += (out[r * cols + c] = std::exp(row[c] - max_value));
-        for (int64_t c = 0; c < cols; ++c) out[r * cols + c] /= total;
+        for (int64_t c = 0; c < cols; ++c) total += std::exp(load(row[c]) - max_value);
+        for (int64_t c = 0; c < cols; ++c) out[r * cols + c] = store<S>(std::exp(load(row[c]) - max_value) / total);
       }
     });
   });
 }
 
-int64_t CpuBackend::count_correct_argmax(DType dt, int64_t rows, int64_t classes,
-                                         const void* logits, const int32_t* labels) {
+int64_t CpuBackend::count_correct_argmax(DType dt, int64_t rows, int64_t classes, const void* logits,
+                                         const int32_t* labels) {
   int64_t correct = 0;
-  dispatch_float(dt, [&](auto tag) {
-    using T = decltype(tag);
-    const T* x = static_cast<const T*>(logits);
+  dispatch_storage(dt, [&](auto tag) {
+    using S = decltype(tag);
+    const S* x = static_cast<const S*>(logits);
     for (int64_t r = 0; r < rows; ++r) {
-      const T* row = x + r * classes;
-      if (std::max_element(row, row + classes) - row == labels[r]) ++correct;
+      int64_t best = 0;
+      for (int64_t c = 1; c < classes; ++c)
+        if (load(x[r * classes + c]) > load(x[r * classes + best])) best = c;
+      if (best == labels[r]) ++correct;
     }
   });
   return correct;
 }
 
-int64_t CpuBackend::count_correct_binary(DType dt, int64_t n, const void* logits,
+int64_t CpuBackend::count_correct_binary(DType dt, DType value_dt, int64_t n, const void* logits,
                                          const void* target) {
   int64_t correct = 0;
-  dispatch_float(dt, [&](auto tag) {
-    using T = decltype(tag);
-    const T* x = static_cast<const T*>(logits);
-    const T* t = static_cast<const T*>(target);
-    for (int64_t i = 0; i < n; ++i) correct += (x[i] > T(0)) == (t[i] > T(0.5));
+  dispatch_loss(dt, value_dt, [&](auto s_tag, auto v_tag) {
+    using S = decltype(s_tag);
+    using V = decltype(v_tag);
+    const S* x = static_cast<const S*>(logits);
+    const V* t = static_cast<const V*>(target);
+    for (int64_t i = 0; i < n; ++i) correct += (load(x[i]) > 0) == (t[i] > V(0.5));
   });
   return correct;
 }

@@ -12,6 +12,8 @@ namespace tk::cpu {
 
 CpuBackend::CpuBackend(int threads) : threads_(threads > 0 ? threads : omp_get_num_procs()) {}
 
+CpuBackend::~CpuBackend() { deallocate(scratch_, scratch_bytes_); }
+
 void* CpuBackend::allocate(size_t bytes) {
   if (memory_limit_ && bytes_in_use_ + bytes > memory_limit_)
     fail(ErrorCode::kOutOfMemory, "allocating ", bytes, " bytes would exceed the memory limit of ",

@@ -11,8 +11,8 @@ namespace {
 constexpr int64_t kMaxBlocks = 256;
 constexpr int64_t kMinBlock = 4096;
 
-template <typename T, typename Term>
-double blocked_sum(int threads, int64_t n, const T* x, const Term& term) {
+template <typename S, typename Term>
+double blocked_sum(int threads, int64_t n, const S* x, const Term& term) {
   if (n <= 0) return 0.0;
   int64_t blocks = (n + kMinBlock - 1) / kMinBlock;
   if (blocks > kMaxBlocks) blocks = kMaxBlocks;
@@ -27,8 +27,8 @@ double blocked_sum(int threads, int64_t n, const T* x, const Term& term) {
       const int64_t stop = (b + 1) * block_size < n ? (b + 1) * block_size : n;
       int64_t i = start;
       for (; i + 8 <= stop; i += 8)
-        for (int lane = 0; lane < 8; ++lane) lanes[lane] += term(static_cast<double>(x[i + lane]));
-      for (; i < stop; ++i) lanes[0] += term(static_cast<double>(x[i]));
+        for (int lane = 0; lane < 8; ++lane) lanes[lane] += term(static_cast<double>(load(x[i + lane])));
+      for (; i < stop; ++i) lanes[0] += term(static_cast<double>(load(x[i])));
       partial[b] = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
     }
   });
@@ -41,18 +41,18 @@ double blocked_sum(int threads, int64_t n, const T* x, const Term& term) {
 
 double CpuBackend::sum(DType dt, int64_t n, const void* x) {
   double result = 0;
-  dispatch_float(dt, [&](auto tag) {
-    using T = decltype(tag);
-    result = blocked_sum(threads_, n, static_cast<const T*>(x), [](double v) { return v; });
+  dispatch_storage(dt, [&](auto tag) {
+    using S = decltype(tag);
+    result = blocked_sum(threads_, n, static_cast<const S*>(x), [](double v) { return v; });
   });
   return result;
 }
 
 double CpuBackend::sum_squares(DType dt, int64_t n, const void* x) {
   double result = 0;
-  dispatch_float(dt, [&](auto tag) {
-    using T = decltype(tag);
-    result = blocked_sum(threads_, n, static_cast<const T*>(x), [](double v) { return v * v; });
+  dispatch_storage(dt, [&](auto tag) {
+    using S = decltype(tag);
+    result = blocked_sum(threads_, n, static_cast<const S*>(x), [](double v) { return v * v; });
   });
   return result;
 }
@@ -60,9 +60,9 @@ double CpuBackend::sum_squares(DType dt, int64_t n, const void* x) {
 bool CpuBackend::all_finite(DType dt, int64_t n, const void* x) {
   // Any Inf or NaN makes the sum of zeros NaN: x - x is 0 only for finite x.
   double result = 0;
-  dispatch_float(dt, [&](auto tag) {
-    using T = decltype(tag);
-    result = blocked_sum(threads_, n, static_cast<const T*>(x), [](double v) { return v - v; });
+  dispatch_storage(dt, [&](auto tag) {
+    using S = decltype(tag);
+    result = blocked_sum(threads_, n, static_cast<const S*>(x), [](double v) { return v - v; });
   });
   return result == 0.0;
 }

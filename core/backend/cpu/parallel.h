@@ -6,6 +6,7 @@
 
 #include "core/base/dtype.h"
 #include "core/base/error.h"
+#include "core/base/half.h"
 
 namespace tk::cpu {
 
@@ -20,7 +21,8 @@ void parallel_for(int threads, int64_t n, int64_t grain, const Body& body) {
   }
   if (chunks > threads) chunks = threads;
   int64_t per_chunk = (n + chunks - 1) / chunks;
-#pragma omp parallel for num_threads(threads) schedule(static)
+  // Never ask OpenMP for more threads than there are chunks of work.
+#pragma omp parallel for num_threads(static_cast<int>(chunks)) schedule(static)
   for (int64_t c = 0; c < chunks; ++c) {
     int64_t begin = c * per_chunk;
     int64_t end = begin + per_chunk < n ? begin + per_chunk : n;
@@ -28,13 +30,26 @@ void parallel_for(int threads, int64_t n, int64_t grain, const Body& body) {
   }
 }
 
-// Calls fn(T{}) with T = float or double for the compute dtype.
+// Calls fn(S{}) with S = float or double for a compute dtype.
 template <typename Fn>
 void dispatch_float(DType dt, const Fn& fn) {
   switch (dt) {
     case DType::kF32: fn(float{}); return;
     case DType::kF64: fn(double{}); return;
-    default: fail(ErrorCode::kUnsupported, "CPU kernels compute in f32 or f64, not ", dtype_name(dt));
+    default: fail(ErrorCode::kUnsupported, "this CPU kernel computes in f32 or f64, not ", dtype_name(dt));
+  }
+}
+
+// Calls fn(S{}) with S the storage type of any floating dtype (float, double,
+// Half, BFloat16); kernels compute in compute_t<S>.
+template <typename Fn>
+void dispatch_storage(DType dt, const Fn& fn) {
+  switch (dt) {
+    case DType::kF32: fn(float{}); return;
+    case DType::kF64: fn(double{}); return;
+    case DType::kF16: fn(Half{}); return;
+    case DType::kBF16: fn(BFloat16{}); return;
+    default: fail(ErrorCode::kUnsupported, "CPU kernels take floating-point data, not ", dtype_name(dt));
   }
 }
 

@@ -61,7 +61,7 @@ double weighted_output(const OpCase& c, cpu::CpuBackend& backend, std::vector<st
                        std::vector<std::vector<double>>& params, const std::vector<double>& weights) {
   OpContext ctx;
   ctx.backend = &backend;
-  ctx.dtype = DType::kF64;
+  ctx.dtype = ctx.param_dtype = ctx.grad_dtype = DType::kF64;
   ctx.batch = c.batch;
   ctx.training = c.training;
   ctx.seed = 7;
@@ -91,7 +91,7 @@ void check_op(const OpCase& c, bool accumulate) {
   const double prior = 0.25;
   OpContext ctx;
   ctx.backend = &backend;
-  ctx.dtype = DType::kF64;
+  ctx.dtype = ctx.param_dtype = ctx.grad_dtype = DType::kF64;
   ctx.batch = c.batch;
   ctx.training = c.training;
   ctx.seed = 7;
@@ -185,11 +185,11 @@ TEST_P(LossGradientTest, GradientMatchesFiniteDifferences) {
   const double scale = 0.37;
 
   std::vector<double> row_loss(c.batch), dlogits(logits.size());
-  loss->compute(&backend, DType::kF64, c.batch, c.output_shape, logits.data(), target, row_loss.data(),
+  loss->compute(&backend, DType::kF64, DType::kF64, c.batch, c.output_shape, logits.data(), target, row_loss.data(),
                 dlogits.data(), scale);
   auto total = [&] {
     std::vector<double> rows(c.batch);
-    loss->compute(&backend, DType::kF64, c.batch, c.output_shape, logits.data(), target, rows.data(), nullptr, 0);
+    loss->compute(&backend, DType::kF64, DType::kF64, c.batch, c.output_shape, logits.data(), target, rows.data(), nullptr, 0);
     double sum = 0;
     for (double r : rows) sum += r;
     return scale * sum;
@@ -218,7 +218,7 @@ TEST(LossValueTest, CrossEntropyOfUniformLogitsIsLogClasses) {
   cpu::CpuBackend backend(1);
   std::vector<double> logits(2 * 4, 0.5), rows(2);
   std::vector<int32_t> labels = {1, 3};
-  make_softmax_cross_entropy()->compute(&backend, DType::kF64, 2, {4}, logits.data(), labels.data(), rows.data(),
+  make_softmax_cross_entropy()->compute(&backend, DType::kF64, DType::kF64, 2, {4}, logits.data(), labels.data(), rows.data(),
                                         nullptr, 0);
   EXPECT_NEAR(rows[0], std::log(4.0), 1e-12);
   EXPECT_NEAR(rows[1], std::log(4.0), 1e-12);
@@ -227,7 +227,7 @@ TEST(LossValueTest, CrossEntropyOfUniformLogitsIsLogClasses) {
 TEST(LossValueTest, BceWithLogitsIsStableForLargeLogits) {
   cpu::CpuBackend backend(1);
   std::vector<double> logits = {1000.0, -1000.0}, target = {0.0, 1.0}, rows(1);
-  make_bce_with_logits()->compute(&backend, DType::kF64, 1, {2}, logits.data(), target.data(), rows.data(), nullptr, 0);
+  make_bce_with_logits()->compute(&backend, DType::kF64, DType::kF64, 1, {2}, logits.data(), target.data(), rows.data(), nullptr, 0);
   EXPECT_NEAR(rows[0], 2000.0, 1e-9);
 }
 

@@ -97,6 +97,18 @@ TEST(AdamWTest, DecayIsDecoupledFromTheGradient) {
   EXPECT_NEAR(trace[0], 1.0 * (1 - 0.01) - 0.1, 1e-7);
 }
 
+TEST(OptimizerConfigTest, WeightDecayDefaultsPerOptimizerUnlessSet) {
+  OptimizerConfig c;
+  EXPECT_EQ(effective_weight_decay(c), 0.0);
+  c.kind = OptimizerKind::kAdamW;
+  EXPECT_EQ(effective_weight_decay(c), 0.01);
+  c.weight_decay = 0.0;  // an explicit zero stays zero
+  EXPECT_EQ(effective_weight_decay(c), 0.0);
+  c.kind = OptimizerKind::kSgd;
+  c.weight_decay.reset();
+  EXPECT_EQ(effective_weight_decay(c), 0.0);
+}
+
 TEST(OptimizerConfigTest, RejectsOutOfRangeValues) {
   OptimizerConfig c;
   c.learning_rate = -1;

@@ -1,0 +1,35 @@
+// Automatic mixed precision as a policy: which dtype each kind of buffer is
+// stored in and which ops compute in half precision. The plan reads this; ops
+// contain no precision branches of their own.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/base/dtype.h"
+
+namespace tk {
+
+// Values mirror tk_precision in capi/trainkit.h.
+enum class Precision : int32_t { kFp32 = 0, kFp16 = 1, kBf16 = 2 };
+
+struct PrecisionPolicy {
+  // Master weights, their gradients, optimizer state, losses and reductions.
+  DType master = DType::kF32;
+  // Activations and their gradients (f16/bf16 under AMP).
+  DType activation = DType::kF32;
+
+  bool mixed() const { return activation != master; }
+  // True for ops that run their matrix products in half precision (Linear,
+  // later Conv): they read the half copy of their weights. All other ops
+  // compute in f32 from half storage (softmax, losses, norms, reductions).
+  bool computes_in_half(const std::string& op_type) const;
+  // The dtype of the weights an op reads.
+  DType param_dtype(const std::string& op_type) const;
+};
+
+// fp32 gives master == activation == `master`; fp16/bf16 need an f32 master.
+PrecisionPolicy make_precision_policy(Precision precision, DType master);
+const char* precision_name(Precision precision);
+
+}  // namespace tk
