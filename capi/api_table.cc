@@ -80,6 +80,18 @@ const tk_api kApiV1 = {
     tk_trainer_options_set_loss_scaling,
     tk_trainer_step_report,
     tk_trainer_loss_scale,
+    tk_model_from_spec,
+    tk_model_load_spec,
+    tk_model_save_spec,
+    tk_model_spec_length,
+    tk_model_spec,
+    tk_trainer_save,
+    tk_trainer_save_keep_last,
+    tk_trainer_load,
+    tk_trainer_export_weights,
+    tk_trainer_import_weights,
+    tk_trainer_set_property,
+    tk_trainer_get_property,
 };
 
 }  // namespace
@@ -154,7 +166,19 @@ static_assert(offsetof(tk_api, trainer_options_set_precision) / sizeof(void*) ==
 static_assert(offsetof(tk_api, trainer_options_set_loss_scaling) / sizeof(void*) == 68, "tk_api.trainer_options_set_loss_scaling moved");
 static_assert(offsetof(tk_api, trainer_step_report) / sizeof(void*) == 69, "tk_api.trainer_step_report moved");
 static_assert(offsetof(tk_api, trainer_loss_scale) / sizeof(void*) == 70, "tk_api.trainer_loss_scale moved");
-static_assert(sizeof(tk_api) == 71 * sizeof(void*), "tk_api v1 has 70 entries");
+static_assert(offsetof(tk_api, model_from_spec) / sizeof(void*) == 71, "tk_api.model_from_spec moved");
+static_assert(offsetof(tk_api, model_load_spec) / sizeof(void*) == 72, "tk_api.model_load_spec moved");
+static_assert(offsetof(tk_api, model_save_spec) / sizeof(void*) == 73, "tk_api.model_save_spec moved");
+static_assert(offsetof(tk_api, model_spec_length) / sizeof(void*) == 74, "tk_api.model_spec_length moved");
+static_assert(offsetof(tk_api, model_spec) / sizeof(void*) == 75, "tk_api.model_spec moved");
+static_assert(offsetof(tk_api, trainer_save) / sizeof(void*) == 76, "tk_api.trainer_save moved");
+static_assert(offsetof(tk_api, trainer_save_keep_last) / sizeof(void*) == 77, "tk_api.trainer_save_keep_last moved");
+static_assert(offsetof(tk_api, trainer_load) / sizeof(void*) == 78, "tk_api.trainer_load moved");
+static_assert(offsetof(tk_api, trainer_export_weights) / sizeof(void*) == 79, "tk_api.trainer_export_weights moved");
+static_assert(offsetof(tk_api, trainer_import_weights) / sizeof(void*) == 80, "tk_api.trainer_import_weights moved");
+static_assert(offsetof(tk_api, trainer_set_property) / sizeof(void*) == 81, "tk_api.trainer_set_property moved");
+static_assert(offsetof(tk_api, trainer_get_property) / sizeof(void*) == 82, "tk_api.trainer_get_property moved");
+static_assert(sizeof(tk_api) == 83 * sizeof(void*), "tk_api v1 has 82 entries");
 
 extern "C" TK_API const tk_api* tk_get_api(uint32_t version) {
   return version == 1 ? &kApiV1 : nullptr;

@@ -303,7 +303,7 @@ TK_API tk_status tk_trainer_num_parameter_tensors(const tk_trainer* trainer, int
 /* Name (into buffer, truncated to capacity), rank and shape (TK_MAX_RANK slots) of tensor `index`. */
 TK_API tk_status tk_trainer_parameter_info(const tk_trainer* trainer, int32_t index, char* name,
                                            size_t capacity, int32_t* out_rank, int64_t* out_shape);
-/* Copies tensor `index` into / from a caller view of its shape (f32 or f64). */
+/* Copies tensor `index` into / from a caller view of its shape (f32, f64, f16 or bf16). */
 TK_API tk_status tk_trainer_get_parameter(const tk_trainer* trainer, int32_t index,
                                           tk_tensor_view* out);
 TK_API tk_status tk_trainer_set_parameter(tk_trainer* trainer, int32_t index,
@@ -312,10 +312,50 @@ TK_API tk_status tk_trainer_set_parameter(tk_trainer* trainer, int32_t index,
 TK_API tk_status tk_trainer_num_parameters(const tk_trainer* trainer, int64_t* out_count);
 TK_API tk_status tk_trainer_copy_parameters(const tk_trainer* trainer, float* out, int64_t count);
 
-/* ---- Data ----------------------------------------------------------------- */
-
+/* Datasets and batchers: see "Data" below. */
 typedef struct tk_dataset tk_dataset;
 typedef struct tk_batcher tk_batcher;
+
+/* ---- Model specs, checkpoints and weights ---------------------------------- */
+
+/* A model spec is JSON naming every node, its op, inputs and attributes, and
+ * the output; the same spec rebuilds the same model. */
+/* Builds a model from spec text; free with tk_model_destroy. */
+TK_API tk_status tk_model_from_spec(const char* json, tk_model** out_model);
+/* Builds a model from a spec file. */
+TK_API tk_status tk_model_load_spec(const char* path, tk_model** out_model);
+/* Writes the model's spec to a file (atomically). */
+TK_API tk_status tk_model_save_spec(const tk_model* model, const char* path);
+/* Bytes the spec text needs, including the terminating NUL. */
+TK_API tk_status tk_model_spec_length(const tk_model* model, size_t* out_length);
+/* Writes the spec text; capacity must be at least tk_model_spec_length. */
+TK_API tk_status tk_model_spec(const tk_model* model, char* buffer, size_t capacity);
+
+/* Saves a checkpoint (safetensors): weights, optimizer state, loss-scaler and
+ * step counters, seed, user properties, the model spec, and, when `cursor` is
+ * not NULL, the batcher's position. Atomic: temporary file, fsync, rename. */
+TK_API tk_status tk_trainer_save(tk_trainer* trainer, const char* path, const tk_batcher* cursor);
+/* As tk_trainer_save to "<prefix>-<step>.safetensors", then deletes the
+ * oldest such files beyond `keep`. The path written goes to out_path (may be
+ * NULL) if it fits in capacity. */
+TK_API tk_status tk_trainer_save_keep_last(tk_trainer* trainer, const char* prefix, int32_t keep,
+                                           const tk_batcher* cursor, char* out_path, size_t capacity);
+/* Restores a checkpoint into a trainer built from the same model and options
+ * (and the batcher's position when `cursor` is not NULL). Every offset, dtype,
+ * shape and name is validated first; on any error nothing changes. */
+TK_API tk_status tk_trainer_load(tk_trainer* trainer, const char* path, tk_batcher* cursor);
+/* Weights only, as TK_DTYPE_F32, _F16 or _BF16, for inference or other tools. */
+TK_API tk_status tk_trainer_export_weights(tk_trainer* trainer, const char* path, tk_dtype dtype);
+/* Loads weights by name from a safetensors file (any float dtype). */
+TK_API tk_status tk_trainer_import_weights(tk_trainer* trainer, const char* path);
+/* User properties: string pairs saved with checkpoints. */
+TK_API tk_status tk_trainer_set_property(tk_trainer* trainer, const char* key, const char* value);
+/* Copies the value (NUL-terminated) if it fits; *out_length gets the bytes
+ * needed, NUL included. A missing key is TK_ERROR_INVALID_ARGUMENT. */
+TK_API tk_status tk_trainer_get_property(const tk_trainer* trainer, const char* key, char* buffer,
+                                         size_t capacity, size_t* out_length);
+
+/* ---- Data ----------------------------------------------------------------- */
 
 typedef enum tk_normalization {
   TK_NORMALIZE_UNIT_RANGE = 0, /* (x - min) / (max - min) over the dataset */
@@ -437,6 +477,18 @@ typedef struct tk_api {
                                                 int64_t);
   tk_status (*trainer_step_report)(tk_trainer*, const tk_tensor_view*, const tk_tensor_view*, tk_step_report*);
   tk_status (*trainer_loss_scale)(const tk_trainer*, double*, int64_t*, int64_t*);
+  tk_status (*model_from_spec)(const char*, tk_model**);
+  tk_status (*model_load_spec)(const char*, tk_model**);
+  tk_status (*model_save_spec)(const tk_model*, const char*);
+  tk_status (*model_spec_length)(const tk_model*, size_t*);
+  tk_status (*model_spec)(const tk_model*, char*, size_t);
+  tk_status (*trainer_save)(tk_trainer*, const char*, const tk_batcher*);
+  tk_status (*trainer_save_keep_last)(tk_trainer*, const char*, int32_t, const tk_batcher*, char*, size_t);
+  tk_status (*trainer_load)(tk_trainer*, const char*, tk_batcher*);
+  tk_status (*trainer_export_weights)(tk_trainer*, const char*, tk_dtype);
+  tk_status (*trainer_import_weights)(tk_trainer*, const char*);
+  tk_status (*trainer_set_property)(tk_trainer*, const char*, const char*);
+  tk_status (*trainer_get_property)(const tk_trainer*, const char*, char*, size_t, size_t*);
   /* ---- end of version 1: append new entries below, never above ---- */
 } tk_api;
 

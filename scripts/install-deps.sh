@@ -10,18 +10,31 @@ packages=(
   zlib1g-dev             # gzip IDX files
   libgtest-dev libgmock-dev
   libbenchmark-dev
+  nlohmann-json3-dev     # JSON for safetensors headers and model specs
+  clang-14 libclang-rt-14-dev  # libFuzzer and sanitizers for the fuzz test
   python3                # test totals
   dataset-fashion-mnist  # the default data set
 )
 
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -q
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# The Python stack the interoperability tests read trainkit's files with.
+if ! python3 -c "import numpy, safetensors" 2>/dev/null; then
+  echo "installing: numpy safetensors (PyPI)"
+  if ! python3 -m pip --version >/dev/null 2>&1; then
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends python3-pip
+  fi
+  # Debian's own python3 refuses pip installs without the override (PEP 668).
+  python3 -m pip install -q --disable-pip-version-check numpy safetensors 2>/dev/null ||
+    python3 -m pip install -q --disable-pip-version-check --break-system-packages numpy safetensors
 fi

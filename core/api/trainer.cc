@@ -196,8 +196,9 @@ namespace {
 
 void check_parameter_view(const ParamTensor& p, const HostView& view) {
   if (!view.data) fail(ErrorCode::kNullArgument, "the view for parameter '", p.name, "' has no data pointer");
-  if (view.dtype != DType::kF32 && view.dtype != DType::kF64)
-    fail(ErrorCode::kDtypeMismatch, "parameter '", p.name, "' is read and written as f32 or f64, not ", dtype_name(view.dtype));
+  if (!dtype_is_float(view.dtype))
+    fail(ErrorCode::kDtypeMismatch, "parameter '", p.name, "' is read and written as f32, f64, f16 or bf16, not ",
+         dtype_name(view.dtype));
   if (view.shape != p.spec.shape)
     fail(ErrorCode::kShapeMismatch, "parameter '", p.name, "' has shape ", shape_to_string(p.spec.shape),
          ", the view has ", shape_to_string(view.shape));
@@ -220,6 +221,85 @@ void Trainer::set_parameter(size_t index, const HostView& in) {
   check_parameter_view(p, in);
   backend_->load_host(in, config_.compute_dtype, params_.element(p.offset));
   refresh_half_params();
+}
+
+TrainerSnapshot Trainer::snapshot() {
+  TrainerSnapshot s;
+  s.optimizer_steps = optimizer_steps_;
+  s.micro_steps = micro_steps_;
+  s.skipped_steps = skipped_steps_;
+  s.accumulated_count = accumulated_count_;
+  s.loss_scale = scaler_.scale();
+  s.growth_tracker = scaler_.growth_tracker();
+  s.seed = config_.seed;
+  s.last_grad_norm = last_grad_norm_;
+  s.properties = properties_;
+  auto read = [&](const Tensor& flat) {
+    std::vector<std::vector<uint8_t>> tensors;
+    for (const ParamTensor& p : plan_->params()) {
+      std::vector<uint8_t> bytes(p.count * dtype_size(flat.dtype()));
+      backend_->copy_to_host(bytes.data(), flat.element(p.offset), bytes.size());
+      tensors.push_back(std::move(bytes));
+    }
+    return tensors;
+  };
+  s.params = read(params_);
+  for (const OptimizerState& state : optimizer_->state()) s.optimizer_state[state.name] = read(*state.tensor);
+  if (accumulated_count_ > 0) s.accumulated = read(accumulated_);
+  return s;
+}
+
+void Trainer::restore(const TrainerSnapshot& s) {
+  // Check everything first.
+  const auto& params = plan_->params();
+  const size_t elem = dtype_size(config_.compute_dtype);
+  auto check = [&](const std::vector<std::vector<uint8_t>>& tensors, const std::string& what) {
+    if (tensors.size() != params.size())
+      fail(ErrorCode::kInvalidArgument, what, " has ", tensors.size(), " tensors, the model has ", params.size());
+    for (size_t i = 0; i < params.size(); ++i)
+      if (tensors[i].size() != params[i].count * elem)
+        fail(ErrorCode::kInvalidArgument, what, " tensor '", params[i].name, "' has ", tensors[i].size(),
+             " bytes, expected ", params[i].count * elem);
+  };
+  check(s.params, "the weights");
+  std::vector<OptimizerState> states = optimizer_->state();
+  if (s.optimizer_state.size() != states.size())
+    fail(ErrorCode::kInvalidArgument, "the optimizer state has ", s.optimizer_state.size(),
+         " buffers, this trainer's optimizer has ", states.size());
+  for (const OptimizerState& state : states) {
+    auto it = s.optimizer_state.find(state.name);
+    if (it == s.optimizer_state.end())
+      fail(ErrorCode::kInvalidArgument, "the optimizer state lacks '", state.name, "'");
+    check(it->second, "optimizer state '" + state.name + "'");
+  }
+  if (s.accumulated_count < 0 || s.accumulated_count >= config_.accumulation_steps)
+    fail(ErrorCode::kInvalidArgument, "accumulated micro-batches ", s.accumulated_count, " out of range [0, ",
+         config_.accumulation_steps, ")");
+  if (s.accumulated_count > 0) check(s.accumulated, "the accumulated gradients");
+  if (s.optimizer_steps < 0 || s.micro_steps < 0 || s.skipped_steps < 0)
+    fail(ErrorCode::kInvalidArgument, "step counters must be >= 0");
+  LossScaler scaler = scaler_;
+  if (scaler.enabled()) scaler.restore(s.loss_scale, s.growth_tracker);
+  std::map<std::string, std::string> properties = s.properties;
+
+  // Commit: nothing below can fail.
+  auto write = [&](Tensor& flat, const std::vector<std::vector<uint8_t>>& tensors) {
+    for (size_t i = 0; i < params.size(); ++i)
+      backend_->copy_from_host(flat.element(params[i].offset), tensors[i].data(), tensors[i].size());
+  };
+  write(params_, s.params);
+  for (const OptimizerState& state : states) write(*state.tensor, s.optimizer_state.at(state.name));
+  if (s.accumulated_count > 0) write(accumulated_, s.accumulated);
+  refresh_half_params();
+  scaler_ = scaler;
+  optimizer_->set_steps(s.optimizer_steps);
+  optimizer_steps_ = s.optimizer_steps;
+  micro_steps_ = s.micro_steps;
+  skipped_steps_ = s.skipped_steps;
+  accumulated_count_ = s.accumulated_count;
+  last_grad_norm_ = s.last_grad_norm;
+  config_.seed = s.seed;
+  properties_.swap(properties);
 }
 
 }  // namespace tk

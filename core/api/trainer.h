@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -64,6 +65,24 @@ struct StepResult {
   double grad_norm = 0;      // unscaled global norm, when applied
 };
 
+// Everything that changes while training, copied to the host: what a
+// checkpoint holds. Buffers are per parameter tensor, in plan order, as raw
+// bytes of the master dtype.
+struct TrainerSnapshot {
+  int64_t optimizer_steps = 0;
+  int64_t micro_steps = 0;
+  int64_t skipped_steps = 0;
+  int accumulated_count = 0;
+  float loss_scale = 1;
+  int64_t growth_tracker = 0;
+  uint64_t seed = 0;
+  double last_grad_norm = 0;
+  std::vector<std::vector<uint8_t>> params;
+  std::map<std::string, std::vector<std::vector<uint8_t>>> optimizer_state;  // by state name
+  std::vector<std::vector<uint8_t>> accumulated;  // empty unless accumulated_count > 0
+  std::map<std::string, std::string> properties;
+};
+
 struct Evaluation {
   double loss = 0;
   double accuracy = 0;  // NaN for losses without accuracy (MSE)
@@ -97,6 +116,13 @@ class Trainer {
   // Parameters by tensor, converted from/to caller memory (any float dtype).
   void get_parameter(size_t index, const HostView& out) const;
   void set_parameter(size_t index, const HostView& in);
+  TrainerSnapshot snapshot();
+  // Replaces all of the state at once; throws (changing nothing) if the
+  // snapshot does not fit this trainer.
+  void restore(const TrainerSnapshot& snapshot);
+  // User key/value pairs, saved with checkpoints.
+  std::map<std::string, std::string>& properties() { return properties_; }
+
   // Device buffers, for tests and checkpoints.
   const Tensor& flat_params() const { return params_; }
   Optimizer& optimizer() { return *optimizer_; }
@@ -122,6 +148,7 @@ class Trainer {
   int64_t skipped_steps_ = 0;
   int accumulated_count_ = 0;    // micro-batches in accumulated_ so far
   double last_grad_norm_ = 0;
+  std::map<std::string, std::string> properties_;
 };
 
 }  // namespace tk

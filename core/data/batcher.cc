@@ -38,6 +38,24 @@ void Batcher::reset(int64_t epoch) {
   }
 }
 
+BatcherCursor Batcher::cursor() const {
+  return {epoch_, position_, seed_, batch_size_, shuffle_, drop_last_, dataset_.size()};
+}
+
+void Batcher::restore(const BatcherCursor& c) {
+  if (c.batch_size != batch_size_ || c.shuffle != shuffle_ || c.drop_last != drop_last_ ||
+      c.dataset_size != dataset_.size())
+    fail(ErrorCode::kInvalidArgument, "the saved data cursor is for batch size ", c.batch_size, ", shuffle ", c.shuffle,
+         ", drop_last ", c.drop_last, " over ", c.dataset_size, " samples; this batcher has ", batch_size_, ", ",
+         shuffle_, ", ", drop_last_, " over ", dataset_.size());
+  if (c.epoch < 0 || c.position < 0 || c.position > dataset_.size())
+    fail(ErrorCode::kInvalidArgument, "the saved data cursor (epoch ", c.epoch, ", position ", c.position,
+         ") is out of range");
+  seed_ = c.seed;
+  reset(c.epoch);
+  position_ = c.position;
+}
+
 bool Batcher::next(HostView* features, HostView* targets) {
   const int64_t remaining = dataset_.size() - position_;
   if (remaining <= 0 || (drop_last_ && remaining < batch_size_)) return false;

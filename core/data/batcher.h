@@ -9,6 +9,18 @@
 
 namespace tk {
 
+// Where a batcher is, for checkpoints: enough to continue with exactly the
+// batches an uninterrupted run would have seen.
+struct BatcherCursor {
+  int64_t epoch = 0;
+  int64_t position = 0;  // samples already served this epoch
+  uint64_t seed = 0;
+  int64_t batch_size = 0;
+  bool shuffle = false;
+  bool drop_last = false;
+  int64_t dataset_size = 0;
+};
+
 class Batcher {
  public:
   Batcher(const Dataset& dataset, int64_t batch_size, bool shuffle, uint64_t seed, bool drop_last);
@@ -19,6 +31,10 @@ class Batcher {
   bool next(HostView* features, HostView* targets);
   int64_t epoch() const { return epoch_; }
   int64_t batches_per_epoch() const;
+  BatcherCursor cursor() const;
+  // Throws kInvalidArgument if the cursor is for another batch size, order,
+  // dataset size or an impossible position; otherwise continues from it.
+  void restore(const BatcherCursor& cursor);
 
  private:
   const Dataset& dataset_;

@@ -21,6 +21,12 @@ const Node& Graph::node(int id) const {
   return nodes_[id];
 }
 
+int Graph::find(const std::string& name) const {
+  for (size_t i = 0; i < nodes_.size(); ++i)
+    if (nodes_[i].name == name) return static_cast<int>(i);
+  return -1;
+}
+
 int Graph::add_input(const std::string& name, const Shape& shape) {
   if (shape.empty() || static_cast<int>(shape.size()) > kMaxRank - 1)
     fail(ErrorCode::kInvalidArgument, "input '", name, "' needs a per-sample rank from 1 to ", kMaxRank - 1,

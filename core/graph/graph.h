@@ -30,6 +30,7 @@ class Graph {
 
   const std::vector<Node>& nodes() const { return nodes_; }
   const Node& node(int id) const;
+  int find(const std::string& name) const;  // -1 if no node has that name
   int output() const { return output_; }  // -1 until set
   const std::string& output_name() const { return output_name_; }
   std::vector<int> input_nodes() const;

@@ -10,6 +10,7 @@ class Dropout final : public Op {
  public:
   explicit Dropout(double probability) : probability_(probability) {}
   std::string type() const override { return "dropout"; }
+  std::vector<Attribute> attributes() const override { return {{"p", probability_}}; }
   Shape infer_shape(const std::vector<Shape>& inputs) const override { return inputs[0]; }
   bool backward_needs_inputs() const override { return false; }
 

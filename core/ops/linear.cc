@@ -11,6 +11,9 @@ class Linear final : public Op {
   Linear(int64_t units, bool bias, Init weight_init)
       : units_(units), bias_(bias), weight_init_(weight_init) {}
   std::string type() const override { return "linear"; }
+  std::vector<Attribute> attributes() const override {
+    return {{"units", units_}, {"bias", bias_}, {"init", std::string(init_name(weight_init_))}};
+  }
 
   Shape infer_shape(const std::vector<Shape>& inputs) const override {
     const Shape& in = inputs[0];

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "core/backend/backend.h"
@@ -48,10 +49,19 @@ struct OpContext {
   std::vector<void*> dparams;    // always overwritten
 };
 
+// An op's configuration as name/value pairs: what a model spec stores and
+// make_op() (registry.cc) rebuilds the op from.
+using AttributeValue = std::variant<int64_t, double, bool, std::string>;
+struct Attribute {
+  std::string name;
+  AttributeValue value;
+};
+
 class Op {
  public:
   virtual ~Op() = default;
   virtual std::string type() const = 0;
+  virtual std::vector<Attribute> attributes() const { return {}; }
   virtual int num_inputs() const { return 1; }
   // Throws Error(kShapeMismatch) with a message naming the problem.
   virtual Shape infer_shape(const std::vector<Shape>& inputs) const = 0;

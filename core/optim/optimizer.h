@@ -41,6 +41,7 @@ class Optimizer {
   virtual void step(void* params, const void* grads, double grad_scale, double lr) = 0;
   virtual std::vector<OptimizerState> state() = 0;
   int64_t steps() const { return steps_; }
+  void set_steps(int64_t steps) { steps_ = steps; }  // restoring a checkpoint
 
  protected:
   int64_t steps_ = 0;

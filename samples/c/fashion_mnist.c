@@ -3,7 +3,14 @@
  *
  *   fashion_mnist [--epochs N] [--batch N] [--lr X] [--seed N] [--data DIR]
  *                 [--hidden 256,128] [--optimizer sgd|adam|adamw] [--threads N]
- *                 [--precision fp32|fp16|bf16]
+ *                 [--precision fp32|fp16|bf16] [--save FILE] [--resume FILE]
+ *                 [--stop-after N]
+ *
+ * --save writes a checkpoint after every epoch (weights, optimizer, loss
+ * scaler, counters and the data cursor); --resume continues from one, seeing
+ * exactly the batches the uninterrupted run would have seen. --stop-after
+ * ends the run after epoch N, as an interruption would (the schedule still
+ * spans --epochs).
  *
  * Reads the IDX files (from Debian's dataset-fashion-mnist by default), feeds
  * shuffled mini-batches from its own loop, prints per-epoch progress and ends
@@ -39,17 +46,20 @@ static int usage(void) {
   fprintf(stderr,
           "usage: fashion_mnist [--epochs N] [--batch N] [--lr X] [--seed N] [--data DIR]\n"
           "                     [--hidden 256,128] [--optimizer sgd|adam|adamw] [--threads N]\n"
-          "                     [--precision fp32|fp16|bf16]\n");
+          "                     [--precision fp32|fp16|bf16] [--save FILE] [--resume FILE]\n"
+          "                     [--stop-after N]\n");
   return 2;
 }
 
 int main(int argc, char** argv) {
-  int epochs = 10, threads = 0, hidden_count = 2, i;
+  int epochs = 10, threads = 0, hidden_count = 2, stop_after = 0, i;
   long long batch = 64, seed = 1;
   double lr = -1;
   const char* data_dir = "/usr/share/datasets/fashion-mnist";
   const char* optimizer_name = "adam";
   const char* precision_name = "fp32";
+  const char* save_path = NULL;
+  const char* resume_path = NULL;
   int64_t hidden[MAX_HIDDEN] = {256, 128};
 
   for (i = 1; i < argc; ++i) {
@@ -64,6 +74,9 @@ int main(int argc, char** argv) {
     else if (!strcmp(flag, "--optimizer")) optimizer_name = value;
     else if (!strcmp(flag, "--threads")) threads = atoi(value);
     else if (!strcmp(flag, "--precision")) precision_name = value;
+    else if (!strcmp(flag, "--save")) save_path = value;
+    else if (!strcmp(flag, "--resume")) resume_path = value;
+    else if (!strcmp(flag, "--stop-after")) stop_after = atoi(value);
     else if (!strcmp(flag, "--hidden")) {
       const char* p = value;
       hidden_count = 0;
@@ -144,8 +157,16 @@ int main(int argc, char** argv) {
          tk_version(), (long long)train_size, (long long)test_size, (long long)parameters, optimizer_name, lr,
          batch, precision_name);
   double test_accuracy = 0;
-  int epoch;
-  for (epoch = 1; epoch <= epochs; ++epoch) {
+  int epoch, first_epoch = 1;
+  if (resume_path) {
+    char done[32];
+    size_t length;
+    CHECK(tk_trainer_load(trainer, resume_path, batcher));
+    CHECK(tk_trainer_get_property(trainer, "epochs_done", done, sizeof done, &length));
+    first_epoch = atoi(done) + 1;
+    printf("resumed from %s after epoch %d\n", resume_path, first_epoch - 1);
+  }
+  for (epoch = first_epoch; epoch <= epochs; ++epoch) {
     double start = now_seconds(), total_loss = 0;
     int64_t batches = 0, samples = 0;
     tk_tensor_view x, y;
@@ -170,6 +191,17 @@ int main(int argc, char** argv) {
            batches ? total_loss / (double)batches : 0.0, test_loss, test_accuracy, (double)samples / seconds);
     if (precision == TK_PRECISION_FP16) printf("  loss scale %g  skipped %lld", scale, (long long)skipped);
     printf("\n");
+    if (save_path) {
+      char done[32];
+      snprintf(done, sizeof done, "%d", epoch);
+      CHECK(tk_batcher_reset(batcher, epoch)); /* the cursor points at the next epoch's start */
+      CHECK(tk_trainer_set_property(trainer, "epochs_done", done));
+      CHECK(tk_trainer_save(trainer, save_path, batcher));
+    }
+    if (epoch == stop_after) {
+      printf("stopped after epoch %d\n", epoch);
+      break;
+    }
     fflush(stdout);
   }
   printf("test accuracy: %.4f\n", test_accuracy);

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "capi/trainkit.h"
@@ -141,6 +142,23 @@ static void test_null_handles(void) {
   EXPECT_STATUS(tk_batcher_create(NULL, 8, 1, 0, 0, NULL), NULL_ARG);
   EXPECT_STATUS(tk_batcher_reset(NULL, 0), NULL_ARG);
   EXPECT_STATUS(tk_batcher_next(NULL, &v, &v, &has), NULL_ARG);
+  {
+    tk_model* m = NULL;
+    size_t length;
+    EXPECT_STATUS(tk_model_from_spec(NULL, &m), NULL_ARG);
+    EXPECT_STATUS(tk_model_from_spec("{}", NULL), NULL_ARG);
+    EXPECT_STATUS(tk_model_load_spec(NULL, &m), NULL_ARG);
+    EXPECT_STATUS(tk_model_save_spec(NULL, "x"), NULL_ARG);
+    EXPECT_STATUS(tk_model_spec_length(NULL, &length), NULL_ARG);
+    EXPECT_STATUS(tk_model_spec(NULL, name, sizeof name), NULL_ARG);
+    EXPECT_STATUS(tk_trainer_save(NULL, "x", NULL), NULL_ARG);
+    EXPECT_STATUS(tk_trainer_save_keep_last(NULL, "x", 2, NULL, NULL, 0), NULL_ARG);
+    EXPECT_STATUS(tk_trainer_load(NULL, "x", NULL), NULL_ARG);
+    EXPECT_STATUS(tk_trainer_export_weights(NULL, "x", TK_DTYPE_F32), NULL_ARG);
+    EXPECT_STATUS(tk_trainer_import_weights(NULL, "x"), NULL_ARG);
+    EXPECT_STATUS(tk_trainer_set_property(NULL, "k", "v"), NULL_ARG);
+    EXPECT_STATUS(tk_trainer_get_property(NULL, "k", name, sizeof name, &length), NULL_ARG);
+  }
 }
 
 static void test_null_out_params(void) {
@@ -411,6 +429,80 @@ static void test_mixed_precision(void) {
   tk_model_destroy(m);
 }
 
+static void test_persistence(void) {
+  tk_model* m = small_model();
+  tk_model* rebuilt = NULL;
+  tk_trainer* t;
+  size_t length, needed;
+  char* spec;
+  char value[16];
+  char path[256], written[256];
+  const char* dir = getenv("TEST_TMPDIR");
+  float inputs[8] = {0.1f, 0.2f, 0.3f, 0.4f, -0.1f, -0.2f, -0.3f, -0.4f};
+  int32_t labels[2] = {0, 2};
+  int64_t in_shape[2] = {2, 4}, lab_shape[1] = {2};
+  tk_tensor_view in = tk_view_f32(inputs, 2, in_shape), lab = tk_view_i32(labels, 1, lab_shape);
+  if (!dir) dir = "/tmp";
+
+  EXPECT_STATUS(tk_model_spec_length(m, &length), TK_OK);
+  spec = (char*)malloc(length);
+  EXPECT_STATUS(tk_model_spec(m, spec, length - 1), INVALID);
+  EXPECT_STATUS(tk_model_spec(m, spec, length), TK_OK);
+  EXPECT(strlen(spec) + 1 == length && strstr(spec, "\"linear\"") != NULL);
+  EXPECT_STATUS(tk_model_from_spec(spec, &rebuilt), TK_OK);
+  EXPECT_STATUS(tk_model_spec_length(rebuilt, &needed), TK_OK);
+  EXPECT(needed == length);
+  tk_model_destroy(rebuilt);
+  rebuilt = (tk_model*)&passed;
+  EXPECT_STATUS(tk_model_from_spec("{\"format\": \"trainkit-model\", \"version\": 1, \"nodes\": 3}", &rebuilt), INVALID);
+  EXPECT(rebuilt == (tk_model*)&passed);
+  EXPECT_STATUS(tk_model_from_spec("not json", &rebuilt), INVALID);
+  snprintf(path, sizeof path, "%s/capi-spec.json", dir);
+  EXPECT_STATUS(tk_model_save_spec(m, path), TK_OK);
+  EXPECT_STATUS(tk_model_load_spec(path, &rebuilt), TK_OK);
+  tk_model_destroy(rebuilt);
+  EXPECT_STATUS(tk_model_load_spec("/nonexistent/spec.json", &rebuilt), TK_ERROR_IO);
+  free(spec);
+
+  EXPECT_STATUS(tk_trainer_create(m, TK_LOSS_SOFTMAX_CROSS_ENTROPY, NULL, &t), TK_OK);
+  EXPECT_STATUS(tk_trainer_step(t, &in, &lab, NULL), TK_OK);
+  EXPECT_STATUS(tk_trainer_set_property(t, "", "v"), INVALID);
+  EXPECT_STATUS(tk_trainer_set_property(t, "run", "nightly"), TK_OK);
+  EXPECT_STATUS(tk_trainer_get_property(t, "missing", value, sizeof value, &length), INVALID);
+  EXPECT_STATUS(tk_trainer_get_property(t, "run", value, 3, &length), TK_OK);
+  EXPECT(length == 8); /* too small: only the length */
+  EXPECT_STATUS(tk_trainer_get_property(t, "run", value, sizeof value, &length), TK_OK);
+  EXPECT(strcmp(value, "nightly") == 0);
+  snprintf(path, sizeof path, "%s/capi-checkpoint.safetensors", dir);
+  EXPECT_STATUS(tk_trainer_save(t, path, NULL), TK_OK);
+  EXPECT_STATUS(tk_trainer_save(t, "/nonexistent/dir/x.safetensors", NULL), TK_ERROR_IO);
+  EXPECT_STATUS(tk_trainer_step(t, &in, &lab, NULL), TK_OK);
+  EXPECT_STATUS(tk_trainer_set_property(t, "run", "changed"), TK_OK);
+  EXPECT_STATUS(tk_trainer_load(t, path, NULL), TK_OK);
+  EXPECT_STATUS(tk_trainer_get_property(t, "run", value, sizeof value, &length), TK_OK);
+  EXPECT(strcmp(value, "nightly") == 0);
+  {
+    int64_t steps;
+    EXPECT_STATUS(tk_trainer_step_count(t, &steps), TK_OK);
+    EXPECT(steps == 1);
+  }
+  EXPECT_STATUS(tk_trainer_load(t, "/nonexistent/x.safetensors", NULL), TK_ERROR_IO);
+  EXPECT_STATUS(tk_trainer_load(t, path, (tk_batcher*)NULL), TK_OK);
+  snprintf(path, sizeof path, "%s/capi-spec.json", dir); /* not a safetensors file */
+  EXPECT_STATUS(tk_trainer_load(t, path, NULL), TK_ERROR_CORRUPT_DATA);
+  snprintf(path, sizeof path, "%s/capi-weights.safetensors", dir);
+  EXPECT_STATUS(tk_trainer_export_weights(t, path, TK_DTYPE_I32), INVALID);
+  EXPECT_STATUS(tk_trainer_export_weights(t, path, (tk_dtype)77), INVALID);
+  EXPECT_STATUS(tk_trainer_export_weights(t, path, TK_DTYPE_BF16), TK_OK);
+  EXPECT_STATUS(tk_trainer_import_weights(t, path), TK_OK);
+  snprintf(path, sizeof path, "%s/capi-rotating", dir);
+  EXPECT_STATUS(tk_trainer_save_keep_last(t, path, 0, NULL, written, sizeof written), INVALID);
+  EXPECT_STATUS(tk_trainer_save_keep_last(t, path, 3, NULL, written, sizeof written), TK_OK);
+  EXPECT(strstr(written, "capi-rotating-0000000001.safetensors") != NULL);
+  tk_trainer_destroy(t);
+  tk_model_destroy(m);
+}
+
 static void test_data_errors(void) {
   tk_dataset *ds = NULL, *untouched = (tk_dataset*)&failed;
   tk_batcher* b;
@@ -531,6 +623,7 @@ int main(void) {
   test_options();
   test_trainer_errors();
   test_mixed_precision();
+  test_persistence();
   test_data_errors();
   test_api_table();
   test_thread_local_message();

@@ -1,0 +1,137 @@
+// Model specs, checkpoints, weight files and user properties.
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "capi/handles.h"
+#include "core/api/checkpoint.h"
+#include "core/io/model_spec.h"
+#include "core/io/safetensors.h"
+
+using tk::capi::guarded;
+using tk::capi::require;
+
+extern "C" {
+
+TK_API tk_status tk_model_from_spec(const char* json, tk_model** out_model) {
+  return guarded([&] {
+    require(json, "json");
+    require(out_model, "out_model");
+    auto model = std::make_unique<tk_model>();
+    model->graph = tk::model_spec_from_json(json);
+    *out_model = model.release();
+  });
+}
+
+TK_API tk_status tk_model_load_spec(const char* path, tk_model** out_model) {
+  return guarded([&] {
+    require(path, "path");
+    require(out_model, "out_model");
+    std::ifstream file(path, std::ios::binary);
+    if (!file) tk::fail(tk::ErrorCode::kIo, "cannot open '", path, "'");
+    std::ostringstream text;
+    text << file.rdbuf();
+    if (file.bad()) tk::fail(tk::ErrorCode::kIo, "cannot read '", path, "'");
+    auto model = std::make_unique<tk_model>();
+    model->graph = tk::model_spec_from_json(text.str());
+    *out_model = model.release();
+  });
+}
+
+TK_API tk_status tk_model_save_spec(const tk_model* model, const char* path) {
+  return guarded([&] {
+    require(model, "model");
+    require(path, "path");
+    const std::string text = tk::model_spec_to_json(model->graph) + "\n";
+    tk::write_file_atomically(path, std::vector<uint8_t>(text.begin(), text.end()));
+  });
+}
+
+TK_API tk_status tk_model_spec_length(const tk_model* model, size_t* out_length) {
+  return guarded([&] {
+    require(model, "model");
+    require(out_length, "out_length");
+    *out_length = tk::model_spec_to_json(model->graph).size() + 1;
+  });
+}
+
+TK_API tk_status tk_model_spec(const tk_model* model, char* buffer, size_t capacity) {
+  return guarded([&] {
+    require(model, "model");
+    require(buffer, "buffer");
+    const std::string text = tk::model_spec_to_json(model->graph);
+    if (capacity < text.size() + 1)
+      tk::fail(tk::ErrorCode::kInvalidArgument, "the spec needs ", text.size() + 1, " bytes, the buffer has ", capacity);
+    std::memcpy(buffer, text.c_str(), text.size() + 1);
+  });
+}
+
+TK_API tk_status tk_trainer_save(tk_trainer* trainer, const char* path, const tk_batcher* cursor) {
+  return guarded([&] {
+    require(trainer, "trainer");
+    require(path, "path");
+    tk::save_checkpoint(*trainer->trainer, path, cursor ? cursor->batcher.get() : nullptr);
+  });
+}
+
+TK_API tk_status tk_trainer_save_keep_last(tk_trainer* trainer, const char* prefix, int32_t keep,
+                                           const tk_batcher* cursor, char* out_path, size_t capacity) {
+  return guarded([&] {
+    require(trainer, "trainer");
+    require(prefix, "prefix");
+    const std::string path =
+        tk::save_checkpoint_keep_last(*trainer->trainer, prefix, keep, cursor ? cursor->batcher.get() : nullptr);
+    if (out_path && capacity > path.size()) std::memcpy(out_path, path.c_str(), path.size() + 1);
+  });
+}
+
+TK_API tk_status tk_trainer_load(tk_trainer* trainer, const char* path, tk_batcher* cursor) {
+  return guarded([&] {
+    require(trainer, "trainer");
+    require(path, "path");
+    tk::load_checkpoint(*trainer->trainer, path, cursor ? cursor->batcher.get() : nullptr);
+  });
+}
+
+TK_API tk_status tk_trainer_export_weights(tk_trainer* trainer, const char* path, tk_dtype dtype) {
+  return guarded([&] {
+    require(trainer, "trainer");
+    require(path, "path");
+    if (!tk::dtype_is_valid(dtype)) tk::fail(tk::ErrorCode::kInvalidArgument, "unknown dtype ", static_cast<int>(dtype));
+    tk::export_weights(*trainer->trainer, path, static_cast<tk::DType>(dtype));
+  });
+}
+
+TK_API tk_status tk_trainer_import_weights(tk_trainer* trainer, const char* path) {
+  return guarded([&] {
+    require(trainer, "trainer");
+    require(path, "path");
+    tk::import_weights(*trainer->trainer, path);
+  });
+}
+
+TK_API tk_status tk_trainer_set_property(tk_trainer* trainer, const char* key, const char* value) {
+  return guarded([&] {
+    require(trainer, "trainer");
+    require(key, "key");
+    require(value, "value");
+    if (!*key) tk::fail(tk::ErrorCode::kInvalidArgument, "a property key must not be empty");
+    trainer->trainer->properties()[key] = value;
+  });
+}
+
+TK_API tk_status tk_trainer_get_property(const tk_trainer* trainer, const char* key, char* buffer, size_t capacity,
+                                         size_t* out_length) {
+  return guarded([&] {
+    require(trainer, "trainer");
+    require(key, "key");
+    require(out_length, "out_length");
+    const auto& properties = trainer->trainer->properties();
+    auto it = properties.find(key);
+    if (it == properties.end()) tk::fail(tk::ErrorCode::kInvalidArgument, "no property '", key, "'");
+    if (buffer && capacity > it->second.size()) std::memcpy(buffer, it->second.c_str(), it->second.size() + 1);
+    *out_length = it->second.size() + 1;
+  });
+}
+
+}  // extern "C"

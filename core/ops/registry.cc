@@ -1,0 +1,93 @@
+// Op types by name: rebuilding ops from model specs.
+#include <functional>
+#include <map>
+
+#include "core/base/error.h"
+#include "core/ops/ops.h"
+
+namespace tk {
+namespace {
+
+// Reads attributes by name and type; complains about missing and unknown ones.
+class AttributeReader {
+ public:
+  AttributeReader(const std::string& type, const std::vector<Attribute>& attributes)
+      : type_(type), attributes_(attributes), used_(attributes.size(), false) {}
+
+  template <typename T>
+  T get(const std::string& name, const T* fallback = nullptr) {
+    for (size_t i = 0; i < attributes_.size(); ++i) {
+      if (attributes_[i].name != name) continue;
+      used_[i] = true;
+      if (const T* value = std::get_if<T>(&attributes_[i].value)) return *value;
+      // Integers are accepted where a real number is expected.
+      if constexpr (std::is_same_v<T, double>)
+        if (const int64_t* value = std::get_if<int64_t>(&attributes_[i].value)) return static_cast<double>(*value);
+      fail(ErrorCode::kInvalidArgument, type_, " attribute '", name, "' has the wrong type");
+    }
+    if (fallback) return *fallback;
+    fail(ErrorCode::kInvalidArgument, type_, " needs the attribute '", name, "'");
+  }
+
+  void check_all_used() const {
+    for (size_t i = 0; i < attributes_.size(); ++i)
+      if (!used_[i]) fail(ErrorCode::kInvalidArgument, type_, " has no attribute '", attributes_[i].name, "'");
+  }
+
+ private:
+  std::string type_;
+  const std::vector<Attribute>& attributes_;
+  std::vector<bool> used_;
+};
+
+using Factory = std::function<OpPtr(AttributeReader&)>;
+
+const std::map<std::string, Factory>& factories() {
+  static const std::map<std::string, Factory> table = {
+      {"linear",
+       [](AttributeReader& a) {
+         const bool default_bias = true;
+         const std::string default_init = "he_uniform";
+         return make_linear(a.get<int64_t>("units"), a.get<bool>("bias", &default_bias),
+                            init_from_name(a.get<std::string>("init", &default_init)));
+       }},
+      {"relu", [](AttributeReader&) { return make_activation(Activation::kRelu); }},
+      {"gelu", [](AttributeReader&) { return make_activation(Activation::kGelu); }},
+      {"tanh", [](AttributeReader&) { return make_activation(Activation::kTanh); }},
+      {"sigmoid", [](AttributeReader&) { return make_activation(Activation::kSigmoid); }},
+      {"dropout", [](AttributeReader& a) { return make_dropout(a.get<double>("p")); }},
+      {"flatten", [](AttributeReader&) { return make_flatten(); }},
+      {"add", [](AttributeReader&) { return make_add(); }},
+  };
+  return table;
+}
+
+}  // namespace
+
+OpPtr make_op(const std::string& type, const std::vector<Attribute>& attributes) {
+  auto it = factories().find(type);
+  if (it == factories().end()) fail(ErrorCode::kInvalidArgument, "unknown op type '", type, "'");
+  AttributeReader reader(type, attributes);
+  OpPtr op = it->second(reader);
+  reader.check_all_used();
+  return op;
+}
+
+const char* init_name(Init init) {
+  switch (init) {
+    case Init::kZeros: return "zeros";
+    case Init::kHeUniform: return "he_uniform";
+    case Init::kHeNormal: return "he_normal";
+    case Init::kXavierUniform: return "xavier_uniform";
+    case Init::kXavierNormal: return "xavier_normal";
+  }
+  return "unknown";
+}
+
+Init init_from_name(const std::string& name) {
+  for (Init init : {Init::kZeros, Init::kHeUniform, Init::kHeNormal, Init::kXavierUniform, Init::kXavierNormal})
+    if (name == init_name(init)) return init;
+  fail(ErrorCode::kInvalidArgument, "unknown init '", name, "'");
+}
+
+}  // namespace tk
