@@ -12,7 +12,10 @@ packages=(
   libbenchmark-dev
   nlohmann-json3-dev     # JSON for safetensors headers and model specs
   clang-14 libclang-rt-14-dev  # libFuzzer and sanitizers for the fuzz test
-  python3                # test totals
+  swig                   # generates the Java, C# and Python bindings
+  default-jdk-headless junit4  # Java binding and its tests
+  mono-mcs mono-runtime  # C# binding (Mono) and its tests
+  python3 python3-dev    # test totals; the Python binding's headers
   dataset-fashion-mnist  # the default data set
 )
 
@@ -28,13 +31,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-# The Python stack the interoperability tests read trainkit's files with.
-if ! python3 -c "import numpy, safetensors" 2>/dev/null; then
-  echo "installing: numpy safetensors (PyPI)"
+# The Python stack: numpy for the binding, safetensors to read trainkit's
+# files as other tools do, pytest for the binding's tests.
+if ! python3 -c "import numpy, safetensors, pytest" 2>/dev/null; then
+  echo "installing: numpy safetensors pytest (PyPI)"
   if ! python3 -m pip --version >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends python3-pip
   fi
   # Debian's own python3 refuses pip installs without the override (PEP 668).
-  python3 -m pip install -q --disable-pip-version-check numpy safetensors 2>/dev/null ||
-    python3 -m pip install -q --disable-pip-version-check --break-system-packages numpy safetensors
+  python3 -m pip install -q --disable-pip-version-check numpy safetensors pytest 2>/dev/null ||
+    python3 -m pip install -q --disable-pip-version-check --break-system-packages numpy safetensors pytest
 fi

@@ -1,0 +1,85 @@
+package org.trainkit;
+
+import java.lang.ref.Reference;
+import org.trainkit.internal.trainkit_native;
+
+/** A model under construction: a DAG of named nodes, shapes checked as nodes are added. */
+public final class Model extends NativeObject {
+  public Model() {
+    super(trainkit_native.tkb_model_create(), trainkit_native::tkb_model_destroy);
+  }
+
+  private Model(long handle) {
+    super(handle, trainkit_native::tkb_model_destroy);
+  }
+
+  /** Builds a model from its JSON spec. */
+  public static Model fromSpec(String json) {
+    return new Model(trainkit_native.tkb_model_from_spec(json));
+  }
+
+  public static Model loadSpec(String path) {
+    return new Model(trainkit_native.tkb_model_load_spec(path));
+  }
+
+  /** An input of the given per-sample shape; returns its node. */
+  public int input(String name, long... shape) {
+    return node(trainkit_native.tkb_model_input(handle(), name, shape.length, Native.shape(shape)));
+  }
+
+  public int linear(int input, long units) {
+    return node(trainkit_native.tkb_model_linear(handle(), input, units));
+  }
+
+  public int relu(int input) {
+    return node(trainkit_native.tkb_model_activation(handle(), input, 0));
+  }
+
+  public int gelu(int input) {
+    return node(trainkit_native.tkb_model_activation(handle(), input, 1));
+  }
+
+  public int tanh(int input) {
+    return node(trainkit_native.tkb_model_activation(handle(), input, 2));
+  }
+
+  public int sigmoid(int input) {
+    return node(trainkit_native.tkb_model_activation(handle(), input, 3));
+  }
+
+  public int dropout(int input, double probability) {
+    return node(trainkit_native.tkb_model_dropout(handle(), input, probability));
+  }
+
+  public int flatten(int input) {
+    return node(trainkit_native.tkb_model_flatten(handle(), input));
+  }
+
+  public int add(int a, int b) {
+    return node(trainkit_native.tkb_model_add(handle(), a, b));
+  }
+
+  public Model output(int node, String name) {
+    Native.check(trainkit_native.tkb_model_output(handle(), node, name));
+    Reference.reachabilityFence(this);
+    return this;
+  }
+
+  public long numParameters() {
+    long count = trainkit_native.tkb_model_num_parameters(handle());
+    Native.check();
+    Reference.reachabilityFence(this);
+    return count;
+  }
+
+  public void saveSpec(String path) {
+    Native.check(trainkit_native.tkb_model_save_spec(handle(), path));
+    Reference.reachabilityFence(this);
+  }
+
+  private int node(int id) {
+    Native.check();
+    Reference.reachabilityFence(this);
+    return id;
+  }
+}

@@ -1,0 +1,11 @@
+#!/bin/bash
+# Java binding: JUnit 4 over the jar and JNI library built by //bindings:java_binding.
+set -euo pipefail
+jar="$1"; reference="$2"; test_source="$3"
+classes="${TEST_TMPDIR:-/tmp}/java-test-classes"
+mkdir -p "$classes"
+"$reference" > "$classes/reference.txt"
+cp=/usr/share/java/junit4.jar:/usr/share/java/hamcrest-core.jar
+javac --release 17 -nowarn -cp "$jar:$cp" -d "$classes" "$test_source"
+java -Xmx512m -Dtrainkit.reference="$classes/reference.txt" -cp "$jar:$cp:$classes" \
+  org.junit.runner.JUnitCore org.trainkit.TrainKitTest
