@@ -93,6 +93,13 @@ TK_API tk_status tk_batcher_create(const tk_dataset* dataset, int64_t batch_size
 
 TK_API void tk_batcher_destroy(tk_batcher* batcher) { delete batcher; }
 
+TK_API tk_status tk_batcher_set_shard(tk_batcher* batcher, int32_t rank, int32_t count) {
+  return guarded([&] {
+    require(batcher, "batcher");
+    batcher->batcher->shard(rank, count);
+  });
+}
+
 TK_API tk_status tk_batcher_reset(tk_batcher* batcher, int64_t epoch) {
   return guarded([&] {
     require(batcher, "batcher");

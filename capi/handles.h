@@ -8,6 +8,7 @@
 #include <string>
 
 #include "capi/trainkit.h"
+#include "core/api/replicated_trainer.h"
 #include "core/api/trainer.h"
 #include "core/base/error.h"
 #include "core/data/batcher.h"
@@ -20,10 +21,14 @@ struct tk_model {
 
 struct tk_trainer_options {
   tk::TrainerConfig config;
+  int replicas = 1;
+  bool mpi = false;
+  double timeout_seconds = 300;
 };
 
 struct tk_trainer {
-  std::unique_ptr<tk::Trainer> trainer;
+  std::unique_ptr<tk::ReplicatedTrainer> group;
+  tk::Trainer* trainer = nullptr;  // replica 0: answers every read
 };
 
 struct tk_dataset {

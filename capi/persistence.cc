@@ -89,7 +89,11 @@ TK_API tk_status tk_trainer_load(tk_trainer* trainer, const char* path, tk_batch
   return guarded([&] {
     require(trainer, "trainer");
     require(path, "path");
+    // Replica 0 validates and loads (with the cursor); the others, identical, follow.
     tk::load_checkpoint(*trainer->trainer, path, cursor ? cursor->batcher.get() : nullptr);
+    trainer->group->for_each([&](tk::Trainer& replica) {
+      if (&replica != trainer->trainer) tk::load_checkpoint(replica, path, nullptr);
+    });
   });
 }
 
@@ -106,7 +110,7 @@ TK_API tk_status tk_trainer_import_weights(tk_trainer* trainer, const char* path
   return guarded([&] {
     require(trainer, "trainer");
     require(path, "path");
-    tk::import_weights(*trainer->trainer, path);
+    trainer->group->for_each([&](tk::Trainer& replica) { tk::import_weights(replica, path); });
   });
 }
 

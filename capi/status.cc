@@ -13,6 +13,7 @@ static_assert(TK_ERROR_IO == static_cast<int>(tk::ErrorCode::kIo));
 static_assert(TK_ERROR_CORRUPT_DATA == static_cast<int>(tk::ErrorCode::kCorruptData));
 static_assert(TK_ERROR_UNSUPPORTED == static_cast<int>(tk::ErrorCode::kUnsupported));
 static_assert(TK_ERROR_INTERNAL == static_cast<int>(tk::ErrorCode::kInternal));
+static_assert(TK_ERROR_COMMUNICATION == static_cast<int>(tk::ErrorCode::kCommunication));
 static_assert(TK_DTYPE_U8 == static_cast<int>(tk::DType::kU8));
 static_assert(TK_MAX_RANK == tk::kMaxRank);
 
@@ -100,6 +101,7 @@ TK_API const char* tk_status_string(tk_status status) {
     case TK_ERROR_CORRUPT_DATA: return "TK_ERROR_CORRUPT_DATA";
     case TK_ERROR_UNSUPPORTED: return "TK_ERROR_UNSUPPORTED";
     case TK_ERROR_INTERNAL: return "TK_ERROR_INTERNAL";
+    case TK_ERROR_COMMUNICATION: return "TK_ERROR_COMMUNICATION";
   }
   return "TK_ERROR_UNKNOWN";
 }

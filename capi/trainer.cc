@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "capi/handles.h"
+#include "core/dist/mpi_communicator.h"
 
 using tk::capi::guarded;
 using tk::capi::require;
@@ -32,8 +33,13 @@ TK_API tk_status tk_trainer_create(const tk_model* model, tk_loss loss, const tk
       tk::fail(tk::ErrorCode::kInvalidArgument, "unknown loss ", static_cast<int>(loss));
     tk::TrainerConfig config = options ? options->config : tk::TrainerConfig{};
     config.loss = static_cast<tk::LossKind>(loss);
+    const auto timeout = std::chrono::milliseconds(static_cast<int64_t>((options ? options->timeout_seconds : 300) * 1000));
+    if (options && options->mpi && options->replicas > 1)
+      tk::fail(tk::ErrorCode::kInvalidArgument, "MPI runs one replica per process; set replicas to 1");
     auto handle = std::make_unique<tk_trainer>();
-    handle->trainer = std::make_unique<tk::Trainer>(model->graph, config);
+    handle->group = std::make_unique<tk::ReplicatedTrainer>(model->graph, config, options ? options->replicas : 1, timeout);
+    handle->trainer = &handle->group->primary();
+    if (options && options->mpi) handle->trainer->join(tk::mpi_world(timeout));
     *out_trainer = handle.release();
   });
 }
@@ -46,7 +52,7 @@ TK_API tk_status tk_trainer_step(tk_trainer* trainer, const tk_tensor_view* inpu
     require(trainer, "trainer");
     tk::HostView in = to_host_view(inputs, "inputs");
     tk::HostView target = to_host_view(targets, "targets");
-    tk::StepResult result = trainer->trainer->step(in, target);
+    tk::StepResult result = trainer->group->step(in, target);
     if (out_loss) *out_loss = static_cast<float>(result.loss);
   });
 }
@@ -61,7 +67,7 @@ TK_API tk_status tk_trainer_step_report(tk_trainer* trainer, const tk_tensor_vie
                out_report->struct_size, ")");
     tk::HostView in = to_host_view(inputs, "inputs");
     tk::HostView target = to_host_view(targets, "targets");
-    tk::StepResult result = trainer->trainer->step(in, target);
+    tk::StepResult result = trainer->group->step(in, target);
     tk_step_report report;
     std::memset(&report, 0, sizeof(report));
     report.struct_size = static_cast<uint32_t>(std::min<size_t>(out_report->struct_size, sizeof(report)));
@@ -115,6 +121,18 @@ TK_API tk_status tk_trainer_step_count(const tk_trainer* trainer, int64_t* out_o
     require(trainer, "trainer");
     require(out_optimizer_steps, "out_optimizer_steps");
     *out_optimizer_steps = trainer->trainer->optimizer_steps();
+  });
+}
+
+TK_API tk_status tk_trainer_world(const tk_trainer* trainer, int32_t* out_rank, int32_t* out_size) {
+  return guarded([&] {
+    require(trainer, "trainer");
+    require(out_rank, "out_rank");
+    require(out_size, "out_size");
+    const tk::Communicator* comm = trainer->trainer->communicator();
+    const bool mpi = comm && trainer->group->replicas() == 1;
+    *out_rank = mpi ? comm->rank() : 0;
+    *out_size = mpi ? comm->size() : 1;
   });
 }
 
@@ -178,7 +196,8 @@ TK_API tk_status tk_trainer_set_parameter(tk_trainer* trainer, int32_t index, co
   return guarded([&] {
     require(trainer, "trainer");
     parameter(trainer, index);
-    trainer->trainer->set_parameter(index, to_host_view(values, "values"));
+    const tk::HostView view = to_host_view(values, "values");
+    trainer->group->for_each([&](tk::Trainer& replica) { replica.set_parameter(index, view); });
   });
 }
 

@@ -135,4 +135,38 @@ TK_API tk_status tk_trainer_options_set_loss_scaling(tk_trainer_options* options
   });
 }
 
+TK_API tk_status tk_trainer_options_set_replicas(tk_trainer_options* options, int32_t replicas) {
+  return guarded([&] {
+    require(options, "options");
+    if (replicas < 1 || replicas > 256)
+      tk::fail(tk::ErrorCode::kInvalidArgument, "replicas must be in [1, 256], got ", replicas);
+    options->replicas = replicas;
+  });
+}
+
+TK_API tk_status tk_trainer_options_set_distributed(tk_trainer_options* options, tk_distributed mode) {
+  return guarded([&] {
+    require(options, "options");
+    if (mode != TK_DISTRIBUTED_NONE && mode != TK_DISTRIBUTED_MPI)
+      tk::fail(tk::ErrorCode::kInvalidArgument, "unknown distributed mode ", static_cast<int>(mode));
+    options->mpi = mode == TK_DISTRIBUTED_MPI;
+  });
+}
+
+TK_API tk_status tk_trainer_options_set_communication_timeout(tk_trainer_options* options, double seconds) {
+  return guarded([&] {
+    require(options, "options");
+    if (!(seconds > 0 && seconds <= 86400))
+      tk::fail(tk::ErrorCode::kInvalidArgument, "the timeout must be in (0, 86400] seconds, got ", seconds);
+    options->timeout_seconds = seconds;
+  });
+}
+
+TK_API tk_status tk_trainer_options_set_bucket_bytes(tk_trainer_options* options, uint64_t bytes) {
+  return update(options, [&](tk::TrainerConfig& c) {
+    if (bytes < 1024) tk::fail(tk::ErrorCode::kInvalidArgument, "buckets must be at least 1024 bytes, got ", bytes);
+    c.bucket_bytes = bytes;
+  });
+}
+
 }  // extern "C"

@@ -64,7 +64,8 @@ typedef enum tk_status {
   TK_ERROR_IO = 7,               /* a file could not be opened or read */
   TK_ERROR_CORRUPT_DATA = 8,     /* a file's contents are malformed */
   TK_ERROR_UNSUPPORTED = 9,      /* valid, but not supported by this build */
-  TK_ERROR_INTERNAL = 10         /* a bug in trainkit: please report it */
+  TK_ERROR_INTERNAL = 10,        /* a bug in trainkit: please report it */
+  TK_ERROR_COMMUNICATION = 11    /* a data-parallel peer failed or timed out */
 } tk_status;
 
 /* The message of the most recent failed call on this thread ("" if none). */
@@ -246,6 +247,23 @@ TK_API tk_status tk_trainer_options_set_loss_scaling(tk_trainer_options* options
                                                      double init_scale, double growth_factor,
                                                      double backoff_factor, int64_t growth_interval);
 
+/* Data parallel in one process: `replicas` copies of the model on threads,
+ * each taking an equal share of the rows of every batch, gradients averaged
+ * in buckets; equivalent to one replica on the whole batch. Default 1. */
+TK_API tk_status tk_trainer_options_set_replicas(tk_trainer_options* options, int32_t replicas);
+/* Data parallel across processes and machines: TK_DISTRIBUTED_MPI joins the
+ * MPI world (started by mpirun; MPI is initialized if the host has not done
+ * so). Each process feeds its own share of every global batch (see
+ * tk_batcher_set_shard); gradients are averaged over all rows of all ranks;
+ * rank 0's initial weights are broadcast at creation. */
+typedef enum tk_distributed { TK_DISTRIBUTED_NONE = 0, TK_DISTRIBUTED_MPI = 1 } tk_distributed;
+TK_API tk_status tk_trainer_options_set_distributed(tk_trainer_options* options, tk_distributed mode);
+/* How long a collective waits for its peers before TK_ERROR_COMMUNICATION
+ * (default 300 s). */
+TK_API tk_status tk_trainer_options_set_communication_timeout(tk_trainer_options* options, double seconds);
+/* Size of the gradient all-reduce buckets (default 25 MiB). */
+TK_API tk_status tk_trainer_options_set_bucket_bytes(tk_trainer_options* options, uint64_t bytes);
+
 /* ---- Trainer -------------------------------------------------------------- */
 
 typedef struct tk_trainer tk_trainer;
@@ -292,6 +310,8 @@ TK_API tk_status tk_trainer_loss_scale(const tk_trainer* trainer, double* out_sc
                                        int64_t* out_growth_tracker, int64_t* out_skipped);
 
 TK_API tk_status tk_trainer_step_count(const tk_trainer* trainer, int64_t* out_optimizer_steps);
+/* This process's rank and the world size (0 and 1 unless distributed). */
+TK_API tk_status tk_trainer_world(const tk_trainer* trainer, int32_t* out_rank, int32_t* out_size);
 TK_API tk_status tk_trainer_skipped_steps(const tk_trainer* trainer, int64_t* out_skipped);
 /* The learning rate the next optimizer update will use. */
 TK_API tk_status tk_trainer_learning_rate(const tk_trainer* trainer, double* out_learning_rate);
@@ -388,6 +408,8 @@ TK_API tk_status tk_trainer_evaluate_dataset(tk_trainer* trainer, const tk_datas
 TK_API tk_status tk_batcher_create(const tk_dataset* dataset, int64_t batch_size, int32_t shuffle,
                                    uint64_t seed, int32_t drop_last, tk_batcher** out_batcher);
 TK_API void tk_batcher_destroy(tk_batcher* batcher);
+/* Serves only this rank's share of every epoch (disjoint across ranks). */
+TK_API tk_status tk_batcher_set_shard(tk_batcher* batcher, int32_t rank, int32_t count);
 /* Restarts at the first batch of `epoch`. */
 TK_API tk_status tk_batcher_reset(tk_batcher* batcher, int64_t epoch);
 /* Fills views of the next batch (valid until the next call on this batcher)
@@ -489,6 +511,12 @@ typedef struct tk_api {
   tk_status (*trainer_import_weights)(tk_trainer*, const char*);
   tk_status (*trainer_set_property)(tk_trainer*, const char*, const char*);
   tk_status (*trainer_get_property)(const tk_trainer*, const char*, char*, size_t, size_t*);
+  tk_status (*trainer_options_set_replicas)(tk_trainer_options*, int32_t);
+  tk_status (*trainer_options_set_bucket_bytes)(tk_trainer_options*, uint64_t);
+  tk_status (*trainer_options_set_distributed)(tk_trainer_options*, tk_distributed);
+  tk_status (*trainer_options_set_communication_timeout)(tk_trainer_options*, double);
+  tk_status (*trainer_world)(const tk_trainer*, int32_t*, int32_t*);
+  tk_status (*batcher_set_shard)(tk_batcher*, int32_t, int32_t);
   /* ---- end of version 1: append new entries below, never above ---- */
 } tk_api;
 

@@ -16,6 +16,7 @@ packages=(
   default-jdk-headless junit4  # Java binding and its tests
   mono-mcs mono-runtime  # C# binding (Mono) and its tests
   python3 python3-dev    # test totals; the Python binding's headers
+  openmpi-bin libopenmpi-dev  # data parallel across processes and machines
   dataset-fashion-mnist  # the default data set
 )
 

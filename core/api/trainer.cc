@@ -90,6 +90,17 @@ double Trainer::current_learning_rate() const {
   return scheduled_learning_rate(config_.schedule, config_.optimizer.learning_rate, optimizer_steps_);
 }
 
+void Trainer::join(Communicator* communicator) {
+  comm_ = communicator;
+  if (!comm_) return;
+  // Everyone starts from rank 0's weights.
+  host_grads_.resize(params_.bytes());
+  backend_->copy_to_host(host_grads_.data(), params_.data(), params_.bytes());
+  comm_->broadcast(host_grads_.data(), host_grads_.size(), 0);
+  backend_->copy_from_host(params_.data(), host_grads_.data(), params_.bytes());
+  refresh_half_params();
+}
+
 StepResult Trainer::step(const HostView& inputs, const HostView& targets) {
   // Until the commit point below, nothing that outlives this call is written.
   plan_->check_batch(inputs, &targets);
@@ -97,11 +108,17 @@ StepResult Trainer::step(const HostView& inputs, const HostView& targets) {
   plan_->load_batch(inputs, &targets);
   const DType dt = config_.compute_dtype;
   const int64_t count = plan_->flat_param_count();
-  const uint64_t stream = static_cast<uint64_t>(micro_steps_);
+  const int64_t rows = inputs.shape[0];
+  const bool mean = config_.reduction == Reduction::kMean;
+  // Replicas draw different dropout masks: the stream includes the rank.
+  const uint64_t stream = static_cast<uint64_t>(micro_steps_) ^ (comm_ ? static_cast<uint64_t>(comm_->rank()) << 48 : 0);
   StepResult result;
   result.loss_scale = scaler_.scale();
+  // Data parallel with a mean loss: each replica's gradient is weighted by its
+  // rows, and the sum over replicas is divided by all rows in the update.
+  const double row_weight = comm_ && mean ? static_cast<double>(rows) : 1.0;
   result.loss = plan_->forward(params_.data(), true, config_.seed, stream,
-                               result.loss_scale / config_.accumulation_steps, half_params());
+                               result.loss_scale * row_weight / config_.accumulation_steps, half_params());
   bool finite = std::isfinite(result.loss);
   double grad_sum_squares = 0;
   if (finite) {
@@ -109,6 +126,28 @@ StepResult Trainer::step(const HostView& inputs, const HostView& targets) {
     // grads_ becomes the running sum of the accumulation window, so the check
     // below covers the sum too (two large finite halves can add up to Inf).
     if (accumulated_count_ > 0) backend_->axpy(dt, count, 1.0, accumulated_.data(), grads_.data(), true);
+  }
+  const bool last_micro_batch = accumulated_count_ + 1 == config_.accumulation_steps;
+  double total_rows = static_cast<double>(rows);
+  if (comm_) {
+    // Agree on the batch: rows, loss and whether any replica went non-finite,
+    // so that every replica takes the same branch below.
+    double stats[3] = {static_cast<double>(rows), finite ? result.loss * rows : 0.0, finite ? 0.0 : 1.0};
+    comm_->all_reduce_sum(DType::kF64, stats, 3);
+    total_rows = stats[0];
+    finite = stats[2] == 0.0;
+    if (finite) result.loss = mean ? stats[1] / total_rows : stats[1] / rows;
+    if (finite && last_micro_batch) {
+      // Gradients are summed in buckets of the flat buffer.
+      host_grads_.resize(count * dtype_size(dt));
+      backend_->copy_to_host(host_grads_.data(), grads_.data(), host_grads_.size());
+      const int64_t bucket = std::max<int64_t>(1, static_cast<int64_t>(config_.bucket_bytes / dtype_size(dt)));
+      for (int64_t begin = 0; begin < count; begin += bucket)
+        comm_->all_reduce_sum(dt, host_grads_.data() + begin * dtype_size(dt), std::min(bucket, count - begin));
+      backend_->copy_from_host(grads_.data(), host_grads_.data(), host_grads_.size());
+    }
+  }
+  if (finite) {
     // A finite sum of squares proves every gradient finite in one pass; only
     // when it is not (Inf/NaN, or a huge f64 square) look element by element.
     grad_sum_squares = backend_->sum_squares(dt, count, grads_.data());
@@ -124,13 +163,15 @@ StepResult Trainer::step(const HostView& inputs, const HostView& targets) {
 
   // Commit: keep the running sum, or, on the last micro-batch, update.
   ++micro_steps_;
-  if (++accumulated_count_ < config_.accumulation_steps) {
+  if (!last_micro_batch) {
+    ++accumulated_count_;
     backend_->copy(accumulated_.data(), grads_.data(), count * dtype_size(dt));
     return result;
   }
   accumulated_count_ = 0;
-  // Gradients carry the loss scale; the optimizer pass divides it out.
-  const double scale = result.loss_scale;
+  // Gradients carry the loss scale (and, data parallel, the rows); the
+  // optimizer pass divides them out.
+  const double scale = result.loss_scale * (comm_ && mean ? total_rows : 1.0);
   last_grad_norm_ = std::sqrt(grad_sum_squares) / scale;
   double clip = 1.0;
   if (config_.clip_norm > 0 && last_grad_norm_ > config_.clip_norm)

@@ -14,6 +14,7 @@
 #include "core/backend/backend.h"
 #include "core/backend/tensor.h"
 #include "core/data/dataset.h"
+#include "core/dist/communicator.h"
 #include "core/graph/plan.h"
 #include "core/optim/optimizer.h"
 #include "core/optim/schedule.h"
@@ -48,6 +49,7 @@ struct TrainerConfig {
   LossScaling loss_scaling = LossScaling::kAuto;
   LossScalerConfig scaler;  // `enabled` is derived from loss_scaling
   int64_t batch_hint = 0;    // rows to plan for up front (0: first batch decides)
+  size_t bucket_bytes = 25u << 20;  // gradient all-reduce bucket (data parallel)
   size_t memory_limit = 0;   // bytes the backend may hold (0: no limit)
 };
 
@@ -116,6 +118,12 @@ class Trainer {
   // Parameters by tensor, converted from/to caller memory (any float dtype).
   void get_parameter(size_t index, const HostView& out) const;
   void set_parameter(size_t index, const HostView& in);
+  // Joins a data-parallel group: this replica's weights are replaced by
+  // rank 0's, and from now on every step averages gradients across the group
+  // (each replica feeds its own shard; the loss is the global mean).
+  void join(Communicator* communicator);
+  Communicator* communicator() const { return comm_; }
+
   TrainerSnapshot snapshot();
   // Replaces all of the state at once; throws (changing nothing) if the
   // snapshot does not fit this trainer.
@@ -149,6 +157,8 @@ class Trainer {
   int accumulated_count_ = 0;    // micro-batches in accumulated_ so far
   double last_grad_norm_ = 0;
   std::map<std::string, std::string> properties_;
+  Communicator* comm_ = nullptr;
+  std::vector<uint8_t> host_grads_;  // staging for all-reduce (the CPU backend could reduce in place)
 };
 
 }  // namespace tk

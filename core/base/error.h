@@ -20,6 +20,7 @@ enum class ErrorCode : int {
   kCorruptData = 8,
   kUnsupported = 9,
   kInternal = 10,
+  kCommunication = 11,
 };
 
 class Error : public std::runtime_error {

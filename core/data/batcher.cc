@@ -21,7 +21,16 @@ Batcher::Batcher(const Dataset& dataset, int64_t batch_size, bool shuffle, uint6
 }
 
 int64_t Batcher::batches_per_epoch() const {
-  return drop_last_ ? dataset_.size() / batch_size_ : (dataset_.size() + batch_size_ - 1) / batch_size_;
+  const int64_t size = static_cast<int64_t>(order_.size());
+  return drop_last_ ? size / batch_size_ : (size + batch_size_ - 1) / batch_size_;
+}
+
+void Batcher::shard(int rank, int count) {
+  if (count < 1 || rank < 0 || rank >= count)
+    fail(ErrorCode::kInvalidArgument, "shard ", rank, " of ", count, " is out of range");
+  shard_rank_ = rank;
+  shard_count_ = count;
+  reset(epoch_);
 }
 
 void Batcher::reset(int64_t epoch) {
@@ -29,12 +38,18 @@ void Batcher::reset(int64_t epoch) {
   position_ = 0;
   order_.resize(dataset_.size());
   std::iota(order_.begin(), order_.end(), 0);
-  if (!shuffle_) return;
-  // Fisher-Yates with a stream derived from (seed, epoch).
-  Rng rng(mix64(seed_) ^ mix64(static_cast<uint64_t>(epoch) + 0x5851F42D4C957F2Dull));
-  for (int64_t i = dataset_.size() - 1; i > 0; --i) {
-    int64_t j = static_cast<int64_t>(rng.next_u64() % static_cast<uint64_t>(i + 1));
-    std::swap(order_[i], order_[j]);
+  if (shuffle_) {
+    // Fisher-Yates with a stream derived from (seed, epoch).
+    Rng rng(mix64(seed_) ^ mix64(static_cast<uint64_t>(epoch) + 0x5851F42D4C957F2Dull));
+    for (int64_t i = dataset_.size() - 1; i > 0; --i) {
+      int64_t j = static_cast<int64_t>(rng.next_u64() % static_cast<uint64_t>(i + 1));
+      std::swap(order_[i], order_[j]);
+    }
+  }
+  if (shard_count_ > 1) {
+    size_t kept = 0;
+    for (size_t p = static_cast<size_t>(shard_rank_); p < order_.size(); p += shard_count_) order_[kept++] = order_[p];
+    order_.resize(kept);
   }
 }
 
@@ -57,7 +72,7 @@ void Batcher::restore(const BatcherCursor& c) {
 }
 
 bool Batcher::next(HostView* features, HostView* targets) {
-  const int64_t remaining = dataset_.size() - position_;
+  const int64_t remaining = static_cast<int64_t>(order_.size()) - position_;
   if (remaining <= 0 || (drop_last_ && remaining < batch_size_)) return false;
   const int64_t count = std::min(batch_size_, remaining);
   const int64_t feature_numel = dataset_.sample_numel(), target_numel = dataset_.target_numel();

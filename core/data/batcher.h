@@ -31,6 +31,9 @@ class Batcher {
   bool next(HostView* features, HostView* targets);
   int64_t epoch() const { return epoch_; }
   int64_t batches_per_epoch() const;
+  // Serves only this replica's share of each epoch: the positions p of the
+  // epoch's order with p % count == rank (disjoint across ranks, seeded alike).
+  void shard(int rank, int count);
   BatcherCursor cursor() const;
   // Throws kInvalidArgument if the cursor is for another batch size, order,
   // dataset size or an impossible position; otherwise continues from it.
@@ -42,6 +45,7 @@ class Batcher {
   bool shuffle_;
   uint64_t seed_;
   bool drop_last_;
+  int shard_rank_ = 0, shard_count_ = 1;
   int64_t epoch_ = 0;
   int64_t position_ = 0;
   std::vector<int64_t> order_;

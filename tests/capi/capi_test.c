@@ -158,6 +158,12 @@ static void test_null_handles(void) {
     EXPECT_STATUS(tk_trainer_import_weights(NULL, "x"), NULL_ARG);
     EXPECT_STATUS(tk_trainer_set_property(NULL, "k", "v"), NULL_ARG);
     EXPECT_STATUS(tk_trainer_get_property(NULL, "k", name, sizeof name, &length), NULL_ARG);
+    EXPECT_STATUS(tk_trainer_options_set_replicas(NULL, 2), NULL_ARG);
+    EXPECT_STATUS(tk_trainer_options_set_bucket_bytes(NULL, 4096), NULL_ARG);
+    EXPECT_STATUS(tk_trainer_options_set_distributed(NULL, TK_DISTRIBUTED_MPI), NULL_ARG);
+    EXPECT_STATUS(tk_trainer_options_set_communication_timeout(NULL, 1), NULL_ARG);
+    EXPECT_STATUS(tk_trainer_world(NULL, &rank, &rank), NULL_ARG);
+    EXPECT_STATUS(tk_batcher_set_shard(NULL, 0, 1), NULL_ARG);
   }
 }
 
@@ -261,6 +267,12 @@ static void test_options(void) {
   EXPECT_STATUS(tk_trainer_options_set_compute_dtype(o, TK_DTYPE_I32), INVALID);
   EXPECT_STATUS(tk_trainer_options_set_batch_hint(o, -1), INVALID);
   EXPECT_STATUS(tk_trainer_options_set_batch_hint(o, (int64_t)1 << 62), INVALID);
+  EXPECT_STATUS(tk_trainer_options_set_replicas(o, 0), INVALID);
+  EXPECT_STATUS(tk_trainer_options_set_replicas(o, 257), INVALID);
+  EXPECT_STATUS(tk_trainer_options_set_bucket_bytes(o, 10), INVALID);
+  EXPECT_STATUS(tk_trainer_options_set_distributed(o, (tk_distributed)5), INVALID);
+  EXPECT_STATUS(tk_trainer_options_set_communication_timeout(o, 0), INVALID);
+  EXPECT_STATUS(tk_trainer_options_set_communication_timeout(o, NAN), INVALID);
   EXPECT_STATUS(tk_trainer_options_set_threads(o, 2147483647), INVALID);
   EXPECT_STATUS(tk_trainer_options_set_precision(o, (tk_precision)9), INVALID);
   EXPECT_STATUS(tk_trainer_options_set_loss_scaling(o, (tk_loss_scaling)5, 65536, 2, 0.5, 2000), INVALID);
@@ -424,6 +436,43 @@ static void test_mixed_precision(void) {
     EXPECT(bytes[16] == 0xAB && bytes[sizeof bytes - 1] == 0xAB);
     EXPECT(old->applied == 1);
   }
+  tk_trainer_destroy(t);
+  tk_trainer_options_destroy(o);
+  tk_model_destroy(m);
+}
+
+static void test_replicas(void) {
+  tk_model* m = small_model();
+  tk_trainer_options* o;
+  tk_trainer *t, *single;
+  float inputs[16] = {0.1f, 0.2f, 0.3f, 0.4f, -0.1f, -0.2f, -0.3f, -0.4f, 0.5f, 0.1f, 0.0f, 0.2f, 0.3f, 0.3f, 0.1f, 0.9f};
+  int32_t labels[4] = {0, 2, 1, 0}, rank, size;
+  int64_t in_shape[2] = {4, 4}, lab_shape[1] = {4}, one_shape[2] = {1, 4}, one_label[1] = {1};
+  tk_tensor_view in = tk_view_f32(inputs, 2, in_shape), lab = tk_view_i32(labels, 1, lab_shape);
+  tk_tensor_view one = tk_view_f32(inputs, 2, one_shape), one_lab = tk_view_i32(labels, 1, one_label);
+  float a[64], b[64];
+  int64_t count;
+  int i, same = 1;
+  EXPECT_STATUS(tk_trainer_options_create(&o), TK_OK);
+  EXPECT_STATUS(tk_trainer_options_set_replicas(o, 2), TK_OK);
+  EXPECT_STATUS(tk_trainer_options_set_distributed(o, TK_DISTRIBUTED_MPI), TK_OK);
+  EXPECT_STATUS(tk_trainer_create(m, TK_LOSS_SOFTMAX_CROSS_ENTROPY, o, &t), INVALID); /* MPI: one per process */
+  EXPECT_STATUS(tk_trainer_options_set_distributed(o, TK_DISTRIBUTED_NONE), TK_OK);
+  EXPECT_STATUS(tk_trainer_create(m, TK_LOSS_SOFTMAX_CROSS_ENTROPY, o, &t), TK_OK);
+  EXPECT_STATUS(tk_trainer_create(m, TK_LOSS_SOFTMAX_CROSS_ENTROPY, NULL, &single), TK_OK);
+  EXPECT_STATUS(tk_trainer_world(t, &rank, &size), TK_OK);
+  EXPECT(rank == 0 && size == 1);
+  EXPECT_STATUS(tk_trainer_step(t, &one, &one_lab, NULL), TK_ERROR_SHAPE_MISMATCH); /* 1 row, 2 replicas */
+  for (i = 0; i < 3; ++i) {
+    EXPECT_STATUS(tk_trainer_step(t, &in, &lab, NULL), TK_OK);
+    EXPECT_STATUS(tk_trainer_step(single, &in, &lab, NULL), TK_OK);
+  }
+  EXPECT_STATUS(tk_trainer_num_parameters(t, &count), TK_OK);
+  EXPECT_STATUS(tk_trainer_copy_parameters(t, a, count), TK_OK);
+  EXPECT_STATUS(tk_trainer_copy_parameters(single, b, count), TK_OK);
+  for (i = 0; i < count; ++i) same = same && fabsf(a[i] - b[i]) <= 1e-5f * (fabsf(b[i]) > 1 ? fabsf(b[i]) : 1);
+  EXPECT(same);
+  tk_trainer_destroy(single);
   tk_trainer_destroy(t);
   tk_trainer_options_destroy(o);
   tk_model_destroy(m);
@@ -624,6 +673,7 @@ int main(void) {
   test_trainer_errors();
   test_mixed_precision();
   test_persistence();
+  test_replicas();
   test_data_errors();
   test_api_table();
   test_thread_local_message();

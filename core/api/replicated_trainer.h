@@ -1,0 +1,37 @@
+// Data parallel in one process: N replicas of a trainer on N threads, each
+// taking an equal share of the rows of every global batch, averaging their
+// gradients through a LocalGroup. N = 1 is a plain trainer. Replica 0 answers
+// everything that only reads (evaluate, predict, parameters); calls that
+// change state go to every replica, so they stay identical.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "core/api/trainer.h"
+#include "core/dist/local_group.h"
+
+namespace tk {
+
+class ReplicatedTrainer {
+ public:
+  ReplicatedTrainer(const Graph& graph, const TrainerConfig& config, int replicas,
+                    std::chrono::milliseconds timeout = std::chrono::seconds(300));
+
+  int replicas() const { return static_cast<int>(replicas_.size()); }
+  Trainer& primary() { return *replicas_[0]; }
+  const Trainer& primary() const { return *replicas_[0]; }
+
+  // Splits the global batch by rows (at least one row per replica).
+  StepResult step(const HostView& inputs, const HostView& targets);
+  // Runs fn on every replica (concurrently if it uses collectives).
+  void for_each(const std::function<void(Trainer&)>& fn);
+
+ private:
+  std::unique_ptr<LocalGroup> group_;
+  std::vector<std::unique_ptr<Trainer>> replicas_;
+};
+
+}  // namespace tk

@@ -1,0 +1,28 @@
+// Collective operations between the replicas of a data-parallel run. Every
+// replica calls the same collectives in the same order; a peer that does not
+// arrive within the timeout, or that failed, makes the others throw
+// Error(kCommunication) instead of hanging.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "core/base/dtype.h"
+
+namespace tk {
+
+class Communicator {
+ public:
+  virtual ~Communicator() = default;
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  // In place: data[i] = sum over replicas of data[i] (f32 or f64, host memory).
+  virtual void all_reduce_sum(DType dtype, void* data, int64_t count) = 0;
+  // In place: every replica gets root's bytes.
+  virtual void broadcast(void* data, size_t bytes, int root) = 0;
+  virtual void barrier() = 0;
+  // Tells the peers this replica failed, so they stop waiting for it.
+  virtual void abort() noexcept = 0;
+};
+
+}  // namespace tk

@@ -1,0 +1,87 @@
+#include "core/dist/local_group.h"
+
+#include <cstring>
+
+#include "core/base/error.h"
+
+namespace tk {
+
+class LocalCommunicator final : public Communicator {
+ public:
+  LocalCommunicator(LocalGroup* group, int rank) : group_(group), rank_(rank) {}
+  int rank() const override { return rank_; }
+  int size() const override { return group_->size(); }
+
+  void all_reduce_sum(DType dtype, void* data, int64_t count) override {
+    if (dtype == DType::kF32) reduce<float>(static_cast<float*>(data), count);
+    else if (dtype == DType::kF64) reduce<double>(static_cast<double*>(data), count);
+    else fail(ErrorCode::kUnsupported, "all-reduce of ", dtype_name(dtype), " is not supported");
+  }
+
+  void broadcast(void* data, size_t bytes, int root) override {
+    group_->buffers_[rank_] = data;
+    group_->arrive_and_wait(rank_);
+    if (rank_ != root) std::memcpy(data, group_->buffers_[root], bytes);
+    group_->arrive_and_wait(rank_);  // root's buffer stays valid until everyone copied
+  }
+
+  void barrier() override { group_->arrive_and_wait(rank_); }
+
+  void abort() noexcept override {
+    std::lock_guard<std::mutex> lock(group_->mutex_);
+    group_->aborted_ = true;
+    group_->all_arrived_.notify_all();
+  }
+
+ private:
+  template <typename T>
+  void reduce(T* data, int64_t count) {
+    group_->buffers_[rank_] = data;
+    group_->arrive_and_wait(rank_);
+    const int n = group_->size();
+    const int64_t begin = count * rank_ / n, end = count * (rank_ + 1) / n;
+    for (int64_t i = begin; i < end; ++i) {
+      T total = 0;
+      for (int q = 0; q < n; ++q) total += static_cast<T*>(group_->buffers_[q])[i];
+      for (int q = 0; q < n; ++q) static_cast<T*>(group_->buffers_[q])[i] = total;
+    }
+    group_->arrive_and_wait(rank_);  // every slice is written before anyone returns
+  }
+
+  LocalGroup* group_;
+  int rank_;
+};
+
+LocalGroup::LocalGroup(int size, std::chrono::milliseconds timeout)
+    : size_(size), timeout_(timeout), buffers_(size, nullptr) {
+  if (size < 1) fail(ErrorCode::kInvalidArgument, "a group needs at least one replica, got ", size);
+  for (int r = 0; r < size; ++r) members_.push_back(std::make_unique<LocalCommunicator>(this, r));
+}
+
+void LocalGroup::reset() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  aborted_ = false;
+  arrived_ = 0;
+  ++generation_;
+}
+
+void LocalGroup::arrive_and_wait(int rank) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (aborted_) fail(ErrorCode::kCommunication, "replica ", rank, ": another replica failed");
+  const uint64_t generation = generation_;
+  if (++arrived_ == size_) {
+    arrived_ = 0;
+    ++generation_;
+    all_arrived_.notify_all();
+    return;
+  }
+  if (!all_arrived_.wait_for(lock, timeout_, [&] { return generation_ != generation || aborted_; })) {
+    aborted_ = true;
+    all_arrived_.notify_all();
+    fail(ErrorCode::kCommunication, "replica ", rank, ": peers did not arrive within ", timeout_.count(), " ms");
+  }
+  if (generation_ == generation)
+    fail(ErrorCode::kCommunication, "replica ", rank, ": another replica failed");
+}
+
+}  // namespace tk

@@ -1,0 +1,117 @@
+#include "core/dist/mpi_communicator.h"
+
+#include <mpi.h>
+
+#include <climits>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "core/base/error.h"
+
+namespace tk {
+namespace {
+
+class MpiCommunicator final : public Communicator {
+ public:
+  explicit MpiCommunicator(std::chrono::milliseconds timeout) : timeout_(timeout) {
+    MPI_Comm_dup(MPI_COMM_WORLD, &comm_);
+    MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN);
+    MPI_Comm_rank(comm_, &rank_);
+    MPI_Comm_size(comm_, &size_);
+  }
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+
+  void all_reduce_sum(DType dtype, void* data, int64_t count) override {
+    if (dtype != DType::kF32 && dtype != DType::kF64)
+      fail(ErrorCode::kUnsupported, "all-reduce of ", dtype_name(dtype), " is not supported");
+    const MPI_Datatype type = dtype == DType::kF32 ? MPI_FLOAT : MPI_DOUBLE;
+    char* bytes = static_cast<char*>(data);
+    // MPI counts are int: large buffers go in pieces.
+    for (int64_t done = 0; done < count;) {
+      const int piece = static_cast<int>(std::min<int64_t>(count - done, INT_MAX / 2));
+      MPI_Request request;
+      check(MPI_Iallreduce(MPI_IN_PLACE, bytes + done * dtype_size(dtype), piece, type, MPI_SUM, comm_, &request),
+            "all-reduce");
+      wait(request, "all-reduce");
+      done += piece;
+    }
+  }
+
+  void broadcast(void* data, size_t bytes, int root) override {
+    char* p = static_cast<char*>(data);
+    for (size_t done = 0; done < bytes;) {
+      const int piece = static_cast<int>(std::min<size_t>(bytes - done, INT_MAX / 2));
+      MPI_Request request;
+      check(MPI_Ibcast(p + done, piece, MPI_BYTE, root, comm_, &request), "broadcast");
+      wait(request, "broadcast");
+      done += piece;
+    }
+  }
+
+  void barrier() override {
+    MPI_Request request;
+    check(MPI_Ibarrier(comm_, &request), "barrier");
+    wait(request, "barrier");
+  }
+
+  void abort() noexcept override {}
+
+ private:
+  void check(int code, const char* what) {
+    if (code == MPI_SUCCESS) return;
+    char text[MPI_MAX_ERROR_STRING];
+    int length = 0;
+    MPI_Error_string(code, text, &length);
+    fail(ErrorCode::kCommunication, "rank ", rank_, ": MPI ", what, " failed: ", std::string(text, length));
+  }
+
+  // Polls until the request completes or the timeout passes.
+  void wait(MPI_Request& request, const char* what) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout_;
+    auto pause = std::chrono::microseconds(1);
+    for (;;) {
+      int done = 0;
+      check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), what);
+      if (done) return;
+      if (std::chrono::steady_clock::now() > deadline)
+        fail(ErrorCode::kCommunication, "rank ", rank_, ": MPI ", what, " did not complete within ", timeout_.count(),
+             " ms (a peer died or stalled)");
+      std::this_thread::sleep_for(pause);
+      if (pause < std::chrono::microseconds(200)) pause *= 2;
+    }
+  }
+
+  std::chrono::milliseconds timeout_;
+  MPI_Comm comm_;
+  int rank_ = 0, size_ = 1;
+};
+
+void finalize_at_exit() {
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (!finalized) MPI_Finalize();
+}
+
+}  // namespace
+
+Communicator* mpi_world(std::chrono::milliseconds timeout) {
+  static std::mutex mutex;
+  static std::unique_ptr<MpiCommunicator> world;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (world) return world.get();
+  int initialized = 0;
+  MPI_Initialized(&initialized);
+  if (!initialized) {
+    int provided = 0;
+    if (MPI_Init_thread(nullptr, nullptr, MPI_THREAD_SERIALIZED, &provided) != MPI_SUCCESS)
+      fail(ErrorCode::kCommunication, "MPI could not be initialized (run under mpirun?)");
+    std::atexit(finalize_at_exit);
+  }
+  world = std::make_unique<MpiCommunicator>(timeout);
+  return world.get();
+}
+
+}  // namespace tk

@@ -1,0 +1,154 @@
+// Data parallel in one process: N replicas on a global batch B give the
+// weights of one replica on B; an overflow on one replica skips the step on
+// all; replicas stay identical.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cmath>
+#include <thread>
+#include <vector>
+
+#include "core/api/replicated_trainer.h"
+#include "core/base/error.h"
+#include "core/base/rng.h"
+#include "core/dist/local_group.h"
+#include "core/ops/ops.h"
+
+namespace tk {
+namespace {
+
+constexpr int64_t kFeatures = 6, kClasses = 3;
+
+Graph mlp() {
+  Graph g;
+  int h = g.add_input("x", {kFeatures});
+  h = g.add(make_linear(16, true, Init::kHeUniform), {h});
+  h = g.add(make_activation(Activation::kGelu), {h});
+  h = g.add(make_linear(kClasses, true, Init::kHeUniform), {h});
+  g.set_output(h, "logits");
+  return g;
+}
+
+struct Data {
+  std::vector<float> x;
+  std::vector<int32_t> y;
+  explicit Data(int64_t n) : x(n * kFeatures), y(n) {
+    Rng rng(3);
+    for (float& v : x) v = static_cast<float>(2 * rng.uniform() - 1);
+    for (int32_t& v : y) v = static_cast<int32_t>(rng.next_u64() % kClasses);
+  }
+  HostView inputs(int64_t begin, int64_t n) { return {x.data() + begin * kFeatures, DType::kF32, {n, kFeatures}, {}}; }
+  HostView targets(int64_t begin, int64_t n) { return {y.data() + begin, DType::kI32, {n}, {}}; }
+};
+
+std::vector<float> weights(Trainer& t) {
+  const Tensor& p = t.flat_params();
+  return std::vector<float>(p.as<float>(), p.as<float>() + p.numel());
+}
+
+struct Case {
+  std::string name;
+  int replicas;
+  OptimizerKind optimizer;
+  Reduction reduction;
+  int accumulation;
+  int64_t batch;
+};
+
+class ReplicaEquivalenceTest : public ::testing::TestWithParam<Case> {};
+
+TEST_P(ReplicaEquivalenceTest, MatchesOneReplicaOnTheWholeBatch) {
+  const Case& c = GetParam();
+  TrainerConfig config;
+  config.optimizer.kind = c.optimizer;
+  config.optimizer.learning_rate = 0.05;
+  config.optimizer.momentum = c.optimizer == OptimizerKind::kSgd ? 0.9 : 0.0;
+  config.reduction = c.reduction;
+  config.accumulation_steps = c.accumulation;
+  config.clip_norm = 5.0;
+  config.seed = 4;
+  config.bucket_bytes = 256;  // several buckets even for this small model
+  Data data(c.batch * 6);
+  ReplicatedTrainer single(mlp(), config, 1), group(mlp(), config, c.replicas);
+  for (int s = 0; s < 6; ++s) {
+    StepResult a = single.step(data.inputs(s * c.batch, c.batch), data.targets(s * c.batch, c.batch));
+    StepResult b = group.step(data.inputs(s * c.batch, c.batch), data.targets(s * c.batch, c.batch));
+    EXPECT_NEAR(b.loss, a.loss, 1e-5 * std::abs(a.loss)) << "step " << s;
+  }
+  const std::vector<float> expected = weights(single.primary());
+  group.for_each([&](Trainer& replica) {
+    const std::vector<float> got = weights(replica);
+    for (size_t i = 0; i < got.size(); ++i)
+      ASSERT_NEAR(got[i], expected[i], 1e-5 * std::max(1.0f, std::abs(expected[i]))) << c.name << " weight " << i;
+  });
+  EXPECT_EQ(group.primary().optimizer_steps(), single.primary().optimizer_steps());
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    ReplicaCounts, ReplicaEquivalenceTest,
+    ::testing::Values(Case{"two_sgd_mean", 2, OptimizerKind::kSgd, Reduction::kMean, 1, 32},
+                      Case{"four_adam_mean", 4, OptimizerKind::kAdam, Reduction::kMean, 1, 32},
+                      Case{"four_uneven_rows", 4, OptimizerKind::kAdam, Reduction::kMean, 1, 30},
+                      Case{"two_sum_reduction", 2, OptimizerKind::kSgd, Reduction::kSum, 1, 32},
+                      Case{"two_accumulating", 2, OptimizerKind::kAdamW, Reduction::kMean, 2, 16}),
+    [](const auto& info) { return info.param.name; });
+
+TEST(ReplicatedTrainerTest, OverflowOnOneReplicaSkipsTheStepOnAll) {
+  TrainerConfig config;
+  config.precision = Precision::kFp16;
+  config.optimizer.kind = OptimizerKind::kAdam;
+  Data data(64);
+  ReplicatedTrainer group(mlp(), config, 2);
+  group.step(data.inputs(0, 32), data.targets(0, 32));
+  const std::vector<float> before = weights(group.primary());
+  data.x[40 * kFeatures] = 1e6f;  // row 40 of rows 32..63: replica 1's half; Inf in f16
+  StepResult r = group.step(data.inputs(32, 32), data.targets(32, 32));
+  EXPECT_TRUE(r.skipped);
+  group.for_each([&](Trainer& replica) {
+    EXPECT_EQ(weights(replica), before);
+    EXPECT_EQ(replica.skipped_steps(), 1);
+    EXPECT_EQ(replica.loss_scaler().scale(), 32768.0f);
+  });
+}
+
+TEST(ReplicatedTrainerTest, ABadBatchFailsBeforeAnyReplicaStartsAndTheGroupGoesOn) {
+  TrainerConfig config;
+  Data data(64);
+  ReplicatedTrainer group(mlp(), config, 2);
+  std::vector<float> wide(4 * (kFeatures + 1));
+  EXPECT_THROW(group.step({wide.data(), DType::kF32, {4, kFeatures + 1}, {}}, data.targets(0, 4)), Error);
+  EXPECT_THROW(group.step(data.inputs(0, 1), data.targets(0, 1)), Error);  // 1 row, 2 replicas
+  EXPECT_NO_THROW(group.step(data.inputs(0, 8), data.targets(0, 8)));
+}
+
+TEST(LocalGroupTest, APeerThatNeverArrivesTimesOut) {
+  LocalGroup group(2, std::chrono::milliseconds(200));
+  const auto start = std::chrono::steady_clock::now();
+  float value = 1;
+  try {
+    group.communicator(0)->all_reduce_sum(DType::kF32, &value, 1);
+    FAIL() << "a lone replica finished an all-reduce";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kCommunication);
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_LT(seconds, 2.0);
+}
+
+TEST(LocalGroupTest, SumsAndBroadcastsAcrossThreads) {
+  const int n = 4;
+  LocalGroup group(n, std::chrono::seconds(10));
+  std::vector<std::vector<double>> data(n, std::vector<double>(1001));
+  std::vector<std::thread> threads;
+  for (int r = 0; r < n; ++r)
+    threads.emplace_back([&, r] {
+      for (size_t i = 0; i < data[r].size(); ++i) data[r][i] = r + 0.5 * static_cast<double>(i);
+      group.communicator(r)->all_reduce_sum(DType::kF64, data[r].data(), 1001);
+    });
+  for (auto& t : threads) t.join();
+  for (int r = 0; r < n; ++r)
+    for (size_t i = 0; i < data[r].size(); ++i) ASSERT_EQ(data[r][i], 6 + 2.0 * static_cast<double>(i));
+}
+
+}  // namespace
+}  // namespace tk

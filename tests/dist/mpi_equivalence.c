@@ -1,0 +1,121 @@
+/*
+ * mpi_equivalence.c - run under mpirun -np N. Every rank trains on its rows of
+ * each global batch through TK_DISTRIBUTED_MPI; rank 0 also trains one local
+ * trainer on the whole batches and requires the same weights (relative 1e-5).
+ * Then, under fp16, an overflow on the last rank only must skip the step on
+ * every rank. Exit status 0 on success.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "capi/trainkit.h"
+
+#define FEATURES 6
+#define CLASSES 3
+#define GLOBAL 24
+#define STEPS 8
+
+#define CHECK(call)                                                                                  \
+  do {                                                                                               \
+    tk_status s_ = (call);                                                                           \
+    if (s_ != TK_OK) {                                                                               \
+      fprintf(stderr, "%s: %s: %s\n", #call, tk_status_string(s_), tk_last_error_message());         \
+      exit(1);                                                                                       \
+    }                                                                                                \
+  } while (0)
+
+static tk_trainer* make(int distributed, tk_precision precision) {
+  tk_model* model;
+  tk_node x, h;
+  int64_t shape[1] = {FEATURES};
+  tk_trainer_options* options;
+  tk_trainer* trainer;
+  CHECK(tk_model_create(&model));
+  CHECK(tk_model_input(model, "x", 1, shape, &x));
+  CHECK(tk_model_linear(model, x, 16, &h));
+  CHECK(tk_model_relu(model, h, &h));
+  CHECK(tk_model_linear(model, h, CLASSES, &h));
+  CHECK(tk_model_output(model, h, "logits"));
+  CHECK(tk_trainer_options_create(&options));
+  CHECK(tk_trainer_options_set_optimizer(options, TK_OPTIMIZER_ADAM));
+  CHECK(tk_trainer_options_set_learning_rate(options, 0.02));
+  CHECK(tk_trainer_options_set_threads(options, 1));
+  CHECK(tk_trainer_options_set_precision(options, precision));
+  CHECK(tk_trainer_options_set_bucket_bytes(options, 1024));
+  CHECK(tk_trainer_options_set_communication_timeout(options, 60));
+  if (distributed) CHECK(tk_trainer_options_set_distributed(options, TK_DISTRIBUTED_MPI));
+  CHECK(tk_trainer_create(model, TK_LOSS_SOFTMAX_CROSS_ENTROPY, options, &trainer));
+  tk_trainer_options_destroy(options);
+  tk_model_destroy(model);
+  return trainer;
+}
+
+static float* parameters(tk_trainer* t, int64_t* count) {
+  CHECK(tk_trainer_num_parameters(t, count));
+  float* values = malloc((size_t)*count * sizeof(float));
+  CHECK(tk_trainer_copy_parameters(t, values, *count));
+  return values;
+}
+
+int main(void) {
+  static float x[STEPS * GLOBAL * FEATURES];
+  static int32_t y[STEPS * GLOBAL];
+  int i, s, rank32, size32;
+  for (i = 0; i < STEPS * GLOBAL * FEATURES; ++i) x[i] = (float)((i * 7919) % 1000) / 500.0f - 1.0f;
+  for (i = 0; i < STEPS * GLOBAL; ++i) y[i] = (i * 31) % CLASSES;
+
+  tk_trainer* distributed = make(1, TK_PRECISION_FP32);
+  CHECK(tk_trainer_world(distributed, &rank32, &size32));
+  const int rank = rank32, size = size32;
+  const int64_t begin = (int64_t)GLOBAL * rank / size, end = (int64_t)GLOBAL * (rank + 1) / size;
+  for (s = 0; s < STEPS; ++s) {
+    int64_t in_shape[2] = {end - begin, FEATURES}, label_shape[1] = {end - begin};
+    tk_tensor_view in = tk_view_f32(x + (s * GLOBAL + begin) * FEATURES, 2, in_shape);
+    tk_tensor_view lab = tk_view_i32(y + s * GLOBAL + begin, 1, label_shape);
+    CHECK(tk_trainer_step(distributed, &in, &lab, NULL));
+  }
+  int failed = 0;
+  if (rank == 0) {
+    tk_trainer* single = make(0, TK_PRECISION_FP32);
+    for (s = 0; s < STEPS; ++s) {
+      int64_t in_shape[2] = {GLOBAL, FEATURES}, label_shape[1] = {GLOBAL};
+      tk_tensor_view in = tk_view_f32(x + s * GLOBAL * FEATURES, 2, in_shape);
+      tk_tensor_view lab = tk_view_i32(y + s * GLOBAL, 1, label_shape);
+      CHECK(tk_trainer_step(single, &in, &lab, NULL));
+    }
+    int64_t n, m;
+    float* a = parameters(single, &n);
+    float* b = parameters(distributed, &m);
+    double worst = 0;
+    for (i = 0; i < n; ++i) {
+      double error = fabs(a[i] - b[i]) / fmax(1.0, fabs(a[i]));
+      if (error > worst) worst = error;
+    }
+    printf("rank 0 of %d: worst relative difference to one process %.3g\n", size, worst);
+    failed = n != m || worst > 1e-5;
+    free(a);
+    free(b);
+    tk_trainer_destroy(single);
+  }
+
+  /* fp16: an overflow in the last rank's rows only; every rank must skip. */
+  tk_trainer* half = make(1, TK_PRECISION_FP16);
+  float row[FEATURES * GLOBAL];
+  memcpy(row, x, sizeof row);
+  if (rank == size - 1) row[begin * FEATURES] = 1e6f;
+  {
+    int64_t in_shape[2] = {end - begin, FEATURES}, label_shape[1] = {end - begin};
+    tk_tensor_view in = tk_view_f32(row + begin * FEATURES, 2, in_shape);
+    tk_tensor_view lab = tk_view_i32(y + begin, 1, label_shape);
+    tk_step_report report;
+    report.struct_size = sizeof report;
+    CHECK(tk_trainer_step_report(half, &in, &lab, &report));
+    printf("rank %d: overflow step skipped=%d applied=%d\n", rank, report.skipped, report.applied);
+    if (!report.skipped || report.applied) failed = 1;
+  }
+  tk_trainer_destroy(half);
+  tk_trainer_destroy(distributed);
+  return failed;
+}
