@@ -1,6 +1,9 @@
 #include "core/dist/local_group.h"
 
+#include <algorithm>
 #include <cstring>
+#include <type_traits>
+#include <vector>
 
 #include "core/base/error.h"
 
@@ -40,14 +43,27 @@ class LocalCommunicator final : public Communicator {
     group_->arrive_and_wait(rank_);
     const int n = group_->size();
     const int64_t begin = count * rank_ / n, end = count * (rank_ + 1) / n;
-    for (int64_t i = begin; i < end; ++i) {
-      T total = 0;
-      for (int q = 0; q < n; ++q) total += static_cast<T*>(group_->buffers_[q])[i];
-      for (int q = 0; q < n; ++q) static_cast<T*>(group_->buffers_[q])[i] = total;
+    // Sum this replica's slice over the buffers in rank order (contiguous,
+    // vectorizable passes), then write it back to every buffer.
+    std::vector<T>& total = scratch<T>();
+    total.assign(static_cast<T*>(group_->buffers_[0]) + begin, static_cast<T*>(group_->buffers_[0]) + end);
+    for (int q = 1; q < n; ++q) {
+      const T* source = static_cast<const T*>(group_->buffers_[q]) + begin;
+      for (int64_t i = 0; i < end - begin; ++i) total[i] += source[i];
     }
+    for (int q = 0; q < n; ++q) std::copy(total.begin(), total.end(), static_cast<T*>(group_->buffers_[q]) + begin);
     group_->arrive_and_wait(rank_);  // every slice is written before anyone returns
   }
 
+  // Grows to the largest slice once, then is reused.
+  template <typename T>
+  std::vector<T>& scratch() {
+    if constexpr (std::is_same_v<T, float>) return scratch_f32_;
+    else return scratch_f64_;
+  }
+
+  std::vector<float> scratch_f32_;
+  std::vector<double> scratch_f64_;
   LocalGroup* group_;
   int rank_;
 };

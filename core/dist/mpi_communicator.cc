@@ -68,19 +68,25 @@ class MpiCommunicator final : public Communicator {
     fail(ErrorCode::kCommunication, "rank ", rank_, ": MPI ", what, " failed: ", std::string(text, length));
   }
 
-  // Polls until the request completes or the timeout passes.
+  // Polls until the request completes or the timeout passes. MPI makes
+  // progress inside MPI_Test, so the first milliseconds poll back to back
+  // (a large all-reduce is many rounds); a long wait backs off to 1 ms sleeps.
   void wait(MPI_Request& request, const char* what) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout_;
-    auto pause = std::chrono::microseconds(1);
+    const auto start = std::chrono::steady_clock::now();
+    const auto deadline = start + timeout_;
     for (;;) {
       int done = 0;
       check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), what);
       if (done) return;
-      if (std::chrono::steady_clock::now() > deadline)
+      const auto now = std::chrono::steady_clock::now();
+      if (now > deadline)
         fail(ErrorCode::kCommunication, "rank ", rank_, ": MPI ", what, " did not complete within ", timeout_.count(),
              " ms (a peer died or stalled)");
-      std::this_thread::sleep_for(pause);
-      if (pause < std::chrono::microseconds(200)) pause *= 2;
+      if (now - start < std::chrono::milliseconds(20)) {
+        std::this_thread::yield();
+      } else {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
     }
   }
 
