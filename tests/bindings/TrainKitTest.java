@@ -78,6 +78,31 @@ public class TrainKitTest {
   }
 
   @Test
+  public void specsAndWeightFilesRoundTrip() {
+    String spec = tmp("java-spec.json"), weights = tmp("java-weights.safetensors");
+    float[] trained;
+    try (Model model = new Model(); Trainer trainer = referenceTrainer(model)) {
+      trainer.step(INPUTS, SHAPE, LABELS);
+      model.saveSpec(spec);
+      trainer.exportWeights(weights, DType.F32);
+      trained = trainer.parameters();
+    }
+    try (Model rebuilt = Model.loadSpec(spec); TrainerOptions options = new TrainerOptions();
+         Trainer trainer = new Trainer(rebuilt, Loss.SOFTMAX_CROSS_ENTROPY, options)) {
+      assertEquals(8 * 4 + 8 + 3 * 8 + 3, rebuilt.numParameters());
+      trainer.importWeights(weights);
+      float[] loaded = trainer.parameters();
+      for (int i = 0; i < loaded.length; ++i) assertEquals(trained[i], loaded[i], 0.0f);
+    }
+    try {
+      Model.fromSpec("{\"format\": \"other\"}");
+      fail("a bad spec was accepted");
+    } catch (TrainKitException expected) {
+      assertEquals(1, expected.status());
+    }
+  }
+
+  @Test
   public void directBuffersAreUsedWithoutCopies() {
     FloatBuffer x = ByteBuffer.allocateDirect(4 * 64).order(ByteOrder.nativeOrder()).asFloatBuffer();
     IntBuffer y = ByteBuffer.allocateDirect(4 * 16).order(ByteOrder.nativeOrder()).asIntBuffer();

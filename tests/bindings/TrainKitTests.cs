@@ -70,6 +70,24 @@ static class TrainKitTests {
     }
   }
 
+  static void SpecsAndWeightFilesRoundTrip() {
+    string spec = Tmp("csharp-spec.json"), weights = Tmp("csharp-weights.safetensors");
+    float[] trained;
+    using (var model = new Model())
+    using (var trainer = ReferenceTrainer(model)) {
+      trainer.Step(Inputs, Shape, Labels);
+      model.SaveSpec(spec);
+      trainer.ExportWeights(weights, DType.F32);
+      trained = trainer.Parameters();
+    }
+    using (var rebuilt = Model.LoadSpec(spec))
+    using (var trainer = new Trainer(rebuilt, Loss.SoftmaxCrossEntropy)) {
+      trainer.ImportWeights(weights);
+      Assert(trainer.Parameters().SequenceEqual(trained), "imported weights");
+    }
+    Assert(Throws<TrainKitException>(() => Model.FromSpec("{\"format\": \"other\"}")).Status == 1, "bad spec");
+  }
+
   static void SpansAreUsedWithoutCopies() {
     using (var a = new Model())
     using (var spans = ReferenceTrainer(a))
@@ -133,6 +151,7 @@ static class TrainKitTests {
     var tests = new List<KeyValuePair<string, Action>> {
       new KeyValuePair<string, Action>("ResultsEqualTheCApi", ResultsEqualTheCApi),
       new KeyValuePair<string, Action>("TrainsEvaluatesPredictsSavesAndLoads", TrainsEvaluatesPredictsSavesAndLoads),
+      new KeyValuePair<string, Action>("SpecsAndWeightFilesRoundTrip", SpecsAndWeightFilesRoundTrip),
       new KeyValuePair<string, Action>("SpansAreUsedWithoutCopies", SpansAreUsedWithoutCopies),
       new KeyValuePair<string, Action>("NativeErrorsBecomeExceptions", NativeErrorsBecomeExceptions),
       new KeyValuePair<string, Action>("DisposingTwiceIsANoOpAndDisposedObjectsRefuseUse", DisposingTwiceIsANoOpAndDisposedObjectsRefuseUse),

@@ -56,6 +56,21 @@ def test_trains_evaluates_predicts_saves_and_loads():
         assert np.array_equal(fresh.parameters(), trained)
 
 
+def test_specs_and_weight_files_round_trip():
+    spec, weights = tmp("python-spec.json"), tmp("python-weights.safetensors")
+    with trainkit.Model() as model, reference_trainer(model) as trainer:
+        trainer.step(INPUTS, LABELS)
+        model.save_spec(spec)
+        trainer.export_weights(weights, trainkit.DType.F16)
+        trained = trainer.parameters()
+    with trainkit.Model.load_spec(spec) as rebuilt, trainkit.Trainer(rebuilt) as trainer:
+        trainer.import_weights(weights)
+        np.testing.assert_array_equal(trainer.parameters(), trained.astype(np.float16).astype(np.float32))
+    with pytest.raises(trainkit.TrainKitError) as error:
+        trainkit.Model.from_spec('{"format": "other"}')
+    assert error.value.status == 1
+
+
 def test_any_buffer_works_and_float32_arrays_are_not_copied():
     with trainkit.Model() as a, reference_trainer(a) as arrays, trainkit.Model() as b, reference_trainer(b) as lists:
         as_lists = INPUTS.tolist(), LABELS.tolist()

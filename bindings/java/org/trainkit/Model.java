@@ -65,6 +65,7 @@ public final class Model extends NativeObject {
     return this;
   }
 
+  /** Scalar parameters of the model's nodes. */
   public long numParameters() {
     long count = trainkit_native.tkb_model_num_parameters(handle());
     Native.check();
