@@ -1,11 +1,14 @@
 #include "core/io/safetensors.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -42,6 +45,22 @@ uint64_t read_le64(const uint8_t* p) {
   uint64_t value = 0;
   for (int i = 7; i >= 0; --i) value = (value << 8) | p[i];
   return value;
+}
+
+// Temporaries of earlier saves to the same file whose writer process is gone
+// (killed mid-save) are deleted, so crashes do not fill the disk.
+void remove_abandoned_temporaries(const std::string& folder, const std::string& name) {
+  DIR* dir = ::opendir(folder.c_str());
+  if (!dir) return;
+  const std::string prefix = name + ".tmp-";
+  while (dirent* entry = ::readdir(dir)) {
+    const std::string file = entry->d_name;
+    if (file.compare(0, prefix.size(), prefix) != 0) continue;
+    const long pid = std::strtol(file.c_str() + prefix.size(), nullptr, 10);
+    if (pid > 0 && pid != ::getpid() && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)
+      ::unlink((folder + "/" + file).c_str());
+  }
+  ::closedir(dir);
 }
 
 }  // namespace
@@ -263,6 +282,7 @@ void write_file_atomically(const std::string& path, const std::vector<uint8_t>& 
     ::fsync(dir);
     ::close(dir);
   }
+  remove_abandoned_temporaries(folder, path.substr(slash == std::string::npos ? 0 : slash + 1));
 }
 
 }  // namespace tk

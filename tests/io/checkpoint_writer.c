@@ -1,6 +1,7 @@
 /*
  * checkpoint_writer.c - the two halves of the killed-save test.
  *   checkpoint_writer write PATH   trains and saves PATH over and over until killed
+ *   checkpoint_writer write-once PATH  one step and one save
  *   checkpoint_writer check PATH   loads PATH into a fresh trainer (exit 0 if it loads)
  */
 #include <stdio.h>
@@ -46,11 +47,15 @@ int main(int argc, char** argv) {
   for (i = 0; i < 16 * 64; ++i) inputs[i] = (float)(i % 13) / 13.0f;
   for (i = 0; i < 16; ++i) labels[i] = i % 10;
   tk_tensor_view in = tk_view_f32(inputs, 2, in_shape), lab = tk_view_i32(labels, 1, label_shape);
+  const int once = !strcmp(argv[1], "write-once");
   for (;;) {
     if (tk_trainer_step(trainer, &in, &lab, NULL) != TK_OK) return 1;
     if (tk_trainer_save(trainer, argv[2], NULL) != TK_OK) {
       fprintf(stderr, "save failed: %s\n", tk_last_error_message());
       return 1;
     }
+    if (once) break;
   }
+  tk_trainer_destroy(trainer);
+  return 0;
 }
