@@ -98,6 +98,11 @@ const tk_api kApiV1 = {
     tk_trainer_options_set_communication_timeout,
     tk_trainer_world,
     tk_batcher_set_shard,
+    tk_model_reshape,
+    tk_model_conv2d,
+    tk_model_max_pool2d,
+    tk_model_avg_pool2d,
+    tk_model_global_avg_pool,
 };
 
 }  // namespace
@@ -190,7 +195,12 @@ static_assert(offsetof(tk_api, trainer_options_set_distributed) / sizeof(void*) 
 static_assert(offsetof(tk_api, trainer_options_set_communication_timeout) / sizeof(void*) == 86, "tk_api.trainer_options_set_communication_timeout moved");
 static_assert(offsetof(tk_api, trainer_world) / sizeof(void*) == 87, "tk_api.trainer_world moved");
 static_assert(offsetof(tk_api, batcher_set_shard) / sizeof(void*) == 88, "tk_api.batcher_set_shard moved");
-static_assert(sizeof(tk_api) == 89 * sizeof(void*), "tk_api v1 has 88 entries");
+static_assert(offsetof(tk_api, model_reshape) / sizeof(void*) == 89, "tk_api.model_reshape moved");
+static_assert(offsetof(tk_api, model_conv2d) / sizeof(void*) == 90, "tk_api.model_conv2d moved");
+static_assert(offsetof(tk_api, model_max_pool2d) / sizeof(void*) == 91, "tk_api.model_max_pool2d moved");
+static_assert(offsetof(tk_api, model_avg_pool2d) / sizeof(void*) == 92, "tk_api.model_avg_pool2d moved");
+static_assert(offsetof(tk_api, model_global_avg_pool) / sizeof(void*) == 93, "tk_api.model_global_avg_pool moved");
+static_assert(sizeof(tk_api) == 94 * sizeof(void*), "tk_api v1 has 93 entries");
 
 extern "C" TK_API const tk_api* tk_get_api(uint32_t version) {
   return version == 1 ? &kApiV1 : nullptr;

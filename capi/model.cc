@@ -103,6 +103,38 @@ TK_API tk_status tk_model_add(tk_model* model, tk_node a, tk_node b, tk_node* ou
   return add_node(model, [] { return tk::make_add(); }, a, b, 2, out_node);
 }
 
+TK_API tk_status tk_model_reshape(tk_model* model, tk_node input, int32_t rank, const int64_t* shape,
+                                  tk_node* out_node) {
+  return add_node(model, [&] {
+    tk::capi::require(shape, "shape");
+    if (rank < 1 || rank > TK_MAX_RANK - 1)
+      tk::fail(tk::ErrorCode::kInvalidArgument, "reshape rank must be in [1, ", TK_MAX_RANK - 1, "], got ", rank);
+    return tk::make_reshape(tk::Shape(shape, shape + rank));
+  }, input, 0, 1, out_node);
+}
+
+TK_API tk_status tk_model_conv2d(tk_model* model, tk_node input, int64_t out_channels, int64_t kernel, int64_t stride,
+                                 int64_t padding, int64_t dilation, int64_t groups, int32_t bias, tk_node* out_node) {
+  return add_node(model, [&] {
+    if (bias != 0 && bias != 1) tk::fail(tk::ErrorCode::kInvalidArgument, "bias must be 0 or 1, got ", bias);
+    return tk::make_conv2d(out_channels, kernel, stride, padding, dilation, groups, bias == 1, tk::Init::kHeUniform);
+  }, input, 0, 1, out_node);
+}
+
+TK_API tk_status tk_model_max_pool2d(tk_model* model, tk_node input, int64_t kernel, int64_t stride, int64_t padding,
+                                     tk_node* out_node) {
+  return add_node(model, [&] { return tk::make_max_pool2d(kernel, stride, padding); }, input, 0, 1, out_node);
+}
+
+TK_API tk_status tk_model_avg_pool2d(tk_model* model, tk_node input, int64_t kernel, int64_t stride, int64_t padding,
+                                     tk_node* out_node) {
+  return add_node(model, [&] { return tk::make_avg_pool2d(kernel, stride, padding); }, input, 0, 1, out_node);
+}
+
+TK_API tk_status tk_model_global_avg_pool(tk_model* model, tk_node input, tk_node* out_node) {
+  return add_node(model, [] { return tk::make_global_avg_pool(); }, input, 0, 1, out_node);
+}
+
 TK_API tk_status tk_model_output(tk_model* model, tk_node node, const char* name) {
   return guarded([&] {
     require(model, "model");

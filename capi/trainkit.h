@@ -140,6 +140,21 @@ TK_API tk_status tk_model_dropout(tk_model* model, tk_node input, double probabi
 TK_API tk_status tk_model_flatten(tk_model* model, tk_node input, tk_node* out_node);
 /* Elementwise a + b; shapes must be equal. */
 TK_API tk_status tk_model_add(tk_model* model, tk_node a, tk_node b, tk_node* out_node);
+/* Reshapes the per-sample shape (same element count), e.g. [28, 28] -> [1, 28, 28]. */
+TK_API tk_status tk_model_reshape(tk_model* model, tk_node input, int32_t rank, const int64_t* shape,
+                                  tk_node* out_node);
+/* 2-D convolution over [channels, height, width] with a square kernel, as
+ * PyTorch's Conv2d: weight [out, in / groups, k, k], bias [out] when bias = 1. */
+TK_API tk_status tk_model_conv2d(tk_model* model, tk_node input, int64_t out_channels, int64_t kernel,
+                                 int64_t stride, int64_t padding, int64_t dilation, int64_t groups, int32_t bias,
+                                 tk_node* out_node);
+/* Max and average pooling over [channels, height, width]; padding at most kernel / 2. */
+TK_API tk_status tk_model_max_pool2d(tk_model* model, tk_node input, int64_t kernel, int64_t stride,
+                                     int64_t padding, tk_node* out_node);
+TK_API tk_status tk_model_avg_pool2d(tk_model* model, tk_node input, int64_t kernel, int64_t stride,
+                                     int64_t padding, tk_node* out_node);
+/* [channels, height, width] -> [channels]: the mean of each plane. */
+TK_API tk_status tk_model_global_avg_pool(tk_model* model, tk_node input, tk_node* out_node);
 /* Marks the node the loss and predictions read. */
 TK_API tk_status tk_model_output(tk_model* model, tk_node node, const char* name);
 /* Renames a node (names are unique; ops get "<type>_<id>" by default). */
@@ -517,6 +532,12 @@ typedef struct tk_api {
   tk_status (*trainer_options_set_communication_timeout)(tk_trainer_options*, double);
   tk_status (*trainer_world)(const tk_trainer*, int32_t*, int32_t*);
   tk_status (*batcher_set_shard)(tk_batcher*, int32_t, int32_t);
+  tk_status (*model_reshape)(tk_model*, tk_node, int32_t, const int64_t*, tk_node*);
+  tk_status (*model_conv2d)(tk_model*, tk_node, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int32_t,
+                            tk_node*);
+  tk_status (*model_max_pool2d)(tk_model*, tk_node, int64_t, int64_t, int64_t, tk_node*);
+  tk_status (*model_avg_pool2d)(tk_model*, tk_node, int64_t, int64_t, int64_t, tk_node*);
+  tk_status (*model_global_avg_pool)(tk_model*, tk_node, tk_node*);
   /* ---- end of version 1: append new entries below, never above ---- */
 } tk_api;
 

@@ -13,6 +13,15 @@
 namespace tk {
 
 enum class Activation { kRelu, kGelu, kTanh, kSigmoid };
+enum class Pool { kMax, kAverage };
+
+// A 2-D window sliding over [channels, height, width] planes (convolution
+// and pooling): the output is out_h x out_w.
+struct Window2d {
+  int64_t channels, height, width;
+  int64_t kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w;
+  int64_t out_h, out_w;
+};
 
 // A borrowed view of caller memory: strides in elements, empty means contiguous.
 struct HostView {
@@ -80,6 +89,23 @@ class Backend {
   virtual void bce_with_logits(DType dt, DType value_dt, int64_t rows, int64_t cols, const void* logits,
                                const void* target, void* row_loss, void* dlogits, double grad_scale) = 0;
   virtual void softmax(DType dt, int64_t rows, int64_t cols, const void* x, void* y) = 0;
+
+  // Convolution as matrix products: one image [channels, height, width] to
+  // columns [channels * kernel_h * kernel_w, out_h * out_w] (zeros for padding),
+  // and back (col2im adds overlapping windows; overwrites unless accumulate).
+  virtual void im2col(DType dt, const Window2d& w, const void* image, void* columns) = 0;
+  virtual void col2im(DType dt, const Window2d& w, const void* columns, void* image, bool accumulate) = 0;
+  // Pooling over `planes` planes of height x width (kernel windows, padding
+  // ignored by max and counted as zeros by average, as PyTorch's defaults).
+  virtual void pool2d_forward(DType dt, Pool pool, int64_t planes, const Window2d& w, const void* x, void* y) = 0;
+  virtual void pool2d_backward(DType dt, Pool pool, int64_t planes, const Window2d& w, const void* x,
+                               const void* dy, void* dx, bool accumulate) = 0;
+  // y[n, c, s] += bias[c] over [batch, channels, spatial].
+  virtual void channel_bias_add(DType y_dt, DType bias_dt, int64_t batch, int64_t channels, int64_t spatial,
+                                const void* bias, void* y) = 0;
+  // out[c] = (accumulate ? out[c] : 0) + sum over n, s of x[n, c, s].
+  virtual void channel_sum(DType x_dt, DType out_dt, int64_t batch, int64_t channels, int64_t spatial,
+                           const void* x, void* out, bool accumulate) = 0;
   // Count of rows whose argmax equals the label.
   virtual int64_t count_correct_argmax(DType dt, int64_t rows, int64_t classes,
                                        const void* logits, const int32_t* labels) = 0;

@@ -82,6 +82,14 @@ Plan::Plan(const Graph& graph, LossKind loss, Reduction reduction, Backend* back
     schedule_.push_back(step);
   }
   std::reverse(schedule_.begin(), schedule_.end());
+
+  int64_t workspace = 0;
+  for (const Step& step : schedule_) {
+    std::vector<Shape> shapes;
+    for (int in : graph_.node(step.node).inputs) shapes.push_back(graph_.node(in).shape);
+    workspace = std::max(workspace, graph_.node(step.node).op->workspace_elements(shapes));
+  }
+  workspace_ = Buffer(backend_, checked_size(workspace, dtype_size(policy_.activation), "op workspace"));
 }
 
 void Plan::init_params(void* flat_params, uint64_t seed) const {
@@ -184,6 +192,7 @@ std::vector<OpContext> Plan::build_contexts(char* arena, const std::vector<int64
     ctx.doutput = arena + grad_offset[step.node];
     ctx.params.assign(node_params_[step.node].size(), nullptr);
     ctx.dparams.assign(node_params_[step.node].size(), nullptr);
+    ctx.workspace = workspace_.data();
   }
   return contexts;
 }

@@ -107,6 +107,7 @@ class Plan {
   Buffer arena_;
   std::vector<int64_t> value_offset_, grad_offset_;
   std::vector<OpContext> contexts_;  // one per schedule_ entry, pointers into the arena
+  Buffer workspace_;                 // ops' scratch (the largest any op asks for)
   int64_t target_offset_ = 0, row_loss_offset_ = 0, probs_offset_ = 0;
   double last_loss_grad_scale_ = 0;
   bool has_targets_ = false;

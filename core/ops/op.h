@@ -47,6 +47,7 @@ struct OpContext {
   std::vector<void*> dinputs;
   std::vector<bool> accumulate;  // add into dinputs[i] instead of overwriting
   std::vector<void*> dparams;    // always overwritten
+  void* workspace = nullptr;     // workspace_elements() of dtype, shared by all ops
 };
 
 // An op's configuration as name/value pairs: what a model spec stores and
@@ -71,6 +72,12 @@ class Op {
   }
   virtual void forward(const OpContext& ctx) const = 0;
   virtual void backward(const OpContext& ctx) const = 0;
+  // Scratch (in elements of the activation dtype) the op needs during one
+  // forward or backward call, whatever the batch size.
+  virtual int64_t workspace_elements(const std::vector<Shape>& inputs) const {
+    (void)inputs;
+    return 0;
+  }
   // What backward reads, so the memory planner knows how long values live.
   virtual bool backward_needs_inputs() const { return true; }
   virtual bool backward_needs_output() const { return false; }

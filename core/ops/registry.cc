@@ -1,4 +1,5 @@
 // Op types by name: rebuilding ops from model specs.
+#include <algorithm>
 #include <functional>
 #include <map>
 
@@ -58,6 +59,44 @@ const std::map<std::string, Factory>& factories() {
       {"dropout", [](AttributeReader& a) { return make_dropout(a.get<double>("p")); }},
       {"flatten", [](AttributeReader&) { return make_flatten(); }},
       {"add", [](AttributeReader&) { return make_add(); }},
+      {"reshape",
+       [](AttributeReader& a) {
+         Shape shape;
+         const std::string text = a.get<std::string>("shape");
+         size_t at = 0;
+         while (at <= text.size()) {
+           const size_t comma = std::min(text.find(',', at), text.size());
+           const std::string part = text.substr(at, comma - at);
+           if (part.empty() || part.find_first_not_of("0123456789") != std::string::npos || part.size() > 12)
+             fail(ErrorCode::kInvalidArgument, "reshape shape '", text, "' is not a list of extents");
+           shape.push_back(std::stoll(part));
+           at = comma + 1;
+         }
+         return make_reshape(shape);
+       }},
+      {"conv2d",
+       [](AttributeReader& a) {
+         const int64_t one = 1, zero = 0;
+         const bool default_bias = true;
+         const std::string default_init = "he_uniform";
+         return make_conv2d(a.get<int64_t>("out_channels"), a.get<int64_t>("kernel"), a.get<int64_t>("stride", &one),
+                            a.get<int64_t>("padding", &zero), a.get<int64_t>("dilation", &one),
+                            a.get<int64_t>("groups", &one), a.get<bool>("bias", &default_bias),
+                            init_from_name(a.get<std::string>("init", &default_init)));
+       }},
+      {"max_pool2d",
+       [](AttributeReader& a) {
+         const int64_t zero = 0;
+         const int64_t kernel = a.get<int64_t>("kernel");
+         return make_max_pool2d(kernel, a.get<int64_t>("stride", &kernel), a.get<int64_t>("padding", &zero));
+       }},
+      {"avg_pool2d",
+       [](AttributeReader& a) {
+         const int64_t zero = 0;
+         const int64_t kernel = a.get<int64_t>("kernel");
+         return make_avg_pool2d(kernel, a.get<int64_t>("stride", &kernel), a.get<int64_t>("padding", &zero));
+       }},
+      {"global_avg_pool", [](AttributeReader&) { return make_global_avg_pool(); }},
   };
   return table;
 }

@@ -4,13 +4,15 @@
  *   fashion_mnist [--epochs N] [--batch N] [--lr X] [--seed N] [--data DIR]
  *                 [--hidden 256,128] [--optimizer sgd|adam|adamw] [--threads N]
  *                 [--precision fp32|fp16|bf16] [--save FILE] [--resume FILE]
- *                 [--stop-after N]
+ *                 [--stop-after N] [--model mlp|cnn] [--spec FILE]
  *
  * --save writes a checkpoint after every epoch (weights, optimizer, loss
  * scaler, counters and the data cursor); --resume continues from one, seeing
  * exactly the batches the uninterrupted run would have seen. --stop-after
  * ends the run after epoch N, as an interruption would (the schedule still
- * spans --epochs).
+ * spans --epochs). --model cnn trains a small CNN (two 3x3 convolutions with
+ * max pooling) instead of the MLP; --spec builds the model from a JSON spec
+ * (samples/c/fashion_mnist_cnn.json is the same CNN).
  *
  * Reads the IDX files (from Debian's dataset-fashion-mnist by default), feeds
  * shuffled mini-batches from its own loop, prints per-epoch progress and ends
@@ -47,7 +49,7 @@ static int usage(void) {
           "usage: fashion_mnist [--epochs N] [--batch N] [--lr X] [--seed N] [--data DIR]\n"
           "                     [--hidden 256,128] [--optimizer sgd|adam|adamw] [--threads N]\n"
           "                     [--precision fp32|fp16|bf16] [--save FILE] [--resume FILE]\n"
-          "                     [--stop-after N]\n");
+          "                     [--stop-after N] [--model mlp|cnn] [--spec FILE]\n");
   return 2;
 }
 
@@ -59,6 +61,8 @@ int main(int argc, char** argv) {
   const char* optimizer_name = "adam";
   const char* precision_name = "fp32";
   const char* save_path = NULL;
+  const char* model_name = "mlp";
+  const char* spec_path = NULL;
   const char* resume_path = NULL;
   int64_t hidden[MAX_HIDDEN] = {256, 128};
 
@@ -77,6 +81,8 @@ int main(int argc, char** argv) {
     else if (!strcmp(flag, "--save")) save_path = value;
     else if (!strcmp(flag, "--resume")) resume_path = value;
     else if (!strcmp(flag, "--stop-after")) stop_after = atoi(value);
+    else if (!strcmp(flag, "--model")) model_name = value;
+    else if (!strcmp(flag, "--spec")) spec_path = value;
     else if (!strcmp(flag, "--hidden")) {
       const char* p = value;
       hidden_count = 0;
@@ -123,16 +129,38 @@ int main(int argc, char** argv) {
 
   tk_model* model;
   tk_node node;
-  int64_t image_shape[2] = {28, 28};
-  CHECK(tk_model_create(&model));
-  CHECK(tk_model_input(model, "image", 2, image_shape, &node));
-  CHECK(tk_model_flatten(model, node, &node));
-  for (i = 0; i < hidden_count; ++i) {
-    CHECK(tk_model_linear(model, node, hidden[i], &node));
+  int64_t image_shape[2] = {28, 28}, channels_first[3] = {1, 28, 28};
+  if (spec_path) {
+    CHECK(tk_model_load_spec(spec_path, &model));
+  } else if (!strcmp(model_name, "cnn")) {
+    CHECK(tk_model_create(&model));
+    CHECK(tk_model_input(model, "image", 2, image_shape, &node));
+    CHECK(tk_model_reshape(model, node, 3, channels_first, &node));
+    CHECK(tk_model_conv2d(model, node, 32, 3, 1, 1, 1, 1, 1, &node));
     CHECK(tk_model_relu(model, node, &node));
+    CHECK(tk_model_max_pool2d(model, node, 2, 2, 0, &node));
+    CHECK(tk_model_conv2d(model, node, 64, 3, 1, 1, 1, 1, 1, &node));
+    CHECK(tk_model_relu(model, node, &node));
+    CHECK(tk_model_max_pool2d(model, node, 2, 2, 0, &node));
+    CHECK(tk_model_flatten(model, node, &node));
+    CHECK(tk_model_linear(model, node, 128, &node));
+    CHECK(tk_model_relu(model, node, &node));
+    CHECK(tk_model_dropout(model, node, 0.3, &node));
+    CHECK(tk_model_linear(model, node, 10, &node));
+    CHECK(tk_model_output(model, node, "logits"));
+  } else if (!strcmp(model_name, "mlp")) {
+    CHECK(tk_model_create(&model));
+    CHECK(tk_model_input(model, "image", 2, image_shape, &node));
+    CHECK(tk_model_flatten(model, node, &node));
+    for (i = 0; i < hidden_count; ++i) {
+      CHECK(tk_model_linear(model, node, hidden[i], &node));
+      CHECK(tk_model_relu(model, node, &node));
+    }
+    CHECK(tk_model_linear(model, node, 10, &node));
+    CHECK(tk_model_output(model, node, "logits"));
+  } else {
+    return usage();
   }
-  CHECK(tk_model_linear(model, node, 10, &node));
-  CHECK(tk_model_output(model, node, "logits"));
 
   tk_batcher* batcher;
   CHECK(tk_batcher_create(train, batch, 1, (uint64_t)seed, 0, &batcher));

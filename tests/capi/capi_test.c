@@ -164,6 +164,11 @@ static void test_null_handles(void) {
     EXPECT_STATUS(tk_trainer_options_set_communication_timeout(NULL, 1), NULL_ARG);
     EXPECT_STATUS(tk_trainer_world(NULL, &rank, &rank), NULL_ARG);
     EXPECT_STATUS(tk_batcher_set_shard(NULL, 0, 1), NULL_ARG);
+    EXPECT_STATUS(tk_model_reshape(NULL, 0, 1, shape, &node), NULL_ARG);
+    EXPECT_STATUS(tk_model_conv2d(NULL, 0, 4, 3, 1, 1, 1, 1, 1, &node), NULL_ARG);
+    EXPECT_STATUS(tk_model_max_pool2d(NULL, 0, 2, 2, 0, &node), NULL_ARG);
+    EXPECT_STATUS(tk_model_avg_pool2d(NULL, 0, 2, 2, 0, &node), NULL_ARG);
+    EXPECT_STATUS(tk_model_global_avg_pool(NULL, 0, &node), NULL_ARG);
   }
 }
 
@@ -237,6 +242,35 @@ static void test_model_errors(void) {
     EXPECT_STATUS(tk_model_linear_ex(m, in, (int64_t)1 << 31, 0, TK_INIT_ZEROS, &big), TK_ERROR_OUT_OF_MEMORY);
     tk_model_destroy(m);
   }
+}
+
+static void test_convolution_errors(void) {
+  tk_model* m;
+  tk_node x, c, out = -7;
+  int64_t image[2] = {8, 8}, chw[3] = {1, 8, 8}, bad[3] = {1, 9, 8}, rank;
+  int32_t r;
+  int64_t got[TK_MAX_RANK];
+  EXPECT_STATUS(tk_model_create(&m), TK_OK);
+  EXPECT_STATUS(tk_model_input(m, "image", 2, image, &x), TK_OK);
+  EXPECT_STATUS(tk_model_conv2d(m, x, 4, 3, 1, 1, 1, 1, 1, &out), TK_ERROR_SHAPE_MISMATCH); /* not [C, H, W] */
+  EXPECT(out == -7);
+  EXPECT_STATUS(tk_model_reshape(m, x, 3, bad, &out), TK_ERROR_SHAPE_MISMATCH);
+  EXPECT_STATUS(tk_model_reshape(m, x, 3, chw, &x), TK_OK);
+  EXPECT_STATUS(tk_model_conv2d(m, x, 4, 0, 1, 1, 1, 1, 1, &out), INVALID);  /* kernel 0 */
+  EXPECT_STATUS(tk_model_conv2d(m, x, 3, 3, 1, 1, 1, 2, 1, &out), INVALID);  /* 3 outputs in 2 groups */
+  EXPECT_STATUS(tk_model_conv2d(m, x, 4, 3, 1, 1, 1, 2, 1, &out), TK_ERROR_SHAPE_MISMATCH); /* 1 input channel */
+  EXPECT_STATUS(tk_model_conv2d(m, x, 4, 11, 1, 0, 1, 1, 1, &out), TK_ERROR_SHAPE_MISMATCH); /* window too big */
+  EXPECT_STATUS(tk_model_conv2d(m, x, 4, 3, 2, 1, 1, 1, 2, &out), INVALID);  /* bias 2 */
+  EXPECT_STATUS(tk_model_conv2d(m, x, 4, 3, 2, 1, 1, 1, 1, &c), TK_OK);
+  EXPECT_STATUS(tk_model_node_shape(m, c, &r, got), TK_OK);
+  EXPECT(r == 3 && got[0] == 4 && got[1] == 4 && got[2] == 4);
+  EXPECT_STATUS(tk_model_max_pool2d(m, c, 2, 2, 2, &out), INVALID);  /* padding over half the kernel */
+  EXPECT_STATUS(tk_model_max_pool2d(m, c, 2, 2, 0, &out), TK_OK);
+  EXPECT_STATUS(tk_model_global_avg_pool(m, c, &out), TK_OK);
+  EXPECT_STATUS(tk_model_node_shape(m, out, &r, got), TK_OK);
+  EXPECT(r == 1 && got[0] == 4);
+  (void)rank;
+  tk_model_destroy(m);
 }
 
 static void test_options(void) {
@@ -669,6 +703,7 @@ int main(void) {
   test_null_handles();
   test_null_out_params();
   test_model_errors();
+  test_convolution_errors();
   test_options();
   test_trainer_errors();
   test_mixed_precision();

@@ -52,6 +52,15 @@ class CpuBackend final : public Backend {
   void bce_with_logits(DType dt, DType value_dt, int64_t rows, int64_t cols, const void* logits,
                        const void* target, void* row_loss, void* dlogits, double grad_scale) override;
   void softmax(DType dt, int64_t rows, int64_t cols, const void* x, void* y) override;
+  void im2col(DType dt, const Window2d& w, const void* image, void* columns) override;
+  void col2im(DType dt, const Window2d& w, const void* columns, void* image, bool accumulate) override;
+  void pool2d_forward(DType dt, Pool pool, int64_t planes, const Window2d& w, const void* x, void* y) override;
+  void pool2d_backward(DType dt, Pool pool, int64_t planes, const Window2d& w, const void* x, const void* dy,
+                       void* dx, bool accumulate) override;
+  void channel_bias_add(DType y_dt, DType bias_dt, int64_t batch, int64_t channels, int64_t spatial,
+                        const void* bias, void* y) override;
+  void channel_sum(DType x_dt, DType out_dt, int64_t batch, int64_t channels, int64_t spatial, const void* x,
+                   void* out, bool accumulate) override;
   int64_t count_correct_argmax(DType dt, int64_t rows, int64_t classes, const void* logits,
                                const int32_t* labels) override;
   int64_t count_correct_binary(DType dt, DType value_dt, int64_t n, const void* logits,

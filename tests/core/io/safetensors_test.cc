@@ -5,6 +5,8 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -144,6 +146,18 @@ TEST(ModelSpecTest, RoundTripRebuildsTheSameModel) {
   ASSERT_EQ(rebuilt.nodes().size(), g.nodes().size());
   EXPECT_EQ(rebuilt.node(rebuilt.output()).shape, (Shape{3}));
   EXPECT_EQ(rebuilt.num_parameters(), g.num_parameters());
+}
+
+TEST(ModelSpecTest, TheCnnSampleSpecBuildsTheSampleCnn) {
+  std::ifstream file("samples/c/fashion_mnist_cnn.json");
+  ASSERT_TRUE(file.good());
+  std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  Graph g = model_spec_from_json(text);
+  EXPECT_EQ(g.node(g.output()).shape, (Shape{10}));
+  EXPECT_EQ(g.node(g.find("pool2")).shape, (Shape{64, 7, 7}));
+  // conv1 32x1x3x3+32, conv2 64x32x3x3+64, fc1 3136x128+128, fc2 128x10+10
+  EXPECT_EQ(g.num_parameters(), 320 + 18496 + 401536 + 1290);
+  EXPECT_EQ(model_spec_from_json(model_spec_to_json(g)).num_parameters(), g.num_parameters());
 }
 
 TEST(ModelSpecTest, BadSpecsNameTheProblem) {

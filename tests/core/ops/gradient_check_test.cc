@@ -51,6 +51,16 @@ std::vector<OpCase> OpCases() {
       {"dropout_eval", make_dropout(0.4), {{10}}, 4, false},
       {"flatten", make_flatten(), {{2, 3, 2}}, 2, true},
       {"add", make_add(), {{5}, {5}}, 3, true},
+      {"reshape", make_reshape({3, 4}), {{12}}, 2, true},
+      {"conv2d", make_conv2d(3, 3, 1, 1, 1, 1, true, Init::kHeUniform), {{2, 5, 5}}, 2, true},
+      {"conv2d_stride2_odd", make_conv2d(2, 3, 2, 0, 1, 1, true, Init::kHeNormal), {{2, 7, 6}}, 2, true},
+      {"conv2d_dilation2_padding2", make_conv2d(2, 3, 1, 2, 2, 1, true, Init::kHeUniform), {{1, 6, 6}}, 2, true},
+      {"conv2d_groups2_no_bias", make_conv2d(6, 2, 1, 0, 1, 2, false, Init::kXavierUniform), {{4, 5, 5}}, 2, true},
+      {"conv2d_1x1_stride3", make_conv2d(3, 1, 3, 0, 1, 1, true, Init::kHeUniform), {{2, 7, 7}}, 2, true},
+      {"max_pool2d", make_max_pool2d(2, 2, 0), {{2, 4, 5}}, 2, true},
+      {"max_pool2d_overlapping_padded", make_max_pool2d(3, 1, 1), {{1, 5, 5}}, 2, true},
+      {"avg_pool2d_padded", make_avg_pool2d(2, 1, 1), {{2, 5, 4}}, 2, true},
+      {"global_avg_pool", make_global_avg_pool(), {{3, 4, 5}}, 2, true},
   };
 }
 
@@ -69,6 +79,8 @@ double weighted_output(const OpCase& c, cpu::CpuBackend& backend, std::vector<st
   ctx.input_shapes = c.input_shapes;
   for (auto& in : inputs) ctx.inputs.push_back(in.data());
   for (auto& p : params) ctx.params.push_back(p.data());
+  std::vector<double> workspace(c.op->workspace_elements(c.input_shapes) + 1);
+  ctx.workspace = workspace.data();
   std::vector<double> out(weights.size());
   ctx.output_shape = c.op->infer_shape(c.input_shapes);
   ctx.output = out.data();
@@ -97,6 +109,8 @@ void check_op(const OpCase& c, bool accumulate) {
   ctx.seed = 7;
   ctx.stream = 3;
   ctx.input_shapes = c.input_shapes;
+  std::vector<double> workspace(c.op->workspace_elements(c.input_shapes) + 1);
+  ctx.workspace = workspace.data();
   std::vector<double> out(weights.size());
   std::vector<std::vector<double>> dinputs, dparams;
   for (auto& in : inputs) {
