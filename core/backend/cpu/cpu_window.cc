@@ -1,5 +1,6 @@
 // Sliding-window kernels: im2col/col2im for convolution, pooling, and the
 // per-channel bias kernels beside them.
+#include <algorithm>
 #include <limits>
 #include <vector>
 
@@ -9,19 +10,34 @@
 namespace tk::cpu {
 namespace {
 
-// Calls visit(column_row, out_index, input_y, input_x) for every kernel tap
-// of every output position of channel c; input coordinates may be outside.
-template <typename Visit>
-void for_each_tap(const Window2d& w, int64_t c, const Visit& visit) {
+// Plane-sized work runs on one thread below this many elements: OpenMP
+// regions cost more than they save on small images.
+constexpr int64_t kMinParallelElements = 1 << 15;
+
+int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+// The output positions o in [0, out) whose input coordinate o * stride + offset
+// lies in [0, size): [lo, hi). Lets the inner loops run without bounds checks.
+void valid_range(int64_t out, int64_t stride, int64_t offset, int64_t size, int64_t* lo, int64_t* hi) {
+  *lo = std::max<int64_t>(0, floor_div(-offset + stride - 1, stride));
+  *hi = std::min<int64_t>(out, floor_div(size - 1 - offset, stride) + 1);
+  if (*hi < *lo) *hi = *lo;
+}
+
+// Calls row(column_row, oy, iy_or_minus_one, ox_lo, ox_hi, ix_offset) for
+// every kernel tap and output row of channel c.
+template <typename Row>
+void for_each_row(const Window2d& w, int64_t c, const Row& row) {
   for (int64_t ky = 0; ky < w.kernel_h; ++ky)
     for (int64_t kx = 0; kx < w.kernel_w; ++kx) {
-      const int64_t row = (c * w.kernel_h + ky) * w.kernel_w + kx;
+      const int64_t r = (c * w.kernel_h + ky) * w.kernel_w + kx;
+      const int64_t x_offset = kx * w.dilation_w - w.pad_w;
+      int64_t ox_lo, ox_hi;
+      valid_range(w.out_w, w.stride_w, x_offset, w.width, &ox_lo, &ox_hi);
       for (int64_t oy = 0; oy < w.out_h; ++oy) {
         const int64_t iy = oy * w.stride_h - w.pad_h + ky * w.dilation_h;
-        for (int64_t ox = 0; ox < w.out_w; ++ox) {
-          const int64_t ix = ox * w.stride_w - w.pad_w + kx * w.dilation_w;
-          visit(row, oy * w.out_w + ox, iy, ix);
-        }
+        const bool inside = iy >= 0 && iy < w.height;
+        row(r, oy, inside ? iy : -1, inside ? ox_lo : 0, inside ? ox_hi : 0, x_offset);
       }
     }
 }
@@ -34,11 +50,16 @@ void CpuBackend::im2col(DType dt, const Window2d& w, const void* image, void* co
     const S* in = static_cast<const S*>(image);
     S* out = static_cast<S*>(columns);
     const int64_t spatial = w.out_h * w.out_w;
-    parallel_for(threads_, w.channels, 1, [&](int64_t begin, int64_t end) {
+    const S zero = store<S>(0);
+    const int threads = w.channels * w.kernel_h * w.kernel_w * spatial < kMinParallelElements ? 1 : threads_;
+    parallel_for(threads, w.channels, 1, [&](int64_t begin, int64_t end) {
       for (int64_t c = begin; c < end; ++c)
-        for_each_tap(w, c, [&](int64_t row, int64_t o, int64_t iy, int64_t ix) {
-          const bool inside = iy >= 0 && iy < w.height && ix >= 0 && ix < w.width;
-          out[row * spatial + o] = inside ? in[(c * w.height + iy) * w.width + ix] : store<S>(0);
+        for_each_row(w, c, [&](int64_t r, int64_t oy, int64_t iy, int64_t lo, int64_t hi, int64_t x_offset) {
+          S* dst = out + r * spatial + oy * w.out_w;
+          for (int64_t ox = 0; ox < lo; ++ox) dst[ox] = zero;
+          const S* src = in + (c * w.height + iy) * w.width + x_offset;
+          for (int64_t ox = lo; ox < hi; ++ox) dst[ox] = src[ox * w.stride_w];
+          for (int64_t ox = hi; ox < w.out_w; ++ox) dst[ox] = zero;
         });
     });
   });
@@ -51,13 +72,16 @@ void CpuBackend::col2im(DType dt, const Window2d& w, const void* columns, void* 
     const S* in = static_cast<const S*>(columns);
     S* out = static_cast<S*>(image);
     const int64_t spatial = w.out_h * w.out_w, plane = w.height * w.width;
+    const int threads = w.channels * w.kernel_h * w.kernel_w * spatial < kMinParallelElements ? 1 : threads_;
     // Channels are independent: each thread owns whole image planes.
-    parallel_for(threads_, w.channels, 1, [&](int64_t begin, int64_t end) {
+    parallel_for(threads, w.channels, 1, [&](int64_t begin, int64_t end) {
       std::vector<T> sums(plane);
       for (int64_t c = begin; c < end; ++c) {
         for (int64_t i = 0; i < plane; ++i) sums[i] = accumulate ? load(out[c * plane + i]) : T(0);
-        for_each_tap(w, c, [&](int64_t row, int64_t o, int64_t iy, int64_t ix) {
-          if (iy >= 0 && iy < w.height && ix >= 0 && ix < w.width) sums[iy * w.width + ix] += load(in[row * spatial + o]);
+        for_each_row(w, c, [&](int64_t r, int64_t oy, int64_t iy, int64_t lo, int64_t hi, int64_t x_offset) {
+          const S* src = in + r * spatial + oy * w.out_w;
+          T* dst = sums.data() + iy * w.width + x_offset;
+          for (int64_t ox = lo; ox < hi; ++ox) dst[ox * w.stride_w] += load(src[ox]);
         });
         for (int64_t i = 0; i < plane; ++i) out[c * plane + i] = store<S>(sums[i]);
       }
@@ -72,22 +96,28 @@ void CpuBackend::pool2d_forward(DType dt, Pool pool, int64_t planes, const Windo
     const S* in = static_cast<const S*>(x);
     S* out = static_cast<S*>(y);
     const T area = static_cast<T>(w.kernel_h * w.kernel_w);
-    parallel_for(threads_, planes, 1, [&](int64_t begin, int64_t end) {
+    const int64_t plane_size = w.height * w.width;
+    parallel_for(threads_, planes, std::max<int64_t>(1, kMinParallelElements / plane_size), [&](int64_t begin, int64_t end) {
       for (int64_t p = begin; p < end; ++p) {
-        const S* plane = in + p * w.height * w.width;
-        for (int64_t oy = 0; oy < w.out_h; ++oy)
+        const S* plane = in + p * plane_size;
+        for (int64_t oy = 0; oy < w.out_h; ++oy) {
+          int64_t ky_lo, ky_hi;
+          valid_range(w.kernel_h, w.dilation_h, oy * w.stride_h - w.pad_h, w.height, &ky_lo, &ky_hi);
           for (int64_t ox = 0; ox < w.out_w; ++ox) {
+            int64_t kx_lo, kx_hi;
+            const int64_t x0 = ox * w.stride_w - w.pad_w;
+            valid_range(w.kernel_w, w.dilation_w, x0, w.width, &kx_lo, &kx_hi);
             T result = pool == Pool::kMax ? -std::numeric_limits<T>::infinity() : T(0);
-            for (int64_t ky = 0; ky < w.kernel_h; ++ky)
-              for (int64_t kx = 0; kx < w.kernel_w; ++kx) {
-                const int64_t iy = oy * w.stride_h - w.pad_h + ky * w.dilation_h;
-                const int64_t ix = ox * w.stride_w - w.pad_w + kx * w.dilation_w;
-                if (iy < 0 || iy >= w.height || ix < 0 || ix >= w.width) continue;
-                const T v = load(plane[iy * w.width + ix]);
+            for (int64_t ky = ky_lo; ky < ky_hi; ++ky) {
+              const S* row = plane + (oy * w.stride_h - w.pad_h + ky * w.dilation_h) * w.width + x0;
+              for (int64_t kx = kx_lo; kx < kx_hi; ++kx) {
+                const T v = load(row[kx * w.dilation_w]);
                 result = pool == Pool::kMax ? (v > result ? v : result) : result + v;
               }
+            }
             out[(p * w.out_h + oy) * w.out_w + ox] = store<S>(pool == Pool::kMax ? result : result / area);
           }
+        }
       }
     });
   });
@@ -103,22 +133,25 @@ void CpuBackend::pool2d_backward(DType dt, Pool pool, int64_t planes, const Wind
     S* grad_in = static_cast<S*>(dx);
     const int64_t plane_size = w.height * w.width;
     const T area = static_cast<T>(w.kernel_h * w.kernel_w);
-    parallel_for(threads_, planes, 1, [&](int64_t begin, int64_t end) {
+    parallel_for(threads_, planes, std::max<int64_t>(1, kMinParallelElements / plane_size), [&](int64_t begin, int64_t end) {
       std::vector<T> sums(plane_size);
       for (int64_t p = begin; p < end; ++p) {
         const S* plane = in + p * plane_size;
         for (int64_t i = 0; i < plane_size; ++i) sums[i] = accumulate ? load(grad_in[p * plane_size + i]) : T(0);
-        for (int64_t oy = 0; oy < w.out_h; ++oy)
+        for (int64_t oy = 0; oy < w.out_h; ++oy) {
+          int64_t ky_lo, ky_hi;
+          valid_range(w.kernel_h, w.dilation_h, oy * w.stride_h - w.pad_h, w.height, &ky_lo, &ky_hi);
           for (int64_t ox = 0; ox < w.out_w; ++ox) {
+            int64_t kx_lo, kx_hi;
+            const int64_t x0 = ox * w.stride_w - w.pad_w;
+            valid_range(w.kernel_w, w.dilation_w, x0, w.width, &kx_lo, &kx_hi);
             const T g = load(grad_out[(p * w.out_h + oy) * w.out_w + ox]);
             int64_t best = -1;
             T best_value = -std::numeric_limits<T>::infinity();
-            for (int64_t ky = 0; ky < w.kernel_h; ++ky)
-              for (int64_t kx = 0; kx < w.kernel_w; ++kx) {
-                const int64_t iy = oy * w.stride_h - w.pad_h + ky * w.dilation_h;
-                const int64_t ix = ox * w.stride_w - w.pad_w + kx * w.dilation_w;
-                if (iy < 0 || iy >= w.height || ix < 0 || ix >= w.width) continue;
-                const int64_t at = iy * w.width + ix;
+            for (int64_t ky = ky_lo; ky < ky_hi; ++ky) {
+              const int64_t base = (oy * w.stride_h - w.pad_h + ky * w.dilation_h) * w.width + x0;
+              for (int64_t kx = kx_lo; kx < kx_hi; ++kx) {
+                const int64_t at = base + kx * w.dilation_w;
                 if (pool == Pool::kAverage) {
                   sums[at] += g / area;
                 } else if (best < 0 || load(plane[at]) > best_value) {  // the first maximum takes the gradient
@@ -126,8 +159,10 @@ void CpuBackend::pool2d_backward(DType dt, Pool pool, int64_t planes, const Wind
                   best_value = load(plane[at]);
                 }
               }
+            }
             if (pool == Pool::kMax && best >= 0) sums[best] += g;
           }
+        }
         for (int64_t i = 0; i < plane_size; ++i) grad_in[p * plane_size + i] = store<S>(sums[i]);
       }
     });
