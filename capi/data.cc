@@ -13,7 +13,7 @@ TK_API tk_status tk_dataset_load_idx(const char* images_path, const char* labels
     require(labels_path, "labels_path");
     require(out_dataset, "out_dataset");
     auto handle = std::make_unique<tk_dataset>();
-    handle->dataset = tk::Dataset::from_idx(images_path, labels_path);
+    handle->dataset = std::make_shared<tk::Dataset>(tk::Dataset::from_idx(images_path, labels_path));
     *out_dataset = handle.release();
   });
 }
@@ -23,7 +23,8 @@ TK_API tk_status tk_dataset_create(const tk_tensor_view* features, const tk_tens
   return guarded([&] {
     require(out_dataset, "out_dataset");
     auto handle = std::make_unique<tk_dataset>();
-    handle->dataset = tk::Dataset::from_views(to_host_view(features, "features"), to_host_view(targets, "targets"));
+    handle->dataset = std::make_shared<tk::Dataset>(
+        tk::Dataset::from_views(to_host_view(features, "features"), to_host_view(targets, "targets")));
     *out_dataset = handle.release();
   });
 }
@@ -34,8 +35,8 @@ TK_API tk_status tk_dataset_normalize(tk_dataset* dataset, tk_normalization norm
   return guarded([&] {
     require(dataset, "dataset");
     switch (normalization) {
-      case TK_NORMALIZE_UNIT_RANGE: dataset->dataset.normalize_unit_range(); return;
-      case TK_NORMALIZE_MEAN_STD: dataset->dataset.normalize_mean_std(false, mean, std); return;
+      case TK_NORMALIZE_UNIT_RANGE: dataset->dataset->normalize_unit_range(); return;
+      case TK_NORMALIZE_MEAN_STD: dataset->dataset->normalize_mean_std(false, mean, std); return;
     }
     tk::fail(tk::ErrorCode::kInvalidArgument, "unknown normalization ", static_cast<int>(normalization));
   });
@@ -46,7 +47,7 @@ TK_API tk_status tk_dataset_stats(const tk_dataset* dataset, double* out_mean, d
     require(dataset, "dataset");
     require(out_mean, "out_mean");
     require(out_std, "out_std");
-    dataset->dataset.stats(out_mean, out_std);
+    dataset->dataset->stats(out_mean, out_std);
   });
 }
 
@@ -54,7 +55,7 @@ TK_API tk_status tk_dataset_size(const tk_dataset* dataset, int64_t* out_size) {
   return guarded([&] {
     require(dataset, "dataset");
     require(out_size, "out_size");
-    *out_size = dataset->dataset.size();
+    *out_size = dataset->dataset->size();
   });
 }
 
@@ -63,7 +64,7 @@ TK_API tk_status tk_dataset_sample_shape(const tk_dataset* dataset, int32_t* out
     require(dataset, "dataset");
     require(out_rank, "out_rank");
     require(out_shape, "out_shape");
-    tk::capi::write_shape(dataset->dataset.sample_shape(), out_rank, out_shape);
+    tk::capi::write_shape(dataset->dataset->sample_shape(), out_rank, out_shape);
   });
 }
 
@@ -72,7 +73,7 @@ TK_API tk_status tk_trainer_evaluate_dataset(tk_trainer* trainer, const tk_datas
   return guarded([&] {
     require(trainer, "trainer");
     require(dataset, "dataset");
-    tk::Evaluation result = trainer->trainer->evaluate(dataset->dataset, batch_size);
+    tk::Evaluation result = trainer->trainer->evaluate(*dataset->dataset, batch_size);
     if (out_loss) *out_loss = result.loss;
     if (out_accuracy) *out_accuracy = result.accuracy;
   });
@@ -86,7 +87,8 @@ TK_API tk_status tk_batcher_create(const tk_dataset* dataset, int64_t batch_size
     if ((shuffle != 0 && shuffle != 1) || (drop_last != 0 && drop_last != 1))
       tk::fail(tk::ErrorCode::kInvalidArgument, "shuffle and drop_last must be 0 or 1");
     auto handle = std::make_unique<tk_batcher>();
-    handle->batcher = std::make_unique<tk::Batcher>(dataset->dataset, batch_size, shuffle == 1, seed, drop_last == 1);
+    handle->dataset = dataset->dataset;
+    handle->batcher = std::make_unique<tk::Batcher>(*handle->dataset, batch_size, shuffle == 1, seed, drop_last == 1);
     *out_batcher = handle.release();
   });
 }

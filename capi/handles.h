@@ -31,11 +31,13 @@ struct tk_trainer {
   tk::Trainer* trainer = nullptr;  // replica 0: answers every read
 };
 
+// Shared: a batcher keeps its dataset alive even after tk_dataset_destroy.
 struct tk_dataset {
-  tk::Dataset dataset;
+  std::shared_ptr<tk::Dataset> dataset;
 };
 
 struct tk_batcher {
+  std::shared_ptr<const tk::Dataset> dataset;
   std::unique_ptr<tk::Batcher> batcher;
 };
 

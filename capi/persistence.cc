@@ -89,11 +89,15 @@ TK_API tk_status tk_trainer_load(tk_trainer* trainer, const char* path, tk_batch
   return guarded([&] {
     require(trainer, "trainer");
     require(path, "path");
-    // Replica 0 validates and loads (with the cursor); the others, identical, follow.
+    // Replica 0 reads, validates and loads (with the cursor); the others take
+    // its state, so the file is read once and every replica ends up equal.
     tk::load_checkpoint(*trainer->trainer, path, cursor ? cursor->batcher.get() : nullptr);
-    trainer->group->for_each([&](tk::Trainer& replica) {
-      if (&replica != trainer->trainer) tk::load_checkpoint(replica, path, nullptr);
-    });
+    if (trainer->group->replicas() > 1) {
+      const tk::TrainerSnapshot state = trainer->trainer->snapshot();
+      trainer->group->for_each([&](tk::Trainer& replica) {
+        if (&replica != trainer->trainer) replica.restore(state);
+      });
+    }
   });
 }
 

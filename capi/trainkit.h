@@ -22,8 +22,9 @@
  *             One handle must not be used from two threads at once, except that
  *             a tk_model or tk_dataset that is only read (passed to
  *             tk_trainer_create, tk_batcher_create, tk_trainer_evaluate_dataset)
- *             may be shared. A tk_batcher reads its dataset: keep the dataset
- *             alive and unmodified while the batcher exists. A trainer copies
+ *             may be shared. A tk_batcher keeps its dataset alive (the
+ *             dataset may be destroyed first) but must not see it modified
+ *             (normalized) while it exists. A trainer copies
  *             the model, so the model may be destroyed after tk_trainer_create.
  * ABI.        Enum values and struct layouts never change; new values and
  *             functions are only appended. Hosts that dlopen the library use

@@ -75,7 +75,25 @@ public abstract class NativeObject : IDisposable {
 
   protected void UseChecked(Func<long, int> call) => Check.Status(Use(call));
 
-  internal long Address => Use(a => a);
+  /// <summary>Keeps the handle alive while it is an argument of another object's call.</summary>
+  internal Held Hold() => new Held(owner);
+
+  internal struct Held : IDisposable {
+    readonly NativeHandle owner;
+    readonly bool added;
+    public readonly long Address;
+    internal Held(NativeHandle owner) {
+      this.owner = owner;
+      added = false;
+      owner.DangerousAddRef(ref added);
+      Address = owner.DangerousGetHandle().ToInt64();
+    }
+    public void Dispose() {
+      if (added) owner.DangerousRelease();
+    }
+  }
+
+  internal static Held? HoldOrNull(NativeObject o) => o == null ? (Held?)null : o.Hold();
 
   public void Dispose() => owner.Dispose();
 }
@@ -160,9 +178,13 @@ public sealed class Dataset : NativeObject {
 public sealed class Batcher : NativeObject {
   internal readonly Dataset Dataset;  // kept alive: the batcher reads it
   public Batcher(Dataset dataset, long batchSize, bool shuffle, long seed, bool dropLast)
-      : base(trainkit_native.tkb_batcher_create(dataset.Address, batchSize, shuffle ? 1 : 0, seed, dropLast ? 1 : 0),
-             trainkit_native.tkb_batcher_destroy) {
+      : base(Create(dataset, batchSize, shuffle, seed, dropLast), trainkit_native.tkb_batcher_destroy) {
     Dataset = dataset;
+  }
+
+  static long Create(Dataset dataset, long batchSize, bool shuffle, long seed, bool dropLast) {
+    using (var d = dataset.Hold())
+      return trainkit_native.tkb_batcher_create(d.Address, batchSize, shuffle ? 1 : 0, seed, dropLast ? 1 : 0);
   }
   public void Reset(long epoch) => UseChecked(h => trainkit_native.tkb_batcher_reset(h, epoch));
 }
@@ -170,10 +192,17 @@ public sealed class Batcher : NativeObject {
 /// <summary>Trains a compiled copy of a model. Not for use from two threads at once.</summary>
 public sealed class Trainer : NativeObject {
   public Trainer(Model model, Loss loss, TrainerOptions options = null)
-      : base(trainkit_native.tkb_trainer_create(model.Address, (int)loss, options == null ? 0 : options.Address),
-             trainkit_native.tkb_trainer_destroy) {
-    GC.KeepAlive(model);
-    GC.KeepAlive(options);
+      : base(Create(model, loss, options), trainkit_native.tkb_trainer_destroy) {}
+
+  static long Create(Model model, Loss loss, TrainerOptions options) {
+    using (var m = model.Hold()) {
+      Held? o = HoldOrNull(options);
+      try {
+        return trainkit_native.tkb_trainer_create(m.Address, (int)loss, o.HasValue ? o.Value.Address : 0);
+      } finally {
+        o?.Dispose();
+      }
+    }
   }
 
   static long Count(long[] shape) {
@@ -219,12 +248,13 @@ public sealed class Trainer : NativeObject {
   public unsafe bool StepNext(Batcher batcher, out double loss) {
     var value = new double[1];
     int result;
-    fixed (double* vp = value) {
+    fixed (double* vp = value)
+    using (var b = batcher.Hold()) {
       IntPtr p = (IntPtr)vp;
-      result = Use(h => trainkit_native.tkb_trainer_step_next(h, batcher.Address, p));
+      long address = b.Address;
+      result = Use(h => trainkit_native.tkb_trainer_step_next(h, address, p));
     }
     Check.Last();
-    GC.KeepAlive(batcher);
     loss = result == 1 ? value[0] : double.NaN;
     return result == 1;
   }
@@ -247,11 +277,12 @@ public sealed class Trainer : NativeObject {
 
   public unsafe Evaluation Evaluate(Dataset dataset, long batchSize) {
     var result = new double[2];
-    fixed (double* out2 = result) {
+    fixed (double* out2 = result)
+    using (var d = dataset.Hold()) {
       IntPtr op = (IntPtr)out2;
-      UseChecked(h => trainkit_native.tkb_trainer_evaluate_dataset(h, dataset.Address, batchSize, op));
+      long address = d.Address;
+      UseChecked(h => trainkit_native.tkb_trainer_evaluate_dataset(h, address, batchSize, op));
     }
-    GC.KeepAlive(dataset);
     return new Evaluation { Loss = result[0], Accuracy = result[1] };
   }
 
@@ -291,12 +322,22 @@ public sealed class Trainer : NativeObject {
   }
 
   public void Save(string path, Batcher cursor = null) {
-    UseChecked(h => trainkit_native.tkb_trainer_save(h, path, cursor == null ? 0 : cursor.Address));
-    GC.KeepAlive(cursor);
+    Held? c = HoldOrNull(cursor);
+    try {
+      long address = c.HasValue ? c.Value.Address : 0;
+      UseChecked(h => trainkit_native.tkb_trainer_save(h, path, address));
+    } finally {
+      c?.Dispose();
+    }
   }
   public void Load(string path, Batcher cursor = null) {
-    UseChecked(h => trainkit_native.tkb_trainer_load(h, path, cursor == null ? 0 : cursor.Address));
-    GC.KeepAlive(cursor);
+    Held? c = HoldOrNull(cursor);
+    try {
+      long address = c.HasValue ? c.Value.Address : 0;
+      UseChecked(h => trainkit_native.tkb_trainer_load(h, path, address));
+    } finally {
+      c?.Dispose();
+    }
   }
   public void ExportWeights(string path, DType dtype) =>
       UseChecked(h => trainkit_native.tkb_trainer_export_weights(h, path, (int)dtype));

@@ -139,8 +139,10 @@ class Model(_Native):
         return node
 
     def input(self, name, *shape):
-        dims = _array(shape, np.int64)
-        return self._node(_n.tkb_model_input(self.handle, name, len(shape), dims.ctypes.data))
+        dims = _array(shape, np.int64).ravel()
+        if dims.size == 0:
+            raise TrainKitError(1, "an input needs at least one extent")
+        return self._node(_n.tkb_model_input(self.handle, name, dims.size, dims.ctypes.data))
 
     def linear(self, node, units):
         return self._node(_n.tkb_model_linear(self.handle, node, units))

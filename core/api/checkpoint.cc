@@ -1,6 +1,7 @@
 #include "core/api/checkpoint.h"
 
 #include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -112,19 +113,26 @@ std::string save_checkpoint_keep_last(Trainer& trainer, const std::string& prefi
   const size_t slash = prefix.find_last_of('/');
   const std::string folder = slash == std::string::npos ? "." : prefix.substr(0, slash + 1);
   const std::string stem = slash == std::string::npos ? prefix : prefix.substr(slash + 1);
-  std::vector<std::string> found;
+  // The other files of this prefix, oldest write first; the one just written
+  // always stays (a run restarted at a lower step must not delete it).
+  std::vector<std::pair<int64_t, std::string>> found;
+  const std::string written = path.substr(slash == std::string::npos ? 0 : slash + 1);
   if (DIR* dir = ::opendir(folder.c_str())) {
     while (dirent* entry = ::readdir(dir)) {
       const std::string name = entry->d_name;
-      if (name.size() == stem.size() + 1 + 10 + 12 && name.compare(0, stem.size() + 1, stem + "-") == 0 &&
-          name.compare(name.size() - 12, 12, ".safetensors") == 0 &&
-          std::all_of(name.begin() + stem.size() + 1, name.end() - 12, ::isdigit))
-        found.push_back(name);
+      if (name != written && name.size() == stem.size() + 1 + 10 + 12 &&
+          name.compare(0, stem.size() + 1, stem + "-") == 0 && name.compare(name.size() - 12, 12, ".safetensors") == 0 &&
+          std::all_of(name.begin() + stem.size() + 1, name.end() - 12, ::isdigit)) {
+        struct stat info;
+        const std::string full = slash == std::string::npos ? name : folder + name;
+        if (::stat(full.c_str(), &info) == 0)
+          found.push_back({static_cast<int64_t>(info.st_mtim.tv_sec) * 1000000000 + info.st_mtim.tv_nsec, full});
+      }
     }
     ::closedir(dir);
   }
   std::sort(found.begin(), found.end());
-  for (size_t i = 0; i + keep < found.size(); ++i) ::unlink((slash == std::string::npos ? found[i] : folder + found[i]).c_str());
+  for (size_t i = 0; i + (keep - 1) < found.size(); ++i) ::unlink(found[i].second.c_str());
   return path;
 }
 

@@ -26,7 +26,7 @@ class ReplicatedTrainer {
 
   // Splits the global batch by rows (at least one row per replica).
   StepResult step(const HostView& inputs, const HostView& targets);
-  // Runs fn on every replica (concurrently if it uses collectives).
+  // Runs fn on every replica in turn (fn must not use collectives).
   void for_each(const std::function<void(Trainer&)>& fn);
 
  private:

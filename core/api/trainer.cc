@@ -1,6 +1,7 @@
 #include "core/api/trainer.h"
 
 #include <algorithm>
+#include <exception>
 #include <cmath>
 
 #include "core/backend/cpu/cpu_backend.h"
@@ -103,22 +104,37 @@ void Trainer::join(Communicator* communicator) {
 
 StepResult Trainer::step(const HostView& inputs, const HostView& targets) {
   // Until the commit point below, nothing that outlives this call is written.
-  plan_->check_batch(inputs, &targets);
-  plan_->reserve(inputs.shape[0]);
-  plan_->load_batch(inputs, &targets);
+  // Joined to a group, a replica that fails here still tells its peers, so
+  // that every replica fails the step together instead of waiting.
+  std::exception_ptr local_error;
+  try {
+    plan_->check_batch(inputs, &targets);
+    plan_->reserve(inputs.shape[0]);
+    plan_->load_batch(inputs, &targets);
+  } catch (...) {
+    if (!comm_) throw;
+    local_error = std::current_exception();
+  }
   const DType dt = config_.compute_dtype;
   const int64_t count = plan_->flat_param_count();
-  const int64_t rows = inputs.shape[0];
+  const int64_t rows = local_error ? 0 : inputs.shape[0];
   const bool mean = config_.reduction == Reduction::kMean;
+  const bool last_micro_batch = accumulated_count_ + 1 == config_.accumulation_steps;
+  double share = 1.0;  // this replica's part of the global mean
+  if (comm_) {
+    comm_buffer_[0] = static_cast<double>(rows);
+    comm_buffer_[1] = local_error ? 1.0 : 0.0;
+    comm_->all_reduce_sum(DType::kF64, comm_buffer_.data(), 2);
+    if (local_error) std::rethrow_exception(local_error);
+    if (comm_buffer_[1] > 0) fail(ErrorCode::kCommunication, "another replica failed this step");
+    if (mean) share = static_cast<double>(rows) / comm_buffer_[0];
+  }
   // Replicas draw different dropout masks: the stream includes the rank.
   const uint64_t stream = static_cast<uint64_t>(micro_steps_) ^ (comm_ ? static_cast<uint64_t>(comm_->rank()) << 48 : 0);
   StepResult result;
   result.loss_scale = scaler_.scale();
-  // Data parallel with a mean loss: each replica's gradient is weighted by its
-  // rows, and the sum over replicas is divided by all rows in the update.
-  const double row_weight = comm_ && mean ? static_cast<double>(rows) : 1.0;
   result.loss = plan_->forward(params_.data(), true, config_.seed, stream,
-                               result.loss_scale * row_weight / config_.accumulation_steps, half_params());
+                               result.loss_scale * share / config_.accumulation_steps, half_params());
   bool finite = std::isfinite(result.loss);
   double grad_sum_squares = 0;
   if (finite) {
@@ -126,17 +142,19 @@ StepResult Trainer::step(const HostView& inputs, const HostView& targets) {
     // grads_ becomes the running sum of the accumulation window, so the check
     // below covers the sum too (two large finite halves can add up to Inf).
     if (accumulated_count_ > 0) backend_->axpy(dt, count, 1.0, accumulated_.data(), grads_.data(), true);
+    // A finite sum of squares proves every gradient finite in one pass; only
+    // when it is not (Inf/NaN, or a huge f64 square) look element by element.
+    grad_sum_squares = backend_->sum_squares(dt, count, grads_.data());
+    finite = std::isfinite(grad_sum_squares) || backend_->all_finite(dt, count, grads_.data());
   }
-  const bool last_micro_batch = accumulated_count_ + 1 == config_.accumulation_steps;
-  double total_rows = static_cast<double>(rows);
   if (comm_) {
-    // Agree on the batch: rows, loss and whether any replica went non-finite,
-    // so that every replica takes the same branch below.
-    double stats[3] = {static_cast<double>(rows), finite ? result.loss * rows : 0.0, finite ? 0.0 : 1.0};
-    comm_->all_reduce_sum(DType::kF64, stats, 3);
-    total_rows = stats[0];
-    finite = stats[2] == 0.0;
-    if (finite) result.loss = mean ? stats[1] / total_rows : stats[1] / rows;
+    // Agree on the loss and on whether any replica went non-finite, so that
+    // every replica takes the same branch below on every micro-batch.
+    comm_buffer_[0] = finite ? result.loss * share : 0.0;
+    comm_buffer_[1] = finite ? 0.0 : 1.0;
+    comm_->all_reduce_sum(DType::kF64, comm_buffer_.data(), 2);
+    finite = comm_buffer_[1] == 0.0;
+    if (finite) result.loss = comm_buffer_[0];
     if (finite && last_micro_batch) {
       // Gradients are summed in buckets of the flat buffer.
       host_grads_.resize(count * dtype_size(dt));
@@ -145,13 +163,10 @@ StepResult Trainer::step(const HostView& inputs, const HostView& targets) {
       for (int64_t begin = 0; begin < count; begin += bucket)
         comm_->all_reduce_sum(dt, host_grads_.data() + begin * dtype_size(dt), std::min(bucket, count - begin));
       backend_->copy_from_host(grads_.data(), host_grads_.data(), host_grads_.size());
+      // The summed gradients are the same on every replica, and so is this.
+      grad_sum_squares = backend_->sum_squares(dt, count, grads_.data());
+      finite = std::isfinite(grad_sum_squares) || backend_->all_finite(dt, count, grads_.data());
     }
-  }
-  if (finite) {
-    // A finite sum of squares proves every gradient finite in one pass; only
-    // when it is not (Inf/NaN, or a huge f64 square) look element by element.
-    grad_sum_squares = backend_->sum_squares(dt, count, grads_.data());
-    finite = std::isfinite(grad_sum_squares) || backend_->all_finite(dt, count, grads_.data());
   }
   if (!finite) {
     // Under loss scaling an overflow is expected now and then: GradScaler skips
@@ -169,9 +184,8 @@ StepResult Trainer::step(const HostView& inputs, const HostView& targets) {
     return result;
   }
   accumulated_count_ = 0;
-  // Gradients carry the loss scale (and, data parallel, the rows); the
-  // optimizer pass divides them out.
-  const double scale = result.loss_scale * (comm_ && mean ? total_rows : 1.0);
+  // Gradients carry the loss scale; the optimizer pass divides it out.
+  const double scale = result.loss_scale;
   last_grad_norm_ = std::sqrt(grad_sum_squares) / scale;
   double clip = 1.0;
   if (config_.clip_norm > 0 && last_grad_norm_ > config_.clip_norm)

@@ -3,6 +3,7 @@
 // error it throws with weights, optimizer state and counters unchanged.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -159,6 +160,9 @@ class Trainer {
   std::map<std::string, std::string> properties_;
   Communicator* comm_ = nullptr;
   std::vector<uint8_t> host_grads_;  // staging for all-reduce (the CPU backend could reduce in place)
+  // Small collectives' data: a member, not a local, so a peer still writing
+  // after this replica gave up never writes into a dead stack frame.
+  std::array<double, 2> comm_buffer_{};
 };
 
 }  // namespace tk

@@ -23,7 +23,9 @@ class LocalCommunicator final : public Communicator {
 
   void broadcast(void* data, size_t bytes, int root) override {
     group_->buffers_[rank_] = data;
+    group_->requests_[rank_] = {1, root, static_cast<int64_t>(bytes)};
     group_->arrive_and_wait(rank_);
+    check_requests();
     if (rank_ != root) std::memcpy(data, group_->buffers_[root], bytes);
     group_->arrive_and_wait(rank_);  // root's buffer stays valid until everyone copied
   }
@@ -37,10 +39,20 @@ class LocalCommunicator final : public Communicator {
   }
 
  private:
+  // Throws (on every rank alike, before anything is written) if the ranks
+  // did not all call the same collective with the same sizes.
+  void check_requests() {
+    for (int q = 0; q < group_->size(); ++q)
+      if (group_->requests_[q] != group_->requests_[rank_])
+        fail(ErrorCode::kCommunication, "replica ", rank_, ": replicas called different collectives");
+  }
+
   template <typename T>
   void reduce(T* data, int64_t count) {
     group_->buffers_[rank_] = data;
+    group_->requests_[rank_] = {0, static_cast<int64_t>(sizeof(T)), count};
     group_->arrive_and_wait(rank_);
+    check_requests();
     const int n = group_->size();
     const int64_t begin = count * rank_ / n, end = count * (rank_ + 1) / n;
     // Sum this replica's slice over the buffers in rank order (contiguous,
@@ -69,7 +81,7 @@ class LocalCommunicator final : public Communicator {
 };
 
 LocalGroup::LocalGroup(int size, std::chrono::milliseconds timeout)
-    : size_(size), timeout_(timeout), buffers_(size, nullptr) {
+    : size_(size), timeout_(timeout), buffers_(size, nullptr), requests_(size) {
   if (size < 1) fail(ErrorCode::kInvalidArgument, "a group needs at least one replica, got ", size);
   for (int r = 0; r < size; ++r) members_.push_back(std::make_unique<LocalCommunicator>(this, r));
 }

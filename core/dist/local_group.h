@@ -3,6 +3,7 @@
 // order and writes the result to slice r of every buffer.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <condition_variable>
 #include <memory>
@@ -35,6 +36,8 @@ class LocalGroup {
   uint64_t generation_ = 0;
   bool aborted_ = false;
   std::vector<void*> buffers_;
+  // What each rank asked for (kind, dtype or root, count): all must agree.
+  std::vector<std::array<int64_t, 3>> requests_;
   std::vector<std::unique_ptr<Communicator>> members_;
 };
 

@@ -27,6 +27,7 @@ class MpiCommunicator final : public Communicator {
   void all_reduce_sum(DType dtype, void* data, int64_t count) override {
     if (dtype != DType::kF32 && dtype != DType::kF64)
       fail(ErrorCode::kUnsupported, "all-reduce of ", dtype_name(dtype), " is not supported");
+    check_usable("all-reduce");
     const MPI_Datatype type = dtype == DType::kF32 ? MPI_FLOAT : MPI_DOUBLE;
     char* bytes = static_cast<char*>(data);
     // MPI counts are int: large buffers go in pieces.
@@ -41,6 +42,7 @@ class MpiCommunicator final : public Communicator {
   }
 
   void broadcast(void* data, size_t bytes, int root) override {
+    check_usable("broadcast");
     char* p = static_cast<char*>(data);
     for (size_t done = 0; done < bytes;) {
       const int piece = static_cast<int>(std::min<size_t>(bytes - done, INT_MAX / 2));
@@ -52,6 +54,7 @@ class MpiCommunicator final : public Communicator {
   }
 
   void barrier() override {
+    check_usable("barrier");
     MPI_Request request;
     check(MPI_Ibarrier(comm_, &request), "barrier");
     wait(request, "barrier");
@@ -60,8 +63,16 @@ class MpiCommunicator final : public Communicator {
   void abort() noexcept override {}
 
  private:
+  // After a failure a collective may still be in flight (MPI cannot cancel
+  // one), so the world is unusable: every later call fails at once.
+  void check_usable(const char* what) {
+    if (broken_)
+      fail(ErrorCode::kCommunication, "rank ", rank_, ": MPI ", what, " refused: an earlier collective failed");
+  }
+
   void check(int code, const char* what) {
     if (code == MPI_SUCCESS) return;
+    broken_ = true;
     char text[MPI_MAX_ERROR_STRING];
     int length = 0;
     MPI_Error_string(code, text, &length);
@@ -79,9 +90,11 @@ class MpiCommunicator final : public Communicator {
       check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), what);
       if (done) return;
       const auto now = std::chrono::steady_clock::now();
-      if (now > deadline)
+      if (now > deadline) {
+        broken_ = true;
         fail(ErrorCode::kCommunication, "rank ", rank_, ": MPI ", what, " did not complete within ", timeout_.count(),
              " ms (a peer died or stalled)");
+      }
       if (now - start < std::chrono::milliseconds(20)) {
         std::this_thread::yield();
       } else {
@@ -93,6 +106,7 @@ class MpiCommunicator final : public Communicator {
   std::chrono::milliseconds timeout_;
   MPI_Comm comm_;
   int rank_ = 0, size_ = 1;
+  bool broken_ = false;
 };
 
 void finalize_at_exit() {

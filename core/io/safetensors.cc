@@ -47,17 +47,29 @@ uint64_t read_le64(const uint8_t* p) {
   return value;
 }
 
-// Temporaries of earlier saves to the same file whose writer process is gone
-// (killed mid-save) are deleted, so crashes do not fill the disk.
+std::string host_name() {
+  char name[256] = {0};
+  if (::gethostname(name, sizeof name - 1) != 0) return "unknown";
+  for (char* p = name; *p; ++p)
+    if (*p == '-' || *p == '/') *p = '_';
+  return name;
+}
+
+// Temporaries of earlier saves to the same file, written on this host by a
+// process that is gone (killed mid-save), are deleted so crashes do not fill
+// the disk. Another host's temporaries (a shared folder) are left alone.
 void remove_abandoned_temporaries(const std::string& folder, const std::string& name) {
   DIR* dir = ::opendir(folder.c_str());
   if (!dir) return;
   const std::string prefix = name + ".tmp-";
+  const std::string host = "-" + host_name() + "-";
   while (dirent* entry = ::readdir(dir)) {
     const std::string file = entry->d_name;
     if (file.compare(0, prefix.size(), prefix) != 0) continue;
-    const long pid = std::strtol(file.c_str() + prefix.size(), nullptr, 10);
-    if (pid > 0 && pid != ::getpid() && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)
+    char* end = nullptr;
+    const long pid = std::strtol(file.c_str() + prefix.size(), &end, 10);
+    if (pid <= 0 || file.compare(static_cast<size_t>(end - file.c_str()), host.size(), host) != 0) continue;
+    if (pid != ::getpid() && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)
       ::unlink((folder + "/" + file).c_str());
   }
   ::closedir(dir);
@@ -224,6 +236,10 @@ std::vector<uint8_t> serialize_safetensors(const std::vector<StoredTensor>& tens
                                            const std::map<std::string, std::string>& metadata) {
   Json header = Json::object();
   if (!metadata.empty()) header["__metadata__"] = metadata;
+  std::set<std::string> names;
+  for (const StoredTensor& t : tensors)
+    if (t.name == "__metadata__" || !names.insert(t.name).second)
+      fail(ErrorCode::kInvalidArgument, "cannot save two tensors named '", t.name, "' (rename a node)");
   uint64_t offset = 0;
   for (const StoredTensor& t : tensors) {
     header[t.name] = {{"dtype", safetensors_dtype_name(t.dtype)},
@@ -249,7 +265,7 @@ void write_file_atomically(const std::string& path, const std::vector<uint8_t>& 
   const size_t slash = path.find_last_of('/');
   const std::string folder = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
   std::random_device entropy;
-  const std::string temp = path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(entropy());
+  const std::string temp = path + ".tmp-" + std::to_string(::getpid()) + "-" + host_name() + "-" + std::to_string(entropy());
   int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) fail(ErrorCode::kIo, "cannot create '", temp, "': ", system_message());
   auto abandon = [&](const char* step) {

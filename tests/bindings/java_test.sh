@@ -7,5 +7,7 @@ mkdir -p "$classes"
 "$reference" > "$classes/reference.txt"
 cp=/usr/share/java/junit4.jar:/usr/share/java/hamcrest-core.jar
 javac --release 17 -nowarn -cp "$jar:$cp" -d "$classes" "$test_source"
-java -Xmx512m -Dtrainkit.reference="$classes/reference.txt" -cp "$jar:$cp:$classes" \
+# A fixed, pre-touched heap and a bounded direct-memory pool keep the JVM's own
+# growth out of resident memory, so the cycle test sees native leaks only.
+java -Xms256m -Xmx256m -XX:+AlwaysPreTouch -XX:MaxDirectMemorySize=64m -Dtrainkit.reference="$classes/reference.txt" -cp "$jar:$cp:$classes" \
   org.junit.runner.JUnitCore org.trainkit.TrainKitTest

@@ -615,6 +615,17 @@ static void test_data_errors(void) {
   EXPECT(has == 1 && features.shape[0] == 3);
   tk_batcher_destroy(b);
   EXPECT_STATUS(tk_batcher_create(ds, 2, 1, 0, 0, &b), TK_OK);
+  {
+    /* A batcher keeps its dataset alive: destroying the dataset first is safe. */
+    tk_dataset* copy;
+    tk_batcher* orphan;
+    EXPECT_STATUS(tk_dataset_create(&fx, &fy3, &copy), TK_OK);
+    EXPECT_STATUS(tk_batcher_create(copy, 2, 0, 0, 0, &orphan), TK_OK);
+    tk_dataset_destroy(copy);
+    EXPECT_STATUS(tk_batcher_next(orphan, &features, &targets, &has), TK_OK);
+    EXPECT(has == 1 && ((float*)features.data)[0] == 0.0f && ((float*)features.data)[2] == 2.0f);
+    tk_batcher_destroy(orphan);
+  }
   EXPECT_STATUS(tk_batcher_reset(b, -1), INVALID);
   EXPECT_STATUS(tk_batcher_next(b, &features, &targets, &has), TK_OK);
   EXPECT(has == 1 && features.shape[0] == 2 && features.shape[1] == 2 && targets.dtype == TK_DTYPE_I32);

@@ -112,7 +112,8 @@ void CpuBackend::pool2d_forward(DType dt, Pool pool, int64_t planes, const Windo
               const S* row = plane + (oy * w.stride_h - w.pad_h + ky * w.dilation_h) * w.width + x0;
               for (int64_t kx = kx_lo; kx < kx_hi; ++kx) {
                 const T v = load(row[kx * w.dilation_w]);
-                result = pool == Pool::kMax ? (v > result ? v : result) : result + v;
+                // NaN wins, as in PyTorch: it must not vanish before the loss check.
+                result = pool == Pool::kMax ? ((v > result || v != v) ? v : result) : result + v;
               }
             }
             out[(p * w.out_h + oy) * w.out_w + ox] = store<S>(pool == Pool::kMax ? result : result / area);
@@ -154,7 +155,9 @@ void CpuBackend::pool2d_backward(DType dt, Pool pool, int64_t planes, const Wind
                 const int64_t at = base + kx * w.dilation_w;
                 if (pool == Pool::kAverage) {
                   sums[at] += g / area;
-                } else if (best < 0 || load(plane[at]) > best_value) {  // the first maximum takes the gradient
+                } else if (best < 0 || (best_value == best_value && (load(plane[at]) > best_value ||
+                                                                      load(plane[at]) != load(plane[at])))) {
+                  // The first maximum (or first NaN, as forward) takes the gradient.
                   best = at;
                   best_value = load(plane[at]);
                 }

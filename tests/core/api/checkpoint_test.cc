@@ -199,6 +199,14 @@ TEST(CheckpointTest, KeepLastDeletesTheOldest) {
   }
   for (int i = 0; i < 5; ++i) EXPECT_EQ(access(written[i].c_str(), F_OK) == 0, i >= 3) << written[i];
   EXPECT_NE(written[4].find("rotating-0000000005.safetensors"), std::string::npos);
+  // A run restarted from step 0 writes a lower step: that file stays, the oldest other goes.
+  Trainer restarted(mlp(), TrainerConfig{});
+  Batcher again(data.dataset, 16, true, 5, false);
+  train(restarted, again, 1);
+  const std::string low = save_checkpoint_keep_last(restarted, prefix, 2, nullptr);
+  EXPECT_EQ(access(low.c_str(), F_OK), 0);
+  EXPECT_NE(access(written[3].c_str(), F_OK), 0);
+  EXPECT_EQ(access(written[4].c_str(), F_OK), 0);
 }
 
 TEST(WeightsTest, ExportAndImportInEveryFloatFormat) {

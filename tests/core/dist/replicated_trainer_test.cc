@@ -111,6 +111,48 @@ TEST(ReplicatedTrainerTest, OverflowOnOneReplicaSkipsTheStepOnAll) {
   });
 }
 
+TEST(ReplicatedTrainerTest, AnOverflowInsideAnAccumulationWindowKeepsReplicasInStep) {
+  TrainerConfig config;
+  config.precision = Precision::kFp16;
+  config.accumulation_steps = 2;
+  Data data(64);
+  ReplicatedTrainer group(mlp(), config, 2);
+  data.x[12 * kFeatures] = 1e6f;  // row 12 of rows 8..15: replica 1, first micro-batch of the window
+  EXPECT_TRUE(group.step(data.inputs(8, 8), data.targets(8, 8)).skipped);
+  // Both replicas dropped the window and go on together.
+  for (int s = 0; s < 4; ++s) group.step(data.inputs(16 + 8 * s, 8), data.targets(16 + 8 * s, 8));
+  const std::vector<float> reference = weights(group.primary());
+  group.for_each([&](Trainer& replica) {
+    EXPECT_EQ(weights(replica), reference);
+    EXPECT_EQ(replica.optimizer_steps(), 2);
+    EXPECT_EQ(replica.skipped_steps(), 1);
+  });
+}
+
+TEST(LocalGroupTest, ReplicasCallingDifferentCollectivesFailInsteadOfCorruptingMemory) {
+  LocalGroup group(2, std::chrono::seconds(10));
+  float small[2] = {1, 2};
+  float large[8] = {0};
+  ErrorCode codes[2] = {ErrorCode::kInternal, ErrorCode::kInternal};
+  std::thread other([&] {
+    try {
+      group.communicator(1)->all_reduce_sum(DType::kF32, large, 8);
+    } catch (const Error& e) {
+      codes[1] = e.code();
+    }
+  });
+  try {
+    group.communicator(0)->all_reduce_sum(DType::kF32, small, 2);
+  } catch (const Error& e) {
+    codes[0] = e.code();
+  }
+  other.join();
+  EXPECT_EQ(codes[0], ErrorCode::kCommunication);
+  EXPECT_EQ(codes[1], ErrorCode::kCommunication);
+  EXPECT_EQ(small[0], 1.0f);
+  EXPECT_EQ(large[0], 0.0f);
+}
+
 TEST(ReplicatedTrainerTest, ABadBatchFailsBeforeAnyReplicaStartsAndTheGroupGoesOn) {
   TrainerConfig config;
   Data data(64);

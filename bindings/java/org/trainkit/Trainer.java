@@ -13,8 +13,19 @@ import org.trainkit.internal.trainkit_native;
  * Not for use from two threads at once.
  */
 public final class Trainer extends NativeObject {
-  private ByteBuffer staging = Native.direct(1 << 16);
-  private ByteBuffer labelStaging = Native.direct(1 << 12);
+  // Reused across calls (allocated on first use, grown when needed), so a
+  // step creates no direct buffers.
+  private ByteBuffer staging = Native.direct(0);
+  private ByteBuffer labelStaging = Native.direct(0);
+  private final java.nio.LongBuffer inputShape = Native.shape(new long[8]);
+  private final java.nio.LongBuffer targetShape = Native.shape(new long[8]);
+
+  private static java.nio.LongBuffer fill(java.nio.LongBuffer buffer, long[] shape) {
+    if (shape.length > 8) throw new TrainKitException(1, "a shape has at most 8 extents, got " + shape.length);
+    buffer.clear();
+    buffer.put(shape).flip();
+    return buffer;
+  }
 
   public Trainer(Model model, Loss loss, TrainerOptions options) {
     super(create(model, loss, options), trainkit_native::tkb_trainer_destroy);
@@ -68,7 +79,8 @@ public final class Trainer extends NativeObject {
     checkCapacity(inputs, 4 * product(inputShape), "inputs");
     checkCapacity(targets, (targetType == DType.F64 ? 8 : 4) * product(targetShape), "targets");
     double loss = trainkit_native.tkb_trainer_step(handle(), inputs, DType.F32.value, inputShape.length,
-        Native.shape(inputShape), targets, targetType.value, targetShape.length, Native.shape(targetShape));
+        fill(this.inputShape, inputShape), targets, targetType.value, targetShape.length,
+        fill(this.targetShape, targetShape));
     Native.check();
     Reference.reachabilityFence(this);
     return loss;
@@ -106,7 +118,7 @@ public final class Trainer extends NativeObject {
   public float[] predict(float[] inputs, long[] inputShape, long outputsPerSample, boolean probabilities) {
     checkCount(inputs.length, inputShape);
     long rows = inputShape[0];
-    ByteBuffer out = Native.direct((int) (4 * rows * outputsPerSample));
+    ByteBuffer out = Native.direct(bytes(4 * rows * outputsPerSample));
     Native.check(trainkit_native.tkb_trainer_predict(handle(), stage(inputs), DType.F32.value, inputShape.length,
         Native.shape(inputShape), probabilities ? 1 : 0, out, DType.F32.value, 2,
         Native.shape(rows, outputsPerSample)));
@@ -127,7 +139,7 @@ public final class Trainer extends NativeObject {
   public float[] parameters() {
     long count = trainkit_native.tkb_trainer_num_parameters(handle());
     Native.check();
-    ByteBuffer out = Native.direct((int) (4 * count));
+    ByteBuffer out = Native.direct(bytes(4 * count));
     Native.check(trainkit_native.tkb_trainer_copy_parameters(handle(), out, count));
     Reference.reachabilityFence(this);
     float[] values = new float[(int) count];
@@ -165,9 +177,17 @@ public final class Trainer extends NativeObject {
       throw new TrainKitException(2, what + " must be a direct buffer (ByteBuffer.allocateDirect)");
     long capacity = buffer.capacity();
     if (buffer instanceof FloatBuffer || buffer instanceof IntBuffer) capacity *= 4;
-    else if (!(buffer instanceof ByteBuffer)) capacity *= 8;
+    else if (buffer instanceof java.nio.ShortBuffer || buffer instanceof java.nio.CharBuffer) capacity *= 2;
+    else if (!(buffer instanceof ByteBuffer)) capacity *= 8;  // LongBuffer, DoubleBuffer
     if (capacity < bytes)
       throw new TrainKitException(3, what + " holds " + capacity + " bytes, the shape needs " + bytes);
+  }
+
+  /** Java buffers hold at most 2 GiB: larger results cannot be returned as arrays. */
+  private static int bytes(long bytes) {
+    if (bytes > Integer.MAX_VALUE - 8)
+      throw new TrainKitException(5, "a result of " + bytes + " bytes does not fit a Java array");
+    return (int) bytes;
   }
 
   private static void checkCount(int length, long[] shape) {
