@@ -93,6 +93,23 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{"two_accumulating", 2, OptimizerKind::kAdamW, Reduction::kMean, 2, 16}),
     [](const auto& info) { return info.param.name; });
 
+TEST(ReplicatedTrainerTest, UnequalMicroBatchesInAWindowMatchOneReplica) {
+  TrainerConfig config;
+  config.optimizer.kind = OptimizerKind::kAdam;
+  config.accumulation_steps = 2;
+  Data data(120);
+  ReplicatedTrainer single(mlp(), config, 1), group(mlp(), config, 2);
+  int64_t at = 0;
+  for (int64_t rows : {8, 4, 12, 6, 10, 2}) {  // windows of unequal halves, odd shard splits
+    single.step(data.inputs(at, rows), data.targets(at, rows));
+    group.step(data.inputs(at, rows), data.targets(at, rows));
+    at += rows;
+  }
+  const std::vector<float> expected = weights(single.primary()), got = weights(group.primary());
+  for (size_t i = 0; i < got.size(); ++i)
+    ASSERT_NEAR(got[i], expected[i], 1e-5 * std::max(1.0f, std::abs(expected[i]))) << "weight " << i;
+}
+
 TEST(ReplicatedTrainerTest, OverflowOnOneReplicaSkipsTheStepOnAll) {
   TrainerConfig config;
   config.precision = Precision::kFp16;

@@ -119,6 +119,12 @@ TEST(SafetensorsTest, RejectsEachKindOfMalformedHeader) {
             ErrorCode::kCorruptData);  // unknown field
 }
 
+TEST(SafetensorsTest, SavingTwoTensorsOfOneNameIsRefused) {
+  std::vector<StoredTensor> tensors = {{"a", DType::kF32, {1}, std::vector<uint8_t>(4)},
+                                       {"a", DType::kF32, {1}, std::vector<uint8_t>(4)}};
+  EXPECT_THROW(serialize_safetensors(tensors, {}), Error);
+}
+
 TEST(SafetensorsTest, AtomicWriteReplacesTheFileAndLeavesNoTemporaries) {
   const char* dir = std::getenv("TEST_TMPDIR");
   const std::string path = std::string(dir ? dir : "/tmp") + "/atomic.safetensors";
