@@ -9,5 +9,5 @@ cp=/usr/share/java/junit4.jar:/usr/share/java/hamcrest-core.jar
 javac --release 17 -nowarn -cp "$jar:$cp" -d "$classes" "$test_source"
 # A fixed, pre-touched heap and a bounded direct-memory pool keep the JVM's own
 # growth out of resident memory, so the cycle test sees native leaks only.
-java -Xms256m -Xmx256m -XX:+AlwaysPreTouch -XX:MaxDirectMemorySize=64m -Dtrainkit.reference="$classes/reference.txt" -cp "$jar:$cp:$classes" \
+java -Xms256m -Xmx256m -XX:+AlwaysPreTouch -XX:MaxDirectMemorySize=8m -Dtrainkit.reference="$classes/reference.txt" -cp "$jar:$cp:$classes" \
   org.junit.runner.JUnitCore org.trainkit.TrainKitTest
