@@ -14,7 +14,7 @@ packages=(
   clang-14 libclang-rt-14-dev  # libFuzzer and sanitizers for the fuzz test
   swig                   # generates the Java, C# and Python bindings
   default-jdk-headless junit4  # Java binding and its tests
-  mono-mcs mono-runtime  # C# binding (Mono) and its tests
+  mono-mcs mono-runtime libmono-system-runtime4.0-cil  # C# binding (Mono) and its tests
   python3 python3-dev    # test totals; the Python binding's headers
   openmpi-bin libopenmpi-dev  # data parallel across processes and machines
   dataset-fashion-mnist  # the default data set
