@@ -17,8 +17,8 @@ OpPtr make_reshape(const Shape& shape);                          // reshape.cc
 // Conv2d over [channels, height, width]: square kernel, PyTorch semantics.
 OpPtr make_conv2d(int64_t out_channels, int64_t kernel, int64_t stride, int64_t padding, int64_t dilation,
                   int64_t groups, bool bias, Init weight_init);  // conv2d.cc
-OpPtr make_max_pool2d(int64_t kernel, int64_t stride, int64_t padding);  // max_pool2d.cc
-OpPtr make_avg_pool2d(int64_t kernel, int64_t stride, int64_t padding);  // avg_pool2d.cc
+OpPtr make_max_pool2d(int64_t kernel, int64_t stride, int64_t padding);  // pool2d.cc
+OpPtr make_avg_pool2d(int64_t kernel, int64_t stride, int64_t padding);  // pool2d.cc
 OpPtr make_global_avg_pool();                                    // global_avg_pool.cc
 
 // Rebuilds an op from its type and attributes (as Op::attributes() gives
