@@ -11,17 +11,6 @@ using tk::capi::guarded;
 using tk::capi::require;
 using tk::capi::to_host_view;
 
-namespace {
-
-const tk::ParamTensor& parameter(const tk_trainer* trainer, int32_t index) {
-  const auto& params = trainer->trainer->plan().params();
-  if (index < 0 || static_cast<size_t>(index) >= params.size())
-    tk::fail(tk::ErrorCode::kInvalidArgument, "parameter index ", index, " is out of range (", params.size(), " tensors)");
-  return params[index];
-}
-
-}  // namespace
-
 extern "C" {
 
 TK_API tk_status tk_trainer_create(const tk_model* model, tk_loss loss, const tk_trainer_options* options,
@@ -172,7 +161,7 @@ TK_API tk_status tk_trainer_parameter_info(const tk_trainer* trainer, int32_t in
                                            int32_t* out_rank, int64_t* out_shape) {
   return guarded([&] {
     require(trainer, "trainer");
-    const tk::ParamTensor& p = parameter(trainer, index);
+    const tk::ParamTensor& p = trainer->trainer->plan().param(index);
     if (out_rank || out_shape) {
       require(out_rank, "out_rank");
       require(out_shape, "out_shape");
@@ -187,7 +176,7 @@ TK_API tk_status tk_trainer_parameter_info(const tk_trainer* trainer, int32_t in
 TK_API tk_status tk_trainer_get_parameter(const tk_trainer* trainer, int32_t index, tk_tensor_view* out) {
   return guarded([&] {
     require(trainer, "trainer");
-    parameter(trainer, index);
+    trainer->trainer->plan().param(index);
     trainer->trainer->get_parameter(index, to_host_view(out, "out"));
   });
 }
@@ -195,7 +184,7 @@ TK_API tk_status tk_trainer_get_parameter(const tk_trainer* trainer, int32_t ind
 TK_API tk_status tk_trainer_set_parameter(tk_trainer* trainer, int32_t index, const tk_tensor_view* values) {
   return guarded([&] {
     require(trainer, "trainer");
-    parameter(trainer, index);
+    trainer->trainer->plan().param(index);
     const tk::HostView view = to_host_view(values, "values");
     trainer->group->for_each([&](tk::Trainer& replica) { replica.set_parameter(index, view); });
   });
@@ -205,9 +194,7 @@ TK_API tk_status tk_trainer_num_parameters(const tk_trainer* trainer, int64_t* o
   return guarded([&] {
     require(trainer, "trainer");
     require(out_count, "out_count");
-    int64_t total = 0;
-    for (const tk::ParamTensor& p : trainer->trainer->plan().params()) total += p.count;
-    *out_count = total;
+    *out_count = trainer->trainer->plan().param_elements();
   });
 }
 
@@ -216,8 +203,7 @@ TK_API tk_status tk_trainer_copy_parameters(const tk_trainer* trainer, float* ou
     require(trainer, "trainer");
     require(out, "out");
     const auto& params = trainer->trainer->plan().params();
-    int64_t total = 0;
-    for (const tk::ParamTensor& p : params) total += p.count;
+    const int64_t total = trainer->trainer->plan().param_elements();
     if (count != total)
       tk::fail(tk::ErrorCode::kShapeMismatch, "the model has ", total, " parameters, the buffer holds ", count);
     int64_t offset = 0;

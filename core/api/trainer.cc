@@ -75,6 +75,15 @@ void Trainer::refresh_half_params() {
     backend_->convert(policy_.master, policy_.activation, plan_->flat_param_count(), params_.data(), half_params_.data());
 }
 
+bool Trainer::gradients_finite(double* sum_squares) {
+  const DType dt = config_.compute_dtype;
+  const int64_t count = plan_->flat_param_count();
+  // A finite sum of squares proves every gradient finite in one pass; only
+  // when it is not (Inf/NaN, or a huge f64 square) look element by element.
+  *sum_squares = backend_->sum_squares(dt, count, grads_.data());
+  return std::isfinite(*sum_squares) || backend_->all_finite(dt, count, grads_.data());
+}
+
 StepResult Trainer::skip(StepResult result) {
   if (scaler_.enabled()) {
     scaler_.update(true);
@@ -142,10 +151,7 @@ StepResult Trainer::step(const HostView& inputs, const HostView& targets) {
     // grads_ becomes the running sum of the accumulation window, so the check
     // below covers the sum too (two large finite halves can add up to Inf).
     if (accumulated_count_ > 0) backend_->axpy(dt, count, 1.0, accumulated_.data(), grads_.data(), true);
-    // A finite sum of squares proves every gradient finite in one pass; only
-    // when it is not (Inf/NaN, or a huge f64 square) look element by element.
-    grad_sum_squares = backend_->sum_squares(dt, count, grads_.data());
-    finite = std::isfinite(grad_sum_squares) || backend_->all_finite(dt, count, grads_.data());
+    finite = gradients_finite(&grad_sum_squares);
   }
   if (comm_) {
     // Agree on the loss and on whether any replica went non-finite, so that
@@ -164,8 +170,7 @@ StepResult Trainer::step(const HostView& inputs, const HostView& targets) {
         comm_->all_reduce_sum(dt, host_grads_.data() + begin * dtype_size(dt), std::min(bucket, count - begin));
       backend_->copy_from_host(grads_.data(), host_grads_.data(), host_grads_.size());
       // The summed gradients are the same on every replica, and so is this.
-      grad_sum_squares = backend_->sum_squares(dt, count, grads_.data());
-      finite = std::isfinite(grad_sum_squares) || backend_->all_finite(dt, count, grads_.data());
+      finite = gradients_finite(&grad_sum_squares);
     }
   }
   if (!finite) {
@@ -262,17 +267,13 @@ void check_parameter_view(const ParamTensor& p, const HostView& view) {
 }  // namespace
 
 void Trainer::get_parameter(size_t index, const HostView& out) const {
-  if (index >= plan_->params().size())
-    fail(ErrorCode::kInvalidArgument, "parameter index ", index, " is out of range (", plan_->params().size(), " tensors)");
-  const ParamTensor& p = plan_->params()[index];
+  const ParamTensor& p = plan_->param(static_cast<int64_t>(index));
   check_parameter_view(p, out);
   backend_->store_host(config_.compute_dtype, params_.element(p.offset), out);
 }
 
 void Trainer::set_parameter(size_t index, const HostView& in) {
-  if (index >= plan_->params().size())
-    fail(ErrorCode::kInvalidArgument, "parameter index ", index, " is out of range (", plan_->params().size(), " tensors)");
-  const ParamTensor& p = plan_->params()[index];
+  const ParamTensor& p = plan_->param(static_cast<int64_t>(index));
   check_parameter_view(p, in);
   backend_->load_host(in, config_.compute_dtype, params_.element(p.offset));
   refresh_half_params();

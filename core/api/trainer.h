@@ -140,6 +140,8 @@ class Trainer {
   // The half copy of the weights that half-precision ops read (null if not mixed).
   const void* half_params() const { return policy_.mixed() ? half_params_.data() : nullptr; }
   void refresh_half_params();
+  // Sum of squares of grads_ (the norm's square) and whether all are finite.
+  bool gradients_finite(double* sum_squares);
   // Drops the batch; under loss scaling also backs off and drops the partial accumulation.
   StepResult skip(StepResult result);
 

@@ -92,6 +92,18 @@ Plan::Plan(const Graph& graph, LossKind loss, Reduction reduction, Backend* back
   workspace_ = Buffer(backend_, checked_size(workspace, dtype_size(policy_.activation), "op workspace"));
 }
 
+const ParamTensor& Plan::param(int64_t index) const {
+  if (index < 0 || index >= static_cast<int64_t>(params_.size()))
+    fail(ErrorCode::kInvalidArgument, "parameter index ", index, " is out of range (", params_.size(), " tensors)");
+  return params_[index];
+}
+
+int64_t Plan::param_elements() const {
+  int64_t total = 0;
+  for (const ParamTensor& p : params_) total += p.count;
+  return total;
+}
+
 void Plan::init_params(void* flat_params, uint64_t seed) const {
   std::vector<double> values(flat_param_count_, 0.0);
   Rng rng(seed);

@@ -45,6 +45,10 @@ class Plan {
   // precision a half copy with the same layout feeds the half-precision ops.
   const std::vector<ParamTensor>& params() const { return params_; }
   int64_t flat_param_count() const { return flat_param_count_; }
+  // Tensor `index`, or kInvalidArgument naming the range.
+  const ParamTensor& param(int64_t index) const;
+  // Scalar parameters without the alignment padding.
+  int64_t param_elements() const;
   // Seeded He/Xavier/zeros init of the whole flat buffer (device memory).
   void init_params(void* flat_params, uint64_t seed) const;
 
