@@ -78,6 +78,24 @@ int32_t tkb_model_dropout(int64_t model, int32_t input, double probability) {
   return last_status == TK_OK ? node : -1;
 }
 
+int32_t tkb_model_dropout2d(int64_t model, int32_t input, double probability) {
+  tk_node node = -1;
+  record(tk_model_dropout2d(HANDLE(tk_model, model), input, probability, &node));
+  return last_status == TK_OK ? node : -1;
+}
+
+int32_t tkb_model_batch_norm(int64_t model, int32_t input, double eps, double momentum) {
+  tk_node node = -1;
+  record(tk_model_batch_norm(HANDLE(tk_model, model), input, eps, momentum, &node));
+  return last_status == TK_OK ? node : -1;
+}
+
+int32_t tkb_model_layer_norm(int64_t model, int32_t input, int32_t axes, double eps) {
+  tk_node node = -1;
+  record(tk_model_layer_norm(HANDLE(tk_model, model), input, axes, eps, &node));
+  return last_status == TK_OK ? node : -1;
+}
+
 int32_t tkb_model_flatten(int64_t model, int32_t input) {
   tk_node node = -1;
   record(tk_model_flatten(HANDLE(tk_model, model), input, &node));

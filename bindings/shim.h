@@ -33,6 +33,9 @@ int32_t tkb_model_linear(int64_t model, int32_t input, int64_t units);
 /* kind: 0 relu, 1 gelu, 2 tanh, 3 sigmoid */
 int32_t tkb_model_activation(int64_t model, int32_t input, int32_t kind);
 int32_t tkb_model_dropout(int64_t model, int32_t input, double probability);
+int32_t tkb_model_dropout2d(int64_t model, int32_t input, double probability);
+int32_t tkb_model_batch_norm(int64_t model, int32_t input, double eps, double momentum);
+int32_t tkb_model_layer_norm(int64_t model, int32_t input, int32_t axes, double eps);
 int32_t tkb_model_flatten(int64_t model, int32_t input);
 int32_t tkb_model_add(int64_t model, int32_t a, int32_t b);
 int32_t tkb_model_output(int64_t model, int32_t node, const char* name);

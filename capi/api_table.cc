@@ -103,6 +103,13 @@ const tk_api kApiV1 = {
     tk_model_max_pool2d,
     tk_model_avg_pool2d,
     tk_model_global_avg_pool,
+    tk_model_batch_norm,
+    tk_model_layer_norm,
+    tk_model_dropout2d,
+    tk_trainer_options_set_cuda_device,
+    tk_trainer_device_name,
+    tk_gpu_count,
+    tk_gpu_info_get,
 };
 
 }  // namespace
@@ -200,7 +207,14 @@ static_assert(offsetof(tk_api, model_conv2d) / sizeof(void*) == 90, "tk_api.mode
 static_assert(offsetof(tk_api, model_max_pool2d) / sizeof(void*) == 91, "tk_api.model_max_pool2d moved");
 static_assert(offsetof(tk_api, model_avg_pool2d) / sizeof(void*) == 92, "tk_api.model_avg_pool2d moved");
 static_assert(offsetof(tk_api, model_global_avg_pool) / sizeof(void*) == 93, "tk_api.model_global_avg_pool moved");
-static_assert(sizeof(tk_api) == 94 * sizeof(void*), "tk_api v1 has 93 entries");
+static_assert(offsetof(tk_api, model_batch_norm) / sizeof(void*) == 94, "tk_api.model_batch_norm moved");
+static_assert(offsetof(tk_api, model_layer_norm) / sizeof(void*) == 95, "tk_api.model_layer_norm moved");
+static_assert(offsetof(tk_api, model_dropout2d) / sizeof(void*) == 96, "tk_api.model_dropout2d moved");
+static_assert(offsetof(tk_api, trainer_options_set_cuda_device) / sizeof(void*) == 97, "tk_api.trainer_options_set_cuda_device moved");
+static_assert(offsetof(tk_api, trainer_device_name) / sizeof(void*) == 98, "tk_api.trainer_device_name moved");
+static_assert(offsetof(tk_api, gpu_count) / sizeof(void*) == 99, "tk_api.gpu_count moved");
+static_assert(offsetof(tk_api, gpu_info_get) / sizeof(void*) == 100, "tk_api.gpu_info_get moved");
+static_assert(sizeof(tk_api) == 101 * sizeof(void*), "tk_api v1 has 100 entries");
 
 extern "C" TK_API const tk_api* tk_get_api(uint32_t version) {
   return version == 1 ? &kApiV1 : nullptr;

@@ -135,6 +135,19 @@ TK_API tk_status tk_model_global_avg_pool(tk_model* model, tk_node input, tk_nod
   return add_node(model, [] { return tk::make_global_avg_pool(); }, input, 0, 1, out_node);
 }
 
+TK_API tk_status tk_model_batch_norm(tk_model* model, tk_node input, double eps, double momentum,
+                                     tk_node* out_node) {
+  return add_node(model, [&] { return tk::make_batch_norm(eps, momentum); }, input, 0, 1, out_node);
+}
+
+TK_API tk_status tk_model_layer_norm(tk_model* model, tk_node input, int32_t axes, double eps, tk_node* out_node) {
+  return add_node(model, [&] { return tk::make_layer_norm(axes, eps); }, input, 0, 1, out_node);
+}
+
+TK_API tk_status tk_model_dropout2d(tk_model* model, tk_node input, double probability, tk_node* out_node) {
+  return add_node(model, [&] { return tk::make_dropout2d(probability); }, input, 0, 1, out_node);
+}
+
 TK_API tk_status tk_model_output(tk_model* model, tk_node node, const char* name) {
   return guarded([&] {
     require(model, "model");

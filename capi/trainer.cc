@@ -4,7 +4,12 @@
 #include <cstddef>
 #include <cstring>
 
+#include <cstdio>
+#include <string>
+#include <vector>
+
 #include "capi/handles.h"
+#include "core/backend/device.h"
 #include "core/dist/mpi_communicator.h"
 
 using tk::capi::guarded;
@@ -187,6 +192,44 @@ TK_API tk_status tk_trainer_set_parameter(tk_trainer* trainer, int32_t index, co
     trainer->trainer->plan().param(index);
     const tk::HostView view = to_host_view(values, "values");
     trainer->group->for_each([&](tk::Trainer& replica) { replica.set_parameter(index, view); });
+  });
+}
+
+TK_API tk_status tk_trainer_device_name(const tk_trainer* trainer, char* buffer, size_t capacity) {
+  return guarded([&] {
+    require(trainer, "trainer");
+    require(buffer, "buffer");
+    if (capacity == 0) tk::fail(tk::ErrorCode::kInvalidArgument, "the buffer has no room");
+    std::snprintf(buffer, capacity, "%s", trainer->trainer->backend().name());
+  });
+}
+
+TK_API tk_status tk_gpu_count(int32_t* out_count, char* reason, size_t capacity) {
+  return guarded([&] {
+    require(out_count, "out_count");
+    std::string why;
+    const size_t count = tk::cuda_devices(&why).size();
+    if (reason && capacity > 0) std::snprintf(reason, capacity, "%s", count ? "" : why.c_str());
+    *out_count = static_cast<int32_t>(count);
+  });
+}
+
+TK_API tk_status tk_gpu_info_get(int32_t index, tk_gpu_info* out_info) {
+  return guarded([&] {
+    require(out_info, "out_info");
+    if (out_info->struct_size < sizeof(tk_gpu_info))
+      tk::fail(tk::ErrorCode::kInvalidArgument, "set struct_size to sizeof(tk_gpu_info) (", sizeof(tk_gpu_info),
+               "), got ", out_info->struct_size);
+    std::string why;
+    const std::vector<tk::DeviceInfo> devices = tk::cuda_devices(&why);
+    if (index < 0 || index >= static_cast<int32_t>(devices.size()))
+      tk::fail(tk::ErrorCode::kInvalidArgument, "GPU ", index, " does not exist (", devices.size(), " present",
+               devices.empty() ? ": " + why : std::string(), ")");
+    const tk::DeviceInfo& d = devices[index];
+    std::snprintf(out_info->name, sizeof out_info->name, "%s", d.name.c_str());
+    out_info->memory_bytes = d.memory_bytes;
+    out_info->compute_major = d.major;
+    out_info->compute_minor = d.minor;
   });
 }
 

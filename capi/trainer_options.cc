@@ -26,6 +26,7 @@ TK_API tk_status tk_trainer_options_create(tk_trainer_options** out_options) {
   return guarded([&] {
     require(out_options, "out_options");
     *out_options = new tk_trainer_options();
+    (*out_options)->config.device = tk::kDeviceAuto;
   });
 }
 
@@ -97,9 +98,20 @@ TK_API tk_status tk_trainer_options_set_nonfinite(tk_trainer_options* options, t
 }
 
 TK_API tk_status tk_trainer_options_set_device(tk_trainer_options* options, tk_device device) {
-  return update(options, [&](tk::TrainerConfig&) {
-    if (device != TK_DEVICE_AUTO && device != TK_DEVICE_CPU)
-      tk::fail(tk::ErrorCode::kInvalidArgument, "unknown device ", static_cast<int>(device));
+  return update(options, [&](tk::TrainerConfig& c) {
+    switch (device) {
+      case TK_DEVICE_AUTO: c.device = tk::kDeviceAuto; return;
+      case TK_DEVICE_CPU: c.device = tk::kDeviceCpu; return;
+      case TK_DEVICE_CUDA: c.device = 0; return;
+    }
+    tk::fail(tk::ErrorCode::kInvalidArgument, "unknown device ", static_cast<int>(device));
+  });
+}
+
+TK_API tk_status tk_trainer_options_set_cuda_device(tk_trainer_options* options, int32_t index) {
+  return update(options, [&](tk::TrainerConfig& c) {
+    if (index < 0) tk::fail(tk::ErrorCode::kInvalidArgument, "a GPU index is >= 0, got ", index);
+    c.device = index;
   });
 }
 

@@ -47,7 +47,7 @@ extern "C" {
 #endif
 
 #define TK_VERSION_MAJOR 0
-#define TK_VERSION_MINOR 1
+#define TK_VERSION_MINOR 2
 #define TK_VERSION_PATCH 0
 #define TK_API_VERSION 1
 #define TK_MAX_RANK 8
@@ -156,6 +156,22 @@ TK_API tk_status tk_model_avg_pool2d(tk_model* model, tk_node input, int64_t ker
                                      int64_t padding, tk_node* out_node);
 /* [channels, height, width] -> [channels]: the mean of each plane. */
 TK_API tk_status tk_model_global_avg_pool(tk_model* model, tk_node input, tk_node* out_node);
+/* Batch normalization per channel of [channels, ...] samples (BatchNorm1d on
+ * [features], BatchNorm2d on [channels, height, width]), as PyTorch: learned
+ * weight (ones) and bias (zeros) [channels]; training normalizes with the
+ * batch's statistics and updates the running mean and variance (non-trainable
+ * state, saved in checkpoints and exported weights) with `momentum`;
+ * evaluation and prediction use the running statistics. PyTorch's defaults
+ * are eps 1e-5, momentum 0.1. */
+TK_API tk_status tk_model_batch_norm(tk_model* model, tk_node input, double eps, double momentum,
+                                     tk_node* out_node);
+/* Layer normalization over the last `axes` axes of each sample (1 for the
+ * feature axis), with learned weight and bias of that shape. */
+TK_API tk_status tk_model_layer_norm(tk_model* model, tk_node input, int32_t axes, double eps,
+                                     tk_node* out_node);
+/* Drops whole channels of [channels, height, width] samples with `probability`
+ * in training (PyTorch's Dropout2d), identity otherwise. */
+TK_API tk_status tk_model_dropout2d(tk_model* model, tk_node input, double probability, tk_node* out_node);
 /* Marks the node the loss and predictions read. */
 TK_API tk_status tk_model_output(tk_model* model, tk_node node, const char* name);
 /* Renames a node (names are unique; ops get "<type>_<id>" by default). */
@@ -197,11 +213,15 @@ typedef enum tk_nonfinite {
   TK_NONFINITE_SKIP = 1   /* the batch is dropped and counted; the step returns TK_OK */
 } tk_nonfinite;
 
-typedef enum tk_device { TK_DEVICE_AUTO = 0, TK_DEVICE_CPU = 1 } tk_device;
+typedef enum tk_device {
+  TK_DEVICE_AUTO = 0, /* CUDA GPU 0 when one can be used, else the CPU (the default) */
+  TK_DEVICE_CPU = 1,
+  TK_DEVICE_CUDA = 2  /* CUDA GPU 0 (or the one tk_trainer_options_set_cuda_device picks); an error without one */
+} tk_device;
 
 /* Defaults: SGD, lr 0.01, no momentum, no weight decay, constant schedule, no
  * clipping, no accumulation, seed 0, all cores, mean reduction, non-finite is
- * an error, f32, device auto (the CPU in this build). */
+ * an error, f32, device auto (a CUDA GPU when libtrainkit_cuda.so finds one, else the CPU). */
 TK_API tk_status tk_trainer_options_create(tk_trainer_options** out_options);
 TK_API void tk_trainer_options_destroy(tk_trainer_options* options);
 TK_API tk_status tk_trainer_options_set_optimizer(tk_trainer_options* options, tk_optimizer optimizer);
@@ -228,6 +248,8 @@ TK_API tk_status tk_trainer_options_set_threads(tk_trainer_options* options, int
 TK_API tk_status tk_trainer_options_set_reduction(tk_trainer_options* options, tk_reduction reduction);
 TK_API tk_status tk_trainer_options_set_nonfinite(tk_trainer_options* options, tk_nonfinite policy);
 TK_API tk_status tk_trainer_options_set_device(tk_trainer_options* options, tk_device device);
+/* Trains on CUDA GPU `index` (0 .. tk_gpu_count - 1). */
+TK_API tk_status tk_trainer_options_set_cuda_device(tk_trainer_options* options, int32_t index);
 /* Compute in f32 (default) or f64. */
 TK_API tk_status tk_trainer_options_set_compute_dtype(tk_trainer_options* options, tk_dtype dtype);
 /* Plan activation memory for this many rows at creation (0: the first batch decides). */
@@ -344,9 +366,27 @@ TK_API tk_status tk_trainer_get_parameter(const tk_trainer* trainer, int32_t ind
                                           tk_tensor_view* out);
 TK_API tk_status tk_trainer_set_parameter(tk_trainer* trainer, int32_t index,
                                           const tk_tensor_view* values);
+/* The device the trainer runs on, e.g. "cpu" or "cuda:0 (NVIDIA H100)" (into buffer, truncated). */
+TK_API tk_status tk_trainer_device_name(const tk_trainer* trainer, char* buffer, size_t capacity);
 /* Total scalar parameters, and all of them as one f32 array in tensor order. */
 TK_API tk_status tk_trainer_num_parameters(const tk_trainer* trainer, int64_t* out_count);
 TK_API tk_status tk_trainer_copy_parameters(const tk_trainer* trainer, float* out, int64_t count);
+
+/* ---- GPUs ------------------------------------------------------------------- */
+
+/* CUDA GPUs come from libtrainkit_cuda.so, loaded at run time from
+ * $TK_CUDA_LIBRARY, the directory of libtrainkit.so, or the library path. */
+typedef struct tk_gpu_info {
+  uint32_t struct_size; /* set to sizeof(tk_gpu_info) before the call */
+  char name[256];
+  uint64_t memory_bytes;
+  int32_t compute_major, compute_minor; /* compute capability, e.g. 9.0 */
+} tk_gpu_info;
+
+/* How many CUDA GPUs can be used. With none, *out_count is 0, the status is
+ * TK_OK, and `reason` (if not NULL) says why: no plugin, no driver, no GPU. */
+TK_API tk_status tk_gpu_count(int32_t* out_count, char* reason, size_t capacity);
+TK_API tk_status tk_gpu_info_get(int32_t index, tk_gpu_info* out_info);
 
 /* Datasets and batchers: see "Data" below. */
 typedef struct tk_dataset tk_dataset;
@@ -540,6 +580,14 @@ typedef struct tk_api {
   tk_status (*model_avg_pool2d)(tk_model*, tk_node, int64_t, int64_t, int64_t, tk_node*);
   tk_status (*model_global_avg_pool)(tk_model*, tk_node, tk_node*);
   /* ---- end of version 1: append new entries below, never above ---- */
+  /* Added in 0.2 (check `size` before use). */
+  tk_status (*model_batch_norm)(tk_model*, tk_node, double, double, tk_node*);
+  tk_status (*model_layer_norm)(tk_model*, tk_node, int32_t, double, tk_node*);
+  tk_status (*model_dropout2d)(tk_model*, tk_node, double, tk_node*);
+  tk_status (*trainer_options_set_cuda_device)(tk_trainer_options*, int32_t);
+  tk_status (*trainer_device_name)(const tk_trainer*, char*, size_t);
+  tk_status (*gpu_count)(int32_t*, char*, size_t);
+  tk_status (*gpu_info_get)(int32_t, tk_gpu_info*);
 } tk_api;
 
 /* The table for `version` (1 .. TK_API_VERSION), or NULL for an unknown version.

@@ -122,6 +122,11 @@ public sealed class Model : NativeObject {
   public int Tanh(int input) => Node(Use(m => trainkit_native.tkb_model_activation(m, input, 2)));
   public int Sigmoid(int input) => Node(Use(m => trainkit_native.tkb_model_activation(m, input, 3)));
   public int Dropout(int input, double p) => Node(Use(m => trainkit_native.tkb_model_dropout(m, input, p)));
+  public int Dropout2d(int input, double p) => Node(Use(m => trainkit_native.tkb_model_dropout2d(m, input, p)));
+  public int BatchNorm(int input, double eps = 1e-5, double momentum = 0.1) =>
+      Node(Use(m => trainkit_native.tkb_model_batch_norm(m, input, eps, momentum)));
+  public int LayerNorm(int input, int axes = 1, double eps = 1e-5) =>
+      Node(Use(m => trainkit_native.tkb_model_layer_norm(m, input, axes, eps)));
   public int Flatten(int input) => Node(Use(m => trainkit_native.tkb_model_flatten(m, input)));
   public int Add(int a, int b) => Node(Use(m => trainkit_native.tkb_model_add(m, a, b)));
   public Model Output(int node, string name) {

@@ -162,6 +162,15 @@ class Model(_Native):
     def dropout(self, node, p):
         return self._node(_n.tkb_model_dropout(self.handle, node, p))
 
+    def dropout2d(self, node, p):
+        return self._node(_n.tkb_model_dropout2d(self.handle, node, p))
+
+    def batch_norm(self, node, eps=1e-5, momentum=0.1):
+        return self._node(_n.tkb_model_batch_norm(self.handle, node, eps, momentum))
+
+    def layer_norm(self, node, axes=1, eps=1e-5):
+        return self._node(_n.tkb_model_layer_norm(self.handle, node, axes, eps))
+
     def flatten(self, node):
         return self._node(_n.tkb_model_flatten(self.handle, node))
 

@@ -69,6 +69,8 @@ void save_checkpoint(Trainer& trainer, const std::string& path, const Batcher* c
   std::vector<StoredTensor> tensors;
   for (size_t i = 0; i < plan.params().size(); ++i)
     tensors.push_back({plan.params()[i].name, dtype, plan.params()[i].spec.shape, s.params[i]});
+  for (size_t i = 0; i < plan.states().size(); ++i)
+    tensors.push_back({plan.states()[i].name, dtype, plan.states()[i].spec.shape, s.state[i]});
   for (const auto& [state, buffers] : s.optimizer_state)
     for (size_t i = 0; i < plan.params().size(); ++i)
       tensors.push_back({"optimizer." + state + "." + plan.params()[i].name, dtype, plan.params()[i].spec.shape,
@@ -179,6 +181,7 @@ void load_checkpoint(Trainer& trainer, const std::string& path, Batcher* cursor)
     return t.bytes;
   };
   for (const ParamTensor& p : plan.params()) s.params.push_back(take(p.name, p));
+  for (const ParamTensor& p : plan.states()) s.state.push_back(take(p.name, p));
   for (const OptimizerState& o : trainer.optimizer().state())
     for (const ParamTensor& p : plan.params()) s.optimizer_state[o.name].push_back(take("optimizer." + o.name + "." + p.name, p));
   if (s.accumulated_count > 0)
@@ -188,6 +191,7 @@ void load_checkpoint(Trainer& trainer, const std::string& path, Batcher* cursor)
       bool used = false;
       for (const ParamTensor& p : plan.params())
         used = used || t.name == p.name || t.name == "accumulation." + p.name || t.name.rfind("optimizer.", 0) == 0;
+      for (const ParamTensor& p : plan.states()) used = used || t.name == p.name;
       if (!used) fail(ErrorCode::kInvalidArgument, "'", path, "' has a tensor '", t.name, "' this model does not have");
       fail(ErrorCode::kInvalidArgument, "'", path, "' holds ", file.tensors.size(), " tensors, this trainer expects ",
            expected_tensors);
@@ -223,6 +227,13 @@ void export_weights(Trainer& trainer, const std::string& path, DType dtype) {
     trainer.get_parameter(i, {t.bytes.data(), dtype, p.spec.shape, {}});
     tensors.push_back(std::move(t));
   }
+  // Running statistics belong with the weights: inference needs them.
+  for (size_t i = 0; i < plan.states().size(); ++i) {
+    const ParamTensor& p = plan.states()[i];
+    StoredTensor t{p.name, dtype, p.spec.shape, std::vector<uint8_t>(p.count * dtype_size(dtype))};
+    trainer.get_state(i, {t.bytes.data(), dtype, p.spec.shape, {}});
+    tensors.push_back(std::move(t));
+  }
   write_file_atomically(path, serialize_safetensors(tensors, {{"format", kWeightsFormat},
                                                                {"model_spec", model_spec_to_json(plan.graph())}}));
 }
@@ -230,16 +241,24 @@ void export_weights(Trainer& trainer, const std::string& path, DType dtype) {
 void import_weights(Trainer& trainer, const std::string& path) {
   const SafetensorsFile file = read_safetensors(path);
   const Plan& plan = trainer.plan();
-  std::vector<const StoredTensor*> sources;
-  for (const ParamTensor& p : plan.params()) {
-    const StoredTensor& t = require_tensor(file, p.name, p, path);
-    if (!dtype_is_float(t.dtype))
-      fail(ErrorCode::kDtypeMismatch, "'", path, "': tensor '", p.name, "' is ", dtype_name(t.dtype), ", not a float dtype");
-    sources.push_back(&t);
-  }
-  for (size_t i = 0; i < sources.size(); ++i)
-    trainer.set_parameter(i, {const_cast<uint8_t*>(sources[i]->bytes.data()), sources[i]->dtype,
-                              plan.params()[i].spec.shape, {}});
+  // Find and check every tensor before the first write.
+  auto find_all = [&](const std::vector<ParamTensor>& wanted) {
+    std::vector<const StoredTensor*> found;
+    for (const ParamTensor& p : wanted) {
+      const StoredTensor& t = require_tensor(file, p.name, p, path);
+      if (!dtype_is_float(t.dtype))
+        fail(ErrorCode::kDtypeMismatch, "'", path, "': tensor '", p.name, "' is ", dtype_name(t.dtype), ", not a float dtype");
+      found.push_back(&t);
+    }
+    return found;
+  };
+  const std::vector<const StoredTensor*> params = find_all(plan.params());
+  const std::vector<const StoredTensor*> states = find_all(plan.states());
+  auto view = [](const StoredTensor* t, const ParamTensor& p) {
+    return HostView{const_cast<uint8_t*>(t->bytes.data()), t->dtype, p.spec.shape, {}};
+  };
+  for (size_t i = 0; i < params.size(); ++i) trainer.set_parameter(i, view(params[i], plan.params()[i]));
+  for (size_t i = 0; i < states.size(); ++i) trainer.set_state(i, view(states[i], plan.states()[i]));
 }
 
 }  // namespace tk

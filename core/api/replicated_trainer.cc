@@ -28,6 +28,10 @@ ReplicatedTrainer::ReplicatedTrainer(const Graph& graph, const TrainerConfig& co
   if (replicas < 1 || replicas > 256)
     fail(ErrorCode::kInvalidArgument, "replicas must be in [1, 256], got ", replicas);
   TrainerConfig per_replica = config;
+  if (replicas > 1 && config.device >= 0)
+    fail(ErrorCode::kUnsupported, "several replicas on GPUs need the NCCL communicator, which this build lacks; "
+         "use one replica per GPU process, or CPU replicas");
+  if (replicas > 1) per_replica.device = kDeviceCpu;  // auto: in-process replicas share the CPU
   // Share the cores: each replica's own loops get its part of them.
   if (replicas > 1 && config.threads == 0) per_replica.threads = std::max(1, omp_get_num_procs() / replicas);
   for (int r = 0; r < replicas; ++r) replicas_.push_back(std::make_unique<Trainer>(graph, per_replica));

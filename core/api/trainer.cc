@@ -16,6 +16,8 @@ void validate(const TrainerConfig& c) {
     fail(ErrorCode::kInvalidArgument, "clip norm must be finite and >= 0, got ", c.clip_norm);
   if (c.accumulation_steps < 1)
     fail(ErrorCode::kInvalidArgument, "accumulation steps must be >= 1, got ", c.accumulation_steps);
+  if (c.device < kDeviceAuto || c.device > 1023)
+    fail(ErrorCode::kInvalidArgument, "device must be -2 (auto), -1 (CPU) or a GPU index, got ", c.device);
   if (c.threads < 0 || c.threads > kMaxThreads)
     fail(ErrorCode::kInvalidArgument, "threads must be in [0, ", kMaxThreads, "], got ", c.threads);
   if (c.batch_hint < 0 || c.batch_hint > kMaxBatchRows)
@@ -46,7 +48,7 @@ Trainer::Trainer(const Graph& graph, const TrainerConfig& config)
     : config_((validate(config), config)),  // validated before anything is derived from it
       policy_(make_precision_policy(config.precision, config.compute_dtype)),
       scaler_(resolve_scaler(config)) {
-  backend_ = std::make_unique<cpu::CpuBackend>(config.threads);
+  backend_ = make_backend(config.device, config.threads);
   backend_->set_memory_limit(config.memory_limit);
   plan_ = std::make_unique<Plan>(graph, config.loss, config.reduction, backend_.get(), policy_);
   const Shape flat = {plan_->flat_param_count()};
@@ -56,6 +58,12 @@ Trainer::Trainer(const Graph& graph, const TrainerConfig& config)
   if (policy_.mixed()) half_params_ = Tensor(backend_.get(), policy_.activation, flat);
   optimizer_ = make_optimizer(config.optimizer, backend_.get(), config.compute_dtype, plan_->flat_param_count());
   plan_->init_params(params_.data(), config.seed);
+  if (plan_->flat_state_count() > 0) {
+    state_ = Tensor(backend_.get(), config.compute_dtype, {plan_->flat_state_count()});
+    next_state_ = Tensor(backend_.get(), config.compute_dtype, {plan_->flat_state_count()});
+    plan_->init_state(state_.data());
+    plan_->init_state(next_state_.data());
+  }
   refresh_half_params();
   if (config.batch_hint > 0) plan_->reserve(config.batch_hint);
 }
@@ -67,6 +75,8 @@ Trainer::~Trainer() {
   grads_ = Tensor();
   accumulated_ = Tensor();
   half_params_ = Tensor();
+  state_ = Tensor();
+  next_state_ = Tensor();
   plan_.reset();
 }
 
@@ -109,6 +119,14 @@ void Trainer::join(Communicator* communicator) {
   comm_->broadcast(host_grads_.data(), host_grads_.size(), 0);
   backend_->copy_from_host(params_.data(), host_grads_.data(), params_.bytes());
   refresh_half_params();
+  // And from rank 0's running statistics. Each replica then updates its own
+  // from its shard (as PyTorch DDP without SyncBatchNorm between broadcasts).
+  if (plan_->flat_state_count() > 0) {
+    std::vector<uint8_t> host_state(state_.bytes());
+    backend_->copy_to_host(host_state.data(), state_.data(), state_.bytes());
+    comm_->broadcast(host_state.data(), host_state.size(), 0);
+    backend_->copy_from_host(state_.data(), host_state.data(), state_.bytes());
+  }
 }
 
 StepResult Trainer::step(const HostView& inputs, const HostView& targets) {
@@ -143,7 +161,8 @@ StepResult Trainer::step(const HostView& inputs, const HostView& targets) {
   StepResult result;
   result.loss_scale = scaler_.scale();
   result.loss = plan_->forward(params_.data(), true, config_.seed, stream,
-                               result.loss_scale * share / config_.accumulation_steps, half_params());
+                               result.loss_scale * share / config_.accumulation_steps, half_params(), state_.data(),
+                               next_state_.data());
   bool finite = std::isfinite(result.loss);
   double grad_sum_squares = 0;
   if (finite) {
@@ -181,7 +200,9 @@ StepResult Trainer::step(const HostView& inputs, const HostView& targets) {
          " (loss ", result.loss, "); the step was not applied");
   }
 
-  // Commit: keep the running sum, or, on the last micro-batch, update.
+  // Commit: adopt the running statistics this forward wrote; keep the
+  // running sum, or, on the last micro-batch, update.
+  std::swap(state_, next_state_);
   ++micro_steps_;
   if (!last_micro_batch) {
     ++accumulated_count_;
@@ -210,7 +231,7 @@ Evaluation Trainer::evaluate(const HostView& inputs, const HostView& targets) {
   plan_->reserve(inputs.shape[0]);
   plan_->load_batch(inputs, &targets);
   Evaluation result;
-  result.loss = plan_->forward(params_.data(), false, config_.seed, 0, 0.0, half_params());
+  result.loss = plan_->forward(params_.data(), false, config_.seed, 0, 0.0, half_params(), state_.data());
   result.samples = inputs.shape[0];
   result.judged = plan_->predictions_per_batch();
   result.correct = result.judged ? plan_->count_correct() : 0;
@@ -248,7 +269,7 @@ void Trainer::predict(const HostView& inputs, bool probabilities, const HostView
     fail(ErrorCode::kDtypeMismatch, "predictions are written as f32 or f64, not ", dtype_name(out.dtype));
   plan_->reserve(inputs.shape[0]);
   plan_->load_batch(inputs, nullptr);
-  plan_->forward(params_.data(), false, config_.seed, 0, 0.0, half_params());
+  plan_->forward(params_.data(), false, config_.seed, 0, 0.0, half_params(), state_.data());
   plan_->store_output(probabilities, out);
 }
 
@@ -270,6 +291,22 @@ void Trainer::get_parameter(size_t index, const HostView& out) const {
   const ParamTensor& p = plan_->param(static_cast<int64_t>(index));
   check_parameter_view(p, out);
   backend_->store_host(config_.compute_dtype, params_.element(p.offset), out);
+}
+
+void Trainer::get_state(size_t index, const HostView& out) const {
+  if (index >= plan_->states().size())
+    fail(ErrorCode::kInvalidArgument, "state index ", index, " is out of range (", plan_->states().size(), " tensors)");
+  const ParamTensor& p = plan_->states()[index];
+  check_parameter_view(p, out);
+  backend_->store_host(config_.compute_dtype, state_.element(p.offset), out);
+}
+
+void Trainer::set_state(size_t index, const HostView& in) {
+  if (index >= plan_->states().size())
+    fail(ErrorCode::kInvalidArgument, "state index ", index, " is out of range (", plan_->states().size(), " tensors)");
+  const ParamTensor& p = plan_->states()[index];
+  check_parameter_view(p, in);
+  backend_->load_host(in, config_.compute_dtype, state_.element(p.offset));
 }
 
 void Trainer::set_parameter(size_t index, const HostView& in) {
@@ -300,6 +337,11 @@ TrainerSnapshot Trainer::snapshot() {
     return tensors;
   };
   s.params = read(params_);
+  for (const ParamTensor& p : plan_->states()) {
+    std::vector<uint8_t> bytes(p.count * dtype_size(state_.dtype()));
+    backend_->copy_to_host(bytes.data(), state_.element(p.offset), bytes.size());
+    s.state.push_back(std::move(bytes));
+  }
   for (const OptimizerState& state : optimizer_->state()) s.optimizer_state[state.name] = read(*state.tensor);
   if (accumulated_count_ > 0) s.accumulated = read(accumulated_);
   return s;
@@ -318,11 +360,18 @@ void Trainer::restore(const TrainerSnapshot& s) {
              " bytes, expected ", params[i].count * elem);
   };
   check(s.params, "the weights");
-  std::vector<OptimizerState> states = optimizer_->state();
-  if (s.optimizer_state.size() != states.size())
+  const auto& states = plan_->states();
+  if (s.state.size() != states.size())
+    fail(ErrorCode::kInvalidArgument, "the snapshot has ", s.state.size(), " state tensors, the model has ", states.size());
+  for (size_t i = 0; i < states.size(); ++i)
+    if (s.state[i].size() != states[i].count * elem)
+      fail(ErrorCode::kInvalidArgument, "state tensor '", states[i].name, "' has ", s.state[i].size(),
+           " bytes, expected ", states[i].count * elem);
+  std::vector<OptimizerState> optimizer_states = optimizer_->state();
+  if (s.optimizer_state.size() != optimizer_states.size())
     fail(ErrorCode::kInvalidArgument, "the optimizer state has ", s.optimizer_state.size(),
-         " buffers, this trainer's optimizer has ", states.size());
-  for (const OptimizerState& state : states) {
+         " buffers, this trainer's optimizer has ", optimizer_states.size());
+  for (const OptimizerState& state : optimizer_states) {
     auto it = s.optimizer_state.find(state.name);
     if (it == s.optimizer_state.end())
       fail(ErrorCode::kInvalidArgument, "the optimizer state lacks '", state.name, "'");
@@ -344,7 +393,9 @@ void Trainer::restore(const TrainerSnapshot& s) {
       backend_->copy_from_host(flat.element(params[i].offset), tensors[i].data(), tensors[i].size());
   };
   write(params_, s.params);
-  for (const OptimizerState& state : states) write(*state.tensor, s.optimizer_state.at(state.name));
+  for (size_t i = 0; i < states.size(); ++i)
+    backend_->copy_from_host(state_.element(states[i].offset), s.state[i].data(), s.state[i].size());
+  for (const OptimizerState& state : optimizer_states) write(*state.tensor, s.optimizer_state.at(state.name));
   if (s.accumulated_count > 0) write(accumulated_, s.accumulated);
   refresh_half_params();
   scaler_ = scaler;

@@ -13,6 +13,7 @@
 #include "core/amp/loss_scaler.h"
 #include "core/amp/precision.h"
 #include "core/backend/backend.h"
+#include "core/backend/device.h"
 #include "core/backend/tensor.h"
 #include "core/data/dataset.h"
 #include "core/dist/communicator.h"
@@ -44,6 +45,7 @@ struct TrainerConfig {
   int accumulation_steps = 1;
   uint64_t seed = 0;
   int threads = 0;  // 0: all cores
+  int device = kDeviceCpu;  // kDeviceCpu, kDeviceAuto or a CUDA index (core/backend/device.h)
   NonFinitePolicy nonfinite = NonFinitePolicy::kError;
   DType compute_dtype = DType::kF32;  // master weights (f64 for gradient checks)
   Precision precision = Precision::kFp32;
@@ -81,6 +83,7 @@ struct TrainerSnapshot {
   uint64_t seed = 0;
   double last_grad_norm = 0;
   std::vector<std::vector<uint8_t>> params;
+  std::vector<std::vector<uint8_t>> state;  // per Plan::states() tensor (running statistics)
   std::map<std::string, std::vector<std::vector<uint8_t>>> optimizer_state;  // by state name
   std::vector<std::vector<uint8_t>> accumulated;  // empty unless accumulated_count > 0
   std::map<std::string, std::string> properties;
@@ -119,6 +122,9 @@ class Trainer {
   // Parameters by tensor, converted from/to caller memory (any float dtype).
   void get_parameter(size_t index, const HostView& out) const;
   void set_parameter(size_t index, const HostView& in);
+  // Non-trainable state tensors (Plan::states()), likewise.
+  void get_state(size_t index, const HostView& out) const;
+  void set_state(size_t index, const HostView& in);
   // Joins a data-parallel group: this replica's weights are replaced by
   // rank 0's, and from now on every step averages gradients across the group
   // (each replica feeds its own shard; the loss is the global mean).
@@ -134,6 +140,7 @@ class Trainer {
 
   // Device buffers, for tests and checkpoints.
   const Tensor& flat_params() const { return params_; }
+  const Tensor& flat_state() const { return state_; }
   Optimizer& optimizer() { return *optimizer_; }
 
  private:
@@ -151,6 +158,9 @@ class Trainer {
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<Plan> plan_;
   Tensor params_, half_params_;
+  // Non-trainable state; a training forward writes next_state_, and the two
+  // swap when the step commits (empty when the model has none).
+  Tensor state_, next_state_;
   Tensor grads_;        // this micro-batch's gradients, plus the window's sum so far
   Tensor accumulated_;  // the window's sum after each committed micro-batch
   std::unique_ptr<Optimizer> optimizer_;

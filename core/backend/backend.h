@@ -73,8 +73,10 @@ class Backend {
   virtual void axpy(DType dt, int64_t n, double alpha, const void* src, void* dst,
                     bool accumulate) = 0;
   // Inverted dropout: keep with probability 1-p, scale kept values by 1/(1-p).
-  // The mask is hash(seed, stream, index), so forward and backward agree.
-  virtual void dropout(DType dt, int64_t n, double p, uint64_t seed, uint64_t stream,
+  // Runs of `block` consecutive elements share one mask bit (1 for elementwise,
+  // a channel's plane for image dropout). The bit is hash(seed, stream,
+  // index / block), so forward and backward agree.
+  virtual void dropout(DType dt, int64_t n, int64_t block, double p, uint64_t seed, uint64_t stream,
                        const void* x, void* y, bool accumulate) = 0;
 
   // Losses read logits of dtype `dt` and compute in value_dt (f32 or f64),
@@ -106,6 +108,33 @@ class Backend {
   // out[c] = (accumulate ? out[c] : 0) + sum over n, s of x[n, c, s].
   virtual void channel_sum(DType x_dt, DType out_dt, int64_t batch, int64_t channels, int64_t spatial,
                            const void* x, void* out, bool accumulate) = 0;
+  // Batch normalization over [batch, channels, spatial], per channel. The
+  // statistics (mean, biased variance), gamma, beta and their gradients are
+  // of `param_dt` (the master dtype); x, y and their gradients of `dt`.
+  virtual void batch_norm_statistics(DType dt, DType param_dt, int64_t batch, int64_t channels, int64_t spatial,
+                                     const void* x, void* mean, void* var) = 0;
+  // y = (x - mean) / sqrt(var + eps) * gamma + beta
+  virtual void batch_norm_apply(DType dt, DType param_dt, int64_t batch, int64_t channels, int64_t spatial,
+                                double eps, const void* x, const void* mean, const void* var, const void* gamma,
+                                const void* beta, void* y) = 0;
+  // Gradients of batch_norm_apply. With batch_statistics, mean and var are
+  // the batch's own (functions of x); otherwise constants (evaluation mode).
+  // dgamma and dbeta are overwritten; dx is added into when accumulate.
+  virtual void batch_norm_backward(DType dt, DType param_dt, int64_t batch, int64_t channels, int64_t spatial,
+                                   double eps, bool batch_statistics, const void* x, const void* dy,
+                                   const void* mean, const void* var, const void* gamma, void* dx, bool accumulate,
+                                   void* dgamma, void* dbeta) = 0;
+  // next = (1 - momentum) * running + momentum * value_scale * value (running statistics).
+  virtual void moving_average(DType dt, int64_t n, double momentum, const void* running, const void* value,
+                              double value_scale, void* next) = 0;
+  // Layer normalization of each of `rows` rows of `cols` values, then
+  // y = x_hat * gamma + beta with gamma, beta [cols] of param_dt.
+  virtual void layer_norm_forward(DType dt, DType param_dt, int64_t rows, int64_t cols, double eps, const void* x,
+                                  const void* gamma, const void* beta, void* y) = 0;
+  // Recomputes each row's statistics from x; dgamma and dbeta (param_dt) are overwritten.
+  virtual void layer_norm_backward(DType dt, DType param_dt, int64_t rows, int64_t cols, double eps, const void* x,
+                                   const void* dy, const void* gamma, void* dx, bool accumulate, void* dgamma,
+                                   void* dbeta) = 0;
   // Count of rows whose argmax equals the label.
   virtual int64_t count_correct_argmax(DType dt, int64_t rows, int64_t classes,
                                        const void* logits, const int32_t* labels) = 0;

@@ -3,13 +3,15 @@
 // recomputes the mask instead of storing it, and any backend gets the same bits.
 #pragma once
 
+#include "core/base/host_device.h"
+
 #include <cmath>
 #include <cstdint>
 
 namespace tk {
 
 // SplitMix64 finalizer: a good 64-bit mix, also used as a counter-based hash.
-inline uint64_t mix64(uint64_t x) {
+TK_HOST_DEVICE inline uint64_t mix64(uint64_t x) {
   x += 0x9E3779B97F4A7C15ull;
   x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
   x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
@@ -17,7 +19,7 @@ inline uint64_t mix64(uint64_t x) {
 }
 
 // Uniform in [0, 1) from the top 53 bits.
-inline double hash_uniform(uint64_t seed, uint64_t stream, uint64_t index) {
+TK_HOST_DEVICE inline double hash_uniform(uint64_t seed, uint64_t stream, uint64_t index) {
   uint64_t bits = mix64(mix64(seed ^ mix64(stream)) + index);
   return static_cast<double>(bits >> 11) * 0x1.0p-53;
 }

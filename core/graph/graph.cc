@@ -35,7 +35,7 @@ int Graph::add_input(const std::string& name, const Shape& shape) {
     if (extent <= 0) fail(ErrorCode::kInvalidArgument, "input '", name, "' has a non-positive extent in ", shape_to_string(shape));
   check_name_free(name);
   shape_numel(shape);  // rejects overflow
-  nodes_.push_back(Node{name, nullptr, {}, shape, {}});
+  nodes_.push_back(Node{name, nullptr, {}, shape, {}, {}});
   return static_cast<int>(nodes_.size()) - 1;
 }
 
@@ -58,7 +58,9 @@ int Graph::add(OpPtr op, const std::vector<int>& inputs, const std::string& name
   shape_numel(shape);
   std::vector<ParamSpec> params = op->param_specs(shapes);
   for (const ParamSpec& spec : params) checked_size(shape_numel(spec.shape), 8, "a parameter");
-  nodes_.push_back(Node{node_name, op, inputs, shape, params});
+  std::vector<ParamSpec> states = op->state_specs(shapes);
+  for (const ParamSpec& spec : states) checked_size(shape_numel(spec.shape), 8, "a state tensor");
+  nodes_.push_back(Node{node_name, op, inputs, shape, params, states});
   return static_cast<int>(nodes_.size()) - 1;
 }
 

@@ -17,6 +17,7 @@ struct Node {
   std::vector<int> inputs;
   Shape shape;  // per sample
   std::vector<ParamSpec> params;
+  std::vector<ParamSpec> states;  // non-trainable (Op::state_specs)
   bool is_input() const { return op == nullptr; }
 };
 

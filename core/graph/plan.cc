@@ -17,6 +17,7 @@ double init_value(const ParamSpec& spec, Rng& rng) {
   const double fan_sum = static_cast<double>(spec.fan_in + spec.fan_out);
   switch (spec.init) {
     case Init::kZeros: return 0.0;
+    case Init::kOnes: return 1.0;
     case Init::kHeUniform: return (2 * rng.uniform() - 1) * std::sqrt(6.0 / fan_in);
     case Init::kHeNormal: return rng.normal() * std::sqrt(2.0 / fan_in);
     case Init::kXavierUniform: return (2 * rng.uniform() - 1) * std::sqrt(6.0 / fan_sum);
@@ -49,20 +50,9 @@ Plan::Plan(const Graph& graph, LossKind loss, Reduction reduction, Backend* back
       for (int in : graph_.node(i).inputs) live[in] = true;
   if (!live[input_]) fail(ErrorCode::kInvalidArgument, "the output does not depend on the input '", graph_.node(input_).name, "'");
 
-  // Flat parameter layout, in node order.
-  node_params_.assign(n, {});
-  for (int i = 0; i < n; ++i) {
-    if (!live[i]) continue;
-    for (const ParamSpec& spec : graph_.node(i).params) {
-      int64_t count = shape_numel(spec.shape);
-      node_params_[i].push_back(static_cast<int>(params_.size()));
-      params_.push_back({graph_.node(i).name + "." + spec.name, i, spec, flat_param_count_, count});
-      const int64_t padded = (count + kParamAlignElements - 1) / kParamAlignElements * kParamAlignElements;
-      if (padded > kMaxBytes / 8 - flat_param_count_)
-        fail(ErrorCode::kOutOfMemory, "the model's parameters need more than 2^56 bytes");
-      flat_param_count_ += padded;
-    }
-  }
+  // Flat parameter layout, in node order; non-trainable state beside it.
+  flat_param_count_ = lay_out(live, &Node::params, &params_, &node_params_, "parameters");
+  flat_state_count_ = lay_out(live, &Node::states, &states_, &node_states_, "state");
 
   // Backward runs nodes in reverse; the first gradient written into an input
   // overwrites, later ones add. The loss writes the output's gradient first.
@@ -92,6 +82,26 @@ Plan::Plan(const Graph& graph, LossKind loss, Reduction reduction, Backend* back
   workspace_ = Buffer(backend_, checked_size(workspace, dtype_size(policy_.activation), "op workspace"));
 }
 
+int64_t Plan::lay_out(const std::vector<bool>& live, std::vector<ParamSpec> Node::*specs,
+                      std::vector<ParamTensor>* tensors, std::vector<std::vector<int>>* node_tensors,
+                      const char* what) const {
+  int64_t total = 0;
+  node_tensors->assign(live.size(), {});
+  for (size_t i = 0; i < live.size(); ++i) {
+    if (!live[i]) continue;
+    const Node& node = graph_.node(static_cast<int>(i));
+    for (const ParamSpec& spec : node.*specs) {
+      const int64_t count = shape_numel(spec.shape);
+      (*node_tensors)[i].push_back(static_cast<int>(tensors->size()));
+      tensors->push_back({node.name + "." + spec.name, static_cast<int>(i), spec, total, count});
+      const int64_t padded = (count + kParamAlignElements - 1) / kParamAlignElements * kParamAlignElements;
+      if (padded > kMaxBytes / 8 - total) fail(ErrorCode::kOutOfMemory, "the model's ", what, " need more than 2^56 bytes");
+      total += padded;
+    }
+  }
+  return total;
+}
+
 const ParamTensor& Plan::param(int64_t index) const {
   if (index < 0 || index >= static_cast<int64_t>(params_.size()))
     fail(ErrorCode::kInvalidArgument, "parameter index ", index, " is out of range (", params_.size(), " tensors)");
@@ -104,14 +114,19 @@ int64_t Plan::param_elements() const {
   return total;
 }
 
-void Plan::init_params(void* flat_params, uint64_t seed) const {
-  std::vector<double> values(flat_param_count_, 0.0);
+void Plan::init_flat(const std::vector<ParamTensor>& tensors, int64_t count, uint64_t seed, void* flat) const {
+  if (count == 0) return;
+  std::vector<double> values(count, 0.0);
   Rng rng(seed);
-  for (const ParamTensor& p : params_)
+  for (const ParamTensor& p : tensors)
     for (int64_t i = 0; i < p.count; ++i) values[p.offset + i] = init_value(p.spec, rng);
-  HostView view{values.data(), DType::kF64, {flat_param_count_}, {}};
-  backend_->load_host(view, policy_.master, flat_params);
+  HostView view{values.data(), DType::kF64, {count}, {}};
+  backend_->load_host(view, policy_.master, flat);
 }
+
+void Plan::init_params(void* flat_params, uint64_t seed) const { init_flat(params_, flat_param_count_, seed, flat_params); }
+
+void Plan::init_state(void* flat_state) const { init_flat(states_, flat_state_count_, 0, flat_state); }
 
 void* Plan::value(int node) const { return arena_at(value_offset_[node]); }
 void* Plan::grad(int node) const { return arena_at(grad_offset_[node]); }
@@ -204,6 +219,8 @@ std::vector<OpContext> Plan::build_contexts(char* arena, const std::vector<int64
     ctx.doutput = arena + grad_offset[step.node];
     ctx.params.assign(node_params_[step.node].size(), nullptr);
     ctx.dparams.assign(node_params_[step.node].size(), nullptr);
+    ctx.state.assign(node_states_[step.node].size(), nullptr);
+    ctx.next_state.assign(node_states_[step.node].size(), nullptr);
     ctx.workspace = workspace_.data();
   }
   return contexts;
@@ -261,7 +278,7 @@ void Plan::load_batch(const HostView& inputs, const HostView* targets) {
 }
 
 OpContext& Plan::context(size_t step, const void* flat_params, const void* half_params, void* flat_grads,
-                         bool training, uint64_t seed, uint64_t stream) {
+                         bool training, uint64_t seed, uint64_t stream, const void* flat_state, void* next_state) {
   OpContext& ctx = contexts_[step];
   const int node = schedule_[step].node;
   ctx.batch = batch_;
@@ -277,13 +294,21 @@ OpContext& Plan::context(size_t step, const void* flat_params, const void* half_
     ctx.params[j] = const_cast<char*>(weights) + element * dtype_size(ctx.param_dtype);
     ctx.dparams[j] = flat_grads ? static_cast<char*>(flat_grads) + element * dtype_size(policy_.master) : nullptr;
   }
+  for (size_t j = 0; j < node_states_[node].size(); ++j) {
+    const int64_t bytes = states_[node_states_[node][j]].offset * static_cast<int64_t>(dtype_size(policy_.master));
+    ctx.state[j] = flat_state ? static_cast<const char*>(flat_state) + bytes : nullptr;
+    ctx.next_state[j] = next_state && training ? static_cast<char*>(next_state) + bytes : nullptr;
+  }
   return ctx;
 }
 
 double Plan::forward(const void* flat_params, bool training, uint64_t seed, uint64_t stream,
-                     double loss_grad_scale, const void* half_params) {
+                     double loss_grad_scale, const void* half_params, const void* flat_state, void* next_state) {
+  if (flat_state_count_ > 0 && !flat_state)
+    fail(ErrorCode::kInternal, "a plan with non-trainable state ran without it");
   for (size_t s = 0; s < schedule_.size(); ++s)
-    graph_.node(schedule_[s].node).op->forward(context(s, flat_params, half_params, nullptr, training, seed, stream));
+    graph_.node(schedule_[s].node).op->forward(
+        context(s, flat_params, half_params, nullptr, training, seed, stream, flat_state, next_state));
   last_loss_grad_scale_ = 0;
   if (!has_targets_) return std::nan("");
   const int64_t divisor = reduction_ == Reduction::kMean ? loss_->mean_divisor(batch_, output_shape()) : 1;
@@ -299,7 +324,8 @@ void Plan::backward(const void* flat_params, void* flat_grads, uint64_t seed, ui
                     const void* half_params) {
   if (last_loss_grad_scale_ == 0) fail(ErrorCode::kInternal, "backward needs a forward with a loss gradient");
   for (size_t s = schedule_.size(); s-- > 0;)
-    graph_.node(schedule_[s].node).op->backward(context(s, flat_params, half_params, flat_grads, true, seed, stream));
+    graph_.node(schedule_[s].node).op->backward(
+        context(s, flat_params, half_params, flat_grads, true, seed, stream, nullptr, nullptr));
 }
 
 int64_t Plan::count_correct() const {

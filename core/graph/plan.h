@@ -52,6 +52,12 @@ class Plan {
   // Seeded He/Xavier/zeros init of the whole flat buffer (device memory).
   void init_params(void* flat_params, uint64_t seed) const;
 
+  // Non-trainable state (batch norm running statistics): its own flat buffer
+  // of the master dtype, laid out like the parameters. Empty for most models.
+  const std::vector<ParamTensor>& states() const { return states_; }
+  int64_t flat_state_count() const { return flat_state_count_; }
+  void init_state(void* flat_state) const;
+
   // Grows the arena to hold `batch` rows; the only call that allocates.
   void reserve(int64_t batch);
   size_t arena_bytes() const { return arena_.bytes(); }
@@ -66,8 +72,11 @@ class Plan {
   // Forward over the loaded batch. With targets loaded it returns the reduced
   // loss (NaN without); with loss_grad_scale != 0 it also writes d(loss * scale)/d(output).
   // half_params is the half copy of flat_params (needed when the policy is mixed).
+  // flat_state is read (required when flat_state_count() > 0); in training,
+  // ops write the updated state into next_state if it is non-null.
   double forward(const void* flat_params, bool training, uint64_t seed, uint64_t stream,
-                 double loss_grad_scale, const void* half_params = nullptr);
+                 double loss_grad_scale, const void* half_params = nullptr, const void* flat_state = nullptr,
+                 void* next_state = nullptr);
   // Backward after a forward with a loss gradient; overwrites flat_grads. It
   // reuses the loaded batch's memory: load_batch() again before the next forward.
   void backward(const void* flat_params, void* flat_grads, uint64_t seed, uint64_t stream,
@@ -92,7 +101,12 @@ class Plan {
   void* arena_at(int64_t offset) const { return static_cast<char*>(arena_.data()) + offset; }
   // Sets what changes per call in a context built by reserve(); allocates nothing.
   OpContext& context(size_t step, const void* flat_params, const void* half_params, void* flat_grads,
-                     bool training, uint64_t seed, uint64_t stream);
+                     bool training, uint64_t seed, uint64_t stream, const void* flat_state, void* next_state);
+  // Lays out the live nodes' `specs` in one flat buffer; returns its element count.
+  int64_t lay_out(const std::vector<bool>& live, std::vector<ParamSpec> Node::*specs,
+                  std::vector<ParamTensor>* tensors, std::vector<std::vector<int>>* node_tensors,
+                  const char* what) const;
+  void init_flat(const std::vector<ParamTensor>& tensors, int64_t count, uint64_t seed, void* flat) const;
 
   Graph graph_;
   std::unique_ptr<Loss> loss_;
@@ -104,6 +118,9 @@ class Plan {
   std::vector<ParamTensor> params_;
   std::vector<std::vector<int>> node_params_;  // node -> indices into params_
   int64_t flat_param_count_ = 0;
+  std::vector<ParamTensor> states_;
+  std::vector<std::vector<int>> node_states_;
+  int64_t flat_state_count_ = 0;
 
   // Arena layout for reserved_ rows; offsets per node value/grad, -1 if absent.
   int64_t reserved_ = 0;

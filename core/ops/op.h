@@ -15,7 +15,7 @@
 
 namespace tk {
 
-enum class Init { kZeros, kHeUniform, kHeNormal, kXavierUniform, kXavierNormal };
+enum class Init { kZeros, kHeUniform, kHeNormal, kXavierUniform, kXavierNormal, kOnes };
 
 struct ParamSpec {
   std::string name;  // "weight", "bias"
@@ -42,6 +42,11 @@ struct OpContext {
   Shape output_shape;
   void* output = nullptr;
   std::vector<void*> params;
+  // Non-trainable state (batch norm's running statistics), master dtype.
+  // Forward in training writes the updated values into next_state when it is
+  // non-null; the trainer adopts them only when the step commits.
+  std::vector<const void*> state;
+  std::vector<void*> next_state;
   // Backward only.
   const void* doutput = nullptr;
   std::vector<void*> dinputs;
@@ -67,6 +72,12 @@ class Op {
   // Throws Error(kShapeMismatch) with a message naming the problem.
   virtual Shape infer_shape(const std::vector<Shape>& inputs) const = 0;
   virtual std::vector<ParamSpec> param_specs(const std::vector<Shape>& inputs) const {
+    (void)inputs;
+    return {};
+  }
+  // Non-trainable state the op keeps across steps (not touched by optimizers,
+  // saved in checkpoints), laid out like parameters; kZeros or kOnes init.
+  virtual std::vector<ParamSpec> state_specs(const std::vector<Shape>& inputs) const {
     (void)inputs;
     return {};
   }

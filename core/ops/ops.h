@@ -11,6 +11,7 @@ namespace tk {
 OpPtr make_linear(int64_t units, bool bias, Init weight_init);  // linear.cc
 OpPtr make_activation(Activation activation);                   // activation.cc
 OpPtr make_dropout(double probability);                          // dropout.cc
+OpPtr make_dropout2d(double probability);  // dropout.cc: whole channels of [C, ...] samples
 OpPtr make_flatten();                                            // flatten.cc
 OpPtr make_add();                                                // add.cc
 OpPtr make_reshape(const Shape& shape);                          // reshape.cc
@@ -20,6 +21,8 @@ OpPtr make_conv2d(int64_t out_channels, int64_t kernel, int64_t stride, int64_t 
 OpPtr make_max_pool2d(int64_t kernel, int64_t stride, int64_t padding);  // pool2d.cc
 OpPtr make_avg_pool2d(int64_t kernel, int64_t stride, int64_t padding);  // pool2d.cc
 OpPtr make_global_avg_pool();                                    // global_avg_pool.cc
+OpPtr make_batch_norm(double eps, double momentum);  // batch_norm.cc: per channel of [C, ...]
+OpPtr make_layer_norm(int64_t axes, double eps);     // layer_norm.cc: over the last `axes` axes
 
 // Rebuilds an op from its type and attributes (as Op::attributes() gives
 // them); throws kInvalidArgument naming an unknown type or a bad attribute.

@@ -57,6 +57,18 @@ const std::map<std::string, Factory>& factories() {
       {"tanh", [](AttributeReader&) { return make_activation(Activation::kTanh); }},
       {"sigmoid", [](AttributeReader&) { return make_activation(Activation::kSigmoid); }},
       {"dropout", [](AttributeReader& a) { return make_dropout(a.get<double>("p")); }},
+      {"dropout2d", [](AttributeReader& a) { return make_dropout2d(a.get<double>("p")); }},
+      {"batch_norm",
+       [](AttributeReader& a) {
+         const double eps = 1e-5, momentum = 0.1;
+         return make_batch_norm(a.get<double>("eps", &eps), a.get<double>("momentum", &momentum));
+       }},
+      {"layer_norm",
+       [](AttributeReader& a) {
+         const int64_t axes = 1;
+         const double eps = 1e-5;
+         return make_layer_norm(a.get<int64_t>("axes", &axes), a.get<double>("eps", &eps));
+       }},
       {"flatten", [](AttributeReader&) { return make_flatten(); }},
       {"add", [](AttributeReader&) { return make_add(); }},
       {"reshape",
@@ -119,12 +131,13 @@ const char* init_name(Init init) {
     case Init::kHeNormal: return "he_normal";
     case Init::kXavierUniform: return "xavier_uniform";
     case Init::kXavierNormal: return "xavier_normal";
+    case Init::kOnes: return "ones";
   }
   return "unknown";
 }
 
 Init init_from_name(const std::string& name) {
-  for (Init init : {Init::kZeros, Init::kHeUniform, Init::kHeNormal, Init::kXavierUniform, Init::kXavierNormal})
+  for (Init init : {Init::kZeros, Init::kHeUniform, Init::kHeNormal, Init::kXavierUniform, Init::kXavierNormal, Init::kOnes})
     if (name == init_name(init)) return init;
   fail(ErrorCode::kInvalidArgument, "unknown init '", name, "'");
 }

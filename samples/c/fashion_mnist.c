@@ -4,15 +4,15 @@
  *   fashion_mnist [--epochs N] [--batch N] [--lr X] [--seed N] [--data DIR]
  *                 [--hidden 256,128] [--optimizer sgd|adam|adamw] [--threads N]
  *                 [--precision fp32|fp16|bf16] [--save FILE] [--resume FILE]
- *                 [--stop-after N] [--model mlp|cnn] [--spec FILE]
+ *                 [--stop-after N] [--spec FILE] [--device auto|cpu|cuda|N]
  *
  * --save writes a checkpoint after every epoch (weights, optimizer, loss
  * scaler, counters and the data cursor); --resume continues from one, seeing
  * exactly the batches the uninterrupted run would have seen. --stop-after
  * ends the run after epoch N, as an interruption would (the schedule still
- * spans --epochs). --model cnn trains a small CNN (two 3x3 convolutions with
- * max pooling) instead of the MLP; --spec builds the model from a JSON spec
- * (samples/c/fashion_mnist_cnn.json is the same CNN).
+ * spans --epochs). --spec builds the model from a JSON model spec instead of
+ * the MLP (e.g. samples/c/fashion_mnist_cnn.json, the CNN that
+ * fashion_mnist_cnn.c builds).
  *
  * Reads the IDX files (from Debian's dataset-fashion-mnist by default), feeds
  * shuffled mini-batches from its own loop, prints per-epoch progress and ends
@@ -49,7 +49,7 @@ static int usage(void) {
           "usage: fashion_mnist [--epochs N] [--batch N] [--lr X] [--seed N] [--data DIR]\n"
           "                     [--hidden 256,128] [--optimizer sgd|adam|adamw] [--threads N]\n"
           "                     [--precision fp32|fp16|bf16] [--save FILE] [--resume FILE]\n"
-          "                     [--stop-after N] [--model mlp|cnn] [--spec FILE]\n");
+          "                     [--stop-after N] [--spec FILE] [--device auto|cpu|cuda|N]\n");
   return 2;
 }
 
@@ -61,9 +61,9 @@ int main(int argc, char** argv) {
   const char* optimizer_name = "adam";
   const char* precision_name = "fp32";
   const char* save_path = NULL;
-  const char* model_name = "mlp";
   const char* spec_path = NULL;
   const char* resume_path = NULL;
+  const char* device_name = "auto";
   int64_t hidden[MAX_HIDDEN] = {256, 128};
 
   for (i = 1; i < argc; ++i) {
@@ -81,8 +81,8 @@ int main(int argc, char** argv) {
     else if (!strcmp(flag, "--save")) save_path = value;
     else if (!strcmp(flag, "--resume")) resume_path = value;
     else if (!strcmp(flag, "--stop-after")) stop_after = atoi(value);
-    else if (!strcmp(flag, "--model")) model_name = value;
     else if (!strcmp(flag, "--spec")) spec_path = value;
+    else if (!strcmp(flag, "--device")) device_name = value;
     else if (!strcmp(flag, "--hidden")) {
       const char* p = value;
       hidden_count = 0;
@@ -129,26 +129,10 @@ int main(int argc, char** argv) {
 
   tk_model* model;
   tk_node node;
-  int64_t image_shape[2] = {28, 28}, channels_first[3] = {1, 28, 28};
+  int64_t image_shape[2] = {28, 28};
   if (spec_path) {
     CHECK(tk_model_load_spec(spec_path, &model));
-  } else if (!strcmp(model_name, "cnn")) {
-    CHECK(tk_model_create(&model));
-    CHECK(tk_model_input(model, "image", 2, image_shape, &node));
-    CHECK(tk_model_reshape(model, node, 3, channels_first, &node));
-    CHECK(tk_model_conv2d(model, node, 32, 3, 1, 1, 1, 1, 1, &node));
-    CHECK(tk_model_relu(model, node, &node));
-    CHECK(tk_model_max_pool2d(model, node, 2, 2, 0, &node));
-    CHECK(tk_model_conv2d(model, node, 64, 3, 1, 1, 1, 1, 1, &node));
-    CHECK(tk_model_relu(model, node, &node));
-    CHECK(tk_model_max_pool2d(model, node, 2, 2, 0, &node));
-    CHECK(tk_model_flatten(model, node, &node));
-    CHECK(tk_model_linear(model, node, 128, &node));
-    CHECK(tk_model_relu(model, node, &node));
-    CHECK(tk_model_dropout(model, node, 0.3, &node));
-    CHECK(tk_model_linear(model, node, 10, &node));
-    CHECK(tk_model_output(model, node, "logits"));
-  } else if (!strcmp(model_name, "mlp")) {
+  } else {
     CHECK(tk_model_create(&model));
     CHECK(tk_model_input(model, "image", 2, image_shape, &node));
     CHECK(tk_model_flatten(model, node, &node));
@@ -158,8 +142,6 @@ int main(int argc, char** argv) {
     }
     CHECK(tk_model_linear(model, node, 10, &node));
     CHECK(tk_model_output(model, node, "logits"));
-  } else {
-    return usage();
   }
 
   tk_batcher* batcher;
@@ -177,13 +159,19 @@ int main(int argc, char** argv) {
   CHECK(tk_trainer_options_set_threads(options, threads));
   CHECK(tk_trainer_options_set_batch_hint(options, batch));
   CHECK(tk_trainer_options_set_precision(options, precision));
+  /* auto: a CUDA GPU when libtrainkit_cuda.so finds one, else the CPU. */
+  if (!strcmp(device_name, "cpu")) CHECK(tk_trainer_options_set_device(options, TK_DEVICE_CPU));
+  else if (!strcmp(device_name, "cuda")) CHECK(tk_trainer_options_set_device(options, TK_DEVICE_CUDA));
+  else if (strcmp(device_name, "auto")) CHECK(tk_trainer_options_set_cuda_device(options, atoi(device_name)));
   CHECK(tk_trainer_create(model, TK_LOSS_SOFTMAX_CROSS_ENTROPY, options, &trainer));
   int64_t parameters;
   CHECK(tk_trainer_num_parameters(trainer, &parameters));
+  char device[300];
+  CHECK(tk_trainer_device_name(trainer, device, sizeof device));
 
-  printf("trainkit %s  Fashion-MNIST  train %lld  test %lld  parameters %lld  optimizer %s  lr %g  batch %lld  %s\n",
+  printf("trainkit %s  Fashion-MNIST  train %lld  test %lld  parameters %lld  optimizer %s  lr %g  batch %lld  %s  %s\n",
          tk_version(), (long long)train_size, (long long)test_size, (long long)parameters, optimizer_name, lr,
-         batch, precision_name);
+         batch, precision_name, device);
   double test_accuracy = 0;
   int epoch, first_epoch = 1;
   if (resume_path) {

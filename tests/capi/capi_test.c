@@ -53,7 +53,7 @@ static tk_model* small_model(void) {
 }
 
 static void test_strings(void) {
-  EXPECT(strcmp(tk_version(), "0.1.0") == 0);
+  EXPECT(strcmp(tk_version(), "0.2.0") == 0);
   EXPECT(strcmp(tk_status_string(TK_ERROR_SHAPE_MISMATCH), "TK_ERROR_SHAPE_MISMATCH") == 0);
   EXPECT(strcmp(tk_status_string((tk_status)77), "TK_ERROR_UNKNOWN") == 0);
 }
@@ -169,7 +169,52 @@ static void test_null_handles(void) {
     EXPECT_STATUS(tk_model_max_pool2d(NULL, 0, 2, 2, 0, &node), NULL_ARG);
     EXPECT_STATUS(tk_model_avg_pool2d(NULL, 0, 2, 2, 0, &node), NULL_ARG);
     EXPECT_STATUS(tk_model_global_avg_pool(NULL, 0, &node), NULL_ARG);
+    EXPECT_STATUS(tk_model_batch_norm(NULL, 0, 1e-5, 0.1, &node), NULL_ARG);
+    EXPECT_STATUS(tk_model_layer_norm(NULL, 0, 1, 1e-5, &node), NULL_ARG);
+    EXPECT_STATUS(tk_model_dropout2d(NULL, 0, 0.1, &node), NULL_ARG);
+    EXPECT_STATUS(tk_trainer_options_set_cuda_device(NULL, 0), NULL_ARG);
+    EXPECT_STATUS(tk_trainer_device_name(NULL, name, sizeof name), NULL_ARG);
+    EXPECT_STATUS(tk_gpu_count(NULL, NULL, 0), NULL_ARG);
+    EXPECT_STATUS(tk_gpu_info_get(0, NULL), NULL_ARG);
   }
+}
+
+/* GPUs: this binary links the C API statically and has no libtrainkit_cuda.so
+ * beside it, so it sees none; every GPU request says so, and auto is the CPU. */
+static void test_gpus(void) {
+  int32_t count = -1;
+  char reason[512] = "x", device[64];
+  tk_gpu_info info;
+  tk_model* m;
+  tk_node x, y;
+  int64_t features = 3;
+  tk_trainer_options* o;
+  tk_trainer* t = NULL;
+  EXPECT_STATUS(tk_gpu_count(&count, reason, sizeof reason), TK_OK);
+  if (count > 0) return; /* a machine with the plugin on its library path and a GPU */
+  EXPECT(count == 0 && strlen(reason) > 0);
+  info.struct_size = sizeof info;
+  EXPECT_STATUS(tk_gpu_info_get(0, &info), INVALID);
+  info.struct_size = 4;
+  EXPECT_STATUS(tk_gpu_info_get(0, &info), INVALID);
+  EXPECT_STATUS(tk_model_create(&m), TK_OK);
+  EXPECT_STATUS(tk_model_input(m, "x", 1, &features, &x), TK_OK);
+  EXPECT_STATUS(tk_model_linear(m, x, 2, &y), TK_OK);
+  EXPECT_STATUS(tk_model_output(m, y, "logits"), TK_OK);
+  EXPECT_STATUS(tk_trainer_options_create(&o), TK_OK);
+  EXPECT_STATUS(tk_trainer_options_set_cuda_device(o, -1), INVALID);
+  EXPECT_STATUS(tk_trainer_options_set_device(o, TK_DEVICE_CUDA), TK_OK);
+  EXPECT_STATUS(tk_trainer_create(m, TK_LOSS_SOFTMAX_CROSS_ENTROPY, o, &t), TK_ERROR_UNSUPPORTED);
+  EXPECT(t == NULL);
+  EXPECT(strstr(tk_last_error_message(), "no GPU can be used") != NULL);
+  EXPECT_STATUS(tk_trainer_options_set_device(o, TK_DEVICE_AUTO), TK_OK);
+  EXPECT_STATUS(tk_trainer_create(m, TK_LOSS_SOFTMAX_CROSS_ENTROPY, o, &t), TK_OK);
+  EXPECT_STATUS(tk_trainer_device_name(t, device, sizeof device), TK_OK);
+  EXPECT(strcmp(device, "cpu") == 0);
+  EXPECT_STATUS(tk_trainer_device_name(t, device, 0), INVALID);
+  tk_trainer_destroy(t);
+  tk_trainer_options_destroy(o);
+  tk_model_destroy(m);
 }
 
 static void test_null_out_params(void) {
@@ -270,6 +315,33 @@ static void test_convolution_errors(void) {
   EXPECT_STATUS(tk_model_node_shape(m, out, &r, got), TK_OK);
   EXPECT(r == 1 && got[0] == 4);
   (void)rank;
+  tk_model_destroy(m);
+}
+
+static void test_normalization_errors(void) {
+  tk_model* m;
+  tk_node x, c, out = -7;
+  int64_t chw[3] = {2, 4, 4};
+  int32_t r;
+  int64_t got[TK_MAX_RANK];
+  EXPECT_STATUS(tk_model_create(&m), TK_OK);
+  EXPECT_STATUS(tk_model_input(m, "image", 3, chw, &x), TK_OK);
+  EXPECT_STATUS(tk_model_batch_norm(m, x, 0.0, 0.1, &out), INVALID);   /* eps must be > 0 */
+  EXPECT_STATUS(tk_model_batch_norm(m, x, 1e-5, 1.5, &out), INVALID);  /* momentum in [0, 1] */
+  EXPECT_STATUS(tk_model_batch_norm(m, x, 1e-5, 0.0 / 0.0, &out), INVALID);
+  EXPECT(out == -7);
+  EXPECT_STATUS(tk_model_batch_norm(m, x, 1e-5, 0.1, &c), TK_OK);
+  EXPECT_STATUS(tk_model_node_shape(m, c, &r, got), TK_OK);
+  EXPECT(r == 3 && got[0] == 2 && got[1] == 4 && got[2] == 4);
+  EXPECT_STATUS(tk_model_layer_norm(m, c, 4, 1e-5, &out), TK_ERROR_SHAPE_MISMATCH); /* rank 3 has no 4 axes */
+  EXPECT_STATUS(tk_model_layer_norm(m, c, 0, 1e-5, &out), INVALID);
+  EXPECT_STATUS(tk_model_layer_norm(m, c, 2, -1.0, &out), INVALID);
+  EXPECT_STATUS(tk_model_layer_norm(m, c, 2, 1e-5, &out), TK_OK);
+  EXPECT_STATUS(tk_model_dropout2d(m, out, 1.0, &out), INVALID);
+  EXPECT_STATUS(tk_model_dropout2d(m, out, 0.2, &out), TK_OK);
+  EXPECT_STATUS(tk_model_flatten(m, out, &out), TK_OK);
+  EXPECT_STATUS(tk_model_dropout2d(m, out, 0.2, &c), TK_ERROR_SHAPE_MISMATCH); /* [features] has no channels */
+  EXPECT(tk_model_num_parameters(m, &chw[0]) == TK_OK && chw[0] == 2 * 2 + 2 * 16);
   tk_model_destroy(m);
 }
 
@@ -680,6 +752,8 @@ static void test_api_table(void) {
   EXPECT(api->trainer_step == tk_trainer_step);
   EXPECT(api->batcher_next == tk_batcher_next);
   EXPECT(api->trainer_loss_scale == tk_trainer_loss_scale);
+  EXPECT(api->model_dropout2d == tk_model_dropout2d);
+  EXPECT(api->gpu_info_get == tk_gpu_info_get);
   /* Every slot after the two counters is filled. */
   {
     unsigned char bytes[sizeof(tk_api)];
@@ -715,6 +789,8 @@ int main(void) {
   test_null_out_params();
   test_model_errors();
   test_convolution_errors();
+  test_normalization_errors();
+  test_gpus();
   test_options();
   test_trainer_errors();
   test_mixed_precision();

@@ -42,7 +42,7 @@ class CpuBackend final : public Backend {
   void add(DType dt, int64_t n, const void* a, const void* b, void* y) override;
   void axpy(DType dt, int64_t n, double alpha, const void* src, void* dst,
             bool accumulate) override;
-  void dropout(DType dt, int64_t n, double p, uint64_t seed, uint64_t stream, const void* x,
+  void dropout(DType dt, int64_t n, int64_t block, double p, uint64_t seed, uint64_t stream, const void* x,
                void* y, bool accumulate) override;
 
   void softmax_cross_entropy(DType dt, DType value_dt, int64_t rows, int64_t classes, const void* logits,
@@ -61,6 +61,21 @@ class CpuBackend final : public Backend {
                         const void* bias, void* y) override;
   void channel_sum(DType x_dt, DType out_dt, int64_t batch, int64_t channels, int64_t spatial, const void* x,
                    void* out, bool accumulate) override;
+  void batch_norm_statistics(DType dt, DType param_dt, int64_t batch, int64_t channels, int64_t spatial,
+                             const void* x, void* mean, void* var) override;
+  void batch_norm_apply(DType dt, DType param_dt, int64_t batch, int64_t channels, int64_t spatial, double eps,
+                        const void* x, const void* mean, const void* var, const void* gamma, const void* beta,
+                        void* y) override;
+  void batch_norm_backward(DType dt, DType param_dt, int64_t batch, int64_t channels, int64_t spatial, double eps,
+                           bool batch_statistics, const void* x, const void* dy, const void* mean, const void* var,
+                           const void* gamma, void* dx, bool accumulate, void* dgamma, void* dbeta) override;
+  void moving_average(DType dt, int64_t n, double momentum, const void* running, const void* value,
+                      double value_scale, void* next) override;
+  void layer_norm_forward(DType dt, DType param_dt, int64_t rows, int64_t cols, double eps, const void* x,
+                          const void* gamma, const void* beta, void* y) override;
+  void layer_norm_backward(DType dt, DType param_dt, int64_t rows, int64_t cols, double eps, const void* x,
+                           const void* dy, const void* gamma, void* dx, bool accumulate, void* dgamma,
+                           void* dbeta) override;
   int64_t count_correct_argmax(DType dt, int64_t rows, int64_t classes, const void* logits,
                                const int32_t* labels) override;
   int64_t count_correct_binary(DType dt, DType value_dt, int64_t n, const void* logits,

@@ -5,6 +5,7 @@
 
 #include "core/backend/cpu/cpu_backend.h"
 #include "core/backend/cpu/parallel.h"
+#include "core/backend/optimizer_math.h"
 
 namespace tk::cpu {
 namespace {
@@ -15,33 +16,20 @@ template <typename T>
 void sgd_range(int64_t begin, int64_t end, T* __restrict p, const T* __restrict g, T* __restrict buf, T scale,
                T lr, T momentum, T decay, bool nesterov, bool first_step) {
   if (momentum == T(0)) {
-    for (int64_t i = begin; i < end; ++i) p[i] -= lr * (scale * g[i] + decay * p[i]);
+    for (int64_t i = begin; i < end; ++i) math::sgd_plain(p[i], g[i], scale, lr, decay);
     return;
   }
-  // buf = momentum * buf + d, except on the first step where it starts as d.
   const T keep = first_step ? T(0) : momentum;
-  const T look_ahead = nesterov ? momentum : T(0);
-  const T use_d = nesterov ? T(1) : T(0);
-  for (int64_t i = begin; i < end; ++i) {
-    const T d = scale * g[i] + decay * p[i];
-    const T b = keep * buf[i] + d;
-    buf[i] = b;
-    p[i] -= lr * (nesterov ? use_d * d + look_ahead * b : b);
-  }
+  for (int64_t i = begin; i < end; ++i) math::sgd_momentum(p[i], g[i], buf[i], scale, lr, keep, momentum, decay, nesterov);
 }
 
 template <typename T>
 void adam_range(int64_t begin, int64_t end, T* __restrict p, const T* __restrict g, T* __restrict m,
                 T* __restrict v, T scale, T l2_decay, T decay_factor, T beta1, T beta2, T step_size,
                 T inv_bias_correction2_sqrt, T eps) {
-  for (int64_t i = begin; i < end; ++i) {
-    const T d = scale * g[i] + l2_decay * p[i];
-    const T m_new = beta1 * m[i] + (T(1) - beta1) * d;
-    const T v_new = beta2 * v[i] + (T(1) - beta2) * d * d;
-    m[i] = m_new;
-    v[i] = v_new;
-    p[i] = p[i] * decay_factor - step_size * m_new / (std::sqrt(v_new) * inv_bias_correction2_sqrt + eps);
-  }
+  for (int64_t i = begin; i < end; ++i)
+    math::adam(p[i], g[i], m[i], v[i], scale, l2_decay, decay_factor, beta1, beta2, step_size,
+               inv_bias_correction2_sqrt, eps);
 }
 
 }  // namespace

@@ -161,8 +161,10 @@ TEST(ModelSpecTest, TheCnnSampleSpecBuildsTheSampleCnn) {
   Graph g = model_spec_from_json(text);
   EXPECT_EQ(g.node(g.output()).shape, (Shape{10}));
   EXPECT_EQ(g.node(g.find("pool2")).shape, (Shape{64, 7, 7}));
-  // conv1 32x1x3x3+32, conv2 64x32x3x3+64, fc1 3136x128+128, fc2 128x10+10
-  EXPECT_EQ(g.num_parameters(), 320 + 18496 + 401536 + 1290);
+  // conv1 32x1x3x3, bn1 2x32, conv2 64x32x3x3, bn2 2x64, fc1 3136x128+128, fc2 128x10+10
+  EXPECT_EQ(g.num_parameters(), 288 + 64 + 18432 + 128 + 401536 + 1290);
+  // The running statistics are state, not parameters.
+  EXPECT_EQ(g.node(g.find("bn2")).states.size(), 2u);
   EXPECT_EQ(model_spec_from_json(model_spec_to_json(g)).num_parameters(), g.num_parameters());
 }
 

@@ -61,14 +61,34 @@ std::vector<OpCase> OpCases() {
       {"max_pool2d_overlapping_padded", make_max_pool2d(3, 1, 1), {{1, 5, 5}}, 2, true},
       {"avg_pool2d_padded", make_avg_pool2d(2, 1, 1), {{2, 5, 4}}, 2, true},
       {"global_avg_pool", make_global_avg_pool(), {{3, 4, 5}}, 2, true},
+      {"batch_norm2d_training", make_batch_norm(1e-5, 0.1), {{3, 4, 5}}, 2, true},
+      {"batch_norm1d_training", make_batch_norm(1e-3, 0.1), {{6}}, 5, true},
+      {"batch_norm_eval", make_batch_norm(1e-5, 0.1), {{3, 2, 3}}, 2, false},
+      {"layer_norm", make_layer_norm(1, 1e-5), {{7}}, 3, true},
+      {"layer_norm_two_axes", make_layer_norm(2, 1e-5), {{2, 3, 4}}, 2, true},
+      {"dropout2d_training", make_dropout2d(0.4), {{4, 3, 3}}, 3, true},
+      {"dropout2d_eval", make_dropout2d(0.4), {{4, 3, 3}}, 3, false},
   };
 }
 
 class OpGradientTest : public ::testing::TestWithParam<OpCase> {};
 
 // Runs forward and returns sum(weights * output).
+// Non-trainable state (running statistics): means in +-1, variances in [0.5, 1.5].
+std::vector<std::vector<double>> random_state(const OpCase& c, Rng& rng) {
+  std::vector<std::vector<double>> state;
+  for (const ParamSpec& spec : c.op->state_specs(c.input_shapes)) {
+    std::vector<double> v = random_values(shape_numel(spec.shape), rng);
+    if (spec.init == Init::kOnes)
+      for (double& x : v) x = 1.0 + 0.5 * x;
+    state.push_back(v);
+  }
+  return state;
+}
+
 double weighted_output(const OpCase& c, cpu::CpuBackend& backend, std::vector<std::vector<double>>& inputs,
-                       std::vector<std::vector<double>>& params, const std::vector<double>& weights) {
+                       std::vector<std::vector<double>>& params, const std::vector<std::vector<double>>& state,
+                       const std::vector<double>& weights) {
   OpContext ctx;
   ctx.backend = &backend;
   ctx.dtype = ctx.param_dtype = ctx.grad_dtype = DType::kF64;
@@ -79,6 +99,8 @@ double weighted_output(const OpCase& c, cpu::CpuBackend& backend, std::vector<st
   ctx.input_shapes = c.input_shapes;
   for (auto& in : inputs) ctx.inputs.push_back(in.data());
   for (auto& p : params) ctx.params.push_back(p.data());
+  for (auto& v : state) ctx.state.push_back(v.data());
+  ctx.next_state.assign(state.size(), nullptr);
   std::vector<double> workspace(c.op->workspace_elements(c.input_shapes) + 1);
   ctx.workspace = workspace.data();
   std::vector<double> out(weights.size());
@@ -98,6 +120,7 @@ void check_op(const OpCase& c, bool accumulate) {
   for (const Shape& s : c.input_shapes) inputs.push_back(random_values(c.batch * shape_numel(s), rng));
   for (const ParamSpec& spec : c.op->param_specs(c.input_shapes)) params.push_back(random_values(shape_numel(spec.shape), rng));
   std::vector<double> weights = random_values(c.batch * shape_numel(out_shape), rng);
+  const std::vector<std::vector<double>> state = random_state(c, rng);
 
   // Analytic gradients; dinputs start at `prior` to check overwrite vs add.
   const double prior = 0.25;
@@ -121,6 +144,8 @@ void check_op(const OpCase& c, bool accumulate) {
     ctx.params.push_back(p.data());
     dparams.push_back(std::vector<double>(p.size(), 99.0));  // must be overwritten
   }
+  for (auto& v : state) ctx.state.push_back(v.data());
+  ctx.next_state.assign(state.size(), nullptr);
   ctx.output_shape = out_shape;
   ctx.output = out.data();
   c.op->forward(ctx);
@@ -135,9 +160,9 @@ void check_op(const OpCase& c, bool accumulate) {
   auto numeric = [&](std::vector<double>& values, size_t i) {
     const double saved = values[i];
     values[i] = saved + kStep;
-    const double plus = weighted_output(c, backend, inputs, params, weights);
+    const double plus = weighted_output(c, backend, inputs, params, state, weights);
     values[i] = saved - kStep;
-    const double minus = weighted_output(c, backend, inputs, params, weights);
+    const double minus = weighted_output(c, backend, inputs, params, state, weights);
     values[i] = saved;
     return (plus - minus) / (2 * kStep);
   };
@@ -166,10 +191,47 @@ TEST(OpGradientTest, DropoutDropsAboutPAndScalesTheRest) {
   cpu::CpuBackend backend(1);
   const int64_t n = 100000;
   std::vector<double> x(n, 1.0), y(n);
-  backend.dropout(DType::kF64, n, 0.3, 1, 2, x.data(), y.data(), false);
+  backend.dropout(DType::kF64, n, 1, 0.3, 1, 2, x.data(), y.data(), false);
   int64_t dropped = std::count(y.begin(), y.end(), 0.0);
   EXPECT_NEAR(static_cast<double>(dropped) / n, 0.3, 0.01);
   for (double v : y) ASSERT_TRUE(v == 0.0 || std::abs(v - 1.0 / 0.7) < 1e-12) << v;
+}
+
+TEST(OpGradientTest, Dropout2dDropsWholeChannels) {
+  cpu::CpuBackend backend(1);
+  const int64_t planes = 4000, plane = 9;
+  std::vector<double> x(planes * plane, 1.0), y(x.size());
+  backend.dropout(DType::kF64, planes * plane, plane, 0.25, 5, 6, x.data(), y.data(), false);
+  int64_t dropped = 0;
+  for (int64_t p = 0; p < planes; ++p) {
+    const double first = y[p * plane];
+    for (int64_t s = 1; s < plane; ++s) ASSERT_EQ(y[p * plane + s], first) << "plane " << p;
+    dropped += first == 0.0;
+  }
+  EXPECT_NEAR(static_cast<double>(dropped) / planes, 0.25, 0.02);
+}
+
+TEST(OpGradientTest, BatchNormTrainingNormalizesEachChannel) {
+  cpu::CpuBackend backend(2);
+  const int64_t batch = 4, channels = 3, spatial = 10;
+  Rng rng(3);
+  std::vector<float> x(batch * channels * spatial), y(x.size());
+  for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(5.0 + 3.0 * rng.normal() + (i / spatial) % channels);
+  std::vector<float> gamma(channels, 1.0f), beta(channels, 0.0f), mean(channels), var(channels);
+  backend.batch_norm_statistics(DType::kF32, DType::kF32, batch, channels, spatial, x.data(), mean.data(), var.data());
+  backend.batch_norm_apply(DType::kF32, DType::kF32, batch, channels, spatial, 1e-5, x.data(), mean.data(), var.data(),
+                           gamma.data(), beta.data(), y.data());
+  for (int64_t c = 0; c < channels; ++c) {
+    double sum = 0, squares = 0;
+    for (int64_t n = 0; n < batch; ++n)
+      for (int64_t s = 0; s < spatial; ++s) {
+        const double v = y[(n * channels + c) * spatial + s];
+        sum += v;
+        squares += v * v;
+      }
+    EXPECT_NEAR(sum / (batch * spatial), 0.0, 1e-5) << "channel " << c;
+    EXPECT_NEAR(squares / (batch * spatial), 1.0, 1e-3) << "channel " << c;
+  }
 }
 
 // ---- Losses ----------------------------------------------------------------

@@ -51,6 +51,21 @@ public final class Model extends NativeObject {
     return node(trainkit_native.tkb_model_dropout(handle(), input, probability));
   }
 
+  /** Image dropout: drops whole channels of [channels, height, width] samples. */
+  public int dropout2d(int input, double probability) {
+    return node(trainkit_native.tkb_model_dropout2d(handle(), input, probability));
+  }
+
+  /** Batch normalization per channel (PyTorch defaults: eps 1e-5, momentum 0.1). */
+  public int batchNorm(int input, double eps, double momentum) {
+    return node(trainkit_native.tkb_model_batch_norm(handle(), input, eps, momentum));
+  }
+
+  /** Layer normalization over the last {@code axes} axes of each sample. */
+  public int layerNorm(int input, int axes, double eps) {
+    return node(trainkit_native.tkb_model_layer_norm(handle(), input, axes, eps));
+  }
+
   public int flatten(int input) {
     return node(trainkit_native.tkb_model_flatten(handle(), input));
   }

@@ -1,0 +1,104 @@
+"""PyTorch's side of the GPU benchmark (bench/gpu_bench.sh): the models of
+bench/gpu_bench.cc trained with Adam on random data, as PyTorch users write it.
+
+  python3 bench/torch_bench.py [--seconds S] [--models a1,a2,b,c]
+
+Prints per model and mode (eager: autocast + GradScaler for fp16, autocast
+alone for bf16; compile: the same under torch.compile):
+  <model> <mode> <steps/s>
+and for model b the cuBLAS rate of its own GEMM shapes (forward, input and
+weight gradients) in bf16:
+  b cublas_gflops <GFLOP/s>
+Each step copies the batch from pinned host memory and reads the loss back
+(loss.item()), as trainkit's tk_trainer_step does."""
+import argparse
+import time
+
+import torch
+
+MODELS = {
+    "a1": ([10, 1000, 100, 10], 1024, torch.float16),
+    "a2": ([10, 1000, 100, 10], 16384, torch.float16),
+    "b": ([4096, 4096, 4096, 4096, 4096], 8192, torch.bfloat16),
+    "c": ([784, 256, 128, 10], 128, torch.float32),
+}
+
+
+def build(widths):
+    layers = []
+    for i in range(len(widths) - 1):
+        layers.append(torch.nn.Linear(widths[i], widths[i + 1]))
+        if i + 2 < len(widths):
+            layers.append(torch.nn.ReLU())
+    return torch.nn.Sequential(*layers).cuda()
+
+
+def steps_per_second(widths, batch, dtype, compile_model, seconds):
+    model = build(widths)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
+    scaler = torch.amp.GradScaler("cuda", enabled=dtype == torch.float16)
+    x_host = (torch.arange(batch * widths[0]) % 1000 / 1000.0 - 0.5).reshape(batch, widths[0]).pin_memory()
+    y_host = (torch.arange(batch) % widths[-1]).pin_memory()
+    forward = torch.compile(model) if compile_model else model
+    loss_fn = torch.nn.CrossEntropyLoss()
+
+    def step():
+        x = x_host.cuda(non_blocking=True)
+        y = y_host.cuda(non_blocking=True)
+        with torch.autocast("cuda", dtype=dtype, enabled=dtype != torch.float32):
+            loss = loss_fn(forward(x), y)
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+        return loss.item()
+
+    for _ in range(20 if compile_model else 10):
+        step()
+    steps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        step()
+        steps += 1
+    return steps / (time.perf_counter() - start)
+
+
+def cublas_gflops(widths, batch, seconds):
+    """bf16 GEMM rate over model b's three products per layer."""
+    flops, elapsed = 0.0, 0.0
+    for i in range(len(widths) - 1):
+        fan_in, fan_out = widths[i], widths[i + 1]
+        x = torch.randn(batch, fan_in, device="cuda", dtype=torch.bfloat16)
+        w = torch.randn(fan_out, fan_in, device="cuda", dtype=torch.bfloat16)
+        dy = torch.randn(batch, fan_out, device="cuda", dtype=torch.bfloat16)
+        products = [lambda: x @ w.t(), lambda: dy @ w, lambda: dy.t() @ x]
+        for product in products:
+            for _ in range(3):
+                product()
+            torch.cuda.synchronize()
+            reps, start = 0, time.perf_counter()
+            while time.perf_counter() - start < seconds / 12:
+                product()
+                reps += 1
+            torch.cuda.synchronize()
+            elapsed += (time.perf_counter() - start) / reps
+            flops += 2.0 * batch * fan_in * fan_out
+    return flops / elapsed / 1e9
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--models", default="a1,a2,b,c")
+    args = parser.parse_args()
+    print(f"# torch {torch.__version__} on {torch.cuda.get_device_name(0)}", flush=True)
+    for name in args.models.split(","):
+        widths, batch, dtype = MODELS[name]
+        for mode in ("eager", "compile"):
+            rate = steps_per_second(widths, batch, dtype, mode == "compile", args.seconds)
+            print(f"{name} {mode} {rate:.2f}", flush=True)
+        if name == "b":
+            print(f"b cublas_gflops {cublas_gflops(widths, batch, args.seconds):.1f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,221 @@
+// Normalization kernels: batch norm per channel over [batch, channels,
+// spatial], layer norm per row, and the moving average of running statistics.
+// Sums run in double whatever the storage, so statistics of large batches
+// in f32 or half storage lose nothing to accumulation order.
+#include <cmath>
+
+#include "core/backend/cpu/cpu_backend.h"
+#include "core/backend/cpu/parallel.h"
+
+namespace tk::cpu {
+namespace {
+
+// Calls fn(S{}, P{}): S the activation storage type, P the parameter type.
+template <typename Fn>
+void dispatch_norm(DType dt, DType param_dt, const Fn& fn) {
+  dispatch_storage(dt, [&](auto s_tag) { dispatch_float(param_dt, [&](auto p_tag) { fn(s_tag, p_tag); }); });
+}
+
+// Mean and 1 / sqrt(variance + eps) of one row, two passes in double.
+template <typename S>
+void row_statistics(const S* row, int64_t cols, double eps, double* mean, double* inv_std) {
+  double total = 0, squares = 0;
+  for (int64_t j = 0; j < cols; ++j) total += static_cast<double>(load(row[j]));
+  *mean = total / static_cast<double>(cols);
+  for (int64_t j = 0; j < cols; ++j) {
+    const double d = static_cast<double>(load(row[j])) - *mean;
+    squares += d * d;
+  }
+  *inv_std = 1.0 / std::sqrt(squares / static_cast<double>(cols) + eps);
+}
+
+}  // namespace
+
+void CpuBackend::batch_norm_statistics(DType dt, DType param_dt, int64_t batch, int64_t channels, int64_t spatial,
+                                       const void* x, void* mean, void* var) {
+  dispatch_norm(dt, param_dt, [&](auto s_tag, auto p_tag) {
+    using S = decltype(s_tag);
+    using P = decltype(p_tag);
+    const S* in = static_cast<const S*>(x);
+    const double count = static_cast<double>(batch * spatial);
+    parallel_for(threads_, channels, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t c = begin; c < end; ++c) {
+        // Two passes: the mean first, then squares around it (no cancellation).
+        double total = 0;
+        for (int64_t n = 0; n < batch; ++n) {
+          const S* plane = in + (n * channels + c) * spatial;
+          for (int64_t s = 0; s < spatial; ++s) total += static_cast<double>(load(plane[s]));
+        }
+        const double m = total / count;
+        double squares = 0;
+        for (int64_t n = 0; n < batch; ++n) {
+          const S* plane = in + (n * channels + c) * spatial;
+          for (int64_t s = 0; s < spatial; ++s) {
+            const double d = static_cast<double>(load(plane[s])) - m;
+            squares += d * d;
+          }
+        }
+        static_cast<P*>(mean)[c] = static_cast<P>(m);
+        static_cast<P*>(var)[c] = static_cast<P>(squares / count);
+      }
+    });
+  });
+}
+
+void CpuBackend::batch_norm_apply(DType dt, DType param_dt, int64_t batch, int64_t channels, int64_t spatial,
+                                  double eps, const void* x, const void* mean, const void* var, const void* gamma,
+                                  const void* beta, void* y) {
+  dispatch_norm(dt, param_dt, [&](auto s_tag, auto p_tag) {
+    using S = decltype(s_tag);
+    using P = decltype(p_tag);
+    using T = compute_t<S>;
+    const S* in = static_cast<const S*>(x);
+    S* out = static_cast<S*>(y);
+    const P *mu = static_cast<const P*>(mean), *sigma2 = static_cast<const P*>(var);
+    const P *g = static_cast<const P*>(gamma), *b = static_cast<const P*>(beta);
+    parallel_for(threads_, batch * channels, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t plane = begin; plane < end; ++plane) {
+        const int64_t c = plane % channels;
+        // y = x * scale + shift, folded once per plane.
+        const double scale = static_cast<double>(g[c]) / std::sqrt(static_cast<double>(sigma2[c]) + eps);
+        const double shift = static_cast<double>(b[c]) - static_cast<double>(mu[c]) * scale;
+        const T scale_t = static_cast<T>(scale), shift_t = static_cast<T>(shift);
+        const S* src = in + plane * spatial;
+        S* dst = out + plane * spatial;
+        for (int64_t s = 0; s < spatial; ++s) dst[s] = store<S>(load(src[s]) * scale_t + shift_t);
+      }
+    });
+  });
+}
+
+void CpuBackend::batch_norm_backward(DType dt, DType param_dt, int64_t batch, int64_t channels, int64_t spatial,
+                                     double eps, bool batch_statistics, const void* x, const void* dy,
+                                     const void* mean, const void* var, const void* gamma, void* dx, bool accumulate,
+                                     void* dgamma, void* dbeta) {
+  dispatch_norm(dt, param_dt, [&](auto s_tag, auto p_tag) {
+    using S = decltype(s_tag);
+    using P = decltype(p_tag);
+    const S *in = static_cast<const S*>(x), *grad_out = static_cast<const S*>(dy);
+    S* grad_in = static_cast<S*>(dx);
+    const P *mu = static_cast<const P*>(mean), *sigma2 = static_cast<const P*>(var), *g = static_cast<const P*>(gamma);
+    const double count = static_cast<double>(batch * spatial);
+    parallel_for(threads_, channels, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t c = begin; c < end; ++c) {
+        const double m = static_cast<double>(mu[c]);
+        const double inv_std = 1.0 / std::sqrt(static_cast<double>(sigma2[c]) + eps);
+        // sum(dy) and sum(dy * x_hat): dbeta and dgamma.
+        double sum_dy = 0, sum_dy_xhat = 0;
+        for (int64_t n = 0; n < batch; ++n) {
+          const int64_t base = (n * channels + c) * spatial;
+          for (int64_t s = 0; s < spatial; ++s) {
+            const double d = static_cast<double>(load(grad_out[base + s]));
+            sum_dy += d;
+            sum_dy_xhat += d * (static_cast<double>(load(in[base + s])) - m) * inv_std;
+          }
+        }
+        static_cast<P*>(dbeta)[c] = static_cast<P>(sum_dy);
+        static_cast<P*>(dgamma)[c] = static_cast<P>(sum_dy_xhat);
+        if (!grad_in) continue;
+        // With batch statistics: dx = gamma * inv_std * (dy - mean(dy) - x_hat * mean(dy * x_hat)).
+        const double scale = static_cast<double>(g[c]) * inv_std;
+        const double mean_dy = batch_statistics ? sum_dy / count : 0.0;
+        const double mean_dy_xhat = batch_statistics ? sum_dy_xhat / count : 0.0;
+        for (int64_t n = 0; n < batch; ++n) {
+          const int64_t base = (n * channels + c) * spatial;
+          for (int64_t s = 0; s < spatial; ++s) {
+            const double x_hat = (static_cast<double>(load(in[base + s])) - m) * inv_std;
+            double v = scale * (static_cast<double>(load(grad_out[base + s])) - mean_dy - x_hat * mean_dy_xhat);
+            if (accumulate) v += static_cast<double>(load(grad_in[base + s]));
+            grad_in[base + s] = store<S>(static_cast<compute_t<S>>(v));
+          }
+        }
+      }
+    });
+  });
+}
+
+void CpuBackend::moving_average(DType dt, int64_t n, double momentum, const void* running, const void* value,
+                                double value_scale, void* next) {
+  dispatch_float(dt, [&](auto tag) {
+    using P = decltype(tag);
+    const P *old_values = static_cast<const P*>(running), *batch_values = static_cast<const P*>(value);
+    P* out = static_cast<P*>(next);
+    for (int64_t i = 0; i < n; ++i)
+      out[i] = static_cast<P>((1.0 - momentum) * static_cast<double>(old_values[i]) +
+                              momentum * value_scale * static_cast<double>(batch_values[i]));
+  });
+}
+
+void CpuBackend::layer_norm_forward(DType dt, DType param_dt, int64_t rows, int64_t cols, double eps, const void* x,
+                                    const void* gamma, const void* beta, void* y) {
+  dispatch_norm(dt, param_dt, [&](auto s_tag, auto p_tag) {
+    using S = decltype(s_tag);
+    using P = decltype(p_tag);
+    const S* in = static_cast<const S*>(x);
+    S* out = static_cast<S*>(y);
+    const P *g = static_cast<const P*>(gamma), *b = static_cast<const P*>(beta);
+    parallel_for(threads_, rows, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; ++r) {
+        const S* row = in + r * cols;
+        double m, inv_std;
+        row_statistics(row, cols, eps, &m, &inv_std);
+        for (int64_t j = 0; j < cols; ++j) {
+          const double x_hat = (static_cast<double>(load(row[j])) - m) * inv_std;
+          out[r * cols + j] = store<S>(static_cast<compute_t<S>>(x_hat * static_cast<double>(g[j]) +
+                                                                 static_cast<double>(b[j])));
+        }
+      }
+    });
+  });
+}
+
+void CpuBackend::layer_norm_backward(DType dt, DType param_dt, int64_t rows, int64_t cols, double eps,
+                                     const void* x, const void* dy, const void* gamma, void* dx, bool accumulate,
+                                     void* dgamma, void* dbeta) {
+  dispatch_norm(dt, param_dt, [&](auto s_tag, auto p_tag) {
+    using S = decltype(s_tag);
+    using P = decltype(p_tag);
+    const S *in = static_cast<const S*>(x), *grad_out = static_cast<const S*>(dy);
+    S* grad_in = static_cast<S*>(dx);
+    const P* g = static_cast<const P*>(gamma);
+    P *dg = static_cast<P*>(dgamma), *db = static_cast<P*>(dbeta);
+    const double n = static_cast<double>(cols);
+    // The input gradient is per row (parallel over rows); the parameter
+    // gradients sum over rows, done per column afterwards so no two threads
+    // write one element and the order is fixed.
+    if (grad_in) {
+      parallel_for(threads_, rows, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t r = begin; r < end; ++r) {
+          double m, inv_std;
+          row_statistics(in + r * cols, cols, eps, &m, &inv_std);
+          // dx = inv_std * (g_hat - mean(g_hat) - x_hat * mean(g_hat * x_hat)), g_hat = dy * gamma.
+          double sum_g = 0, sum_g_xhat = 0;
+          for (int64_t j = 0; j < cols; ++j) {
+            const double gh = static_cast<double>(load(grad_out[r * cols + j])) * static_cast<double>(g[j]);
+            sum_g += gh;
+            sum_g_xhat += gh * (static_cast<double>(load(in[r * cols + j])) - m) * inv_std;
+          }
+          for (int64_t j = 0; j < cols; ++j) {
+            const double x_hat = (static_cast<double>(load(in[r * cols + j])) - m) * inv_std;
+            const double gh = static_cast<double>(load(grad_out[r * cols + j])) * static_cast<double>(g[j]);
+            double v = inv_std * (gh - sum_g / n - x_hat * sum_g_xhat / n);
+            if (accumulate) v += static_cast<double>(load(grad_in[r * cols + j]));
+            grad_in[r * cols + j] = store<S>(static_cast<compute_t<S>>(v));
+          }
+        }
+      });
+    }
+    for (int64_t j = 0; j < cols; ++j) dg[j] = db[j] = P(0);
+    for (int64_t r = 0; r < rows; ++r) {
+      double m, inv_std;
+      row_statistics(in + r * cols, cols, eps, &m, &inv_std);
+      for (int64_t j = 0; j < cols; ++j) {
+        const double d = static_cast<double>(load(grad_out[r * cols + j]));
+        db[j] += static_cast<P>(d);
+        dg[j] += static_cast<P>(d * (static_cast<double>(load(in[r * cols + j])) - m) * inv_std);
+      }
+    }
+  });
+}
+
+}  // namespace tk::cpu

@@ -1,0 +1,408 @@
+#include "core/backend/cuda/cuda_backend.h"
+
+#include <cuda_runtime_api.h>
+
+#include <cstring>
+#include <vector>
+
+#include "core/backend/cuda/cuda_status.h"
+#include "core/backend/cuda/kernels.h"
+#include "core/base/error.h"
+
+namespace tk::cuda {
+namespace {
+
+constexpr size_t kGemmWorkspaceBytes = size_t{32} << 20;  // cuBLASLt's recommendation for Hopper
+
+// Validates the index and makes the device current; returns it.
+int select_device(int device) {
+  int count = 0;
+  check(cudaGetDeviceCount(&count), "cudaGetDeviceCount");
+  if (device < 0 || device >= count)
+    fail(ErrorCode::kInvalidArgument, "CUDA device ", device, " does not exist (", count, " present)");
+  check(cudaSetDevice(device), "cudaSetDevice");
+  return device;
+}
+
+std::string device_name(int device) {
+  cudaDeviceProp props{};
+  check(cudaGetDeviceProperties(&props, device), "cudaGetDeviceProperties");
+  return "cuda:" + std::to_string(device) + " (" + props.name + ")";
+}
+
+// Element offsets of a strided view, in index order.
+template <typename Fn>
+void for_each_offset(const HostView& view, const Fn& fn) {
+  const size_t rank = view.shape.size();
+  const int64_t n = shape_numel(view.shape);
+  std::vector<int64_t> index(rank, 0);
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t offset = 0;
+    for (size_t d = 0; d < rank; ++d) offset += index[d] * view.strides[d];
+    fn(i, offset);
+    for (size_t d = rank; d-- > 0;) {
+      if (++index[d] < view.shape[d]) break;
+      index[d] = 0;
+    }
+  }
+}
+
+}  // namespace
+
+// cudaMalloc and cudaFree behind the caching allocator.
+class CudaBackend::RawMemory final : public RawDeviceMemory {
+ public:
+  void* allocate(size_t bytes) override {
+    void* ptr = nullptr;
+    const cudaError_t status = cudaMalloc(&ptr, bytes);
+    if (status == cudaErrorMemoryAllocation) {
+      cudaGetLastError();
+      return nullptr;
+    }
+    check(status, "cudaMalloc");
+    return ptr;
+  }
+  void free(void* ptr) noexcept override { cudaFree(ptr); }
+};
+
+CudaBackend::CudaBackend(int device)
+    : device_(select_device(device)),
+      name_(device_name(device_)),
+      raw_(std::make_unique<RawMemory>()),
+      allocator_(raw_.get()) {
+  check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
+  gemm_workspace_ = allocator_.allocate(kGemmWorkspaceBytes);
+  gemm_workspace_bytes_ = kGemmWorkspaceBytes;
+  reduce_partials_ = static_cast<double*>(allocator_.allocate((kReduceBlocks + 1) * sizeof(double)));
+  counter_ = static_cast<unsigned long long*>(allocator_.allocate(sizeof(unsigned long long)));
+}
+
+CudaBackend::~CudaBackend() {
+  cudaSetDevice(device_);
+  if (stream_) cudaStreamSynchronize(stream_);
+  allocator_.deallocate(gemm_workspace_);
+  allocator_.deallocate(reduce_partials_);
+  allocator_.deallocate(counter_);
+  allocator_.deallocate(scratch_);
+  if (pinned_) cudaFreeHost(pinned_);
+  if (stream_) cudaStreamDestroy(stream_);
+}
+
+void CudaBackend::activate() const {
+  // Several replicas' threads may each drive their own GPU.
+  thread_local int current = -1;
+  if (current != device_) {
+    check(cudaSetDevice(device_), "cudaSetDevice");
+    current = device_;
+  }
+}
+
+void CudaBackend::synchronize() { check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize"); }
+
+void* CudaBackend::device_scratch(size_t bytes) {
+  if (bytes > scratch_bytes_) {
+    void* grown = allocator_.allocate(bytes);
+    allocator_.deallocate(scratch_);
+    scratch_ = grown;
+    scratch_bytes_ = bytes;
+  }
+  return scratch_;
+}
+
+void* CudaBackend::pinned(size_t bytes) {
+  if (bytes > pinned_bytes_) {
+    synchronize();  // the old buffer may still feed a copy
+    void* grown = nullptr;
+    check(cudaMallocHost(&grown, bytes), "cudaMallocHost");
+    if (pinned_) cudaFreeHost(pinned_);
+    pinned_ = grown;
+    pinned_bytes_ = bytes;
+  }
+  return pinned_;
+}
+
+void* CudaBackend::allocate(size_t bytes) {
+  activate();
+  void* ptr = allocator_.allocate(bytes);
+  ++allocation_count_;
+  return ptr;
+}
+
+void CudaBackend::deallocate(void* ptr, size_t) noexcept { allocator_.deallocate(ptr); }
+
+void CudaBackend::fill_zero(void* dst, size_t bytes) {
+  activate();
+  check(cudaMemsetAsync(dst, 0, bytes, stream_), "cudaMemsetAsync");
+}
+
+void CudaBackend::copy(void* dst, const void* src, size_t bytes) {
+  activate();
+  if (bytes) check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream_), "cudaMemcpyAsync(D2D)");
+}
+
+void CudaBackend::copy_to_host(void* host_dst, const void* src, size_t bytes) {
+  activate();
+  if (!bytes) return;
+  check(cudaMemcpyAsync(host_dst, src, bytes, cudaMemcpyDeviceToHost, stream_), "cudaMemcpyAsync(D2H)");
+  synchronize();
+}
+
+void CudaBackend::copy_from_host(void* dst, const void* host_src, size_t bytes) {
+  activate();
+  if (!bytes) return;
+  check(cudaMemcpyAsync(dst, host_src, bytes, cudaMemcpyHostToDevice, stream_), "cudaMemcpyAsync(H2D)");
+  synchronize();  // the caller may reuse its memory as soon as this returns
+}
+
+void CudaBackend::load_host(const HostView& src, DType dst_dtype, void* dst) {
+  activate();
+  const int64_t n = shape_numel(src.shape);
+  if (n == 0) return;
+  const size_t elem = dtype_size(src.dtype), bytes = static_cast<size_t>(n) * elem;
+  // Pack into pinned staging in the caller's dtype, copy, convert on the device.
+  char* staging = static_cast<char*>(pinned(bytes));
+  if (src.strides.empty()) {
+    std::memcpy(staging, src.data, bytes);
+  } else {
+    const char* base = static_cast<const char*>(src.data);
+    for_each_offset(src, [&](int64_t i, int64_t offset) { std::memcpy(staging + i * elem, base + offset * elem, elem); });
+  }
+  void* target = src.dtype == dst_dtype ? dst : device_scratch(bytes);
+  check(cudaMemcpyAsync(target, staging, bytes, cudaMemcpyHostToDevice, stream_), "cudaMemcpyAsync(H2D)");
+  if (target != dst) cuda::convert(stream_, src.dtype, dst_dtype, n, target, dst);
+  synchronize();  // staging is reused by the next call
+}
+
+void CudaBackend::store_host(DType src_dtype, const void* src, const HostView& dst) {
+  activate();
+  const int64_t n = shape_numel(dst.shape);
+  if (n == 0) return;
+  const size_t elem = dtype_size(dst.dtype), bytes = static_cast<size_t>(n) * elem;
+  const void* source = src;
+  if (src_dtype != dst.dtype) {
+    void* converted = device_scratch(bytes);
+    cuda::convert(stream_, src_dtype, dst.dtype, n, src, converted);
+    source = converted;
+  }
+  char* staging = static_cast<char*>(pinned(bytes));
+  check(cudaMemcpyAsync(staging, source, bytes, cudaMemcpyDeviceToHost, stream_), "cudaMemcpyAsync(D2H)");
+  synchronize();
+  if (dst.strides.empty()) {
+    std::memcpy(dst.data, staging, bytes);
+  } else {
+    char* base = static_cast<char*>(dst.data);
+    for_each_offset(dst, [&](int64_t i, int64_t offset) { std::memcpy(base + offset * elem, staging + i * elem, elem); });
+  }
+}
+
+void CudaBackend::gemm(DType a_dt, DType b_dt, DType c_dt, bool trans_a, bool trans_b, int64_t m, int64_t n,
+                       int64_t k, double alpha, const void* a, const void* b, double beta, void* c) {
+  activate();
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) {
+    // An empty product: C = beta * C.
+    if (beta == 0.0) fill_zero(c, static_cast<size_t>(m * n) * dtype_size(c_dt));
+    else if (beta != 1.0) cuda::axpy(stream_, c_dt, m * n, beta - 1.0, c, c, true);
+    return;
+  }
+  gemm_.run(stream_, gemm_workspace_, gemm_workspace_bytes_, a_dt, b_dt, c_dt, trans_a, trans_b, m, n, k, alpha, a,
+            b, beta, c);
+}
+
+void CudaBackend::bias_add(DType y_dt, DType bias_dt, int64_t rows, int64_t cols, const void* bias, void* y) {
+  activate();
+  cuda::bias_add(stream_, y_dt, bias_dt, rows, cols, bias, y);
+}
+
+void CudaBackend::column_sum(DType x_dt, DType out_dt, int64_t rows, int64_t cols, const void* x, void* out,
+                             bool accumulate) {
+  activate();
+  cuda::column_sum(stream_, x_dt, out_dt, rows, cols, x, out, accumulate);
+}
+
+void CudaBackend::convert(DType src_dt, DType dst_dt, int64_t n, const void* src, void* dst) {
+  activate();
+  cuda::convert(stream_, src_dt, dst_dt, n, src, dst);
+}
+
+void CudaBackend::activation_forward(DType dt, Activation act, int64_t n, const void* x, void* y) {
+  activate();
+  cuda::activation_forward(stream_, dt, act, n, x, y);
+}
+
+void CudaBackend::activation_backward(DType dt, Activation act, int64_t n, const void* x, const void* y,
+                                      const void* dy, void* dx, bool accumulate) {
+  activate();
+  cuda::activation_backward(stream_, dt, act, n, x, y, dy, dx, accumulate);
+}
+
+void CudaBackend::add(DType dt, int64_t n, const void* a, const void* b, void* y) {
+  activate();
+  cuda::add(stream_, dt, n, a, b, y);
+}
+
+void CudaBackend::axpy(DType dt, int64_t n, double alpha, const void* src, void* dst, bool accumulate) {
+  activate();
+  cuda::axpy(stream_, dt, n, alpha, src, dst, accumulate);
+}
+
+void CudaBackend::dropout(DType dt, int64_t n, int64_t block, double p, uint64_t seed, uint64_t stream,
+                          const void* x, void* y, bool accumulate) {
+  activate();
+  cuda::dropout(stream_, dt, n, block, p, seed, stream, x, y, accumulate);
+}
+
+void CudaBackend::softmax_cross_entropy(DType dt, DType value_dt, int64_t rows, int64_t classes, const void* logits,
+                                        const int32_t* labels, void* row_loss, void* dlogits, double grad_scale) {
+  activate();
+  cuda::softmax_cross_entropy(stream_, dt, value_dt, rows, classes, logits, labels, row_loss, dlogits, grad_scale);
+}
+
+void CudaBackend::squared_error(DType dt, DType value_dt, int64_t rows, int64_t cols, const void* pred,
+                                const void* target, void* row_loss, void* dpred, double grad_scale) {
+  activate();
+  cuda::squared_error(stream_, dt, value_dt, rows, cols, pred, target, row_loss, dpred, grad_scale);
+}
+
+void CudaBackend::bce_with_logits(DType dt, DType value_dt, int64_t rows, int64_t cols, const void* logits,
+                                  const void* target, void* row_loss, void* dlogits, double grad_scale) {
+  activate();
+  cuda::bce_with_logits(stream_, dt, value_dt, rows, cols, logits, target, row_loss, dlogits, grad_scale);
+}
+
+void CudaBackend::softmax(DType dt, int64_t rows, int64_t cols, const void* x, void* y) {
+  activate();
+  cuda::softmax(stream_, dt, rows, cols, x, y);
+}
+
+void CudaBackend::im2col(DType dt, const Window2d& w, const void* image, void* columns) {
+  activate();
+  cuda::im2col(stream_, dt, w, image, columns);
+}
+
+void CudaBackend::col2im(DType dt, const Window2d& w, const void* columns, void* image, bool accumulate) {
+  activate();
+  cuda::col2im(stream_, dt, w, columns, image, accumulate);
+}
+
+void CudaBackend::pool2d_forward(DType dt, Pool pool, int64_t planes, const Window2d& w, const void* x, void* y) {
+  activate();
+  cuda::pool2d_forward(stream_, dt, pool, planes, w, x, y);
+}
+
+void CudaBackend::pool2d_backward(DType dt, Pool pool, int64_t planes, const Window2d& w, const void* x,
+                                  const void* dy, void* dx, bool accumulate) {
+  activate();
+  cuda::pool2d_backward(stream_, dt, pool, planes, w, x, dy, dx, accumulate);
+}
+
+void CudaBackend::channel_bias_add(DType y_dt, DType bias_dt, int64_t batch, int64_t channels, int64_t spatial,
+                                   const void* bias, void* y) {
+  activate();
+  cuda::channel_bias_add(stream_, y_dt, bias_dt, batch, channels, spatial, bias, y);
+}
+
+void CudaBackend::channel_sum(DType x_dt, DType out_dt, int64_t batch, int64_t channels, int64_t spatial,
+                              const void* x, void* out, bool accumulate) {
+  activate();
+  cuda::channel_sum(stream_, x_dt, out_dt, batch, channels, spatial, x, out, accumulate);
+}
+
+void CudaBackend::batch_norm_statistics(DType dt, DType param_dt, int64_t batch, int64_t channels, int64_t spatial,
+                                        const void* x, void* mean, void* var) {
+  activate();
+  cuda::batch_norm_statistics(stream_, dt, param_dt, batch, channels, spatial, x, mean, var);
+}
+
+void CudaBackend::batch_norm_apply(DType dt, DType param_dt, int64_t batch, int64_t channels, int64_t spatial,
+                                   double eps, const void* x, const void* mean, const void* var, const void* gamma,
+                                   const void* beta, void* y) {
+  activate();
+  cuda::batch_norm_apply(stream_, dt, param_dt, batch, channels, spatial, eps, x, mean, var, gamma, beta, y);
+}
+
+void CudaBackend::batch_norm_backward(DType dt, DType param_dt, int64_t batch, int64_t channels, int64_t spatial,
+                                      double eps, bool batch_statistics, const void* x, const void* dy,
+                                      const void* mean, const void* var, const void* gamma, void* dx,
+                                      bool accumulate, void* dgamma, void* dbeta) {
+  activate();
+  cuda::batch_norm_backward(stream_, dt, param_dt, batch, channels, spatial, eps, batch_statistics, x, dy, mean, var,
+                            gamma, dx, accumulate, dgamma, dbeta);
+}
+
+void CudaBackend::moving_average(DType dt, int64_t n, double momentum, const void* running, const void* value,
+                                 double value_scale, void* next) {
+  activate();
+  cuda::moving_average(stream_, dt, n, momentum, running, value, value_scale, next);
+}
+
+void CudaBackend::layer_norm_forward(DType dt, DType param_dt, int64_t rows, int64_t cols, double eps, const void* x,
+                                     const void* gamma, const void* beta, void* y) {
+  activate();
+  cuda::layer_norm_forward(stream_, dt, param_dt, rows, cols, eps, x, gamma, beta, y);
+}
+
+void CudaBackend::layer_norm_backward(DType dt, DType param_dt, int64_t rows, int64_t cols, double eps,
+                                      const void* x, const void* dy, const void* gamma, void* dx, bool accumulate,
+                                      void* dgamma, void* dbeta) {
+  activate();
+  double* row_stats = static_cast<double*>(device_scratch(static_cast<size_t>(2 * rows) * sizeof(double)));
+  cuda::layer_norm_backward(stream_, dt, param_dt, rows, cols, eps, x, dy, gamma, dx, accumulate, dgamma, dbeta,
+                            row_stats);
+}
+
+int64_t CudaBackend::read_count() {
+  unsigned long long* host = static_cast<unsigned long long*>(pinned(sizeof(unsigned long long)));
+  check(cudaMemcpyAsync(host, counter_, sizeof *host, cudaMemcpyDeviceToHost, stream_), "cudaMemcpyAsync(count)");
+  synchronize();
+  return static_cast<int64_t>(*host);
+}
+
+int64_t CudaBackend::count_correct_argmax(DType dt, int64_t rows, int64_t classes, const void* logits,
+                                          const int32_t* labels) {
+  activate();
+  check(cudaMemsetAsync(counter_, 0, sizeof *counter_, stream_), "cudaMemsetAsync(count)");
+  cuda::count_correct_argmax(stream_, dt, rows, classes, logits, labels, counter_);
+  return read_count();
+}
+
+int64_t CudaBackend::count_correct_binary(DType dt, DType value_dt, int64_t n, const void* logits,
+                                          const void* target) {
+  activate();
+  check(cudaMemsetAsync(counter_, 0, sizeof *counter_, stream_), "cudaMemsetAsync(count)");
+  cuda::count_correct_binary(stream_, dt, value_dt, n, logits, target, counter_);
+  return read_count();
+}
+
+double CudaBackend::reduce(DType dt, int kind, int64_t n, const void* x) {
+  activate();
+  if (n <= 0) return 0.0;
+  double* result = reduce_partials_ + kReduceBlocks;
+  cuda::reduce(stream_, dt, kind, n, x, reduce_partials_, result);
+  double* host = static_cast<double*>(pinned(sizeof(double)));
+  check(cudaMemcpyAsync(host, result, sizeof *host, cudaMemcpyDeviceToHost, stream_), "cudaMemcpyAsync(sum)");
+  synchronize();
+  return *host;
+}
+
+double CudaBackend::sum(DType dt, int64_t n, const void* x) { return reduce(dt, 0, n, x); }
+double CudaBackend::sum_squares(DType dt, int64_t n, const void* x) { return reduce(dt, 1, n, x); }
+bool CudaBackend::all_finite(DType dt, int64_t n, const void* x) { return reduce(dt, 2, n, x) == 0.0; }
+
+void CudaBackend::sgd_update(DType dt, int64_t n, void* params, const void* grads, void* momentum_buf,
+                             double grad_scale, double lr, double momentum, double weight_decay, bool nesterov,
+                             bool first_step) {
+  activate();
+  cuda::sgd_update(stream_, dt, n, params, grads, momentum_buf, grad_scale, lr, momentum, weight_decay, nesterov,
+                   first_step);
+}
+
+void CudaBackend::adam_update(DType dt, int64_t n, void* params, const void* grads, void* m, void* v,
+                              double grad_scale, double lr, double beta1, double beta2, double eps,
+                              double weight_decay, bool decoupled_weight_decay, int64_t step) {
+  activate();
+  cuda::adam_update(stream_, dt, n, params, grads, m, v, grad_scale, lr, beta1, beta2, eps, weight_decay,
+                    decoupled_weight_decay, step);
+}
+
+}  // namespace tk::cuda

@@ -1,0 +1,132 @@
+// Loss kernels (forward and gradient in one pass) and softmax: one thread per
+// row, arithmetic in V (f32 or f64) as on the CPU. Rows are short (classes,
+// outputs); a block per row would pay off only for wide outputs.
+#include "core/backend/cuda/cuda_common.cuh"
+#include "core/backend/cuda/kernels.h"
+
+namespace tk::cuda {
+namespace {
+
+template <typename V> __device__ inline V exp_v(V x) { return exp(x); }
+template <> __device__ inline float exp_v<float>(float x) { return expf(x); }
+template <typename V> __device__ inline V log_v(V x) { return log(x); }
+template <> __device__ inline float log_v<float>(float x) { return logf(x); }
+
+template <typename S, typename V>
+__global__ void softmax_cross_entropy_kernel(int64_t rows, int64_t classes, const S* x, const int32_t* labels,
+                                             V* loss, S* dx, V grad_scale) {
+  TK_GRID_STRIDE(r, rows) {
+    const S* row = x + r * classes;
+    V max_logit = load(row[0]);
+    for (int64_t c = 1; c < classes; ++c) max_logit = max(max_logit, static_cast<V>(load(row[c])));
+    V sum_exp = 0;
+    for (int64_t c = 0; c < classes; ++c) sum_exp += exp_v<V>(static_cast<V>(load(row[c])) - max_logit);
+    const V log_sum_exp = max_logit + log_v<V>(sum_exp);
+    loss[r] = log_sum_exp - static_cast<V>(load(row[labels[r]]));
+    if (!dx) continue;
+    for (int64_t c = 0; c < classes; ++c) {
+      const V target = c == labels[r] ? V(1) : V(0);
+      dx[r * classes + c] = store<S>(grad_scale * (exp_v<V>(static_cast<V>(load(row[c])) - log_sum_exp) - target));
+    }
+  }
+}
+
+template <typename S, typename V>
+__global__ void squared_error_kernel(int64_t rows, int64_t cols, const S* p, const V* t, V* loss, S* dp,
+                                     V grad_scale) {
+  TK_GRID_STRIDE(r, rows) {
+    V total = 0;
+    for (int64_t c = r * cols; c < (r + 1) * cols; ++c) {
+      const V diff = static_cast<V>(load(p[c])) - t[c];
+      total += diff * diff;
+      if (dp) dp[c] = store<S>(V(2) * grad_scale * diff);
+    }
+    loss[r] = total;
+  }
+}
+
+template <typename S, typename V>
+__global__ void bce_kernel(int64_t rows, int64_t cols, const S* x, const V* t, V* loss, S* dx, V grad_scale) {
+  TK_GRID_STRIDE(r, rows) {
+    V total = 0;
+    for (int64_t c = r * cols; c < (r + 1) * cols; ++c) {
+      const V xc = load(x[c]);
+      // Stable form: max(x,0) - x*t + log(1 + exp(-|x|)).
+      total += max(xc, V(0)) - xc * t[c] + log1p(exp_v<V>(-fabs(xc)));
+      if (dx) dx[c] = store<S>(grad_scale * (V(1) / (V(1) + exp_v<V>(-xc)) - t[c]));
+    }
+    loss[r] = total;
+  }
+}
+
+template <typename S>
+__global__ void softmax_kernel(int64_t rows, int64_t cols, const S* x, S* y) {
+  using T = compute_t<S>;
+  TK_GRID_STRIDE(r, rows) {
+    const S* row = x + r * cols;
+    T max_value = load(row[0]);
+    for (int64_t c = 1; c < cols; ++c) max_value = max(max_value, static_cast<T>(load(row[c])));
+    T total = 0;
+    for (int64_t c = 0; c < cols; ++c) total += exp_v<T>(load(row[c]) - max_value);
+    for (int64_t c = 0; c < cols; ++c) y[r * cols + c] = store<S>(exp_v<T>(load(row[c]) - max_value) / total);
+  }
+}
+
+template <typename Fn>
+void dispatch_loss(DType dt, DType value_dt, const Fn& fn) {
+  dispatch_storage(dt, [&](auto s) { dispatch_float(value_dt, [&](auto v) { fn(s, v); }); });
+}
+
+}  // namespace
+
+void softmax_cross_entropy(cudaStream_t s, DType dt, DType value_dt, int64_t rows, int64_t classes,
+                           const void* logits, const int32_t* labels, void* row_loss, void* dlogits,
+                           double grad_scale) {
+  if (rows <= 0) return;
+  dispatch_loss(dt, value_dt, [&](auto s_tag, auto v_tag) {
+    using S = decltype(s_tag);
+    using V = decltype(v_tag);
+    softmax_cross_entropy_kernel<S, V><<<blocks_for(rows), kThreads, 0, s>>>(
+        rows, classes, static_cast<const S*>(logits), labels, static_cast<V*>(row_loss), static_cast<S*>(dlogits),
+        static_cast<V>(grad_scale));
+  });
+  check_launch("softmax_cross_entropy");
+}
+
+void squared_error(cudaStream_t s, DType dt, DType value_dt, int64_t rows, int64_t cols, const void* pred,
+                   const void* target, void* row_loss, void* dpred, double grad_scale) {
+  if (rows <= 0) return;
+  dispatch_loss(dt, value_dt, [&](auto s_tag, auto v_tag) {
+    using S = decltype(s_tag);
+    using V = decltype(v_tag);
+    squared_error_kernel<S, V><<<blocks_for(rows), kThreads, 0, s>>>(
+        rows, cols, static_cast<const S*>(pred), static_cast<const V*>(target), static_cast<V*>(row_loss),
+        static_cast<S*>(dpred), static_cast<V>(grad_scale));
+  });
+  check_launch("squared_error");
+}
+
+void bce_with_logits(cudaStream_t s, DType dt, DType value_dt, int64_t rows, int64_t cols, const void* logits,
+                     const void* target, void* row_loss, void* dlogits, double grad_scale) {
+  if (rows <= 0) return;
+  dispatch_loss(dt, value_dt, [&](auto s_tag, auto v_tag) {
+    using S = decltype(s_tag);
+    using V = decltype(v_tag);
+    bce_kernel<S, V><<<blocks_for(rows), kThreads, 0, s>>>(rows, cols, static_cast<const S*>(logits),
+                                                            static_cast<const V*>(target), static_cast<V*>(row_loss),
+                                                            static_cast<S*>(dlogits), static_cast<V>(grad_scale));
+  });
+  check_launch("bce_with_logits");
+}
+
+void softmax(cudaStream_t s, DType dt, int64_t rows, int64_t cols, const void* x, void* y) {
+  if (rows <= 0) return;
+  dispatch_storage(dt, [&](auto tag) {
+    using S = decltype(tag);
+    softmax_kernel<S><<<blocks_for(rows), kThreads, 0, s>>>(rows, cols, static_cast<const S*>(x),
+                                                             static_cast<S*>(y));
+  });
+  check_launch("softmax");
+}
+
+}  // namespace tk::cuda

@@ -1,0 +1,73 @@
+// libtrainkit_cuda.so's exported entry points (core/backend/cuda_plugin.h).
+// No exception leaves them: errors become a code and a message.
+#include <cuda_runtime_api.h>
+
+#include <cstdio>
+#include <cstring>
+#include <exception>
+
+#include "core/backend/cuda/cuda_backend.h"
+#include "core/backend/cuda/cuda_status.h"
+#include "core/backend/cuda_plugin.h"
+#include "core/base/error.h"
+
+#define TK_PLUGIN_EXPORT extern "C" __attribute__((visibility("default")))
+
+namespace {
+
+void write_message(const char* text, char* message, size_t capacity) {
+  if (!message || capacity == 0) return;
+  std::snprintf(message, capacity, "%s", text);
+}
+
+template <typename Body>
+int guarded(char* message, size_t capacity, const Body& body) {
+  try {
+    body();
+    return 0;
+  } catch (const tk::Error& e) {
+    write_message(e.what(), message, capacity);
+    return static_cast<int>(e.code());
+  } catch (const std::bad_alloc&) {
+    write_message("out of host memory", message, capacity);
+    return static_cast<int>(tk::ErrorCode::kOutOfMemory);
+  } catch (const std::exception& e) {
+    write_message(e.what(), message, capacity);
+    return static_cast<int>(tk::ErrorCode::kInternal);
+  } catch (...) {
+    write_message("unknown error in the CUDA backend", message, capacity);
+    return static_cast<int>(tk::ErrorCode::kInternal);
+  }
+}
+
+}  // namespace
+
+TK_PLUGIN_EXPORT int trainkit_cuda_plugin_abi() { return tk::kCudaPluginAbi; }
+
+TK_PLUGIN_EXPORT int trainkit_cuda_device_count(int* count, char* message, size_t capacity) {
+  return guarded(message, capacity, [&] {
+    *count = 0;
+    tk::cuda::check(cudaGetDeviceCount(count), "cudaGetDeviceCount");
+  });
+}
+
+TK_PLUGIN_EXPORT int trainkit_cuda_device_properties(int device, tk::CudaDeviceProperties* out, char* message,
+                                               size_t capacity) {
+  return guarded(message, capacity, [&] {
+    int count = 0;
+    tk::cuda::check(cudaGetDeviceCount(&count), "cudaGetDeviceCount");
+    if (device < 0 || device >= count)
+      tk::fail(tk::ErrorCode::kInvalidArgument, "CUDA device ", device, " does not exist (", count, " present)");
+    cudaDeviceProp props{};
+    tk::cuda::check(cudaGetDeviceProperties(&props, device), "cudaGetDeviceProperties");
+    std::memset(out, 0, sizeof *out);
+    std::snprintf(out->name, sizeof out->name, "%s", props.name);
+    out->memory_bytes = props.totalGlobalMem;
+    out->major = props.major;
+    out->minor = props.minor;
+  });
+}
+
+TK_PLUGIN_EXPORT int trainkit_cuda_backend_create(int device, tk::Backend** out, char* message, size_t capacity) {
+  return guarded(message, capacity, [&] { *out = new tk::cuda::CudaBackend(device); });
+}

@@ -1,0 +1,29 @@
+// The entry points libtrainkit_cuda.so exports with C linkage, looked up by
+// name when libtrainkit loads it (device.cc). Each returns 0 or an ErrorCode
+// value, with a message written into `message` (NUL-terminated, truncated).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace tk {
+
+class Backend;
+
+// Bumped whenever the Backend interface or these signatures change: a plugin
+// from another build is refused instead of called through a wrong vtable.
+constexpr int kCudaPluginAbi = 2;
+
+struct CudaDeviceProperties {
+  char name[256];
+  uint64_t memory_bytes;
+  int32_t major, minor;  // compute capability
+};
+
+using CudaPluginAbiFn = int (*)();
+using CudaDeviceCountFn = int (*)(int* count, char* message, size_t capacity);
+using CudaDevicePropertiesFn = int (*)(int device, CudaDeviceProperties* out, char* message, size_t capacity);
+// *out is owned by the caller, who deletes it through Backend's virtual destructor.
+using CudaBackendCreateFn = int (*)(int device, Backend** out, char* message, size_t capacity);
+
+}  // namespace tk

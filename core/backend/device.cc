@@ -1,0 +1,117 @@
+#include "core/backend/device.h"
+
+#include <dlfcn.h>
+
+#include <cstdlib>
+#include <mutex>
+
+#include "core/backend/cpu/cpu_backend.h"
+#include "core/backend/cuda_plugin.h"
+#include "core/base/error.h"
+
+namespace tk {
+namespace {
+
+constexpr const char* kPluginName = "libtrainkit_cuda.so";
+
+struct Plugin {
+  bool loaded = false;
+  std::string why_not;  // when not loaded
+  CudaDeviceCountFn device_count = nullptr;
+  CudaDevicePropertiesFn device_properties = nullptr;
+  CudaBackendCreateFn backend_create = nullptr;
+};
+
+// The directory of the shared object (or executable) this code is part of.
+std::string own_directory() {
+  Dl_info info{};
+  if (!dladdr(reinterpret_cast<void*>(&own_directory), &info) || !info.dli_fname) return "";
+  const std::string path = info.dli_fname;
+  const size_t slash = path.rfind('/');
+  return slash == std::string::npos ? "" : path.substr(0, slash + 1);
+}
+
+Plugin load_plugin() {
+  Plugin plugin;
+  std::string tried;
+  void* handle = nullptr;
+  auto attempt = [&](const std::string& path) {
+    if (handle || path.empty()) return;
+    handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!handle) tried += std::string(tried.empty() ? "" : "; ") + dlerror();
+  };
+  const char* explicit_path = std::getenv("TK_CUDA_LIBRARY");
+  if (explicit_path && *explicit_path) {
+    attempt(explicit_path);
+  } else {
+    attempt(own_directory() + kPluginName);
+    attempt(kPluginName);
+  }
+  if (!handle) {
+    plugin.why_not = std::string(kPluginName) + " could not be loaded (" + tried + ")";
+    return plugin;
+  }
+  auto abi = reinterpret_cast<CudaPluginAbiFn>(dlsym(handle, "trainkit_cuda_plugin_abi"));
+  plugin.device_count = reinterpret_cast<CudaDeviceCountFn>(dlsym(handle, "trainkit_cuda_device_count"));
+  plugin.device_properties = reinterpret_cast<CudaDevicePropertiesFn>(dlsym(handle, "trainkit_cuda_device_properties"));
+  plugin.backend_create = reinterpret_cast<CudaBackendCreateFn>(dlsym(handle, "trainkit_cuda_backend_create"));
+  if (!abi || !plugin.device_count || !plugin.device_properties || !plugin.backend_create) {
+    plugin.why_not = std::string(kPluginName) + " lacks trainkit's plugin entry points";
+  } else if (abi() != kCudaPluginAbi) {
+    plugin.why_not = std::string(kPluginName) + " is from another trainkit build (plugin ABI " +
+                     std::to_string(abi()) + ", expected " + std::to_string(kCudaPluginAbi) + ")";
+  } else {
+    plugin.loaded = true;
+  }
+  // The handle stays open for the life of the process: backends it made may outlive any caller.
+  return plugin;
+}
+
+const Plugin& plugin() {
+  static const Plugin loaded = load_plugin();
+  return loaded;
+}
+
+}  // namespace
+
+std::vector<DeviceInfo> cuda_devices(std::string* why_none) {
+  std::vector<DeviceInfo> devices;
+  const Plugin& p = plugin();
+  auto none = [&](const std::string& why) {
+    if (why_none) *why_none = why;
+    return devices;
+  };
+  if (!p.loaded) return none(p.why_not);
+  char message[512] = "";
+  int count = 0;
+  if (p.device_count(&count, message, sizeof message) != 0) return none(message);
+  for (int i = 0; i < count; ++i) {
+    CudaDeviceProperties props{};
+    if (p.device_properties(i, &props, message, sizeof message) != 0) continue;
+    devices.push_back({i, props.name, props.memory_bytes, props.major, props.minor});
+  }
+  if (devices.empty()) return none("the CUDA driver reports no GPU");
+  return devices;
+}
+
+std::unique_ptr<Backend> make_backend(int device, int threads) {
+  if (device == kDeviceCpu) return std::make_unique<cpu::CpuBackend>(threads);
+  if (device < kDeviceAuto) fail(ErrorCode::kInvalidArgument, "device ", device, " is not a device (CPU -1, auto -2, GPU 0..)");
+  std::string why;
+  const std::vector<DeviceInfo> devices = cuda_devices(&why);
+  if (device == kDeviceAuto) {
+    if (devices.empty()) return std::make_unique<cpu::CpuBackend>(threads);
+    device = 0;
+  } else if (devices.empty()) {
+    fail(ErrorCode::kUnsupported, "CUDA device ", device, " was requested but no GPU can be used: ", why);
+  } else if (device >= static_cast<int>(devices.size())) {
+    fail(ErrorCode::kInvalidArgument, "CUDA device ", device, " does not exist (", devices.size(), " present)");
+  }
+  char message[512] = "";
+  Backend* backend = nullptr;
+  const int code = plugin().backend_create(device, &backend, message, sizeof message);
+  if (code != 0) fail(static_cast<ErrorCode>(code), message);
+  return std::unique_ptr<Backend>(backend);
+}
+
+}  // namespace tk

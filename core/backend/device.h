@@ -1,0 +1,37 @@
+// Devices a trainer can run on: the CPU, always, and CUDA GPUs when
+// libtrainkit_cuda.so loads and finds a driver and a GPU. The plugin is found
+// at $TK_CUDA_LIBRARY, else beside the library holding this code, else on the
+// loader's search path.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/backend/backend.h"
+
+namespace tk {
+
+// Values mirror TK_DEVICE_CPU and TK_DEVICE_AUTO in capi/trainkit.h; 0 and
+// up are CUDA device indices.
+constexpr int kDeviceCpu = -1;
+constexpr int kDeviceAuto = -2;
+
+struct DeviceInfo {
+  int index = 0;
+  std::string name;
+  uint64_t memory_bytes = 0;
+  int major = 0, minor = 0;  // compute capability
+};
+
+// The CUDA GPUs; when there are none, *why_none (if given) says why (no
+// plugin, no driver, no GPU).
+std::vector<DeviceInfo> cuda_devices(std::string* why_none = nullptr);
+
+// The backend for `device` (kDeviceCpu, kDeviceAuto or a CUDA index).
+// `threads` sizes the CPU backend. Throws kInvalidArgument for a bad index and
+// kUnsupported when a GPU was asked for and none can be used.
+std::unique_ptr<Backend> make_backend(int device, int threads);
+
+}  // namespace tk

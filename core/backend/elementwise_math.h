@@ -1,0 +1,64 @@
+// The math of the elementwise ops, shared by the CPU backend and the CUDA
+// kernels (TK_HOST_DEVICE), so the CPU tests cover what the GPU computes.
+// T is float or double.
+#pragma once
+
+#include <math.h>
+
+#include <type_traits>
+
+#include "core/backend/backend.h"
+#include "core/base/host_device.h"
+#include "core/base/rng.h"
+
+namespace tk::math {
+
+TK_HOST_DEVICE inline float erf_of(float x) { return erff(x); }
+TK_HOST_DEVICE inline double erf_of(double x) { return erf(x); }
+TK_HOST_DEVICE inline float exp_of(float x) { return expf(x); }
+TK_HOST_DEVICE inline double exp_of(double x) { return exp(x); }
+TK_HOST_DEVICE inline float tanh_of(float x) { return tanhf(x); }
+TK_HOST_DEVICE inline double tanh_of(double x) { return tanh(x); }
+
+template <Activation A, typename T>
+TK_HOST_DEVICE inline T activate(T x) {
+  if constexpr (A == Activation::kRelu) return x > T(0) ? x : T(0);
+  if constexpr (A == Activation::kGelu) return T(0.5) * x * (T(1) + erf_of(x * T(0.70710678118654752440)));
+  if constexpr (A == Activation::kTanh) return tanh_of(x);
+  if constexpr (A == Activation::kSigmoid) return T(1) / (T(1) + exp_of(-x));
+}
+
+// d(activation)/dx given input x and output y (whichever is cheaper).
+template <Activation A, typename T>
+TK_HOST_DEVICE inline T activation_slope(T x, T y) {
+  if constexpr (A == Activation::kRelu) return x > T(0) ? T(1) : T(0);
+  if constexpr (A == Activation::kGelu) {
+    const T cdf = T(0.5) * (T(1) + erf_of(x * T(0.70710678118654752440)));
+    const T pdf = exp_of(T(-0.5) * x * x) * T(0.3989422804014327);
+    return cdf + x * pdf;
+  }
+  if constexpr (A == Activation::kTanh) return T(1) - y * y;
+  if constexpr (A == Activation::kSigmoid) return y * (T(1) - y);
+}
+
+// Inverted dropout's factor for element `index` (runs of `block` elements
+// share one draw): 0, or keep_scale = 1 / (1 - p).
+template <typename T>
+TK_HOST_DEVICE inline T dropout_factor(double p, uint64_t seed, uint64_t stream, int64_t index, int64_t block,
+                                       T keep_scale) {
+  return hash_uniform(seed, stream, static_cast<uint64_t>(index / block)) >= p ? keep_scale : T(0);
+}
+
+// Calls fn(std::integral_constant<Activation, A>{}) so loops and kernels
+// specialize per activation.
+template <typename Fn>
+void dispatch_activation(Activation act, const Fn& fn) {
+  switch (act) {
+    case Activation::kRelu: fn(std::integral_constant<Activation, Activation::kRelu>{}); return;
+    case Activation::kGelu: fn(std::integral_constant<Activation, Activation::kGelu>{}); return;
+    case Activation::kTanh: fn(std::integral_constant<Activation, Activation::kTanh>{}); return;
+    case Activation::kSigmoid: fn(std::integral_constant<Activation, Activation::kSigmoid>{}); return;
+  }
+}
+
+}  // namespace tk::math
