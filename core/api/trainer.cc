@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <exception>
 #include <cmath>
+#include <cstring>
+#include <functional>
 
 #include "core/backend/cpu/cpu_backend.h"
 #include "core/base/error.h"
@@ -58,6 +60,9 @@ Trainer::Trainer(const Graph& graph, const TrainerConfig& config)
   if (policy_.mixed()) half_params_ = Tensor(backend_.get(), policy_.activation, flat);
   optimizer_ = make_optimizer(config.optimizer, backend_.get(), config.compute_dtype, plan_->flat_param_count());
   plan_->init_params(params_.data(), config.seed);
+  node_first_param_.assign(plan_->graph().nodes().size(), -1);
+  for (const ParamTensor& p : plan_->params())
+    if (node_first_param_[p.node] < 0 || p.offset < node_first_param_[p.node]) node_first_param_[p.node] = p.offset;
   if (plan_->flat_state_count() > 0) {
     state_ = Tensor(backend_.get(), config.compute_dtype, {plan_->flat_state_count()});
     next_state_ = Tensor(backend_.get(), config.compute_dtype, {plan_->flat_state_count()});
@@ -129,6 +134,46 @@ void Trainer::join(Communicator* communicator) {
   }
 }
 
+void Trainer::backward_with_all_reduce(bool finite_loss, uint64_t stream) {
+  const DType dt = config_.compute_dtype;
+  const size_t elem = dtype_size(dt);
+  const int64_t count = plan_->flat_param_count();
+  const int64_t bucket = std::max<int64_t>(1, static_cast<int64_t>(config_.bucket_bytes / elem));
+  host_grads_.resize(static_cast<size_t>(count) * elem);
+  // Backward runs nodes in reverse and parameters are laid out in node
+  // order, so finished gradients grow down from the end of the buffer:
+  // buckets are cut from the end, [unstarted, count) already started.
+  int64_t unstarted = count;
+  auto start_ready = [&](int64_t frontier) {
+    int started = 0;
+    while (unstarted > 0 && std::max<int64_t>(0, unstarted - bucket) >= frontier) {
+      const int64_t lower = std::max<int64_t>(0, unstarted - bucket), n = unstarted - lower;
+      uint8_t* host = host_grads_.data() + lower * elem;
+      if (finite_loss) {
+        // The accumulation window's sum so far joins this micro-batch's part.
+        if (accumulated_count_ > 0) backend_->axpy(dt, n, 1.0, accumulated_.element(lower), grads_.element(lower), true);
+        backend_->copy_to_host(host, grads_.element(lower), static_cast<size_t>(n) * elem);
+      }
+      comm_->start_all_reduce_sum(dt, host, n);
+      unstarted = lower;
+      ++started;
+    }
+    return started;
+  };
+  if (!finite_loss) {
+    std::memset(host_grads_.data(), 0xFF, host_grads_.size());  // all-ones bits: NaN in f32 and f64
+    start_ready(0);
+    return;
+  }
+  const std::function<void(int)> after_op = [&](int node) {
+    if (node_first_param_[node] < 0) return;
+    overlapped_buckets_ += start_ready(node_first_param_[node]);
+    comm_->progress();
+  };
+  plan_->backward(params_.data(), grads_.data(), config_.seed, stream, half_params(), &after_op);
+  start_ready(0);
+}
+
 StepResult Trainer::step(const HostView& inputs, const HostView& targets) {
   // Until the commit point below, nothing that outlives this call is written.
   // Joined to a group, a replica that fails here still tells its peers, so
@@ -165,7 +210,13 @@ StepResult Trainer::step(const HostView& inputs, const HostView& targets) {
                                next_state_.data());
   bool finite = std::isfinite(result.loss);
   double grad_sum_squares = 0;
-  if (finite) {
+  // Joined to a group, the last micro-batch's gradients are summed across
+  // replicas in buckets, each started as soon as backward has finished it.
+  const bool reduce_gradients = comm_ && last_micro_batch;
+  if (reduce_gradients) {
+    backward_with_all_reduce(finite, stream);
+    if (finite) finite = gradients_finite(&grad_sum_squares);
+  } else if (finite) {
     plan_->backward(params_.data(), grads_.data(), config_.seed, stream, half_params());
     // grads_ becomes the running sum of the accumulation window, so the check
     // below covers the sum too (two large finite halves can add up to Inf).
@@ -180,16 +231,13 @@ StepResult Trainer::step(const HostView& inputs, const HostView& targets) {
     comm_->all_reduce_sum(DType::kF64, comm_buffer_.data(), 2);
     finite = comm_buffer_[1] == 0.0;
     if (finite) result.loss = comm_buffer_[0];
-    if (finite && last_micro_batch) {
-      // Gradients are summed in buckets of the flat buffer.
-      host_grads_.resize(count * dtype_size(dt));
-      backend_->copy_to_host(host_grads_.data(), grads_.data(), host_grads_.size());
-      const int64_t bucket = std::max<int64_t>(1, static_cast<int64_t>(config_.bucket_bytes / dtype_size(dt)));
-      for (int64_t begin = 0; begin < count; begin += bucket)
-        comm_->all_reduce_sum(dt, host_grads_.data() + begin * dtype_size(dt), std::min(bucket, count - begin));
-      backend_->copy_from_host(grads_.data(), host_grads_.data(), host_grads_.size());
-      // The summed gradients are the same on every replica, and so is this.
-      finite = gradients_finite(&grad_sum_squares);
+    if (reduce_gradients) {
+      comm_->wait_all();
+      if (finite) {
+        backend_->copy_from_host(grads_.data(), host_grads_.data(), host_grads_.size());
+        // The summed gradients are the same on every replica, and so is this.
+        finite = gradients_finite(&grad_sum_squares);
+      }
     }
   }
   if (!finite) {

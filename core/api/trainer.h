@@ -130,6 +130,9 @@ class Trainer {
   // (each replica feeds its own shard; the loss is the global mean).
   void join(Communicator* communicator);
   Communicator* communicator() const { return comm_; }
+  // Gradient buckets whose all-reduce started while backward was still
+  // running (since construction): the overlap of communication and compute.
+  int64_t overlapped_buckets() const { return overlapped_buckets_; }
 
   TrainerSnapshot snapshot();
   // Replaces all of the state at once; throws (changing nothing) if the
@@ -151,6 +154,11 @@ class Trainer {
   bool gradients_finite(double* sum_squares);
   // Drops the batch; under loss scaling also backs off and drops the partial accumulation.
   StepResult skip(StepResult result);
+  // Backward, starting each gradient bucket's all-reduce (into host_grads_)
+  // as soon as backward has finished it; with `finite_loss` false there is no
+  // backward and NaN buckets are reduced, so every replica issues the same
+  // collectives and all of them skip the step.
+  void backward_with_all_reduce(bool finite_loss, uint64_t stream);
 
   TrainerConfig config_;
   PrecisionPolicy policy_;
@@ -172,6 +180,8 @@ class Trainer {
   std::map<std::string, std::string> properties_;
   Communicator* comm_ = nullptr;
   std::vector<uint8_t> host_grads_;  // staging for all-reduce (the CPU backend could reduce in place)
+  std::vector<int64_t> node_first_param_;  // per node: its first parameter's flat offset, or -1
+  int64_t overlapped_buckets_ = 0;
   // Small collectives' data: a member, not a local, so a peer still writing
   // after this replica gave up never writes into a dead stack frame.
   std::array<double, 2> comm_buffer_{};

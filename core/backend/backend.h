@@ -46,6 +46,8 @@ class Backend {
   virtual void copy(void* dst, const void* src, size_t bytes) = 0;
   virtual void copy_to_host(void* host_dst, const void* src, size_t bytes) = 0;
   virtual void copy_from_host(void* dst, const void* host_src, size_t bytes) = 0;
+  // Waits for all work issued so far (a no-op where calls complete in order, as on the CPU).
+  virtual void synchronize() {}
 
   // Caller memory in (any strides, converted to dst_dtype) and out (contiguous).
   virtual void load_host(const HostView& src, DType dst_dtype, void* dst) = 0;

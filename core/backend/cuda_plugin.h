@@ -12,7 +12,7 @@ class Backend;
 
 // Bumped whenever the Backend interface or these signatures change: a plugin
 // from another build is refused instead of called through a wrong vtable.
-constexpr int kCudaPluginAbi = 2;
+constexpr int kCudaPluginAbi = 3;
 
 struct CudaDeviceProperties {
   char name[256];

@@ -18,6 +18,13 @@ class Communicator {
   virtual int size() const = 0;
   // In place: data[i] = sum over replicas of data[i] (f32 or f64, host memory).
   virtual void all_reduce_sum(DType dtype, void* data, int64_t count) = 0;
+  // Starts an in-place sum that completes while the caller goes on
+  // computing; wait_all() finishes every started one. Replicas start the same
+  // sums in the same order. Without native support the sum runs at once.
+  virtual void start_all_reduce_sum(DType dtype, void* data, int64_t count) { all_reduce_sum(dtype, data, count); }
+  // Lets started sums advance (MPI moves them only inside its calls).
+  virtual void progress() {}
+  virtual void wait_all() {}
   // In place: every replica gets root's bytes.
   virtual void broadcast(void* data, size_t bytes, int root) = 0;
   virtual void barrier() = 0;

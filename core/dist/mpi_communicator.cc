@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "core/base/error.h"
 
@@ -39,6 +40,37 @@ class MpiCommunicator final : public Communicator {
       wait(request, "all-reduce");
       done += piece;
     }
+  }
+
+  // Started sums are waited for only in wait_all(): MPI completes requests in
+  // any order, so blocking collectives in between are fine.
+  void start_all_reduce_sum(DType dtype, void* data, int64_t count) override {
+    if (dtype != DType::kF32 && dtype != DType::kF64)
+      fail(ErrorCode::kUnsupported, "all-reduce of ", dtype_name(dtype), " is not supported");
+    check_usable("all-reduce");
+    const MPI_Datatype type = dtype == DType::kF32 ? MPI_FLOAT : MPI_DOUBLE;
+    char* bytes = static_cast<char*>(data);
+    for (int64_t done = 0; done < count;) {
+      const int piece = static_cast<int>(std::min<int64_t>(count - done, INT_MAX / 2));
+      MPI_Request request;
+      check(MPI_Iallreduce(MPI_IN_PLACE, bytes + done * dtype_size(dtype), piece, type, MPI_SUM, comm_, &request),
+            "all-reduce");
+      pending_.push_back(request);
+      done += piece;
+    }
+  }
+
+  void progress() override {
+    for (MPI_Request& request : pending_) {
+      int done = 0;
+      check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), "all-reduce");
+    }
+  }
+
+  void wait_all() override {
+    // A completed request is MPI_REQUEST_NULL, which MPI_Test reports as done.
+    for (MPI_Request& request : pending_) wait(request, "all-reduce");
+    pending_.clear();
   }
 
   void broadcast(void* data, size_t bytes, int root) override {
@@ -105,6 +137,7 @@ class MpiCommunicator final : public Communicator {
 
   std::chrono::milliseconds timeout_;
   MPI_Comm comm_;
+  std::vector<MPI_Request> pending_;  // started, not yet waited for
   int rank_ = 0, size_ = 1;
   bool broken_ = false;
 };

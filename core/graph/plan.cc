@@ -321,11 +321,13 @@ double Plan::forward(const void* flat_params, bool training, uint64_t seed, uint
 }
 
 void Plan::backward(const void* flat_params, void* flat_grads, uint64_t seed, uint64_t stream,
-                    const void* half_params) {
+                    const void* half_params, const std::function<void(int node)>* after_op) {
   if (last_loss_grad_scale_ == 0) fail(ErrorCode::kInternal, "backward needs a forward with a loss gradient");
-  for (size_t s = schedule_.size(); s-- > 0;)
+  for (size_t s = schedule_.size(); s-- > 0;) {
     graph_.node(schedule_[s].node).op->backward(
         context(s, flat_params, half_params, flat_grads, true, seed, stream, nullptr, nullptr));
+    if (after_op) (*after_op)(schedule_[s].node);
+  }
 }
 
 int64_t Plan::count_correct() const {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -79,8 +80,10 @@ class Plan {
                  void* next_state = nullptr);
   // Backward after a forward with a loss gradient; overwrites flat_grads. It
   // reuses the loaded batch's memory: load_batch() again before the next forward.
+  // after_op, if given, is called with each op's node index as soon as its
+  // backward has run (data-parallel bucket all-reduce, profiling).
   void backward(const void* flat_params, void* flat_grads, uint64_t seed, uint64_t stream,
-                const void* half_params = nullptr);
+                const void* half_params = nullptr, const std::function<void(int node)>* after_op = nullptr);
 
   // After forward with targets: correct predictions and how many were judged.
   int64_t count_correct() const;

@@ -97,7 +97,10 @@ void CudaBackend::activate() const {
   }
 }
 
-void CudaBackend::synchronize() { check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize"); }
+void CudaBackend::synchronize() {
+  activate();
+  check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize");
+}
 
 void* CudaBackend::device_scratch(size_t bytes) {
   if (bytes > scratch_bytes_) {

@@ -37,6 +37,7 @@ class CudaBackend final : public Backend {
   void copy(void* dst, const void* src, size_t bytes) override;
   void copy_to_host(void* host_dst, const void* src, size_t bytes) override;
   void copy_from_host(void* dst, const void* host_src, size_t bytes) override;
+  void synchronize() override;
   void load_host(const HostView& src, DType dst_dtype, void* dst) override;
   void store_host(DType src_dtype, const void* src, const HostView& dst) override;
 
@@ -104,7 +105,6 @@ class CudaBackend final : public Backend {
   void* device_scratch(size_t bytes);
   // Pinned host staging of at least `bytes`, kept and grown.
   void* pinned(size_t bytes);
-  void synchronize();
   double reduce(DType dt, int kind, int64_t n, const void* x);
   int64_t read_count();
 
