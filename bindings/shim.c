@@ -166,6 +166,17 @@ int32_t tkb_options_set_precision(int64_t options, int32_t precision) {
 int32_t tkb_options_set_batch_hint(int64_t options, int64_t rows) {
   return record(tk_trainer_options_set_batch_hint(OPTIONS, rows));
 }
+int32_t tkb_options_set_device(int64_t options, int32_t device) {
+  return record(tk_trainer_options_set_device(OPTIONS, (tk_device)device));
+}
+int32_t tkb_options_set_cuda_device(int64_t options, int32_t index) {
+  return record(tk_trainer_options_set_cuda_device(OPTIONS, index));
+}
+int32_t tkb_gpu_count(void) {
+  int32_t count = -1;
+  record(tk_gpu_count(&count, NULL, 0));
+  return last_status == TK_OK ? count : -1;
+}
 #undef OPTIONS
 
 int64_t tkb_trainer_create(int64_t model, int32_t loss, int64_t options) {

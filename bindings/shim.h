@@ -56,6 +56,11 @@ int32_t tkb_options_set_seed(int64_t options, int64_t seed);
 int32_t tkb_options_set_threads(int64_t options, int32_t threads);
 int32_t tkb_options_set_precision(int64_t options, int32_t precision);
 int32_t tkb_options_set_batch_hint(int64_t options, int64_t rows);
+/* device: 0 auto, 1 cpu, 2 cuda (tk_device) */
+int32_t tkb_options_set_device(int64_t options, int32_t device);
+int32_t tkb_options_set_cuda_device(int64_t options, int32_t index);
+/* Usable CUDA GPUs (0 when none), or -1 on error. */
+int32_t tkb_gpu_count(void);
 
 int64_t tkb_trainer_create(int64_t model, int32_t loss, int64_t options);
 void tkb_trainer_destroy(int64_t trainer);

@@ -110,6 +110,7 @@ const tk_api kApiV1 = {
     tk_trainer_device_name,
     tk_gpu_count,
     tk_gpu_info_get,
+    tk_trainer_options_set_rendezvous,
 };
 
 }  // namespace
@@ -214,7 +215,8 @@ static_assert(offsetof(tk_api, trainer_options_set_cuda_device) / sizeof(void*) 
 static_assert(offsetof(tk_api, trainer_device_name) / sizeof(void*) == 98, "tk_api.trainer_device_name moved");
 static_assert(offsetof(tk_api, gpu_count) / sizeof(void*) == 99, "tk_api.gpu_count moved");
 static_assert(offsetof(tk_api, gpu_info_get) / sizeof(void*) == 100, "tk_api.gpu_info_get moved");
-static_assert(sizeof(tk_api) == 101 * sizeof(void*), "tk_api v1 has 100 entries");
+static_assert(offsetof(tk_api, trainer_options_set_rendezvous) / sizeof(void*) == 101, "tk_api.trainer_options_set_rendezvous moved");
+static_assert(sizeof(tk_api) == 102 * sizeof(void*), "tk_api v1 has 101 entries");
 
 extern "C" TK_API const tk_api* tk_get_api(uint32_t version) {
   return version == 1 ? &kApiV1 : nullptr;

@@ -23,12 +23,20 @@ struct tk_trainer_options {
   tk::TrainerConfig config;
   int replicas = 1;
   bool mpi = false;
+  bool nccl = false;
+  // The host's own rendezvous for NCCL (broadcast null: use MPI).
+  int rendezvous_rank = 0, rendezvous_size = 1;
+  tk_rendezvous_broadcast rendezvous_broadcast = nullptr;
+  void* rendezvous_user = nullptr;
   double timeout_seconds = 300;
 };
 
 struct tk_trainer {
   std::unique_ptr<tk::ReplicatedTrainer> group;
   tk::Trainer* trainer = nullptr;  // replica 0: answers every read
+  // An NCCL world this trainer joined; it uses the trainer's backend, so it is
+  // destroyed first (members go in reverse order).
+  std::unique_ptr<tk::Communicator> communicator;
 };
 
 // Shared: a batcher keeps its dataset alive even after tk_dataset_destroy.

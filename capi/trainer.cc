@@ -4,17 +4,67 @@
 #include <cstddef>
 #include <cstring>
 
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "capi/handles.h"
+#include "core/backend/cuda_plugin.h"
 #include "core/backend/device.h"
 #include "core/dist/mpi_communicator.h"
 
 using tk::capi::guarded;
 using tk::capi::require;
 using tk::capi::to_host_view;
+
+namespace {
+
+struct NcclWorld {
+  int rank = 0, size = 1;
+  int local_rank = -1;  // from mpirun's environment, when there
+  tk::Communicator* mpi = nullptr;  // hands out the NCCL id when no rendezvous was given
+};
+
+NcclWorld nccl_world(const tk_trainer_options& options, std::chrono::milliseconds timeout) {
+  NcclWorld world;
+  if (options.rendezvous_broadcast) {
+    world.rank = options.rendezvous_rank;
+    world.size = options.rendezvous_size;
+  } else {
+    world.mpi = tk::mpi_world(timeout);
+    world.rank = world.mpi->rank();
+    world.size = world.mpi->size();
+  }
+  if (const char* local = std::getenv("OMPI_COMM_WORLD_LOCAL_RANK")) world.local_rank = std::atoi(local);
+  return world;
+}
+
+// The GPU for this rank: the one asked for, else its local rank's, else rank modulo the GPUs.
+int nccl_device(int device, const NcclWorld& world) {
+  if (device >= 0) return device;
+  if (device == tk::kDeviceCpu) tk::fail(tk::ErrorCode::kInvalidArgument, "NCCL trains on GPUs, not the CPU");
+  std::string why;
+  const size_t gpus = tk::cuda_devices(&why).size();
+  if (gpus == 0) tk::fail(tk::ErrorCode::kUnsupported, "NCCL needs a GPU, and none can be used: ", why);
+  return static_cast<int>((world.local_rank >= 0 ? world.local_rank : world.rank) % static_cast<int>(gpus));
+}
+
+// Rank 0's NCCL unique id on every rank, through the host's rendezvous or MPI.
+std::string share_nccl_id(const tk_trainer_options& options, const NcclWorld& world) {
+  std::string id = world.rank == 0 ? tk::nccl_unique_id() : std::string(tk::kNcclIdBytes, '\0');
+  if (options.rendezvous_broadcast) {
+    const tk_status status = options.rendezvous_broadcast(id.data(), id.size(), options.rendezvous_user);
+    if (status != TK_OK)
+      tk::fail(tk::ErrorCode::kCommunication, "the host's rendezvous broadcast failed with ", tk_status_string(status));
+  } else {
+    world.mpi->broadcast(id.data(), id.size(), 0);
+  }
+  return id;
+}
+
+}  // namespace
 
 extern "C" {
 
@@ -28,12 +78,24 @@ TK_API tk_status tk_trainer_create(const tk_model* model, tk_loss loss, const tk
     tk::TrainerConfig config = options ? options->config : tk::TrainerConfig{};
     config.loss = static_cast<tk::LossKind>(loss);
     const auto timeout = std::chrono::milliseconds(static_cast<int64_t>((options ? options->timeout_seconds : 300) * 1000));
-    if (options && options->mpi && options->replicas > 1)
-      tk::fail(tk::ErrorCode::kInvalidArgument, "MPI runs one replica per process; set replicas to 1");
+    if (options && (options->mpi || options->nccl) && options->replicas > 1)
+      tk::fail(tk::ErrorCode::kInvalidArgument, "MPI and NCCL run one replica per process; set replicas to 1");
+    const bool nccl = options && options->nccl;
+    NcclWorld world;
+    if (nccl) {
+      world = nccl_world(*options, timeout);
+      config.device = nccl_device(config.device, world);
+    }
     auto handle = std::make_unique<tk_trainer>();
     handle->group = std::make_unique<tk::ReplicatedTrainer>(model->graph, config, options ? options->replicas : 1, timeout);
     handle->trainer = &handle->group->primary();
     if (options && options->mpi) handle->trainer->join(tk::mpi_world(timeout));
+    if (nccl) {
+      const std::string id = share_nccl_id(*options, world);
+      handle->communicator =
+          tk::make_nccl_communicator(id, world.rank, world.size, &handle->trainer->backend(), timeout.count());
+      handle->trainer->join(handle->communicator.get());
+    }
     *out_trainer = handle.release();
   });
 }

@@ -159,9 +159,24 @@ TK_API tk_status tk_trainer_options_set_replicas(tk_trainer_options* options, in
 TK_API tk_status tk_trainer_options_set_distributed(tk_trainer_options* options, tk_distributed mode) {
   return guarded([&] {
     require(options, "options");
-    if (mode != TK_DISTRIBUTED_NONE && mode != TK_DISTRIBUTED_MPI)
+    if (mode != TK_DISTRIBUTED_NONE && mode != TK_DISTRIBUTED_MPI && mode != TK_DISTRIBUTED_NCCL)
       tk::fail(tk::ErrorCode::kInvalidArgument, "unknown distributed mode ", static_cast<int>(mode));
     options->mpi = mode == TK_DISTRIBUTED_MPI;
+    options->nccl = mode == TK_DISTRIBUTED_NCCL;
+  });
+}
+
+TK_API tk_status tk_trainer_options_set_rendezvous(tk_trainer_options* options, int32_t rank, int32_t world_size,
+                                                   tk_rendezvous_broadcast broadcast, void* user_data) {
+  return guarded([&] {
+    require(options, "options");
+    require(reinterpret_cast<void*>(broadcast), "broadcast");
+    if (world_size < 1 || rank < 0 || rank >= world_size)
+      tk::fail(tk::ErrorCode::kInvalidArgument, "rank ", rank, " is outside a world of ", world_size);
+    options->rendezvous_rank = rank;
+    options->rendezvous_size = world_size;
+    options->rendezvous_broadcast = broadcast;
+    options->rendezvous_user = user_data;
   });
 }
 

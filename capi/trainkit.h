@@ -293,9 +293,26 @@ TK_API tk_status tk_trainer_options_set_replicas(tk_trainer_options* options, in
  * MPI world (started by mpirun; MPI is initialized if the host has not done
  * so). Each process feeds its own share of every global batch (see
  * tk_batcher_set_shard); gradients are averaged over all rows of all ranks;
- * rank 0's initial weights are broadcast at creation. */
-typedef enum tk_distributed { TK_DISTRIBUTED_NONE = 0, TK_DISTRIBUTED_MPI = 1 } tk_distributed;
+ * rank 0's initial weights are broadcast at creation.
+ * TK_DISTRIBUTED_NCCL: one process per GPU, gradients summed on the GPUs by
+ * NCCL; rank, world size and NCCL's unique id come from MPI (under mpirun), or
+ * from the host's own rendezvous (tk_trainer_options_set_rendezvous). The GPU
+ * is the one set with tk_trainer_options_set_cuda_device, else the rank's
+ * position on its machine (OMPI_COMM_WORLD_LOCAL_RANK) or rank modulo GPUs. */
+typedef enum tk_distributed {
+  TK_DISTRIBUTED_NONE = 0,
+  TK_DISTRIBUTED_MPI = 1,
+  TK_DISTRIBUTED_NCCL = 2
+} tk_distributed;
 TK_API tk_status tk_trainer_options_set_distributed(tk_trainer_options* options, tk_distributed mode);
+/* A host that reaches its peers its own way: trainkit calls `broadcast` once
+ * on every rank, with the same size, while creating a TK_DISTRIBUTED_NCCL
+ * trainer; on return `data` must hold rank 0's bytes on every rank (a file,
+ * a socket, the host's own messaging). Return TK_OK, or any other status to
+ * fail the creation. */
+typedef tk_status (*tk_rendezvous_broadcast)(void* data, size_t bytes, void* user_data);
+TK_API tk_status tk_trainer_options_set_rendezvous(tk_trainer_options* options, int32_t rank, int32_t world_size,
+                                                   tk_rendezvous_broadcast broadcast, void* user_data);
 /* How long a collective waits for its peers before TK_ERROR_COMMUNICATION
  * (default 300 s). */
 TK_API tk_status tk_trainer_options_set_communication_timeout(tk_trainer_options* options, double seconds);
@@ -588,6 +605,7 @@ typedef struct tk_api {
   tk_status (*trainer_device_name)(const tk_trainer*, char*, size_t);
   tk_status (*gpu_count)(int32_t*, char*, size_t);
   tk_status (*gpu_info_get)(int32_t, tk_gpu_info*);
+  tk_status (*trainer_options_set_rendezvous)(tk_trainer_options*, int32_t, int32_t, tk_rendezvous_broadcast, void*);
 } tk_api;
 
 /* The table for `version` (1 .. TK_API_VERSION), or NULL for an unknown version.

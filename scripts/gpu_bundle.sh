@@ -7,11 +7,13 @@
 set -eu
 cd "$(dirname "$0")/.."
 bazel build //capi:libtrainkit_cuda.so //capi:libtrainkit.so //tests/cuda:cuda_backend_test \
-  //bench:gpu_bench //samples/c:fashion_mnist //samples/c:fashion_mnist_cnn
+  //tests/dist:nccl_rendezvous_test //bench:gpu_bench //bench:backward_profile //samples/c:fashion_mnist \
+  //samples/c:fashion_mnist_cnn
 rm -rf gpu_bundle
 mkdir -p gpu_bundle
-for target in capi/libtrainkit_cuda.so capi/libtrainkit.so tests/cuda/cuda_backend_test bench/gpu_bench \
-  samples/c/fashion_mnist samples/c/fashion_mnist_cnn; do
+for target in capi/libtrainkit_cuda.so capi/libtrainkit.so tests/cuda/cuda_backend_test \
+  tests/dist/nccl_rendezvous_test bench/gpu_bench bench/backward_profile samples/c/fashion_mnist \
+  samples/c/fashion_mnist_cnn; do
   cp "bazel-bin/$target" gpu_bundle/
   ldd "bazel-bin/$target" | awk '/=> \// { print $3 }' | while read -r lib; do
     case "$lib" in
@@ -20,6 +22,7 @@ for target in capi/libtrainkit_cuda.so capi/libtrainkit.so tests/cuda/cuda_backe
     esac
   done
 done
-cp samples/c/fashion_mnist_cnn.json bench/gpu_bench.sh bench/torch_bench.py gpu_bundle/
+cp samples/c/fashion_mnist_cnn.json bench/gpu_bench.sh bench/torch_bench.py bench/dp_projection.py \
+  scripts/gpu_check.sh gpu_bundle/
 chmod -R u+w gpu_bundle
 du -sh gpu_bundle

@@ -12,6 +12,8 @@ namespace TrainKit {
 public enum Loss { SoftmaxCrossEntropy = 0, Mse = 1, BceWithLogits = 2 }
 public enum Optimizer { Sgd = 0, Adam = 1, AdamW = 2 }
 public enum Precision { Fp32 = 0, Fp16 = 1, Bf16 = 2 }
+/// <summary>Where a trainer runs: Auto is a CUDA GPU when one can be used, else the CPU.</summary>
+public enum Device { Auto = 0, Cpu = 1, Cuda = 2 }
 public enum DType { F32 = 0, F64 = 1, F16 = 2, BF16 = 3, I32 = 4, U8 = 5 }
 public enum Schedule { Constant = 0, Step = 1, Cosine = 2 }
 
@@ -154,6 +156,8 @@ public sealed class TrainerOptions : NativeObject {
   public TrainerOptions Seed(long seed) => Set(h => trainkit_native.tkb_options_set_seed(h, seed));
   public TrainerOptions Threads(int n) => Set(h => trainkit_native.tkb_options_set_threads(h, n));
   public TrainerOptions Precision(Precision p) => Set(h => trainkit_native.tkb_options_set_precision(h, (int)p));
+  public TrainerOptions Device(Device d) => Set(h => trainkit_native.tkb_options_set_device(h, (int)d));
+  public TrainerOptions CudaDevice(int index) => Set(h => trainkit_native.tkb_options_set_cuda_device(h, index));
   public TrainerOptions BatchHint(long rows) => Set(h => trainkit_native.tkb_options_set_batch_hint(h, rows));
 }
 
@@ -196,6 +200,13 @@ public sealed class Batcher : NativeObject {
 
 /// <summary>Trains a compiled copy of a model. Not for use from two threads at once.</summary>
 public sealed class Trainer : NativeObject {
+  /// <summary>CUDA GPUs a trainer can use (0 without the CUDA plugin, a driver or a GPU).</summary>
+  public static int GpuCount() {
+    int count = trainkit_native.tkb_gpu_count();
+    if (count < 0) Check.Last();
+    return count;
+  }
+
   public Trainer(Model model, Loss loss, TrainerOptions options = null)
       : base(Create(model, loss, options), trainkit_native.tkb_trainer_destroy) {}
 

@@ -44,6 +44,12 @@ class Precision(enum.IntEnum):
     BF16 = 2
 
 
+class Device(enum.IntEnum):
+    AUTO = 0  # a CUDA GPU when one can be used, else the CPU (the default)
+    CPU = 1
+    CUDA = 2  # CUDA GPU 0; an error when none can be used
+
+
 class DType(enum.IntEnum):
     F32 = 0
     F64 = 1
@@ -61,6 +67,14 @@ class Schedule(enum.IntEnum):
 
 def version():
     return _n.tkb_version()
+
+
+def gpu_count():
+    """CUDA GPUs a trainer can use (0 without the CUDA plugin, a driver or a GPU)."""
+    count = _n.tkb_gpu_count()
+    if count < 0:
+        _check()
+    return count
 
 
 def _check(status=None):
@@ -229,6 +243,12 @@ class TrainerOptions(_Native):
 
     def precision(self, precision):
         return self._set(_n.tkb_options_set_precision(self.handle, int(precision)))
+
+    def device(self, device):
+        return self._set(_n.tkb_options_set_device(self.handle, int(device)))
+
+    def cuda_device(self, index):
+        return self._set(_n.tkb_options_set_cuda_device(self.handle, index))
 
     def batch_hint(self, rows):
         return self._set(_n.tkb_options_set_batch_hint(self.handle, rows))

@@ -152,9 +152,10 @@ void Trainer::backward_with_all_reduce(bool finite_loss, uint64_t stream) {
       if (finite_loss) {
         // The accumulation window's sum so far joins this micro-batch's part.
         if (accumulated_count_ > 0) backend_->axpy(dt, n, 1.0, accumulated_.element(lower), grads_.element(lower), true);
-        backend_->copy_to_host(host, grads_.element(lower), static_cast<size_t>(n) * elem);
+        if (!comm_->device_memory()) backend_->copy_to_host(host, grads_.element(lower), static_cast<size_t>(n) * elem);
       }
-      comm_->start_all_reduce_sum(dt, host, n);
+      // NCCL sums the gradients where they are; MPI and threads sum host copies.
+      comm_->start_all_reduce_sum(dt, comm_->device_memory() ? grads_.element(lower) : host, n);
       unstarted = lower;
       ++started;
     }
@@ -162,6 +163,7 @@ void Trainer::backward_with_all_reduce(bool finite_loss, uint64_t stream) {
   };
   if (!finite_loss) {
     std::memset(host_grads_.data(), 0xFF, host_grads_.size());  // all-ones bits: NaN in f32 and f64
+    if (comm_->device_memory()) backend_->copy_from_host(grads_.data(), host_grads_.data(), host_grads_.size());
     start_ready(0);
     return;
   }
@@ -234,7 +236,7 @@ StepResult Trainer::step(const HostView& inputs, const HostView& targets) {
     if (reduce_gradients) {
       comm_->wait_all();
       if (finite) {
-        backend_->copy_from_host(grads_.data(), host_grads_.data(), host_grads_.size());
+        if (!comm_->device_memory()) backend_->copy_from_host(grads_.data(), host_grads_.data(), host_grads_.size());
         // The summed gradients are the same on every replica, and so is this.
         finite = gradients_finite(&grad_sum_squares);
       }

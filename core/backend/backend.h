@@ -97,8 +97,14 @@ class Backend {
   // Convolution as matrix products: one image [channels, height, width] to
   // columns [channels * kernel_h * kernel_w, out_h * out_w] (zeros for padding),
   // and back (col2im adds overlapping windows; overwrites unless accumulate).
-  virtual void im2col(DType dt, const Window2d& w, const void* image, void* columns) = 0;
-  virtual void col2im(DType dt, const Window2d& w, const void* columns, void* image, bool accumulate) = 0;
+  // Rows of columns are column_stride elements apart, so several images'
+  // columns can sit side by side in one matrix.
+  virtual void im2col(DType dt, const Window2d& w, const void* image, void* columns, int64_t column_stride) = 0;
+  virtual void col2im(DType dt, const Window2d& w, const void* columns, int64_t column_stride, void* image,
+                      bool accumulate) = 0;
+  // dst[r, c] = src[r, c] for a rows x cols block; rows are *_stride elements apart.
+  virtual void copy_2d(DType dt, int64_t rows, int64_t cols, const void* src, int64_t src_stride, void* dst,
+                       int64_t dst_stride) = 0;
   // Pooling over `planes` planes of height x width (kernel windows, padding
   // ignored by max and counted as zeros by average, as PyTorch's defaults).
   virtual void pool2d_forward(DType dt, Pool pool, int64_t planes, const Window2d& w, const void* x, void* y) = 0;

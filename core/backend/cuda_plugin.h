@@ -9,10 +9,11 @@
 namespace tk {
 
 class Backend;
+class Communicator;
 
 // Bumped whenever the Backend interface or these signatures change: a plugin
 // from another build is refused instead of called through a wrong vtable.
-constexpr int kCudaPluginAbi = 3;
+constexpr int kCudaPluginAbi = 5;
 
 struct CudaDeviceProperties {
   char name[256];
@@ -25,5 +26,12 @@ using CudaDeviceCountFn = int (*)(int* count, char* message, size_t capacity);
 using CudaDevicePropertiesFn = int (*)(int device, CudaDeviceProperties* out, char* message, size_t capacity);
 // *out is owned by the caller, who deletes it through Backend's virtual destructor.
 using CudaBackendCreateFn = int (*)(int device, Backend** out, char* message, size_t capacity);
+
+// NCCL: rank 0 makes the unique id (kNcclIdBytes), every rank passes it to
+// communicator_create with its rank, the world size and its CUDA backend.
+constexpr size_t kNcclIdBytes = 128;
+using NcclUniqueIdFn = int (*)(void* id, char* message, size_t capacity);
+using NcclCommunicatorCreateFn = int (*)(const void* id, int rank, int size, Backend* backend, int64_t timeout_ms,
+                                         Communicator** out, char* message, size_t capacity);
 
 }  // namespace tk

@@ -20,6 +20,8 @@ struct Plugin {
   CudaDeviceCountFn device_count = nullptr;
   CudaDevicePropertiesFn device_properties = nullptr;
   CudaBackendCreateFn backend_create = nullptr;
+  NcclUniqueIdFn nccl_unique_id = nullptr;
+  NcclCommunicatorCreateFn nccl_communicator_create = nullptr;
 };
 
 // The directory of the shared object (or executable) this code is part of.
@@ -55,7 +57,11 @@ Plugin load_plugin() {
   plugin.device_count = reinterpret_cast<CudaDeviceCountFn>(dlsym(handle, "trainkit_cuda_device_count"));
   plugin.device_properties = reinterpret_cast<CudaDevicePropertiesFn>(dlsym(handle, "trainkit_cuda_device_properties"));
   plugin.backend_create = reinterpret_cast<CudaBackendCreateFn>(dlsym(handle, "trainkit_cuda_backend_create"));
-  if (!abi || !plugin.device_count || !plugin.device_properties || !plugin.backend_create) {
+  plugin.nccl_unique_id = reinterpret_cast<NcclUniqueIdFn>(dlsym(handle, "trainkit_cuda_nccl_unique_id"));
+  plugin.nccl_communicator_create =
+      reinterpret_cast<NcclCommunicatorCreateFn>(dlsym(handle, "trainkit_cuda_nccl_communicator_create"));
+  if (!abi || !plugin.device_count || !plugin.device_properties || !plugin.backend_create || !plugin.nccl_unique_id ||
+      !plugin.nccl_communicator_create) {
     plugin.why_not = std::string(kPluginName) + " lacks trainkit's plugin entry points";
   } else if (abi() != kCudaPluginAbi) {
     plugin.why_not = std::string(kPluginName) + " is from another trainkit build (plugin ABI " +
@@ -112,6 +118,30 @@ std::unique_ptr<Backend> make_backend(int device, int threads) {
   const int code = plugin().backend_create(device, &backend, message, sizeof message);
   if (code != 0) fail(static_cast<ErrorCode>(code), message);
   return std::unique_ptr<Backend>(backend);
+}
+
+std::string nccl_unique_id() {
+  const Plugin& p = plugin();
+  if (!p.loaded) fail(ErrorCode::kUnsupported, "NCCL needs the CUDA backend: ", p.why_not);
+  std::string id(kNcclIdBytes, '\0');
+  char message[512] = "";
+  const int code = p.nccl_unique_id(id.data(), message, sizeof message);
+  if (code != 0) fail(static_cast<ErrorCode>(code), message);
+  return id;
+}
+
+std::unique_ptr<Communicator> make_nccl_communicator(const std::string& id, int rank, int size, Backend* backend,
+                                                     int64_t timeout_ms) {
+  const Plugin& p = plugin();
+  if (!p.loaded) fail(ErrorCode::kUnsupported, "NCCL needs the CUDA backend: ", p.why_not);
+  if (id.size() != kNcclIdBytes)
+    fail(ErrorCode::kInvalidArgument, "an NCCL id has ", kNcclIdBytes, " bytes, got ", id.size());
+  char message[512] = "";
+  Communicator* communicator = nullptr;
+  const int code = p.nccl_communicator_create(id.data(), rank, size, backend, timeout_ms, &communicator, message,
+                                              sizeof message);
+  if (code != 0) fail(static_cast<ErrorCode>(code), message);
+  return std::unique_ptr<Communicator>(communicator);
 }
 
 }  // namespace tk

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/backend/backend.h"
+#include "core/dist/communicator.h"
 
 namespace tk {
 
@@ -33,5 +34,12 @@ std::vector<DeviceInfo> cuda_devices(std::string* why_none = nullptr);
 // `threads` sizes the CPU backend. Throws kInvalidArgument for a bad index and
 // kUnsupported when a GPU was asked for and none can be used.
 std::unique_ptr<Backend> make_backend(int device, int threads);
+
+// NCCL through the plugin: rank 0 makes the id (kNcclIdBytes bytes) and hands
+// it to every rank, which joins with its CUDA backend. Throws kUnsupported
+// without the plugin, kCommunication when the world does not form in time.
+std::string nccl_unique_id();
+std::unique_ptr<Communicator> make_nccl_communicator(const std::string& id, int rank, int size, Backend* backend,
+                                                     int64_t timeout_ms);
 
 }  // namespace tk

@@ -16,6 +16,9 @@ class Communicator {
   virtual ~Communicator() = default;
   virtual int rank() const = 0;
   virtual int size() const = 0;
+  // True when sums take the backend's device memory (NCCL) rather than host
+  // memory; small host values are still accepted by all_reduce_sum.
+  virtual bool device_memory() const { return false; }
   // In place: data[i] = sum over replicas of data[i] (f32 or f64, host memory).
   virtual void all_reduce_sum(DType dtype, void* data, int64_t count) = 0;
   // Starts an in-place sum that completes while the caller goes on

@@ -1,6 +1,11 @@
 // Conv2d over [channels, height, width] (NCHW): weight [out, in / groups, k, k]
-// and bias [out] as in PyTorch. Each image and group is an im2col followed by
-// one matrix product; backward recomputes the columns instead of storing them.
+// and bias [out] as in PyTorch. Per group, the columns of several images
+// (im2col) sit side by side in one matrix, so each group of images is one
+// large matrix product instead of one small product per image; the result is
+// copied back into each image's planes. Backward recomputes the columns
+// instead of storing them.
+#include <algorithm>
+
 #include "core/ops/ops.h"
 #include "core/ops/window.h"
 
@@ -10,14 +15,15 @@ namespace {
 class Conv2d final : public Op {
  public:
   Conv2d(int64_t out_channels, int64_t kernel, int64_t stride, int64_t padding, int64_t dilation, int64_t groups,
-         bool bias, Init init)
+         bool bias, Init init, int64_t images_per_product)
       : out_(out_channels), kernel_(kernel), stride_(stride), padding_(padding), dilation_(dilation),
-        groups_(groups), bias_(bias), init_(init) {}
+        groups_(groups), bias_(bias), init_(init), images_per_product_(images_per_product) {}
 
   std::string type() const override { return "conv2d"; }
   std::vector<Attribute> attributes() const override {
     return {{"out_channels", out_}, {"kernel", kernel_}, {"stride", stride_},   {"padding", padding_},
-            {"dilation", dilation_}, {"groups", groups_}, {"bias", bias_}, {"init", std::string(init_name(init_))}};
+            {"dilation", dilation_}, {"groups", groups_}, {"bias", bias_}, {"init", std::string(init_name(init_))},
+            {"images_per_product", images_per_product_}};
   }
 
   Shape infer_shape(const std::vector<Shape>& inputs) const override {
@@ -34,63 +40,106 @@ class Conv2d final : public Op {
     return specs;
   }
 
-  // Columns for one image and group, and their gradient.
+  // For one group and a chunk of images: their columns, the columns'
+  // gradient, and the product (or the gathered output gradient).
   int64_t workspace_elements(const std::vector<Shape>& inputs) const override {
-    const Window2d w = window(inputs[0]);
-    return 2 * (inputs[0][0] / groups_) * kernel_ * kernel_ * w.out_h * w.out_w;
+    const Layout l = layout(inputs[0]);
+    return (2 * l.taps + l.out_group) * l.chunk * l.spatial;
   }
 
   void forward(const OpContext& ctx) const override {
-    Layout l = layout(ctx);
-    for (int64_t n = 0; n < ctx.batch; ++n)
+    const Layout l = layout(ctx.input_shapes[0]);
+    Backend& b = *ctx.backend;
+    void* columns = ctx.workspace;
+    void* product = at(ctx.workspace, ctx, 2 * l.taps * l.chunk * l.spatial);
+    for (int64_t n0 = 0; n0 < ctx.batch; n0 += l.chunk) {
+      const int64_t images = std::min(l.chunk, ctx.batch - n0), width = images * l.spatial;
       for (int64_t g = 0; g < groups_; ++g) {
-        ctx.backend->im2col(ctx.dtype, l.group_window, at(ctx.inputs[0], ctx, (n * groups_ + g) * l.in_group), ctx.workspace);
-        ctx.backend->gemm(ctx.param_dtype, ctx.dtype, ctx.dtype, false, false, l.out_group, l.spatial, l.taps, 1.0,
-                          at(ctx.params[0], ctx.param_dtype, g * l.out_group * l.taps), ctx.workspace, 0.0,
-                          at(ctx.output, ctx, (n * groups_ + g) * l.out_group * l.spatial));
+        for (int64_t j = 0; j < images; ++j)
+          b.im2col(ctx.dtype, l.group_window, input(ctx, n0 + j, g, l), at(columns, ctx, j * l.spatial), width);
+        // One image writes its planes directly; several go through `product`.
+        void* y = images == 1 ? output(ctx, ctx.output, n0, g, l) : product;
+        b.gemm(ctx.param_dtype, ctx.dtype, ctx.dtype, false, false, l.out_group, width, l.taps, 1.0, weight(ctx, g, l),
+               columns, 0.0, y);
+        if (images > 1)
+          for (int64_t j = 0; j < images; ++j)
+            b.copy_2d(ctx.dtype, l.out_group, l.spatial, at(product, ctx, j * l.spatial), width,
+                      output(ctx, ctx.output, n0 + j, g, l), l.spatial);
       }
-    if (bias_)
-      ctx.backend->channel_bias_add(ctx.dtype, ctx.param_dtype, ctx.batch, out_, l.spatial, ctx.params[1], ctx.output);
+    }
+    if (bias_) b.channel_bias_add(ctx.dtype, ctx.param_dtype, ctx.batch, out_, l.spatial, ctx.params[1], ctx.output);
   }
 
   void backward(const OpContext& ctx) const override {
-    Layout l = layout(ctx);
+    const Layout l = layout(ctx.input_shapes[0]);
+    Backend& b = *ctx.backend;
     void* columns = ctx.workspace;
-    void* column_grads = at(ctx.workspace, ctx, l.taps * l.spatial);
-    for (int64_t n = 0; n < ctx.batch; ++n)
+    void* column_grads = at(ctx.workspace, ctx, l.taps * l.chunk * l.spatial);
+    void* gathered = at(ctx.workspace, ctx, 2 * l.taps * l.chunk * l.spatial);
+    for (int64_t n0 = 0; n0 < ctx.batch; n0 += l.chunk) {
+      const int64_t images = std::min(l.chunk, ctx.batch - n0), width = images * l.spatial;
       for (int64_t g = 0; g < groups_; ++g) {
-        const void* dy = at(ctx.doutput, ctx, (n * groups_ + g) * l.out_group * l.spatial);
+        for (int64_t j = 0; j < images; ++j)
+          b.im2col(ctx.dtype, l.group_window, input(ctx, n0 + j, g, l), at(columns, ctx, j * l.spatial), width);
+        // The images' output gradients side by side, as their columns are.
+        const void* dy = output(ctx, const_cast<void*>(ctx.doutput), n0, g, l);
+        if (images > 1) {
+          for (int64_t j = 0; j < images; ++j)
+            b.copy_2d(ctx.dtype, l.out_group, l.spatial, output(ctx, const_cast<void*>(ctx.doutput), n0 + j, g, l),
+                      l.spatial, at(gathered, ctx, j * l.spatial), width);
+          dy = gathered;
+        }
+        // dW_g (+)= dY columns^T; dcolumns = W_g^T dY, folded back into each image.
         void* dweight = at(ctx.dparams[0], ctx.grad_dtype, g * l.out_group * l.taps);
-        // dW_g (+)= dY_g columns^T; dcolumns = W_g^T dY_g, folded back into dX.
-        ctx.backend->im2col(ctx.dtype, l.group_window, at(ctx.inputs[0], ctx, (n * groups_ + g) * l.in_group), columns);
-        ctx.backend->gemm(ctx.dtype, ctx.dtype, ctx.grad_dtype, false, true, l.out_group, l.taps, l.spatial, 1.0, dy,
-                          columns, n == 0 ? 0.0 : 1.0, dweight);
+        b.gemm(ctx.dtype, ctx.dtype, ctx.grad_dtype, false, true, l.out_group, l.taps, width, 1.0, dy, columns,
+               n0 == 0 ? 0.0 : 1.0, dweight);
         if (!ctx.dinputs[0]) continue;
-        ctx.backend->gemm(ctx.param_dtype, ctx.dtype, ctx.dtype, true, false, l.taps, l.spatial, l.out_group, 1.0,
-                          at(ctx.params[0], ctx.param_dtype, g * l.out_group * l.taps), dy, 0.0, column_grads);
-        ctx.backend->col2im(ctx.dtype, l.group_window, column_grads,
-                            at(ctx.dinputs[0], ctx, (n * groups_ + g) * l.in_group), ctx.accumulate[0]);
+        b.gemm(ctx.param_dtype, ctx.dtype, ctx.dtype, true, false, l.taps, width, l.out_group, 1.0, weight(ctx, g, l),
+               dy, 0.0, column_grads);
+        for (int64_t j = 0; j < images; ++j)
+          b.col2im(ctx.dtype, l.group_window, at(column_grads, ctx, j * l.spatial), width,
+                   at(ctx.dinputs[0], ctx, ((n0 + j) * groups_ + g) * l.in_group), ctx.accumulate[0]);
       }
+    }
     if (bias_)
-      ctx.backend->channel_sum(ctx.dtype, ctx.grad_dtype, ctx.batch, out_, l.spatial, ctx.doutput, ctx.dparams[1], false);
+      b.channel_sum(ctx.dtype, ctx.grad_dtype, ctx.batch, out_, l.spatial, ctx.doutput, ctx.dparams[1], false);
   }
 
  private:
+  // When the chunk size is automatic: columns of at most this many elements
+  // (16 MiB in f32) and at most kMaxChunk images per product, large enough
+  // for BLAS to run near its peak, small enough to keep the workspace modest.
+  static constexpr int64_t kColumnBudget = int64_t{1} << 22;
+  static constexpr int64_t kMaxChunk = 64;
+
   struct Layout {
     Window2d group_window;  // over one group's channels
     int64_t in_group;       // elements of one group's input channels
     int64_t out_group;      // output channels per group
     int64_t taps;           // rows of the columns matrix
     int64_t spatial;        // out_h * out_w
+    int64_t chunk;          // images per matrix product
   };
 
   Window2d window(const Shape& input) const { return make_window("conv2d", input, kernel_, stride_, padding_, dilation_); }
 
-  Layout layout(const OpContext& ctx) const {
-    const Shape& in = ctx.input_shapes[0];
+  Layout layout(const Shape& in) const {
     Window2d w = window(in);
     w.channels = in[0] / groups_;
-    return {w, w.channels * in[1] * in[2], out_ / groups_, w.channels * kernel_ * kernel_, w.out_h * w.out_w};
+    const int64_t taps = w.channels * kernel_ * kernel_, spatial = w.out_h * w.out_w;
+    const int64_t chunk = images_per_product_ > 0 ? images_per_product_
+                                                  : std::clamp<int64_t>(kColumnBudget / (taps * spatial), 1, kMaxChunk);
+    return {w, w.channels * in[1] * in[2], out_ / groups_, taps, spatial, chunk};
+  }
+
+  const void* input(const OpContext& ctx, int64_t n, int64_t g, const Layout& l) const {
+    return at(ctx.inputs[0], ctx, (n * groups_ + g) * l.in_group);
+  }
+  void* output(const OpContext& ctx, void* base, int64_t n, int64_t g, const Layout& l) const {
+    return at(base, ctx, (n * groups_ + g) * l.out_group * l.spatial);
+  }
+  const void* weight(const OpContext& ctx, int64_t g, const Layout& l) const {
+    return at(ctx.params[0], ctx.param_dtype, g * l.out_group * l.taps);
   }
 
   static void* at(const void* base, DType dtype, int64_t element) {
@@ -101,17 +150,22 @@ class Conv2d final : public Op {
   int64_t out_, kernel_, stride_, padding_, dilation_, groups_;
   bool bias_;
   Init init_;
+  int64_t images_per_product_;  // 0: from kColumnBudget
 };
 
 }  // namespace
 
 OpPtr make_conv2d(int64_t out_channels, int64_t kernel, int64_t stride, int64_t padding, int64_t dilation,
-                  int64_t groups, bool bias, Init weight_init) {
+                  int64_t groups, bool bias, Init weight_init, int64_t images_per_product) {
   check_window_arguments("conv2d", kernel, stride, padding, dilation);
   if (out_channels < 1 || groups < 1 || out_channels % groups != 0)
     fail(ErrorCode::kInvalidArgument, "conv2d needs out_channels >= 1 divisible by groups >= 1; got ", out_channels,
          " and ", groups);
-  return std::make_shared<Conv2d>(out_channels, kernel, stride, padding, dilation, groups, bias, weight_init);
+  if (images_per_product < 0 || images_per_product > (int64_t{1} << 20))
+    fail(ErrorCode::kInvalidArgument, "conv2d images_per_product must be in [0, 2^20] (0: automatic), got ",
+         images_per_product);
+  return std::make_shared<Conv2d>(out_channels, kernel, stride, padding, dilation, groups, bias, weight_init,
+                                  images_per_product);
 }
 
 }  // namespace tk

@@ -16,8 +16,9 @@ OpPtr make_flatten();                                            // flatten.cc
 OpPtr make_add();                                                // add.cc
 OpPtr make_reshape(const Shape& shape);                          // reshape.cc
 // Conv2d over [channels, height, width]: square kernel, PyTorch semantics.
+// images_per_product: images whose columns share one matrix product (0: automatic).
 OpPtr make_conv2d(int64_t out_channels, int64_t kernel, int64_t stride, int64_t padding, int64_t dilation,
-                  int64_t groups, bool bias, Init weight_init);  // conv2d.cc
+                  int64_t groups, bool bias, Init weight_init, int64_t images_per_product = 0);  // conv2d.cc
 OpPtr make_max_pool2d(int64_t kernel, int64_t stride, int64_t padding);  // pool2d.cc
 OpPtr make_avg_pool2d(int64_t kernel, int64_t stride, int64_t padding);  // pool2d.cc
 OpPtr make_global_avg_pool();                                    // global_avg_pool.cc

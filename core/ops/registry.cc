@@ -94,7 +94,8 @@ const std::map<std::string, Factory>& factories() {
          return make_conv2d(a.get<int64_t>("out_channels"), a.get<int64_t>("kernel"), a.get<int64_t>("stride", &one),
                             a.get<int64_t>("padding", &zero), a.get<int64_t>("dilation", &one),
                             a.get<int64_t>("groups", &one), a.get<bool>("bias", &default_bias),
-                            init_from_name(a.get<std::string>("init", &default_init)));
+                            init_from_name(a.get<std::string>("init", &default_init)),
+                            a.get<int64_t>("images_per_product", &zero));
        }},
       {"max_pool2d",
        [](AttributeReader& a) {

@@ -2,6 +2,7 @@ package org.trainkit;
 
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
 
@@ -38,6 +39,27 @@ public class TrainKitTest {
   static String tmp(String name) {
     String dir = System.getenv("TEST_TMPDIR");
     return (dir == null ? "/tmp" : dir) + "/" + name;
+  }
+
+  @Test
+  public void devicesAreChosenAndAMissingGpuIsAClearError() {
+    int gpus = Trainer.gpuCount();
+    assertTrue(gpus >= 0);
+    try (Model model = new Model()) {
+      model.output(model.linear(model.input("x", 4), 3), "logits");
+      try (TrainerOptions options = new TrainerOptions().device(Device.CPU);
+           Trainer trainer = new Trainer(model, Loss.SOFTMAX_CROSS_ENTROPY, options)) {
+        assertTrue(trainer.step(new float[8], new long[] {2, 4}, new int[] {0, 1}) > 0);
+      }
+      if (gpus == 0) {
+        try (TrainerOptions options = new TrainerOptions().device(Device.CUDA)) {
+          TrainKitException e = assertThrows(TrainKitException.class,
+              () -> new Trainer(model, Loss.SOFTMAX_CROSS_ENTROPY, options));
+          assertEquals(9, e.status());
+          assertTrue(e.getMessage(), e.getMessage().contains("no GPU"));
+        }
+      }
+    }
   }
 
   @Test

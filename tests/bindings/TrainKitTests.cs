@@ -99,6 +99,22 @@ static class TrainKitTests {
     }
   }
 
+  static void DevicesAreChosenAndAMissingGpuIsAClearError() {
+    int gpus = Trainer.GpuCount();
+    Assert(gpus >= 0, "gpu count");
+    using (var model = new Model()) {
+      model.Output(model.Linear(model.Input("x", 4), 3), "logits");
+      using (var options = new TrainerOptions().Device(Device.Cpu))
+      using (var trainer = new Trainer(model, Loss.SoftmaxCrossEntropy, options))
+        Assert(trainer.Step(new float[8], new long[] { 2, 4 }, new[] { 0, 1 }) > 0, "cpu step");
+      if (gpus == 0)
+        using (var options = new TrainerOptions().Device(Device.Cuda)) {
+          var e = Throws<TrainKitException>(() => new Trainer(model, Loss.SoftmaxCrossEntropy, options));
+          Assert(e.Status == 9 && e.Message.Contains("no GPU"), e.Message);
+        }
+    }
+  }
+
   static void NativeErrorsBecomeExceptions() {
     using (var model = new Model())
     using (var trainer = ReferenceTrainer(model)) {
@@ -153,6 +169,7 @@ static class TrainKitTests {
       new KeyValuePair<string, Action>("TrainsEvaluatesPredictsSavesAndLoads", TrainsEvaluatesPredictsSavesAndLoads),
       new KeyValuePair<string, Action>("SpecsAndWeightFilesRoundTrip", SpecsAndWeightFilesRoundTrip),
       new KeyValuePair<string, Action>("SpansAreUsedWithoutCopies", SpansAreUsedWithoutCopies),
+      new KeyValuePair<string, Action>("DevicesAreChosenAndAMissingGpuIsAClearError", DevicesAreChosenAndAMissingGpuIsAClearError),
       new KeyValuePair<string, Action>("NativeErrorsBecomeExceptions", NativeErrorsBecomeExceptions),
       new KeyValuePair<string, Action>("DisposingTwiceIsANoOpAndDisposedObjectsRefuseUse", DisposingTwiceIsANoOpAndDisposedObjectsRefuseUse),
       new KeyValuePair<string, Action>("ManyCyclesKeepMemoryFlatAndCollectedObjectsDoNotCrash", ManyCyclesKeepMemoryFlatAndCollectedObjectsDoNotCrash),

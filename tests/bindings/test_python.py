@@ -80,6 +80,22 @@ def test_any_buffer_works_and_float32_arrays_are_not_copied():
         assert np.shares_memory(np.ascontiguousarray(view, dtype=np.float32), INPUTS)
 
 
+def test_devices_are_chosen_and_a_missing_gpu_is_a_clear_error():
+    gpus = trainkit.gpu_count()
+    assert gpus >= 0
+    with trainkit.Model() as model:
+        x = model.input("x", 4)
+        model.output(model.linear(x, 3), "logits")
+        with trainkit.TrainerOptions(device=trainkit.Device.CPU) as options:
+            with trainkit.Trainer(model, trainkit.Loss.SOFTMAX_CROSS_ENTROPY, options) as trainer:
+                assert trainer.step(np.zeros((2, 4), np.float32), np.array([0, 1], np.int32)) > 0
+        if gpus == 0:
+            with trainkit.TrainerOptions(device=trainkit.Device.CUDA) as options:
+                with pytest.raises(trainkit.TrainKitError) as error:
+                    trainkit.Trainer(model, trainkit.Loss.SOFTMAX_CROSS_ENTROPY, options)
+                assert error.value.status == 9 and "no GPU" in str(error.value)
+
+
 def test_native_errors_become_exceptions():
     with trainkit.Model() as model, reference_trainer(model) as trainer:
         with pytest.raises(trainkit.TrainKitError) as error:

@@ -58,6 +58,13 @@ static void test_strings(void) {
   EXPECT(strcmp(tk_status_string((tk_status)77), "TK_ERROR_UNKNOWN") == 0);
 }
 
+static tk_status no_broadcast(void* data, size_t bytes, void* user) {
+  (void)data;
+  (void)bytes;
+  (void)user;
+  return TK_ERROR_COMMUNICATION;
+}
+
 static void test_null_handles(void) {
   tk_node node = 0;
   int64_t shape[TK_MAX_RANK] = {4};
@@ -176,6 +183,7 @@ static void test_null_handles(void) {
     EXPECT_STATUS(tk_trainer_device_name(NULL, name, sizeof name), NULL_ARG);
     EXPECT_STATUS(tk_gpu_count(NULL, NULL, 0), NULL_ARG);
     EXPECT_STATUS(tk_gpu_info_get(0, NULL), NULL_ARG);
+    EXPECT_STATUS(tk_trainer_options_set_rendezvous(NULL, 0, 1, no_broadcast, NULL), NULL_ARG);
   }
 }
 
@@ -207,6 +215,15 @@ static void test_gpus(void) {
   EXPECT_STATUS(tk_trainer_create(m, TK_LOSS_SOFTMAX_CROSS_ENTROPY, o, &t), TK_ERROR_UNSUPPORTED);
   EXPECT(t == NULL);
   EXPECT(strstr(tk_last_error_message(), "no GPU can be used") != NULL);
+  /* NCCL through a rendezvous: checked arguments, and no GPU is a clear error. */
+  EXPECT_STATUS(tk_trainer_options_set_rendezvous(o, 0, 2, NULL, NULL), NULL_ARG);
+  EXPECT_STATUS(tk_trainer_options_set_rendezvous(o, 2, 2, no_broadcast, NULL), INVALID);
+  EXPECT_STATUS(tk_trainer_options_set_rendezvous(o, 0, 0, no_broadcast, NULL), INVALID);
+  EXPECT_STATUS(tk_trainer_options_set_rendezvous(o, 1, 2, no_broadcast, NULL), TK_OK);
+  EXPECT_STATUS(tk_trainer_options_set_distributed(o, TK_DISTRIBUTED_NCCL), TK_OK);
+  EXPECT_STATUS(tk_trainer_create(m, TK_LOSS_SOFTMAX_CROSS_ENTROPY, o, &t), TK_ERROR_UNSUPPORTED);
+  EXPECT(t == NULL);
+  EXPECT_STATUS(tk_trainer_options_set_distributed(o, TK_DISTRIBUTED_NONE), TK_OK);
   EXPECT_STATUS(tk_trainer_options_set_device(o, TK_DEVICE_AUTO), TK_OK);
   EXPECT_STATUS(tk_trainer_create(m, TK_LOSS_SOFTMAX_CROSS_ENTROPY, o, &t), TK_OK);
   EXPECT_STATUS(tk_trainer_device_name(t, device, sizeof device), TK_OK);

@@ -180,12 +180,21 @@ TEST_F(CudaBackendTest, WindowsPoolingAndChannelsMatchTheCpu) {
     w.out_w = (w.width + 2 * w.pad_w - w.dilation_w * (w.kernel_w - 1) - 1) / w.stride_w + 1;
     const int64_t image = 3 * 9 * 8, columns = 3 * 9 * w.out_h * w.out_w;
     Run r = both({{random(image), dt}, {random(columns), dt}, {random(image), dt}});
-    cpu_->im2col(dt, w, r.cpu[0], r.cpu[1]);
-    gpu_->im2col(dt, w, r.gpu[0], r.gpu[1]);
+    const int64_t spatial = w.out_h * w.out_w;
+    cpu_->im2col(dt, w, r.cpu[0], r.cpu[1], spatial);
+    gpu_->im2col(dt, w, r.gpu[0], r.gpu[1], spatial);
     expect_close(r, 1, dt, columns, 0.0, "im2col");
-    cpu_->col2im(dt, w, r.cpu[1], r.cpu[2], true);
-    gpu_->col2im(dt, w, r.gpu[1], r.gpu[2], true);
+    cpu_->col2im(dt, w, r.cpu[1], spatial, r.cpu[2], true);
+    gpu_->col2im(dt, w, r.gpu[1], spatial, r.gpu[2], true);
     expect_close(r, 2, dt, image, tolerance(dt), "col2im");
+    // Two images' columns side by side (row stride 2 * spatial), and a strided copy.
+    Run wide = both({{random(2 * columns), dt}, {random(columns), dt}});
+    cpu_->im2col(dt, w, r.cpu[0], static_cast<char*>(wide.cpu[0]) + spatial * dtype_size(dt), 2 * spatial);
+    gpu_->im2col(dt, w, r.gpu[0], static_cast<char*>(wide.gpu[0]) + spatial * dtype_size(dt), 2 * spatial);
+    expect_close(wide, 0, dt, 2 * columns, 0.0, "im2col with a row stride");
+    cpu_->copy_2d(dt, 3 * 9, spatial, wide.cpu[0], 2 * spatial, wide.cpu[1], spatial);
+    gpu_->copy_2d(dt, 3 * 9, spatial, wide.gpu[0], 2 * spatial, wide.gpu[1], spatial);
+    expect_close(wide, 1, dt, columns, 0.0, "copy_2d");
 
     Window2d p{1, 9, 8, 3, 3, 2, 2, 1, 1, 1, 1, 0, 0};
     p.out_h = (9 + 2 - 3) / 2 + 1;

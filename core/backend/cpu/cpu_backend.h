@@ -52,8 +52,11 @@ class CpuBackend final : public Backend {
   void bce_with_logits(DType dt, DType value_dt, int64_t rows, int64_t cols, const void* logits,
                        const void* target, void* row_loss, void* dlogits, double grad_scale) override;
   void softmax(DType dt, int64_t rows, int64_t cols, const void* x, void* y) override;
-  void im2col(DType dt, const Window2d& w, const void* image, void* columns) override;
-  void col2im(DType dt, const Window2d& w, const void* columns, void* image, bool accumulate) override;
+  void im2col(DType dt, const Window2d& w, const void* image, void* columns, int64_t column_stride) override;
+  void col2im(DType dt, const Window2d& w, const void* columns, int64_t column_stride, void* image,
+              bool accumulate) override;
+  void copy_2d(DType dt, int64_t rows, int64_t cols, const void* src, int64_t src_stride, void* dst,
+               int64_t dst_stride) override;
   void pool2d_forward(DType dt, Pool pool, int64_t planes, const Window2d& w, const void* x, void* y) override;
   void pool2d_backward(DType dt, Pool pool, int64_t planes, const Window2d& w, const void* x, const void* dy,
                        void* dx, bool accumulate) override;

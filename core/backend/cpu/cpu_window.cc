@@ -1,6 +1,7 @@
 // Sliding-window kernels: im2col/col2im for convolution, pooling, and the
 // per-channel bias kernels beside them.
 #include <algorithm>
+#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -44,7 +45,7 @@ void for_each_row(const Window2d& w, int64_t c, const Row& row) {
 
 }  // namespace
 
-void CpuBackend::im2col(DType dt, const Window2d& w, const void* image, void* columns) {
+void CpuBackend::im2col(DType dt, const Window2d& w, const void* image, void* columns, int64_t column_stride) {
   dispatch_storage(dt, [&](auto tag) {
     using S = decltype(tag);
     const S* in = static_cast<const S*>(image);
@@ -55,7 +56,7 @@ void CpuBackend::im2col(DType dt, const Window2d& w, const void* image, void* co
     parallel_for(threads, w.channels, 1, [&](int64_t begin, int64_t end) {
       for (int64_t c = begin; c < end; ++c)
         for_each_row(w, c, [&](int64_t r, int64_t oy, int64_t iy, int64_t lo, int64_t hi, int64_t x_offset) {
-          S* dst = out + r * spatial + oy * w.out_w;
+          S* dst = out + r * column_stride + oy * w.out_w;
           for (int64_t ox = 0; ox < lo; ++ox) dst[ox] = zero;
           const S* src = in + (c * w.height + iy) * w.width + x_offset;
           for (int64_t ox = lo; ox < hi; ++ox) dst[ox] = src[ox * w.stride_w];
@@ -65,7 +66,8 @@ void CpuBackend::im2col(DType dt, const Window2d& w, const void* image, void* co
   });
 }
 
-void CpuBackend::col2im(DType dt, const Window2d& w, const void* columns, void* image, bool accumulate) {
+void CpuBackend::col2im(DType dt, const Window2d& w, const void* columns, int64_t column_stride, void* image,
+                        bool accumulate) {
   dispatch_storage(dt, [&](auto tag) {
     using S = decltype(tag);
     using T = compute_t<S>;
@@ -79,13 +81,24 @@ void CpuBackend::col2im(DType dt, const Window2d& w, const void* columns, void* 
       for (int64_t c = begin; c < end; ++c) {
         for (int64_t i = 0; i < plane; ++i) sums[i] = accumulate ? load(out[c * plane + i]) : T(0);
         for_each_row(w, c, [&](int64_t r, int64_t oy, int64_t iy, int64_t lo, int64_t hi, int64_t x_offset) {
-          const S* src = in + r * spatial + oy * w.out_w;
+          const S* src = in + r * column_stride + oy * w.out_w;
           T* dst = sums.data() + iy * w.width + x_offset;
           for (int64_t ox = lo; ox < hi; ++ox) dst[ox * w.stride_w] += load(src[ox]);
         });
         for (int64_t i = 0; i < plane; ++i) out[c * plane + i] = store<S>(sums[i]);
       }
     });
+  });
+}
+
+void CpuBackend::copy_2d(DType dt, int64_t rows, int64_t cols, const void* src, int64_t src_stride, void* dst,
+                         int64_t dst_stride) {
+  const size_t elem = dtype_size(dt), row_bytes = static_cast<size_t>(cols) * elem;
+  const char* from = static_cast<const char*>(src);
+  char* to = static_cast<char*>(dst);
+  const int threads = rows * cols < kMinParallelElements ? 1 : threads_;
+  parallel_for(threads, rows, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) std::memcpy(to + r * dst_stride * elem, from + r * src_stride * elem, row_bytes);
   });
 }
 

@@ -278,14 +278,25 @@ void CudaBackend::softmax(DType dt, int64_t rows, int64_t cols, const void* x, v
   cuda::softmax(stream_, dt, rows, cols, x, y);
 }
 
-void CudaBackend::im2col(DType dt, const Window2d& w, const void* image, void* columns) {
+void CudaBackend::im2col(DType dt, const Window2d& w, const void* image, void* columns, int64_t column_stride) {
   activate();
-  cuda::im2col(stream_, dt, w, image, columns);
+  cuda::im2col(stream_, dt, w, image, columns, column_stride);
 }
 
-void CudaBackend::col2im(DType dt, const Window2d& w, const void* columns, void* image, bool accumulate) {
+void CudaBackend::col2im(DType dt, const Window2d& w, const void* columns, int64_t column_stride, void* image,
+                         bool accumulate) {
   activate();
-  cuda::col2im(stream_, dt, w, columns, image, accumulate);
+  cuda::col2im(stream_, dt, w, columns, column_stride, image, accumulate);
+}
+
+void CudaBackend::copy_2d(DType dt, int64_t rows, int64_t cols, const void* src, int64_t src_stride, void* dst,
+                          int64_t dst_stride) {
+  activate();
+  if (rows <= 0 || cols <= 0) return;
+  const size_t elem = dtype_size(dt);
+  check(cudaMemcpy2DAsync(dst, dst_stride * elem, src, src_stride * elem, cols * elem, rows, cudaMemcpyDeviceToDevice,
+                          stream_),
+        "cudaMemcpy2DAsync");
 }
 
 void CudaBackend::pool2d_forward(DType dt, Pool pool, int64_t planes, const Window2d& w, const void* x, void* y) {

@@ -51,8 +51,9 @@ void bce_with_logits(cudaStream_t s, DType dt, DType value_dt, int64_t rows, int
 void softmax(cudaStream_t s, DType dt, int64_t rows, int64_t cols, const void* x, void* y);
 
 // window.cu
-void im2col(cudaStream_t s, DType dt, const Window2d& w, const void* image, void* columns);
-void col2im(cudaStream_t s, DType dt, const Window2d& w, const void* columns, void* image, bool accumulate);
+void im2col(cudaStream_t s, DType dt, const Window2d& w, const void* image, void* columns, int64_t column_stride);
+void col2im(cudaStream_t s, DType dt, const Window2d& w, const void* columns, int64_t column_stride, void* image,
+            bool accumulate);
 void pool2d_forward(cudaStream_t s, DType dt, Pool pool, int64_t planes, const Window2d& w, const void* x, void* y);
 void pool2d_backward(cudaStream_t s, DType dt, Pool pool, int64_t planes, const Window2d& w, const void* x,
                      const void* dy, void* dx, bool accumulate);

@@ -8,6 +8,7 @@
 
 #include "core/backend/cuda/cuda_backend.h"
 #include "core/backend/cuda/cuda_status.h"
+#include "core/backend/cuda/nccl_communicator.h"
 #include "core/backend/cuda_plugin.h"
 #include "core/base/error.h"
 
@@ -70,4 +71,26 @@ TK_PLUGIN_EXPORT int trainkit_cuda_device_properties(int device, tk::CudaDeviceP
 
 TK_PLUGIN_EXPORT int trainkit_cuda_backend_create(int device, tk::Backend** out, char* message, size_t capacity) {
   return guarded(message, capacity, [&] { *out = new tk::cuda::CudaBackend(device); });
+}
+
+TK_PLUGIN_EXPORT int trainkit_cuda_nccl_unique_id(void* id, char* message, size_t capacity) {
+  return guarded(message, capacity, [&] {
+    static_assert(sizeof(ncclUniqueId) == tk::kNcclIdBytes, "NCCL's unique id changed size");
+    ncclUniqueId unique{};
+    const ncclResult_t result = ncclGetUniqueId(&unique);
+    if (result != ncclSuccess)
+      tk::fail(tk::ErrorCode::kCommunication, "ncclGetUniqueId failed: ", ncclGetErrorString(result));
+    std::memcpy(id, unique.internal, sizeof unique.internal);
+  });
+}
+
+TK_PLUGIN_EXPORT int trainkit_cuda_nccl_communicator_create(const void* id, int rank, int size, tk::Backend* backend,
+                                                           int64_t timeout_ms, tk::Communicator** out, char* message,
+                                                           size_t capacity) {
+  return guarded(message, capacity, [&] {
+    // The backend was made by this plugin, so the cast is within one library.
+    auto* cuda = dynamic_cast<tk::cuda::CudaBackend*>(backend);
+    if (!cuda) tk::fail(tk::ErrorCode::kInvalidArgument, "NCCL needs a trainer on a CUDA device");
+    *out = new tk::cuda::NcclCommunicator(id, rank, size, cuda, std::chrono::milliseconds(timeout_ms));
+  });
 }

@@ -9,7 +9,7 @@ namespace {
 
 // columns[(c * kh + ky) * kw + kx, oy * out_w + ox] = image[c, iy, ix] (0 outside).
 template <typename S>
-__global__ void im2col_kernel(Window2d w, const S* image, S* columns) {
+__global__ void im2col_kernel(Window2d w, const S* image, S* columns, int64_t column_stride) {
   const int64_t spatial = w.out_h * w.out_w, n = w.channels * w.kernel_h * w.kernel_w * spatial;
   TK_GRID_STRIDE(i, n) {
     const int64_t row = i / spatial, col = i % spatial;
@@ -17,7 +17,7 @@ __global__ void im2col_kernel(Window2d w, const S* image, S* columns) {
     const int64_t iy = (col / w.out_w) * w.stride_h - w.pad_h + ky * w.dilation_h;
     const int64_t ix = (col % w.out_w) * w.stride_w - w.pad_w + kx * w.dilation_w;
     const bool inside = iy >= 0 && iy < w.height && ix >= 0 && ix < w.width;
-    columns[i] = inside ? image[(c * w.height + iy) * w.width + ix] : store<S>(0.0f);
+    columns[row * column_stride + col] = inside ? image[(c * w.height + iy) * w.width + ix] : store<S>(0.0f);
   }
 }
 
@@ -32,7 +32,7 @@ __device__ inline bool tap_output(int64_t i, int64_t k, int64_t stride, int64_t 
 }
 
 template <typename S>
-__global__ void col2im_kernel(Window2d w, const S* columns, S* image, bool accumulate) {
+__global__ void col2im_kernel(Window2d w, const S* columns, int64_t column_stride, S* image, bool accumulate) {
   using T = compute_t<S>;
   const int64_t spatial = w.out_h * w.out_w, n = w.channels * w.height * w.width;
   TK_GRID_STRIDE(i, n) {
@@ -44,7 +44,7 @@ __global__ void col2im_kernel(Window2d w, const S* columns, S* image, bool accum
       for (int64_t kx = 0; kx < w.kernel_w; ++kx) {
         int64_t ox;
         if (!tap_output(ix, kx, w.stride_w, w.pad_w, w.dilation_w, w.out_w, &ox)) continue;
-        total += load(columns[((c * w.kernel_h + ky) * w.kernel_w + kx) * spatial + oy * w.out_w + ox]);
+        total += load(columns[((c * w.kernel_h + ky) * w.kernel_w + kx) * column_stride + oy * w.out_w + ox]);
       }
     }
     image[i] = store<S>(total);
@@ -127,23 +127,25 @@ __global__ void pool_backward_kernel(Pool pool, int64_t planes, Window2d w, cons
 
 }  // namespace
 
-void im2col(cudaStream_t s, DType dt, const Window2d& w, const void* image, void* columns) {
+void im2col(cudaStream_t s, DType dt, const Window2d& w, const void* image, void* columns, int64_t column_stride) {
   const int64_t n = w.channels * w.kernel_h * w.kernel_w * w.out_h * w.out_w;
   if (n <= 0) return;
   dispatch_storage(dt, [&](auto tag) {
     using S = decltype(tag);
-    im2col_kernel<S><<<blocks_for(n), kThreads, 0, s>>>(w, static_cast<const S*>(image), static_cast<S*>(columns));
+    im2col_kernel<S><<<blocks_for(n), kThreads, 0, s>>>(w, static_cast<const S*>(image), static_cast<S*>(columns),
+                                                         column_stride);
   });
   check_launch("im2col");
 }
 
-void col2im(cudaStream_t s, DType dt, const Window2d& w, const void* columns, void* image, bool accumulate) {
+void col2im(cudaStream_t s, DType dt, const Window2d& w, const void* columns, int64_t column_stride, void* image,
+            bool accumulate) {
   const int64_t n = w.channels * w.height * w.width;
   if (n <= 0) return;
   dispatch_storage(dt, [&](auto tag) {
     using S = decltype(tag);
-    col2im_kernel<S><<<blocks_for(n), kThreads, 0, s>>>(w, static_cast<const S*>(columns), static_cast<S*>(image),
-                                                         accumulate);
+    col2im_kernel<S><<<blocks_for(n), kThreads, 0, s>>>(w, static_cast<const S*>(columns), column_stride,
+                                                         static_cast<S*>(image), accumulate);
   });
   check_launch("col2im");
 }

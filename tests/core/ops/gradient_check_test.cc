@@ -57,6 +57,11 @@ std::vector<OpCase> OpCases() {
       {"conv2d_dilation2_padding2", make_conv2d(2, 3, 1, 2, 2, 1, true, Init::kHeUniform), {{1, 6, 6}}, 2, true},
       {"conv2d_groups2_no_bias", make_conv2d(6, 2, 1, 0, 1, 2, false, Init::kXavierUniform), {{4, 5, 5}}, 2, true},
       {"conv2d_1x1_stride3", make_conv2d(3, 1, 3, 0, 1, 1, true, Init::kHeUniform), {{2, 7, 7}}, 2, true},
+      // Several images per matrix product, with a short last chunk.
+      {"conv2d_two_images_per_product", make_conv2d(3, 3, 1, 1, 1, 1, true, Init::kHeUniform, 2), {{2, 5, 4}}, 3,
+       true},
+      {"conv2d_groups_one_image_per_product", make_conv2d(4, 3, 2, 1, 1, 2, true, Init::kHeNormal, 1), {{2, 6, 5}}, 3,
+       true},
       {"max_pool2d", make_max_pool2d(2, 2, 0), {{2, 4, 5}}, 2, true},
       {"max_pool2d_overlapping_padded", make_max_pool2d(3, 1, 1), {{1, 5, 5}}, 2, true},
       {"avg_pool2d_padded", make_avg_pool2d(2, 1, 1), {{2, 5, 4}}, 2, true},

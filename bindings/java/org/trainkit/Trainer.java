@@ -27,6 +27,13 @@ public final class Trainer extends NativeObject {
     return buffer;
   }
 
+  /** CUDA GPUs a trainer can use (0 without the CUDA plugin, a driver or a GPU). */
+  public static int gpuCount() {
+    int count = trainkit_native.tkb_gpu_count();
+    if (count < 0) Native.check(trainkit_native.tkb_last_status());
+    return count;
+  }
+
   public Trainer(Model model, Loss loss, TrainerOptions options) {
     super(create(model, loss, options), trainkit_native::tkb_trainer_destroy);
   }

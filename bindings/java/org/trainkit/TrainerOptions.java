@@ -53,6 +53,15 @@ public final class TrainerOptions extends NativeObject {
     return done(trainkit_native.tkb_options_set_threads(handle(), threads));
   }
 
+  public TrainerOptions device(Device device) {
+    return done(trainkit_native.tkb_options_set_device(handle(), device.value));
+  }
+
+  /** Trains on CUDA GPU {@code index} (see {@link Trainer#gpuCount()}). */
+  public TrainerOptions cudaDevice(int index) {
+    return done(trainkit_native.tkb_options_set_cuda_device(handle(), index));
+  }
+
   public TrainerOptions precision(Precision precision) {
     return done(trainkit_native.tkb_options_set_precision(handle(), precision.value));
   }
