@@ -96,6 +96,37 @@ int32_t tkb_model_layer_norm(int64_t model, int32_t input, int32_t axes, double 
   return last_status == TK_OK ? node : -1;
 }
 
+int32_t tkb_model_reshape(int64_t model, int32_t input, int32_t rank, void* shape) {
+  tk_node node = -1;
+  record(tk_model_reshape(HANDLE(tk_model, model), input, rank, (const int64_t*)shape, &node));
+  return last_status == TK_OK ? node : -1;
+}
+
+int32_t tkb_model_conv2d(int64_t model, int32_t input, int64_t out_channels, int64_t kernel, int64_t stride,
+                         int64_t padding, int64_t dilation, int64_t groups, int32_t bias) {
+  tk_node node = -1;
+  record(tk_model_conv2d(HANDLE(tk_model, model), input, out_channels, kernel, stride, padding, dilation, groups, bias,
+                         &node));
+  return last_status == TK_OK ? node : -1;
+}
+
+int32_t tkb_model_pool2d(int64_t model, int32_t input, int32_t kind, int64_t kernel, int64_t stride, int64_t padding) {
+  tk_node node = -1;
+  tk_model* m = HANDLE(tk_model, model);
+  switch (kind) {
+    case 0: record(tk_model_max_pool2d(m, input, kernel, stride, padding, &node)); break;
+    case 1: record(tk_model_avg_pool2d(m, input, kernel, stride, padding, &node)); break;
+    default: record(TK_ERROR_INVALID_ARGUMENT); return -1;
+  }
+  return last_status == TK_OK ? node : -1;
+}
+
+int32_t tkb_model_global_avg_pool(int64_t model, int32_t input) {
+  tk_node node = -1;
+  record(tk_model_global_avg_pool(HANDLE(tk_model, model), input, &node));
+  return last_status == TK_OK ? node : -1;
+}
+
 int32_t tkb_model_flatten(int64_t model, int32_t input) {
   tk_node node = -1;
   record(tk_model_flatten(HANDLE(tk_model, model), input, &node));

@@ -37,6 +37,12 @@ int32_t tkb_model_dropout2d(int64_t model, int32_t input, double probability);
 int32_t tkb_model_batch_norm(int64_t model, int32_t input, double eps, double momentum);
 int32_t tkb_model_layer_norm(int64_t model, int32_t input, int32_t axes, double eps);
 int32_t tkb_model_flatten(int64_t model, int32_t input);
+int32_t tkb_model_reshape(int64_t model, int32_t input, int32_t rank, void* shape);
+int32_t tkb_model_conv2d(int64_t model, int32_t input, int64_t out_channels, int64_t kernel, int64_t stride,
+                         int64_t padding, int64_t dilation, int64_t groups, int32_t bias);
+/* kind: 0 max, 1 average */
+int32_t tkb_model_pool2d(int64_t model, int32_t input, int32_t kind, int64_t kernel, int64_t stride, int64_t padding);
+int32_t tkb_model_global_avg_pool(int64_t model, int32_t input);
 int32_t tkb_model_add(int64_t model, int32_t a, int32_t b);
 int32_t tkb_model_output(int64_t model, int32_t node, const char* name);
 int64_t tkb_model_num_parameters(int64_t model);

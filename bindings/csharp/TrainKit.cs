@@ -129,6 +129,28 @@ public sealed class Model : NativeObject {
       Node(Use(m => trainkit_native.tkb_model_batch_norm(m, input, eps, momentum)));
   public int LayerNorm(int input, int axes = 1, double eps = 1e-5) =>
       Node(Use(m => trainkit_native.tkb_model_layer_norm(m, input, axes, eps)));
+  public unsafe int Reshape(int input, params long[] shape) {
+    fixed (long* dims = shape) {
+      IntPtr dp = (IntPtr)dims;
+      return Node(Use(m => trainkit_native.tkb_model_reshape(m, input, shape.Length, dp)));
+    }
+  }
+  /// <summary>2-D convolution over [channels, height, width], square kernel, as PyTorch's Conv2d.</summary>
+  public int Conv2d(int input, long outChannels, long kernel, long stride = 1, long padding = 0, long dilation = 1,
+                    long groups = 1, bool bias = true) =>
+      Node(Use(m => trainkit_native.tkb_model_conv2d(m, input, outChannels, kernel, stride, padding, dilation, groups,
+                                                     bias ? 1 : 0)));
+  public int MaxPool2d(int input, long kernel, long stride, long padding = 0) =>
+      Node(Use(m => trainkit_native.tkb_model_pool2d(m, input, 0, kernel, stride, padding)));
+  public int AvgPool2d(int input, long kernel, long stride, long padding = 0) =>
+      Node(Use(m => trainkit_native.tkb_model_pool2d(m, input, 1, kernel, stride, padding)));
+  /// <summary>Scalar parameters of the model's nodes.</summary>
+  public long NumParameters() {
+    long count = Use(trainkit_native.tkb_model_num_parameters);
+    if (count < 0) Check.Last();
+    return count;
+  }
+  public int GlobalAvgPool(int input) => Node(Use(m => trainkit_native.tkb_model_global_avg_pool(m, input)));
   public int Flatten(int input) => Node(Use(m => trainkit_native.tkb_model_flatten(m, input)));
   public int Add(int a, int b) => Node(Use(m => trainkit_native.tkb_model_add(m, a, b)));
   public Model Output(int node, string name) {

@@ -185,6 +185,33 @@ class Model(_Native):
     def layer_norm(self, node, axes=1, eps=1e-5):
         return self._node(_n.tkb_model_layer_norm(self.handle, node, axes, eps))
 
+    def reshape(self, node, *shape):
+        dims = _array(shape, np.int64).ravel()
+        return self._node(_n.tkb_model_reshape(self.handle, node, dims.size, dims.ctypes.data))
+
+    def conv2d(self, node, out_channels, kernel, stride=1, padding=0, dilation=1, groups=1, bias=True):
+        """2-D convolution over [channels, height, width], square kernel, as PyTorch's Conv2d."""
+        return self._node(_n.tkb_model_conv2d(self.handle, node, out_channels, kernel, stride, padding, dilation,
+                                              groups, int(bias)))
+
+    def max_pool2d(self, node, kernel, stride=None, padding=0):
+        return self._node(_n.tkb_model_pool2d(self.handle, node, 0, kernel, kernel if stride is None else stride,
+                                              padding))
+
+    def avg_pool2d(self, node, kernel, stride=None, padding=0):
+        return self._node(_n.tkb_model_pool2d(self.handle, node, 1, kernel, kernel if stride is None else stride,
+                                              padding))
+
+    def num_parameters(self):
+        """Scalar parameters of the model's nodes."""
+        count = _n.tkb_model_num_parameters(self.handle)
+        if count < 0:
+            _check()
+        return count
+
+    def global_avg_pool(self, node):
+        return self._node(_n.tkb_model_global_avg_pool(self.handle, node))
+
     def flatten(self, node):
         return self._node(_n.tkb_model_flatten(self.handle, node))
 

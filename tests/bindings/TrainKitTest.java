@@ -42,6 +42,27 @@ public class TrainKitTest {
   }
 
   @Test
+  public void aSmallCnnWithBatchNormTrains() {
+    float[] images = new float[32 * 64];
+    int[] labels = new int[32];
+    for (int i = 0; i < images.length; ++i) images[i] = (float) Math.sin(0.7 * i);
+    for (int i = 0; i < 32; ++i) labels[i] = images[i * 64] > 0 ? 1 : 0;
+    try (Model model = new Model()) {
+      int x = model.reshape(model.input("image", 8, 8), 1, 8, 8);
+      int h = model.maxPool2d(model.relu(model.batchNorm(model.conv2d(x, 4, 3, 1, 1, 1, 1, false), 1e-5, 0.1)), 2, 2, 0);
+      h = model.globalAvgPool(model.dropout2d(h, 0.1));
+      model.output(model.linear(h, 2), "logits");
+      assertEquals(4 * 9 + 2 * 4 + 4 * 2 + 2, model.numParameters());
+      try (TrainerOptions options = new TrainerOptions().optimizer(Optimizer.ADAM).learningRate(0.05).device(Device.CPU);
+           Trainer trainer = new Trainer(model, Loss.SOFTMAX_CROSS_ENTROPY, options)) {
+        double first = trainer.step(images, new long[] {32, 8, 8}, labels), last = first;
+        for (int i = 0; i < 30; ++i) last = trainer.step(images, new long[] {32, 8, 8}, labels);
+        assertTrue(last < first);
+      }
+    }
+  }
+
+  @Test
   public void devicesAreChosenAndAMissingGpuIsAClearError() {
     int gpus = Trainer.gpuCount();
     assertTrue(gpus >= 0);

@@ -99,6 +99,24 @@ static class TrainKitTests {
     }
   }
 
+  static void ASmallCnnWithBatchNormTrains() {
+    var images = Enumerable.Range(0, 32 * 64).Select(i => (float)Math.Sin(0.7 * i)).ToArray();
+    var labels = Enumerable.Range(0, 32).Select(i => images[i * 64] > 0 ? 1 : 0).ToArray();
+    using (var model = new Model()) {
+      int x = model.Reshape(model.Input("image", 8, 8), 1, 8, 8);
+      int h = model.MaxPool2d(model.Relu(model.BatchNorm(model.Conv2d(x, 4, 3, padding: 1, bias: false))), 2, 2);
+      h = model.GlobalAvgPool(model.Dropout2d(h, 0.1));
+      model.Output(model.Linear(h, 2), "logits");
+      Assert(model.NumParameters() == 4 * 9 + 2 * 4 + 4 * 2 + 2, "parameters");
+      using (var options = new TrainerOptions().Optimizer(Optimizer.Adam).LearningRate(0.05).Device(Device.Cpu))
+      using (var trainer = new Trainer(model, Loss.SoftmaxCrossEntropy, options)) {
+        double first = trainer.Step(images, new long[] { 32, 8, 8 }, labels), last = first;
+        for (int i = 0; i < 30; ++i) last = trainer.Step(images, new long[] { 32, 8, 8 }, labels);
+        Assert(last < first, $"loss {first} -> {last}");
+      }
+    }
+  }
+
   static void DevicesAreChosenAndAMissingGpuIsAClearError() {
     int gpus = Trainer.GpuCount();
     Assert(gpus >= 0, "gpu count");
@@ -169,6 +187,7 @@ static class TrainKitTests {
       new KeyValuePair<string, Action>("TrainsEvaluatesPredictsSavesAndLoads", TrainsEvaluatesPredictsSavesAndLoads),
       new KeyValuePair<string, Action>("SpecsAndWeightFilesRoundTrip", SpecsAndWeightFilesRoundTrip),
       new KeyValuePair<string, Action>("SpansAreUsedWithoutCopies", SpansAreUsedWithoutCopies),
+      new KeyValuePair<string, Action>("ASmallCnnWithBatchNormTrains", ASmallCnnWithBatchNormTrains),
       new KeyValuePair<string, Action>("DevicesAreChosenAndAMissingGpuIsAClearError", DevicesAreChosenAndAMissingGpuIsAClearError),
       new KeyValuePair<string, Action>("NativeErrorsBecomeExceptions", NativeErrorsBecomeExceptions),
       new KeyValuePair<string, Action>("DisposingTwiceIsANoOpAndDisposedObjectsRefuseUse", DisposingTwiceIsANoOpAndDisposedObjectsRefuseUse),

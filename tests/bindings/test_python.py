@@ -80,6 +80,24 @@ def test_any_buffer_works_and_float32_arrays_are_not_copied():
         assert np.shares_memory(np.ascontiguousarray(view, dtype=np.float32), INPUTS)
 
 
+def test_a_small_cnn_with_batch_norm_trains():
+    rng = np.random.default_rng(1)
+    images = rng.standard_normal((32, 8, 8)).astype(np.float32)
+    labels = (images[:, :4].sum(axis=(1, 2)) > 0).astype(np.int32)
+    with trainkit.Model() as model:
+        x = model.reshape(model.input("image", 8, 8), 1, 8, 8)
+        h = model.max_pool2d(model.relu(model.batch_norm(model.conv2d(x, 4, 3, padding=1, bias=False))), 2)
+        h = model.global_avg_pool(model.dropout2d(h, 0.1))
+        model.output(model.linear(h, 2), "logits")
+        assert model.num_parameters() == 4 * 9 + 2 * 4 + 4 * 2 + 2
+        with trainkit.TrainerOptions(optimizer=trainkit.Optimizer.ADAM, learning_rate=0.05, device=trainkit.Device.CPU) as options:
+            with trainkit.Trainer(model, trainkit.Loss.SOFTMAX_CROSS_ENTROPY, options) as trainer:
+                first = trainer.step(images, labels)
+                for _ in range(30):
+                    last = trainer.step(images, labels)
+                assert last < first
+
+
 def test_devices_are_chosen_and_a_missing_gpu_is_a_clear_error():
     gpus = trainkit.gpu_count()
     assert gpus >= 0

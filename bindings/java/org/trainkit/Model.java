@@ -66,6 +66,35 @@ public final class Model extends NativeObject {
     return node(trainkit_native.tkb_model_layer_norm(handle(), input, axes, eps));
   }
 
+  /** Same element count, new per-sample shape, e.g. [28, 28] to [1, 28, 28]. */
+  public int reshape(int input, long... shape) {
+    return node(trainkit_native.tkb_model_reshape(handle(), input, shape.length, Native.shape(shape)));
+  }
+
+  /** 2-D convolution over [channels, height, width], square kernel, as PyTorch's Conv2d. */
+  public int conv2d(int input, long outChannels, long kernel, long stride, long padding, long dilation, long groups,
+                    boolean bias) {
+    return node(trainkit_native.tkb_model_conv2d(handle(), input, outChannels, kernel, stride, padding, dilation,
+                                                 groups, bias ? 1 : 0));
+  }
+
+  public int conv2d(int input, long outChannels, long kernel, long padding) {
+    return conv2d(input, outChannels, kernel, 1, padding, 1, 1, true);
+  }
+
+  public int maxPool2d(int input, long kernel, long stride, long padding) {
+    return node(trainkit_native.tkb_model_pool2d(handle(), input, 0, kernel, stride, padding));
+  }
+
+  public int avgPool2d(int input, long kernel, long stride, long padding) {
+    return node(trainkit_native.tkb_model_pool2d(handle(), input, 1, kernel, stride, padding));
+  }
+
+  /** [channels, height, width] to [channels]: the mean of each plane. */
+  public int globalAvgPool(int input) {
+    return node(trainkit_native.tkb_model_global_avg_pool(handle(), input));
+  }
+
   public int flatten(int input) {
     return node(trainkit_native.tkb_model_flatten(handle(), input));
   }
