@@ -217,7 +217,9 @@ StepResult Trainer::step(const HostView& inputs, const HostView& targets) {
   const bool reduce_gradients = comm_ && last_micro_batch;
   if (reduce_gradients) {
     backward_with_all_reduce(finite, stream);
-    if (finite) finite = gradients_finite(&grad_sum_squares);
+    // A device-memory communicator (NCCL) is summing the gradients in place
+    // by now: only the check after the sum, below, may read them.
+    if (finite && !comm_->device_memory()) finite = gradients_finite(&grad_sum_squares);
   } else if (finite) {
     plan_->backward(params_.data(), grads_.data(), config_.seed, stream, half_params());
     // grads_ becomes the running sum of the accumulation window, so the check

@@ -110,23 +110,26 @@ void* NcclCommunicator::staged(void* data, size_t bytes, bool* is_host) {
   return scratch_;
 }
 
+void NcclCommunicator::after_compute() {
+  tk::cuda::check(cudaEventRecord(ready_, backend_->stream()), "cudaEventRecord");
+  tk::cuda::check(cudaStreamWaitEvent(comm_stream_, ready_, 0), "cudaStreamWaitEvent");
+}
+
 void NcclCommunicator::all_reduce_sum(DType dtype, void* data, int64_t count) {
   check_usable("all-reduce");
   const size_t bytes = static_cast<size_t>(count) * dtype_size(dtype);
   bool is_host = false;
   void* device = staged(data, bytes, &is_host);
-  check(ncclAllReduce(device, device, static_cast<size_t>(count), nccl_type(dtype), ncclSum, comm_,
-                      backend_->stream()),
+  after_compute();
+  check(ncclAllReduce(device, device, static_cast<size_t>(count), nccl_type(dtype), ncclSum, comm_, comm_stream_),
         "ncclAllReduce");
-  wait(backend_->stream(), "all-reduce");
+  wait(comm_stream_, "all-reduce");
   if (is_host) backend_->copy_to_host(data, device, bytes);
 }
 
 void NcclCommunicator::start_all_reduce_sum(DType dtype, void* data, int64_t count) {
   check_usable("all-reduce");
-  // The sum may start once the compute stream has produced the bucket.
-  tk::cuda::check(cudaEventRecord(ready_, backend_->stream()), "cudaEventRecord");
-  tk::cuda::check(cudaStreamWaitEvent(comm_stream_, ready_, 0), "cudaStreamWaitEvent");
+  after_compute();
   check(ncclAllReduce(data, data, static_cast<size_t>(count), nccl_type(dtype), ncclSum, comm_, comm_stream_),
         "ncclAllReduce");
   pending_ = true;
@@ -144,8 +147,9 @@ void NcclCommunicator::broadcast(void* data, size_t bytes, int root) {
   check_usable("broadcast");
   bool is_host = false;
   void* device = staged(data, bytes, &is_host);
-  check(ncclBroadcast(device, device, bytes, ncclInt8, root, comm_, backend_->stream()), "ncclBroadcast");
-  wait(backend_->stream(), "broadcast");
+  after_compute();
+  check(ncclBroadcast(device, device, bytes, ncclInt8, root, comm_, comm_stream_), "ncclBroadcast");
+  wait(comm_stream_, "broadcast");
   if (is_host) backend_->copy_to_host(data, device, bytes);
 }
 

@@ -1,7 +1,9 @@
 // Gradients summed across GPUs (in one process or many, on one machine or
-// many) through NCCL. Sums run on a communication stream of their own, so a
-// bucket started during backward overlaps the rest of backward; wait_all()
-// joins them back into the compute stream. Every wait polls against the
+// many) through NCCL. Every collective runs on one communication stream of
+// its own, in issue order (NCCL needs one communicator's operations ordered),
+// after the compute stream's work so far; a bucket started during backward
+// overlaps the rest of backward, and wait_all() joins the sums back into the
+// compute stream. Every wait polls against the
 // timeout and aborts the communicator rather than hang on a dead peer.
 #pragma once
 
@@ -36,6 +38,8 @@ class NcclCommunicator final : public Communicator {
   void check(ncclResult_t result, const char* what);
   // Waits for everything issued on `stream`, polling the timeout.
   void wait(cudaStream_t stream, const char* what);
+  // Orders the communication stream after the compute stream's work so far.
+  void after_compute();
   // A device copy of host `data` (or data itself when it is device memory).
   void* staged(void* data, size_t bytes, bool* is_host);
 
