@@ -60,9 +60,6 @@ Trainer::Trainer(const Graph& graph, const TrainerConfig& config)
   if (policy_.mixed()) half_params_ = Tensor(backend_.get(), policy_.activation, flat);
   optimizer_ = make_optimizer(config.optimizer, backend_.get(), config.compute_dtype, plan_->flat_param_count());
   plan_->init_params(params_.data(), config.seed);
-  node_first_param_.assign(plan_->graph().nodes().size(), -1);
-  for (const ParamTensor& p : plan_->params())
-    if (node_first_param_[p.node] < 0 || p.offset < node_first_param_[p.node]) node_first_param_[p.node] = p.offset;
   if (plan_->flat_state_count() > 0) {
     state_ = Tensor(backend_.get(), config.compute_dtype, {plan_->flat_state_count()});
     next_state_ = Tensor(backend_.get(), config.compute_dtype, {plan_->flat_state_count()});
@@ -168,8 +165,9 @@ void Trainer::backward_with_all_reduce(bool finite_loss, uint64_t stream) {
     return;
   }
   const std::function<void(int)> after_op = [&](int node) {
-    if (node_first_param_[node] < 0) return;
-    overlapped_buckets_ += start_ready(node_first_param_[node]);
+    const int64_t first = plan_->first_param_offset(node);
+    if (first < 0) return;
+    overlapped_buckets_ += start_ready(first);
     comm_->progress();
   };
   plan_->backward(params_.data(), grads_.data(), config_.seed, stream, half_params(), &after_op);
@@ -346,17 +344,13 @@ void Trainer::get_parameter(size_t index, const HostView& out) const {
 }
 
 void Trainer::get_state(size_t index, const HostView& out) const {
-  if (index >= plan_->states().size())
-    fail(ErrorCode::kInvalidArgument, "state index ", index, " is out of range (", plan_->states().size(), " tensors)");
-  const ParamTensor& p = plan_->states()[index];
+  const ParamTensor& p = plan_->state(static_cast<int64_t>(index));
   check_parameter_view(p, out);
   backend_->store_host(config_.compute_dtype, state_.element(p.offset), out);
 }
 
 void Trainer::set_state(size_t index, const HostView& in) {
-  if (index >= plan_->states().size())
-    fail(ErrorCode::kInvalidArgument, "state index ", index, " is out of range (", plan_->states().size(), " tensors)");
-  const ParamTensor& p = plan_->states()[index];
+  const ParamTensor& p = plan_->state(static_cast<int64_t>(index));
   check_parameter_view(p, in);
   backend_->load_host(in, config_.compute_dtype, state_.element(p.offset));
 }
@@ -379,46 +373,39 @@ TrainerSnapshot Trainer::snapshot() {
   s.seed = config_.seed;
   s.last_grad_norm = last_grad_norm_;
   s.properties = properties_;
-  auto read = [&](const Tensor& flat) {
+  auto read = [&](const Tensor& flat, const std::vector<ParamTensor>& layout) {
     std::vector<std::vector<uint8_t>> tensors;
-    for (const ParamTensor& p : plan_->params()) {
+    for (const ParamTensor& p : layout) {
       std::vector<uint8_t> bytes(p.count * dtype_size(flat.dtype()));
       backend_->copy_to_host(bytes.data(), flat.element(p.offset), bytes.size());
       tensors.push_back(std::move(bytes));
     }
     return tensors;
   };
-  s.params = read(params_);
-  for (const ParamTensor& p : plan_->states()) {
-    std::vector<uint8_t> bytes(p.count * dtype_size(state_.dtype()));
-    backend_->copy_to_host(bytes.data(), state_.element(p.offset), bytes.size());
-    s.state.push_back(std::move(bytes));
-  }
-  for (const OptimizerState& state : optimizer_->state()) s.optimizer_state[state.name] = read(*state.tensor);
-  if (accumulated_count_ > 0) s.accumulated = read(accumulated_);
+  s.params = read(params_, plan_->params());
+  s.state = read(state_, plan_->states());
+  for (const OptimizerState& state : optimizer_->state())
+    s.optimizer_state[state.name] = read(*state.tensor, plan_->params());
+  if (accumulated_count_ > 0) s.accumulated = read(accumulated_, plan_->params());
   return s;
 }
 
 void Trainer::restore(const TrainerSnapshot& s) {
   // Check everything first.
   const auto& params = plan_->params();
-  const size_t elem = dtype_size(config_.compute_dtype);
-  auto check = [&](const std::vector<std::vector<uint8_t>>& tensors, const std::string& what) {
-    if (tensors.size() != params.size())
-      fail(ErrorCode::kInvalidArgument, what, " has ", tensors.size(), " tensors, the model has ", params.size());
-    for (size_t i = 0; i < params.size(); ++i)
-      if (tensors[i].size() != params[i].count * elem)
-        fail(ErrorCode::kInvalidArgument, what, " tensor '", params[i].name, "' has ", tensors[i].size(),
-             " bytes, expected ", params[i].count * elem);
-  };
-  check(s.params, "the weights");
   const auto& states = plan_->states();
-  if (s.state.size() != states.size())
-    fail(ErrorCode::kInvalidArgument, "the snapshot has ", s.state.size(), " state tensors, the model has ", states.size());
-  for (size_t i = 0; i < states.size(); ++i)
-    if (s.state[i].size() != states[i].count * elem)
-      fail(ErrorCode::kInvalidArgument, "state tensor '", states[i].name, "' has ", s.state[i].size(),
-           " bytes, expected ", states[i].count * elem);
+  const size_t elem = dtype_size(config_.compute_dtype);
+  auto check = [&](const std::vector<std::vector<uint8_t>>& tensors, const std::string& what,
+                   const std::vector<ParamTensor>& layout) {
+    if (tensors.size() != layout.size())
+      fail(ErrorCode::kInvalidArgument, what, " has ", tensors.size(), " tensors, the model has ", layout.size());
+    for (size_t i = 0; i < layout.size(); ++i)
+      if (tensors[i].size() != layout[i].count * elem)
+        fail(ErrorCode::kInvalidArgument, what, " tensor '", layout[i].name, "' has ", tensors[i].size(),
+             " bytes, expected ", layout[i].count * elem);
+  };
+  check(s.params, "the weights", params);
+  check(s.state, "the non-trainable state", states);
   std::vector<OptimizerState> optimizer_states = optimizer_->state();
   if (s.optimizer_state.size() != optimizer_states.size())
     fail(ErrorCode::kInvalidArgument, "the optimizer state has ", s.optimizer_state.size(),
@@ -427,12 +414,12 @@ void Trainer::restore(const TrainerSnapshot& s) {
     auto it = s.optimizer_state.find(state.name);
     if (it == s.optimizer_state.end())
       fail(ErrorCode::kInvalidArgument, "the optimizer state lacks '", state.name, "'");
-    check(it->second, "optimizer state '" + state.name + "'");
+    check(it->second, "optimizer state '" + state.name + "'", params);
   }
   if (s.accumulated_count < 0 || s.accumulated_count >= config_.accumulation_steps)
     fail(ErrorCode::kInvalidArgument, "accumulated micro-batches ", s.accumulated_count, " out of range [0, ",
          config_.accumulation_steps, ")");
-  if (s.accumulated_count > 0) check(s.accumulated, "the accumulated gradients");
+  if (s.accumulated_count > 0) check(s.accumulated, "the accumulated gradients", params);
   if (s.optimizer_steps < 0 || s.micro_steps < 0 || s.skipped_steps < 0)
     fail(ErrorCode::kInvalidArgument, "step counters must be >= 0");
   LossScaler scaler = scaler_;
@@ -440,15 +427,15 @@ void Trainer::restore(const TrainerSnapshot& s) {
   std::map<std::string, std::string> properties = s.properties;
 
   // Commit: nothing below can fail.
-  auto write = [&](Tensor& flat, const std::vector<std::vector<uint8_t>>& tensors) {
-    for (size_t i = 0; i < params.size(); ++i)
-      backend_->copy_from_host(flat.element(params[i].offset), tensors[i].data(), tensors[i].size());
+  auto write = [&](Tensor& flat, const std::vector<std::vector<uint8_t>>& tensors,
+                   const std::vector<ParamTensor>& layout) {
+    for (size_t i = 0; i < layout.size(); ++i)
+      backend_->copy_from_host(flat.element(layout[i].offset), tensors[i].data(), tensors[i].size());
   };
-  write(params_, s.params);
-  for (size_t i = 0; i < states.size(); ++i)
-    backend_->copy_from_host(state_.element(states[i].offset), s.state[i].data(), s.state[i].size());
-  for (const OptimizerState& state : optimizer_states) write(*state.tensor, s.optimizer_state.at(state.name));
-  if (s.accumulated_count > 0) write(accumulated_, s.accumulated);
+  write(params_, s.params, params);
+  write(state_, s.state, states);
+  for (const OptimizerState& state : optimizer_states) write(*state.tensor, s.optimizer_state.at(state.name), params);
+  if (s.accumulated_count > 0) write(accumulated_, s.accumulated, params);
   refresh_half_params();
   scaler_ = scaler;
   optimizer_->set_steps(s.optimizer_steps);

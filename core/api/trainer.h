@@ -180,7 +180,6 @@ class Trainer {
   std::map<std::string, std::string> properties_;
   Communicator* comm_ = nullptr;
   std::vector<uint8_t> host_grads_;  // staging for all-reduce (the CPU backend could reduce in place)
-  std::vector<int64_t> node_first_param_;  // per node: its first parameter's flat offset, or -1
   int64_t overlapped_buckets_ = 0;
   // Small collectives' data: a member, not a local, so a peer still writing
   // after this replica gave up never writes into a dead stack frame.

@@ -4,6 +4,8 @@
 
 #include <math.h>
 
+#include <cstdint>
+
 #include "core/base/host_device.h"
 
 namespace tk::math {
@@ -28,16 +30,37 @@ TK_HOST_DEVICE inline void sgd_momentum(T& p, T g, T& buf, T scale, T lr, T keep
   p -= lr * (nesterov ? d + momentum * b : b);
 }
 
-// Adam / AdamW: l2_decay (Adam) or decay_factor = 1 - lr * wd (AdamW) is active.
+// What one Adam / AdamW step multiplies by, derived once per step from the
+// hyperparameters. Exactly one decay is active: l2_decay (Adam) or
+// decay_factor = 1 - lr * weight_decay (AdamW).
 template <typename T>
-TK_HOST_DEVICE inline void adam(T& p, T g, T& m, T& v, T scale, T l2_decay, T decay_factor, T beta1, T beta2,
-                                T step_size, T inv_bias_correction2_sqrt, T eps) {
-  const T d = scale * g + l2_decay * p;
-  const T m_new = beta1 * m + (T(1) - beta1) * d;
-  const T v_new = beta2 * v + (T(1) - beta2) * d * d;
+struct AdamConstants {
+  T scale, l2_decay, decay_factor, beta1, beta2, step_size, inv_bias_correction2_sqrt, eps;
+};
+
+template <typename T>
+inline AdamConstants<T> adam_constants(double grad_scale, double lr, double beta1, double beta2, double eps,
+                                       double weight_decay, bool decoupled_weight_decay, int64_t step) {
+  const double bias_correction1 = 1.0 - pow(beta1, static_cast<double>(step));
+  const double bias_correction2 = 1.0 - pow(beta2, static_cast<double>(step));
+  return {static_cast<T>(grad_scale),
+          static_cast<T>(decoupled_weight_decay ? 0.0 : weight_decay),
+          static_cast<T>(decoupled_weight_decay ? 1.0 - lr * weight_decay : 1.0),
+          static_cast<T>(beta1),
+          static_cast<T>(beta2),
+          static_cast<T>(lr / bias_correction1),
+          static_cast<T>(1.0 / sqrt(bias_correction2)),
+          static_cast<T>(eps)};
+}
+
+template <typename T>
+TK_HOST_DEVICE inline void adam(T& p, T g, T& m, T& v, const AdamConstants<T>& c) {
+  const T d = c.scale * g + c.l2_decay * p;
+  const T m_new = c.beta1 * m + (T(1) - c.beta1) * d;
+  const T v_new = c.beta2 * v + (T(1) - c.beta2) * d * d;
   m = m_new;
   v = v_new;
-  p = p * decay_factor - step_size * m_new / (sqrt_of(v_new) * inv_bias_correction2_sqrt + eps);
+  p = p * c.decay_factor - c.step_size * m_new / (sqrt_of(v_new) * c.inv_bias_correction2_sqrt + c.eps);
 }
 
 }  // namespace tk::math

@@ -26,38 +26,15 @@ class MpiCommunicator final : public Communicator {
   int size() const override { return size_; }
 
   void all_reduce_sum(DType dtype, void* data, int64_t count) override {
-    if (dtype != DType::kF32 && dtype != DType::kF64)
-      fail(ErrorCode::kUnsupported, "all-reduce of ", dtype_name(dtype), " is not supported");
-    check_usable("all-reduce");
-    const MPI_Datatype type = dtype == DType::kF32 ? MPI_FLOAT : MPI_DOUBLE;
-    char* bytes = static_cast<char*>(data);
-    // MPI counts are int: large buffers go in pieces.
-    for (int64_t done = 0; done < count;) {
-      const int piece = static_cast<int>(std::min<int64_t>(count - done, INT_MAX / 2));
-      MPI_Request request;
-      check(MPI_Iallreduce(MPI_IN_PLACE, bytes + done * dtype_size(dtype), piece, type, MPI_SUM, comm_, &request),
-            "all-reduce");
-      wait(request, "all-reduce");
-      done += piece;
-    }
+    post_all_reduce(dtype, data, count, &blocking_);
+    for (MPI_Request& request : blocking_) wait(request, "all-reduce");
+    blocking_.clear();
   }
 
   // Started sums are waited for only in wait_all(): MPI completes requests in
   // any order, so blocking collectives in between are fine.
   void start_all_reduce_sum(DType dtype, void* data, int64_t count) override {
-    if (dtype != DType::kF32 && dtype != DType::kF64)
-      fail(ErrorCode::kUnsupported, "all-reduce of ", dtype_name(dtype), " is not supported");
-    check_usable("all-reduce");
-    const MPI_Datatype type = dtype == DType::kF32 ? MPI_FLOAT : MPI_DOUBLE;
-    char* bytes = static_cast<char*>(data);
-    for (int64_t done = 0; done < count;) {
-      const int piece = static_cast<int>(std::min<int64_t>(count - done, INT_MAX / 2));
-      MPI_Request request;
-      check(MPI_Iallreduce(MPI_IN_PLACE, bytes + done * dtype_size(dtype), piece, type, MPI_SUM, comm_, &request),
-            "all-reduce");
-      pending_.push_back(request);
-      done += piece;
-    }
+    post_all_reduce(dtype, data, count, &pending_);
   }
 
   void progress() override {
@@ -95,6 +72,23 @@ class MpiCommunicator final : public Communicator {
   void abort() noexcept override {}
 
  private:
+  // Posts an in-place sum, in pieces (MPI counts are int), into `requests`.
+  void post_all_reduce(DType dtype, void* data, int64_t count, std::vector<MPI_Request>* requests) {
+    if (dtype != DType::kF32 && dtype != DType::kF64)
+      fail(ErrorCode::kUnsupported, "all-reduce of ", dtype_name(dtype), " is not supported");
+    check_usable("all-reduce");
+    const MPI_Datatype type = dtype == DType::kF32 ? MPI_FLOAT : MPI_DOUBLE;
+    char* bytes = static_cast<char*>(data);
+    for (int64_t done = 0; done < count;) {
+      const int piece = static_cast<int>(std::min<int64_t>(count - done, INT_MAX / 2));
+      MPI_Request request;
+      check(MPI_Iallreduce(MPI_IN_PLACE, bytes + done * dtype_size(dtype), piece, type, MPI_SUM, comm_, &request),
+            "all-reduce");
+      requests->push_back(request);
+      done += piece;
+    }
+  }
+
   // After a failure a collective may still be in flight (MPI cannot cancel
   // one), so the world is unusable: every later call fails at once.
   void check_usable(const char* what) {
@@ -137,7 +131,8 @@ class MpiCommunicator final : public Communicator {
 
   std::chrono::milliseconds timeout_;
   MPI_Comm comm_;
-  std::vector<MPI_Request> pending_;  // started, not yet waited for
+  std::vector<MPI_Request> pending_;   // started, not yet waited for
+  std::vector<MPI_Request> blocking_;  // the pieces of the sum all_reduce_sum waits for (kept: no allocation per call)
   int rank_ = 0, size_ = 1;
   bool broken_ = false;
 };

@@ -102,11 +102,19 @@ int64_t Plan::lay_out(const std::vector<bool>& live, std::vector<ParamSpec> Node
   return total;
 }
 
-const ParamTensor& Plan::param(int64_t index) const {
-  if (index < 0 || index >= static_cast<int64_t>(params_.size()))
-    fail(ErrorCode::kInvalidArgument, "parameter index ", index, " is out of range (", params_.size(), " tensors)");
-  return params_[index];
+namespace {
+
+const ParamTensor& tensor_at(const std::vector<ParamTensor>& tensors, int64_t index, const char* what) {
+  if (index < 0 || index >= static_cast<int64_t>(tensors.size()))
+    fail(ErrorCode::kInvalidArgument, what, " index ", index, " is out of range (", tensors.size(), " tensors)");
+  return tensors[index];
 }
+
+}  // namespace
+
+const ParamTensor& Plan::param(int64_t index) const { return tensor_at(params_, index, "parameter"); }
+
+const ParamTensor& Plan::state(int64_t index) const { return tensor_at(states_, index, "state"); }
 
 int64_t Plan::param_elements() const {
   int64_t total = 0;

@@ -48,6 +48,12 @@ class Plan {
   int64_t flat_param_count() const { return flat_param_count_; }
   // Tensor `index`, or kInvalidArgument naming the range.
   const ParamTensor& param(int64_t index) const;
+  // Flat offset of node's first parameter, or -1 for a node without any.
+  // Later nodes' parameters lie above it.
+  int64_t first_param_offset(int node) const {
+    const std::vector<int>& own = node_params_[node];
+    return own.empty() ? -1 : params_[own.front()].offset;
+  }
   // Scalar parameters without the alignment padding.
   int64_t param_elements() const;
   // Seeded He/Xavier/zeros init of the whole flat buffer (device memory).
@@ -57,6 +63,8 @@ class Plan {
   // of the master dtype, laid out like the parameters. Empty for most models.
   const std::vector<ParamTensor>& states() const { return states_; }
   int64_t flat_state_count() const { return flat_state_count_; }
+  // State tensor `index`, or kInvalidArgument naming the range.
+  const ParamTensor& state(int64_t index) const;
   void init_state(void* flat_state) const;
 
   // Grows the arena to hold `batch` rows; the only call that allocates.

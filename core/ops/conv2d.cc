@@ -49,55 +49,46 @@ class Conv2d final : public Op {
 
   void forward(const OpContext& ctx) const override {
     const Layout l = layout(ctx.input_shapes[0]);
-    Backend& b = *ctx.backend;
-    void* columns = ctx.workspace;
-    void* product = at(ctx.workspace, ctx, 2 * l.taps * l.chunk * l.spatial);
+    const Scratch w = scratch(ctx, l);
     for (int64_t n0 = 0; n0 < ctx.batch; n0 += l.chunk) {
       const int64_t images = std::min(l.chunk, ctx.batch - n0), width = images * l.spatial;
       for (int64_t g = 0; g < groups_; ++g) {
-        for (int64_t j = 0; j < images; ++j)
-          b.im2col(ctx.dtype, l.group_window, input(ctx, n0 + j, g, l), at(columns, ctx, j * l.spatial), width);
-        // One image writes its planes directly; several go through `product`.
-        void* y = images == 1 ? output(ctx, ctx.output, n0, g, l) : product;
-        b.gemm(ctx.param_dtype, ctx.dtype, ctx.dtype, false, false, l.out_group, width, l.taps, 1.0, weight(ctx, g, l),
-               columns, 0.0, y);
-        if (images > 1)
-          for (int64_t j = 0; j < images; ++j)
-            b.copy_2d(ctx.dtype, l.out_group, l.spatial, at(product, ctx, j * l.spatial), width,
-                      output(ctx, ctx.output, n0 + j, g, l), l.spatial);
+        image_columns(ctx, l, n0, images, g, w.columns);
+        // One image writes its planes directly; several go through the matrix.
+        void* y = images == 1 ? plane(ctx, ctx.output, n0, g, l) : w.matrix;
+        ctx.backend->gemm(ctx.param_dtype, ctx.dtype, ctx.dtype, false, false, l.out_group, width, l.taps, 1.0,
+                          weight(ctx, g, l), w.columns, 0.0, y);
+        if (images > 1) copy_planes(ctx, l, n0, images, g, ctx.output, w.matrix, false);
       }
     }
-    if (bias_) b.channel_bias_add(ctx.dtype, ctx.param_dtype, ctx.batch, out_, l.spatial, ctx.params[1], ctx.output);
+    if (bias_)
+      ctx.backend->channel_bias_add(ctx.dtype, ctx.param_dtype, ctx.batch, out_, l.spatial, ctx.params[1], ctx.output);
   }
 
   void backward(const OpContext& ctx) const override {
     const Layout l = layout(ctx.input_shapes[0]);
+    const Scratch w = scratch(ctx, l);
     Backend& b = *ctx.backend;
-    void* columns = ctx.workspace;
-    void* column_grads = at(ctx.workspace, ctx, l.taps * l.chunk * l.spatial);
-    void* gathered = at(ctx.workspace, ctx, 2 * l.taps * l.chunk * l.spatial);
+    void* doutput = const_cast<void*>(ctx.doutput);
     for (int64_t n0 = 0; n0 < ctx.batch; n0 += l.chunk) {
       const int64_t images = std::min(l.chunk, ctx.batch - n0), width = images * l.spatial;
       for (int64_t g = 0; g < groups_; ++g) {
-        for (int64_t j = 0; j < images; ++j)
-          b.im2col(ctx.dtype, l.group_window, input(ctx, n0 + j, g, l), at(columns, ctx, j * l.spatial), width);
+        image_columns(ctx, l, n0, images, g, w.columns);
         // The images' output gradients side by side, as their columns are.
-        const void* dy = output(ctx, const_cast<void*>(ctx.doutput), n0, g, l);
+        const void* dy = plane(ctx, doutput, n0, g, l);
         if (images > 1) {
-          for (int64_t j = 0; j < images; ++j)
-            b.copy_2d(ctx.dtype, l.out_group, l.spatial, output(ctx, const_cast<void*>(ctx.doutput), n0 + j, g, l),
-                      l.spatial, at(gathered, ctx, j * l.spatial), width);
-          dy = gathered;
+          copy_planes(ctx, l, n0, images, g, doutput, w.matrix, true);
+          dy = w.matrix;
         }
         // dW_g (+)= dY columns^T; dcolumns = W_g^T dY, folded back into each image.
         void* dweight = at(ctx.dparams[0], ctx.grad_dtype, g * l.out_group * l.taps);
-        b.gemm(ctx.dtype, ctx.dtype, ctx.grad_dtype, false, true, l.out_group, l.taps, width, 1.0, dy, columns,
+        b.gemm(ctx.dtype, ctx.dtype, ctx.grad_dtype, false, true, l.out_group, l.taps, width, 1.0, dy, w.columns,
                n0 == 0 ? 0.0 : 1.0, dweight);
         if (!ctx.dinputs[0]) continue;
         b.gemm(ctx.param_dtype, ctx.dtype, ctx.dtype, true, false, l.taps, width, l.out_group, 1.0, weight(ctx, g, l),
-               dy, 0.0, column_grads);
+               dy, 0.0, w.column_grads);
         for (int64_t j = 0; j < images; ++j)
-          b.col2im(ctx.dtype, l.group_window, at(column_grads, ctx, j * l.spatial), width,
+          b.col2im(ctx.dtype, l.group_window, at(w.column_grads, ctx, j * l.spatial), width,
                    at(ctx.dinputs[0], ctx, ((n0 + j) * groups_ + g) * l.in_group), ctx.accumulate[0]);
       }
     }
@@ -132,10 +123,41 @@ class Conv2d final : public Op {
     return {w, w.channels * in[1] * in[2], out_ / groups_, taps, spatial, chunk};
   }
 
-  const void* input(const OpContext& ctx, int64_t n, int64_t g, const Layout& l) const {
-    return at(ctx.inputs[0], ctx, (n * groups_ + g) * l.in_group);
+  // The workspace_elements() split: a chunk's columns, their gradient, and
+  // one [out_group, chunk * spatial] matrix (products, or gathered gradients).
+  struct Scratch {
+    void* columns;
+    void* column_grads;
+    void* matrix;
+  };
+  static Scratch scratch(const OpContext& ctx, const Layout& l) {
+    const int64_t columns = l.taps * l.chunk * l.spatial;
+    return {ctx.workspace, at(ctx.workspace, ctx, columns), at(ctx.workspace, ctx, 2 * columns)};
   }
-  void* output(const OpContext& ctx, void* base, int64_t n, int64_t g, const Layout& l) const {
+
+  // im2col of images [n0, n0 + images) of group g, side by side in `columns`.
+  void image_columns(const OpContext& ctx, const Layout& l, int64_t n0, int64_t images, int64_t g,
+                     void* columns) const {
+    for (int64_t j = 0; j < images; ++j)
+      ctx.backend->im2col(ctx.dtype, l.group_window, at(ctx.inputs[0], ctx, ((n0 + j) * groups_ + g) * l.in_group),
+                          at(columns, ctx, j * l.spatial), images * l.spatial);
+  }
+
+  // Between the images' [out_group, spatial] planes of group g in `planes`
+  // (NCHW) and `matrix`, where they sit side by side: into the matrix, or back.
+  void copy_planes(const OpContext& ctx, const Layout& l, int64_t n0, int64_t images, int64_t g, void* planes,
+                   void* matrix, bool into_matrix) const {
+    const int64_t width = images * l.spatial;
+    for (int64_t j = 0; j < images; ++j) {
+      void* image = plane(ctx, planes, n0 + j, g, l);
+      void* block = at(matrix, ctx, j * l.spatial);
+      if (into_matrix) ctx.backend->copy_2d(ctx.dtype, l.out_group, l.spatial, image, l.spatial, block, width);
+      else ctx.backend->copy_2d(ctx.dtype, l.out_group, l.spatial, block, width, image, l.spatial);
+    }
+  }
+
+  // Image n's planes of group g in an [batch, out, spatial] tensor.
+  void* plane(const OpContext& ctx, void* base, int64_t n, int64_t g, const Layout& l) const {
     return at(base, ctx, (n * groups_ + g) * l.out_group * l.spatial);
   }
   const void* weight(const OpContext& ctx, int64_t g, const Layout& l) const {

@@ -1,7 +1,6 @@
 // Fused optimizer passes over the flat parameter buffer (PyTorch semantics).
 // The per-range kernels take restrict pointers and values, so the compiler
 // keeps constants in registers and vectorizes the loops.
-#include <cmath>
 
 #include "core/backend/cpu/cpu_backend.h"
 #include "core/backend/cpu/parallel.h"
@@ -25,11 +24,8 @@ void sgd_range(int64_t begin, int64_t end, T* __restrict p, const T* __restrict 
 
 template <typename T>
 void adam_range(int64_t begin, int64_t end, T* __restrict p, const T* __restrict g, T* __restrict m,
-                T* __restrict v, T scale, T l2_decay, T decay_factor, T beta1, T beta2, T step_size,
-                T inv_bias_correction2_sqrt, T eps) {
-  for (int64_t i = begin; i < end; ++i)
-    math::adam(p[i], g[i], m[i], v[i], scale, l2_decay, decay_factor, beta1, beta2, step_size,
-               inv_bias_correction2_sqrt, eps);
+                T* __restrict v, const math::AdamConstants<T> c) {
+  for (int64_t i = begin; i < end; ++i) math::adam(p[i], g[i], m[i], v[i], c);
 }
 
 }  // namespace
@@ -50,19 +46,13 @@ void CpuBackend::sgd_update(DType dt, int64_t n, void* params, const void* grads
 void CpuBackend::adam_update(DType dt, int64_t n, void* params, const void* grads, void* m, void* v,
                              double grad_scale, double lr, double beta1, double beta2, double eps,
                              double weight_decay, bool decoupled_weight_decay, int64_t step) {
-  const double bias_correction1 = 1.0 - std::pow(beta1, static_cast<double>(step));
-  const double bias_correction2 = 1.0 - std::pow(beta2, static_cast<double>(step));
-  // Exactly one of the two decays is active: L2 (Adam) or decoupled (AdamW).
-  const double l2_decay = decoupled_weight_decay ? 0.0 : weight_decay;
-  const double decay_factor = decoupled_weight_decay ? 1.0 - lr * weight_decay : 1.0;
   dispatch_float(dt, [&](auto tag) {
     using T = decltype(tag);
+    const math::AdamConstants<T> c =
+        math::adam_constants<T>(grad_scale, lr, beta1, beta2, eps, weight_decay, decoupled_weight_decay, step);
     parallel_for(threads_, n, kGrain, [&](int64_t begin, int64_t end) {
       adam_range<T>(begin, end, static_cast<T*>(params), static_cast<const T*>(grads), static_cast<T*>(m),
-                    static_cast<T*>(v), static_cast<T>(grad_scale), static_cast<T>(l2_decay),
-                    static_cast<T>(decay_factor), static_cast<T>(beta1), static_cast<T>(beta2),
-                    static_cast<T>(lr / bias_correction1), static_cast<T>(1.0 / std::sqrt(bias_correction2)),
-                    static_cast<T>(eps));
+                    static_cast<T*>(v), c);
     });
   });
 }

@@ -31,22 +31,30 @@ __device__ inline bool tap_output(int64_t i, int64_t k, int64_t stride, int64_t 
   return *o < out;
 }
 
+// Calls fn(ky, kx, oy, ox) for every kernel tap and output position whose
+// window covers input (iy, ix): the gather both backward passes need.
+template <typename Fn>
+__device__ inline void for_each_covering_window(const Window2d& w, int64_t iy, int64_t ix, const Fn& fn) {
+  for (int64_t ky = 0; ky < w.kernel_h; ++ky) {
+    int64_t oy;
+    if (!tap_output(iy, ky, w.stride_h, w.pad_h, w.dilation_h, w.out_h, &oy)) continue;
+    for (int64_t kx = 0; kx < w.kernel_w; ++kx) {
+      int64_t ox;
+      if (tap_output(ix, kx, w.stride_w, w.pad_w, w.dilation_w, w.out_w, &ox)) fn(ky, kx, oy, ox);
+    }
+  }
+}
+
 template <typename S>
 __global__ void col2im_kernel(Window2d w, const S* columns, int64_t column_stride, S* image, bool accumulate) {
   using T = compute_t<S>;
-  const int64_t spatial = w.out_h * w.out_w, n = w.channels * w.height * w.width;
+  const int64_t n = w.channels * w.height * w.width;
   TK_GRID_STRIDE(i, n) {
     const int64_t ix = i % w.width, iy = (i / w.width) % w.height, c = i / (w.width * w.height);
     T total = accumulate ? load(image[i]) : T(0);
-    for (int64_t ky = 0; ky < w.kernel_h; ++ky) {
-      int64_t oy;
-      if (!tap_output(iy, ky, w.stride_h, w.pad_h, w.dilation_h, w.out_h, &oy)) continue;
-      for (int64_t kx = 0; kx < w.kernel_w; ++kx) {
-        int64_t ox;
-        if (!tap_output(ix, kx, w.stride_w, w.pad_w, w.dilation_w, w.out_w, &ox)) continue;
-        total += load(columns[((c * w.kernel_h + ky) * w.kernel_w + kx) * column_stride + oy * w.out_w + ox]);
-      }
-    }
+    for_each_covering_window(w, iy, ix, [&](int64_t ky, int64_t kx, int64_t oy, int64_t ox) {
+      total += load(columns[((c * w.kernel_h + ky) * w.kernel_w + kx) * column_stride + oy * w.out_w + ox]);
+    });
     image[i] = store<S>(total);
   }
 }
@@ -110,17 +118,11 @@ __global__ void pool_backward_kernel(Pool pool, int64_t planes, Window2d w, cons
     const S* plane = x + p * plane_size;
     const S* grad_plane = dy + p * w.out_h * w.out_w;
     T total = accumulate ? load(dx[i]) : T(0);
-    for (int64_t ky = 0; ky < w.kernel_h; ++ky) {
-      int64_t oy;
-      if (!tap_output(iy, ky, w.stride_h, w.pad_h, w.dilation_h, w.out_h, &oy)) continue;
-      for (int64_t kx = 0; kx < w.kernel_w; ++kx) {
-        int64_t ox;
-        if (!tap_output(ix, kx, w.stride_w, w.pad_w, w.dilation_w, w.out_w, &ox)) continue;
-        const T g = load(grad_plane[oy * w.out_w + ox]);
-        if (pool == Pool::kAverage) total += g / area;
-        else if (window_argmax(w, plane, oy, ox) == at) total += g;
-      }
-    }
+    for_each_covering_window(w, iy, ix, [&](int64_t, int64_t, int64_t oy, int64_t ox) {
+      const T g = load(grad_plane[oy * w.out_w + ox]);
+      if (pool == Pool::kAverage) total += g / area;
+      else if (window_argmax(w, plane, oy, ox) == at) total += g;
+    });
     dx[i] = store<S>(total);
   }
 }
