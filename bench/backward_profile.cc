@@ -42,6 +42,15 @@ Graph build(const std::string& name, Shape* sample, int64_t* classes) {
       if (l > 0) h = g.add(make_activation(Activation::kRelu), {h});
       h = g.add(make_linear(4096, true, Init::kHeUniform), {h});
     }
+  } else if (name == "quickstart") {  // the quickstart MLP 10-1000-100-10
+    *sample = {10};
+    *classes = 10;
+    h = g.add_input("x", *sample);
+    h = g.add(make_linear(1000, true, Init::kHeUniform), {h});
+    h = g.add(make_activation(Activation::kRelu), {h});
+    h = g.add(make_linear(100, true, Init::kHeUniform), {h});
+    h = g.add(make_activation(Activation::kRelu), {h});
+    h = g.add(make_linear(10, true, Init::kHeUniform), {h});
   } else if (name == "mlp") {  // the Fashion-MNIST MLP
     *sample = {784};
     *classes = 10;
@@ -66,7 +75,7 @@ Graph build(const std::string& name, Shape* sample, int64_t* classes) {
     h = g.add(make_activation(Activation::kRelu), {h});
     h = g.add(make_linear(10, true, Init::kHeUniform), {h});
   } else {
-    fail(ErrorCode::kInvalidArgument, "unknown model '", name, "' (wide, mlp, cnn)");
+    fail(ErrorCode::kInvalidArgument, "unknown model '", name, "' (wide, quickstart, mlp, cnn)");
   }
   g.set_output(h, "logits");
   return g;

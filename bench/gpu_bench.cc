@@ -1,15 +1,18 @@
 // trainkit's side of the GPU benchmark (bench/gpu_bench.sh runs it beside
 // bench/torch_bench.py and prints the ratios). Trains each model on random
 // data held in host memory and prints one line per model:
-//   <model> <steps/s> <train GFLOP/s>
+//   <model> <steps/s> <train GFLOP/s> <steps/s from pageable memory>
+// The first two feed batches from page-locked memory (tk_host_alloc), as the
+// PyTorch side feeds from pin_memory(); the last from ordinary memory.
 //
-//   gpu_bench [--seconds S] [--device N] [--models a1,a2,b,c]
+//   gpu_bench [--seconds S] [--device N] [--models a1,a2,b,c,cnn]
 //
 // Models (the CUDA issue's benchmark set):
 //   a1  MLP 10-1000-100-10, batch 1024, fp16 AMP
 //   a2  MLP 10-1000-100-10, batch 16384, fp16 AMP
 //   b   4 x Linear 4096 (ReLU between), batch 8192, bf16 AMP
 //   c   Fashion-MNIST MLP 784-256-128-10, batch 128, fp32
+//   cnn the Fashion-MNIST CNN (two conv/BN/ReLU/pool blocks), batch 256, bf16 AMP
 // A step is tk_trainer_step: batch copied from host memory, forward,
 // backward, optimizer (Adam), loss returned (one device sync per step).
 #include <chrono>
@@ -34,26 +37,78 @@ void check(tk_status status, const char* what) {
 
 struct Model {
   const char* name;
-  std::vector<int64_t> widths;  // input, hidden..., classes
+  std::vector<int64_t> widths;  // input, hidden..., classes (for the CNN: pixels, then its 10 classes)
   int64_t batch;
   tk_precision precision;
+  bool cnn = false;
 };
 
+// The Fashion-MNIST CNN of samples/c/fashion_mnist_cnn.c without its dropout:
+// two blocks of conv 3x3, batch norm, ReLU and 2x2 max pooling, then 128 units.
+tk_node build_cnn(tk_model* model) {
+  const int64_t image[3] = {1, 28, 28};
+  tk_node node;
+  check(tk_model_input(model, "x", 3, image, &node), "input");
+  for (int64_t channels : {32, 64}) {
+    check(tk_model_conv2d(model, node, channels, 3, 1, 1, 1, 1, 0, &node), "conv2d");
+    check(tk_model_batch_norm(model, node, 1e-5, 0.1, &node), "batch norm");
+    check(tk_model_relu(model, node, &node), "relu");
+    check(tk_model_max_pool2d(model, node, 2, 2, 0, &node), "max pool");
+  }
+  check(tk_model_flatten(model, node, &node), "flatten");
+  check(tk_model_linear(model, node, 128, &node), "linear");
+  check(tk_model_relu(model, node, &node), "relu");
+  check(tk_model_linear(model, node, 10, &node), "linear");
+  return node;
+}
+
 double train_flops_per_step(const Model& m) {
+  if (m.cnn) {
+    // Multiply-adds per image: conv 1->32 and 32->64 (3x3 at 28x28 and 14x14), then 3136->128->10;
+    // a training step is about three forward passes.
+    const double macs = 28 * 28 * 32 * 9.0 + 14 * 14 * 64 * 9.0 * 32 + 3136 * 128.0 + 128 * 10.0;
+    return 6.0 * macs * static_cast<double>(m.batch);
+  }
   double flops = 0;
   for (size_t l = 0; l + 1 < m.widths.size(); ++l)
     flops += (l == 0 ? 4.0 : 6.0) * static_cast<double>(m.widths[l] * m.widths[l + 1]);
   return flops * static_cast<double>(m.batch);
 }
 
-double steps_per_second(const Model& m, int device, double seconds) {
+// Batch memory as applications hold it: page-locked (tk_host_alloc, as
+// PyTorch's pin_memory) or ordinary pageable memory.
+template <typename T>
+struct HostArray {
+  HostArray(size_t n, bool page_locked) : page_locked(page_locked) {
+    if (page_locked) {
+      void* block = nullptr;
+      check(tk_host_alloc(n * sizeof(T), &block), "host alloc");
+      data = static_cast<T*>(block);
+    } else {
+      owned.resize(n);
+      data = owned.data();
+    }
+  }
+  ~HostArray() {
+    if (page_locked) tk_host_free(data);
+  }
+  bool page_locked;
+  T* data = nullptr;
+  std::vector<T> owned;
+};
+
+double steps_per_second(const Model& m, int device, double seconds, bool page_locked) {
   tk_model* model;
   tk_node node;
   check(tk_model_create(&model), "model");
-  check(tk_model_input(model, "x", 1, &m.widths[0], &node), "input");
-  for (size_t l = 1; l < m.widths.size(); ++l) {
-    check(tk_model_linear(model, node, m.widths[l], &node), "linear");
-    if (l + 1 < m.widths.size()) check(tk_model_relu(model, node, &node), "relu");
+  if (m.cnn) {
+    node = build_cnn(model);
+  } else {
+    check(tk_model_input(model, "x", 1, &m.widths[0], &node), "input");
+    for (size_t l = 1; l < m.widths.size(); ++l) {
+      check(tk_model_linear(model, node, m.widths[l], &node), "linear");
+      if (l + 1 < m.widths.size()) check(tk_model_relu(model, node, &node), "relu");
+    }
   }
   check(tk_model_output(model, node, "logits"), "output");
   tk_trainer_options* o;
@@ -67,12 +122,17 @@ double steps_per_second(const Model& m, int device, double seconds) {
   check(tk_trainer_create(model, TK_LOSS_SOFTMAX_CROSS_ENTROPY, o, &t), "trainer");
 
   const int64_t features = m.widths.front(), classes = m.widths.back();
-  std::vector<float> x(static_cast<size_t>(m.batch * features));
-  std::vector<int32_t> y(static_cast<size_t>(m.batch));
-  for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>((i * 2654435761u) % 1000) / 1000.0f - 0.5f;
-  for (size_t i = 0; i < y.size(); ++i) y[i] = static_cast<int32_t>(i % static_cast<size_t>(classes));
-  int64_t x_shape[2] = {m.batch, features}, y_shape[1] = {m.batch};
-  tk_tensor_view in = tk_view_f32(x.data(), 2, x_shape), labels = tk_view_i32(y.data(), 1, y_shape);
+  const size_t x_count = static_cast<size_t>(m.batch * features), y_count = static_cast<size_t>(m.batch);
+  HostArray<float> x(x_count, page_locked);
+  HostArray<int32_t> y(y_count, page_locked);
+  for (size_t i = 0; i < x_count; ++i) x.data[i] = static_cast<float>((i * 2654435761u) % 1000) / 1000.0f - 0.5f;
+  for (size_t i = 0; i < y_count; ++i) y.data[i] = static_cast<int32_t>(i % static_cast<size_t>(classes));
+  int64_t x_shape[4] = {m.batch, features}, y_shape[1] = {m.batch};
+  if (m.cnn) {
+    x_shape[1] = 1;
+    x_shape[2] = x_shape[3] = 28;
+  }
+  tk_tensor_view in = tk_view_f32(x.data, m.cnn ? 4 : 2, x_shape), labels = tk_view_i32(y.data, 1, y_shape);
   float loss;
   for (int i = 0; i < 10; ++i) check(tk_trainer_step(t, &in, &labels, &loss), "warm-up step");
   int steps = 0;
@@ -94,13 +154,13 @@ double steps_per_second(const Model& m, int device, double seconds) {
 int main(int argc, char** argv) {
   double seconds = 3.0;
   int device = 0;
-  std::string wanted = "a1,a2,b,c";
+  std::string wanted = "a1,a2,b,c,cnn";
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--seconds")) seconds = std::atof(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--device")) device = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--models")) wanted = argv[i + 1];
     else {
-      std::fprintf(stderr, "usage: gpu_bench [--seconds S] [--device N] [--models a1,a2,b,c]\n");
+      std::fprintf(stderr, "usage: gpu_bench [--seconds S] [--device N] [--models a1,a2,b,c,cnn]\n");
       return 2;
     }
   }
@@ -109,6 +169,7 @@ int main(int argc, char** argv) {
       {"a2", {10, 1000, 100, 10}, 16384, TK_PRECISION_FP16},
       {"b", {4096, 4096, 4096, 4096, 4096}, 8192, TK_PRECISION_BF16},
       {"c", {784, 256, 128, 10}, 128, TK_PRECISION_FP32},
+      {"cnn", {784, 10}, 256, TK_PRECISION_BF16, true},
   };
   int32_t gpus = 0;
   char reason[512];
@@ -124,8 +185,9 @@ int main(int argc, char** argv) {
               info.compute_minor, static_cast<double>(info.memory_bytes) / (1u << 30));
   for (const Model& m : models) {
     if (("," + wanted + ",").find(std::string(",") + m.name + ",") == std::string::npos) continue;
-    const double rate = steps_per_second(m, device, seconds);
-    std::printf("%s %.2f %.1f\n", m.name, rate, rate * train_flops_per_step(m) / 1e9);
+    const double rate = steps_per_second(m, device, seconds, true);
+    const double pageable = steps_per_second(m, device, seconds / 2, false);
+    std::printf("%s %.2f %.1f %.2f\n", m.name, rate, rate * train_flops_per_step(m) / 1e9, pageable);
     std::fflush(stdout);
   }
   return 0;

@@ -111,6 +111,8 @@ const tk_api kApiV1 = {
     tk_gpu_count,
     tk_gpu_info_get,
     tk_trainer_options_set_rendezvous,
+    tk_host_alloc,
+    tk_host_free,
 };
 
 }  // namespace
@@ -216,7 +218,9 @@ static_assert(offsetof(tk_api, trainer_device_name) / sizeof(void*) == 98, "tk_a
 static_assert(offsetof(tk_api, gpu_count) / sizeof(void*) == 99, "tk_api.gpu_count moved");
 static_assert(offsetof(tk_api, gpu_info_get) / sizeof(void*) == 100, "tk_api.gpu_info_get moved");
 static_assert(offsetof(tk_api, trainer_options_set_rendezvous) / sizeof(void*) == 101, "tk_api.trainer_options_set_rendezvous moved");
-static_assert(sizeof(tk_api) == 102 * sizeof(void*), "tk_api v1 has 101 entries");
+static_assert(offsetof(tk_api, host_alloc) / sizeof(void*) == 102, "tk_api.host_alloc moved");
+static_assert(offsetof(tk_api, host_free) / sizeof(void*) == 103, "tk_api.host_free moved");
+static_assert(sizeof(tk_api) == 104 * sizeof(void*), "tk_api v1 has 103 entries");
 
 extern "C" TK_API const tk_api* tk_get_api(uint32_t version) {
   return version == 1 ? &kApiV1 : nullptr;

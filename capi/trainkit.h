@@ -405,6 +405,14 @@ typedef struct tk_gpu_info {
 TK_API tk_status tk_gpu_count(int32_t* out_count, char* reason, size_t capacity);
 TK_API tk_status tk_gpu_info_get(int32_t index, tk_gpu_info* out_info);
 
+/* Host memory for batches. Where a GPU can be used it is page-locked, and
+ * steps on a GPU copy views of it straight to the device at full bus speed
+ * (other memory goes through a staging copy first); elsewhere it is ordinary
+ * memory. At least 64-byte aligned. Free with tk_host_free (NULL is a no-op;
+ * a pointer tk_host_alloc did not return is refused). */
+TK_API tk_status tk_host_alloc(size_t bytes, void** out_ptr);
+TK_API tk_status tk_host_free(void* ptr);
+
 /* Datasets and batchers: see "Data" below. */
 typedef struct tk_dataset tk_dataset;
 typedef struct tk_batcher tk_batcher;
@@ -606,6 +614,8 @@ typedef struct tk_api {
   tk_status (*gpu_count)(int32_t*, char*, size_t);
   tk_status (*gpu_info_get)(int32_t, tk_gpu_info*);
   tk_status (*trainer_options_set_rendezvous)(tk_trainer_options*, int32_t, int32_t, tk_rendezvous_broadcast, void*);
+  tk_status (*host_alloc)(size_t, void**);
+  tk_status (*host_free)(void*);
 } tk_api;
 
 /* The table for `version` (1 .. TK_API_VERSION), or NULL for an unknown version.

@@ -57,6 +57,21 @@ class Backend {
   // k x n. Each operand has its own dtype; products accumulate in at least f32.
   virtual void gemm(DType a_dt, DType b_dt, DType c_dt, bool trans_a, bool trans_b, int64_t m, int64_t n,
                     int64_t k, double alpha, const void* a, const void* b, double beta, void* c) = 0;
+  // A Linear's products with their bias work fused where the device can (the
+  // CUDA backend uses cuBLASLt epilogues); by default, a product then a pass.
+  // Forward: C = alpha * A * op(B) + bias, bias[j] added to every row of C.
+  virtual void gemm_bias(DType a_dt, DType b_dt, DType c_dt, bool trans_b, int64_t m, int64_t n, int64_t k,
+                         double alpha, const void* a, const void* b, void* c, DType bias_dt, const void* bias) {
+    gemm(a_dt, b_dt, c_dt, false, trans_b, m, n, k, alpha, a, b, 0.0, c);
+    bias_add(c_dt, bias_dt, m, n, bias, c);
+  }
+  // Weight and bias gradients: C = alpha * A^T * B with A stored k x m, and
+  // sums[j] = sum_r A[r, j] (the column sums of A, i.e. of dY).
+  virtual void gemm_bias_grad(DType a_dt, DType b_dt, DType c_dt, int64_t m, int64_t n, int64_t k, double alpha,
+                              const void* a, const void* b, void* c, DType sums_dt, void* sums) {
+    gemm(a_dt, b_dt, c_dt, true, false, m, n, k, alpha, a, b, 0.0, c);
+    column_sum(a_dt, sums_dt, k, m, a, sums, false);
+  }
   // y[r, c] += bias[c]
   virtual void bias_add(DType y_dt, DType bias_dt, int64_t rows, int64_t cols, const void* bias, void* y) = 0;
   // out[c] = (accumulate ? out[c] : 0) + sum_r x[r, c]
@@ -110,6 +125,26 @@ class Backend {
   virtual void pool2d_forward(DType dt, Pool pool, int64_t planes, const Window2d& w, const void* x, void* y) = 0;
   virtual void pool2d_backward(DType dt, Pool pool, int64_t planes, const Window2d& w, const void* x,
                                const void* dy, void* dx, bool accumulate) = 0;
+  // Whole convolutions over NCHW images, where the device has a library for
+  // them (cuDNN); `false` means not offered, and the caller lowers the
+  // convolution to im2col and matrix products. x [batch, channels, height,
+  // width] as `window` describes one image (all input channels), weight
+  // [out_channels, channels / groups, kernel_h, kernel_w], y [batch,
+  // out_channels, out_h, out_w]; x, weight and y share dtype `dt`; the weight
+  // gradient is written (not added) in `dw_dt`.
+  struct Conv2dShape {
+    int64_t batch, out_channels, groups;
+    Window2d window;
+  };
+  virtual bool conv2d_forward(DType /*dt*/, const Conv2dShape& /*shape*/, const void* /*x*/, const void* /*weight*/,
+                              void* /*y*/) {
+    return false;
+  }
+  virtual bool conv2d_backward(DType /*dt*/, DType /*dw_dt*/, const Conv2dShape& /*shape*/, const void* /*x*/,
+                               const void* /*weight*/, const void* /*dy*/, void* /*dweight*/, void* /*dx*/,
+                               bool /*accumulate_dx*/) {
+    return false;
+  }
   // y[n, c, s] += bias[c] over [batch, channels, spatial].
   virtual void channel_bias_add(DType y_dt, DType bias_dt, int64_t batch, int64_t channels, int64_t spatial,
                                 const void* bias, void* y) = 0;

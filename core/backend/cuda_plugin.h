@@ -13,7 +13,7 @@ class Communicator;
 
 // Bumped whenever the Backend interface or these signatures change: a plugin
 // from another build is refused instead of called through a wrong vtable.
-constexpr int kCudaPluginAbi = 5;
+constexpr int kCudaPluginAbi = 6;
 
 struct CudaDeviceProperties {
   char name[256];
@@ -26,6 +26,10 @@ using CudaDeviceCountFn = int (*)(int* count, char* message, size_t capacity);
 using CudaDevicePropertiesFn = int (*)(int device, CudaDeviceProperties* out, char* message, size_t capacity);
 // *out is owned by the caller, who deletes it through Backend's virtual destructor.
 using CudaBackendCreateFn = int (*)(int device, Backend** out, char* message, size_t capacity);
+
+// Page-locked host memory (cudaHostAlloc, portable to every device).
+using CudaHostAllocFn = int (*)(size_t bytes, void** out, char* message, size_t capacity);
+using CudaHostFreeFn = void (*)(void* ptr);
 
 // NCCL: rank 0 makes the unique id (kNcclIdBytes), every rank passes it to
 // communicator_create with its rank, the world size and its CUDA backend.

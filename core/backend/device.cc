@@ -22,6 +22,8 @@ struct Plugin {
   CudaBackendCreateFn backend_create = nullptr;
   NcclUniqueIdFn nccl_unique_id = nullptr;
   NcclCommunicatorCreateFn nccl_communicator_create = nullptr;
+  CudaHostAllocFn host_alloc = nullptr;
+  CudaHostFreeFn host_free = nullptr;
 };
 
 // The directory of the shared object (or executable) this code is part of.
@@ -60,8 +62,10 @@ Plugin load_plugin() {
   plugin.nccl_unique_id = reinterpret_cast<NcclUniqueIdFn>(dlsym(handle, "trainkit_cuda_nccl_unique_id"));
   plugin.nccl_communicator_create =
       reinterpret_cast<NcclCommunicatorCreateFn>(dlsym(handle, "trainkit_cuda_nccl_communicator_create"));
+  plugin.host_alloc = reinterpret_cast<CudaHostAllocFn>(dlsym(handle, "trainkit_cuda_host_alloc"));
+  plugin.host_free = reinterpret_cast<CudaHostFreeFn>(dlsym(handle, "trainkit_cuda_host_free"));
   if (!abi || !plugin.device_count || !plugin.device_properties || !plugin.backend_create || !plugin.nccl_unique_id ||
-      !plugin.nccl_communicator_create) {
+      !plugin.nccl_communicator_create || !plugin.host_alloc || !plugin.host_free) {
     plugin.why_not = std::string(kPluginName) + " lacks trainkit's plugin entry points";
   } else if (abi() != kCudaPluginAbi) {
     plugin.why_not = std::string(kPluginName) + " is from another trainkit build (plugin ABI " +
@@ -118,6 +122,28 @@ std::unique_ptr<Backend> make_backend(int device, int threads) {
   const int code = plugin().backend_create(device, &backend, message, sizeof message);
   if (code != 0) fail(static_cast<ErrorCode>(code), message);
   return std::unique_ptr<Backend>(backend);
+}
+
+HostMemory host_alloc(size_t bytes) {
+  if (bytes == 0) fail(ErrorCode::kInvalidArgument, "cannot allocate 0 bytes");
+  if (!cuda_devices().empty()) {
+    char message[512] = "";
+    void* ptr = nullptr;
+    const int code = plugin().host_alloc(bytes, &ptr, message, sizeof message);
+    if (code != 0) fail(static_cast<ErrorCode>(code), message);
+    return {ptr, true};
+  }
+  // No GPU: ordinary memory, aligned for vector loads.
+  void* ptr = nullptr;
+  if (posix_memalign(&ptr, 64, bytes) != 0) fail(ErrorCode::kOutOfMemory, "cannot allocate ", bytes, " bytes");
+  return {ptr, false};
+}
+
+void host_free(const HostMemory& memory) {
+  if (memory.page_locked)
+    plugin().host_free(memory.ptr);
+  else
+    std::free(memory.ptr);
 }
 
 std::string nccl_unique_id() {

@@ -35,6 +35,15 @@ std::vector<DeviceInfo> cuda_devices(std::string* why_none = nullptr);
 // kUnsupported when a GPU was asked for and none can be used.
 std::unique_ptr<Backend> make_backend(int device, int threads);
 
+// Host memory for batches: page-locked when a GPU can be used (it copies
+// from there at full bus speed, without staging), else ordinary memory.
+struct HostMemory {
+  void* ptr = nullptr;
+  bool page_locked = false;
+};
+HostMemory host_alloc(size_t bytes);
+void host_free(const HostMemory& memory);
+
 // NCCL through the plugin: rank 0 makes the id (kNcclIdBytes bytes) and hands
 // it to every rank, which joins with its CUDA backend. Throws kUnsupported
 // without the plugin, kCommunication when the world does not form in time.

@@ -3,7 +3,8 @@
 // (im2col) sit side by side in one matrix, so each group of images is one
 // large matrix product instead of one small product per image; the result is
 // copied back into each image's planes. Backward recomputes the columns
-// instead of storing them.
+// instead of storing them. A backend with its own convolutions (cuDNN) takes
+// the whole batch in one call instead.
 #include <algorithm>
 
 #include "core/ops/ops.h"
@@ -49,6 +50,13 @@ class Conv2d final : public Op {
 
   void forward(const OpContext& ctx) const override {
     const Layout l = layout(ctx.input_shapes[0]);
+    if (ctx.dtype == ctx.param_dtype &&
+        ctx.backend->conv2d_forward(ctx.dtype, whole(ctx), ctx.inputs[0], ctx.params[0], ctx.output)) {
+      if (bias_)
+        ctx.backend->channel_bias_add(ctx.dtype, ctx.param_dtype, ctx.batch, out_, l.spatial, ctx.params[1],
+                                      ctx.output);
+      return;
+    }
     const Scratch w = scratch(ctx, l);
     for (int64_t n0 = 0; n0 < ctx.batch; n0 += l.chunk) {
       const int64_t images = std::min(l.chunk, ctx.batch - n0), width = images * l.spatial;
@@ -67,8 +75,15 @@ class Conv2d final : public Op {
 
   void backward(const OpContext& ctx) const override {
     const Layout l = layout(ctx.input_shapes[0]);
-    const Scratch w = scratch(ctx, l);
     Backend& b = *ctx.backend;
+    if (ctx.dtype == ctx.param_dtype &&
+        b.conv2d_backward(ctx.dtype, ctx.grad_dtype, whole(ctx), ctx.inputs[0], ctx.params[0], ctx.doutput,
+                          ctx.dparams[0], ctx.dinputs[0], ctx.accumulate[0])) {
+      if (bias_)
+        b.channel_sum(ctx.dtype, ctx.grad_dtype, ctx.batch, out_, l.spatial, ctx.doutput, ctx.dparams[1], false);
+      return;
+    }
+    const Scratch w = scratch(ctx, l);
     void* doutput = const_cast<void*>(ctx.doutput);
     for (int64_t n0 = 0; n0 < ctx.batch; n0 += l.chunk) {
       const int64_t images = std::min(l.chunk, ctx.batch - n0), width = images * l.spatial;
@@ -111,6 +126,11 @@ class Conv2d final : public Op {
     int64_t spatial;        // out_h * out_w
     int64_t chunk;          // images per matrix product
   };
+
+  // The whole batch, for a backend that convolves it in one call.
+  Backend::Conv2dShape whole(const OpContext& ctx) const {
+    return {ctx.batch, out_, groups_, window(ctx.input_shapes[0])};
+  }
 
   Window2d window(const Shape& input) const { return make_window("conv2d", input, kernel_, stride_, padding_, dilation_); }
 

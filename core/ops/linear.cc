@@ -33,18 +33,24 @@ class Linear final : public Op {
   void forward(const OpContext& ctx) const override {
     int64_t in_features = ctx.input_shapes[0].back();
     int64_t rows = ctx.batch * shape_numel(ctx.input_shapes[0]) / in_features;
-    ctx.backend->gemm(ctx.dtype, ctx.param_dtype, ctx.dtype, false, true, rows, units_, in_features, 1.0,
-                      ctx.inputs[0], ctx.params[0], 0.0, ctx.output);
-    if (bias_) ctx.backend->bias_add(ctx.dtype, ctx.param_dtype, rows, units_, ctx.params[1], ctx.output);
+    if (bias_)
+      ctx.backend->gemm_bias(ctx.dtype, ctx.param_dtype, ctx.dtype, true, rows, units_, in_features, 1.0,
+                             ctx.inputs[0], ctx.params[0], ctx.output, ctx.param_dtype, ctx.params[1]);
+    else
+      ctx.backend->gemm(ctx.dtype, ctx.param_dtype, ctx.dtype, false, true, rows, units_, in_features, 1.0,
+                        ctx.inputs[0], ctx.params[0], 0.0, ctx.output);
   }
 
   void backward(const OpContext& ctx) const override {
     int64_t in_features = ctx.input_shapes[0].back();
     int64_t rows = ctx.batch * shape_numel(ctx.input_shapes[0]) / in_features;
     // dW = dY^T X, db = column sums of dY, dX = dY W.
-    ctx.backend->gemm(ctx.dtype, ctx.dtype, ctx.grad_dtype, true, false, units_, in_features, rows, 1.0,
-                      ctx.doutput, ctx.inputs[0], 0.0, ctx.dparams[0]);
-    if (bias_) ctx.backend->column_sum(ctx.dtype, ctx.grad_dtype, rows, units_, ctx.doutput, ctx.dparams[1], false);
+    if (bias_)
+      ctx.backend->gemm_bias_grad(ctx.dtype, ctx.dtype, ctx.grad_dtype, units_, in_features, rows, 1.0, ctx.doutput,
+                                  ctx.inputs[0], ctx.dparams[0], ctx.grad_dtype, ctx.dparams[1]);
+    else
+      ctx.backend->gemm(ctx.dtype, ctx.dtype, ctx.grad_dtype, true, false, units_, in_features, rows, 1.0,
+                        ctx.doutput, ctx.inputs[0], 0.0, ctx.dparams[0]);
     if (ctx.dinputs[0])
       ctx.backend->gemm(ctx.dtype, ctx.param_dtype, ctx.dtype, false, false, rows, in_features, units_, 1.0,
                         ctx.doutput, ctx.params[0], ctx.accumulate[0] ? 1.0 : 0.0, ctx.dinputs[0]);

@@ -5,6 +5,7 @@
  */
 #include <math.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -800,8 +801,47 @@ static void test_thread_local_message(void) {
   EXPECT(strstr(tk_last_error_message(), "options") != NULL);
 }
 
+/* Host memory for batches: checked arguments, foreign pointers refused, and a
+ * step reads a batch from it like any other memory. */
+static void test_host_memory(void) {
+  void* block = (void*)1;
+  float* x;
+  int32_t* y;
+  int64_t x_shape[2] = {2, 4}, y_shape[1] = {2};
+  int i, local = 0;
+  float loss = -1;
+  tk_model* m = small_model();
+  tk_trainer* t = NULL;
+  EXPECT_STATUS(tk_host_alloc(16, NULL), NULL_ARG);
+  EXPECT_STATUS(tk_host_alloc(0, &block), INVALID);
+  EXPECT(block == NULL);
+  EXPECT_STATUS(tk_host_free(NULL), TK_OK);
+  EXPECT_STATUS(tk_host_free(&local), INVALID);
+  EXPECT(strstr(tk_last_error_message(), "tk_host_alloc") != NULL);
+  EXPECT_STATUS(tk_host_alloc(8 * sizeof(float), &block), TK_OK);
+  EXPECT(block != NULL && (uintptr_t)block % 64 == 0);
+  x = (float*)block;
+  EXPECT_STATUS(tk_host_alloc(2 * sizeof(int32_t), &block), TK_OK);
+  y = (int32_t*)block;
+  for (i = 0; i < 8; ++i) x[i] = (float)i / 8.0f;
+  y[0] = 1;
+  y[1] = 2;
+  EXPECT_STATUS(tk_trainer_create(m, TK_LOSS_SOFTMAX_CROSS_ENTROPY, NULL, &t), TK_OK);
+  if (t) {
+    tk_tensor_view in = tk_view_f32(x, 2, x_shape), labels = tk_view_i32(y, 1, y_shape);
+    EXPECT_STATUS(tk_trainer_step(t, &in, &labels, &loss), TK_OK);
+    EXPECT(isfinite(loss) && loss > 0);
+    tk_trainer_destroy(t);
+  }
+  EXPECT_STATUS(tk_host_free(x), TK_OK);
+  EXPECT_STATUS(tk_host_free(x), INVALID); /* freed twice */
+  EXPECT_STATUS(tk_host_free(y), TK_OK);
+  tk_model_destroy(m);
+}
+
 int main(void) {
   test_strings();
+  test_host_memory();
   test_null_handles();
   test_null_out_params();
   test_model_errors();

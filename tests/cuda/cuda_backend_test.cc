@@ -63,12 +63,16 @@ class CudaBackendTest : public ::testing::Test {
     }
     return r;
   }
-  void expect_close(const Run& r, size_t index, DType dt, int64_t n, double tolerance, const std::string& what) {
+  // `magnitudes` (optional) gives each element the size of the terms it was
+  // summed from: a result that cancels is only as exact as its terms.
+  void expect_close(const Run& r, size_t index, DType dt, int64_t n, double tolerance, const std::string& what,
+                    const std::vector<double>& magnitudes = {}) {
     const std::vector<double> a = download(cpu_.get(), r.cpu[index], dt, n);
     const std::vector<double> b = download(gpu_.get(), r.gpu[index], dt, n);
     int reported = 0;
     for (int64_t i = 0; i < n; ++i) {
-      const double scale = std::max({std::abs(a[i]), std::abs(b[i]), 1e-2});
+      const double floor = magnitudes.empty() ? 1e-2 : magnitudes[i];
+      const double scale = std::max({std::abs(a[i]), std::abs(b[i]), floor});
       const bool same_nan = std::isnan(a[i]) && std::isnan(b[i]);
       if (!same_nan && !(std::abs(a[i] - b[i]) <= tolerance * scale) && reported++ < 5)
         ADD_FAILURE() << what << " element " << i << ": cpu " << a[i] << " gpu " << b[i];
@@ -92,12 +96,117 @@ TEST_F(CudaBackendTest, GemmMatchesTheCpuForEveryTransposeAndDtype) {
     for (bool ta : {false, true})
       for (bool tb : {false, true}) {
         const DType out = dt == DType::kF64 ? DType::kF64 : DType::kF32;
-        Run r = both({{random(m * k), dt}, {random(k * n), dt}, {random(m * n), out}});
+        const std::vector<double> a = random(m * k), b = random(k * n), c = random(m * n);
+        Run r = both({{a, dt}, {b, dt}, {c, out}});
         cpu_->gemm(dt, dt, out, ta, tb, m, n, k, 0.75, r.cpu[0], r.cpu[1], 0.5, r.cpu[2]);
         gpu_->gemm(dt, dt, out, ta, tb, m, n, k, 0.75, r.gpu[0], r.gpu[1], 0.5, r.gpu[2]);
-        expect_close(r, 2, out, m * n, dt == DType::kF32 ? 1e-5 : tolerance(dt),
-                     std::string("gemm ") + dtype_name(dt) + (ta ? " A^T" : "") + (tb ? " B^T" : ""));
+        // Each result's terms: 0.75 sum_k |a_ik b_kj| + 0.5 |c_ij| (a is m x k, or k x m when transposed).
+        std::vector<double> magnitudes(m * n);
+        for (int64_t i = 0; i < m; ++i)
+          for (int64_t j = 0; j < n; ++j) {
+            double terms = 0;
+            for (int64_t p = 0; p < k; ++p)
+              terms += std::abs(a[ta ? p * m + i : i * k + p] * b[tb ? j * k + p : p * n + j]);
+            magnitudes[i * n + j] = 0.75 * terms + 0.5 * std::abs(c[i * n + j]);
+          }
+        expect_close(r, 2, out, m * n, tolerance(dt),
+                     std::string("gemm ") + dtype_name(dt) + (ta ? " A^T" : "") + (tb ? " B^T" : ""), magnitudes);
       }
+}
+
+// A Linear's fused products (cuBLASLt epilogues on the GPU, a product then a
+// pass on the CPU): the forward with its bias, the weight gradient with the
+// bias gradient.
+TEST_F(CudaBackendTest, FusedBiasProductsMatchTheCpu) {
+  const int64_t rows = 96, in = 40, units = 24;
+  for (DType dt : {DType::kF32, DType::kF16, DType::kBF16}) {
+    const double tol = tolerance(dt);
+    const std::vector<double> x = random(rows * in), w = random(units * in), bias = random(units);
+    Run f = both({{x, dt}, {w, dt}, {random(rows * units), dt}, {bias, dt}});
+    cpu_->gemm_bias(dt, dt, dt, true, rows, units, in, 1.0, f.cpu[0], f.cpu[1], f.cpu[2], dt, f.cpu[3]);
+    gpu_->gemm_bias(dt, dt, dt, true, rows, units, in, 1.0, f.gpu[0], f.gpu[1], f.gpu[2], dt, f.gpu[3]);
+    std::vector<double> magnitudes(rows * units);
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t u = 0; u < units; ++u) {
+        double terms = std::abs(bias[u]);
+        for (int64_t p = 0; p < in; ++p) terms += std::abs(x[r * in + p] * w[u * in + p]);
+        magnitudes[r * units + u] = terms;
+      }
+    expect_close(f, 2, dt, rows * units, tol, std::string("linear forward with bias, ") + dtype_name(dt), magnitudes);
+
+    const std::vector<double> dy = random(rows * units);
+    Run g = both({{dy, dt}, {x, dt}, {random(units * in), DType::kF32}, {random(units), DType::kF32}});
+    cpu_->gemm_bias_grad(dt, dt, DType::kF32, units, in, rows, 1.0, g.cpu[0], g.cpu[1], g.cpu[2], DType::kF32, g.cpu[3]);
+    gpu_->gemm_bias_grad(dt, dt, DType::kF32, units, in, rows, 1.0, g.gpu[0], g.gpu[1], g.gpu[2], DType::kF32, g.gpu[3]);
+    std::vector<double> weight_terms(units * in), bias_terms(units);
+    for (int64_t u = 0; u < units; ++u) {
+      for (int64_t i = 0; i < in; ++i)
+        for (int64_t r = 0; r < rows; ++r) weight_terms[u * in + i] += std::abs(dy[r * units + u] * x[r * in + i]);
+      for (int64_t r = 0; r < rows; ++r) bias_terms[u] += std::abs(dy[r * units + u]);
+    }
+    expect_close(g, 2, DType::kF32, units * in, tol, std::string("weight gradient, ") + dtype_name(dt), weight_terms);
+    expect_close(g, 3, DType::kF32, units, tol, std::string("bias gradient, ") + dtype_name(dt), bias_terms);
+  }
+}
+
+// cuDNN's convolutions against a direct sum in f64 on the host (strided,
+// padded, dilated, grouped): the forward, the data gradient added into dx,
+// and the weight gradient widened into f32.
+TEST_F(CudaBackendTest, CudnnConvolutionsMatchADirectSum) {
+  const int64_t n = 3, c = 4, h = 9, wd = 8, k = 6, groups = 2, kernel = 3, stride = 2, pad = 1, dilation = 2;
+  const Window2d win{c, h, wd, kernel, kernel, stride, stride, pad, pad, dilation, dilation,
+                     (h + 2 * pad - dilation * (kernel - 1) - 1) / stride + 1,
+                     (wd + 2 * pad - dilation * (kernel - 1) - 1) / stride + 1};
+  const Backend::Conv2dShape shape{n, k, groups, win};
+  const int64_t cg = c / groups, kg = k / groups, oh = win.out_h, ow = win.out_w;
+  const std::vector<double> x = random(n * c * h * wd), w = random(k * cg * kernel * kernel);
+  const std::vector<double> dy = random(n * k * oh * ow), dx0 = random(n * c * h * wd);
+  std::vector<double> y(n * k * oh * ow), y_terms(y.size()), dx(dx0), dx_terms(dx0.size()), dw(w.size()),
+      dw_terms(w.size());
+  for (double& v : dx_terms) v = 1e-2;
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t o = 0; o < k; ++o)
+      for (int64_t i = 0; i < oh; ++i)
+        for (int64_t j = 0; j < ow; ++j)
+          for (int64_t ci = 0; ci < cg; ++ci)
+            for (int64_t r = 0; r < kernel; ++r)
+              for (int64_t q = 0; q < kernel; ++q) {
+                const int64_t yy = i * stride - pad + r * dilation, xx = j * stride - pad + q * dilation;
+                if (yy < 0 || yy >= h || xx < 0 || xx >= wd) continue;
+                const int64_t channel = (o / kg) * cg + ci;
+                const int64_t xi = ((b * c + channel) * h + yy) * wd + xx, wi = ((o * cg + ci) * kernel + r) * kernel + q;
+                const int64_t yi = ((b * k + o) * oh + i) * ow + j;
+                y[yi] += x[xi] * w[wi];
+                y_terms[yi] += std::abs(x[xi] * w[wi]);
+                dx[xi] += dy[yi] * w[wi];
+                dx_terms[xi] += std::abs(dy[yi] * w[wi]);
+                dw[wi] += dy[yi] * x[xi];
+                dw_terms[wi] += std::abs(dy[yi] * x[xi]);
+              }
+  for (size_t i = 0; i < dx_terms.size(); ++i) dx_terms[i] += std::abs(dx0[i]);
+  for (DType dt : {DType::kF32, DType::kBF16}) {
+    const double tol = tolerance(dt);
+    void* gx = upload(gpu_.get(), x, dt);
+    void* gw = upload(gpu_.get(), w, dt);
+    void* gy = upload(gpu_.get(), std::vector<double>(y.size()), dt);
+    void* gdy = upload(gpu_.get(), dy, dt);
+    void* gdx = upload(gpu_.get(), dx0, dt);
+    void* gdw = upload(gpu_.get(), std::vector<double>(w.size()), DType::kF32);
+    ASSERT_TRUE(gpu_->conv2d_forward(dt, shape, gx, gw, gy)) << "cuDNN took no " << dtype_name(dt) << " convolution";
+    ASSERT_TRUE(gpu_->conv2d_backward(dt, DType::kF32, shape, gx, gw, gdy, gdw, gdx, true));
+    auto expect = [&](const void* got, DType got_dt, const std::vector<double>& want,
+                      const std::vector<double>& terms, const char* what) {
+      const std::vector<double> g = download(gpu_.get(), got, got_dt, static_cast<int64_t>(want.size()));
+      int reported = 0;
+      for (size_t i = 0; i < want.size(); ++i)
+        if (!(std::abs(g[i] - want[i]) <= tol * std::max(terms[i], 1e-2)) && reported++ < 5)
+          ADD_FAILURE() << what << " " << dtype_name(dt) << " element " << i << ": direct " << want[i] << " cuDNN "
+                        << g[i];
+    };
+    expect(gy, dt, y, y_terms, "forward");
+    expect(gdx, dt, dx, dx_terms, "data gradient (added)");
+    expect(gdw, DType::kF32, dw, dw_terms, "weight gradient");
+  }
 }
 
 TEST_F(CudaBackendTest, ElementwiseOpsMatchTheCpu) {
@@ -109,9 +218,15 @@ TEST_F(CudaBackendTest, ElementwiseOpsMatchTheCpu) {
       cpu_->activation_forward(dt, act, n, r.cpu[0], r.cpu[1]);
       gpu_->activation_forward(dt, act, n, r.gpu[0], r.gpu[1]);
       expect_close(r, 1, dt, n, tol, "activation forward");
+      const std::vector<double> before = download(cpu_.get(), r.cpu[3], dt, n);
       cpu_->activation_backward(dt, act, n, r.cpu[0], r.cpu[1], r.cpu[2], r.cpu[3], true);
       gpu_->activation_backward(dt, act, n, r.gpu[0], r.gpu[1], r.gpu[2], r.gpu[3], true);
-      expect_close(r, 3, dt, n, tol, "activation backward");
+      // dx accumulates: dx + dy f'(x) may cancel, so compare against both terms' size.
+      const std::vector<double> after = download(cpu_.get(), r.cpu[3], dt, n);
+      std::vector<double> magnitudes(n);
+      for (int64_t i = 0; i < n; ++i)
+        magnitudes[i] = std::max(1e-2, std::abs(before[i]) + std::abs(after[i] - before[i]));
+      expect_close(r, 3, dt, n, tol, "activation backward", magnitudes);
     }
     Run r = both({{random(n), dt}, {random(n), dt}, {random(n), dt}});
     cpu_->add(dt, n, r.cpu[0], r.cpu[1], r.cpu[2]);
@@ -132,6 +247,17 @@ TEST_F(CudaBackendTest, ElementwiseOpsMatchTheCpu) {
     cpu_->column_sum(dt, DType::kF32, 1428, 7, bias.cpu[0], bias.cpu[2], true);
     gpu_->column_sum(dt, DType::kF32, 1428, 7, bias.gpu[0], bias.gpu[2], true);
     expect_close(bias, 2, DType::kF32, 7, 1e-4, "column_sum");
+    // Bias gradients of large batches: many row chunks, and one short chunk.
+    for (int64_t rows : {16384, 300}) {
+      const int64_t cols = 45;
+      const std::vector<double> values = random(rows * cols);
+      Run sums = both({{values, dt}, {random(cols), DType::kF32}});
+      cpu_->column_sum(dt, DType::kF32, rows, cols, sums.cpu[0], sums.cpu[1], false);
+      gpu_->column_sum(dt, DType::kF32, rows, cols, sums.gpu[0], sums.gpu[1], false);
+      std::vector<double> terms(cols);  // the sums of |x|: both devices sum the same values in other orders
+      for (int64_t i = 0; i < rows * cols; ++i) terms[i % cols] += std::abs(values[i]);
+      expect_close(sums, 1, DType::kF32, cols, 1e-5, "column_sum of " + std::to_string(rows) + " rows", terms);
+    }
     Run conv = both({{random(n), DType::kF32}, {random(n), dt}});
     cpu_->convert(DType::kF32, dt, n, conv.cpu[0], conv.cpu[1]);
     gpu_->convert(DType::kF32, dt, n, conv.gpu[0], conv.gpu[1]);
@@ -364,8 +490,57 @@ TEST(CudaTrainingTest, ACnnWithBatchNormTrainsTheSameOnBothDevices) {
   expect_same_training(cnn(), {1, 12, 12}, Precision::kFp32, 1e-4);
 }
 
+Graph strided_cnn() {
+  Graph g;
+  int h = g.add_input("x", {4, 11, 11});
+  h = g.add(make_conv2d(8, 3, 2, 1, 2, 2, true, Init::kHeUniform), {h});
+  h = g.add(make_activation(Activation::kRelu), {h});
+  h = g.add(make_conv2d(6, 1, 1, 0, 1, 1, true, Init::kHeUniform), {h});
+  h = g.add(make_flatten(), {h});
+  h = g.add(make_linear(5, true, Init::kHeUniform), {h});
+  g.set_output(h, "logits");
+  return g;
+}
+
+TEST(CudaTrainingTest, AStridedGroupedCnnTrainsTheSameOnBothDevices) {
+  expect_same_training(strided_cnn(), {4, 11, 11}, Precision::kFp32, 1e-4);
+}
+
+TEST(CudaTrainingTest, ACnnInBf16TrainsCloseToTheCpu) {
+  expect_same_training(cnn(), {1, 12, 12}, Precision::kBf16, 5e-2);
+}
+
 TEST(CudaTrainingTest, MixedPrecisionTrainsCloseToTheCpu) {
   expect_same_training(mlp(), {20}, Precision::kBf16, 5e-2);
+}
+
+TEST(CudaTrainingTest, Fp16WithLossScalingTrainsCloseToTheCpu) {
+  expect_same_training(mlp(), {20}, Precision::kFp16, 5e-2);
+}
+
+// A batch from page-locked memory (tk_host_alloc) goes straight to the device;
+// a large pageable one through staging filled by several threads. Both land
+// exactly.
+TEST_F(CudaBackendTest, BatchesLoadFromPageLockedAndLargePageableMemory) {
+  const int64_t n = int64_t{6} << 20;  // 24 MB of f32: the threaded copy
+  HostMemory locked = host_alloc(n * sizeof(float));
+  EXPECT_TRUE(locked.page_locked);
+  std::vector<float> pageable(n);
+  float* pinned = static_cast<float*>(locked.ptr);
+  for (int64_t i = 0; i < n; ++i) pageable[i] = pinned[i] = static_cast<float>(i % 256);
+  for (float* source : {pinned, pageable.data()}) {
+    for (DType target : {DType::kF32, DType::kBF16}) {
+      void* device = gpu_->allocate(n * dtype_size(target));
+      gpu_->load_host({source, DType::kF32, {n}, {}}, target, device);
+      std::vector<float> back(n);
+      gpu_->store_host(target, device, {back.data(), DType::kF32, {n}, {}});
+      gpu_->deallocate(device, 0);
+      int64_t wrong = 0;
+      for (int64_t i = 0; i < n; ++i) wrong += back[i] != pageable[i];  // integers below 256 are exact in bf16
+      EXPECT_EQ(wrong, 0) << (source == pinned ? "page-locked" : "pageable") << " to " << dtype_name(target);
+    }
+  }
+  host_free(locked);
 }
 
 TEST(CudaTrainingTest, AStepAfterTheFirstAllocatesNothing) {

@@ -26,7 +26,11 @@ def cuda_library(name, cu_srcs, cu_hdrs, srcs, hdrs, deps, copts = []):
             name = stem,
             srcs = [src] + cu_hdrs,
             outs = [stem + ".pic.o"],
-            cmd = "{nvcc} {flags} -I. -c $(location {src}) -o $@".format(nvcc = NVCC, flags = NVCC_FLAGS, src = src),
+            # nvcc names its temporaries after its process id, which the
+            # sandboxes' own PID namespaces repeat: each run gets its own TMPDIR.
+            cmd = ("scratch=$$(mktemp -d /tmp/nvcc.XXXXXXXX) && " +
+                   "TMPDIR=$$scratch {nvcc} {flags} -I. -c $(location {src}) -o $@; " +
+                   "status=$$?; rm -rf $$scratch; exit $$status").format(nvcc = NVCC, flags = NVCC_FLAGS, src = src),
             message = "NVCC " + src,
         )
         objects.append(":" + stem + ".pic.o")

@@ -1,7 +1,5 @@
 #include "core/backend/cuda/cublaslt_gemm.h"
 
-#include <memory>
-
 #include "core/backend/cuda/cuda_status.h"
 #include "core/base/error.h"
 
@@ -18,13 +16,20 @@ cudaDataType_t cuda_type(DType dt) {
   }
 }
 
-// RAII for the descriptors one call needs.
-struct Descriptors {
+template <typename T>
+void set(cublasLtMatmulDesc_t op, cublasLtMatmulDescAttributes_t attribute, const T& value, const char* what) {
+  check(cublasLtMatmulDescSetAttribute(op, attribute, &value, sizeof value), what);
+}
+
+}  // namespace
+
+// The descriptors of one shape and the algorithm cuBLASLt chose for it.
+struct LtGemm::Prepared {
   cublasLtMatmulDesc_t op = nullptr;
   cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr;
-  cublasLtMatmulPreference_t preference = nullptr;
-  ~Descriptors() {
-    if (preference) cublasLtMatmulPreferenceDestroy(preference);
+  cublasLtMatmulHeuristicResult_t heuristic{};
+  bool found = false;
+  ~Prepared() {
     if (c) cublasLtMatrixLayoutDestroy(c);
     if (b) cublasLtMatrixLayoutDestroy(b);
     if (a) cublasLtMatrixLayoutDestroy(a);
@@ -32,64 +37,93 @@ struct Descriptors {
   }
 };
 
-}  // namespace
-
 LtGemm::LtGemm() { check(cublasLtCreate(&handle_), "cublasLtCreate"); }
 
 LtGemm::~LtGemm() {
+  prepared_.clear();
   if (handle_) cublasLtDestroy(handle_);
 }
 
-void LtGemm::run(cudaStream_t stream, void* workspace, size_t workspace_bytes, DType a_dt, DType b_dt, DType c_dt,
-                 bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha, const void* a,
-                 const void* b, double beta, void* c) {
-  if (m <= 0 || n <= 0) return;
-  if (a_dt != b_dt)
-    fail(ErrorCode::kUnsupported, "cuBLASLt multiplies operands of one dtype; got ", dtype_name(a_dt), " and ",
-         dtype_name(b_dt));
-  const bool f64 = a_dt == DType::kF64;
-  if (f64 != (c_dt == DType::kF64))
-    fail(ErrorCode::kUnsupported, "f64 products need f64 operands and result; got ", dtype_name(a_dt), " into ",
-         dtype_name(c_dt));
+LtGemm::Prepared& LtGemm::prepare(const GemmShape& s, size_t workspace_bytes) {
+  const Key key{static_cast<int>(s.a_dt), static_cast<int>(s.b_dt), static_cast<int>(s.c_dt), s.trans_a, s.trans_b,
+                s.m, s.n, s.k, static_cast<int>(s.epilogue), static_cast<int>(s.bias_dt), allow_tf32_,
+                workspace_bytes};
+  std::unique_ptr<Prepared>& slot = prepared_[key];
+  if (slot) return *slot;
+  auto p = std::make_unique<Prepared>();
+  const bool f64 = s.a_dt == DType::kF64;
   const cublasComputeType_t compute =
       f64 ? CUBLAS_COMPUTE_64F
-          : (a_dt == DType::kF32 && c_dt == DType::kF32 && allow_tf32_ ? CUBLAS_COMPUTE_32F_FAST_TF32
-                                                                       : CUBLAS_COMPUTE_32F);
-  const cudaDataType_t scale_type = f64 ? CUDA_R_64F : CUDA_R_32F;
-
+          : (s.a_dt == DType::kF32 && s.c_dt == DType::kF32 && allow_tf32_ ? CUBLAS_COMPUTE_32F_FAST_TF32
+                                                                           : CUBLAS_COMPUTE_32F);
+  check(cublasLtMatmulDescCreate(&p->op, compute, f64 ? CUDA_R_64F : CUDA_R_32F), "cublasLtMatmulDescCreate");
   // Column-major view: C^T [n x m] = op(B)^T [n x k] * op(A)^T [k x m].
-  const cublasOperation_t op_first = trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
-  const cublasOperation_t op_second = trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;
-  const int64_t ld_b = trans_b ? k : n, ld_a = trans_a ? m : k;
-  Descriptors d;
-  check(cublasLtMatmulDescCreate(&d.op, compute, scale_type), "cublasLtMatmulDescCreate");
-  check(cublasLtMatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_TRANSA, &op_first, sizeof op_first),
-        "cublasLtMatmulDescSetAttribute(TRANSA)");
-  check(cublasLtMatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_TRANSB, &op_second, sizeof op_second),
-        "cublasLtMatmulDescSetAttribute(TRANSB)");
+  const cublasOperation_t op_first = s.trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
+  const cublasOperation_t op_second = s.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;
+  set(p->op, CUBLASLT_MATMUL_DESC_TRANSA, op_first, "cublasLtMatmulDescSetAttribute(TRANSA)");
+  set(p->op, CUBLASLT_MATMUL_DESC_TRANSB, op_second, "cublasLtMatmulDescSetAttribute(TRANSB)");
+  if (s.epilogue != Epilogue::kNone) {
+    // Row-major columns are the column-major rows of C^T: the bias is
+    // per row of D; the gradient reduces op(A)^T, cuBLASLt's B, over k.
+    const cublasLtEpilogue_t epilogue =
+        s.epilogue == Epilogue::kBias ? CUBLASLT_EPILOGUE_BIAS : CUBLASLT_EPILOGUE_BGRADB;
+    set(p->op, CUBLASLT_MATMUL_DESC_EPILOGUE, epilogue, "cublasLtMatmulDescSetAttribute(EPILOGUE)");
+    set(p->op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, cuda_type(s.bias_dt),
+        "cublasLtMatmulDescSetAttribute(BIAS_DATA_TYPE)");
+  }
   // Stored shapes (column-major rows x cols): B^T is n x k (or k x n when transposed).
-  check(cublasLtMatrixLayoutCreate(&d.a, cuda_type(b_dt), trans_b ? k : n, trans_b ? n : k, ld_b),
+  check(cublasLtMatrixLayoutCreate(&p->a, cuda_type(s.b_dt), s.trans_b ? s.k : s.n, s.trans_b ? s.n : s.k,
+                                   s.trans_b ? s.k : s.n),
         "cublasLtMatrixLayoutCreate(B)");
-  check(cublasLtMatrixLayoutCreate(&d.b, cuda_type(a_dt), trans_a ? m : k, trans_a ? k : m, ld_a),
+  check(cublasLtMatrixLayoutCreate(&p->b, cuda_type(s.a_dt), s.trans_a ? s.m : s.k, s.trans_a ? s.k : s.m,
+                                   s.trans_a ? s.m : s.k),
         "cublasLtMatrixLayoutCreate(A)");
-  check(cublasLtMatrixLayoutCreate(&d.c, cuda_type(c_dt), n, m, n), "cublasLtMatrixLayoutCreate(C)");
-  check(cublasLtMatmulPreferenceCreate(&d.preference), "cublasLtMatmulPreferenceCreate");
-  check(cublasLtMatmulPreferenceSetAttribute(d.preference, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace_bytes,
-                                             sizeof workspace_bytes),
-        "cublasLtMatmulPreferenceSetAttribute");
-  cublasLtMatmulHeuristicResult_t heuristic{};
+  check(cublasLtMatrixLayoutCreate(&p->c, cuda_type(s.c_dt), s.n, s.m, s.n), "cublasLtMatrixLayoutCreate(C)");
+  cublasLtMatmulPreference_t preference = nullptr;
+  check(cublasLtMatmulPreferenceCreate(&preference), "cublasLtMatmulPreferenceCreate");
+  const cublasStatus_t set_status = cublasLtMatmulPreferenceSetAttribute(
+      preference, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace_bytes, sizeof workspace_bytes);
   int found = 0;
-  check(cublasLtMatmulAlgoGetHeuristic(handle_, d.op, d.a, d.b, d.c, d.c, d.preference, 1, &heuristic, &found),
-        "cublasLtMatmulAlgoGetHeuristic");
-  if (found == 0)
-    fail(ErrorCode::kUnsupported, "cuBLASLt has no algorithm for ", dtype_name(a_dt), " x ", dtype_name(b_dt),
-         " -> ", dtype_name(c_dt), " at ", m, "x", n, "x", k);
+  const cublasStatus_t status =
+      set_status != CUBLAS_STATUS_SUCCESS
+          ? set_status
+          : cublasLtMatmulAlgoGetHeuristic(handle_, p->op, p->a, p->b, p->c, p->c, preference, 1, &p->heuristic,
+                                           &found);
+  cublasLtMatmulPreferenceDestroy(preference);
+  // An epilogue cuBLASLt does not offer for this shape is not an error: the caller splits the work.
+  if (status != CUBLAS_STATUS_NOT_SUPPORTED || s.epilogue == Epilogue::kNone)
+    check(status, "cublasLtMatmulAlgoGetHeuristic");
+  p->found = status == CUBLAS_STATUS_SUCCESS && found > 0;
+  slot = std::move(p);
+  return *slot;
+}
+
+bool LtGemm::run(cudaStream_t stream, void* workspace, size_t workspace_bytes, const GemmShape& s, double alpha,
+                 const void* a, const void* b, double beta, void* c, void* bias) {
+  if (s.m <= 0 || s.n <= 0) return s.epilogue == Epilogue::kNone;
+  if (s.a_dt != s.b_dt)
+    fail(ErrorCode::kUnsupported, "cuBLASLt multiplies operands of one dtype; got ", dtype_name(s.a_dt), " and ",
+         dtype_name(s.b_dt));
+  const bool f64 = s.a_dt == DType::kF64;
+  if (f64 != (s.c_dt == DType::kF64))
+    fail(ErrorCode::kUnsupported, "f64 products need f64 operands and result; got ", dtype_name(s.a_dt), " into ",
+         dtype_name(s.c_dt));
+  if (s.epilogue == Epilogue::kBiasGrad && !s.trans_a)
+    fail(ErrorCode::kInternal, "the fused bias gradient reduces A^T; A was not transposed");
+  Prepared& p = prepare(s, workspace_bytes);
+  if (!p.found) {
+    if (s.epilogue != Epilogue::kNone) return false;
+    fail(ErrorCode::kUnsupported, "cuBLASLt has no algorithm for ", dtype_name(s.a_dt), " x ", dtype_name(s.b_dt),
+         " -> ", dtype_name(s.c_dt), " at ", s.m, "x", s.n, "x", s.k);
+  }
+  if (s.epilogue != Epilogue::kNone) set(p.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, bias, "cublasLtMatmulDescSetAttribute(BIAS_POINTER)");
   const float alpha32 = static_cast<float>(alpha), beta32 = static_cast<float>(beta);
   const void* alpha_ptr = f64 ? static_cast<const void*>(&alpha) : &alpha32;
   const void* beta_ptr = f64 ? static_cast<const void*>(&beta) : &beta32;
-  check(cublasLtMatmul(handle_, d.op, alpha_ptr, b, d.a, a, d.b, beta_ptr, c, d.c, c, d.c, &heuristic.algo, workspace,
-                       workspace_bytes, stream),
+  check(cublasLtMatmul(handle_, p.op, alpha_ptr, b, p.a, a, p.b, beta_ptr, c, p.c, c, p.c, &p.heuristic.algo,
+                       workspace, workspace_bytes, stream),
         "cublasLtMatmul");
+  return true;
 }
 
 }  // namespace tk::cuda

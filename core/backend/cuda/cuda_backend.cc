@@ -2,7 +2,10 @@
 
 #include <cuda_runtime_api.h>
 
+#include <algorithm>
 #include <cstring>
+#include <system_error>
+#include <thread>
 #include <vector>
 
 #include "core/backend/cuda/cuda_status.h"
@@ -28,6 +31,42 @@ std::string device_name(int device) {
   cudaDeviceProp props{};
   check(cudaGetDeviceProperties(&props, device), "cudaGetDeviceProperties");
   return "cuda:" + std::to_string(device) + " (" + props.name + ")";
+}
+
+// Whether `ptr` is page-locked host memory the GPU can read directly.
+bool is_page_locked(const void* ptr) {
+  cudaPointerAttributes attributes{};
+  if (cudaPointerGetAttributes(&attributes, ptr) != cudaSuccess) {
+    cudaGetLastError();  // an unknown pointer only means pageable memory
+    return false;
+  }
+  return attributes.type == cudaMemoryTypeHost;
+}
+
+// A single core copies pageable memory at a few GB/s, far below the bus; large
+// batches are split over several threads.
+void parallel_memcpy(void* dst, const void* src, size_t bytes) {
+  constexpr size_t kBytesPerThread = size_t{8} << 20;
+  const size_t threads = std::min<size_t>({bytes / kBytesPerThread, 8, std::max(1u, std::thread::hardware_concurrency())});
+  if (threads <= 1) {
+    std::memcpy(dst, src, bytes);
+    return;
+  }
+  const size_t share = (bytes + threads - 1) / threads;
+  auto copy = [=](size_t begin, size_t end) {
+    std::memcpy(static_cast<char*>(dst) + begin, static_cast<const char*>(src) + begin, end - begin);
+  };
+  std::vector<std::thread> helpers;
+  size_t handed_out = share;  // this thread copies [0, share) and whatever no helper took
+  try {
+    for (; handed_out < bytes; handed_out += share)
+      helpers.emplace_back(copy, handed_out, std::min(bytes, handed_out + share));
+  } catch (const std::system_error&) {
+    // No thread to be had: the rest is copied here.
+  }
+  copy(0, share);
+  if (handed_out < bytes) copy(handed_out, bytes);
+  for (std::thread& helper : helpers) helper.join();
 }
 
 // Element offsets of a strided view, in index order.
@@ -83,7 +122,9 @@ CudaBackend::~CudaBackend() {
   allocator_.deallocate(gemm_workspace_);
   allocator_.deallocate(reduce_partials_);
   allocator_.deallocate(counter_);
-  allocator_.deallocate(scratch_);
+  allocator_.deallocate(scratch_.ptr);
+  allocator_.deallocate(column_partials_.ptr);
+  allocator_.deallocate(conv_workspace_.ptr);
   if (pinned_) cudaFreeHost(pinned_);
   if (stream_) cudaStreamDestroy(stream_);
 }
@@ -102,14 +143,14 @@ void CudaBackend::synchronize() {
   check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize");
 }
 
-void* CudaBackend::device_scratch(size_t bytes) {
-  if (bytes > scratch_bytes_) {
+void* CudaBackend::grow(Scratch& scratch, size_t bytes) {
+  if (bytes > scratch.bytes) {
     void* grown = allocator_.allocate(bytes);
-    allocator_.deallocate(scratch_);
-    scratch_ = grown;
-    scratch_bytes_ = bytes;
+    allocator_.deallocate(scratch.ptr);
+    scratch.ptr = grown;
+    scratch.bytes = bytes;
   }
-  return scratch_;
+  return scratch.ptr;
 }
 
 void* CudaBackend::pinned(size_t bytes) {
@@ -162,15 +203,22 @@ void CudaBackend::load_host(const HostView& src, DType dst_dtype, void* dst) {
   const int64_t n = shape_numel(src.shape);
   if (n == 0) return;
   const size_t elem = dtype_size(src.dtype), bytes = static_cast<size_t>(n) * elem;
+  void* target = src.dtype == dst_dtype ? dst : device_scratch(bytes);
+  if (src.strides.empty() && is_page_locked(src.data)) {
+    // Page-locked memory (tk_host_alloc, cudaHostRegister): the copy engine reads it directly.
+    check(cudaMemcpyAsync(target, src.data, bytes, cudaMemcpyHostToDevice, stream_), "cudaMemcpyAsync(H2D)");
+    if (target != dst) cuda::convert(stream_, src.dtype, dst_dtype, n, target, dst);
+    synchronize();  // the caller may reuse its memory as soon as this returns
+    return;
+  }
   // Pack into pinned staging in the caller's dtype, copy, convert on the device.
   char* staging = static_cast<char*>(pinned(bytes));
   if (src.strides.empty()) {
-    std::memcpy(staging, src.data, bytes);
+    parallel_memcpy(staging, src.data, bytes);
   } else {
     const char* base = static_cast<const char*>(src.data);
     for_each_offset(src, [&](int64_t i, int64_t offset) { std::memcpy(staging + i * elem, base + offset * elem, elem); });
   }
-  void* target = src.dtype == dst_dtype ? dst : device_scratch(bytes);
   check(cudaMemcpyAsync(target, staging, bytes, cudaMemcpyHostToDevice, stream_), "cudaMemcpyAsync(H2D)");
   if (target != dst) cuda::convert(stream_, src.dtype, dst_dtype, n, target, dst);
   synchronize();  // staging is reused by the next call
@@ -208,8 +256,44 @@ void CudaBackend::gemm(DType a_dt, DType b_dt, DType c_dt, bool trans_a, bool tr
     else if (beta != 1.0) cuda::axpy(stream_, c_dt, m * n, beta - 1.0, c, c, true);
     return;
   }
-  gemm_.run(stream_, gemm_workspace_, gemm_workspace_bytes_, a_dt, b_dt, c_dt, trans_a, trans_b, m, n, k, alpha, a,
+  gemm_.run(stream_, gemm_workspace_, gemm_workspace_bytes_, {a_dt, b_dt, c_dt, trans_a, trans_b, m, n, k}, alpha, a,
             b, beta, c);
+}
+
+void CudaBackend::gemm_bias(DType a_dt, DType b_dt, DType c_dt, bool trans_b, int64_t m, int64_t n, int64_t k,
+                            double alpha, const void* a, const void* b, void* c, DType bias_dt, const void* bias) {
+  activate();
+  const cuda::GemmShape shape{a_dt, b_dt, c_dt, false, trans_b, m, n, k, cuda::Epilogue::kBias, bias_dt};
+  if (k > 0 && gemm_.run(stream_, gemm_workspace_, gemm_workspace_bytes_, shape, alpha, a, b, 0.0, c,
+                         const_cast<void*>(bias)))
+    return;
+  Backend::gemm_bias(a_dt, b_dt, c_dt, trans_b, m, n, k, alpha, a, b, c, bias_dt, bias);
+}
+
+void CudaBackend::gemm_bias_grad(DType a_dt, DType b_dt, DType c_dt, int64_t m, int64_t n, int64_t k, double alpha,
+                                 const void* a, const void* b, void* c, DType sums_dt, void* sums) {
+  activate();
+  const cuda::GemmShape shape{a_dt, b_dt, c_dt, true, false, m, n, k, cuda::Epilogue::kBiasGrad, sums_dt};
+  if (k > 0 && gemm_.run(stream_, gemm_workspace_, gemm_workspace_bytes_, shape, alpha, a, b, 0.0, c, sums)) return;
+  Backend::gemm_bias_grad(a_dt, b_dt, c_dt, m, n, k, alpha, a, b, c, sums_dt, sums);
+}
+
+bool CudaBackend::conv2d_forward(DType dt, const Conv2dShape& shape, const void* x, const void* weight, void* y) {
+  activate();
+  return conv_.forward(stream_, dt, shape, x, weight, y);
+}
+
+bool CudaBackend::conv2d_backward(DType dt, DType dw_dt, const Conv2dShape& shape, const void* x, const void* weight,
+                                  const void* dy, void* dweight, void* dx, bool accumulate_dx) {
+  activate();
+  if (dw_dt == dt) return conv_.backward(stream_, dt, shape, x, weight, dy, dweight, dx, accumulate_dx);
+  // cuDNN writes the weight gradient in the data's dtype: narrow, then widened into dweight.
+  const Window2d& w = shape.window;
+  const int64_t count = shape.out_channels * (w.channels / shape.groups) * w.kernel_h * w.kernel_w;
+  void* narrow = device_scratch(static_cast<size_t>(count) * dtype_size(dt));
+  if (!conv_.backward(stream_, dt, shape, x, weight, dy, narrow, dx, accumulate_dx)) return false;
+  cuda::convert(stream_, dt, dw_dt, count, narrow, dweight);
+  return true;
 }
 
 void CudaBackend::bias_add(DType y_dt, DType bias_dt, int64_t rows, int64_t cols, const void* bias, void* y) {
@@ -220,7 +304,9 @@ void CudaBackend::bias_add(DType y_dt, DType bias_dt, int64_t rows, int64_t cols
 void CudaBackend::column_sum(DType x_dt, DType out_dt, int64_t rows, int64_t cols, const void* x, void* out,
                              bool accumulate) {
   activate();
-  cuda::column_sum(stream_, x_dt, out_dt, rows, cols, x, out, accumulate);
+  const size_t partial_bytes = static_cast<size_t>(cuda::column_sum_partials(rows, cols)) * sizeof(double);
+  double* partials = partial_bytes ? static_cast<double*>(grow(column_partials_, partial_bytes)) : nullptr;
+  cuda::column_sum(stream_, x_dt, out_dt, rows, cols, x, out, accumulate, partials);
 }
 
 void CudaBackend::convert(DType src_dt, DType dst_dt, int64_t n, const void* src, void* dst) {

@@ -13,6 +13,7 @@
 #include "core/backend/backend.h"
 #include "core/backend/caching_allocator.h"
 #include "core/backend/cuda/cublaslt_gemm.h"
+#include "core/backend/cuda/cudnn_conv.h"
 
 namespace tk::cuda {
 
@@ -43,6 +44,13 @@ class CudaBackend final : public Backend {
 
   void gemm(DType a_dt, DType b_dt, DType c_dt, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
             double alpha, const void* a, const void* b, double beta, void* c) override;
+  void gemm_bias(DType a_dt, DType b_dt, DType c_dt, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha,
+                 const void* a, const void* b, void* c, DType bias_dt, const void* bias) override;
+  void gemm_bias_grad(DType a_dt, DType b_dt, DType c_dt, int64_t m, int64_t n, int64_t k, double alpha,
+                      const void* a, const void* b, void* c, DType sums_dt, void* sums) override;
+  bool conv2d_forward(DType dt, const Conv2dShape& shape, const void* x, const void* weight, void* y) override;
+  bool conv2d_backward(DType dt, DType dw_dt, const Conv2dShape& shape, const void* x, const void* weight,
+                       const void* dy, void* dweight, void* dx, bool accumulate_dx) override;
   void bias_add(DType y_dt, DType bias_dt, int64_t rows, int64_t cols, const void* bias, void* y) override;
   void column_sum(DType x_dt, DType out_dt, int64_t rows, int64_t cols, const void* x, void* out,
                   bool accumulate) override;
@@ -104,8 +112,15 @@ class CudaBackend final : public Backend {
   class RawMemory;
   // Makes this backend's device current on the calling thread.
   void activate() const;
-  // Device scratch of at least `bytes`, kept and grown (never shrunk).
-  void* device_scratch(size_t bytes);
+  // Device scratch of at least `bytes`, kept and grown (never shrunk). A block
+  // given up on growth goes back to the stream-ordered cache, so work already
+  // queued may still read it.
+  struct Scratch {
+    void* ptr = nullptr;
+    size_t bytes = 0;
+  };
+  void* grow(Scratch& scratch, size_t bytes);
+  void* device_scratch(size_t bytes) { return grow(scratch_, bytes); }
   // Pinned host staging of at least `bytes`, kept and grown.
   void* pinned(size_t bytes);
   double reduce(DType dt, int kind, int64_t n, const void* x);
@@ -117,13 +132,15 @@ class CudaBackend final : public Backend {
   std::unique_ptr<RawMemory> raw_;
   CachingAllocator allocator_;
   LtGemm gemm_;
+  Scratch conv_workspace_;
+  CudnnConv conv_{[this](size_t bytes) { return grow(conv_workspace_, bytes); }};
   uint64_t allocation_count_ = 0;
   void* gemm_workspace_ = nullptr;
   size_t gemm_workspace_bytes_ = 0;
   double* reduce_partials_ = nullptr;  // kReduceBlocks partial sums, then the result
   unsigned long long* counter_ = nullptr;
-  void* scratch_ = nullptr;
-  size_t scratch_bytes_ = 0;
+  Scratch scratch_;
+  Scratch column_partials_;  // stage-1 sums of column_sum
   void* pinned_ = nullptr;
   size_t pinned_bytes_ = 0;
 };

@@ -29,8 +29,12 @@ void moving_average(cudaStream_t s, DType dt, int64_t n, double momentum, const 
 // reduce.cu. `partials` is device scratch of at least kReduceBlocks doubles,
 // `result` device memory for one double (or int64), read back with a sync.
 constexpr int kReduceBlocks = 256;
+// Column sums (bias gradients) go in chunks of this many rows; `partials` holds
+// column_sum_partials(rows, cols) doubles (none for a single chunk).
+constexpr int64_t kColumnSumChunkRows = 512;
+int64_t column_sum_partials(int64_t rows, int64_t cols);
 void column_sum(cudaStream_t s, DType x_dt, DType out_dt, int64_t rows, int64_t cols, const void* x, void* out,
-                bool accumulate);
+                bool accumulate, double* partials);
 void channel_sum(cudaStream_t s, DType x_dt, DType out_dt, int64_t batch, int64_t channels, int64_t spatial,
                  const void* x, void* out, bool accumulate);
 // kind: 0 sum, 1 sum of squares, 2 count of non-finite values.

@@ -1,6 +1,7 @@
-// Loss kernels (forward and gradient in one pass) and softmax: one thread per
-// row, arithmetic in V (f32 or f64) as on the CPU. Rows are short (classes,
-// outputs); a block per row would pay off only for wide outputs.
+// Loss kernels (forward and gradient in one pass) and softmax: one warp per
+// row, its lanes striding over the columns (coalesced reads), arithmetic in V
+// (f32 or f64) as on the CPU. Warp sums and maxima combine lanes in a fixed
+// butterfly order, so results depend on the shape alone.
 #include "core/backend/cuda/cuda_common.cuh"
 #include "core/backend/cuda/kernels.h"
 
@@ -12,20 +13,50 @@ template <> __device__ inline float exp_v<float>(float x) { return expf(x); }
 template <typename V> __device__ inline V log_v(V x) { return log(x); }
 template <> __device__ inline float log_v<float>(float x) { return logf(x); }
 
+constexpr int kWarp = 32;
+
+// Every lane ends with the same value: each step adds the same two operands
+// on both lanes of a pair.
+template <typename V>
+__device__ inline V warp_sum(V v) {
+  for (int offset = kWarp / 2; offset > 0; offset /= 2) v += __shfl_xor_sync(0xffffffffu, v, offset);
+  return v;
+}
+template <typename V>
+__device__ inline V warp_max(V v) {
+  for (int offset = kWarp / 2; offset > 0; offset /= 2) v = max(v, __shfl_xor_sync(0xffffffffu, v, offset));
+  return v;
+}
+
+// Grid-stride over rows, one warp each; `lane` is the thread's column offset.
+#define TK_WARP_PER_ROW(r, rows, lane)                                                                  \
+  const int lane = threadIdx.x % kWarp;                                                                 \
+  for (int64_t r = (blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x) / kWarp; r < (rows); \
+       r += static_cast<int64_t>(blockDim.x) * gridDim.x / kWarp)
+
+inline unsigned blocks_for_rows(int64_t rows) { return blocks_for(rows * kWarp); }
+
+template <typename V, typename S>
+__device__ inline V row_max(const S* row, int64_t cols, int lane) {
+  V m = -INFINITY;
+  for (int64_t c = lane; c < cols; c += kWarp) m = max(m, static_cast<V>(load(row[c])));
+  return warp_max(m);
+}
+
 template <typename S, typename V>
 __global__ void softmax_cross_entropy_kernel(int64_t rows, int64_t classes, const S* x, const int32_t* labels,
                                              V* loss, S* dx, V grad_scale) {
-  TK_GRID_STRIDE(r, rows) {
+  TK_WARP_PER_ROW(r, rows, lane) {
     const S* row = x + r * classes;
-    V max_logit = load(row[0]);
-    for (int64_t c = 1; c < classes; ++c) max_logit = max(max_logit, static_cast<V>(load(row[c])));
+    const V max_logit = row_max<V>(row, classes, lane);
     V sum_exp = 0;
-    for (int64_t c = 0; c < classes; ++c) sum_exp += exp_v<V>(static_cast<V>(load(row[c])) - max_logit);
-    const V log_sum_exp = max_logit + log_v<V>(sum_exp);
-    loss[r] = log_sum_exp - static_cast<V>(load(row[labels[r]]));
+    for (int64_t c = lane; c < classes; c += kWarp) sum_exp += exp_v<V>(static_cast<V>(load(row[c])) - max_logit);
+    const V log_sum_exp = max_logit + log_v<V>(warp_sum(sum_exp));
+    const int32_t label = labels[r];
+    if (lane == 0) loss[r] = log_sum_exp - static_cast<V>(load(row[label]));
     if (!dx) continue;
-    for (int64_t c = 0; c < classes; ++c) {
-      const V target = c == labels[r] ? V(1) : V(0);
+    for (int64_t c = lane; c < classes; c += kWarp) {
+      const V target = c == label ? V(1) : V(0);
       dx[r * classes + c] = store<S>(grad_scale * (exp_v<V>(static_cast<V>(load(row[c])) - log_sum_exp) - target));
     }
   }
@@ -34,41 +65,43 @@ __global__ void softmax_cross_entropy_kernel(int64_t rows, int64_t classes, cons
 template <typename S, typename V>
 __global__ void squared_error_kernel(int64_t rows, int64_t cols, const S* p, const V* t, V* loss, S* dp,
                                      V grad_scale) {
-  TK_GRID_STRIDE(r, rows) {
+  TK_WARP_PER_ROW(r, rows, lane) {
     V total = 0;
-    for (int64_t c = r * cols; c < (r + 1) * cols; ++c) {
+    for (int64_t c = r * cols + lane; c < (r + 1) * cols; c += kWarp) {
       const V diff = static_cast<V>(load(p[c])) - t[c];
       total += diff * diff;
       if (dp) dp[c] = store<S>(V(2) * grad_scale * diff);
     }
-    loss[r] = total;
+    total = warp_sum(total);
+    if (lane == 0) loss[r] = total;
   }
 }
 
 template <typename S, typename V>
 __global__ void bce_kernel(int64_t rows, int64_t cols, const S* x, const V* t, V* loss, S* dx, V grad_scale) {
-  TK_GRID_STRIDE(r, rows) {
+  TK_WARP_PER_ROW(r, rows, lane) {
     V total = 0;
-    for (int64_t c = r * cols; c < (r + 1) * cols; ++c) {
+    for (int64_t c = r * cols + lane; c < (r + 1) * cols; c += kWarp) {
       const V xc = load(x[c]);
       // Stable form: max(x,0) - x*t + log(1 + exp(-|x|)).
       total += max(xc, V(0)) - xc * t[c] + log1p(exp_v<V>(-fabs(xc)));
       if (dx) dx[c] = store<S>(grad_scale * (V(1) / (V(1) + exp_v<V>(-xc)) - t[c]));
     }
-    loss[r] = total;
+    total = warp_sum(total);
+    if (lane == 0) loss[r] = total;
   }
 }
 
 template <typename S>
 __global__ void softmax_kernel(int64_t rows, int64_t cols, const S* x, S* y) {
   using T = compute_t<S>;
-  TK_GRID_STRIDE(r, rows) {
+  TK_WARP_PER_ROW(r, rows, lane) {
     const S* row = x + r * cols;
-    T max_value = load(row[0]);
-    for (int64_t c = 1; c < cols; ++c) max_value = max(max_value, static_cast<T>(load(row[c])));
+    const T max_value = row_max<T>(row, cols, lane);
     T total = 0;
-    for (int64_t c = 0; c < cols; ++c) total += exp_v<T>(load(row[c]) - max_value);
-    for (int64_t c = 0; c < cols; ++c) y[r * cols + c] = store<S>(exp_v<T>(load(row[c]) - max_value) / total);
+    for (int64_t c = lane; c < cols; c += kWarp) total += exp_v<T>(load(row[c]) - max_value);
+    total = warp_sum(total);
+    for (int64_t c = lane; c < cols; c += kWarp) y[r * cols + c] = store<S>(exp_v<T>(load(row[c]) - max_value) / total);
   }
 }
 
@@ -86,7 +119,7 @@ void softmax_cross_entropy(cudaStream_t s, DType dt, DType value_dt, int64_t row
   dispatch_loss(dt, value_dt, [&](auto s_tag, auto v_tag) {
     using S = decltype(s_tag);
     using V = decltype(v_tag);
-    softmax_cross_entropy_kernel<S, V><<<blocks_for(rows), kThreads, 0, s>>>(
+    softmax_cross_entropy_kernel<S, V><<<blocks_for_rows(rows), kThreads, 0, s>>>(
         rows, classes, static_cast<const S*>(logits), labels, static_cast<V*>(row_loss), static_cast<S*>(dlogits),
         static_cast<V>(grad_scale));
   });
@@ -99,7 +132,7 @@ void squared_error(cudaStream_t s, DType dt, DType value_dt, int64_t rows, int64
   dispatch_loss(dt, value_dt, [&](auto s_tag, auto v_tag) {
     using S = decltype(s_tag);
     using V = decltype(v_tag);
-    squared_error_kernel<S, V><<<blocks_for(rows), kThreads, 0, s>>>(
+    squared_error_kernel<S, V><<<blocks_for_rows(rows), kThreads, 0, s>>>(
         rows, cols, static_cast<const S*>(pred), static_cast<const V*>(target), static_cast<V*>(row_loss),
         static_cast<S*>(dpred), static_cast<V>(grad_scale));
   });
@@ -112,7 +145,7 @@ void bce_with_logits(cudaStream_t s, DType dt, DType value_dt, int64_t rows, int
   dispatch_loss(dt, value_dt, [&](auto s_tag, auto v_tag) {
     using S = decltype(s_tag);
     using V = decltype(v_tag);
-    bce_kernel<S, V><<<blocks_for(rows), kThreads, 0, s>>>(rows, cols, static_cast<const S*>(logits),
+    bce_kernel<S, V><<<blocks_for_rows(rows), kThreads, 0, s>>>(rows, cols, static_cast<const S*>(logits),
                                                             static_cast<const V*>(target), static_cast<V*>(row_loss),
                                                             static_cast<S*>(dlogits), static_cast<V>(grad_scale));
   });
@@ -123,7 +156,7 @@ void softmax(cudaStream_t s, DType dt, int64_t rows, int64_t cols, const void* x
   if (rows <= 0) return;
   dispatch_storage(dt, [&](auto tag) {
     using S = decltype(tag);
-    softmax_kernel<S><<<blocks_for(rows), kThreads, 0, s>>>(rows, cols, static_cast<const S*>(x),
+    softmax_kernel<S><<<blocks_for_rows(rows), kThreads, 0, s>>>(rows, cols, static_cast<const S*>(x),
                                                              static_cast<S*>(y));
   });
   check_launch("softmax");

@@ -73,6 +73,20 @@ TK_PLUGIN_EXPORT int trainkit_cuda_backend_create(int device, tk::Backend** out,
   return guarded(message, capacity, [&] { *out = new tk::cuda::CudaBackend(device); });
 }
 
+TK_PLUGIN_EXPORT int trainkit_cuda_host_alloc(size_t bytes, void** out, char* message, size_t capacity) {
+  return guarded(message, capacity, [&] {
+    *out = nullptr;
+    const cudaError_t status = cudaHostAlloc(out, bytes, cudaHostAllocPortable);
+    if (status == cudaErrorMemoryAllocation) {
+      cudaGetLastError();
+      tk::fail(tk::ErrorCode::kOutOfMemory, "cannot page-lock ", bytes, " bytes of host memory");
+    }
+    tk::cuda::check(status, "cudaHostAlloc");
+  });
+}
+
+TK_PLUGIN_EXPORT void trainkit_cuda_host_free(void* ptr) { cudaFreeHost(ptr); }
+
 TK_PLUGIN_EXPORT int trainkit_cuda_nccl_unique_id(void* id, char* message, size_t capacity) {
   return guarded(message, capacity, [&] {
     static_assert(sizeof(ncclUniqueId) == tk::kNcclIdBytes, "NCCL's unique id changed size");

@@ -1,5 +1,6 @@
 // Reductions. Every one has a fixed launch shape and a fixed summation order,
 // so results depend on n only, never on timing (as on the CPU).
+#include <algorithm>
 #include <cmath>
 
 #include "core/backend/cuda/cuda_common.cuh"
@@ -8,13 +9,40 @@
 namespace tk::cuda {
 namespace {
 
-// out[c] = (accumulate ? out[c] : 0) + sum_r x[r, c]: one thread per column,
-// rows in order (consecutive threads read consecutive addresses).
+// Column sums in two stages, each in a fixed order, so a result depends on the
+// shape alone. Stage 1: a block of kSumColumns x kSumLanes threads sums one
+// chunk of kSumChunkRows rows of kSumColumns columns (a warp reads consecutive
+// columns of one row); its lanes are added in lane order. With one chunk it
+// writes the result, else a partial per (chunk, column) that stage 2 adds up
+// chunk by chunk.
+constexpr int kSumColumns = 32, kSumLanes = 8;
+
 template <typename S, typename O>
-__global__ void column_sum_kernel(int64_t rows, int64_t cols, const S* x, O* out, bool accumulate) {
+__global__ void column_sum_chunk_kernel(int64_t rows, int64_t cols, const S* x, O* out, bool accumulate,
+                                        double* partials) {
+  __shared__ double lanes[kSumLanes][kSumColumns];
+  const int64_t c = static_cast<int64_t>(blockIdx.x) * kSumColumns + threadIdx.x;
+  const int64_t first = static_cast<int64_t>(blockIdx.y) * kColumnSumChunkRows;
+  const int64_t last = min(rows, first + kColumnSumChunkRows);
+  double total = 0;
+  if (c < cols)
+    for (int64_t r = first + threadIdx.y; r < last; r += kSumLanes) total += static_cast<double>(load(x[r * cols + c]));
+  lanes[threadIdx.y][threadIdx.x] = total;
+  __syncthreads();
+  if (threadIdx.y != 0 || c >= cols) return;
+  for (int lane = 1; lane < kSumLanes; ++lane) total += lanes[lane][threadIdx.x];
+  if (gridDim.y == 1)
+    out[c] = store<O>((accumulate ? static_cast<double>(load(out[c])) : 0.0) + total);
+  else
+    partials[blockIdx.y * cols + c] = total;
+}
+
+template <typename O>
+__global__ void column_sum_partials_kernel(int64_t chunks, int64_t cols, const double* partials, O* out,
+                                           bool accumulate) {
   TK_GRID_STRIDE(c, cols) {
     double total = accumulate ? static_cast<double>(load(out[c])) : 0.0;
-    for (int64_t r = 0; r < rows; ++r) total += static_cast<double>(load(x[r * cols + c]));
+    for (int64_t chunk = 0; chunk < chunks; ++chunk) total += partials[chunk * cols + c];
     out[c] = store<O>(total);
   }
 }
@@ -75,15 +103,26 @@ __global__ void binary_kernel(int64_t n, const S* x, const V* t, unsigned long l
 
 }  // namespace
 
+int64_t column_sum_partials(int64_t rows, int64_t cols) {
+  const int64_t chunks = (rows + kColumnSumChunkRows - 1) / kColumnSumChunkRows;
+  return chunks > 1 ? chunks * cols : 0;
+}
+
 void column_sum(cudaStream_t s, DType x_dt, DType out_dt, int64_t rows, int64_t cols, const void* x, void* out,
-                bool accumulate) {
+                bool accumulate, double* partials) {
   if (cols <= 0) return;
+  const int64_t chunks = std::max<int64_t>(1, (rows + kColumnSumChunkRows - 1) / kColumnSumChunkRows);
+  const dim3 grid(static_cast<unsigned>((cols + kSumColumns - 1) / kSumColumns), static_cast<unsigned>(chunks));
+  const dim3 block(kSumColumns, kSumLanes);
   dispatch_storage(x_dt, [&](auto x_tag) {
     dispatch_storage(out_dt, [&](auto o_tag) {
       using S = decltype(x_tag);
       using O = decltype(o_tag);
-      column_sum_kernel<S, O><<<blocks_for(cols), kThreads, 0, s>>>(rows, cols, static_cast<const S*>(x),
-                                                                     static_cast<O*>(out), accumulate);
+      column_sum_chunk_kernel<S, O><<<grid, block, 0, s>>>(rows, cols, static_cast<const S*>(x), static_cast<O*>(out),
+                                                           accumulate, partials);
+      if (chunks > 1)
+        column_sum_partials_kernel<O><<<blocks_for(cols), kThreads, 0, s>>>(chunks, cols, partials,
+                                                                             static_cast<O*>(out), accumulate);
     });
   });
   check_launch("column_sum");
