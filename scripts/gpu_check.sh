@@ -51,9 +51,9 @@ if wants nccl; then
   step nccl_rendezvous_test 60 "$dir/nccl_rendezvous_test"
 fi
 if wants samples; then
-  step fashion_mnist_gpu 60 "$dir/fashion_mnist" --epochs 2 --hidden 256 --batch 64 --seed 1 --device cuda \
-    --data "$data"
-  step fashion_mnist_cnn_gpu 90 "$dir/fashion_mnist_cnn" --epochs 1 --seed 1 --device cuda --data "$data"
+  # The samples' own defaults, as the CPU integration tests run them.
+  step fashion_mnist_gpu 60 "$dir/fashion_mnist" --seed 1 --device cuda --data "$data"
+  step fashion_mnist_cnn_gpu 120 "$dir/fashion_mnist_cnn" --seed 1 --device cuda --data "$data"
 fi
 if wants bench; then
   (cd "$out" && step gpu_bench 240 sh "$dir/gpu_bench.sh" "$dir" 2 "${TORCH_MODES:-eager,compile}")

@@ -205,23 +205,43 @@ StepResult Trainer::step(const HostView& inputs, const HostView& targets) {
   const uint64_t stream = static_cast<uint64_t>(micro_steps_) ^ (comm_ ? static_cast<uint64_t>(comm_->rank()) << 48 : 0);
   StepResult result;
   result.loss_scale = scaler_.scale();
-  result.loss = plan_->forward(params_.data(), true, config_.seed, stream,
-                               result.loss_scale * share / config_.accumulation_steps, half_params(), state_.data(),
-                               next_state_.data());
-  bool finite = std::isfinite(result.loss);
+  const double loss_grad_scale = result.loss_scale * share / config_.accumulation_steps;
+  bool finite = true;
   double grad_sum_squares = 0;
   // Joined to a group, the last micro-batch's gradients are summed across
   // replicas in buckets, each started as soon as backward has finished it.
   const bool reduce_gradients = comm_ && last_micro_batch;
+  if (!comm_) {
+    // Alone, a step waits for the device once: the loss and the gradients'
+    // sum of squares are read together at the end. Backward runs even when
+    // the loss turns out not finite; only the commit below depends on it.
+    backend_->clear_queued();
+    const int loss_ticket = plan_->forward_queued(params_.data(), true, config_.seed, stream, loss_grad_scale,
+                                                  half_params(), state_.data(), next_state_.data());
+    plan_->backward(params_.data(), grads_.data(), config_.seed, stream, half_params());
+    // grads_ becomes the running sum of the accumulation window, so the check
+    // below covers the sum too (two large finite halves can add up to Inf).
+    if (accumulated_count_ > 0) backend_->axpy(dt, count, 1.0, accumulated_.data(), grads_.data(), true);
+    const int grad_ticket = backend_->queue_sum_squares(dt, count, grads_.data());
+    const std::vector<double> sums = backend_->read_queued();
+    result.loss = plan_->loss_from(sums.at(static_cast<size_t>(loss_ticket)));
+    grad_sum_squares = sums.at(static_cast<size_t>(grad_ticket));
+    // A finite sum of squares proves every gradient finite; only when it is
+    // not (Inf/NaN, or a huge square) look element by element.
+    finite = std::isfinite(result.loss) &&
+             (std::isfinite(grad_sum_squares) || backend_->all_finite(dt, count, grads_.data()));
+  } else {
+    result.loss = plan_->forward(params_.data(), true, config_.seed, stream, loss_grad_scale, half_params(),
+                                 state_.data(), next_state_.data());
+    finite = std::isfinite(result.loss);
+  }
   if (reduce_gradients) {
     backward_with_all_reduce(finite, stream);
     // A device-memory communicator (NCCL) is summing the gradients in place
     // by now: only the check after the sum, below, may read them.
     if (finite && !comm_->device_memory()) finite = gradients_finite(&grad_sum_squares);
-  } else if (finite) {
+  } else if (comm_ && finite) {
     plan_->backward(params_.data(), grads_.data(), config_.seed, stream, half_params());
-    // grads_ becomes the running sum of the accumulation window, so the check
-    // below covers the sum too (two large finite halves can add up to Inf).
     if (accumulated_count_ > 0) backend_->axpy(dt, count, 1.0, accumulated_.data(), grads_.data(), true);
     finite = gradients_finite(&grad_sum_squares);
   }

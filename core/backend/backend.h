@@ -6,6 +6,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <utility>
+#include <vector>
 
 #include "core/base/dtype.h"
 #include "core/base/shape.h"
@@ -51,6 +53,10 @@ class Backend {
 
   // Caller memory in (any strides, converted to dst_dtype) and out (contiguous).
   virtual void load_host(const HostView& src, DType dst_dtype, void* dst) = 0;
+  // load_host that may return before the copy is done: `src` must stay
+  // unchanged until the backend next waits for the device (synchronize, a
+  // copy or read to the host). A training step ends with such a read.
+  virtual void load_host_async(const HostView& src, DType dst_dtype, void* dst) { load_host(src, dst_dtype, dst); }
   virtual void store_host(DType src_dtype, const void* src, const HostView& dst) = 0;
 
   // Row-major C = alpha * op(A) * op(B) + beta * C, op(A) is m x k, op(B) is
@@ -189,6 +195,14 @@ class Backend {
   virtual double sum(DType dt, int64_t n, const void* x) = 0;
   virtual double sum_squares(DType dt, int64_t n, const void* x) = 0;
   virtual bool all_finite(DType dt, int64_t n, const void* x) = 0;
+  // The same sums, queued so that a training step waits for the device once:
+  // each returns a ticket, and read_queued() returns every queued result
+  // (indexed by ticket) and empties the queue. By default they run at once.
+  virtual int queue_sum(DType dt, int64_t n, const void* x) { return queue(sum(dt, n, x)); }
+  virtual int queue_sum_squares(DType dt, int64_t n, const void* x) { return queue(sum_squares(dt, n, x)); }
+  virtual std::vector<double> read_queued() { return std::exchange(queued_, {}); }
+  // Drops what a failed step left queued.
+  virtual void clear_queued() { queued_.clear(); }
 
   // Fused optimizer updates over a flat f32/f64 buffer; grads are multiplied by
   // grad_scale on the fly (gradient clipping and loss-scale unscaling).
@@ -198,6 +212,14 @@ class Backend {
   virtual void adam_update(DType dt, int64_t n, void* params, const void* grads, void* m, void* v,
                            double grad_scale, double lr, double beta1, double beta2, double eps,
                            double weight_decay, bool decoupled_weight_decay, int64_t step) = 0;
+ protected:
+  int queue(double value) {
+    queued_.push_back(value);
+    return static_cast<int>(queued_.size()) - 1;
+  }
+
+ private:
+  std::vector<double> queued_;
 };
 
 }  // namespace tk

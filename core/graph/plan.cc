@@ -277,11 +277,11 @@ void Plan::check_batch(const HostView& inputs, const HostView* targets) const {
 void Plan::load_batch(const HostView& inputs, const HostView* targets) {
   batch_ = inputs.shape[0];
   if (batch_ > reserved_) fail(ErrorCode::kInternal, "batch ", batch_, " exceeds the reserved ", reserved_);
-  backend_->load_host(inputs, policy_.activation, value(input_));
+  backend_->load_host_async(inputs, policy_.activation, value(input_));
   has_targets_ = targets != nullptr;
   if (targets) {
     DType target_dtype = loss_->targets_are_class_indices() ? DType::kI32 : policy_.master;
-    backend_->load_host(*targets, target_dtype, arena_at(target_offset_));
+    backend_->load_host_async(*targets, target_dtype, arena_at(target_offset_));
   }
 }
 
@@ -312,20 +312,42 @@ OpContext& Plan::context(size_t step, const void* flat_params, const void* half_
 
 double Plan::forward(const void* flat_params, bool training, uint64_t seed, uint64_t stream,
                      double loss_grad_scale, const void* half_params, const void* flat_state, void* next_state) {
+  if (!has_targets_) {
+    run_forward(flat_params, training, seed, stream, 0, half_params, flat_state, next_state);
+    return std::nan("");
+  }
+  backend_->clear_queued();
+  const int ticket =
+      forward_queued(flat_params, training, seed, stream, loss_grad_scale, half_params, flat_state, next_state);
+  return loss_from(backend_->read_queued().at(static_cast<size_t>(ticket)));
+}
+
+int Plan::forward_queued(const void* flat_params, bool training, uint64_t seed, uint64_t stream,
+                         double loss_grad_scale, const void* half_params, const void* flat_state, void* next_state) {
+  if (!has_targets_) fail(ErrorCode::kInternal, "a loss needs targets: load_batch() with targets first");
+  run_forward(flat_params, training, seed, stream, loss_grad_scale, half_params, flat_state, next_state);
+  return backend_->queue_sum(policy_.master, batch_, arena_at(row_loss_offset_));
+}
+
+double Plan::loss_from(double queued_sum) const {
+  const int64_t divisor = reduction_ == Reduction::kMean ? loss_->mean_divisor(batch_, output_shape()) : 1;
+  return queued_sum / static_cast<double>(divisor);
+}
+
+void Plan::run_forward(const void* flat_params, bool training, uint64_t seed, uint64_t stream,
+                       double loss_grad_scale, const void* half_params, const void* flat_state, void* next_state) {
   if (flat_state_count_ > 0 && !flat_state)
     fail(ErrorCode::kInternal, "a plan with non-trainable state ran without it");
   for (size_t s = 0; s < schedule_.size(); ++s)
     graph_.node(schedule_[s].node).op->forward(
         context(s, flat_params, half_params, nullptr, training, seed, stream, flat_state, next_state));
   last_loss_grad_scale_ = 0;
-  if (!has_targets_) return std::nan("");
+  if (!has_targets_) return;
   const int64_t divisor = reduction_ == Reduction::kMean ? loss_->mean_divisor(batch_, output_shape()) : 1;
   last_loss_grad_scale_ = loss_grad_scale;
-  void* row_loss = arena_at(row_loss_offset_);
   loss_->compute(backend_, policy_.activation, policy_.master, batch_, output_shape(), value(graph_.output()),
-                 arena_at(target_offset_), row_loss,
+                 arena_at(target_offset_), arena_at(row_loss_offset_),
                  loss_grad_scale != 0 ? grad(graph_.output()) : nullptr, loss_grad_scale / divisor);
-  return backend_->sum(policy_.master, batch_, row_loss) / static_cast<double>(divisor);
 }
 
 void Plan::backward(const void* flat_params, void* flat_grads, uint64_t seed, uint64_t stream,

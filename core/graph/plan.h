@@ -74,7 +74,9 @@ class Plan {
   // Throws (kShapeMismatch, kDtypeMismatch, kInvalidArgument) if the views do
   // not fit the model; touches nothing. targets may be null.
   void check_batch(const HostView& inputs, const HostView* targets) const;
-  // Copies a checked batch into the arena (reserve() first).
+  // Copies a checked batch into the arena (reserve() first). The copy may
+  // still be reading the caller's memory until the backend next waits for
+  // the device (the loss read by forward(), or read_queued()).
   void load_batch(const HostView& inputs, const HostView* targets);
   int64_t batch() const { return batch_; }
 
@@ -86,6 +88,12 @@ class Plan {
   double forward(const void* flat_params, bool training, uint64_t seed, uint64_t stream,
                  double loss_grad_scale, const void* half_params = nullptr, const void* flat_state = nullptr,
                  void* next_state = nullptr);
+  // The same forward (with targets loaded) without waiting for the loss: it
+  // queues the loss's sum on the backend and returns the ticket; loss_from()
+  // turns the queued sum into the loss that forward() would have returned.
+  int forward_queued(const void* flat_params, bool training, uint64_t seed, uint64_t stream,
+                     double loss_grad_scale, const void* half_params, const void* flat_state, void* next_state);
+  double loss_from(double queued_sum) const;
   // Backward after a forward with a loss gradient; overwrites flat_grads. It
   // reuses the loaded batch's memory: load_batch() again before the next forward.
   // after_op, if given, is called with each op's node index as soon as its
@@ -100,6 +108,9 @@ class Plan {
   void store_output(bool probabilities, const HostView& out);
 
  private:
+  // Every op's forward, then (with targets) the per-row loss and its gradient.
+  void run_forward(const void* flat_params, bool training, uint64_t seed, uint64_t stream, double loss_grad_scale,
+                   const void* half_params, const void* flat_state, void* next_state);
   struct Step {
     int node;
     std::vector<int> dinput_accumulate;  // per input: -1 none, 0 overwrite, 1 add

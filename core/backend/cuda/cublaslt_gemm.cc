@@ -63,10 +63,8 @@ LtGemm::Prepared& LtGemm::prepare(const GemmShape& s, size_t workspace_bytes) {
   set(p->op, CUBLASLT_MATMUL_DESC_TRANSA, op_first, "cublasLtMatmulDescSetAttribute(TRANSA)");
   set(p->op, CUBLASLT_MATMUL_DESC_TRANSB, op_second, "cublasLtMatmulDescSetAttribute(TRANSB)");
   if (s.epilogue != Epilogue::kNone) {
-    // Row-major columns are the column-major rows of C^T: the bias is
-    // per row of D; the gradient reduces op(A)^T, cuBLASLt's B, over k.
-    const cublasLtEpilogue_t epilogue =
-        s.epilogue == Epilogue::kBias ? CUBLASLT_EPILOGUE_BIAS : CUBLASLT_EPILOGUE_BGRADB;
+    // Row-major columns are the column-major rows of C^T: the bias is per row of D.
+    const cublasLtEpilogue_t epilogue = CUBLASLT_EPILOGUE_BIAS;
     set(p->op, CUBLASLT_MATMUL_DESC_EPILOGUE, epilogue, "cublasLtMatmulDescSetAttribute(EPILOGUE)");
     set(p->op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, cuda_type(s.bias_dt),
         "cublasLtMatmulDescSetAttribute(BIAS_DATA_TYPE)");
@@ -99,7 +97,7 @@ LtGemm::Prepared& LtGemm::prepare(const GemmShape& s, size_t workspace_bytes) {
 }
 
 bool LtGemm::run(cudaStream_t stream, void* workspace, size_t workspace_bytes, const GemmShape& s, double alpha,
-                 const void* a, const void* b, double beta, void* c, void* bias) {
+                 const void* a, const void* b, double beta, void* c, const void* bias) {
   if (s.m <= 0 || s.n <= 0) return s.epilogue == Epilogue::kNone;
   if (s.a_dt != s.b_dt)
     fail(ErrorCode::kUnsupported, "cuBLASLt multiplies operands of one dtype; got ", dtype_name(s.a_dt), " and ",
@@ -108,8 +106,6 @@ bool LtGemm::run(cudaStream_t stream, void* workspace, size_t workspace_bytes, c
   if (f64 != (s.c_dt == DType::kF64))
     fail(ErrorCode::kUnsupported, "f64 products need f64 operands and result; got ", dtype_name(s.a_dt), " into ",
          dtype_name(s.c_dt));
-  if (s.epilogue == Epilogue::kBiasGrad && !s.trans_a)
-    fail(ErrorCode::kInternal, "the fused bias gradient reduces A^T; A was not transposed");
   Prepared& p = prepare(s, workspace_bytes);
   if (!p.found) {
     if (s.epilogue != Epilogue::kNone) return false;

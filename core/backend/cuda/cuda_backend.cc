@@ -114,6 +114,9 @@ CudaBackend::CudaBackend(int device)
   gemm_workspace_bytes_ = kGemmWorkspaceBytes;
   reduce_partials_ = static_cast<double*>(allocator_.allocate((kReduceBlocks + 1) * sizeof(double)));
   counter_ = static_cast<unsigned long long*>(allocator_.allocate(sizeof(unsigned long long)));
+  queued_results_ = static_cast<double*>(allocator_.allocate(kMaxQueued * sizeof(double)));
+  for (Staging& staging : staging_)
+    check(cudaEventCreateWithFlags(&staging.copied, cudaEventDisableTiming), "cudaEventCreate");
 }
 
 CudaBackend::~CudaBackend() {
@@ -122,6 +125,11 @@ CudaBackend::~CudaBackend() {
   allocator_.deallocate(gemm_workspace_);
   allocator_.deallocate(reduce_partials_);
   allocator_.deallocate(counter_);
+  allocator_.deallocate(queued_results_);
+  for (Staging& staging : staging_) {
+    if (staging.ptr) cudaFreeHost(staging.ptr);
+    if (staging.copied) cudaEventDestroy(staging.copied);
+  }
   allocator_.deallocate(scratch_.ptr);
   allocator_.deallocate(column_partials_.ptr);
   allocator_.deallocate(conv_workspace_.ptr);
@@ -199,6 +207,11 @@ void CudaBackend::copy_from_host(void* dst, const void* host_src, size_t bytes) 
 }
 
 void CudaBackend::load_host(const HostView& src, DType dst_dtype, void* dst) {
+  load_host_async(src, dst_dtype, dst);
+  synchronize();  // the caller may reuse its memory as soon as this returns
+}
+
+void CudaBackend::load_host_async(const HostView& src, DType dst_dtype, void* dst) {
   activate();
   const int64_t n = shape_numel(src.shape);
   if (n == 0) return;
@@ -207,21 +220,33 @@ void CudaBackend::load_host(const HostView& src, DType dst_dtype, void* dst) {
   if (src.strides.empty() && is_page_locked(src.data)) {
     // Page-locked memory (tk_host_alloc, cudaHostRegister): the copy engine reads it directly.
     check(cudaMemcpyAsync(target, src.data, bytes, cudaMemcpyHostToDevice, stream_), "cudaMemcpyAsync(H2D)");
-    if (target != dst) cuda::convert(stream_, src.dtype, dst_dtype, n, target, dst);
-    synchronize();  // the caller may reuse its memory as soon as this returns
-    return;
-  }
-  // Pack into pinned staging in the caller's dtype, copy, convert on the device.
-  char* staging = static_cast<char*>(pinned(bytes));
-  if (src.strides.empty()) {
-    parallel_memcpy(staging, src.data, bytes);
   } else {
-    const char* base = static_cast<const char*>(src.data);
-    for_each_offset(src, [&](int64_t i, int64_t offset) { std::memcpy(staging + i * elem, base + offset * elem, elem); });
+    // Packed into the older of two pinned staging buffers in the caller's
+    // dtype (its last copy finished long ago, so the wait is free), copied,
+    // converted on the device.
+    Staging& staging = staging_[next_staging_];
+    next_staging_ = (next_staging_ + 1) % kStagingBuffers;
+    if (staging.pending) check(cudaEventSynchronize(staging.copied), "cudaEventSynchronize");
+    staging.pending = false;
+    if (bytes > staging.bytes) {
+      if (staging.ptr) cudaFreeHost(staging.ptr);
+      staging.ptr = nullptr;
+      staging.bytes = 0;
+      check(cudaMallocHost(&staging.ptr, bytes), "cudaMallocHost");
+      staging.bytes = bytes;
+    }
+    char* packed = static_cast<char*>(staging.ptr);
+    if (src.strides.empty()) {
+      parallel_memcpy(packed, src.data, bytes);
+    } else {
+      const char* base = static_cast<const char*>(src.data);
+      for_each_offset(src, [&](int64_t i, int64_t offset) { std::memcpy(packed + i * elem, base + offset * elem, elem); });
+    }
+    check(cudaMemcpyAsync(target, packed, bytes, cudaMemcpyHostToDevice, stream_), "cudaMemcpyAsync(H2D)");
+    check(cudaEventRecord(staging.copied, stream_), "cudaEventRecord");
+    staging.pending = true;
   }
-  check(cudaMemcpyAsync(target, staging, bytes, cudaMemcpyHostToDevice, stream_), "cudaMemcpyAsync(H2D)");
   if (target != dst) cuda::convert(stream_, src.dtype, dst_dtype, n, target, dst);
-  synchronize();  // staging is reused by the next call
 }
 
 void CudaBackend::store_host(DType src_dtype, const void* src, const HostView& dst) {
@@ -264,18 +289,9 @@ void CudaBackend::gemm_bias(DType a_dt, DType b_dt, DType c_dt, bool trans_b, in
                             double alpha, const void* a, const void* b, void* c, DType bias_dt, const void* bias) {
   activate();
   const cuda::GemmShape shape{a_dt, b_dt, c_dt, false, trans_b, m, n, k, cuda::Epilogue::kBias, bias_dt};
-  if (k > 0 && gemm_.run(stream_, gemm_workspace_, gemm_workspace_bytes_, shape, alpha, a, b, 0.0, c,
-                         const_cast<void*>(bias)))
+  if (k > 0 && gemm_.run(stream_, gemm_workspace_, gemm_workspace_bytes_, shape, alpha, a, b, 0.0, c, bias))
     return;
   Backend::gemm_bias(a_dt, b_dt, c_dt, trans_b, m, n, k, alpha, a, b, c, bias_dt, bias);
-}
-
-void CudaBackend::gemm_bias_grad(DType a_dt, DType b_dt, DType c_dt, int64_t m, int64_t n, int64_t k, double alpha,
-                                 const void* a, const void* b, void* c, DType sums_dt, void* sums) {
-  activate();
-  const cuda::GemmShape shape{a_dt, b_dt, c_dt, true, false, m, n, k, cuda::Epilogue::kBiasGrad, sums_dt};
-  if (k > 0 && gemm_.run(stream_, gemm_workspace_, gemm_workspace_bytes_, shape, alpha, a, b, 0.0, c, sums)) return;
-  Backend::gemm_bias_grad(a_dt, b_dt, c_dt, m, n, k, alpha, a, b, c, sums_dt, sums);
 }
 
 bool CudaBackend::conv2d_forward(DType dt, const Conv2dShape& shape, const void* x, const void* weight, void* y) {
@@ -408,10 +424,16 @@ void CudaBackend::channel_sum(DType x_dt, DType out_dt, int64_t batch, int64_t c
   cuda::channel_sum(stream_, x_dt, out_dt, batch, channels, spatial, x, out, accumulate);
 }
 
+double* CudaBackend::norm_scratch(int64_t batch, int64_t channels, int64_t spatial) {
+  const int64_t doubles = cuda::batch_norm_scratch(batch, channels, spatial);
+  return static_cast<double*>(grow(column_partials_, static_cast<size_t>(doubles) * sizeof(double)));
+}
+
 void CudaBackend::batch_norm_statistics(DType dt, DType param_dt, int64_t batch, int64_t channels, int64_t spatial,
                                         const void* x, void* mean, void* var) {
   activate();
-  cuda::batch_norm_statistics(stream_, dt, param_dt, batch, channels, spatial, x, mean, var);
+  cuda::batch_norm_statistics(stream_, dt, param_dt, batch, channels, spatial, x, mean, var,
+                              norm_scratch(batch, channels, spatial));
 }
 
 void CudaBackend::batch_norm_apply(DType dt, DType param_dt, int64_t batch, int64_t channels, int64_t spatial,
@@ -427,7 +449,8 @@ void CudaBackend::batch_norm_backward(DType dt, DType param_dt, int64_t batch, i
                                       bool accumulate, void* dgamma, void* dbeta) {
   activate();
   cuda::batch_norm_backward(stream_, dt, param_dt, batch, channels, spatial, eps, batch_statistics, x, dy, mean, var,
-                            gamma, dx, accumulate, dgamma, dbeta);
+                            gamma, dx, accumulate, dgamma, dbeta,
+                            norm_scratch(batch, channels, spatial));
 }
 
 void CudaBackend::moving_average(DType dt, int64_t n, double momentum, const void* running, const void* value,
@@ -472,6 +495,27 @@ int64_t CudaBackend::count_correct_binary(DType dt, DType value_dt, int64_t n, c
   check(cudaMemsetAsync(counter_, 0, sizeof *counter_, stream_), "cudaMemsetAsync(count)");
   cuda::count_correct_binary(stream_, dt, value_dt, n, logits, target, counter_);
   return read_count();
+}
+
+int CudaBackend::queue_reduction(DType dt, int kind, int64_t n, const void* x) {
+  activate();
+  if (queued_count_ == kMaxQueued)
+    fail(ErrorCode::kInternal, "more than ", kMaxQueued, " sums queued without read_queued()");
+  cuda::reduce(stream_, dt, kind, n, x, reduce_partials_, queued_results_ + queued_count_);
+  return queued_count_++;
+}
+
+std::vector<double> CudaBackend::read_queued() {
+  activate();
+  std::vector<double> results(static_cast<size_t>(queued_count_));
+  const size_t bytes = results.size() * sizeof(double);
+  queued_count_ = 0;
+  if (bytes == 0) return results;
+  double* host = static_cast<double*>(pinned(bytes));
+  check(cudaMemcpyAsync(host, queued_results_, bytes, cudaMemcpyDeviceToHost, stream_), "cudaMemcpyAsync(sums)");
+  synchronize();
+  std::memcpy(results.data(), host, bytes);
+  return results;
 }
 
 double CudaBackend::reduce(DType dt, int kind, int64_t n, const void* x) {

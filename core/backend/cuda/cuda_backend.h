@@ -40,14 +40,13 @@ class CudaBackend final : public Backend {
   void copy_from_host(void* dst, const void* host_src, size_t bytes) override;
   void synchronize() override;
   void load_host(const HostView& src, DType dst_dtype, void* dst) override;
+  void load_host_async(const HostView& src, DType dst_dtype, void* dst) override;
   void store_host(DType src_dtype, const void* src, const HostView& dst) override;
 
   void gemm(DType a_dt, DType b_dt, DType c_dt, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
             double alpha, const void* a, const void* b, double beta, void* c) override;
   void gemm_bias(DType a_dt, DType b_dt, DType c_dt, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha,
                  const void* a, const void* b, void* c, DType bias_dt, const void* bias) override;
-  void gemm_bias_grad(DType a_dt, DType b_dt, DType c_dt, int64_t m, int64_t n, int64_t k, double alpha,
-                      const void* a, const void* b, void* c, DType sums_dt, void* sums) override;
   bool conv2d_forward(DType dt, const Conv2dShape& shape, const void* x, const void* weight, void* y) override;
   bool conv2d_backward(DType dt, DType dw_dt, const Conv2dShape& shape, const void* x, const void* weight,
                        const void* dy, void* dweight, void* dx, bool accumulate_dx) override;
@@ -102,6 +101,10 @@ class CudaBackend final : public Backend {
   double sum(DType dt, int64_t n, const void* x) override;
   double sum_squares(DType dt, int64_t n, const void* x) override;
   bool all_finite(DType dt, int64_t n, const void* x) override;
+  int queue_sum(DType dt, int64_t n, const void* x) override { return queue_reduction(dt, 0, n, x); }
+  int queue_sum_squares(DType dt, int64_t n, const void* x) override { return queue_reduction(dt, 1, n, x); }
+  std::vector<double> read_queued() override;
+  void clear_queued() override { queued_count_ = 0; }
   void sgd_update(DType dt, int64_t n, void* params, const void* grads, void* momentum_buf, double grad_scale,
                   double lr, double momentum, double weight_decay, bool nesterov, bool first_step) override;
   void adam_update(DType dt, int64_t n, void* params, const void* grads, void* m, void* v, double grad_scale,
@@ -121,9 +124,12 @@ class CudaBackend final : public Backend {
   };
   void* grow(Scratch& scratch, size_t bytes);
   void* device_scratch(size_t bytes) { return grow(scratch_, bytes); }
+  // Partial sums of the batch-norm reductions (shared with column_sum's).
+  double* norm_scratch(int64_t batch, int64_t channels, int64_t spatial);
   // Pinned host staging of at least `bytes`, kept and grown.
   void* pinned(size_t bytes);
   double reduce(DType dt, int kind, int64_t n, const void* x);
+  int queue_reduction(DType dt, int kind, int64_t n, const void* x);
   int64_t read_count();
 
   int device_;
@@ -140,9 +146,24 @@ class CudaBackend final : public Backend {
   double* reduce_partials_ = nullptr;  // kReduceBlocks partial sums, then the result
   unsigned long long* counter_ = nullptr;
   Scratch scratch_;
-  Scratch column_partials_;  // stage-1 sums of column_sum
+  Scratch column_partials_;  // stage-1 sums of column_sum and batch norm
   void* pinned_ = nullptr;
   size_t pinned_bytes_ = 0;
+  // Batches from pageable memory: two pinned buffers used in turn, each with
+  // the event of its last copy.
+  struct Staging {
+    void* ptr = nullptr;
+    size_t bytes = 0;
+    cudaEvent_t copied = nullptr;
+    bool pending = false;
+  };
+  static constexpr int kStagingBuffers = 2;
+  Staging staging_[kStagingBuffers];
+  int next_staging_ = 0;
+  // Results of queued sums, read together.
+  static constexpr int kMaxQueued = 16;
+  double* queued_results_ = nullptr;
+  int queued_count_ = 0;
 };
 
 }  // namespace tk::cuda

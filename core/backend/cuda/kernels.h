@@ -63,15 +63,20 @@ void pool2d_backward(cudaStream_t s, DType dt, Pool pool, int64_t planes, const 
                      const void* dy, void* dx, bool accumulate);
 
 // norm.cu. `row_stats` is device scratch of 2 * rows doubles.
+// Batch norm sums each channel in chunks of about this many values; `scratch`
+// holds batch_norm_scratch(batch, channels, spatial) doubles.
+constexpr int64_t kBatchNormChunkElements = 4096;
+int64_t batch_norm_images_per_chunk(int64_t spatial);
+int64_t batch_norm_scratch(int64_t batch, int64_t channels, int64_t spatial);
 void batch_norm_statistics(cudaStream_t s, DType dt, DType param_dt, int64_t batch, int64_t channels,
-                           int64_t spatial, const void* x, void* mean, void* var);
+                           int64_t spatial, const void* x, void* mean, void* var, double* scratch);
 void batch_norm_apply(cudaStream_t s, DType dt, DType param_dt, int64_t batch, int64_t channels, int64_t spatial,
                       double eps, const void* x, const void* mean, const void* var, const void* gamma,
                       const void* beta, void* y);
 void batch_norm_backward(cudaStream_t s, DType dt, DType param_dt, int64_t batch, int64_t channels,
                          int64_t spatial, double eps, bool batch_statistics, const void* x, const void* dy,
                          const void* mean, const void* var, const void* gamma, void* dx, bool accumulate,
-                         void* dgamma, void* dbeta);
+                         void* dgamma, void* dbeta, double* scratch);
 void layer_norm_forward(cudaStream_t s, DType dt, DType param_dt, int64_t rows, int64_t cols, double eps,
                         const void* x, const void* gamma, const void* beta, void* y);
 void layer_norm_backward(cudaStream_t s, DType dt, DType param_dt, int64_t rows, int64_t cols, double eps,

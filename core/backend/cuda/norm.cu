@@ -1,77 +1,134 @@
-// Normalization kernels: batch norm with one block per channel, layer norm
-// with one block per row. Sums run in double, in a fixed order, as on the CPU.
+// Normalization kernels: batch norm in chunked two-stage channel sums, layer
+// norm with one block per row. Sums run in double, in a fixed order, as on the CPU.
+#include <algorithm>
+
 #include "core/backend/cuda/cuda_common.cuh"
 #include "core/backend/cuda/kernels.h"
 
 namespace tk::cuda {
 namespace {
 
-template <typename S>
-__device__ inline double value_at(const S* x, int64_t channels, int64_t spatial, int64_t c, int64_t i) {
-  return static_cast<double>(load(x[((i / spatial) * channels + c) * spatial + i % spatial]));
-}
+// Batch norm reduces each channel over [batch, spatial] in two stages, as
+// the column sums do: blocks of (channel, chunk of images) write partial sums,
+// then one thread per channel adds them in chunk order. Elementwise passes go
+// plane by plane ([image, channel] planes of `spatial` values), so no thread
+// divides by `spatial`.
+enum class BnSum { kValues, kSquaredDeviations, kGradients };
 
 template <typename S, typename P>
-__global__ void bn_statistics_kernel(int64_t batch, int64_t channels, int64_t spatial, const S* x, P* mean, P* var) {
+__global__ void bn_partials_kernel(BnSum what, int64_t batch, int64_t channels, int64_t spatial, int64_t images,
+                                   double eps, const S* x, const S* dy, const double* mean, const P* var,
+                                   double* partials) {
   __shared__ double shared[kThreads];
-  const int64_t c = blockIdx.x, count = batch * spatial;
-  double total = 0;
-  for (int64_t i = threadIdx.x; i < count; i += kThreads) total += value_at(x, channels, spatial, c, i);
-  const double m = block_sum(total, shared) / static_cast<double>(count);
-  double squares = 0;
-  for (int64_t i = threadIdx.x; i < count; i += kThreads) {
-    const double d = value_at(x, channels, spatial, c, i) - m;
-    squares += d * d;
+  const int64_t c = blockIdx.x, first = static_cast<int64_t>(blockIdx.y) * images;
+  const int64_t last = min(batch, first + images);
+  const double m = what == BnSum::kValues ? 0.0 : mean[c];
+  const double inv_std = what == BnSum::kGradients ? 1.0 / sqrt(static_cast<double>(var[c]) + eps) : 0.0;
+  double a = 0, b = 0;
+  for (int64_t n = first; n < last; ++n) {
+    const int64_t plane = (n * channels + c) * spatial;
+    for (int64_t i = threadIdx.x; i < spatial; i += kThreads) {
+      const double v = static_cast<double>(load(x[plane + i]));
+      if (what == BnSum::kValues) {
+        a += v;
+      } else if (what == BnSum::kSquaredDeviations) {
+        a += (v - m) * (v - m);
+      } else {
+        const double g = static_cast<double>(load(dy[plane + i]));
+        a += g;
+        b += g * (v - m) * inv_std;
+      }
+    }
   }
-  squares = block_sum(squares, shared);
+  a = block_sum(a, shared);
+  if (what == BnSum::kGradients) b = block_sum(b, shared);
   if (threadIdx.x == 0) {
-    mean[c] = static_cast<P>(m);
-    var[c] = static_cast<P>(squares / static_cast<double>(count));
+    double* out = partials + 2 * (static_cast<int64_t>(blockIdx.y) * channels + c);
+    out[0] = a;
+    out[1] = b;
   }
 }
 
+// Per channel, the chunks' partial sums in order: `totals` gets both sums.
+__global__ void bn_totals_kernel(int64_t chunks, int64_t channels, const double* partials, double* totals) {
+  TK_GRID_STRIDE(c, channels) {
+    double a = 0, b = 0;
+    for (int64_t chunk = 0; chunk < chunks; ++chunk) {
+      a += partials[2 * (chunk * channels + c)];
+      b += partials[2 * (chunk * channels + c) + 1];
+    }
+    totals[2 * c] = a;
+    totals[2 * c + 1] = b;
+  }
+}
+
+// mean (kept in f64 for the second pass, and in P) from the sums of values.
+template <typename P>
+__global__ void bn_mean_kernel(int64_t channels, double count, double* totals, double* exact_mean, P* mean) {
+  TK_GRID_STRIDE(c, channels) {
+    exact_mean[c] = totals[2 * c] / count;
+    mean[c] = static_cast<P>(exact_mean[c]);
+  }
+}
+
+template <typename P>
+__global__ void bn_var_kernel(int64_t channels, double count, const double* totals, P* var) {
+  TK_GRID_STRIDE(c, channels) { var[c] = static_cast<P>(totals[2 * c] / count); }
+}
+
+template <typename P>
+__global__ void bn_param_grads_kernel(int64_t channels, const double* totals, P* dgamma, P* dbeta) {
+  TK_GRID_STRIDE(c, channels) {
+    dbeta[c] = static_cast<P>(totals[2 * c]);
+    dgamma[c] = static_cast<P>(totals[2 * c + 1]);
+  }
+}
+
+// Planes [image, channel] over the grid's y (strided), their values over x.
+#define TK_FOR_EACH_PLANE(plane, planes)                                                        \
+  for (int64_t plane = blockIdx.y; plane < (planes); plane += gridDim.y)
+
+inline dim3 plane_grid(int64_t planes, int64_t spatial) {
+  const int64_t x = std::min<int64_t>((spatial + kThreads - 1) / kThreads, 64);
+  const int64_t y = std::min<int64_t>(planes, 65535);
+  return dim3(static_cast<unsigned>(std::max<int64_t>(x, 1)), static_cast<unsigned>(std::max<int64_t>(y, 1)));
+}
+
 template <typename S, typename P>
-__global__ void bn_apply_kernel(int64_t n, int64_t channels, int64_t spatial, double eps, const S* x, const P* mean,
-                                const P* var, const P* gamma, const P* beta, S* y) {
+__global__ void bn_apply_kernel(int64_t planes, int64_t channels, int64_t spatial, double eps, const S* x,
+                                const P* mean, const P* var, const P* gamma, const P* beta, S* y) {
   using T = compute_t<S>;
-  TK_GRID_STRIDE(i, n) {
-    const int64_t c = (i / spatial) % channels;
+  TK_FOR_EACH_PLANE(plane, planes) {
+    const int64_t c = plane % channels;
     const double scale = static_cast<double>(gamma[c]) / sqrt(static_cast<double>(var[c]) + eps);
     const double shift = static_cast<double>(beta[c]) - static_cast<double>(mean[c]) * scale;
-    y[i] = store<S>(load(x[i]) * static_cast<T>(scale) + static_cast<T>(shift));
+    for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < spatial;
+         i += static_cast<int64_t>(blockDim.x) * gridDim.x) {
+      const int64_t at = plane * spatial + i;
+      y[at] = store<S>(load(x[at]) * static_cast<T>(scale) + static_cast<T>(shift));
+    }
   }
 }
 
 template <typename S, typename P>
-__global__ void bn_backward_kernel(int64_t batch, int64_t channels, int64_t spatial, double eps, bool batch_statistics,
-                                   const S* x, const S* dy, const P* mean, const P* var, const P* gamma, S* dx,
-                                   bool accumulate, P* dgamma, P* dbeta) {
-  __shared__ double shared[kThreads];
-  const int64_t c = blockIdx.x, count = batch * spatial;
-  const double m = static_cast<double>(mean[c]);
-  const double inv_std = 1.0 / sqrt(static_cast<double>(var[c]) + eps);
-  double sum_dy = 0, sum_dy_xhat = 0;
-  for (int64_t i = threadIdx.x; i < count; i += kThreads) {
-    const double d = value_at(dy, channels, spatial, c, i);
-    sum_dy += d;
-    sum_dy_xhat += d * (value_at(x, channels, spatial, c, i) - m) * inv_std;
-  }
-  sum_dy = block_sum(sum_dy, shared);
-  sum_dy_xhat = block_sum(sum_dy_xhat, shared);
-  if (threadIdx.x == 0) {
-    dbeta[c] = static_cast<P>(sum_dy);
-    dgamma[c] = static_cast<P>(sum_dy_xhat);
-  }
-  if (!dx) return;
-  const double scale = static_cast<double>(gamma[c]) * inv_std;
-  const double mean_dy = batch_statistics ? sum_dy / static_cast<double>(count) : 0.0;
-  const double mean_dy_xhat = batch_statistics ? sum_dy_xhat / static_cast<double>(count) : 0.0;
-  for (int64_t i = threadIdx.x; i < count; i += kThreads) {
-    const int64_t at = ((i / spatial) * channels + c) * spatial + i % spatial;
-    const double x_hat = (static_cast<double>(load(x[at])) - m) * inv_std;
-    double v = scale * (static_cast<double>(load(dy[at])) - mean_dy - x_hat * mean_dy_xhat);
-    if (accumulate) v += static_cast<double>(load(dx[at]));
-    dx[at] = store<S>(v);
+__global__ void bn_input_grad_kernel(int64_t planes, int64_t channels, int64_t spatial, double count, double eps,
+                                     bool batch_statistics, const S* x, const S* dy, const P* mean, const P* var,
+                                     const P* gamma, const double* totals, S* dx, bool accumulate) {
+  TK_FOR_EACH_PLANE(plane, planes) {
+    const int64_t c = plane % channels;
+    const double m = static_cast<double>(mean[c]);
+    const double inv_std = 1.0 / sqrt(static_cast<double>(var[c]) + eps);
+    const double scale = static_cast<double>(gamma[c]) * inv_std;
+    const double mean_dy = batch_statistics ? totals[2 * c] / count : 0.0;
+    const double mean_dy_xhat = batch_statistics ? totals[2 * c + 1] / count : 0.0;
+    for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < spatial;
+         i += static_cast<int64_t>(blockDim.x) * gridDim.x) {
+      const int64_t at = plane * spatial + i;
+      const double x_hat = (static_cast<double>(load(x[at])) - m) * inv_std;
+      double v = scale * (static_cast<double>(load(dy[at])) - mean_dy - x_hat * mean_dy_xhat);
+      if (accumulate) v += static_cast<double>(load(dx[at]));
+      dx[at] = store<S>(v);
+    }
   }
 }
 
@@ -158,14 +215,51 @@ void dispatch_norm(DType dt, DType param_dt, const Fn& fn) {
 
 }  // namespace
 
+int64_t batch_norm_images_per_chunk(int64_t spatial) {
+  return std::max<int64_t>(1, kBatchNormChunkElements / std::max<int64_t>(spatial, 1));
+}
+
+int64_t batch_norm_scratch(int64_t batch, int64_t channels, int64_t spatial) {
+  const int64_t chunks = (batch + batch_norm_images_per_chunk(spatial) - 1) / batch_norm_images_per_chunk(spatial);
+  return 2 * chunks * channels + 3 * channels;  // partials, totals, the exact means
+}
+
+namespace {
+
+// Stage 1 and 2 of one channel reduction: totals[2c], totals[2c + 1].
+template <typename S, typename P>
+void channel_totals(cudaStream_t s, BnSum what, int64_t batch, int64_t channels, int64_t spatial, double eps,
+                    const S* x, const S* dy, const double* mean, const P* var, double* scratch) {
+  const int64_t images = batch_norm_images_per_chunk(spatial), chunks = (batch + images - 1) / images;
+  double* totals = scratch + 2 * chunks * channels;
+  bn_partials_kernel<S, P><<<dim3(static_cast<unsigned>(channels), static_cast<unsigned>(chunks)), kThreads, 0, s>>>(
+      what, batch, channels, spatial, images, eps, x, dy, mean, var, scratch);
+  bn_totals_kernel<<<blocks_for(channels), kThreads, 0, s>>>(chunks, channels, scratch, totals);
+}
+
+double* totals_of(double* scratch, int64_t batch, int64_t channels, int64_t spatial) {
+  const int64_t images = batch_norm_images_per_chunk(spatial), chunks = (batch + images - 1) / images;
+  return scratch + 2 * chunks * channels;
+}
+
+}  // namespace
+
 void batch_norm_statistics(cudaStream_t s, DType dt, DType param_dt, int64_t batch, int64_t channels,
-                           int64_t spatial, const void* x, void* mean, void* var) {
+                           int64_t spatial, const void* x, void* mean, void* var, double* scratch) {
   if (channels <= 0) return;
+  const double count = static_cast<double>(batch * spatial);
+  double* totals = totals_of(scratch, batch, channels, spatial);
+  double* exact_mean = totals + 2 * channels;
   dispatch_norm(dt, param_dt, [&](auto s_tag, auto p_tag) {
     using S = decltype(s_tag);
     using P = decltype(p_tag);
-    bn_statistics_kernel<S, P><<<static_cast<unsigned>(channels), kThreads, 0, s>>>(
-        batch, channels, spatial, static_cast<const S*>(x), static_cast<P*>(mean), static_cast<P*>(var));
+    const S* xs = static_cast<const S*>(x);
+    channel_totals<S, P>(s, BnSum::kValues, batch, channels, spatial, 0.0, xs, nullptr, nullptr, nullptr, scratch);
+    bn_mean_kernel<P><<<blocks_for(channels), kThreads, 0, s>>>(channels, count, totals, exact_mean,
+                                                                 static_cast<P*>(mean));
+    channel_totals<S, P>(s, BnSum::kSquaredDeviations, batch, channels, spatial, 0.0, xs, nullptr, exact_mean,
+                         nullptr, scratch);
+    bn_var_kernel<P><<<blocks_for(channels), kThreads, 0, s>>>(channels, count, totals, static_cast<P*>(var));
   });
   check_launch("batch_norm_statistics");
 }
@@ -173,14 +267,14 @@ void batch_norm_statistics(cudaStream_t s, DType dt, DType param_dt, int64_t bat
 void batch_norm_apply(cudaStream_t s, DType dt, DType param_dt, int64_t batch, int64_t channels, int64_t spatial,
                       double eps, const void* x, const void* mean, const void* var, const void* gamma,
                       const void* beta, void* y) {
-  const int64_t n = batch * channels * spatial;
-  if (n <= 0) return;
+  const int64_t planes = batch * channels;
+  if (planes <= 0 || spatial <= 0) return;
   dispatch_norm(dt, param_dt, [&](auto s_tag, auto p_tag) {
     using S = decltype(s_tag);
     using P = decltype(p_tag);
-    bn_apply_kernel<S, P><<<blocks_for(n), kThreads, 0, s>>>(
-        n, channels, spatial, eps, static_cast<const S*>(x), static_cast<const P*>(mean), static_cast<const P*>(var),
-        static_cast<const P*>(gamma), static_cast<const P*>(beta), static_cast<S*>(y));
+    bn_apply_kernel<S, P><<<plane_grid(planes, spatial), kThreads, 0, s>>>(
+        planes, channels, spatial, eps, static_cast<const S*>(x), static_cast<const P*>(mean),
+        static_cast<const P*>(var), static_cast<const P*>(gamma), static_cast<const P*>(beta), static_cast<S*>(y));
   });
   check_launch("batch_norm_apply");
 }
@@ -188,15 +282,24 @@ void batch_norm_apply(cudaStream_t s, DType dt, DType param_dt, int64_t batch, i
 void batch_norm_backward(cudaStream_t s, DType dt, DType param_dt, int64_t batch, int64_t channels,
                          int64_t spatial, double eps, bool batch_statistics, const void* x, const void* dy,
                          const void* mean, const void* var, const void* gamma, void* dx, bool accumulate,
-                         void* dgamma, void* dbeta) {
+                         void* dgamma, void* dbeta, double* scratch) {
   if (channels <= 0) return;
+  double* totals = totals_of(scratch, batch, channels, spatial);
+  double* exact_mean = totals + 2 * channels;
   dispatch_norm(dt, param_dt, [&](auto s_tag, auto p_tag) {
     using S = decltype(s_tag);
     using P = decltype(p_tag);
-    bn_backward_kernel<S, P><<<static_cast<unsigned>(channels), kThreads, 0, s>>>(
-        batch, channels, spatial, eps, batch_statistics, static_cast<const S*>(x), static_cast<const S*>(dy),
-        static_cast<const P*>(mean), static_cast<const P*>(var), static_cast<const P*>(gamma), static_cast<S*>(dx),
-        accumulate, static_cast<P*>(dgamma), static_cast<P*>(dbeta));
+    // The saved mean, widened: the same value the CPU subtracts.
+    convert(s, param_dt, DType::kF64, channels, mean, exact_mean);
+    channel_totals<S, P>(s, BnSum::kGradients, batch, channels, spatial, eps, static_cast<const S*>(x),
+                         static_cast<const S*>(dy), exact_mean, static_cast<const P*>(var), scratch);
+    bn_param_grads_kernel<P><<<blocks_for(channels), kThreads, 0, s>>>(channels, totals, static_cast<P*>(dgamma),
+                                                                        static_cast<P*>(dbeta));
+    if (dx && spatial > 0)
+      bn_input_grad_kernel<S, P><<<plane_grid(batch * channels, spatial), kThreads, 0, s>>>(
+          batch * channels, channels, spatial, static_cast<double>(batch * spatial), eps, batch_statistics,
+          static_cast<const S*>(x), static_cast<const S*>(dy), static_cast<const P*>(mean),
+          static_cast<const P*>(var), static_cast<const P*>(gamma), totals, static_cast<S*>(dx), accumulate);
   });
   check_launch("batch_norm_backward");
 }
