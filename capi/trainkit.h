@@ -287,7 +287,10 @@ TK_API tk_status tk_trainer_options_set_loss_scaling(tk_trainer_options* options
 
 /* Data parallel in one process: `replicas` copies of the model on threads,
  * each taking an equal share of the rows of every batch, gradients averaged
- * in buckets; equivalent to one replica on the whole batch. Default 1. */
+ * in buckets; equivalent to one replica on the whole batch. Default 1. With a
+ * CUDA device d set, replica r runs on GPU d + r and they average through
+ * NCCL (an error if there are too few GPUs); with TK_DEVICE_AUTO, on GPUs
+ * when there are at least `replicas`, else on the CPU. */
 TK_API tk_status tk_trainer_options_set_replicas(tk_trainer_options* options, int32_t replicas);
 /* Data parallel across processes and machines: TK_DISTRIBUTED_MPI joins the
  * MPI world (started by mpirun; MPI is initialized if the host has not done

@@ -2,9 +2,12 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <exception>
+#include <string>
 #include <thread>
 
+#include "core/backend/device.h"
 #include "core/base/error.h"
 
 namespace tk {
@@ -28,31 +31,62 @@ ReplicatedTrainer::ReplicatedTrainer(const Graph& graph, const TrainerConfig& co
   if (replicas < 1 || replicas > 256)
     fail(ErrorCode::kInvalidArgument, "replicas must be in [1, 256], got ", replicas);
   TrainerConfig per_replica = config;
-  if (replicas > 1 && config.device >= 0)
-    fail(ErrorCode::kUnsupported, "several replicas on GPUs need the NCCL communicator, which this build lacks; "
-         "use one replica per GPU process, or CPU replicas");
-  if (replicas > 1) per_replica.device = kDeviceCpu;  // auto: in-process replicas share the CPU
-  // Share the cores: each replica's own loops get its part of them.
-  if (replicas > 1 && config.threads == 0) per_replica.threads = std::max(1, omp_get_num_procs() / replicas);
-  for (int r = 0; r < replicas; ++r) replicas_.push_back(std::make_unique<Trainer>(graph, per_replica));
-  if (replicas > 1) {
-    group_ = std::make_unique<LocalGroup>(replicas, timeout);
-    // Joining broadcasts rank 0's weights: a collective, so all at once.
-    std::vector<std::thread> threads;
-    std::vector<std::exception_ptr> errors(replicas);
-    for (int r = 0; r < replicas; ++r)
-      threads.emplace_back([&, r] {
-        try {
-          replicas_[r]->join(group_->communicator(r));
-        } catch (...) {
-          errors[r] = std::current_exception();
-          group_->communicator(r)->abort();
-        }
-      });
-    for (std::thread& t : threads) t.join();
-    for (auto& e : errors)
-      if (e) std::rethrow_exception(e);
+  if (replicas == 1) {
+    replicas_.push_back(std::make_unique<Trainer>(graph, config));
+    return;
   }
+  // Several replicas: on GPUs first..first + replicas - 1 when a GPU was asked
+  // for (or, with auto, when there are that many GPUs), else on the CPU.
+  std::string why;
+  const int gpus = config.device == kDeviceCpu ? 0 : static_cast<int>(cuda_devices(&why).size());
+  const bool on_gpus = config.device >= 0 || (config.device == kDeviceAuto && gpus >= replicas);
+  if (on_gpus) {
+    const int first = std::max(config.device, 0);
+    if (first + replicas > gpus)
+      fail(ErrorCode::kUnsupported, replicas, " replicas on GPUs ", first, "..", first + replicas - 1, " need ",
+           first + replicas, " GPUs; ", gpus, " can be used", gpus == 0 ? ": " + why : std::string());
+    for (int r = 0; r < replicas; ++r) {
+      per_replica.device = first + r;
+      replicas_.push_back(std::make_unique<Trainer>(graph, per_replica));
+    }
+    const std::string id = nccl_unique_id();
+    nccl_.resize(static_cast<size_t>(replicas));
+    // Every rank's NCCL set-up waits for the others: one thread each.
+    join_all([&](int r) {
+      nccl_[r] = make_nccl_communicator(id, r, replicas, &replicas_[r]->backend(), timeout.count());
+      return nccl_[r].get();
+    });
+    return;
+  }
+  per_replica.device = kDeviceCpu;
+  // Share the cores: each replica's own loops get its part of them.
+  if (config.threads == 0) per_replica.threads = std::max(1, omp_get_num_procs() / replicas);
+  for (int r = 0; r < replicas; ++r) replicas_.push_back(std::make_unique<Trainer>(graph, per_replica));
+  group_ = std::make_unique<LocalGroup>(replicas, timeout);
+  join_all([&](int r) { return group_->communicator(r); });
+}
+
+Communicator* ReplicatedTrainer::communicator(int rank) {
+  return group_ ? group_->communicator(rank) : nccl_[static_cast<size_t>(rank)].get();
+}
+
+void ReplicatedTrainer::join_all(const std::function<Communicator*(int)>& communicator_for) {
+  // Joining broadcasts rank 0's weights: a collective, so all at once.
+  const int n = replicas();
+  std::vector<std::thread> threads;
+  std::vector<std::exception_ptr> errors(n);
+  for (int r = 0; r < n; ++r)
+    threads.emplace_back([&, r] {
+      try {
+        replicas_[r]->join(communicator_for(r));
+      } catch (...) {
+        errors[r] = std::current_exception();
+        if (Communicator* c = communicator(r)) c->abort();
+      }
+    });
+  for (std::thread& t : threads) t.join();
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
 }
 
 void ReplicatedTrainer::for_each(const std::function<void(Trainer&)>& fn) {
@@ -74,14 +108,14 @@ StepResult ReplicatedTrainer::step(const HostView& inputs, const HostView& targe
       results[r] = replicas_[r]->step(rows_of(inputs, begin, end - begin), rows_of(targets, begin, end - begin));
     } catch (...) {
       errors[r] = std::current_exception();
-      group_->communicator(r)->abort();
+      communicator(r)->abort();
     }
   };
   std::vector<std::thread> threads;
   for (int r = 1; r < n; ++r) threads.emplace_back(run, r);
   run(0);
   for (std::thread& t : threads) t.join();
-  group_->reset();
+  if (group_) group_->reset();
   // Report the root cause: a replica's own error before the others' "peer failed".
   std::exception_ptr first;
   for (auto& e : errors) {

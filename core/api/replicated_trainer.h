@@ -1,6 +1,10 @@
 // Data parallel in one process: N replicas of a trainer on N threads, each
-// taking an equal share of the rows of every global batch, averaging their
-// gradients through a LocalGroup. N = 1 is a plain trainer. Replica 0 answers
+// taking an equal share of the rows of every global batch. CPU replicas
+// average their gradients through a LocalGroup; GPU replicas (one GPU each,
+// from the configured device up) through NCCL. N = 1 is a plain trainer.
+// A step that fails on one replica aborts the group's collectives; a
+// LocalGroup is reset for the next step, NCCL communicators stay aborted (the
+// trainer must be made again). Replica 0 answers
 // everything that only reads (evaluate, predict, parameters); calls that
 // change state go to every replica, so they stay identical.
 #pragma once
@@ -30,8 +34,14 @@ class ReplicatedTrainer {
   void for_each(const std::function<void(Trainer&)>& fn);
 
  private:
+  Communicator* communicator(int rank);
+  // Replica r joins through `communicator_for(r)`, all at once (a collective).
+  void join_all(const std::function<Communicator*(int)>& communicator_for);
+
   std::unique_ptr<LocalGroup> group_;
   std::vector<std::unique_ptr<Trainer>> replicas_;
+  // GPU replicas' NCCL communicators; destroyed before the replicas' backends.
+  std::vector<std::unique_ptr<Communicator>> nccl_;
 };
 
 }  // namespace tk

@@ -12,6 +12,7 @@
 #include <tuple>
 #include <vector>
 
+#include "core/api/replicated_trainer.h"
 #include "core/api/trainer.h"
 #include "core/backend/device.h"
 #include "core/base/rng.h"
@@ -546,6 +547,42 @@ TEST_F(CudaBackendTest, BatchesLoadFromPageLockedAndLargePageableMemory) {
     }
   }
   host_free(locked);
+}
+
+// Two replicas on two GPUs through NCCL train as one GPU on the whole batch.
+TEST(CudaTrainingTest, TwoGpuReplicasTrainAsOneGpu) {
+  if (cuda_devices().size() < 2) GTEST_SKIP() << "two GPU replicas need two GPUs";
+  TrainerConfig config;
+  config.device = 0;
+  config.optimizer.kind = OptimizerKind::kAdam;
+  config.optimizer.learning_rate = 1e-3;
+  config.seed = 5;
+  Graph g;  // no dropout: replicas draw their own masks
+  int h = g.add_input("x", {20});
+  h = g.add(make_linear(64, true, Init::kHeUniform), {h});
+  h = g.add(make_activation(Activation::kGelu), {h});
+  h = g.add(make_linear(5, true, Init::kHeUniform), {h});
+  g.set_output(h, "logits");
+  ReplicatedTrainer one(g, config, 1), two(g, config, 2);
+  EXPECT_EQ(std::string(two.primary().backend().name()).rfind("cuda:0", 0), 0u);
+  const int64_t batch = 32;
+  Rng rng(11);
+  std::vector<float> x(batch * 20);
+  std::vector<int32_t> y(batch);
+  for (int step = 0; step < 10; ++step) {
+    for (float& v : x) v = static_cast<float>(rng.normal());
+    for (int32_t& v : y) v = static_cast<int32_t>(rng.next_u64() % 5);
+    const HostView in{x.data(), DType::kF32, {batch, 20}, {}}, labels{y.data(), DType::kI32, {batch}, {}};
+    const StepResult a = one.step(in, labels), b = two.step(in, labels);
+    EXPECT_NEAR(a.loss, b.loss, 1e-5 * std::max(1.0, std::abs(a.loss))) << "step " << step;
+  }
+  const int64_t count = one.primary().plan().flat_param_count();
+  std::vector<float> a(count), b(count);
+  one.primary().backend().copy_to_host(a.data(), one.primary().flat_params().data(), count * sizeof(float));
+  two.primary().backend().copy_to_host(b.data(), two.primary().flat_params().data(), count * sizeof(float));
+  double worst = 0;
+  for (int64_t i = 0; i < count; ++i) worst = std::max(worst, std::abs(double(a[i]) - double(b[i])));
+  EXPECT_LT(worst, 1e-5);
 }
 
 TEST(CudaTrainingTest, AStepAfterTheFirstAllocatesNothing) {

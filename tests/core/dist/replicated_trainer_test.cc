@@ -5,10 +5,12 @@
 
 #include <chrono>
 #include <cmath>
+#include <string>
 #include <thread>
 #include <vector>
 
 #include "core/api/replicated_trainer.h"
+#include "core/backend/device.h"
 #include "core/base/error.h"
 #include "core/base/rng.h"
 #include "core/dist/local_group.h"
@@ -97,6 +99,24 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{"two_sum_reduction", 2, OptimizerKind::kSgd, Reduction::kSum, 1, 32},
                       Case{"two_accumulating", 2, OptimizerKind::kAdamW, Reduction::kMean, 2, 16}),
     [](const auto& info) { return info.param.name; });
+
+// GPU replicas take one GPU each, through NCCL; without enough GPUs the
+// trainer says how many it needs instead of falling back silently.
+TEST(ReplicatedTrainerTest, GpuReplicasWithoutEnoughGpusFailClearly) {
+  if (cuda_devices().size() >= 2) GTEST_SKIP() << "this machine has the GPUs (tests/cuda covers it)";
+  TrainerConfig config;
+  config.device = 0;
+  try {
+    ReplicatedTrainer group(mlp(), config, 2);
+    FAIL() << "two GPU replicas were made without two GPUs";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kUnsupported);
+    EXPECT_NE(std::string(e.what()).find("need 2 GPUs"), std::string::npos) << e.what();
+  }
+  config.device = kDeviceAuto;  // auto with too few GPUs: CPU replicas
+  ReplicatedTrainer group(mlp(), config, 2);
+  EXPECT_EQ(std::string(group.primary().backend().name()), "cpu");
+}
 
 TEST(ReplicatedTrainerTest, UnequalMicroBatchesInAWindowMatchOneReplica) {
   TrainerConfig config;
