@@ -3,6 +3,7 @@
 // Sums run in double whatever the storage, so statistics of large batches
 // in f32 or half storage lose nothing to accumulation order.
 #include <cmath>
+#include <vector>
 
 #include "core/backend/cpu/cpu_backend.h"
 #include "core/backend/cpu/parallel.h"
@@ -180,14 +181,16 @@ void CpuBackend::layer_norm_backward(DType dt, DType param_dt, int64_t rows, int
     const P* g = static_cast<const P*>(gamma);
     P *dg = static_cast<P*>(dgamma), *db = static_cast<P*>(dbeta);
     const double n = static_cast<double>(cols);
-    // The input gradient is per row (parallel over rows); the parameter
-    // gradients sum over rows, done per column afterwards so no two threads
-    // write one element and the order is fixed.
+    // Each row's statistics once, for both passes.
+    std::vector<double> row_mean(static_cast<size_t>(rows)), row_inv_std(static_cast<size_t>(rows));
+    parallel_for(threads_, rows, 16, [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; ++r) row_statistics(in + r * cols, cols, eps, &row_mean[r], &row_inv_std[r]);
+    });
+    // The input gradient is per row (parallel over rows).
     if (grad_in) {
       parallel_for(threads_, rows, 1, [&](int64_t begin, int64_t end) {
         for (int64_t r = begin; r < end; ++r) {
-          double m, inv_std;
-          row_statistics(in + r * cols, cols, eps, &m, &inv_std);
+          const double m = row_mean[r], inv_std = row_inv_std[r];
           // dx = inv_std * (g_hat - mean(g_hat) - x_hat * mean(g_hat * x_hat)), g_hat = dy * gamma.
           double sum_g = 0, sum_g_xhat = 0;
           for (int64_t j = 0; j < cols; ++j) {
@@ -205,16 +208,24 @@ void CpuBackend::layer_norm_backward(DType dt, DType param_dt, int64_t rows, int
         }
       });
     }
-    for (int64_t j = 0; j < cols; ++j) dg[j] = db[j] = P(0);
-    for (int64_t r = 0; r < rows; ++r) {
-      double m, inv_std;
-      row_statistics(in + r * cols, cols, eps, &m, &inv_std);
-      for (int64_t j = 0; j < cols; ++j) {
-        const double d = static_cast<double>(load(grad_out[r * cols + j]));
-        db[j] += static_cast<P>(d);
-        dg[j] += static_cast<P>(d * (static_cast<double>(load(in[r * cols + j])) - m) * inv_std);
+    // The parameter gradients sum over rows: each thread owns a block of
+    // columns and walks the rows in order (f64 sums, a fixed order, no two
+    // threads writing one element).
+    parallel_for(threads_, cols, 64, [&](int64_t begin, int64_t end) {
+      std::vector<double> sum_dy(static_cast<size_t>(end - begin)), sum_dy_xhat(static_cast<size_t>(end - begin));
+      for (int64_t r = 0; r < rows; ++r) {
+        const double m = row_mean[r], inv_std = row_inv_std[r];
+        for (int64_t j = begin; j < end; ++j) {
+          const double d = static_cast<double>(load(grad_out[r * cols + j]));
+          sum_dy[j - begin] += d;
+          sum_dy_xhat[j - begin] += d * (static_cast<double>(load(in[r * cols + j])) - m) * inv_std;
+        }
       }
-    }
+      for (int64_t j = begin; j < end; ++j) {
+        db[j] = static_cast<P>(sum_dy[j - begin]);
+        dg[j] = static_cast<P>(sum_dy_xhat[j - begin]);
+      }
+    });
   });
 }
 
