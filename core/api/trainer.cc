@@ -88,12 +88,23 @@ void Trainer::refresh_half_params() {
 }
 
 bool Trainer::gradients_finite(double* sum_squares) {
-  const DType dt = config_.compute_dtype;
-  const int64_t count = plan_->flat_param_count();
+  *sum_squares = backend_->sum_squares(config_.compute_dtype, plan_->flat_param_count(), grads_.data());
+  return gradients_finite_given(*sum_squares);
+}
+
+bool Trainer::gradients_finite_given(double sum_squares) {
   // A finite sum of squares proves every gradient finite in one pass; only
   // when it is not (Inf/NaN, or a huge f64 square) look element by element.
-  *sum_squares = backend_->sum_squares(dt, count, grads_.data());
-  return std::isfinite(*sum_squares) || backend_->all_finite(dt, count, grads_.data());
+  return std::isfinite(sum_squares) ||
+         backend_->all_finite(config_.compute_dtype, plan_->flat_param_count(), grads_.data());
+}
+
+void Trainer::backward_into_grads(uint64_t stream) {
+  plan_->backward(params_.data(), grads_.data(), config_.seed, stream, half_params());
+  // grads_ becomes the running sum of the accumulation window, so the check
+  // that follows covers the sum too (two large finite halves can add up to Inf).
+  if (accumulated_count_ > 0)
+    backend_->axpy(config_.compute_dtype, plan_->flat_param_count(), 1.0, accumulated_.data(), grads_.data(), true);
 }
 
 StepResult Trainer::skip(StepResult result) {
@@ -218,18 +229,12 @@ StepResult Trainer::step(const HostView& inputs, const HostView& targets) {
     backend_->clear_queued();
     const int loss_ticket = plan_->forward_queued(params_.data(), true, config_.seed, stream, loss_grad_scale,
                                                   half_params(), state_.data(), next_state_.data());
-    plan_->backward(params_.data(), grads_.data(), config_.seed, stream, half_params());
-    // grads_ becomes the running sum of the accumulation window, so the check
-    // below covers the sum too (two large finite halves can add up to Inf).
-    if (accumulated_count_ > 0) backend_->axpy(dt, count, 1.0, accumulated_.data(), grads_.data(), true);
+    backward_into_grads(stream);
     const int grad_ticket = backend_->queue_sum_squares(dt, count, grads_.data());
     const std::vector<double> sums = backend_->read_queued();
     result.loss = plan_->loss_from(sums.at(static_cast<size_t>(loss_ticket)));
     grad_sum_squares = sums.at(static_cast<size_t>(grad_ticket));
-    // A finite sum of squares proves every gradient finite; only when it is
-    // not (Inf/NaN, or a huge square) look element by element.
-    finite = std::isfinite(result.loss) &&
-             (std::isfinite(grad_sum_squares) || backend_->all_finite(dt, count, grads_.data()));
+    finite = std::isfinite(result.loss) && gradients_finite_given(grad_sum_squares);
   } else {
     result.loss = plan_->forward(params_.data(), true, config_.seed, stream, loss_grad_scale, half_params(),
                                  state_.data(), next_state_.data());
@@ -241,8 +246,7 @@ StepResult Trainer::step(const HostView& inputs, const HostView& targets) {
     // by now: only the check after the sum, below, may read them.
     if (finite && !comm_->device_memory()) finite = gradients_finite(&grad_sum_squares);
   } else if (comm_ && finite) {
-    plan_->backward(params_.data(), grads_.data(), config_.seed, stream, half_params());
-    if (accumulated_count_ > 0) backend_->axpy(dt, count, 1.0, accumulated_.data(), grads_.data(), true);
+    backward_into_grads(stream);
     finite = gradients_finite(&grad_sum_squares);
   }
   if (comm_) {

@@ -152,6 +152,10 @@ class Trainer {
   void refresh_half_params();
   // Sum of squares of grads_ (the norm's square) and whether all are finite.
   bool gradients_finite(double* sum_squares);
+  // Whether grads_ are all finite, given their sum of squares.
+  bool gradients_finite_given(double sum_squares);
+  // Backward into grads_, plus the accumulation window's running sum.
+  void backward_into_grads(uint64_t stream);
   // Drops the batch; under loss scaling also backs off and drops the partial accumulation.
   StepResult skip(StepResult result);
   // Backward, starting each gradient bucket's all-reduce (into host_grads_)

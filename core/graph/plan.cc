@@ -329,9 +329,10 @@ int Plan::forward_queued(const void* flat_params, bool training, uint64_t seed, 
   return backend_->queue_sum(policy_.master, batch_, arena_at(row_loss_offset_));
 }
 
-double Plan::loss_from(double queued_sum) const {
-  const int64_t divisor = reduction_ == Reduction::kMean ? loss_->mean_divisor(batch_, output_shape()) : 1;
-  return queued_sum / static_cast<double>(divisor);
+double Plan::loss_from(double queued_sum) const { return queued_sum / static_cast<double>(loss_divisor()); }
+
+int64_t Plan::loss_divisor() const {
+  return reduction_ == Reduction::kMean ? loss_->mean_divisor(batch_, output_shape()) : 1;
 }
 
 void Plan::run_forward(const void* flat_params, bool training, uint64_t seed, uint64_t stream,
@@ -343,7 +344,7 @@ void Plan::run_forward(const void* flat_params, bool training, uint64_t seed, ui
         context(s, flat_params, half_params, nullptr, training, seed, stream, flat_state, next_state));
   last_loss_grad_scale_ = 0;
   if (!has_targets_) return;
-  const int64_t divisor = reduction_ == Reduction::kMean ? loss_->mean_divisor(batch_, output_shape()) : 1;
+  const int64_t divisor = loss_divisor();
   last_loss_grad_scale_ = loss_grad_scale;
   loss_->compute(backend_, policy_.activation, policy_.master, batch_, output_shape(), value(graph_.output()),
                  arena_at(target_offset_), arena_at(row_loss_offset_),

@@ -108,6 +108,8 @@ class Plan {
   void store_output(bool probabilities, const HostView& out);
 
  private:
+  // What the summed row losses are divided by: the mean's count, or 1.
+  int64_t loss_divisor() const;
   // Every op's forward, then (with targets) the per-row loss and its gradient.
   void run_forward(const void* flat_params, bool training, uint64_t seed, uint64_t stream, double loss_grad_scale,
                    const void* half_params, const void* flat_state, void* next_state);

@@ -450,6 +450,17 @@ Graph cnn() {
   return g;
 }
 
+// The largest difference between two trainers' f32 weights.
+double largest_weight_difference(Trainer& a, Trainer& b) {
+  const int64_t count = a.plan().flat_param_count();
+  std::vector<float> wa(count), wb(count);
+  a.backend().copy_to_host(wa.data(), a.flat_params().data(), count * sizeof(float));
+  b.backend().copy_to_host(wb.data(), b.flat_params().data(), count * sizeof(float));
+  double worst = 0;
+  for (int64_t i = 0; i < count; ++i) worst = std::max(worst, std::abs(double(wa[i]) - double(wb[i])));
+  return worst;
+}
+
 // The same training on both devices: f32 weights agree after 20 steps.
 void expect_same_training(const Graph& graph, const Shape& sample, Precision precision, double tolerance) {
   std::string why;
@@ -481,13 +492,7 @@ void expect_same_training(const Graph& graph, const Shape& sample, Precision pre
   }
   (void)first;
   (void)last;
-  const int64_t count = cpu.plan().flat_param_count();
-  std::vector<float> a(count), b(count);
-  cpu.backend().copy_to_host(a.data(), cpu.flat_params().data(), count * sizeof(float));
-  gpu.backend().copy_to_host(b.data(), gpu.flat_params().data(), count * sizeof(float));
-  double worst = 0;
-  for (int64_t i = 0; i < count; ++i) worst = std::max(worst, std::abs(double(a[i]) - double(b[i])));
-  EXPECT_LT(worst, tolerance) << "largest weight difference after 20 steps";
+  EXPECT_LT(largest_weight_difference(cpu, gpu), tolerance) << "largest weight difference after 20 steps";
 }
 
 TEST(CudaTrainingTest, AnMlpTrainsTheSameOnBothDevices) { expect_same_training(mlp(), {20}, Precision::kFp32, 1e-4); }
@@ -576,13 +581,7 @@ TEST(CudaTrainingTest, TwoGpuReplicasTrainAsOneGpu) {
     const StepResult a = one.step(in, labels), b = two.step(in, labels);
     EXPECT_NEAR(a.loss, b.loss, 1e-5 * std::max(1.0, std::abs(a.loss))) << "step " << step;
   }
-  const int64_t count = one.primary().plan().flat_param_count();
-  std::vector<float> a(count), b(count);
-  one.primary().backend().copy_to_host(a.data(), one.primary().flat_params().data(), count * sizeof(float));
-  two.primary().backend().copy_to_host(b.data(), two.primary().flat_params().data(), count * sizeof(float));
-  double worst = 0;
-  for (int64_t i = 0; i < count; ++i) worst = std::max(worst, std::abs(double(a[i]) - double(b[i])));
-  EXPECT_LT(worst, 1e-5);
+  EXPECT_LT(largest_weight_difference(one.primary(), two.primary()), 1e-5);
 }
 
 TEST(CudaTrainingTest, AStepAfterTheFirstAllocatesNothing) {

@@ -11,33 +11,18 @@
 #include <string.h>
 
 #include "capi/trainkit.h"
+#include "tests/dist/dist_test.h"
 
 #define FEATURES 6
 #define CLASSES 3
 #define GLOBAL 24
 #define STEPS 8
 
-#define CHECK(call)                                                                                  \
-  do {                                                                                               \
-    tk_status s_ = (call);                                                                           \
-    if (s_ != TK_OK) {                                                                               \
-      fprintf(stderr, "%s: %s: %s\n", #call, tk_status_string(s_), tk_last_error_message());         \
-      exit(1);                                                                                       \
-    }                                                                                                \
-  } while (0)
 
 static tk_trainer* make(int distributed, tk_precision precision) {
-  tk_model* model;
-  tk_node x, h;
-  int64_t shape[1] = {FEATURES};
+  tk_model* model = dist_test_mlp(FEATURES, CLASSES);
   tk_trainer_options* options;
   tk_trainer* trainer;
-  CHECK(tk_model_create(&model));
-  CHECK(tk_model_input(model, "x", 1, shape, &x));
-  CHECK(tk_model_linear(model, x, 16, &h));
-  CHECK(tk_model_relu(model, h, &h));
-  CHECK(tk_model_linear(model, h, CLASSES, &h));
-  CHECK(tk_model_output(model, h, "logits"));
   CHECK(tk_trainer_options_create(&options));
   CHECK(tk_trainer_options_set_optimizer(options, TK_OPTIMIZER_ADAM));
   CHECK(tk_trainer_options_set_learning_rate(options, 0.02));
@@ -50,13 +35,6 @@ static tk_trainer* make(int distributed, tk_precision precision) {
   tk_trainer_options_destroy(options);
   tk_model_destroy(model);
   return trainer;
-}
-
-static float* parameters(tk_trainer* t, int64_t* count) {
-  CHECK(tk_trainer_num_parameters(t, count));
-  float* values = malloc((size_t)*count * sizeof(float));
-  CHECK(tk_trainer_copy_parameters(t, values, *count));
-  return values;
 }
 
 int main(void) {
@@ -86,8 +64,8 @@ int main(void) {
       CHECK(tk_trainer_step(single, &in, &lab, NULL));
     }
     int64_t n, m;
-    float* a = parameters(single, &n);
-    float* b = parameters(distributed, &m);
+    float* a = dist_test_weights(single, &n);
+    float* b = dist_test_weights(distributed, &m);
     double worst = 0;
     for (i = 0; i < n; ++i) {
       double error = fabs(a[i] - b[i]) / fmax(1.0, fabs(a[i]));

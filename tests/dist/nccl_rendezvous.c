@@ -22,20 +22,13 @@
 #include <unistd.h>
 
 #include "capi/trainkit.h"
+#include "tests/dist/dist_test.h"
 
 #define FEATURES 6
 #define CLASSES 3
 #define GLOBAL 32
 #define STEPS 6
 
-#define CHECK(call)                                                                          \
-  do {                                                                                       \
-    tk_status s_ = (call);                                                                   \
-    if (s_ != TK_OK) {                                                                       \
-      fprintf(stderr, "%s: %s: %s\n", #call, tk_status_string(s_), tk_last_error_message()); \
-      exit(1);                                                                               \
-    }                                                                                        \
-  } while (0)
 
 struct rendezvous {
   const char* path;
@@ -68,19 +61,6 @@ static tk_status file_broadcast(void* data, size_t bytes, void* user) {
   return TK_ERROR_COMMUNICATION;
 }
 
-static tk_model* build(void) {
-  tk_model* model;
-  tk_node x, h;
-  int64_t shape[1] = {FEATURES};
-  CHECK(tk_model_create(&model));
-  CHECK(tk_model_input(model, "x", 1, shape, &x));
-  CHECK(tk_model_linear(model, x, 16, &h));
-  CHECK(tk_model_relu(model, h, &h));
-  CHECK(tk_model_linear(model, h, CLASSES, &h));
-  CHECK(tk_model_output(model, h, "logits"));
-  return model;
-}
-
 static tk_trainer_options* options_for(int gpu) {
   tk_trainer_options* options;
   CHECK(tk_trainer_options_create(&options));
@@ -107,13 +87,6 @@ static void train(tk_trainer* t, const float* x, const int32_t* y, int first, in
   }
 }
 
-static float* weights(tk_trainer* t, int64_t* count) {
-  CHECK(tk_trainer_num_parameters(t, count));
-  float* w = malloc(sizeof(float) * (size_t)*count);
-  CHECK(tk_trainer_copy_parameters(t, w, *count));
-  return w;
-}
-
 static int same(const float* a, const float* b, int64_t n, double tolerance, const char* what) {
   for (int64_t i = 0; i < n; ++i)
     if (fabs(a[i] - b[i]) > tolerance * fmax(1.0, fabs(a[i]))) {
@@ -129,7 +102,7 @@ int main(void) {
   char path[4096], reason[512];
   const char* dir = getenv("TEST_TMPDIR");
   int32_t gpus = 0;
-  tk_model* model = build();
+  tk_model* model = dist_test_mlp(FEATURES, CLASSES);
   tk_trainer* t = NULL;
   data(x, y);
   snprintf(path, sizeof path, "%s/nccl-id-%d", dir ? dir : "/tmp", (int)getpid());
@@ -173,8 +146,8 @@ int main(void) {
     }
     train(plain, x, y, 0, GLOBAL);
     train(nccl, x, y, 0, GLOBAL);
-    a = weights(plain, &n);
-    b = weights(nccl, &n);
+    a = dist_test_weights(plain, &n);
+    b = dist_test_weights(nccl, &n);
     if (!same(a, b, n, 1e-6, "NCCL world of one")) return 1;
     free(a);
     free(b);
@@ -213,8 +186,8 @@ int main(void) {
       int status = 0;
       CHECK(tk_trainer_create(model, TK_LOSS_SOFTMAX_CROSS_ENTROPY, single, &whole));
       train(whole, x, y, 0, GLOBAL);
-      a = weights(whole, &n);
-      b = weights(part, &n);
+      a = dist_test_weights(whole, &n);
+      b = dist_test_weights(part, &n);
       waitpid(child, &status, 0);
       if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         fprintf(stderr, "FAIL: rank 1 failed\n");

@@ -219,30 +219,34 @@ int64_t batch_norm_images_per_chunk(int64_t spatial) {
   return std::max<int64_t>(1, kBatchNormChunkElements / std::max<int64_t>(spatial, 1));
 }
 
-int64_t batch_norm_scratch(int64_t batch, int64_t channels, int64_t spatial) {
-  const int64_t chunks = (batch + batch_norm_images_per_chunk(spatial) - 1) / batch_norm_images_per_chunk(spatial);
-  return 2 * chunks * channels + 3 * channels;  // partials, totals, the exact means
+namespace {
+
+int64_t batch_norm_chunks(int64_t batch, int64_t spatial) {
+  const int64_t images = batch_norm_images_per_chunk(spatial);
+  return (batch + images - 1) / images;
 }
 
-namespace {
+// The scratch holds the (chunk, channel) partials, then two totals per channel.
+double* totals_of(double* scratch, int64_t batch, int64_t channels, int64_t spatial) {
+  return scratch + 2 * batch_norm_chunks(batch, spatial) * channels;
+}
 
 // Stage 1 and 2 of one channel reduction: totals[2c], totals[2c + 1].
 template <typename S, typename P>
 void channel_totals(cudaStream_t s, BnSum what, int64_t batch, int64_t channels, int64_t spatial, double eps,
                     const S* x, const S* dy, const double* mean, const P* var, double* scratch) {
-  const int64_t images = batch_norm_images_per_chunk(spatial), chunks = (batch + images - 1) / images;
-  double* totals = scratch + 2 * chunks * channels;
+  const int64_t chunks = batch_norm_chunks(batch, spatial);
   bn_partials_kernel<S, P><<<dim3(static_cast<unsigned>(channels), static_cast<unsigned>(chunks)), kThreads, 0, s>>>(
-      what, batch, channels, spatial, images, eps, x, dy, mean, var, scratch);
-  bn_totals_kernel<<<blocks_for(channels), kThreads, 0, s>>>(chunks, channels, scratch, totals);
-}
-
-double* totals_of(double* scratch, int64_t batch, int64_t channels, int64_t spatial) {
-  const int64_t images = batch_norm_images_per_chunk(spatial), chunks = (batch + images - 1) / images;
-  return scratch + 2 * chunks * channels;
+      what, batch, channels, spatial, batch_norm_images_per_chunk(spatial), eps, x, dy, mean, var, scratch);
+  bn_totals_kernel<<<blocks_for(channels), kThreads, 0, s>>>(chunks, channels, scratch,
+                                                              totals_of(scratch, batch, channels, spatial));
 }
 
 }  // namespace
+
+int64_t batch_norm_scratch(int64_t batch, int64_t channels, int64_t spatial) {
+  return 2 * batch_norm_chunks(batch, spatial) * channels + 3 * channels;  // partials, totals, the exact means
+}
 
 void batch_norm_statistics(cudaStream_t s, DType dt, DType param_dt, int64_t batch, int64_t channels,
                            int64_t spatial, const void* x, void* mean, void* var, double* scratch) {
