@@ -1,9 +1,10 @@
 // trainkit's side of the GPU benchmark (bench/gpu_bench.sh runs it beside
 // bench/torch_bench.py and prints the ratios). Trains each model on random
 // data held in host memory and prints one line per model:
-//   <model> <steps/s> <train GFLOP/s> <steps/s from pageable memory>
-// The first two feed batches from page-locked memory (tk_host_alloc), as the
-// PyTorch side feeds from pin_memory(); the last from ordinary memory.
+//   <model> <steps/s> <train GFLOP/s> <pageable steps/s> <queued steps/s> <steps/s without CUDA graphs>
+// Batches come from page-locked memory (tk_host_alloc), as the PyTorch side
+// feeds from pin_memory(), except in the pageable column (ordinary memory).
+// Queued steps are tk_trainer_step_async, waited for once at the end.
 //
 //   gpu_bench [--seconds S] [--device N] [--models a1,a2,b,c,cnn]
 //
@@ -14,7 +15,8 @@
 //   c   Fashion-MNIST MLP 784-256-128-10, batch 128, fp32
 //   cnn the Fashion-MNIST CNN (two conv/BN/ReLU/pool blocks), batch 256, bf16 AMP
 // A step is tk_trainer_step: batch copied from host memory, forward,
-// backward, optimizer (Adam), loss returned (one device sync per step).
+// backward, optimizer (Adam), loss returned (one device sync per step); on a
+// GPU replayed from a CUDA graph unless the last column says otherwise.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -97,7 +99,14 @@ struct HostArray {
   std::vector<T> owned;
 };
 
-double steps_per_second(const Model& m, int device, double seconds, bool page_locked) {
+struct Run {
+  bool page_locked = true;
+  bool queued = false;
+  bool cuda_graphs = true;
+};
+
+double steps_per_second(const Model& m, int device, double seconds, Run run) {
+  const bool page_locked = run.page_locked;
   tk_model* model;
   tk_node node;
   check(tk_model_create(&model), "model");
@@ -119,6 +128,7 @@ double steps_per_second(const Model& m, int device, double seconds, bool page_lo
   check(tk_trainer_options_set_precision(o, m.precision), "precision");
   check(tk_trainer_options_set_cuda_device(o, device), "device");
   check(tk_trainer_options_set_batch_hint(o, m.batch), "batch hint");
+  check(tk_trainer_options_set_cuda_graphs(o, run.cuda_graphs ? 1 : 0), "cuda graphs");
   check(tk_trainer_create(model, TK_LOSS_SOFTMAX_CROSS_ENTROPY, o, &t), "trainer");
 
   const int64_t features = m.widths.front(), classes = m.widths.back();
@@ -139,10 +149,15 @@ double steps_per_second(const Model& m, int device, double seconds, bool page_lo
   const auto start = Clock::now();
   double elapsed = 0;
   do {
-    check(tk_trainer_step(t, &in, &labels, &loss), "step");
+    if (run.queued) check(tk_trainer_step_async(t, &in, &labels), "queued step");
+    else check(tk_trainer_step(t, &in, &labels, &loss), "step");
     ++steps;
     elapsed = std::chrono::duration<double>(Clock::now() - start).count();
   } while (elapsed < seconds);
+  if (run.queued) {
+    check(tk_trainer_wait(t, nullptr), "wait");
+    elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  }
   tk_trainer_destroy(t);
   tk_trainer_options_destroy(o);
   tk_model_destroy(model);
@@ -185,9 +200,12 @@ int main(int argc, char** argv) {
               info.compute_minor, static_cast<double>(info.memory_bytes) / (1u << 30));
   for (const Model& m : models) {
     if (("," + wanted + ",").find(std::string(",") + m.name + ",") == std::string::npos) continue;
-    const double rate = steps_per_second(m, device, seconds, true);
-    const double pageable = steps_per_second(m, device, seconds / 2, false);
-    std::printf("%s %.2f %.1f %.2f\n", m.name, rate, rate * train_flops_per_step(m) / 1e9, pageable);
+    const double rate = steps_per_second(m, device, seconds, Run{});
+    const double pageable = steps_per_second(m, device, seconds / 2, Run{false, false, true});
+    const double queued = steps_per_second(m, device, seconds, Run{true, true, true});
+    const double launched = steps_per_second(m, device, seconds / 2, Run{true, false, false});
+    std::printf("%s %.2f %.1f %.2f %.2f %.2f\n", m.name, rate, rate * train_flops_per_step(m) / 1e9, pageable, queued,
+                launched);
     std::fflush(stdout);
   }
   return 0;

@@ -4,13 +4,15 @@ bench/gpu_bench.cc trained with Adam on random data, as PyTorch users write it.
   python3 bench/torch_bench.py [--seconds S] [--models a1,a2,b,c,cnn] [--modes eager,compile]
 
 Prints per model and mode (eager: autocast + GradScaler for fp16, autocast
-alone for bf16; compile: the same under torch.compile):
+alone for bf16; compile: the same under torch.compile; queued: eager without
+reading the loss each step, so steps queue up on the GPU, as trainkit's
+tk_trainer_step_async; GradScaler still reads its overflow flag each step):
   <model> <mode> <steps/s>
 and for model b the cuBLAS rate of its own GEMM shapes (forward, input and
 weight gradients) in bf16:
   b cublas_gflops <GFLOP/s>
 Each step copies the batch from pinned host memory and reads the loss back
-(loss.item()), as trainkit's tk_trainer_step does."""
+(loss.item()), as trainkit's tk_trainer_step does, except in queued mode."""
 import argparse
 import time
 
@@ -48,7 +50,7 @@ def build(widths):
     return torch.nn.Sequential(*layers).cuda()
 
 
-def steps_per_second(widths, batch, dtype, compile_model, seconds):
+def steps_per_second(widths, batch, dtype, compile_model, seconds, queued=False):
     model = build(widths)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
     scaler = torch.amp.GradScaler("cuda", enabled=dtype == torch.float16)
@@ -72,7 +74,7 @@ def steps_per_second(widths, batch, dtype, compile_model, seconds):
         scaler.scale(loss).backward()
         scaler.step(optimizer)
         scaler.update()
-        return loss.item()
+        return None if queued else loss.item()
 
     for _ in range(20 if compile_model else 10):
         step()
@@ -80,6 +82,7 @@ def steps_per_second(widths, batch, dtype, compile_model, seconds):
     while time.perf_counter() - start < seconds:
         step()
         steps += 1
+    torch.cuda.synchronize()
     return steps / (time.perf_counter() - start)
 
 
@@ -116,7 +119,7 @@ def main():
     for name in args.models.split(","):
         widths, batch, dtype = MODELS[name]
         for mode in args.modes.split(","):
-            rate = steps_per_second(widths, batch, dtype, mode == "compile", args.seconds)
+            rate = steps_per_second(widths, batch, dtype, mode == "compile", args.seconds, mode == "queued")
             print(f"{name} {mode} {rate:.2f}", flush=True)
         if name == "b":
             print(f"b cublas_gflops {cublas_gflops(widths, batch, args.seconds):.1f}", flush=True)

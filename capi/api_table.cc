@@ -113,6 +113,9 @@ const tk_api kApiV1 = {
     tk_trainer_options_set_rendezvous,
     tk_host_alloc,
     tk_host_free,
+    tk_trainer_step_async,
+    tk_trainer_wait,
+    tk_trainer_options_set_cuda_graphs,
 };
 
 }  // namespace
@@ -220,7 +223,10 @@ static_assert(offsetof(tk_api, gpu_info_get) / sizeof(void*) == 100, "tk_api.gpu
 static_assert(offsetof(tk_api, trainer_options_set_rendezvous) / sizeof(void*) == 101, "tk_api.trainer_options_set_rendezvous moved");
 static_assert(offsetof(tk_api, host_alloc) / sizeof(void*) == 102, "tk_api.host_alloc moved");
 static_assert(offsetof(tk_api, host_free) / sizeof(void*) == 103, "tk_api.host_free moved");
-static_assert(sizeof(tk_api) == 104 * sizeof(void*), "tk_api v1 has 103 entries");
+static_assert(offsetof(tk_api, trainer_step_async) / sizeof(void*) == 104, "tk_api.trainer_step_async moved");
+static_assert(offsetof(tk_api, trainer_wait) / sizeof(void*) == 105, "tk_api.trainer_wait moved");
+static_assert(offsetof(tk_api, trainer_options_set_cuda_graphs) / sizeof(void*) == 106, "tk_api.trainer_options_set_cuda_graphs moved");
+static_assert(sizeof(tk_api) == 107 * sizeof(void*), "tk_api v1 has 106 entries");
 
 extern "C" TK_API const tk_api* tk_get_api(uint32_t version) {
   return version == 1 ? &kApiV1 : nullptr;

@@ -113,28 +113,60 @@ TK_API tk_status tk_trainer_step(tk_trainer* trainer, const tk_tensor_view* inpu
   });
 }
 
+namespace {
+
+// Checks the caller's struct_size and fills the fields that fit.
+void write_report(const tk::StepResult& result, int64_t optimizer_steps, tk_step_report* out_report) {
+  tk_step_report report;
+  std::memset(&report, 0, sizeof(report));
+  report.struct_size = static_cast<uint32_t>(std::min<size_t>(out_report->struct_size, sizeof(report)));
+  report.applied = result.applied;
+  report.skipped = result.skipped;
+  report.loss = static_cast<float>(result.loss);
+  report.loss_scale = result.loss_scale;
+  report.learning_rate = result.learning_rate;
+  report.grad_norm = result.grad_norm;
+  report.step = optimizer_steps;
+  std::memcpy(out_report, &report, report.struct_size);
+}
+
+void require_report_size(const tk_step_report* out_report) {
+  if (out_report->struct_size < offsetof(tk_step_report, loss) + sizeof(float))
+    tk::fail(tk::ErrorCode::kInvalidArgument, "set out_report->struct_size to sizeof(tk_step_report) (got ",
+             out_report->struct_size, ")");
+}
+
+}  // namespace
+
 TK_API tk_status tk_trainer_step_report(tk_trainer* trainer, const tk_tensor_view* inputs,
                                         const tk_tensor_view* targets, tk_step_report* out_report) {
   return guarded([&] {
     require(trainer, "trainer");
     require(out_report, "out_report");
-    if (out_report->struct_size < offsetof(tk_step_report, loss) + sizeof(float))
-      tk::fail(tk::ErrorCode::kInvalidArgument, "set out_report->struct_size to sizeof(tk_step_report) (got ",
-               out_report->struct_size, ")");
+    require_report_size(out_report);
     tk::HostView in = to_host_view(inputs, "inputs");
     tk::HostView target = to_host_view(targets, "targets");
     tk::StepResult result = trainer->group->step(in, target);
-    tk_step_report report;
-    std::memset(&report, 0, sizeof(report));
-    report.struct_size = static_cast<uint32_t>(std::min<size_t>(out_report->struct_size, sizeof(report)));
-    report.applied = result.applied;
-    report.skipped = result.skipped;
-    report.loss = static_cast<float>(result.loss);
-    report.loss_scale = result.loss_scale;
-    report.learning_rate = result.learning_rate;
-    report.grad_norm = result.grad_norm;
-    report.step = trainer->trainer->optimizer_steps();
-    std::memcpy(out_report, &report, report.struct_size);
+    write_report(result, trainer->trainer->optimizer_steps(), out_report);
+  });
+}
+
+TK_API tk_status tk_trainer_step_async(tk_trainer* trainer, const tk_tensor_view* inputs,
+                                       const tk_tensor_view* targets) {
+  return guarded([&] {
+    require(trainer, "trainer");
+    tk::HostView in = to_host_view(inputs, "inputs");
+    tk::HostView target = to_host_view(targets, "targets");
+    trainer->group->step_async(in, target);
+  });
+}
+
+TK_API tk_status tk_trainer_wait(tk_trainer* trainer, tk_step_report* out_report) {
+  return guarded([&] {
+    require(trainer, "trainer");
+    if (out_report) require_report_size(out_report);
+    tk::StepResult result = trainer->group->wait();
+    if (out_report) write_report(result, trainer->trainer->optimizer_steps(), out_report);
   });
 }
 

@@ -89,6 +89,13 @@ TK_API tk_status tk_trainer_options_set_threads(tk_trainer_options* options, int
   return update(options, [&](tk::TrainerConfig& c) { c.threads = threads; });
 }
 
+TK_API tk_status tk_trainer_options_set_cuda_graphs(tk_trainer_options* options, int32_t enabled) {
+  return update(options, [&](tk::TrainerConfig& c) {
+    if (enabled != 0 && enabled != 1) tk::fail(tk::ErrorCode::kInvalidArgument, "cuda graphs is 0 or 1, got ", enabled);
+    c.record_steps = enabled == 1;
+  });
+}
+
 TK_API tk_status tk_trainer_options_set_reduction(tk_trainer_options* options, tk_reduction reduction) {
   return update(options, [&](tk::TrainerConfig& c) { c.reduction = static_cast<tk::Reduction>(reduction); });
 }

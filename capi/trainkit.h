@@ -362,6 +362,21 @@ typedef struct tk_step_report {
 /* tk_trainer_step with a full report of what happened. */
 TK_API tk_status tk_trainer_step_report(tk_trainer* trainer, const tk_tensor_view* inputs,
                                         const tk_tensor_view* targets, tk_step_report* out_report);
+/* A training step queued without waiting for the GPU, so the next batch's copy
+ * overlaps this step's work. On a GPU (one device, no gradient accumulation,
+ * no dropout) the whole step is decided on the device and replayed as a CUDA
+ * graph; elsewhere it is tk_trainer_step. The views may be reused as soon as
+ * it returns. tk_trainer_wait waits for the queued steps and reports the last
+ * one (out_report may be NULL). A queued step whose loss or gradient is not
+ * finite under TK_NONFINITE_ERROR changes nothing, nor do steps queued after
+ * it; tk_trainer_wait, or the next tk_trainer_step_async, returns
+ * TK_ERROR_NON_FINITE. Other calls on the trainer wait for queued steps first. */
+TK_API tk_status tk_trainer_step_async(tk_trainer* trainer, const tk_tensor_view* inputs,
+                                       const tk_tensor_view* targets);
+TK_API tk_status tk_trainer_wait(tk_trainer* trainer, tk_step_report* out_report);
+/* Whether steps on a GPU are recorded once as a CUDA graph and replayed
+ * (default 1); 0 launches every kernel of every step. */
+TK_API tk_status tk_trainer_options_set_cuda_graphs(tk_trainer_options* options, int32_t enabled);
 /* The loss scaler's state: current scale (1 when off), clean steps since the
  * last change, and steps skipped so far. */
 TK_API tk_status tk_trainer_loss_scale(const tk_trainer* trainer, double* out_scale,
@@ -619,6 +634,9 @@ typedef struct tk_api {
   tk_status (*trainer_options_set_rendezvous)(tk_trainer_options*, int32_t, int32_t, tk_rendezvous_broadcast, void*);
   tk_status (*host_alloc)(size_t, void**);
   tk_status (*host_free)(void*);
+  tk_status (*trainer_step_async)(tk_trainer*, const tk_tensor_view*, const tk_tensor_view*);
+  tk_status (*trainer_wait)(tk_trainer*, tk_step_report*);
+  tk_status (*trainer_options_set_cuda_graphs)(tk_trainer_options*, int32_t);
 } tk_api;
 
 /* The table for `version` (1 .. TK_API_VERSION), or NULL for an unknown version.

@@ -56,7 +56,7 @@ if wants samples; then
   step fashion_mnist_cnn_gpu 120 "$dir/fashion_mnist_cnn" --seed 1 --device cuda --data "$data"
 fi
 if wants bench; then
-  (cd "$out" && step gpu_bench 240 sh "$dir/gpu_bench.sh" "$dir" 2 "${TORCH_MODES:-eager,compile}")
+  (cd "$out" && step gpu_bench 240 sh "$dir/gpu_bench.sh" "$dir" 2 "${TORCH_MODES:-eager,compile,queued}")
   rm -f "$out/trainkit.txt" "$out/torch.txt"
 fi
 if wants profile; then

@@ -1,8 +1,6 @@
 #include "core/amp/loss_scaler.h"
 
-#include <algorithm>
 #include <cmath>
-#include <limits>
 
 #include "core/base/error.h"
 
@@ -22,24 +20,19 @@ void validate(const LossScalerConfig& c) {
 LossScaler::LossScaler(const LossScalerConfig& config)
     : config_(config), scale_(config.enabled ? static_cast<float>(config.init_scale) : 1.0f) {}
 
+ScalerRules LossScaler::rules() const {
+  ScalerRules rules;
+  rules.enabled = config_.enabled;
+  rules.growth_factor = config_.growth_factor;
+  rules.backoff_factor = config_.backoff_factor;
+  rules.growth_interval = config_.growth_interval;
+  return rules;
+}
+
 void LossScaler::update(bool found_nonfinite) {
   if (!config_.enabled) return;
-  if (found_nonfinite) {
-    // Unlike GradScaler, stop at the smallest normal float: data that is
-    // non-finite on every step must not drive the scale to 0 (a division by
-    // zero when unscaling).
-    scale_ = std::max(static_cast<float>(scale_ * config_.backoff_factor), std::numeric_limits<float>::min());
-    growth_tracker_ = 0;
-    return;
-  }
-  const int64_t successful = growth_tracker_ + 1;
-  if (successful == config_.growth_interval) {
-    const float grown = static_cast<float>(scale_ * config_.growth_factor);
-    if (std::isfinite(grown)) scale_ = grown;
-    growth_tracker_ = 0;
-  } else {
-    growth_tracker_ = successful;
-  }
+  if (found_nonfinite) scaler_back_off(rules(), &scale_, &growth_tracker_);
+  else scaler_note_success(rules(), &scale_, &growth_tracker_);
 }
 
 void LossScaler::restore(float scale, int64_t growth_tracker) {

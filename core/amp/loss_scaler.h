@@ -6,6 +6,8 @@
 
 #include <cstdint>
 
+#include "core/backend/step_control.h"
+
 namespace tk {
 
 struct LossScalerConfig {
@@ -31,6 +33,8 @@ class LossScaler {
 
   // After an optimizer step (found_nonfinite = false) or a skipped one (true).
   void update(bool found_nonfinite);
+  // The same rules as the device applies them (core/backend/step_control.h).
+  ScalerRules rules() const;
   // Restores saved state (checkpoints).
   void restore(float scale, int64_t growth_tracker);
 

@@ -93,6 +93,13 @@ void ReplicatedTrainer::for_each(const std::function<void(Trainer&)>& fn) {
   for (auto& replica : replicas_) fn(*replica);
 }
 
+void ReplicatedTrainer::step_async(const HostView& inputs, const HostView& targets) {
+  if (replicas_.size() == 1) return replicas_[0]->step_async(inputs, targets);
+  last_result_ = step(inputs, targets);
+}
+
+StepResult ReplicatedTrainer::wait() { return replicas_.size() == 1 ? replicas_[0]->wait() : last_result_; }
+
 StepResult ReplicatedTrainer::step(const HostView& inputs, const HostView& targets) {
   if (replicas_.size() == 1) return replicas_[0]->step(inputs, targets);
   // Check the whole batch once, so a bad one fails before any replica starts.

@@ -30,6 +30,9 @@ class ReplicatedTrainer {
 
   // Splits the global batch by rows (at least one row per replica).
   StepResult step(const HostView& inputs, const HostView& targets);
+  // Trainer::step_async and wait(); over several replicas a step is synchronous.
+  void step_async(const HostView& inputs, const HostView& targets);
+  StepResult wait();
   // Runs fn on every replica in turn (fn must not use collectives).
   void for_each(const std::function<void(Trainer&)>& fn);
 
@@ -42,6 +45,7 @@ class ReplicatedTrainer {
   std::vector<std::unique_ptr<Trainer>> replicas_;
   // GPU replicas' NCCL communicators; destroyed before the replicas' backends.
   std::vector<std::unique_ptr<Communicator>> nccl_;
+  StepResult last_result_;  // of the last synchronous step over several replicas
 };
 
 }  // namespace tk

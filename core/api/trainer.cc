@@ -31,6 +31,9 @@ void validate(const TrainerConfig& c) {
   if (c.loss_scaling != LossScaling::kAuto && c.loss_scaling != LossScaling::kDynamic &&
       c.loss_scaling != LossScaling::kOff)
     fail(ErrorCode::kInvalidArgument, "unknown loss scaling mode ", static_cast<int>(c.loss_scaling));
+  if (c.step_decision != StepDecision::kAuto && c.step_decision != StepDecision::kHost &&
+      c.step_decision != StepDecision::kDevice)
+    fail(ErrorCode::kInvalidArgument, "unknown step decision ", static_cast<int>(c.step_decision));
   validate(c.scaler);
   make_precision_policy(c.precision, c.compute_dtype);  // rejects unknown or f64 mixed precision
 }
@@ -68,10 +71,18 @@ Trainer::Trainer(const Graph& graph, const TrainerConfig& config)
   }
   refresh_half_params();
   if (config.batch_hint > 0) plan_->reserve(config.batch_hint);
+  rules_.scaler = scaler_.rules();
+  rules_.skip_nonfinite = config.nonfinite == NonFinitePolicy::kSkip;
+  rules_.clip_norm = config.clip_norm;
+  rules_.schedule = schedule_rules(config.schedule, config.optimizer.learning_rate);
+  control_ = Buffer(backend_.get(), sizeof(StepControl));
+  upload_control();
 }
 
 Trainer::~Trainer() {
   // Buffers must go before the backend that allocated them.
+  recording_.reset();
+  control_ = Buffer();
   optimizer_.reset();
   params_ = Tensor();
   grads_ = Tensor();
@@ -120,10 +131,13 @@ StepResult Trainer::skip(StepResult result) {
 }
 
 double Trainer::current_learning_rate() const {
+  settle();
   return scheduled_learning_rate(config_.schedule, config_.optimizer.learning_rate, optimizer_steps_);
 }
 
 void Trainer::join(Communicator* communicator) {
+  settle();
+  throw_pending_error();
   comm_ = communicator;
   if (!comm_) return;
   // Everyone starts from rank 0's weights.
@@ -185,7 +199,128 @@ void Trainer::backward_with_all_reduce(bool finite_loss, uint64_t stream) {
   start_ready(0);
 }
 
+bool Trainer::decides_on_device() const {
+  if (config_.step_decision == StepDecision::kHost) return false;
+  if (config_.step_decision == StepDecision::kAuto && !backend_->offers_recording()) return false;
+  return !comm_ && config_.accumulation_steps == 1 && config_.compute_dtype == DType::kF32 &&
+         !plan_->draws_per_step();
+}
+
+void Trainer::upload_control() {
+  StepControl c;
+  c.loss_scale = scaler_.scale();
+  c.growth_tracker = scaler_.growth_tracker();
+  c.optimizer_steps = optimizer_steps_;
+  c.micro_steps = micro_steps_;
+  c.skipped_steps = skipped_steps_;
+  c.grad_norm = last_grad_norm_;
+  backend_->copy_from_host(control_.data(), &c, sizeof c);
+}
+
+void Trainer::settle() const {
+  if (!queued_) return;
+  queued_ = false;
+  StepControl c;
+  backend_->copy_to_host(&c, control_.data(), sizeof c);  // waits for every queued step
+  optimizer_steps_ = c.optimizer_steps;
+  micro_steps_ = c.micro_steps;
+  skipped_steps_ = c.skipped_steps;
+  last_grad_norm_ = c.grad_norm;
+  optimizer_->set_steps(c.optimizer_steps);
+  if (scaler_.enabled()) scaler_.restore(static_cast<float>(c.loss_scale), c.growth_tracker);
+  StepResult& r = last_result_;
+  r.loss = c.loss_sum / queued_loss_divisor_;
+  r.applied = c.applied != 0;
+  r.skipped = !c.applied && !c.halted;
+  r.loss_scale = c.used_scale;
+  r.learning_rate = c.applied ? c.learning_rate : 0.0;
+  r.grad_norm = c.applied ? c.grad_norm : 0.0;
+  if (c.halted) {
+    // Steps after the failed one changed nothing either; the trainer goes on
+    // from the last good step once the error has been reported.
+    const double failed_loss = c.failed_loss_sum / queued_loss_divisor_;
+    pending_error_ = std::string(std::isfinite(failed_loss) ? "a gradient is not finite" : "the loss is not finite") +
+                     " (loss " + std::to_string(failed_loss) + "); neither it nor any step queued after it was applied";
+    StepControl cleared = c;
+    cleared.halted = 0;
+    backend_->copy_from_host(control_.data(), &cleared, sizeof cleared);
+  }
+}
+
+void Trainer::throw_pending_error() {
+  if (pending_error_.empty()) return;
+  const std::string message = std::exchange(pending_error_, {});
+  fail(ErrorCode::kNonFinite, message);
+}
+
+void Trainer::run_device_step() {
+  StepControl* c = control();
+  const DType dt = config_.compute_dtype;
+  const int64_t count = plan_->flat_param_count();
+  plan_->forward_into(params_.data(), config_.seed, 0, GradScale(1.0, &c->loss_scale), &c->loss_sum, half_params(),
+                      state_.data(), next_state_.data());
+  plan_->backward(params_.data(), grads_.data(), config_.seed, 0, half_params());
+  backend_->sum_into(dt, count, grads_.data(), true, &c->grad_sum_squares);
+  backend_->decide_step(c, rules_);
+  optimizer_->step_decided_on_device(params_.data(), grads_.data(), c, half_copy());
+  if (plan_->flat_state_count() > 0) backend_->copy_if_applied(c, state_.data(), next_state_.data(), state_.bytes());
+}
+
+void Trainer::queue_device_step(const HostView& inputs, const HostView& targets) {
+  // A failure already seen is reported here; one still on the device makes
+  // this step a no-op there and is reported by wait().
+  throw_pending_error();
+  plan_->check_batch(inputs, &targets);
+  const int64_t rows = inputs.shape[0];
+  plan_->reserve(rows);
+  plan_->load_batch(inputs, &targets);
+  queued_loss_divisor_ = static_cast<double>(plan_->loss_divisor());
+  const RecordingKey key{rows, plan_->reserved(), backend_->memory_generation()};
+  if (recording_ && !(recorded_for_ == key)) recording_.reset();
+  // The first step of a batch size runs directly (it sizes every scratch
+  // buffer); a repeat is recorded, and later steps of that size replay it.
+  if (!recording_ && config_.record_steps && !recording_failed_ && rows == previous_rows_ &&
+      backend_->begin_recording()) {
+    try {
+      run_device_step();
+      recording_ = backend_->end_recording();
+    } catch (const Error&) {
+      backend_->end_recording();  // what was recorded never ran
+    }
+    // A recording that saw scratch replaced may hold a freed address.
+    if (recording_ && backend_->memory_generation() != key.generation) recording_.reset();
+    recording_failed_ = !recording_;
+    recorded_for_ = key;
+  }
+  previous_rows_ = rows;
+  if (recording_) {
+    recording_->replay();
+    ++replayed_steps_;
+  } else {
+    run_device_step();
+  }
+  queued_ = true;
+}
+
+void Trainer::step_async(const HostView& inputs, const HostView& targets) {
+  if (!decides_on_device()) {
+    last_result_ = step(inputs, targets);
+    return;
+  }
+  queue_device_step(inputs, targets);
+}
+
+StepResult Trainer::wait() {
+  settle();
+  throw_pending_error();
+  return last_result_;
+}
+
 StepResult Trainer::step(const HostView& inputs, const HostView& targets) {
+  if (decides_on_device()) {
+    queue_device_step(inputs, targets);
+    return wait();
+  }
   // Until the commit point below, nothing that outlives this call is written.
   // Joined to a group, a replica that fails here still tells its peers, so
   // that every replica fails the step together instead of waiting.
@@ -292,8 +427,7 @@ StepResult Trainer::step(const HostView& inputs, const HostView& targets) {
     clip = config_.clip_norm / (last_grad_norm_ + 1e-6);  // as torch.nn.utils.clip_grad_norm_
   result.learning_rate = current_learning_rate();
   result.grad_norm = last_grad_norm_;
-  optimizer_->step(params_.data(), grads_.data(), clip / scale, result.learning_rate);
-  refresh_half_params();
+  optimizer_->step(params_.data(), grads_.data(), clip / scale, result.learning_rate, half_copy());
   scaler_.update(false);
   ++optimizer_steps_;
   result.applied = true;
@@ -301,6 +435,7 @@ StepResult Trainer::step(const HostView& inputs, const HostView& targets) {
 }
 
 Evaluation Trainer::evaluate(const HostView& inputs, const HostView& targets) {
+  settle();
   plan_->check_batch(inputs, &targets);
   plan_->reserve(inputs.shape[0]);
   plan_->load_batch(inputs, &targets);
@@ -332,6 +467,7 @@ Evaluation Trainer::evaluate(const Dataset& dataset, int64_t batch_size) {
 }
 
 void Trainer::predict(const HostView& inputs, bool probabilities, const HostView& out) {
+  settle();
   plan_->check_batch(inputs, nullptr);
   Shape expected = {inputs.shape[0]};
   expected.insert(expected.end(), plan_->output_shape().begin(), plan_->output_shape().end());
@@ -374,12 +510,14 @@ void Trainer::get_state(size_t index, const HostView& out) const {
 }
 
 void Trainer::set_state(size_t index, const HostView& in) {
+  settle();
   const ParamTensor& p = plan_->state(static_cast<int64_t>(index));
   check_parameter_view(p, in);
   backend_->load_host(in, config_.compute_dtype, state_.element(p.offset));
 }
 
 void Trainer::set_parameter(size_t index, const HostView& in) {
+  settle();
   const ParamTensor& p = plan_->param(static_cast<int64_t>(index));
   check_parameter_view(p, in);
   backend_->load_host(in, config_.compute_dtype, params_.element(p.offset));
@@ -387,6 +525,7 @@ void Trainer::set_parameter(size_t index, const HostView& in) {
 }
 
 TrainerSnapshot Trainer::snapshot() {
+  settle();
   TrainerSnapshot s;
   s.optimizer_steps = optimizer_steps_;
   s.micro_steps = micro_steps_;
@@ -415,6 +554,7 @@ TrainerSnapshot Trainer::snapshot() {
 }
 
 void Trainer::restore(const TrainerSnapshot& s) {
+  settle();
   // Check everything first.
   const auto& params = plan_->params();
   const auto& states = plan_->states();
@@ -470,6 +610,8 @@ void Trainer::restore(const TrainerSnapshot& s) {
   last_grad_norm_ = s.last_grad_norm;
   config_.seed = s.seed;
   properties_.swap(properties);
+  pending_error_.clear();  // the failed step's state is gone with the rest
+  upload_control();
 }
 
 }  // namespace tk

@@ -13,6 +13,7 @@
 #include "core/amp/loss_scaler.h"
 #include "core/amp/precision.h"
 #include "core/backend/backend.h"
+#include "core/backend/buffer.h"
 #include "core/backend/device.h"
 #include "core/backend/tensor.h"
 #include "core/data/dataset.h"
@@ -36,6 +37,15 @@ enum class LossScaling : int32_t {
   kOff = 2,
 };
 
+// Where a step's decision (apply or skip, loss scale, clip, learning rate) is
+// made. On the device, a step needs no wait for the device, so steps can be
+// queued back to back and recorded once as a CUDA graph.
+enum class StepDecision : int32_t {
+  kAuto = 0,    // on the device where the backend records steps (CUDA) and the step allows it
+  kHost = 1,
+  kDevice = 2,  // on the device wherever the step allows it (tests run it on the CPU)
+};
+
 struct TrainerConfig {
   LossKind loss = LossKind::kSoftmaxCrossEntropy;
   Reduction reduction = Reduction::kMean;
@@ -54,6 +64,8 @@ struct TrainerConfig {
   int64_t batch_hint = 0;    // rows to plan for up front (0: first batch decides)
   size_t bucket_bytes = 25u << 20;  // gradient all-reduce bucket (data parallel)
   size_t memory_limit = 0;   // bytes the backend may hold (0: no limit)
+  StepDecision step_decision = StepDecision::kAuto;
+  bool record_steps = true;  // replay recorded steps (CUDA graphs) where the backend offers it
 };
 
 constexpr int kMaxThreads = 1024;
@@ -102,6 +114,19 @@ class Trainer {
   ~Trainer();
 
   StepResult step(const HostView& inputs, const HostView& targets);
+  // step() without waiting for the device, where steps are decided on the
+  // device (decides_on_device()); elsewhere the same as step(). The views
+  // may be reused as soon as it returns. wait() returns the last queued
+  // step's result; an error of a queued step (a non-finite loss under
+  // NonFinitePolicy::kError) is thrown by wait() or by the next call that
+  // queues, and that step and any queued after it changed nothing.
+  void step_async(const HostView& inputs, const HostView& targets);
+  StepResult wait();
+  // Whether steps are decided on the device (see StepDecision): no data-parallel
+  // group, no gradient accumulation, f32 master weights, no dropout.
+  bool decides_on_device() const;
+  // Steps replayed from a recording so far (CUDA graphs).
+  int64_t replayed_steps() const { return replayed_steps_; }
   Evaluation evaluate(const HostView& inputs, const HostView& targets);
   // Over a whole dataset in batches; the mean loss is over all samples.
   Evaluation evaluate(const Dataset& dataset, int64_t batch_size);
@@ -110,13 +135,13 @@ class Trainer {
   const Plan& plan() const { return *plan_; }
   Backend& backend() { return *backend_; }
   const TrainerConfig& config() const { return config_; }
-  int64_t optimizer_steps() const { return optimizer_steps_; }
-  int64_t micro_steps() const { return micro_steps_; }
-  int64_t skipped_steps() const { return skipped_steps_; }
+  // Counters and the scaler's state (waiting for queued steps first).
+  int64_t optimizer_steps() const { return (settle(), optimizer_steps_); }
+  int64_t micro_steps() const { return (settle(), micro_steps_); }
+  int64_t skipped_steps() const { return (settle(), skipped_steps_); }
   double current_learning_rate() const;
-  double last_grad_norm() const { return last_grad_norm_; }
-  const LossScaler& loss_scaler() const { return scaler_; }
-  LossScaler& loss_scaler() { return scaler_; }
+  double last_grad_norm() const { return (settle(), last_grad_norm_); }
+  const LossScaler& loss_scaler() const { return (settle(), scaler_); }
   const PrecisionPolicy& precision_policy() const { return policy_; }
 
   // Parameters by tensor, converted from/to caller memory (any float dtype).
@@ -149,6 +174,8 @@ class Trainer {
  private:
   // The half copy of the weights that half-precision ops read (null if not mixed).
   const void* half_params() const { return policy_.mixed() ? half_params_.data() : nullptr; }
+  // The same copy, as the optimizer's update writes it.
+  HalfCopy half_copy() { return policy_.mixed() ? HalfCopy{half_params_.data(), policy_.activation} : HalfCopy{}; }
   void refresh_half_params();
   // Sum of squares of grads_ (the norm's square) and whether all are finite.
   bool gradients_finite(double* sum_squares);
@@ -163,10 +190,21 @@ class Trainer {
   // backward and NaN buckets are reduced, so every replica issues the same
   // collectives and all of them skip the step.
   void backward_with_all_reduce(bool finite_loss, uint64_t stream);
+  // Steps decided on the device: queue one (replaying or making the
+  // recording when it fits), the step itself, and the control's upkeep.
+  void queue_device_step(const HostView& inputs, const HostView& targets);
+  void run_device_step();
+  StepControl* control() const { return static_cast<StepControl*>(control_.data()); }
+  // Writes the host's counters and scaler into the device control.
+  void upload_control();
+  // Waits for queued device steps and brings the host's counters up to date;
+  // a failed step's error is kept for the next call that queues or waits.
+  void settle() const;
+  void throw_pending_error();
 
   TrainerConfig config_;
   PrecisionPolicy policy_;
-  LossScaler scaler_;
+  mutable LossScaler scaler_;
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<Plan> plan_;
   Tensor params_, half_params_;
@@ -176,11 +214,12 @@ class Trainer {
   Tensor grads_;        // this micro-batch's gradients, plus the window's sum so far
   Tensor accumulated_;  // the window's sum after each committed micro-batch
   std::unique_ptr<Optimizer> optimizer_;
-  int64_t optimizer_steps_ = 0;
-  int64_t micro_steps_ = 0;      // accepted micro-batches, also the dropout stream
-  int64_t skipped_steps_ = 0;
+  // Counters (mutable: const accessors bring them up to date from the device).
+  mutable int64_t optimizer_steps_ = 0;
+  mutable int64_t micro_steps_ = 0;      // accepted micro-batches, also the dropout stream
+  mutable int64_t skipped_steps_ = 0;
   int accumulated_count_ = 0;    // micro-batches in accumulated_ so far
-  double last_grad_norm_ = 0;
+  mutable double last_grad_norm_ = 0;
   std::map<std::string, std::string> properties_;
   Communicator* comm_ = nullptr;
   std::vector<uint8_t> host_grads_;  // staging for all-reduce (the CPU backend could reduce in place)
@@ -188,6 +227,26 @@ class Trainer {
   // Small collectives' data: a member, not a local, so a peer still writing
   // after this replica gave up never writes into a dead stack frame.
   std::array<double, 2> comm_buffer_{};
+
+  // Steps decided on the device. `settle()` is const (counters are read
+  // through const accessors), so what it updates is mutable.
+  Buffer control_;  // one StepControl
+  StepRules rules_;
+  mutable bool queued_ = false;       // device steps queued since the last settle()
+  mutable StepResult last_result_;
+  double queued_loss_divisor_ = 1;     // the last queued step's (its batch's mean count)
+  mutable std::string pending_error_;  // a queued step's failure, not yet thrown
+  std::unique_ptr<Recording> recording_;
+  struct RecordingKey {
+    int64_t rows = -1, reserved = -1;
+    uint64_t generation = 0;
+    bool operator==(const RecordingKey& o) const {
+      return rows == o.rows && reserved == o.reserved && generation == o.generation;
+    }
+  } recorded_for_;
+  bool recording_failed_ = false;  // the backend could not record this step: run it directly
+  int64_t previous_rows_ = -1;     // the last device step's batch (a recording is made on a repeat)
+  int64_t replayed_steps_ = 0;
 };
 
 }  // namespace tk

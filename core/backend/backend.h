@@ -6,9 +6,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <utility>
 #include <vector>
 
+#include "core/backend/step_control.h"
 #include "core/base/dtype.h"
 #include "core/base/shape.h"
 
@@ -23,6 +25,45 @@ struct Window2d {
   int64_t channels, height, width;
   int64_t kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w;
   int64_t out_h, out_w;
+};
+
+// A loss gradient's factor: value times the value at `device` (backend memory,
+// when set: the loss scale of a step decided on the device), over divisor
+// (a mean's count). Written so, the host and the device get the same bits.
+struct GradScale {
+  TK_HOST_DEVICE GradScale(double value = 1.0, const double* device = nullptr,  // NOLINT: a plain factor converts
+                           double divisor = 1.0)
+      : value(value), device(device), divisor(divisor) {}
+  // The factor; reads *device, so it runs where backend memory is addressable
+  // (the CPU backend, or inside a CUDA kernel).
+  TK_HOST_DEVICE double factor() const { return (device ? value * *device : value) / divisor; }
+  double value;
+  const double* device;
+  double divisor;
+};
+
+// What an optimizer update takes per step: host values, or, with `control`
+// set, those of a step decided on the device (which also skips the update
+// unless that step was applied).
+struct UpdateStep {
+  double grad_scale = 1;  // gradients are multiplied by this first (clipping, unscaling)
+  double lr = 0;
+  int64_t step = 1;       // 1-based optimizer step (Adam's bias correction, SGD's first step)
+  const StepControl* control = nullptr;
+};
+
+// The half-precision copy of the weights that an optimizer update also writes
+// (mixed precision: the weights half-precision ops read); none when data is null.
+struct HalfCopy {
+  void* data = nullptr;
+  DType dtype = DType::kF16;
+};
+
+// Work recorded once and replayed at the cost of one launch (CUDA graphs).
+class Recording {
+ public:
+  virtual ~Recording() = default;
+  virtual void replay() = 0;
 };
 
 // A borrowed view of caller memory: strides in elements, empty means contiguous.
@@ -71,6 +112,12 @@ class Backend {
     gemm(a_dt, b_dt, c_dt, false, trans_b, m, n, k, alpha, a, b, 0.0, c);
     bias_add(c_dt, bias_dt, m, n, bias, c);
   }
+  // The same with a ReLU after the bias: C = relu(A * B^T + bias) (B stored n x k).
+  virtual void gemm_bias_relu(DType a_dt, DType b_dt, DType c_dt, int64_t m, int64_t n, int64_t k, const void* a,
+                              const void* b, void* c, DType bias_dt, const void* bias) {
+    gemm_bias(a_dt, b_dt, c_dt, true, m, n, k, 1.0, a, b, c, bias_dt, bias);
+    activation_forward(c_dt, Activation::kRelu, m * n, c, c);
+  }
   // Weight and bias gradients: C = alpha * A^T * B with A stored k x m, and
   // sums[j] = sum_r A[r, j] (the column sums of A, i.e. of dY).
   virtual void gemm_bias_grad(DType a_dt, DType b_dt, DType c_dt, int64_t m, int64_t n, int64_t k, double alpha,
@@ -108,11 +155,11 @@ class Backend {
   // non-null also grad_scale * d(row loss)/d(logits).
   virtual void softmax_cross_entropy(DType dt, DType value_dt, int64_t rows, int64_t classes,
                                      const void* logits, const int32_t* labels, void* row_loss,
-                                     void* dlogits, double grad_scale) = 0;
+                                     void* dlogits, GradScale grad_scale) = 0;
   virtual void squared_error(DType dt, DType value_dt, int64_t rows, int64_t cols, const void* pred,
-                             const void* target, void* row_loss, void* dpred, double grad_scale) = 0;
+                             const void* target, void* row_loss, void* dpred, GradScale grad_scale) = 0;
   virtual void bce_with_logits(DType dt, DType value_dt, int64_t rows, int64_t cols, const void* logits,
-                               const void* target, void* row_loss, void* dlogits, double grad_scale) = 0;
+                               const void* target, void* row_loss, void* dlogits, GradScale grad_scale) = 0;
   virtual void softmax(DType dt, int64_t rows, int64_t cols, const void* x, void* y) = 0;
 
   // Convolution as matrix products: one image [channels, height, width] to
@@ -203,15 +250,35 @@ class Backend {
   virtual std::vector<double> read_queued() { return std::exchange(queued_, {}); }
   // Drops what a failed step left queued.
   virtual void clear_queued() { queued_.clear(); }
+  // The sum (or sum of squares) written to `out` in backend memory, without waiting.
+  virtual void sum_into(DType dt, int64_t n, const void* x, bool squares, double* out) = 0;
+
+  // Steps decided on the device (core/backend/step_control.h); `control` is
+  // backend memory. decide_step applies the rules to this step's sums.
+  virtual void decide_step(StepControl* control, const StepRules& rules) = 0;
+  // dst = src if the decided step was applied (running statistics' commit).
+  virtual void copy_if_applied(const StepControl* control, void* dst, const void* src, size_t bytes) = 0;
+
+  // Recording: between begin_recording() (false: not offered) and
+  // end_recording(), calls are recorded instead of run. end_recording()
+  // returns null if the work could not be recorded (then none of it ran).
+  // A recording holds the addresses it was made with: it may be replayed
+  // while memory_generation() is unchanged (scratch the backend replaced
+  // since then may be gone) and the buffers it used are alive.
+  virtual bool offers_recording() const { return false; }
+  virtual bool begin_recording() { return false; }
+  virtual std::unique_ptr<Recording> end_recording() { return nullptr; }
+  virtual uint64_t memory_generation() const { return 0; }
 
   // Fused optimizer updates over a flat f32/f64 buffer; grads are multiplied by
-  // grad_scale on the fly (gradient clipping and loss-scale unscaling).
+  // the step's grad_scale on the fly (gradient clipping and loss-scale
+  // unscaling), and the updated weights are also written to `half`, if set.
   virtual void sgd_update(DType dt, int64_t n, void* params, const void* grads, void* momentum_buf,
-                          double grad_scale, double lr, double momentum, double weight_decay,
-                          bool nesterov, bool first_step) = 0;
+                          const UpdateStep& step, double momentum, double weight_decay, bool nesterov,
+                          const HalfCopy& half) = 0;
   virtual void adam_update(DType dt, int64_t n, void* params, const void* grads, void* m, void* v,
-                           double grad_scale, double lr, double beta1, double beta2, double eps,
-                           double weight_decay, bool decoupled_weight_decay, int64_t step) = 0;
+                           const UpdateStep& step, double beta1, double beta2, double eps, double weight_decay,
+                           bool decoupled_weight_decay, const HalfCopy& half) = 0;
  protected:
   int queue(double value) {
     queued_.push_back(value);

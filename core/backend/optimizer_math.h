@@ -39,7 +39,7 @@ struct AdamConstants {
 };
 
 template <typename T>
-inline AdamConstants<T> adam_constants(double grad_scale, double lr, double beta1, double beta2, double eps,
+TK_HOST_DEVICE inline AdamConstants<T> adam_constants(double grad_scale, double lr, double beta1, double beta2, double eps,
                                        double weight_decay, bool decoupled_weight_decay, int64_t step) {
   const double bias_correction1 = 1.0 - pow(beta1, static_cast<double>(step));
   const double bias_correction2 = 1.0 - pow(beta2, static_cast<double>(step));

@@ -73,6 +73,24 @@ Plan::Plan(const Graph& graph, LossKind loss, Reduction reduction, Backend* back
   }
   std::reverse(schedule_.begin(), schedule_.end());
 
+  // A ReLU that alone reads a Linear's output is applied by the Linear's
+  // forward (a cuBLASLt epilogue on GPUs) and skipped itself: one pass over
+  // the activations fewer. Its backward is unchanged (it reads its output).
+  std::vector<int> readers(n, 0);
+  for (const Step& step : schedule_)
+    for (int in : graph_.node(step.node).inputs) ++readers[in];
+  relu_fused_into_.assign(n, -1);
+  fused_relu_of_.assign(n, -1);
+  for (const Step& step : schedule_) {
+    const Node& node = graph_.node(step.node);
+    if (node.op->type() != "relu" || node.inputs.size() != 1) continue;
+    const int producer = node.inputs[0];
+    const Node& source = graph_.node(producer);
+    if (source.is_input() || !source.op->fuses_relu() || readers[producer] != 1 || producer == graph_.output()) continue;
+    relu_fused_into_[step.node] = producer;
+    fused_relu_of_[producer] = step.node;
+  }
+
   int64_t workspace = 0;
   for (const Step& step : schedule_) {
     std::vector<Shape> shapes;
@@ -169,7 +187,9 @@ void Plan::reserve(int64_t batch) {
   add(shape_numel(input_shape()), elem, 0, std::max(value_last[input_], 0), input_, false);
   for (const Step& step : schedule_) {
     const int64_t numel = shape_numel(graph_.node(step.node).shape);
-    add(numel, elem, step.node, value_last[step.node], step.node, false);
+    // A fused ReLU's output is written when its Linear runs.
+    const int written = relu_fused_into_[step.node] >= 0 ? relu_fused_into_[step.node] : step.node;
+    add(numel, elem, written, value_last[step.node], step.node, false);
     add(numel, elem, grad_first[step.node], 2 * n - step.node, step.node, true);
   }
   const int64_t target_elem = loss_->targets_are_class_indices() ? sizeof(int32_t) : value_elem;
@@ -224,6 +244,8 @@ std::vector<OpContext> Plan::build_contexts(char* arena, const std::vector<int64
     }
     ctx.output_shape = node.shape;
     ctx.output = arena + value_offset[step.node];
+    const int fused = fused_relu_of_[step.node];
+    ctx.fused_relu_output = fused >= 0 ? arena + value_offset[fused] : nullptr;
     ctx.doutput = arena + grad_offset[step.node];
     ctx.params.assign(node_params_[step.node].size(), nullptr);
     ctx.dparams.assign(node_params_[step.node].size(), nullptr);
@@ -329,6 +351,19 @@ int Plan::forward_queued(const void* flat_params, bool training, uint64_t seed, 
   return backend_->queue_sum(policy_.master, batch_, arena_at(row_loss_offset_));
 }
 
+void Plan::forward_into(const void* flat_params, uint64_t seed, uint64_t stream, GradScale loss_grad_scale,
+                        double* device_loss_sum, const void* half_params, const void* flat_state, void* next_state) {
+  if (!has_targets_) fail(ErrorCode::kInternal, "a loss needs targets: load_batch() with targets first");
+  run_forward(flat_params, true, seed, stream, loss_grad_scale, half_params, flat_state, next_state);
+  backend_->sum_into(policy_.master, batch_, arena_at(row_loss_offset_), false, device_loss_sum);
+}
+
+bool Plan::draws_per_step() const {
+  for (const Step& step : schedule_)
+    if (graph_.node(step.node).op->draws_per_step()) return true;
+  return false;
+}
+
 double Plan::loss_from(double queued_sum) const { return queued_sum / static_cast<double>(loss_divisor()); }
 
 int64_t Plan::loss_divisor() const {
@@ -336,19 +371,22 @@ int64_t Plan::loss_divisor() const {
 }
 
 void Plan::run_forward(const void* flat_params, bool training, uint64_t seed, uint64_t stream,
-                       double loss_grad_scale, const void* half_params, const void* flat_state, void* next_state) {
+                       GradScale loss_grad_scale, const void* half_params, const void* flat_state, void* next_state) {
   if (flat_state_count_ > 0 && !flat_state)
     fail(ErrorCode::kInternal, "a plan with non-trainable state ran without it");
-  for (size_t s = 0; s < schedule_.size(); ++s)
+  for (size_t s = 0; s < schedule_.size(); ++s) {
+    if (relu_fused_into_[schedule_[s].node] >= 0) continue;  // its Linear applied it
     graph_.node(schedule_[s].node).op->forward(
         context(s, flat_params, half_params, nullptr, training, seed, stream, flat_state, next_state));
+  }
   last_loss_grad_scale_ = 0;
   if (!has_targets_) return;
   const int64_t divisor = loss_divisor();
-  last_loss_grad_scale_ = loss_grad_scale;
+  last_loss_grad_scale_ = loss_grad_scale.value;
+  const bool with_gradient = loss_grad_scale.value != 0;
   loss_->compute(backend_, policy_.activation, policy_.master, batch_, output_shape(), value(graph_.output()),
-                 arena_at(target_offset_), arena_at(row_loss_offset_),
-                 loss_grad_scale != 0 ? grad(graph_.output()) : nullptr, loss_grad_scale / divisor);
+                 arena_at(target_offset_), arena_at(row_loss_offset_), with_gradient ? grad(graph_.output()) : nullptr,
+                 GradScale(loss_grad_scale.value, loss_grad_scale.device, static_cast<double>(divisor)));
 }
 
 void Plan::backward(const void* flat_params, void* flat_grads, uint64_t seed, uint64_t stream,

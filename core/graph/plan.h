@@ -94,6 +94,15 @@ class Plan {
   int forward_queued(const void* flat_params, bool training, uint64_t seed, uint64_t stream,
                      double loss_grad_scale, const void* half_params, const void* flat_state, void* next_state);
   double loss_from(double queued_sum) const;
+  // The training forward of a step decided on the device: the loss gradient's
+  // factor may include a device value (the loss scale), and the rows' loss
+  // sum is written to `device_loss_sum` (backend memory); nothing waits.
+  void forward_into(const void* flat_params, uint64_t seed, uint64_t stream, GradScale loss_grad_scale,
+                    double* device_loss_sum, const void* half_params, const void* flat_state, void* next_state);
+  // Whether an op draws random numbers per step (dropout).
+  bool draws_per_step() const;
+  // Rows the arena is laid out for; the arena's addresses change only when this grows.
+  int64_t reserved() const { return reserved_; }
   // Backward after a forward with a loss gradient; overwrites flat_grads. It
   // reuses the loaded batch's memory: load_batch() again before the next forward.
   // after_op, if given, is called with each op's node index as soon as its
@@ -107,11 +116,12 @@ class Plan {
   // After forward: the output (or softmax/sigmoid probabilities) into caller memory.
   void store_output(bool probabilities, const HostView& out);
 
- private:
-  // What the summed row losses are divided by: the mean's count, or 1.
+  // What the summed row losses of the loaded batch are divided by: the mean's count, or 1.
   int64_t loss_divisor() const;
+
+ private:
   // Every op's forward, then (with targets) the per-row loss and its gradient.
-  void run_forward(const void* flat_params, bool training, uint64_t seed, uint64_t stream, double loss_grad_scale,
+  void run_forward(const void* flat_params, bool training, uint64_t seed, uint64_t stream, GradScale loss_grad_scale,
                    const void* half_params, const void* flat_state, void* next_state);
   struct Step {
     int node;
@@ -139,6 +149,8 @@ class Plan {
   PrecisionPolicy policy_;
   int input_ = -1;
   std::vector<Step> schedule_;  // live op nodes in topological order
+  // ReLUs applied by the Linear before them: node -> that Linear, and back (-1: none).
+  std::vector<int> relu_fused_into_, fused_relu_of_;
   std::vector<ParamTensor> params_;
   std::vector<std::vector<int>> node_params_;  // node -> indices into params_
   int64_t flat_param_count_ = 0;

@@ -32,10 +32,10 @@ class ActivationOp final : public Op {
                                      ctx.output, ctx.doutput, ctx.dinputs[0], ctx.accumulate[0]);
   }
 
-  // Tanh and sigmoid differentiate from their output; the others from the input.
-  bool backward_needs_output() const override {
-    return activation_ == Activation::kTanh || activation_ == Activation::kSigmoid;
-  }
+  // GELU differentiates from its input, the others from their output (ReLU's
+  // y > 0 exactly where x > 0), so a ReLU can be fused into the Linear before it.
+  bool backward_needs_inputs() const override { return activation_ == Activation::kGelu; }
+  bool backward_needs_output() const override { return activation_ != Activation::kGelu; }
 
  private:
   Activation activation_;

@@ -15,7 +15,7 @@ class BceWithLogits final : public Loss {
 
   void compute(Backend* backend, DType dt, DType value_dt, int64_t batch, const Shape& output_shape,
                const void* out, const void* target, void* row_loss, void* dout,
-               double grad_scale) const override {
+               GradScale grad_scale) const override {
     backend->bce_with_logits(dt, value_dt, batch, shape_numel(output_shape), out, target, row_loss, dout, grad_scale);
   }
 

@@ -12,6 +12,7 @@ class Dropout final : public Op {
  public:
   Dropout(double probability, bool per_channel) : probability_(probability), per_channel_(per_channel) {}
   std::string type() const override { return per_channel_ ? "dropout2d" : "dropout"; }
+  bool draws_per_step() const override { return true; }
   std::vector<Attribute> attributes() const override { return {{"p", probability_}}; }
   Shape infer_shape(const std::vector<Shape>& inputs) const override {
     if (per_channel_ && inputs[0].size() < 2)

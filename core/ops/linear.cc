@@ -30,10 +30,15 @@ class Linear final : public Op {
     return specs;
   }
 
+  bool fuses_relu() const override { return bias_; }
+
   void forward(const OpContext& ctx) const override {
     int64_t in_features = ctx.input_shapes[0].back();
     int64_t rows = ctx.batch * shape_numel(ctx.input_shapes[0]) / in_features;
-    if (bias_)
+    if (ctx.fused_relu_output)
+      ctx.backend->gemm_bias_relu(ctx.dtype, ctx.param_dtype, ctx.dtype, rows, units_, in_features, ctx.inputs[0],
+                                  ctx.params[0], ctx.fused_relu_output, ctx.param_dtype, ctx.params[1]);
+    else if (bias_)
       ctx.backend->gemm_bias(ctx.dtype, ctx.param_dtype, ctx.dtype, true, rows, units_, in_features, 1.0,
                              ctx.inputs[0], ctx.params[0], ctx.output, ctx.param_dtype, ctx.params[1]);
     else

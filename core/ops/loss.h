@@ -31,7 +31,7 @@ class Loss {
   // dout (nullable) gets grad_scale * d(sum of row losses)/d(out).
   virtual void compute(Backend* backend, DType dt, DType value_dt, int64_t batch, const Shape& output_shape,
                        const void* out, const void* target, void* row_loss, void* dout,
-                       double grad_scale) const = 0;
+                       GradScale grad_scale) const = 0;
   // Correct predictions and how many were judged (0 when accuracy has no meaning).
   virtual int64_t count_correct(Backend* backend, DType dt, DType value_dt, int64_t batch,
                                 const Shape& output_shape, const void* out,

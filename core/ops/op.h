@@ -41,6 +41,9 @@ struct OpContext {
   std::vector<const void*> inputs;
   Shape output_shape;
   void* output = nullptr;
+  // Set when the plan fused the ReLU that alone reads this op's output
+  // (fuses_relu()): forward writes relu(output) here instead of output.
+  void* fused_relu_output = nullptr;
   std::vector<void*> params;
   // Non-trainable state (batch norm's running statistics), master dtype.
   // Forward in training writes the updated values into next_state when it is
@@ -92,6 +95,11 @@ class Op {
   // What backward reads, so the memory planner knows how long values live.
   virtual bool backward_needs_inputs() const { return true; }
   virtual bool backward_needs_output() const { return false; }
+  // Whether forward draws random numbers from the context's per-step stream
+  // (dropout), so that a step cannot be recorded once and replayed.
+  virtual bool draws_per_step() const { return false; }
+  // Whether forward can apply a following ReLU itself (a Linear's cuBLASLt epilogue).
+  virtual bool fuses_relu() const { return false; }
 };
 
 using OpPtr = std::shared_ptr<const Op>;

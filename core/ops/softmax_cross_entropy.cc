@@ -19,7 +19,7 @@ class SoftmaxCrossEntropy final : public Loss {
 
   void compute(Backend* backend, DType dt, DType value_dt, int64_t batch, const Shape& output_shape,
                const void* out, const void* target, void* row_loss, void* dout,
-               double grad_scale) const override {
+               GradScale grad_scale) const override {
     backend->softmax_cross_entropy(dt, value_dt, batch, output_shape[0], out,
                                    static_cast<const int32_t*>(target), row_loss, dout, grad_scale);
   }

@@ -11,11 +11,10 @@ class Adam final : public Optimizer {
       : config_(config), backend_(backend), dtype_(dtype), count_(count),
         exp_avg_(backend, dtype, {count}), exp_avg_sq_(backend, dtype, {count}) {}
 
-  void step(void* params, const void* grads, double grad_scale, double lr) override {
-    backend_->adam_update(dtype_, count_, params, grads, exp_avg_.data(), exp_avg_sq_.data(),
-                          grad_scale, lr, config_.beta1, config_.beta2, config_.eps,
-                          effective_weight_decay(config_), config_.kind == OptimizerKind::kAdamW, steps_ + 1);
-    ++steps_;
+  void update(void* params, const void* grads, const UpdateStep& step, const HalfCopy& half) override {
+    backend_->adam_update(dtype_, count_, params, grads, exp_avg_.data(), exp_avg_sq_.data(), step, config_.beta1,
+                          config_.beta2, config_.eps, effective_weight_decay(config_),
+                          config_.kind == OptimizerKind::kAdamW, half);
   }
 
   std::vector<OptimizerState> state() override {

@@ -37,13 +37,25 @@ struct OptimizerState {
 class Optimizer {
  public:
   virtual ~Optimizer() = default;
-  // One update with learning rate lr; grads are multiplied by grad_scale first.
-  virtual void step(void* params, const void* grads, double grad_scale, double lr) = 0;
+  // One update with learning rate lr; grads are multiplied by grad_scale
+  // first. The updated weights also go to `half`, if set (mixed precision).
+  void step(void* params, const void* grads, double grad_scale, double lr, const HalfCopy& half = {}) {
+    update(params, grads, UpdateStep{grad_scale, lr, steps_ + 1, nullptr}, half);
+    ++steps_;
+  }
+  // The update of a step decided on the device: it reads the values from
+  // `control` and does nothing unless that step was applied. The step count
+  // is the device's (set_steps() brings this one up to date).
+  void step_decided_on_device(void* params, const void* grads, const StepControl* control,
+                              const HalfCopy& half = {}) {
+    update(params, grads, UpdateStep{0, 0, 0, control}, half);
+  }
   virtual std::vector<OptimizerState> state() = 0;
   int64_t steps() const { return steps_; }
   void set_steps(int64_t steps) { steps_ = steps; }  // restoring a checkpoint
 
  protected:
+  virtual void update(void* params, const void* grads, const UpdateStep& step, const HalfCopy& half) = 0;
   int64_t steps_ = 0;
 };
 

@@ -1,6 +1,5 @@
 #include "core/optim/schedule.h"
 
-#include <algorithm>
 #include <cmath>
 
 #include "core/base/error.h"
@@ -22,19 +21,20 @@ void validate(const ScheduleConfig& c) {
     fail(ErrorCode::kInvalidArgument, "min_lr must be finite and >= 0, got ", c.min_lr);
 }
 
+ScheduleRules schedule_rules(const ScheduleConfig& c, double base_lr) {
+  ScheduleRules rules;
+  rules.kind = static_cast<int32_t>(c.kind);
+  rules.warmup_steps = c.warmup_steps;
+  rules.step_size = c.step_size;
+  rules.total_steps = c.total_steps;
+  rules.gamma = c.gamma;
+  rules.min_lr = c.min_lr;
+  rules.base_lr = base_lr;
+  return rules;
+}
+
 double scheduled_learning_rate(const ScheduleConfig& c, double base_lr, int64_t step) {
-  if (step < c.warmup_steps) return base_lr * static_cast<double>(step + 1) / static_cast<double>(c.warmup_steps);
-  const int64_t t = step - c.warmup_steps;
-  switch (c.kind) {
-    case ScheduleKind::kConstant: return base_lr;
-    case ScheduleKind::kStep: return base_lr * std::pow(c.gamma, static_cast<double>(t / c.step_size));
-    case ScheduleKind::kCosine: {
-      const double span = static_cast<double>(c.total_steps - c.warmup_steps);
-      const double progress = std::min(static_cast<double>(t), span) / span;
-      return c.min_lr + (base_lr - c.min_lr) * 0.5 * (1.0 + std::cos(M_PI * progress));
-    }
-  }
-  return base_lr;
+  return scheduled_rate(schedule_rules(c, base_lr), step);
 }
 
 }  // namespace tk

@@ -3,6 +3,8 @@
 
 #include <cstdint>
 
+#include "core/backend/step_control.h"
+
 namespace tk {
 
 // Values mirror tk_schedule in capi/trainkit.h.
@@ -19,6 +21,8 @@ struct ScheduleConfig {
 
 // Throws kInvalidArgument naming the first bad field.
 void validate(const ScheduleConfig& config);
+// The same schedule as the device evaluates it (core/backend/step_control.h).
+ScheduleRules schedule_rules(const ScheduleConfig& config, double base_lr);
 double scheduled_learning_rate(const ScheduleConfig& config, double base_lr, int64_t step);
 
 }  // namespace tk

@@ -13,10 +13,9 @@ class Sgd final : public Optimizer {
     if (config.momentum != 0) momentum_ = Tensor(backend, dtype, {count});
   }
 
-  void step(void* params, const void* grads, double grad_scale, double lr) override {
-    backend_->sgd_update(dtype_, count_, params, grads, momentum_.data(), grad_scale, lr,
-                         config_.momentum, effective_weight_decay(config_), config_.nesterov, steps_ == 0);
-    ++steps_;
+  void update(void* params, const void* grads, const UpdateStep& step, const HalfCopy& half) override {
+    backend_->sgd_update(dtype_, count_, params, grads, momentum_.data(), step, config_.momentum,
+                         effective_weight_decay(config_), config_.nesterov, half);
   }
 
   std::vector<OptimizerState> state() override {

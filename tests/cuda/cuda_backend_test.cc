@@ -404,21 +404,37 @@ TEST_F(CudaBackendTest, ReductionsAndOptimizersMatchTheCpu) {
   EXPECT_TRUE(gpu_->all_finite(DType::kF32, n, r.gpu[0]));
   // Same n, same result: the GPU reduction order does not depend on timing.
   EXPECT_EQ(gpu_->sum(DType::kF32, n, r.gpu[0]), gpu_->sum(DType::kF32, n, r.gpu[0]));
-  cpu_->sgd_update(DType::kF32, n, r.cpu[0], r.cpu[1], r.cpu[2], 0.5, 0.1, 0.9, 1e-4, true, false);
-  gpu_->sgd_update(DType::kF32, n, r.gpu[0], r.gpu[1], r.gpu[2], 0.5, 0.1, 0.9, 1e-4, true, false);
+  const UpdateStep second{0.5, 0.1, 2, nullptr};
+  cpu_->sgd_update(DType::kF32, n, r.cpu[0], r.cpu[1], r.cpu[2], second, 0.9, 1e-4, true, {});
+  gpu_->sgd_update(DType::kF32, n, r.gpu[0], r.gpu[1], r.gpu[2], second, 0.9, 1e-4, true, {});
   expect_close(r, 0, DType::kF32, n, 1e-5, "sgd params");
   expect_close(r, 2, DType::kF32, n, 1e-5, "sgd momentum");
   Run v = both({{random(n, 0.01), DType::kF32}});
   const std::vector<double> squares = download(cpu_.get(), v.cpu[0], DType::kF32, n);
   for (bool decoupled : {false, true}) {
-    cpu_->adam_update(DType::kF32, n, r.cpu[0], r.cpu[1], r.cpu[3], v.cpu[0], 0.5, 1e-3, 0.9, 0.999, 1e-8, 0.01,
-                      decoupled, 7);
-    gpu_->adam_update(DType::kF32, n, r.gpu[0], r.gpu[1], r.gpu[3], v.gpu[0], 0.5, 1e-3, 0.9, 0.999, 1e-8, 0.01,
-                      decoupled, 7);
+    const UpdateStep seventh{0.5, 1e-3, 7, nullptr};
+    cpu_->adam_update(DType::kF32, n, r.cpu[0], r.cpu[1], r.cpu[3], v.cpu[0], seventh, 0.9, 0.999, 1e-8, 0.01,
+                      decoupled, {});
+    gpu_->adam_update(DType::kF32, n, r.gpu[0], r.gpu[1], r.gpu[3], v.gpu[0], seventh, 0.9, 0.999, 1e-8, 0.01,
+                      decoupled, {});
     expect_close(r, 0, DType::kF32, n, 1e-5, "adam params");
     expect_close(r, 3, DType::kF32, n, 1e-5, "adam m");
   }
   (void)squares;
+  // The half copy an update writes is the updated weights rounded, bit for bit.
+  for (DType half_dt : {DType::kF16, DType::kBF16}) {
+    void* fused = gpu_->allocate(n * 2);
+    void* rounded = gpu_->allocate(n * 2);
+    gpu_->adam_update(DType::kF32, n, r.gpu[0], r.gpu[1], r.gpu[3], v.gpu[0], UpdateStep{0.5, 1e-3, 8, nullptr}, 0.9,
+                      0.999, 1e-8, 0.01, true, HalfCopy{fused, half_dt});
+    gpu_->convert(DType::kF32, half_dt, n, r.gpu[0], rounded);
+    std::vector<uint16_t> a(n), b(n);
+    gpu_->copy_to_host(a.data(), fused, n * 2);
+    gpu_->copy_to_host(b.data(), rounded, n * 2);
+    EXPECT_EQ(a, b) << dtype_name(half_dt);
+    gpu_->deallocate(fused, n * 2);
+    gpu_->deallocate(rounded, n * 2);
+  }
   std::vector<double> bad = random(1000);
   bad[617] = std::nan("");
   Run b = both({{bad, DType::kF32}});
@@ -596,6 +612,127 @@ TEST(CudaTrainingTest, AStepAfterTheFirstAllocatesNothing) {
   const uint64_t allocations = t.backend().allocation_count();
   for (int i = 0; i < 5; ++i) t.step({x.data(), DType::kF32, {32, 20}, {}}, {y.data(), DType::kI32, {32}, {}});
   EXPECT_EQ(t.backend().allocation_count(), allocations);
+}
+
+// A CNN with batch norm and no dropout: every step can be decided on the
+// device and recorded.
+Graph recordable_cnn() {
+  Graph g;
+  int h = g.add_input("x", {1, 12, 12});
+  h = g.add(make_conv2d(8, 3, 1, 1, 1, 1, true, Init::kHeUniform), {h});
+  h = g.add(make_batch_norm(1e-5, 0.1), {h});
+  h = g.add(make_activation(Activation::kRelu), {h});
+  h = g.add(make_max_pool2d(2, 2, 0), {h});
+  h = g.add(make_flatten(), {h});
+  h = g.add(make_layer_norm(1, 1e-5), {h});
+  h = g.add(make_linear(5, true, Init::kHeUniform), {h});
+  g.set_output(h, "logits");
+  return g;
+}
+
+std::vector<float> all_weights(Trainer& t) {
+  TrainerSnapshot s = t.snapshot();
+  std::vector<float> all;
+  auto add = [&](const std::vector<std::vector<uint8_t>>& tensors) {
+    for (const auto& bytes : tensors) {
+      const float* f = reinterpret_cast<const float*>(bytes.data());
+      all.insert(all.end(), f, f + bytes.size() / sizeof(float));
+    }
+  };
+  add(s.params);
+  add(s.state);
+  for (auto& [name, tensors] : s.optimizer_state) add(tensors);
+  return all;
+}
+
+// fp16 with loss scaling (the first steps overflow and back off, one batch
+// overflows later), AdamW, clipping and a cosine schedule: the steps a CUDA
+// graph replays give the same bits as the same steps launched kernel by
+// kernel, queued or waited for; and stay close to steps decided on the host.
+TEST(CudaGraphTest, ReplayedStepsEqualLaunchedStepsBitForBit) {
+  std::string why;
+  if (cuda_devices(&why).empty()) GTEST_SKIP() << "no GPU: " << why;
+  TrainerConfig config;
+  config.device = 0;
+  config.optimizer.kind = OptimizerKind::kAdamW;
+  config.optimizer.learning_rate = 1e-2;
+  config.precision = Precision::kFp16;
+  config.scaler.init_scale = 1 << 24;
+  config.scaler.growth_interval = 3;
+  config.clip_norm = 1.0;
+  config.schedule.kind = ScheduleKind::kCosine;
+  config.schedule.warmup_steps = 3;
+  config.schedule.total_steps = 30;
+  config.seed = 11;
+  TrainerConfig launched = config, host = config;
+  launched.record_steps = false;
+  host.step_decision = StepDecision::kHost;
+  Trainer graph_t(recordable_cnn(), config), queued_t(recordable_cnn(), config), launched_t(recordable_cnn(), launched),
+      host_t(recordable_cnn(), host);
+  ASSERT_TRUE(graph_t.decides_on_device());
+  ASSERT_FALSE(host_t.decides_on_device());
+  const int64_t batch = 32;
+  Rng rng(21);
+  std::vector<float> x(batch * 144);
+  std::vector<int32_t> y(batch);
+  for (int step = 0; step < 25; ++step) {
+    for (float& v : x) v = static_cast<float>(rng.normal()) * (step == 15 ? 3e4f : 1.0f);
+    for (int32_t& v : y) v = static_cast<int32_t>(rng.next_u64() % 5);
+    const HostView in{x.data(), DType::kF32, {batch, 1, 12, 12}, {}}, target{y.data(), DType::kI32, {batch}, {}};
+    const StepResult g = graph_t.step(in, target);
+    const StepResult l = launched_t.step(in, target);
+    const StepResult h = host_t.step(in, target);
+    queued_t.step_async(in, target);
+    SCOPED_TRACE(step);
+    EXPECT_EQ(g.applied, l.applied);
+    EXPECT_EQ(g.applied, h.applied);
+    EXPECT_EQ(g.loss_scale, h.loss_scale);
+    EXPECT_EQ(g.loss, l.loss);
+    EXPECT_NEAR(g.loss, h.loss, 1e-4 * std::max(1.0, std::abs(h.loss)));
+  }
+  queued_t.wait();
+  EXPECT_GT(graph_t.replayed_steps(), 20) << "the steps were not replayed from a CUDA graph";
+  EXPECT_EQ(launched_t.replayed_steps(), 0);
+  EXPECT_GT(graph_t.skipped_steps(), 1);
+  EXPECT_EQ(graph_t.skipped_steps(), host_t.skipped_steps());
+  EXPECT_EQ(graph_t.optimizer_steps(), host_t.optimizer_steps());
+  EXPECT_EQ(graph_t.loss_scaler().scale(), host_t.loss_scaler().scale());
+  const std::vector<float> g = all_weights(graph_t), l = all_weights(launched_t), q = all_weights(queued_t),
+                           h = all_weights(host_t);
+  EXPECT_EQ(g, l) << "replayed and launched steps differ";
+  EXPECT_EQ(g, q) << "queued and waited steps differ";
+  double worst = 0;
+  for (size_t i = 0; i < g.size(); ++i) worst = std::max(worst, std::abs(double(g[i]) - double(h[i])));
+  EXPECT_LT(worst, 1e-4) << "device- and host-decided steps drifted apart";
+}
+
+// A new batch size runs directly, then gets its own recording; a bigger
+// evaluation batch that grows the arena retires the recording.
+TEST(CudaGraphTest, RecordingsFollowTheBatchSizeAndTheArena) {
+  std::string why;
+  if (cuda_devices(&why).empty()) GTEST_SKIP() << "no GPU: " << why;
+  TrainerConfig config;
+  config.device = 0;
+  config.optimizer.kind = OptimizerKind::kAdam;
+  TrainerConfig launched = config;
+  launched.record_steps = false;
+  Trainer graph_t(recordable_cnn(), config), launched_t(recordable_cnn(), launched);
+  Rng rng(5);
+  auto run = [&](int64_t batch) {
+    std::vector<float> x(batch * 144);
+    std::vector<int32_t> y(batch);
+    for (float& v : x) v = static_cast<float>(rng.normal());
+    for (int32_t& v : y) v = static_cast<int32_t>(rng.next_u64() % 5);
+    const HostView in{x.data(), DType::kF32, {batch, 1, 12, 12}, {}}, target{y.data(), DType::kI32, {batch}, {}};
+    EXPECT_EQ(graph_t.step(in, target).loss, launched_t.step(in, target).loss) << "batch " << batch;
+  };
+  for (int64_t batch : {16, 16, 16, 7, 16, 16, 7, 7, 7}) run(batch);
+  std::vector<float> big(256 * 144, 0.1f);
+  std::vector<int32_t> labels(256, 1);
+  graph_t.evaluate({big.data(), DType::kF32, {256, 1, 12, 12}, {}}, {labels.data(), DType::kI32, {256}, {}});
+  for (int64_t batch : {16, 16, 16}) run(batch);
+  EXPECT_GT(graph_t.replayed_steps(), 3);
+  EXPECT_EQ(all_weights(graph_t), all_weights(launched_t));
 }
 
 }  // namespace

@@ -46,11 +46,11 @@ class CpuBackend final : public Backend {
                void* y, bool accumulate) override;
 
   void softmax_cross_entropy(DType dt, DType value_dt, int64_t rows, int64_t classes, const void* logits,
-                             const int32_t* labels, void* row_loss, void* dlogits, double grad_scale) override;
+                             const int32_t* labels, void* row_loss, void* dlogits, GradScale grad_scale) override;
   void squared_error(DType dt, DType value_dt, int64_t rows, int64_t cols, const void* pred, const void* target,
-                     void* row_loss, void* dpred, double grad_scale) override;
+                     void* row_loss, void* dpred, GradScale grad_scale) override;
   void bce_with_logits(DType dt, DType value_dt, int64_t rows, int64_t cols, const void* logits,
-                       const void* target, void* row_loss, void* dlogits, double grad_scale) override;
+                       const void* target, void* row_loss, void* dlogits, GradScale grad_scale) override;
   void softmax(DType dt, int64_t rows, int64_t cols, const void* x, void* y) override;
   void im2col(DType dt, const Window2d& w, const void* image, void* columns, int64_t column_stride) override;
   void col2im(DType dt, const Window2d& w, const void* columns, int64_t column_stride, void* image,
@@ -88,12 +88,14 @@ class CpuBackend final : public Backend {
   double sum_squares(DType dt, int64_t n, const void* x) override;
   bool all_finite(DType dt, int64_t n, const void* x) override;
 
-  void sgd_update(DType dt, int64_t n, void* params, const void* grads, void* momentum_buf,
-                  double grad_scale, double lr, double momentum, double weight_decay,
-                  bool nesterov, bool first_step) override;
-  void adam_update(DType dt, int64_t n, void* params, const void* grads, void* m, void* v,
-                   double grad_scale, double lr, double beta1, double beta2, double eps,
-                   double weight_decay, bool decoupled_weight_decay, int64_t step) override;
+  void sgd_update(DType dt, int64_t n, void* params, const void* grads, void* momentum_buf, const UpdateStep& step,
+                  double momentum, double weight_decay, bool nesterov, const HalfCopy& half) override;
+  void adam_update(DType dt, int64_t n, void* params, const void* grads, void* m, void* v, const UpdateStep& step,
+                   double beta1, double beta2, double eps, double weight_decay, bool decoupled_weight_decay,
+                   const HalfCopy& half) override;
+  void sum_into(DType dt, int64_t n, const void* x, bool squares, double* out) override;
+  void decide_step(StepControl* control, const StepRules& rules) override;
+  void copy_if_applied(const StepControl* control, void* dst, const void* src, size_t bytes) override;
 
  private:
   // f32 staging for matrix products over half operands; grows to the largest

@@ -19,7 +19,8 @@ void dispatch_loss(DType dt, DType value_dt, const Fn& fn) {
 }  // namespace
 
 void CpuBackend::softmax_cross_entropy(DType dt, DType value_dt, int64_t rows, int64_t classes, const void* logits,
-                                       const int32_t* labels, void* row_loss, void* dlogits, double grad_scale) {
+                                       const int32_t* labels, void* row_loss, void* dlogits, GradScale scale) {
+  const double grad_scale = scale.factor();
   dispatch_loss(dt, value_dt, [&](auto s_tag, auto v_tag) {
     using S = decltype(s_tag);
     using V = decltype(v_tag);
@@ -47,7 +48,8 @@ void CpuBackend::softmax_cross_entropy(DType dt, DType value_dt, int64_t rows, i
 }
 
 void CpuBackend::squared_error(DType dt, DType value_dt, int64_t rows, int64_t cols, const void* pred,
-                               const void* target, void* row_loss, void* dpred, double grad_scale) {
+                               const void* target, void* row_loss, void* dpred, GradScale scale) {
+  const double grad_scale = scale.factor();
   dispatch_loss(dt, value_dt, [&](auto s_tag, auto v_tag) {
     using S = decltype(s_tag);
     using V = decltype(v_tag);
@@ -70,7 +72,8 @@ void CpuBackend::squared_error(DType dt, DType value_dt, int64_t rows, int64_t c
 }
 
 void CpuBackend::bce_with_logits(DType dt, DType value_dt, int64_t rows, int64_t cols, const void* logits,
-                                 const void* target, void* row_loss, void* dlogits, double grad_scale) {
+                                 const void* target, void* row_loss, void* dlogits, GradScale scale) {
+  const double grad_scale = scale.factor();
   dispatch_loss(dt, value_dt, [&](auto s_tag, auto v_tag) {
     using S = decltype(s_tag);
     using V = decltype(v_tag);

@@ -30,31 +30,59 @@ void adam_range(int64_t begin, int64_t end, T* __restrict p, const T* __restrict
 
 }  // namespace
 
+namespace {
+
+// The step's values, or false when a device-decided step was not applied.
+bool resolve(const UpdateStep& step, double* grad_scale, double* lr, int64_t* number) {
+  const StepControl* c = step.control;
+  if (c && !c->applied) return false;
+  *grad_scale = c ? c->update_grad_scale : step.grad_scale;
+  *lr = c ? c->learning_rate : step.lr;
+  *number = c ? c->update_step : step.step;
+  return true;
+}
+
+}  // namespace
+
 void CpuBackend::sgd_update(DType dt, int64_t n, void* params, const void* grads, void* momentum_buf,
-                            double grad_scale, double lr, double momentum, double weight_decay, bool nesterov,
-                            bool first_step) {
+                            const UpdateStep& step, double momentum, double weight_decay, bool nesterov,
+                            const HalfCopy& half) {
+  double grad_scale, lr;
+  int64_t number;
+  if (!resolve(step, &grad_scale, &lr, &number)) return;
   dispatch_float(dt, [&](auto tag) {
     using T = decltype(tag);
     parallel_for(threads_, n, kGrain, [&](int64_t begin, int64_t end) {
       sgd_range<T>(begin, end, static_cast<T*>(params), static_cast<const T*>(grads), static_cast<T*>(momentum_buf),
                    static_cast<T>(grad_scale), static_cast<T>(lr), static_cast<T>(momentum),
-                   static_cast<T>(weight_decay), nesterov, first_step);
+                   static_cast<T>(weight_decay), nesterov, number == 1);
     });
   });
+  if (half.data) convert(dt, half.dtype, n, params, half.data);
 }
 
 void CpuBackend::adam_update(DType dt, int64_t n, void* params, const void* grads, void* m, void* v,
-                             double grad_scale, double lr, double beta1, double beta2, double eps,
-                             double weight_decay, bool decoupled_weight_decay, int64_t step) {
+                             const UpdateStep& step, double beta1, double beta2, double eps, double weight_decay,
+                             bool decoupled_weight_decay, const HalfCopy& half) {
+  double grad_scale, lr;
+  int64_t number;
+  if (!resolve(step, &grad_scale, &lr, &number)) return;
   dispatch_float(dt, [&](auto tag) {
     using T = decltype(tag);
     const math::AdamConstants<T> c =
-        math::adam_constants<T>(grad_scale, lr, beta1, beta2, eps, weight_decay, decoupled_weight_decay, step);
+        math::adam_constants<T>(grad_scale, lr, beta1, beta2, eps, weight_decay, decoupled_weight_decay, number);
     parallel_for(threads_, n, kGrain, [&](int64_t begin, int64_t end) {
       adam_range<T>(begin, end, static_cast<T*>(params), static_cast<const T*>(grads), static_cast<T*>(m),
                     static_cast<T*>(v), c);
     });
   });
+  if (half.data) convert(dt, half.dtype, n, params, half.data);
+}
+
+void CpuBackend::decide_step(StepControl* control, const StepRules& rules) { tk::decide_step(*control, rules); }
+
+void CpuBackend::copy_if_applied(const StepControl* control, void* dst, const void* src, size_t bytes) {
+  if (control->applied) copy(dst, src, bytes);
 }
 
 }  // namespace tk::cpu

@@ -67,4 +67,8 @@ bool CpuBackend::all_finite(DType dt, int64_t n, const void* x) {
   return result == 0.0;
 }
 
+void CpuBackend::sum_into(DType dt, int64_t n, const void* x, bool squares, double* out) {
+  *out = squares ? sum_squares(dt, n, x) : sum(dt, n, x);
+}
+
 }  // namespace tk::cpu

@@ -64,7 +64,8 @@ LtGemm::Prepared& LtGemm::prepare(const GemmShape& s, size_t workspace_bytes) {
   set(p->op, CUBLASLT_MATMUL_DESC_TRANSB, op_second, "cublasLtMatmulDescSetAttribute(TRANSB)");
   if (s.epilogue != Epilogue::kNone) {
     // Row-major columns are the column-major rows of C^T: the bias is per row of D.
-    const cublasLtEpilogue_t epilogue = CUBLASLT_EPILOGUE_BIAS;
+    const cublasLtEpilogue_t epilogue =
+        s.epilogue == Epilogue::kReluBias ? CUBLASLT_EPILOGUE_RELU_BIAS : CUBLASLT_EPILOGUE_BIAS;
     set(p->op, CUBLASLT_MATMUL_DESC_EPILOGUE, epilogue, "cublasLtMatmulDescSetAttribute(EPILOGUE)");
     set(p->op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, cuda_type(s.bias_dt),
         "cublasLtMatmulDescSetAttribute(BIAS_DATA_TYPE)");

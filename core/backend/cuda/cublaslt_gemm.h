@@ -22,7 +22,8 @@ namespace tk::cuda {
 
 enum class Epilogue {
   kNone,
-  kBias,  // C = op(A) op(B) + bias, bias[j] added to every row-major row (n values)
+  kBias,      // C = op(A) op(B) + bias, bias[j] added to every row-major row (n values)
+  kReluBias,  // C = relu(op(A) op(B) + bias)
 };
 
 struct GemmShape {

@@ -115,8 +115,11 @@ CudaBackend::CudaBackend(int device)
   reduce_partials_ = static_cast<double*>(allocator_.allocate((kReduceBlocks + 1) * sizeof(double)));
   counter_ = static_cast<unsigned long long*>(allocator_.allocate(sizeof(unsigned long long)));
   queued_results_ = static_cast<double*>(allocator_.allocate(kMaxQueued * sizeof(double)));
-  for (Staging& staging : staging_)
-    check(cudaEventCreateWithFlags(&staging.copied, cudaEventDisableTiming), "cudaEventCreate");
+  check(cudaStreamCreateWithFlags(&copy_stream_, cudaStreamNonBlocking), "cudaStreamCreate(copy)");
+  for (Incoming& in : incoming_) {
+    check(cudaEventCreateWithFlags(&in.copied, cudaEventDisableTiming), "cudaEventCreate");
+    check(cudaEventCreateWithFlags(&in.consumed, cudaEventDisableTiming), "cudaEventCreate");
+  }
 }
 
 CudaBackend::~CudaBackend() {
@@ -126,10 +129,13 @@ CudaBackend::~CudaBackend() {
   allocator_.deallocate(reduce_partials_);
   allocator_.deallocate(counter_);
   allocator_.deallocate(queued_results_);
-  for (Staging& staging : staging_) {
-    if (staging.ptr) cudaFreeHost(staging.ptr);
-    if (staging.copied) cudaEventDestroy(staging.copied);
+  for (Incoming& in : incoming_) {
+    allocator_.deallocate(in.ptr);
+    if (in.copied) cudaEventDestroy(in.copied);
+    if (in.consumed) cudaEventDestroy(in.consumed);
   }
+  if (copy_stream_) cudaStreamDestroy(copy_stream_);
+  if (load_staging_) cudaFreeHost(load_staging_);
   allocator_.deallocate(scratch_.ptr);
   allocator_.deallocate(column_partials_.ptr);
   allocator_.deallocate(conv_workspace_.ptr);
@@ -157,6 +163,7 @@ void* CudaBackend::grow(Scratch& scratch, size_t bytes) {
     allocator_.deallocate(scratch.ptr);
     scratch.ptr = grown;
     scratch.bytes = bytes;
+    ++memory_generation_;
   }
   return scratch.ptr;
 }
@@ -216,37 +223,48 @@ void CudaBackend::load_host_async(const HostView& src, DType dst_dtype, void* ds
   const int64_t n = shape_numel(src.shape);
   if (n == 0) return;
   const size_t elem = dtype_size(src.dtype), bytes = static_cast<size_t>(n) * elem;
-  void* target = src.dtype == dst_dtype ? dst : device_scratch(bytes);
-  if (src.strides.empty() && is_page_locked(src.data)) {
-    // Page-locked memory (tk_host_alloc, cudaHostRegister): the copy engine reads it directly.
-    check(cudaMemcpyAsync(target, src.data, bytes, cudaMemcpyHostToDevice, stream_), "cudaMemcpyAsync(H2D)");
-  } else {
-    // Packed into the older of two pinned staging buffers in the caller's
-    // dtype (its last copy finished long ago, so the wait is free), copied,
-    // converted on the device.
-    Staging& staging = staging_[next_staging_];
-    next_staging_ = (next_staging_ + 1) % kStagingBuffers;
-    if (staging.pending) check(cudaEventSynchronize(staging.copied), "cudaEventSynchronize");
-    staging.pending = false;
-    if (bytes > staging.bytes) {
-      if (staging.ptr) cudaFreeHost(staging.ptr);
-      staging.ptr = nullptr;
-      staging.bytes = 0;
-      check(cudaMallocHost(&staging.ptr, bytes), "cudaMallocHost");
-      staging.bytes = bytes;
+  Incoming& in = incoming_[next_incoming_];
+  next_incoming_ = (next_incoming_ + 1) % kIncomingBuffers;
+  if (bytes > in.bytes) {
+    synchronize();  // nothing queued may still read the buffer given up
+    void* grown = allocator_.allocate(bytes);
+    allocator_.deallocate(in.ptr);
+    in.ptr = grown;
+    in.bytes = bytes;
+    in.used = false;
+  }
+  // The copy must not overwrite what the compute stream has yet to read.
+  if (in.used) check(cudaStreamWaitEvent(copy_stream_, in.consumed, 0), "cudaStreamWaitEvent");
+  const void* source = src.data;
+  if (!src.strides.empty() || !is_page_locked(src.data)) {
+    // Pageable or strided: packed into pinned staging first. Page-locked
+    // memory (tk_host_alloc, cudaHostRegister) the copy engine reads directly.
+    if (bytes > load_staging_bytes_) {
+      if (load_staging_) cudaFreeHost(load_staging_);
+      load_staging_ = nullptr;
+      load_staging_bytes_ = 0;
+      check(cudaMallocHost(&load_staging_, bytes), "cudaMallocHost");
+      load_staging_bytes_ = bytes;
     }
-    char* packed = static_cast<char*>(staging.ptr);
+    char* packed = static_cast<char*>(load_staging_);
     if (src.strides.empty()) {
       parallel_memcpy(packed, src.data, bytes);
     } else {
       const char* base = static_cast<const char*>(src.data);
       for_each_offset(src, [&](int64_t i, int64_t offset) { std::memcpy(packed + i * elem, base + offset * elem, elem); });
     }
-    check(cudaMemcpyAsync(target, packed, bytes, cudaMemcpyHostToDevice, stream_), "cudaMemcpyAsync(H2D)");
-    check(cudaEventRecord(staging.copied, stream_), "cudaEventRecord");
-    staging.pending = true;
+    source = packed;
   }
-  if (target != dst) cuda::convert(stream_, src.dtype, dst_dtype, n, target, dst);
+  check(cudaMemcpyAsync(in.ptr, source, bytes, cudaMemcpyHostToDevice, copy_stream_), "cudaMemcpyAsync(H2D)");
+  check(cudaEventRecord(in.copied, copy_stream_), "cudaEventRecord");
+  // Only the copy is waited for, not the compute stream's queued work: the
+  // caller's memory (and the staging) is free once this returns.
+  check(cudaEventSynchronize(in.copied), "cudaEventSynchronize");
+  check(cudaStreamWaitEvent(stream_, in.copied, 0), "cudaStreamWaitEvent");
+  if (src.dtype == dst_dtype) copy(dst, in.ptr, bytes);
+  else cuda::convert(stream_, src.dtype, dst_dtype, n, in.ptr, dst);
+  check(cudaEventRecord(in.consumed, stream_), "cudaEventRecord");
+  in.used = true;
 }
 
 void CudaBackend::store_host(DType src_dtype, const void* src, const HostView& dst) {
@@ -292,6 +310,14 @@ void CudaBackend::gemm_bias(DType a_dt, DType b_dt, DType c_dt, bool trans_b, in
   if (k > 0 && gemm_.run(stream_, gemm_workspace_, gemm_workspace_bytes_, shape, alpha, a, b, 0.0, c, bias))
     return;
   Backend::gemm_bias(a_dt, b_dt, c_dt, trans_b, m, n, k, alpha, a, b, c, bias_dt, bias);
+}
+
+void CudaBackend::gemm_bias_relu(DType a_dt, DType b_dt, DType c_dt, int64_t m, int64_t n, int64_t k, const void* a,
+                                 const void* b, void* c, DType bias_dt, const void* bias) {
+  activate();
+  const cuda::GemmShape shape{a_dt, b_dt, c_dt, false, true, m, n, k, cuda::Epilogue::kReluBias, bias_dt};
+  if (k > 0 && gemm_.run(stream_, gemm_workspace_, gemm_workspace_bytes_, shape, 1.0, a, b, 0.0, c, bias)) return;
+  Backend::gemm_bias_relu(a_dt, b_dt, c_dt, m, n, k, a, b, c, bias_dt, bias);
 }
 
 bool CudaBackend::conv2d_forward(DType dt, const Conv2dShape& shape, const void* x, const void* weight, void* y) {
@@ -358,19 +384,19 @@ void CudaBackend::dropout(DType dt, int64_t n, int64_t block, double p, uint64_t
 }
 
 void CudaBackend::softmax_cross_entropy(DType dt, DType value_dt, int64_t rows, int64_t classes, const void* logits,
-                                        const int32_t* labels, void* row_loss, void* dlogits, double grad_scale) {
+                                        const int32_t* labels, void* row_loss, void* dlogits, GradScale grad_scale) {
   activate();
   cuda::softmax_cross_entropy(stream_, dt, value_dt, rows, classes, logits, labels, row_loss, dlogits, grad_scale);
 }
 
 void CudaBackend::squared_error(DType dt, DType value_dt, int64_t rows, int64_t cols, const void* pred,
-                                const void* target, void* row_loss, void* dpred, double grad_scale) {
+                                const void* target, void* row_loss, void* dpred, GradScale grad_scale) {
   activate();
   cuda::squared_error(stream_, dt, value_dt, rows, cols, pred, target, row_loss, dpred, grad_scale);
 }
 
 void CudaBackend::bce_with_logits(DType dt, DType value_dt, int64_t rows, int64_t cols, const void* logits,
-                                  const void* target, void* row_loss, void* dlogits, double grad_scale) {
+                                  const void* target, void* row_loss, void* dlogits, GradScale grad_scale) {
   activate();
   cuda::bce_with_logits(stream_, dt, value_dt, rows, cols, logits, target, row_loss, dlogits, grad_scale);
 }
@@ -534,19 +560,84 @@ double CudaBackend::sum_squares(DType dt, int64_t n, const void* x) { return red
 bool CudaBackend::all_finite(DType dt, int64_t n, const void* x) { return reduce(dt, 2, n, x) == 0.0; }
 
 void CudaBackend::sgd_update(DType dt, int64_t n, void* params, const void* grads, void* momentum_buf,
-                             double grad_scale, double lr, double momentum, double weight_decay, bool nesterov,
-                             bool first_step) {
+                             const UpdateStep& step, double momentum, double weight_decay, bool nesterov,
+                             const HalfCopy& half) {
   activate();
-  cuda::sgd_update(stream_, dt, n, params, grads, momentum_buf, grad_scale, lr, momentum, weight_decay, nesterov,
-                   first_step);
+  cuda::sgd_update(stream_, dt, n, params, grads, momentum_buf, step, momentum, weight_decay, nesterov, half);
 }
 
 void CudaBackend::adam_update(DType dt, int64_t n, void* params, const void* grads, void* m, void* v,
-                              double grad_scale, double lr, double beta1, double beta2, double eps,
-                              double weight_decay, bool decoupled_weight_decay, int64_t step) {
+                              const UpdateStep& step, double beta1, double beta2, double eps, double weight_decay,
+                              bool decoupled_weight_decay, const HalfCopy& half) {
   activate();
-  cuda::adam_update(stream_, dt, n, params, grads, m, v, grad_scale, lr, beta1, beta2, eps, weight_decay,
-                    decoupled_weight_decay, step);
+  cuda::adam_update(stream_, dt, n, params, grads, m, v, step, beta1, beta2, eps, weight_decay,
+                    decoupled_weight_decay, half);
+}
+
+void CudaBackend::sum_into(DType dt, int64_t n, const void* x, bool squares, double* out) {
+  activate();
+  if (n <= 0) {
+    check(cudaMemsetAsync(out, 0, sizeof *out, stream_), "cudaMemsetAsync");
+    return;
+  }
+  cuda::reduce(stream_, dt, squares ? 1 : 0, n, x, reduce_partials_, out);
+}
+
+void CudaBackend::decide_step(StepControl* control, const StepRules& rules) {
+  activate();
+  cuda::decide_step(stream_, control, rules);
+}
+
+void CudaBackend::copy_if_applied(const StepControl* control, void* dst, const void* src, size_t bytes) {
+  activate();
+  cuda::copy_if_applied(stream_, control, dst, src, bytes);
+}
+
+namespace {
+
+// An instantiated CUDA graph, launched on the stream it was recorded from.
+class GraphRecording final : public Recording {
+ public:
+  GraphRecording(cudaGraphExec_t graph, cudaStream_t stream, int device)
+      : graph_(graph), stream_(stream), device_(device) {}
+  ~GraphRecording() override { cudaGraphExecDestroy(graph_); }
+  void replay() override {
+    check(cudaSetDevice(device_), "cudaSetDevice");
+    check(cudaGraphLaunch(graph_, stream_), "cudaGraphLaunch");
+  }
+
+ private:
+  cudaGraphExec_t graph_;
+  cudaStream_t stream_;
+  int device_;
+};
+
+}  // namespace
+
+bool CudaBackend::begin_recording() {
+  activate();
+  // Thread-local: a call on this thread that would wait for the device (or
+  // allocate) fails the recording instead of running outside it.
+  return cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal) == cudaSuccess;
+}
+
+std::unique_ptr<Recording> CudaBackend::end_recording() {
+  activate();
+  cudaGraph_t graph = nullptr;
+  const cudaError_t ended = cudaStreamEndCapture(stream_, &graph);
+  cudaGetLastError();  // a failed recording leaves its error behind; the stream is usable again
+  if (ended != cudaSuccess || !graph) {
+    if (graph) cudaGraphDestroy(graph);
+    return nullptr;
+  }
+  cudaGraphExec_t exec = nullptr;
+  const cudaError_t made = cudaGraphInstantiate(&exec, graph, 0);
+  cudaGraphDestroy(graph);
+  if (made != cudaSuccess) {
+    cudaGetLastError();
+    return nullptr;
+  }
+  return std::make_unique<GraphRecording>(exec, stream_, device_);
 }
 
 }  // namespace tk::cuda

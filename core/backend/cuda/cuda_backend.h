@@ -47,6 +47,8 @@ class CudaBackend final : public Backend {
             double alpha, const void* a, const void* b, double beta, void* c) override;
   void gemm_bias(DType a_dt, DType b_dt, DType c_dt, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha,
                  const void* a, const void* b, void* c, DType bias_dt, const void* bias) override;
+  void gemm_bias_relu(DType a_dt, DType b_dt, DType c_dt, int64_t m, int64_t n, int64_t k, const void* a,
+                      const void* b, void* c, DType bias_dt, const void* bias) override;
   bool conv2d_forward(DType dt, const Conv2dShape& shape, const void* x, const void* weight, void* y) override;
   bool conv2d_backward(DType dt, DType dw_dt, const Conv2dShape& shape, const void* x, const void* weight,
                        const void* dy, void* dweight, void* dx, bool accumulate_dx) override;
@@ -62,11 +64,11 @@ class CudaBackend final : public Backend {
   void dropout(DType dt, int64_t n, int64_t block, double p, uint64_t seed, uint64_t stream, const void* x, void* y,
                bool accumulate) override;
   void softmax_cross_entropy(DType dt, DType value_dt, int64_t rows, int64_t classes, const void* logits,
-                             const int32_t* labels, void* row_loss, void* dlogits, double grad_scale) override;
+                             const int32_t* labels, void* row_loss, void* dlogits, GradScale grad_scale) override;
   void squared_error(DType dt, DType value_dt, int64_t rows, int64_t cols, const void* pred, const void* target,
-                     void* row_loss, void* dpred, double grad_scale) override;
+                     void* row_loss, void* dpred, GradScale grad_scale) override;
   void bce_with_logits(DType dt, DType value_dt, int64_t rows, int64_t cols, const void* logits, const void* target,
-                       void* row_loss, void* dlogits, double grad_scale) override;
+                       void* row_loss, void* dlogits, GradScale grad_scale) override;
   void softmax(DType dt, int64_t rows, int64_t cols, const void* x, void* y) override;
   void im2col(DType dt, const Window2d& w, const void* image, void* columns, int64_t column_stride) override;
   void col2im(DType dt, const Window2d& w, const void* columns, int64_t column_stride, void* image,
@@ -105,11 +107,18 @@ class CudaBackend final : public Backend {
   int queue_sum_squares(DType dt, int64_t n, const void* x) override { return queue_reduction(dt, 1, n, x); }
   std::vector<double> read_queued() override;
   void clear_queued() override { queued_count_ = 0; }
-  void sgd_update(DType dt, int64_t n, void* params, const void* grads, void* momentum_buf, double grad_scale,
-                  double lr, double momentum, double weight_decay, bool nesterov, bool first_step) override;
-  void adam_update(DType dt, int64_t n, void* params, const void* grads, void* m, void* v, double grad_scale,
-                   double lr, double beta1, double beta2, double eps, double weight_decay,
-                   bool decoupled_weight_decay, int64_t step) override;
+  void sgd_update(DType dt, int64_t n, void* params, const void* grads, void* momentum_buf, const UpdateStep& step,
+                  double momentum, double weight_decay, bool nesterov, const HalfCopy& half) override;
+  void adam_update(DType dt, int64_t n, void* params, const void* grads, void* m, void* v, const UpdateStep& step,
+                   double beta1, double beta2, double eps, double weight_decay, bool decoupled_weight_decay,
+                   const HalfCopy& half) override;
+  void sum_into(DType dt, int64_t n, const void* x, bool squares, double* out) override;
+  void decide_step(StepControl* control, const StepRules& rules) override;
+  void copy_if_applied(const StepControl* control, void* dst, const void* src, size_t bytes) override;
+  bool offers_recording() const override { return true; }
+  bool begin_recording() override;
+  std::unique_ptr<Recording> end_recording() override;
+  uint64_t memory_generation() const override { return memory_generation_; }
 
  private:
   class RawMemory;
@@ -149,17 +158,24 @@ class CudaBackend final : public Backend {
   Scratch column_partials_;  // stage-1 sums of column_sum and batch norm
   void* pinned_ = nullptr;
   size_t pinned_bytes_ = 0;
-  // Batches from pageable memory: two pinned buffers used in turn, each with
-  // the event of its last copy.
-  struct Staging {
+  // Batches cross on a copy stream into device buffers used in turn, so a
+  // batch's copy overlaps the work queued before it (the previous step). Each
+  // buffer has the event of its copy and of the compute stream's last read.
+  cudaStream_t copy_stream_ = nullptr;
+  struct Incoming {
     void* ptr = nullptr;
     size_t bytes = 0;
-    cudaEvent_t copied = nullptr;
-    bool pending = false;
+    cudaEvent_t copied = nullptr, consumed = nullptr;
+    bool used = false;
   };
-  static constexpr int kStagingBuffers = 2;
-  Staging staging_[kStagingBuffers];
-  int next_staging_ = 0;
+  static constexpr int kIncomingBuffers = 4;  // a step's inputs and targets, twice
+  Incoming incoming_[kIncomingBuffers];
+  int next_incoming_ = 0;
+  // Batches from pageable memory are packed here first.
+  void* load_staging_ = nullptr;
+  size_t load_staging_bytes_ = 0;
+  // Bumped whenever grow() replaces scratch a recording may have used.
+  uint64_t memory_generation_ = 0;
   // Results of queued sums, read together.
   static constexpr int kMaxQueued = 16;
   double* queued_results_ = nullptr;

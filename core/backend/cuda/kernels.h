@@ -47,11 +47,11 @@ void count_correct_binary(cudaStream_t s, DType dt, DType value_dt, int64_t n, c
 // loss.cu
 void softmax_cross_entropy(cudaStream_t s, DType dt, DType value_dt, int64_t rows, int64_t classes,
                            const void* logits, const int32_t* labels, void* row_loss, void* dlogits,
-                           double grad_scale);
+                           GradScale grad_scale);
 void squared_error(cudaStream_t s, DType dt, DType value_dt, int64_t rows, int64_t cols, const void* pred,
-                   const void* target, void* row_loss, void* dpred, double grad_scale);
+                   const void* target, void* row_loss, void* dpred, GradScale grad_scale);
 void bce_with_logits(cudaStream_t s, DType dt, DType value_dt, int64_t rows, int64_t cols, const void* logits,
-                     const void* target, void* row_loss, void* dlogits, double grad_scale);
+                     const void* target, void* row_loss, void* dlogits, GradScale grad_scale);
 void softmax(cudaStream_t s, DType dt, int64_t rows, int64_t cols, const void* x, void* y);
 
 // window.cu
@@ -83,11 +83,15 @@ void layer_norm_backward(cudaStream_t s, DType dt, DType param_dt, int64_t rows,
                          const void* x, const void* dy, const void* gamma, void* dx, bool accumulate, void* dgamma,
                          void* dbeta, double* row_stats);
 
-// optim.cu
+// optim.cu. A step decided on the device (step.control set) is read there.
 void sgd_update(cudaStream_t s, DType dt, int64_t n, void* params, const void* grads, void* momentum_buf,
-                double grad_scale, double lr, double momentum, double weight_decay, bool nesterov, bool first_step);
+                const UpdateStep& step, double momentum, double weight_decay, bool nesterov, const HalfCopy& half);
 void adam_update(cudaStream_t s, DType dt, int64_t n, void* params, const void* grads, void* m, void* v,
-                 double grad_scale, double lr, double beta1, double beta2, double eps, double weight_decay,
-                 bool decoupled_weight_decay, int64_t step);
+                 const UpdateStep& step, double beta1, double beta2, double eps, double weight_decay,
+                 bool decoupled_weight_decay, const HalfCopy& half);
+
+// step_control.cu
+void decide_step(cudaStream_t s, StepControl* control, const StepRules& rules);
+void copy_if_applied(cudaStream_t s, const StepControl* control, void* dst, const void* src, size_t bytes);
 
 }  // namespace tk::cuda

@@ -45,7 +45,8 @@ __device__ inline V row_max(const S* row, int64_t cols, int lane) {
 
 template <typename S, typename V>
 __global__ void softmax_cross_entropy_kernel(int64_t rows, int64_t classes, const S* x, const int32_t* labels,
-                                             V* loss, S* dx, V grad_scale) {
+                                             V* loss, S* dx, GradScale scale) {
+  const V grad_scale = static_cast<V>(scale.factor());
   TK_WARP_PER_ROW(r, rows, lane) {
     const S* row = x + r * classes;
     const V max_logit = row_max<V>(row, classes, lane);
@@ -64,7 +65,8 @@ __global__ void softmax_cross_entropy_kernel(int64_t rows, int64_t classes, cons
 
 template <typename S, typename V>
 __global__ void squared_error_kernel(int64_t rows, int64_t cols, const S* p, const V* t, V* loss, S* dp,
-                                     V grad_scale) {
+                                     GradScale scale) {
+  const V grad_scale = static_cast<V>(scale.factor());
   TK_WARP_PER_ROW(r, rows, lane) {
     V total = 0;
     for (int64_t c = r * cols + lane; c < (r + 1) * cols; c += kWarp) {
@@ -78,7 +80,8 @@ __global__ void squared_error_kernel(int64_t rows, int64_t cols, const S* p, con
 }
 
 template <typename S, typename V>
-__global__ void bce_kernel(int64_t rows, int64_t cols, const S* x, const V* t, V* loss, S* dx, V grad_scale) {
+__global__ void bce_kernel(int64_t rows, int64_t cols, const S* x, const V* t, V* loss, S* dx, GradScale scale) {
+  const V grad_scale = static_cast<V>(scale.factor());
   TK_WARP_PER_ROW(r, rows, lane) {
     V total = 0;
     for (int64_t c = r * cols + lane; c < (r + 1) * cols; c += kWarp) {
@@ -114,40 +117,40 @@ void dispatch_loss(DType dt, DType value_dt, const Fn& fn) {
 
 void softmax_cross_entropy(cudaStream_t s, DType dt, DType value_dt, int64_t rows, int64_t classes,
                            const void* logits, const int32_t* labels, void* row_loss, void* dlogits,
-                           double grad_scale) {
+                           GradScale grad_scale) {
   if (rows <= 0) return;
   dispatch_loss(dt, value_dt, [&](auto s_tag, auto v_tag) {
     using S = decltype(s_tag);
     using V = decltype(v_tag);
     softmax_cross_entropy_kernel<S, V><<<blocks_for_rows(rows), kThreads, 0, s>>>(
         rows, classes, static_cast<const S*>(logits), labels, static_cast<V*>(row_loss), static_cast<S*>(dlogits),
-        static_cast<V>(grad_scale));
+        grad_scale);
   });
   check_launch("softmax_cross_entropy");
 }
 
 void squared_error(cudaStream_t s, DType dt, DType value_dt, int64_t rows, int64_t cols, const void* pred,
-                   const void* target, void* row_loss, void* dpred, double grad_scale) {
+                   const void* target, void* row_loss, void* dpred, GradScale grad_scale) {
   if (rows <= 0) return;
   dispatch_loss(dt, value_dt, [&](auto s_tag, auto v_tag) {
     using S = decltype(s_tag);
     using V = decltype(v_tag);
     squared_error_kernel<S, V><<<blocks_for_rows(rows), kThreads, 0, s>>>(
         rows, cols, static_cast<const S*>(pred), static_cast<const V*>(target), static_cast<V*>(row_loss),
-        static_cast<S*>(dpred), static_cast<V>(grad_scale));
+        static_cast<S*>(dpred), grad_scale);
   });
   check_launch("squared_error");
 }
 
 void bce_with_logits(cudaStream_t s, DType dt, DType value_dt, int64_t rows, int64_t cols, const void* logits,
-                     const void* target, void* row_loss, void* dlogits, double grad_scale) {
+                     const void* target, void* row_loss, void* dlogits, GradScale grad_scale) {
   if (rows <= 0) return;
   dispatch_loss(dt, value_dt, [&](auto s_tag, auto v_tag) {
     using S = decltype(s_tag);
     using V = decltype(v_tag);
     bce_kernel<S, V><<<blocks_for_rows(rows), kThreads, 0, s>>>(rows, cols, static_cast<const S*>(logits),
                                                             static_cast<const V*>(target), static_cast<V*>(row_loss),
-                                                            static_cast<S*>(dlogits), static_cast<V>(grad_scale));
+                                                            static_cast<S*>(dlogits), grad_scale);
   });
   check_launch("bce_with_logits");
 }

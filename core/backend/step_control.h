@@ -1,0 +1,131 @@
+// A training step decided on the device. The loss scaler's state, the step
+// counters and what each step decides (apply or skip, gradient norm, clip,
+// learning rate) live in one StepControl in backend memory, so a whole step
+// (forward, backward, the decision, the update) runs without the host waiting
+// for the device, and can be recorded once and replayed (CUDA graphs).
+// The rules are the host path's (core/api/trainer.cc), written once here for
+// the CPU backend and the CUDA kernels alike.
+#pragma once
+
+#include <float.h>
+#include <math.h>
+
+#include <cstdint>
+
+#include "core/base/host_device.h"
+
+namespace tk {
+
+struct StepControl {
+  // Carried from step to step.
+  double loss_scale = 1;        // an f32 value, as PyTorch's GradScaler keeps it
+  int64_t growth_tracker = 0;   // clean steps since the scale last changed
+  int64_t optimizer_steps = 0;
+  int64_t micro_steps = 0;      // applied steps
+  int64_t skipped_steps = 0;
+  int64_t halted = 0;           // 1 once a step failed: later steps change nothing
+  double failed_loss_sum = 0;   // the failed step's loss_sum, for its error message
+  // This step's sums, written by reductions on the device.
+  double loss_sum = 0;          // of the rows' losses
+  double grad_sum_squares = 0;  // of the (scaled) gradients
+  // This step's decision, read by the optimizer update and reported.
+  int64_t applied = 0;
+  double used_scale = 1;        // the scale this step's backward used
+  double grad_norm = 0;         // unscaled
+  double learning_rate = 0;
+  double update_grad_scale = 0;  // what the update multiplies gradients by (clip / scale)
+  int64_t update_step = 0;       // the update's 1-based optimizer step
+};
+
+// Learning-rate schedules (values mirror ScheduleKind, core/optim/schedule.h).
+struct ScheduleRules {
+  int32_t kind = 0;  // 0 constant, 1 step, 2 cosine
+  int64_t warmup_steps = 0, step_size = 1, total_steps = 0;
+  double gamma = 0.1, min_lr = 0, base_lr = 0.01;
+};
+
+// The learning rate of optimizer step `step` (0-based).
+TK_HOST_DEVICE inline double scheduled_rate(const ScheduleRules& s, int64_t step) {
+  if (step < s.warmup_steps) return s.base_lr * static_cast<double>(step + 1) / static_cast<double>(s.warmup_steps);
+  const int64_t t = step - s.warmup_steps;
+  if (s.kind == 1) return s.base_lr * pow(s.gamma, static_cast<double>(t / s.step_size));
+  if (s.kind == 2) {
+    const double span = static_cast<double>(s.total_steps - s.warmup_steps);
+    const double progress = fmin(static_cast<double>(t), span) / span;
+    return s.min_lr + (s.base_lr - s.min_lr) * 0.5 * (1.0 + cos(3.14159265358979323846 * progress));
+  }
+  return s.base_lr;
+}
+
+// Dynamic loss scaling (GradScaler semantics, in f32 as PyTorch computes it).
+struct ScalerRules {
+  bool enabled = false;
+  double growth_factor = 2, backoff_factor = 0.5;
+  int64_t growth_interval = 2000;
+};
+
+// After an overflow: back off, but never below the smallest normal float, so
+// data that overflows every step cannot drive the scale to 0.
+TK_HOST_DEVICE inline void scaler_back_off(const ScalerRules& r, float* scale, int64_t* tracker) {
+  const float lowered = static_cast<float>(*scale * r.backoff_factor);
+  *scale = lowered > FLT_MIN ? lowered : FLT_MIN;
+  *tracker = 0;
+}
+
+// After a clean step: grow every growth_interval steps, unless that overflows.
+TK_HOST_DEVICE inline void scaler_note_success(const ScalerRules& r, float* scale, int64_t* tracker) {
+  const int64_t successful = *tracker + 1;
+  if (successful == r.growth_interval) {
+    const float grown = static_cast<float>(*scale * r.growth_factor);
+    if (isfinite(grown)) *scale = grown;
+    *tracker = 0;
+  } else {
+    *tracker = successful;
+  }
+}
+
+struct StepRules {
+  ScalerRules scaler;
+  bool skip_nonfinite = false;  // NonFinitePolicy::kSkip; else a non-finite step halts
+  double clip_norm = 0;         // 0: no clipping
+  ScheduleRules schedule;
+};
+
+// Decides one step from its loss and gradient sums, as Trainer::step does on
+// the host. A finite sum of squares of f32 gradients proves every one finite
+// (f32's largest square times 2^63 still fits in f64).
+TK_HOST_DEVICE inline void decide_step(StepControl& c, const StepRules& r) {
+  c.used_scale = c.loss_scale;
+  c.applied = 0;
+  if (c.halted) return;
+  if (!isfinite(c.loss_sum) || !isfinite(c.grad_sum_squares)) {
+    if (r.scaler.enabled || r.skip_nonfinite) {
+      if (r.scaler.enabled) {
+        float scale = static_cast<float>(c.loss_scale);
+        scaler_back_off(r.scaler, &scale, &c.growth_tracker);
+        c.loss_scale = scale;
+      }
+      ++c.skipped_steps;
+    } else {
+      c.halted = 1;
+      c.failed_loss_sum = c.loss_sum;
+    }
+    return;
+  }
+  c.applied = 1;
+  c.grad_norm = sqrt(c.grad_sum_squares) / c.used_scale;
+  double clip = 1.0;
+  if (r.clip_norm > 0 && c.grad_norm > r.clip_norm) clip = r.clip_norm / (c.grad_norm + 1e-6);
+  c.learning_rate = scheduled_rate(r.schedule, c.optimizer_steps);
+  c.update_grad_scale = clip / c.used_scale;
+  c.update_step = c.optimizer_steps + 1;
+  ++c.optimizer_steps;
+  ++c.micro_steps;
+  if (r.scaler.enabled) {
+    float scale = static_cast<float>(c.loss_scale);
+    scaler_note_success(r.scaler, &scale, &c.growth_tracker);
+    c.loss_scale = scale;
+  }
+}
+
+}  // namespace tk
