@@ -138,6 +138,9 @@ static void test_null_handles(void) {
     tk_step_report report;
     report.struct_size = sizeof report;
     EXPECT_STATUS(tk_trainer_step_report(NULL, &v, &v, &report), NULL_ARG);
+    EXPECT_STATUS(tk_trainer_step_async(NULL, &v, &v), NULL_ARG);
+    EXPECT_STATUS(tk_trainer_wait(NULL, &report), NULL_ARG);
+    EXPECT_STATUS(tk_trainer_options_set_cuda_graphs(NULL, 1), NULL_ARG);
     EXPECT_STATUS(tk_trainer_loss_scale(NULL, &d, &count, &count), NULL_ARG);
   }
 
@@ -370,6 +373,8 @@ static void test_options(void) {
   EXPECT_STATUS(tk_trainer_options_set_learning_rate(o, -1), INVALID);
   EXPECT_STATUS(tk_trainer_options_set_learning_rate(o, NAN), INVALID);
   EXPECT_STATUS(tk_trainer_options_set_learning_rate(o, INFINITY), INVALID);
+  EXPECT_STATUS(tk_trainer_options_set_cuda_graphs(o, 2), INVALID);
+  EXPECT_STATUS(tk_trainer_options_set_cuda_graphs(o, 0), TK_OK);
   EXPECT_STATUS(tk_trainer_options_set_momentum(o, 1.5, 0), INVALID);
   EXPECT_STATUS(tk_trainer_options_set_momentum(o, 0.9, 2), INVALID);
   EXPECT_STATUS(tk_trainer_options_set_momentum(o, 0.0, 1), INVALID); /* Nesterov needs momentum */
@@ -560,6 +565,17 @@ static void test_mixed_precision(void) {
     EXPECT(bytes[16] == 0xAB && bytes[sizeof bytes - 1] == 0xAB);
     EXPECT(old->applied == 1);
   }
+
+  /* Queued steps: wait reports the last one; bad input fails at once. */
+  EXPECT_STATUS(tk_trainer_step_async(t, &in, &lab), TK_OK);
+  EXPECT_STATUS(tk_trainer_step_async(t, &in, &lab), TK_OK);
+  EXPECT_STATUS(tk_trainer_step_async(t, &lab, &lab), TK_ERROR_DTYPE_MISMATCH);
+  report.struct_size = 0;
+  EXPECT_STATUS(tk_trainer_wait(t, &report), INVALID);
+  report.struct_size = sizeof report;
+  EXPECT_STATUS(tk_trainer_wait(t, &report), TK_OK);
+  EXPECT(report.applied == 1 && report.step == 4 && report.loss > 0);
+  EXPECT_STATUS(tk_trainer_wait(t, NULL), TK_OK);
   tk_trainer_destroy(t);
   tk_trainer_options_destroy(o);
   tk_model_destroy(m);
