@@ -369,8 +369,9 @@ TK_API tk_status tk_trainer_step_report(tk_trainer* trainer, const tk_tensor_vie
  * it returns. tk_trainer_wait waits for the queued steps and reports the last
  * one (out_report may be NULL). A queued step whose loss or gradient is not
  * finite under TK_NONFINITE_ERROR changes nothing, nor do steps queued after
- * it; tk_trainer_wait, or the next tk_trainer_step_async, returns
- * TK_ERROR_NON_FINITE. Other calls on the trainer wait for queued steps first. */
+ * it; tk_trainer_wait returns TK_ERROR_NON_FINITE (or the next
+ * tk_trainer_step_async does, where a call in between has waited for the
+ * steps). Other calls on the trainer wait for queued steps first. */
 TK_API tk_status tk_trainer_step_async(tk_trainer* trainer, const tk_tensor_view* inputs,
                                        const tk_tensor_view* targets);
 TK_API tk_status tk_trainer_wait(tk_trainer* trainer, tk_step_report* out_report);

@@ -139,6 +139,9 @@ void Trainer::join(Communicator* communicator) {
   settle();
   throw_pending_error();
   comm_ = communicator;
+  // Joining or leaving switches between host- and device-decided steps.
+  recording_.reset();
+  upload_control();
   if (!comm_) return;
   // Everyone starts from rank 0's weights.
   host_grads_.resize(params_.bytes());
@@ -238,7 +241,7 @@ void Trainer::settle() const {
   if (c.halted) {
     // Steps after the failed one changed nothing either; the trainer goes on
     // from the last good step once the error has been reported.
-    const double failed_loss = c.failed_loss_sum / queued_loss_divisor_;
+    const double failed_loss = c.failed_loss;
     pending_error_ = std::string(std::isfinite(failed_loss) ? "a gradient is not finite" : "the loss is not finite") +
                      " (loss " + std::to_string(failed_loss) + "); neither it nor any step queued after it was applied";
     StepControl cleared = c;
@@ -275,6 +278,7 @@ void Trainer::queue_device_step(const HostView& inputs, const HostView& targets)
   plan_->reserve(rows);
   plan_->load_batch(inputs, &targets);
   queued_loss_divisor_ = static_cast<double>(plan_->loss_divisor());
+  rules_.loss_divisor = queued_loss_divisor_;
   const RecordingKey key{rows, plan_->reserved(), backend_->memory_generation()};
   if (recording_ && !(recorded_for_ == key)) recording_.reset();
   // The first step of a batch size runs directly (it sizes every scratch
@@ -285,7 +289,10 @@ void Trainer::queue_device_step(const HostView& inputs, const HostView& targets)
       run_device_step();
       recording_ = backend_->end_recording();
     } catch (const Error&) {
-      backend_->end_recording();  // what was recorded never ran
+      backend_->end_recording();  // what was recorded never ran; the step runs directly below
+    } catch (...) {
+      backend_->end_recording();
+      throw;
     }
     // A recording that saw scratch replaced may hold a freed address.
     if (recording_ && backend_->memory_generation() != key.generation) recording_.reset();
@@ -304,7 +311,7 @@ void Trainer::queue_device_step(const HostView& inputs, const HostView& targets)
 
 void Trainer::step_async(const HostView& inputs, const HostView& targets) {
   if (!decides_on_device()) {
-    last_result_ = step(inputs, targets);
+    step(inputs, targets);
     return;
   }
   queue_device_step(inputs, targets);
@@ -321,6 +328,11 @@ StepResult Trainer::step(const HostView& inputs, const HostView& targets) {
     queue_device_step(inputs, targets);
     return wait();
   }
+  last_result_ = step_on_host(inputs, targets);
+  return last_result_;
+}
+
+StepResult Trainer::step_on_host(const HostView& inputs, const HostView& targets) {
   // Until the commit point below, nothing that outlives this call is written.
   // Joined to a group, a replica that fails here still tells its peers, so
   // that every replica fails the step together instead of waiting.

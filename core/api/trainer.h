@@ -118,8 +118,9 @@ class Trainer {
   // device (decides_on_device()); elsewhere the same as step(). The views
   // may be reused as soon as it returns. wait() returns the last queued
   // step's result; an error of a queued step (a non-finite loss under
-  // NonFinitePolicy::kError) is thrown by wait() or by the next call that
-  // queues, and that step and any queued after it changed nothing.
+  // NonFinitePolicy::kError) is thrown by wait() (or by the next step_async,
+  // where a call in between waited for the steps), and that step and any
+  // queued after it changed nothing.
   void step_async(const HostView& inputs, const HostView& targets);
   StepResult wait();
   // Whether steps are decided on the device (see StepDecision): no data-parallel
@@ -190,6 +191,8 @@ class Trainer {
   // backward and NaN buckets are reduced, so every replica issues the same
   // collectives and all of them skip the step.
   void backward_with_all_reduce(bool finite_loss, uint64_t stream);
+  // step() with the decision made on the host.
+  StepResult step_on_host(const HostView& inputs, const HostView& targets);
   // Steps decided on the device: queue one (replaying or making the
   // recording when it fits), the step itself, and the control's upkeep.
   void queue_device_step(const HostView& inputs, const HostView& targets);

@@ -24,7 +24,7 @@ struct StepControl {
   int64_t micro_steps = 0;      // applied steps
   int64_t skipped_steps = 0;
   int64_t halted = 0;           // 1 once a step failed: later steps change nothing
-  double failed_loss_sum = 0;   // the failed step's loss_sum, for its error message
+  double failed_loss = 0;       // the failed step's loss, for its error message
   // This step's sums, written by reductions on the device.
   double loss_sum = 0;          // of the rows' losses
   double grad_sum_squares = 0;  // of the (scaled) gradients
@@ -89,6 +89,7 @@ struct StepRules {
   bool skip_nonfinite = false;  // NonFinitePolicy::kSkip; else a non-finite step halts
   double clip_norm = 0;         // 0: no clipping
   ScheduleRules schedule;
+  double loss_divisor = 1;      // the batch's mean count (the loss is loss_sum / loss_divisor)
 };
 
 // Decides one step from its loss and gradient sums, as Trainer::step does on
@@ -108,7 +109,7 @@ TK_HOST_DEVICE inline void decide_step(StepControl& c, const StepRules& r) {
       ++c.skipped_steps;
     } else {
       c.halted = 1;
-      c.failed_loss_sum = c.loss_sum;
+      c.failed_loss = c.loss_sum / r.loss_divisor;
     }
     return;
   }
