@@ -17,16 +17,30 @@ void dispatch_norm(DType dt, DType param_dt, const Fn& fn) {
   dispatch_storage(dt, [&](auto s_tag) { dispatch_float(param_dt, [&](auto p_tag) { fn(s_tag, p_tag); }); });
 }
 
+// The sum of term(i) over [0, n) in independent double lanes: one running sum
+// is bound by the adder's latency, while lanes vectorize.
+template <typename Term>
+double lane_sum(int64_t n, const Term& term) {
+  constexpr int kLanes = 8;
+  double lanes[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int j = 0; j < kLanes; ++j) lanes[j] += term(i + j);
+  double total = 0;
+  for (; i < n; ++i) total += term(i);
+  for (int j = 0; j < kLanes; ++j) total += lanes[j];
+  return total;
+}
+
 // Mean and 1 / sqrt(variance + eps) of one row, two passes in double.
 template <typename S>
 void row_statistics(const S* row, int64_t cols, double eps, double* mean, double* inv_std) {
-  double total = 0, squares = 0;
-  for (int64_t j = 0; j < cols; ++j) total += static_cast<double>(load(row[j]));
-  *mean = total / static_cast<double>(cols);
-  for (int64_t j = 0; j < cols; ++j) {
-    const double d = static_cast<double>(load(row[j])) - *mean;
-    squares += d * d;
-  }
+  const double m = lane_sum(cols, [&](int64_t j) { return static_cast<double>(load(row[j])); }) / static_cast<double>(cols);
+  const double squares = lane_sum(cols, [&](int64_t j) {
+    const double d = static_cast<double>(load(row[j])) - m;
+    return d * d;
+  });
+  *mean = m;
   *inv_std = 1.0 / std::sqrt(squares / static_cast<double>(cols) + eps);
 }
 
@@ -45,16 +59,16 @@ void CpuBackend::batch_norm_statistics(DType dt, DType param_dt, int64_t batch, 
         double total = 0;
         for (int64_t n = 0; n < batch; ++n) {
           const S* plane = in + (n * channels + c) * spatial;
-          for (int64_t s = 0; s < spatial; ++s) total += static_cast<double>(load(plane[s]));
+          total += lane_sum(spatial, [&](int64_t s) { return static_cast<double>(load(plane[s])); });
         }
         const double m = total / count;
         double squares = 0;
         for (int64_t n = 0; n < batch; ++n) {
           const S* plane = in + (n * channels + c) * spatial;
-          for (int64_t s = 0; s < spatial; ++s) {
+          squares += lane_sum(spatial, [&](int64_t s) {
             const double d = static_cast<double>(load(plane[s])) - m;
-            squares += d * d;
-          }
+            return d * d;
+          });
         }
         static_cast<P*>(mean)[c] = static_cast<P>(m);
         static_cast<P*>(var)[c] = static_cast<P>(squares / count);
@@ -107,12 +121,12 @@ void CpuBackend::batch_norm_backward(DType dt, DType param_dt, int64_t batch, in
         // sum(dy) and sum(dy * x_hat): dbeta and dgamma.
         double sum_dy = 0, sum_dy_xhat = 0;
         for (int64_t n = 0; n < batch; ++n) {
-          const int64_t base = (n * channels + c) * spatial;
-          for (int64_t s = 0; s < spatial; ++s) {
-            const double d = static_cast<double>(load(grad_out[base + s]));
-            sum_dy += d;
-            sum_dy_xhat += d * (static_cast<double>(load(in[base + s])) - m) * inv_std;
-          }
+          const S* dy_plane = grad_out + (n * channels + c) * spatial;
+          const S* x_plane = in + (n * channels + c) * spatial;
+          sum_dy += lane_sum(spatial, [&](int64_t s) { return static_cast<double>(load(dy_plane[s])); });
+          sum_dy_xhat += lane_sum(spatial, [&](int64_t s) {
+            return static_cast<double>(load(dy_plane[s])) * (static_cast<double>(load(x_plane[s])) - m) * inv_std;
+          });
         }
         static_cast<P*>(dbeta)[c] = static_cast<P>(sum_dy);
         static_cast<P*>(dgamma)[c] = static_cast<P>(sum_dy_xhat);

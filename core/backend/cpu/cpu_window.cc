@@ -102,37 +102,95 @@ void CpuBackend::copy_2d(DType dt, int64_t rows, int64_t cols, const void* src, 
   });
 }
 
+namespace {
+
+// Kernel column kx of a pooling window reads input column ox * stride + x_offset;
+// [lo, hi) are the output columns for which that lies inside the image.
+struct TapColumns {
+  int64_t x_offset, lo, hi;
+};
+
+std::vector<TapColumns> tap_columns(const Window2d& w) {
+  std::vector<TapColumns> taps(static_cast<size_t>(w.kernel_w));
+  for (int64_t kx = 0; kx < w.kernel_w; ++kx) {
+    TapColumns& t = taps[static_cast<size_t>(kx)];
+    t.x_offset = kx * w.dilation_w - w.pad_w;
+    valid_range(w.out_w, w.stride_w, t.x_offset, w.width, &t.lo, &t.hi);
+  }
+  return taps;
+}
+
+// Calls tap(input_row_offset, tap_columns) for each window tap of output row oy
+// that falls inside the image, in raster order (ky, then kx). Whole output rows
+// go through one tap at a time, so the inner loops carry no bounds checks.
+template <typename Tap>
+void for_each_tap(const Window2d& w, const std::vector<TapColumns>& taps, int64_t oy, const Tap& tap) {
+  const int64_t y0 = oy * w.stride_h - w.pad_h;
+  int64_t ky_lo, ky_hi;
+  valid_range(w.kernel_h, w.dilation_h, y0, w.height, &ky_lo, &ky_hi);
+  for (int64_t ky = ky_lo; ky < ky_hi; ++ky)
+    for (const TapColumns& t : taps) tap((y0 + ky * w.dilation_h) * w.width, t);
+}
+
+// NaN wins, as in PyTorch: it must not vanish before the loss check.
+template <typename T>
+T max_keeping_nan(T best, T v) {
+  return (v > best || v != v) ? v : best;
+}
+
+template <typename S>
+void max_pool_planes(const Window2d& w, int64_t begin, int64_t end, const S* in, S* out) {
+  using T = compute_t<S>;
+  const std::vector<TapColumns> taps = tap_columns(w);
+  std::vector<T> best(static_cast<size_t>(w.out_w));
+  for (int64_t p = begin; p < end; ++p) {
+    const S* plane = in + p * w.height * w.width;
+    for (int64_t oy = 0; oy < w.out_h; ++oy) {
+      std::fill(best.begin(), best.end(), -std::numeric_limits<T>::infinity());
+      for_each_tap(w, taps, oy, [&](int64_t row_offset, const TapColumns& t) {
+        const S* src = plane + row_offset + t.x_offset;
+        for (int64_t ox = t.lo; ox < t.hi; ++ox) best[ox] = max_keeping_nan(best[ox], T(load(src[ox * w.stride_w])));
+      });
+      S* dst = out + (p * w.out_h + oy) * w.out_w;
+      for (int64_t ox = 0; ox < w.out_w; ++ox) dst[ox] = store<S>(best[ox]);
+    }
+  }
+}
+
+// Padding counts as zeros: the divisor is always the whole window.
+template <typename S>
+void average_pool_planes(const Window2d& w, int64_t begin, int64_t end, const S* in, S* out) {
+  using T = compute_t<S>;
+  const std::vector<TapColumns> taps = tap_columns(w);
+  const T area = static_cast<T>(w.kernel_h * w.kernel_w);
+  std::vector<T> sum(static_cast<size_t>(w.out_w));
+  for (int64_t p = begin; p < end; ++p) {
+    const S* plane = in + p * w.height * w.width;
+    for (int64_t oy = 0; oy < w.out_h; ++oy) {
+      std::fill(sum.begin(), sum.end(), T(0));
+      for_each_tap(w, taps, oy, [&](int64_t row_offset, const TapColumns& t) {
+        const S* src = plane + row_offset + t.x_offset;
+        for (int64_t ox = t.lo; ox < t.hi; ++ox) sum[ox] += load(src[ox * w.stride_w]);
+      });
+      S* dst = out + (p * w.out_h + oy) * w.out_w;
+      for (int64_t ox = 0; ox < w.out_w; ++ox) dst[ox] = store<S>(sum[ox] / area);
+    }
+  }
+}
+
+}  // namespace
+
 void CpuBackend::pool2d_forward(DType dt, Pool pool, int64_t planes, const Window2d& w, const void* x, void* y) {
   dispatch_storage(dt, [&](auto tag) {
     using S = decltype(tag);
-    using T = compute_t<S>;
     const S* in = static_cast<const S*>(x);
     S* out = static_cast<S*>(y);
-    const T area = static_cast<T>(w.kernel_h * w.kernel_w);
-    const int64_t plane_size = w.height * w.width;
-    parallel_for(threads_, planes, std::max<int64_t>(1, kMinParallelElements / plane_size), [&](int64_t begin, int64_t end) {
-      for (int64_t p = begin; p < end; ++p) {
-        const S* plane = in + p * plane_size;
-        for (int64_t oy = 0; oy < w.out_h; ++oy) {
-          int64_t ky_lo, ky_hi;
-          valid_range(w.kernel_h, w.dilation_h, oy * w.stride_h - w.pad_h, w.height, &ky_lo, &ky_hi);
-          for (int64_t ox = 0; ox < w.out_w; ++ox) {
-            int64_t kx_lo, kx_hi;
-            const int64_t x0 = ox * w.stride_w - w.pad_w;
-            valid_range(w.kernel_w, w.dilation_w, x0, w.width, &kx_lo, &kx_hi);
-            T result = pool == Pool::kMax ? -std::numeric_limits<T>::infinity() : T(0);
-            for (int64_t ky = ky_lo; ky < ky_hi; ++ky) {
-              const S* row = plane + (oy * w.stride_h - w.pad_h + ky * w.dilation_h) * w.width + x0;
-              for (int64_t kx = kx_lo; kx < kx_hi; ++kx) {
-                const T v = load(row[kx * w.dilation_w]);
-                // NaN wins, as in PyTorch: it must not vanish before the loss check.
-                result = pool == Pool::kMax ? ((v > result || v != v) ? v : result) : result + v;
-              }
-            }
-            out[(p * w.out_h + oy) * w.out_w + ox] = store<S>(pool == Pool::kMax ? result : result / area);
-          }
-        }
-      }
+    const int64_t grain = std::max<int64_t>(1, kMinParallelElements / (w.height * w.width));
+    parallel_for(threads_, planes, grain, [&](int64_t begin, int64_t end) {
+      if (pool == Pool::kMax)
+        max_pool_planes(w, begin, end, in, out);
+      else
+        average_pool_planes(w, begin, end, in, out);
     });
   });
 }
@@ -147,37 +205,42 @@ void CpuBackend::pool2d_backward(DType dt, Pool pool, int64_t planes, const Wind
     S* grad_in = static_cast<S*>(dx);
     const int64_t plane_size = w.height * w.width;
     const T area = static_cast<T>(w.kernel_h * w.kernel_w);
-    parallel_for(threads_, planes, std::max<int64_t>(1, kMinParallelElements / plane_size), [&](int64_t begin, int64_t end) {
-      std::vector<T> sums(plane_size);
+    const int64_t grain = std::max<int64_t>(1, kMinParallelElements / plane_size);
+    parallel_for(threads_, planes, grain, [&](int64_t begin, int64_t end) {
+      const std::vector<TapColumns> taps = tap_columns(w);
+      std::vector<T> sums(static_cast<size_t>(plane_size)), best(static_cast<size_t>(w.out_w));
+      std::vector<int64_t> best_at(static_cast<size_t>(w.out_w));
       for (int64_t p = begin; p < end; ++p) {
         const S* plane = in + p * plane_size;
         for (int64_t i = 0; i < plane_size; ++i) sums[i] = accumulate ? load(grad_in[p * plane_size + i]) : T(0);
         for (int64_t oy = 0; oy < w.out_h; ++oy) {
-          int64_t ky_lo, ky_hi;
-          valid_range(w.kernel_h, w.dilation_h, oy * w.stride_h - w.pad_h, w.height, &ky_lo, &ky_hi);
-          for (int64_t ox = 0; ox < w.out_w; ++ox) {
-            int64_t kx_lo, kx_hi;
-            const int64_t x0 = ox * w.stride_w - w.pad_w;
-            valid_range(w.kernel_w, w.dilation_w, x0, w.width, &kx_lo, &kx_hi);
-            const T g = load(grad_out[(p * w.out_h + oy) * w.out_w + ox]);
-            int64_t best = -1;
-            T best_value = -std::numeric_limits<T>::infinity();
-            for (int64_t ky = ky_lo; ky < ky_hi; ++ky) {
-              const int64_t base = (oy * w.stride_h - w.pad_h + ky * w.dilation_h) * w.width + x0;
-              for (int64_t kx = kx_lo; kx < kx_hi; ++kx) {
-                const int64_t at = base + kx * w.dilation_w;
-                if (pool == Pool::kAverage) {
-                  sums[at] += g / area;
-                } else if (best < 0 || (best_value == best_value && (load(plane[at]) > best_value ||
-                                                                      load(plane[at]) != load(plane[at])))) {
-                  // The first maximum (or first NaN, as forward) takes the gradient.
-                  best = at;
-                  best_value = load(plane[at]);
-                }
-              }
-            }
-            if (pool == Pool::kMax && best >= 0) sums[best] += g;
+          const S* g = grad_out + (p * w.out_h + oy) * w.out_w;
+          if (pool == Pool::kAverage) {
+            for_each_tap(w, taps, oy, [&](int64_t row_offset, const TapColumns& t) {
+              T* dst = sums.data() + row_offset + t.x_offset;
+              for (int64_t ox = t.lo; ox < t.hi; ++ox) dst[ox * w.stride_w] += load(g[ox]) / area;
+            });
+            continue;
           }
+          // The first maximum in raster order (or the first NaN, as forward
+          // picks it) takes each output's gradient.
+          std::fill(best_at.begin(), best_at.end(), int64_t{-1});
+          for_each_tap(w, taps, oy, [&](int64_t row_offset, const TapColumns& t) {
+            // Locals, not w's fields: stores to best_at (int64_t) could alias those.
+            const int64_t base = row_offset + t.x_offset, stride = w.stride_w, lo = t.lo, hi = t.hi;
+            int64_t* __restrict at_of = best_at.data();
+            T* __restrict value_of = best.data();
+            for (int64_t ox = lo; ox < hi; ++ox) {
+              const int64_t at = base + ox * stride;
+              const T v = load(plane[at]);
+              // A NaN, once taken, keeps the gradient: nothing compares above it.
+              const bool take = at_of[ox] < 0 || (value_of[ox] == value_of[ox] && (v > value_of[ox] || v != v));
+              at_of[ox] = take ? at : at_of[ox];
+              value_of[ox] = take ? v : value_of[ox];
+            }
+          });
+          for (int64_t ox = 0; ox < w.out_w; ++ox)
+            if (best_at[ox] >= 0) sums[best_at[ox]] += load(g[ox]);
         }
         for (int64_t i = 0; i < plane_size; ++i) grad_in[p * plane_size + i] = store<S>(sums[i]);
       }

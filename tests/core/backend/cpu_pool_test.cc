@@ -1,0 +1,144 @@
+// The CPU pooling kernels against a plain per-output reference: every window
+// shape (stride, padding, dilation, overlap, odd sizes), ties and NaN routed
+// as PyTorch routes them, accumulation, and any thread count.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "core/backend/cpu/cpu_backend.h"
+#include "core/base/half.h"
+#include "core/base/rng.h"
+
+namespace tk {
+namespace {
+
+struct Shape {
+  int64_t height, width, kernel, stride, pad, dilation;
+};
+
+Window2d window_of(const Shape& s) {
+  Window2d w{};
+  w.channels = 1;
+  w.height = s.height;
+  w.width = s.width;
+  w.kernel_h = w.kernel_w = s.kernel;
+  w.stride_h = w.stride_w = s.stride;
+  w.pad_h = w.pad_w = s.pad;
+  w.dilation_h = w.dilation_w = s.dilation;
+  w.out_h = (s.height + 2 * s.pad - s.dilation * (s.kernel - 1) - 1) / s.stride + 1;
+  w.out_w = (s.width + 2 * s.pad - s.dilation * (s.kernel - 1) - 1) / s.stride + 1;
+  return w;
+}
+
+// Input positions of output (oy, ox)'s window inside the image, in raster order.
+std::vector<int64_t> taps_of(const Window2d& w, int64_t oy, int64_t ox) {
+  std::vector<int64_t> taps;
+  for (int64_t ky = 0; ky < w.kernel_h; ++ky)
+    for (int64_t kx = 0; kx < w.kernel_w; ++kx) {
+      const int64_t iy = oy * w.stride_h - w.pad_h + ky * w.dilation_h;
+      const int64_t ix = ox * w.stride_w - w.pad_w + kx * w.dilation_w;
+      if (iy >= 0 && iy < w.height && ix >= 0 && ix < w.width) taps.push_back(iy * w.width + ix);
+    }
+  return taps;
+}
+
+struct Reference {
+  std::vector<float> y, dx;
+};
+
+// Max: NaN wins and the first maximum (or first NaN) takes the gradient.
+// Average: the divisor is the whole window, padding included.
+Reference reference(Pool pool, int64_t planes, const Window2d& w, const std::vector<float>& x,
+                    const std::vector<float>& dy, const std::vector<float>& dx_before) {
+  const int64_t plane = w.height * w.width, outs = w.out_h * w.out_w;
+  Reference r{std::vector<float>(static_cast<size_t>(planes * outs)), dx_before};
+  const float area = static_cast<float>(w.kernel_h * w.kernel_w);
+  for (int64_t p = 0; p < planes; ++p)
+    for (int64_t oy = 0; oy < w.out_h; ++oy)
+      for (int64_t ox = 0; ox < w.out_w; ++ox) {
+        const int64_t o = p * outs + oy * w.out_w + ox;
+        float result = pool == Pool::kMax ? -std::numeric_limits<float>::infinity() : 0.0f;
+        int64_t best = -1;
+        for (int64_t at : taps_of(w, oy, ox)) {
+          const float v = x[static_cast<size_t>(p * plane + at)];
+          if (pool == Pool::kAverage) {
+            result += v;
+            r.dx[static_cast<size_t>(p * plane + at)] += dy[static_cast<size_t>(o)] / area;
+          } else if (best < 0 || (result == result && (v > result || v != v))) {
+            best = at;
+            result = v;
+          }
+        }
+        if (pool == Pool::kMax && best >= 0) r.dx[static_cast<size_t>(p * plane + best)] += dy[static_cast<size_t>(o)];
+        r.y[static_cast<size_t>(o)] = pool == Pool::kMax ? result : result / area;
+      }
+  return r;
+}
+
+// Values from a handful of levels, so windows hold ties.
+std::vector<float> tied_values(int64_t n, uint64_t seed) {
+  Rng rng(seed);
+  std::vector<float> v(static_cast<size_t>(n));
+  for (float& x : v) x = static_cast<float>(std::floor(rng.uniform() * 5)) - 2.0f;
+  return v;
+}
+
+bool same(float a, float b, float tolerance) {
+  if (std::isnan(a) || std::isnan(b)) return std::isnan(a) && std::isnan(b);
+  return std::fabs(a - b) <= tolerance * std::max(1.0f, std::fabs(b));
+}
+
+TEST(CpuPoolTest, MatchesThePerOutputReferenceForEveryWindowShape) {
+  const Shape shapes[] = {
+      {28, 28, 2, 2, 0, 1},  // the CNN's pooling
+      {7, 9, 2, 2, 0, 1},    // odd sizes drop the last row and column
+      {5, 5, 3, 1, 1, 1},    // overlapping and padded
+      {6, 7, 3, 2, 1, 1},    // strided and padded
+      {9, 8, 2, 1, 0, 2},    // dilated
+      {10, 11, 3, 3, 1, 2},  // dilated, strided and padded
+      {4, 4, 4, 4, 0, 1},    // one window per plane
+  };
+  const int64_t planes = 5;
+  cpu::CpuBackend one(1), four(4);
+  for (const Shape& s : shapes)
+    for (Pool pool : {Pool::kMax, Pool::kAverage})
+      for (bool accumulate : {false, true}) {
+        SCOPED_TRACE(testing::Message() << s.height << "x" << s.width << " k" << s.kernel << " s" << s.stride << " p"
+                                        << s.pad << " d" << s.dilation << (pool == Pool::kMax ? " max" : " avg")
+                                        << (accumulate ? " accumulate" : ""));
+        const Window2d w = window_of(s);
+        const int64_t inputs = planes * s.height * s.width, outputs = planes * w.out_h * w.out_w;
+        std::vector<float> x = tied_values(inputs, 1), dy = tied_values(outputs, 2);
+        x[3] = std::nanf("");  // one NaN: it must reach the output and take the gradient
+        const std::vector<float> dx_before = accumulate ? tied_values(inputs, 3) : std::vector<float>(inputs, 0.0f);
+        const Reference want = reference(pool, planes, w, x, dy, dx_before);
+        for (cpu::CpuBackend* backend : {&one, &four}) {
+          std::vector<float> y(static_cast<size_t>(outputs)), dx = dx_before;
+          backend->pool2d_forward(DType::kF32, pool, planes, w, x.data(), y.data());
+          backend->pool2d_backward(DType::kF32, pool, planes, w, x.data(), dy.data(), dx.data(), accumulate);
+          for (int64_t i = 0; i < outputs; ++i) ASSERT_TRUE(same(y[i], want.y[i], 1e-6f)) << "output " << i;
+          for (int64_t i = 0; i < inputs; ++i) ASSERT_TRUE(same(dx[i], want.dx[i], 1e-6f)) << "input " << i;
+        }
+      }
+}
+
+TEST(CpuPoolTest, HalfStorageRoutesGradientsAsFloat) {
+  const Window2d w = window_of({6, 6, 2, 2, 0, 1});
+  const int64_t inputs = 36, outputs = 9;
+  const std::vector<float> x = tied_values(inputs, 4), dy = tied_values(outputs, 5);
+  const Reference want = reference(Pool::kMax, 1, w, x, dy, std::vector<float>(inputs, 0.0f));
+  std::vector<BFloat16> xh(inputs), dyh(outputs), yh(outputs), dxh(inputs);
+  // The tied levels are small integers: exact in bf16.
+  for (int64_t i = 0; i < inputs; ++i) xh[i] = float_to_bfloat16(x[i]);
+  for (int64_t i = 0; i < outputs; ++i) dyh[i] = float_to_bfloat16(dy[i]);
+  cpu::CpuBackend backend(2);
+  backend.pool2d_forward(DType::kBF16, Pool::kMax, 1, w, xh.data(), yh.data());
+  backend.pool2d_backward(DType::kBF16, Pool::kMax, 1, w, xh.data(), dyh.data(), dxh.data(), false);
+  for (int64_t i = 0; i < outputs; ++i) EXPECT_EQ(bfloat16_to_float(yh[i]), want.y[i]);
+  for (int64_t i = 0; i < inputs; ++i) EXPECT_EQ(bfloat16_to_float(dxh[i]), want.dx[i]);
+}
+
+}  // namespace
+}  // namespace tk
