@@ -120,16 +120,18 @@ std::vector<TapColumns> tap_columns(const Window2d& w) {
   return taps;
 }
 
-// Calls tap(input_row_offset, tap_columns) for each window tap of output row oy
-// that falls inside the image, in raster order (ky, then kx). Whole output rows
-// go through one tap at a time, so the inner loops carry no bounds checks.
+// Calls tap(input_row_offset, tap_columns, tap_index) for each window tap of
+// output row oy that falls inside the image, in raster order (ky, then kx;
+// tap_index = ky * kernel_w + kx). Whole output rows go through one tap at a
+// time, so the inner loops carry no bounds checks.
 template <typename Tap>
 void for_each_tap(const Window2d& w, const std::vector<TapColumns>& taps, int64_t oy, const Tap& tap) {
   const int64_t y0 = oy * w.stride_h - w.pad_h;
   int64_t ky_lo, ky_hi;
   valid_range(w.kernel_h, w.dilation_h, y0, w.height, &ky_lo, &ky_hi);
   for (int64_t ky = ky_lo; ky < ky_hi; ++ky)
-    for (const TapColumns& t : taps) tap((y0 + ky * w.dilation_h) * w.width, t);
+    for (size_t kx = 0; kx < taps.size(); ++kx)
+      tap((y0 + ky * w.dilation_h) * w.width, taps[kx], static_cast<int32_t>(ky * w.kernel_w + kx));
 }
 
 // NaN wins, as in PyTorch: it must not vanish before the loss check.
@@ -147,7 +149,7 @@ void max_pool_planes(const Window2d& w, int64_t begin, int64_t end, const S* in,
     const S* plane = in + p * w.height * w.width;
     for (int64_t oy = 0; oy < w.out_h; ++oy) {
       std::fill(best.begin(), best.end(), -std::numeric_limits<T>::infinity());
-      for_each_tap(w, taps, oy, [&](int64_t row_offset, const TapColumns& t) {
+      for_each_tap(w, taps, oy, [&](int64_t row_offset, const TapColumns& t, int32_t) {
         const S* src = plane + row_offset + t.x_offset;
         for (int64_t ox = t.lo; ox < t.hi; ++ox) best[ox] = max_keeping_nan(best[ox], T(load(src[ox * w.stride_w])));
       });
@@ -168,7 +170,7 @@ void average_pool_planes(const Window2d& w, int64_t begin, int64_t end, const S*
     const S* plane = in + p * w.height * w.width;
     for (int64_t oy = 0; oy < w.out_h; ++oy) {
       std::fill(sum.begin(), sum.end(), T(0));
-      for_each_tap(w, taps, oy, [&](int64_t row_offset, const TapColumns& t) {
+      for_each_tap(w, taps, oy, [&](int64_t row_offset, const TapColumns& t, int32_t) {
         const S* src = plane + row_offset + t.x_offset;
         for (int64_t ox = t.lo; ox < t.hi; ++ox) sum[ox] += load(src[ox * w.stride_w]);
       });
@@ -209,38 +211,46 @@ void CpuBackend::pool2d_backward(DType dt, Pool pool, int64_t planes, const Wind
     parallel_for(threads_, planes, grain, [&](int64_t begin, int64_t end) {
       const std::vector<TapColumns> taps = tap_columns(w);
       std::vector<T> sums(static_cast<size_t>(plane_size)), best(static_cast<size_t>(w.out_w));
-      std::vector<int64_t> best_at(static_cast<size_t>(w.out_w));
+      std::vector<int32_t> best_tap(static_cast<size_t>(w.out_w));
+      // Tap ky * kernel_w + kx of output (oy, ox) reads the input at
+      // (oy * stride_h - pad_h) * width + ox * stride_w + tap_offset[tap].
+      std::vector<int64_t> tap_offset(static_cast<size_t>(w.kernel_h * w.kernel_w));
+      for (int64_t ky = 0; ky < w.kernel_h; ++ky)
+        for (int64_t kx = 0; kx < w.kernel_w; ++kx)
+          tap_offset[ky * w.kernel_w + kx] = ky * w.dilation_h * w.width + kx * w.dilation_w - w.pad_w;
       for (int64_t p = begin; p < end; ++p) {
         const S* plane = in + p * plane_size;
         for (int64_t i = 0; i < plane_size; ++i) sums[i] = accumulate ? load(grad_in[p * plane_size + i]) : T(0);
         for (int64_t oy = 0; oy < w.out_h; ++oy) {
           const S* g = grad_out + (p * w.out_h + oy) * w.out_w;
           if (pool == Pool::kAverage) {
-            for_each_tap(w, taps, oy, [&](int64_t row_offset, const TapColumns& t) {
+            for_each_tap(w, taps, oy, [&](int64_t row_offset, const TapColumns& t, int32_t) {
               T* dst = sums.data() + row_offset + t.x_offset;
               for (int64_t ox = t.lo; ox < t.hi; ++ox) dst[ox * w.stride_w] += load(g[ox]) / area;
             });
             continue;
           }
           // The first maximum in raster order (or the first NaN, as forward
-          // picks it) takes each output's gradient.
-          std::fill(best_at.begin(), best_at.end(), int64_t{-1});
-          for_each_tap(w, taps, oy, [&](int64_t row_offset, const TapColumns& t) {
-            // Locals, not w's fields: stores to best_at (int64_t) could alias those.
-            const int64_t base = row_offset + t.x_offset, stride = w.stride_w, lo = t.lo, hi = t.hi;
-            int64_t* __restrict at_of = best_at.data();
+          // picks it) takes each output's gradient. The scan keeps tap indices
+          // (32 bits, like the values) and selects rather than branches, so it
+          // vectorizes; the positions are worked out once, for the scatter.
+          std::fill(best_tap.begin(), best_tap.end(), int32_t{-1});
+          for_each_tap(w, taps, oy, [&](int64_t row_offset, const TapColumns& t, int32_t tap) {
+            const S* src = plane + row_offset + t.x_offset;
+            const int64_t stride = w.stride_w, lo = t.lo, hi = t.hi;
+            int32_t* __restrict tap_of = best_tap.data();
             T* __restrict value_of = best.data();
             for (int64_t ox = lo; ox < hi; ++ox) {
-              const int64_t at = base + ox * stride;
-              const T v = load(plane[at]);
+              const T v = load(src[ox * stride]);
               // A NaN, once taken, keeps the gradient: nothing compares above it.
-              const bool take = at_of[ox] < 0 || (value_of[ox] == value_of[ox] && (v > value_of[ox] || v != v));
-              at_of[ox] = take ? at : at_of[ox];
+              const bool take = tap_of[ox] < 0 || (value_of[ox] == value_of[ox] && (v > value_of[ox] || v != v));
+              tap_of[ox] = take ? tap : tap_of[ox];
               value_of[ox] = take ? v : value_of[ox];
             }
           });
+          const int64_t row_start = (oy * w.stride_h - w.pad_h) * w.width;
           for (int64_t ox = 0; ox < w.out_w; ++ox)
-            if (best_at[ox] >= 0) sums[best_at[ox]] += load(g[ox]);
+            if (best_tap[ox] >= 0) sums[row_start + ox * w.stride_w + tap_offset[best_tap[ox]]] += load(g[ox]);
         }
         for (int64_t i = 0; i < plane_size; ++i) grad_in[p * plane_size + i] = store<S>(sums[i]);
       }
