@@ -22,7 +22,8 @@ TK_HOST_DEVICE inline double tanh_of(double x) { return tanh(x); }
 
 template <Activation A, typename T>
 TK_HOST_DEVICE inline T activate(T x) {
-  if constexpr (A == Activation::kRelu) return x > T(0) ? x : T(0);
+  // NaN passes, as in PyTorch: it must not vanish before the loss check.
+  if constexpr (A == Activation::kRelu) return x <= T(0) ? T(0) : x;
   if constexpr (A == Activation::kGelu) return T(0.5) * x * (T(1) + erf_of(x * T(0.70710678118654752440)));
   if constexpr (A == Activation::kTanh) return tanh_of(x);
   if constexpr (A == Activation::kSigmoid) return T(1) / (T(1) + exp_of(-x));

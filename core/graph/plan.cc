@@ -75,7 +75,8 @@ Plan::Plan(const Graph& graph, LossKind loss, Reduction reduction, Backend* back
 
   // A ReLU that alone reads a Linear's output is applied by the Linear's
   // forward (a cuBLASLt epilogue on GPUs) and skipped itself: one pass over
-  // the activations fewer. Its backward is unchanged (it reads its output).
+  // the activations fewer, and one activation buffer (see reserve()). Its
+  // backward is unchanged (it reads its output).
   std::vector<int> readers(n, 0);
   for (const Step& step : schedule_)
     for (int in : graph_.node(step.node).inputs) ++readers[in];
@@ -187,9 +188,14 @@ void Plan::reserve(int64_t batch) {
   add(shape_numel(input_shape()), elem, 0, std::max(value_last[input_], 0), input_, false);
   for (const Step& step : schedule_) {
     const int64_t numel = shape_numel(graph_.node(step.node).shape);
-    // A fused ReLU's output is written when its Linear runs.
-    const int written = relu_fused_into_[step.node] >= 0 ? relu_fused_into_[step.node] : step.node;
-    add(numel, elem, written, value_last[step.node], step.node, false);
+    const int linear = relu_fused_into_[step.node];
+    // A fused ReLU's output is written when its Linear runs. The Linear's own
+    // output is never stored: its one reader is the ReLU, whose backward
+    // reads the ReLU's output instead, so the two share the ReLU's buffer.
+    if (linear >= 0)
+      add(numel, elem, linear, std::max(value_last[step.node], value_last[linear]), step.node, false);
+    else if (fused_relu_of_[step.node] < 0)
+      add(numel, elem, step.node, value_last[step.node], step.node, false);
     add(numel, elem, grad_first[step.node], 2 * n - step.node, step.node, true);
   }
   const int64_t target_elem = loss_->targets_are_class_indices() ? sizeof(int32_t) : value_elem;
@@ -212,6 +218,8 @@ void Plan::reserve(int64_t batch) {
     else if (node == -3) probs_offset = offset;
     else (is_grad ? grad_offset : value_offset)[node] = offset;
   }
+  for (int node = 0; node < n; ++node)
+    if (fused_relu_of_[node] >= 0) value_offset[node] = value_offset[fused_relu_of_[node]];
   std::vector<OpContext> contexts = build_contexts(static_cast<char*>(arena.data()), value_offset, grad_offset);
   arena_ = std::move(arena);
   value_offset_.swap(value_offset);

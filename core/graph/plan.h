@@ -119,6 +119,10 @@ class Plan {
   // What the summed row losses of the loaded batch are divided by: the mean's count, or 1.
   int64_t loss_divisor() const;
 
+  // Where a node's output and its gradient live in the arena (after reserve()).
+  void* value(int node) const;
+  void* grad(int node) const;
+
  private:
   // Every op's forward, then (with targets) the per-row loss and its gradient.
   void run_forward(const void* flat_params, bool training, uint64_t seed, uint64_t stream, GradScale loss_grad_scale,
@@ -130,8 +134,6 @@ class Plan {
   // One context per schedule step, pointing into `arena` at the given offsets.
   std::vector<OpContext> build_contexts(char* arena, const std::vector<int64_t>& value_offset,
                                         const std::vector<int64_t>& grad_offset) const;
-  void* value(int node) const;
-  void* grad(int node) const;
   void* arena_at(int64_t offset) const { return static_cast<char*>(arena_.data()) + offset; }
   // Sets what changes per call in a context built by reserve(); allocates nothing.
   OpContext& context(size_t step, const void* flat_params, const void* half_params, void* flat_grads,

@@ -32,6 +32,8 @@ class CpuBackend final : public Backend {
   void gemm(DType a_dt, DType b_dt, DType c_dt, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
             double alpha, const void* a, const void* b, double beta, void* c) override;
   void bias_add(DType y_dt, DType bias_dt, int64_t rows, int64_t cols, const void* bias, void* y) override;
+  void gemm_bias_relu(DType a_dt, DType b_dt, DType c_dt, int64_t m, int64_t n, int64_t k, const void* a,
+                      const void* b, void* c, DType bias_dt, const void* bias) override;
   void column_sum(DType x_dt, DType out_dt, int64_t rows, int64_t cols, const void* x, void* out,
                   bool accumulate) override;
   void convert(DType src_dt, DType dst_dt, int64_t n, const void* src, void* dst) override;

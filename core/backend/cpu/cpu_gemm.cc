@@ -10,6 +10,7 @@
 
 #include "core/backend/cpu/cpu_backend.h"
 #include "core/backend/cpu/parallel.h"
+#include "core/backend/elementwise_math.h"
 
 namespace tk::cpu {
 namespace {
@@ -107,20 +108,39 @@ void CpuBackend::gemm(DType a_dt, DType b_dt, DType c_dt, bool trans_a, bool tra
   if (c_dt != DType::kF32) convert(DType::kF32, c_dt, m * n, c32, c);
 }
 
-void CpuBackend::bias_add(DType y_dt, DType bias_dt, int64_t rows, int64_t cols, const void* bias, void* y) {
+namespace {
+
+// y[r, c] = f(y[r, c] + bias[c]), with f the identity or ReLU: one pass.
+template <bool kRelu>
+void add_bias(int threads, DType y_dt, DType bias_dt, int64_t rows, int64_t cols, const void* bias, void* y) {
   dispatch_storage(y_dt, [&](auto y_tag) {
     dispatch_storage(bias_dt, [&](auto b_tag) {
       using S = decltype(y_tag);
       using B = decltype(b_tag);
+      using T = compute_t<S>;
       const B* b = static_cast<const B*>(bias);
       S* out = static_cast<S*>(y);
-      parallel_for(threads_, rows, 16, [&](int64_t begin, int64_t end) {
+      parallel_for(threads, rows, 16, [&](int64_t begin, int64_t end) {
         for (int64_t r = begin; r < end; ++r)
-          for (int64_t c = 0; c < cols; ++c)
-            out[r * cols + c] = store<S>(load(out[r * cols + c]) + static_cast<compute_t<S>>(load(b[c])));
+          for (int64_t c = 0; c < cols; ++c) {
+            const T v = load(out[r * cols + c]) + static_cast<T>(load(b[c]));
+            out[r * cols + c] = store<S>(kRelu ? math::activate<Activation::kRelu>(v) : v);
+          }
       });
     });
   });
+}
+
+}  // namespace
+
+void CpuBackend::bias_add(DType y_dt, DType bias_dt, int64_t rows, int64_t cols, const void* bias, void* y) {
+  add_bias<false>(threads_, y_dt, bias_dt, rows, cols, bias, y);
+}
+
+void CpuBackend::gemm_bias_relu(DType a_dt, DType b_dt, DType c_dt, int64_t m, int64_t n, int64_t k, const void* a,
+                                const void* b, void* c, DType bias_dt, const void* bias) {
+  gemm(a_dt, b_dt, c_dt, false, true, m, n, k, 1.0, a, b, 0.0, c);
+  add_bias<true>(threads_, c_dt, bias_dt, m, n, bias, c);
 }
 
 void CpuBackend::column_sum(DType x_dt, DType out_dt, int64_t rows, int64_t cols, const void* x, void* out,

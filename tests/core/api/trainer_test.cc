@@ -213,11 +213,12 @@ TEST(TrainerAtomicityTest, LabelOutOfRange) {
 }
 
 TEST(TrainerAtomicityTest, NonFiniteLoss) {
+  // The NaN passes the ReLU (fused into the first Linear) and reaches the loss.
   expect_atomic_failure(adam_config(), ErrorCode::kNonFinite, [](Trainer& t, Data& d) {
     std::vector<float> x(d.x.begin(), d.x.begin() + 4 * kFeatures);
     x[5] = std::numeric_limits<float>::quiet_NaN();
     t.step({x.data(), DType::kF32, {4, kFeatures}, {}}, d.targets(0, 4));
-  });
+  }, nullptr, "the loss is not finite");
 }
 
 TEST(TrainerAtomicityTest, NonFiniteLossIsNamed) {

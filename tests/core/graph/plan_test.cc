@@ -34,9 +34,11 @@ Graph residual_graph() {
   return g;
 }
 
-TEST(PlanGradientTest, WholeModelGradientMatchesFiniteDifferences) {
+// Checks every parameter's gradient of a 6-feature, 4-class model against
+// central differences in f64; returns how many it checked.
+int check_gradients(const Graph& graph) {
   cpu::CpuBackend backend(1);
-  Plan plan(residual_graph(), LossKind::kSoftmaxCrossEntropy, Reduction::kMean, &backend, DType::kF64);
+  Plan plan(graph, LossKind::kSoftmaxCrossEntropy, Reduction::kMean, &backend, DType::kF64);
   const int64_t batch = 5;
   std::vector<double> params(plan.flat_param_count()), grads(plan.flat_param_count());
   plan.init_params(params.data(), 3);
@@ -71,7 +73,40 @@ TEST(PlanGradientTest, WholeModelGradientMatchesFiniteDifferences) {
       ++checked;
     }
   }
-  EXPECT_EQ(checked, 6 * 6 + 6 + 6 * 6 + 6 + 4 * 6 + 4);
+  return checked;
+}
+
+TEST(PlanGradientTest, WholeModelGradientMatchesFiniteDifferences) {
+  EXPECT_EQ(check_gradients(residual_graph()), 6 * 6 + 6 + 6 * 6 + 6 + 4 * 6 + 4);
+}
+
+// x -> linear -> relu -> linear -> relu -> linear: both ReLUs fused into their Linears.
+Graph relu_mlp(bool bias) {
+  Graph g;
+  int h = g.add_input("x", {6});
+  for (int i = 0; i < 2; ++i) {
+    h = g.add(make_linear(7, bias, Init::kHeNormal), {h});
+    h = g.add(make_activation(Activation::kRelu), {h});
+  }
+  g.set_output(g.add(make_linear(4, true, Init::kHeUniform), {h}), "logits");
+  return g;
+}
+
+TEST(PlanGradientTest, ReluFusedIntoLinearMatchesFiniteDifferences) {
+  EXPECT_EQ(check_gradients(relu_mlp(true)), (6 * 7 + 7) + (7 * 7 + 7) + (7 * 4 + 4));
+}
+
+TEST(PlanTest, ALinearWhoseReluItAppliesStoresNoOutputOfItsOwn) {
+  cpu::CpuBackend backend(1);
+  for (bool bias : {true, false}) {
+    Plan plan(relu_mlp(bias), LossKind::kSoftmaxCrossEntropy, Reduction::kMean, &backend, DType::kF32);
+    plan.reserve(8);
+    // Nodes: 0 input, 1 linear, 2 relu, 3 linear, 4 relu, 5 linear. Only a
+    // Linear with bias applies its ReLU (the epilogue adds the bias).
+    EXPECT_EQ(plan.value(1) == plan.value(2), bias);
+    EXPECT_EQ(plan.value(3) == plan.value(4), bias);
+    EXPECT_NE(plan.value(2), plan.value(4));
+  }
 }
 
 TEST(PlanTest, ParametersAreNamedAndAligned) {
