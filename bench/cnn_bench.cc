@@ -3,7 +3,7 @@
 // then 128 and 10 units) through the C API, beside the machine's own sgemm rate
 // measured in the same run.
 //
-//   bazel run //bench:cnn_bench -- [--threads N] [--seconds S]
+//   bazel run //bench:cnn_bench -- [--threads N] [--seconds S] [--batch B] [--precision fp32|bf16]
 //
 // For each batch size and precision: ms per step, samples/s, and the achieved
 // GFLOP/s (the convolutions' and linears' multiply-adds, 3x for training, 2x
@@ -119,13 +119,16 @@ Timing measure(int batch, tk_precision precision, int threads, double budget) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int threads = 0;
+  int threads = 0, only_batch = 0;
   double budget = 3.0;
+  const char* only_precision = nullptr;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--seconds")) budget = std::atof(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--batch")) only_batch = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--precision")) only_precision = argv[i + 1];
     else {
-      std::fprintf(stderr, "usage: cnn_bench [--threads N] [--seconds S]\n");
+      std::fprintf(stderr, "usage: cnn_bench [--threads N] [--seconds S] [--batch B] [--precision fp32|bf16]\n");
       return 2;
     }
   }
@@ -141,6 +144,7 @@ int main(int argc, char** argv) {
   } precisions[] = {{TK_PRECISION_FP32, "fp32"}, {TK_PRECISION_BF16, "bf16"}};
   for (int batch : {64, 256})
     for (const auto& p : precisions) {
+      if ((only_batch && batch != only_batch) || (only_precision && std::strcmp(only_precision, p.name))) continue;
       const Timing t = measure(batch, p.precision, threads, budget);
       const double gflops = t.samples_per_second * flops / 1e9;
       std::printf("%-6d %-5s %10.2f %12.0f %10.1f %11.0f%%\n", batch, p.name, t.ms_per_step, t.samples_per_second,

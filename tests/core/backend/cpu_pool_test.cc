@@ -115,7 +115,8 @@ TEST(CpuPoolTest, MatchesThePerOutputReferenceForEveryWindowShape) {
         const std::vector<float> dx_before = accumulate ? tied_values(inputs, 3) : std::vector<float>(inputs, 0.0f);
         const Reference want = reference(pool, planes, w, x, dy, dx_before);
         for (cpu::CpuBackend* backend : {&one, &four}) {
-          std::vector<float> y(static_cast<size_t>(outputs)), dx = dx_before;
+          // Without accumulation, every input must be written: start from garbage.
+          std::vector<float> y(static_cast<size_t>(outputs)), dx = accumulate ? dx_before : tied_values(inputs, 6);
           backend->pool2d_forward(DType::kF32, pool, planes, w, x.data(), y.data());
           backend->pool2d_backward(DType::kF32, pool, planes, w, x.data(), dy.data(), dx.data(), accumulate);
           for (int64_t i = 0; i < outputs; ++i) ASSERT_TRUE(same(y[i], want.y[i], 1e-6f)) << "output " << i;
