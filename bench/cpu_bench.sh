@@ -3,24 +3,29 @@
 # same models, batches and optimizer in PyTorch on the same cores, in one run,
 # with the ratios.
 #
-#   bazel build //bench:mlp_bench //bench:cnn_bench && sh bench/cpu_bench.sh [SECONDS]
+#   bazel build //bench:mlp_bench //bench:cnn_bench && sh bench/cpu_bench.sh [SECONDS] [THREADS]
 #
-# PYTHON names a python3 that has torch (default python3).
+# PYTHON names a python3 that has torch (default python3). THREADS (default:
+# the physical cores) goes to both sides alike.
 set -eu
 seconds="${1:-3}"
+threads="${2:-$(lscpu -p=CORE 2>/dev/null | grep -v '^#' | sort -u | wc -l)}"
+[ "$threads" -gt 0 ] 2>/dev/null || threads=$(nproc)
 python="${PYTHON:-python3}"
 here=$(dirname "$0")
 bin="${BENCH_BIN:-bazel-bin/bench}"
 out=$(mktemp -d)
-"$bin/mlp_bench" --seconds "$seconds" | tee "$out/mlp.txt"
-"$bin/cnn_bench" --seconds "$seconds" | tee "$out/cnn.txt"
-"$python" "$here/torch_cpu_bench.py" --seconds "$seconds" | tee "$out/torch.txt"
+"$bin/mlp_bench" --seconds "$seconds" --threads "$threads" | tee "$out/mlp.txt"
+"$bin/cnn_bench" --seconds "$seconds" --threads "$threads" | tee "$out/cnn.txt"
+"$python" "$here/torch_cpu_bench.py" --seconds "$seconds" --threads "$threads" | tee "$out/torch.txt"
 python3 - "$out" <<'PY'
 import sys
 
 out = sys.argv[1]
 ours, theirs = {}, {}
 for line in open(f"{out}/mlp.txt"):
+    if line.startswith("activation memory"):
+        break  # the throughput table ends here
     parts = line.split()
     # rows: <model words...> <batch> <samples/s> ...; the model name has two words
     if len(parts) >= 4 and parts[0] in ("mlp", "quickstart") and parts[2].isdigit():

@@ -32,7 +32,8 @@ TK_HOST_DEVICE inline T activate(T x) {
 // d(activation)/dx given input x and output y (whichever is cheaper).
 template <Activation A, typename T>
 TK_HOST_DEVICE inline T activation_slope(T x, T y) {
-  if constexpr (A == Activation::kRelu) return y > T(0) ? T(1) : T(0);
+  // A NaN output passes its gradient on, as PyTorch's threshold_backward does.
+  if constexpr (A == Activation::kRelu) return y <= T(0) ? T(0) : T(1);
   if constexpr (A == Activation::kGelu) {
     const T cdf = T(0.5) * (T(1) + erf_of(x * T(0.70710678118654752440)));
     const T pdf = exp_of(T(-0.5) * x * x) * T(0.3989422804014327);

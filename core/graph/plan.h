@@ -119,7 +119,8 @@ class Plan {
   // What the summed row losses of the loaded batch are divided by: the mean's count, or 1.
   int64_t loss_divisor() const;
 
-  // Where a node's output and its gradient live in the arena (after reserve()).
+  // Where a live node's output and its gradient live in the arena (after
+  // reserve()). A Linear with a fused ReLU shares the ReLU's output buffer.
   void* value(int node) const;
   void* grad(int node) const;
 

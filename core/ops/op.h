@@ -42,7 +42,8 @@ struct OpContext {
   Shape output_shape;
   void* output = nullptr;
   // Set when the plan fused the ReLU that alone reads this op's output
-  // (fuses_relu()): forward writes relu(output) here instead of output.
+  // (fuses_relu()): forward writes relu(its result) here. The op's own output
+  // then has no storage of its own (output points at the same buffer).
   void* fused_relu_output = nullptr;
   std::vector<void*> params;
   // Non-trainable state (batch norm's running statistics), master dtype.

@@ -136,6 +136,16 @@ TEST_F(CudaBackendTest, FusedBiasProductsMatchTheCpu) {
       }
     expect_close(f, 2, dt, rows * units, tol, std::string("linear forward with bias, ") + dtype_name(dt), magnitudes);
 
+    // With the ReLU in the epilogue too; a NaN in row 3 must reach the output,
+    // as it does on the CPU (the loss check has to see it).
+    std::vector<double> x_nan = x;
+    x_nan[3 * in + 5] = std::nan("");
+    Run h = both({{x_nan, dt}, {w, dt}, {random(rows * units), dt}, {bias, dt}});
+    cpu_->gemm_bias_relu(dt, dt, dt, rows, units, in, h.cpu[0], h.cpu[1], h.cpu[2], dt, h.cpu[3]);
+    gpu_->gemm_bias_relu(dt, dt, dt, rows, units, in, h.gpu[0], h.gpu[1], h.gpu[2], dt, h.gpu[3]);
+    expect_close(h, 2, dt, rows * units, tol, std::string("linear forward with bias and ReLU, ") + dtype_name(dt),
+                 magnitudes);
+
     const std::vector<double> dy = random(rows * units);
     Run g = both({{dy, dt}, {x, dt}, {random(units * in), DType::kF32}, {random(units), DType::kF32}});
     cpu_->gemm_bias_grad(dt, dt, DType::kF32, units, in, rows, 1.0, g.cpu[0], g.cpu[1], g.cpu[2], DType::kF32, g.cpu[3]);

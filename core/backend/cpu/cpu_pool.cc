@@ -60,8 +60,9 @@ void max_pool_planes(const Window2d& w, int64_t begin, int64_t end, const S* in,
     for (int64_t oy = 0; oy < w.out_h; ++oy) {
       std::fill(best.begin(), best.end(), -std::numeric_limits<T>::infinity());
       for_each_tap(w, taps, oy, [&](int64_t row_offset, const TapColumns& t, int32_t) {
-        const S* src = plane + row_offset + t.x_offset;
-        for (int64_t ox = t.lo; ox < t.hi; ++ox) best[ox] = max_keeping_nan(best[ox], T(load(src[ox * w.stride_w])));
+        const int64_t base = row_offset + t.x_offset;  // an index: with padding it can be negative
+        for (int64_t ox = t.lo; ox < t.hi; ++ox)
+          best[ox] = max_keeping_nan(best[ox], T(load(plane[base + ox * w.stride_w])));
       });
       S* dst = out + (p * w.out_h + oy) * w.out_w;
       for (int64_t ox = 0; ox < w.out_w; ++ox) dst[ox] = store<S>(best[ox]);
@@ -81,15 +82,14 @@ void average_pool_planes(const Window2d& w, int64_t begin, int64_t end, const S*
     for (int64_t oy = 0; oy < w.out_h; ++oy) {
       std::fill(sum.begin(), sum.end(), T(0));
       for_each_tap(w, taps, oy, [&](int64_t row_offset, const TapColumns& t, int32_t) {
-        const S* src = plane + row_offset + t.x_offset;
-        for (int64_t ox = t.lo; ox < t.hi; ++ox) sum[ox] += load(src[ox * w.stride_w]);
+        const int64_t base = row_offset + t.x_offset;
+        for (int64_t ox = t.lo; ox < t.hi; ++ox) sum[ox] += load(plane[base + ox * w.stride_w]);
       });
       S* dst = out + (p * w.out_h + oy) * w.out_w;
       for (int64_t ox = 0; ox < w.out_w; ++ox) dst[ox] = store<S>(sum[ox] / area);
     }
   }
 }
-
 
 // Whether the windows tile the image: no overlap, no padding, no gaps.
 bool tiles(const Window2d& w) {
@@ -221,23 +221,22 @@ void CpuBackend::pool2d_backward(DType dt, Pool pool, int64_t planes, const Wind
           const S* g = grad_out + (p * w.out_h + oy) * w.out_w;
           if (pool == Pool::kAverage) {
             for_each_tap(w, taps, oy, [&](int64_t row_offset, const TapColumns& t, int32_t) {
-              T* dst = sums.data() + row_offset + t.x_offset;
-              for (int64_t ox = t.lo; ox < t.hi; ++ox) dst[ox * w.stride_w] += load(g[ox]) / area;
+              const int64_t base = row_offset + t.x_offset;
+              for (int64_t ox = t.lo; ox < t.hi; ++ox) sums[base + ox * w.stride_w] += load(g[ox]) / area;
             });
             continue;
           }
           // The first maximum in raster order (or the first NaN, as forward
           // picks it) takes each output's gradient. The scan keeps tap indices
-          // (32 bits, like the values) and selects rather than branches, so it
+          // (32 bits, as f32 values are) and selects rather than branches, so it
           // vectorizes; the positions are worked out once, for the scatter.
           std::fill(best_tap.begin(), best_tap.end(), int32_t{-1});
           for_each_tap(w, taps, oy, [&](int64_t row_offset, const TapColumns& t, int32_t tap) {
-            const S* src = plane + row_offset + t.x_offset;
-            const int64_t stride = w.stride_w, lo = t.lo, hi = t.hi;
+            const int64_t base = row_offset + t.x_offset, stride = w.stride_w, lo = t.lo, hi = t.hi;
             int32_t* __restrict tap_of = best_tap.data();
             T* __restrict value_of = best.data();
             for (int64_t ox = lo; ox < hi; ++ox) {
-              const T v = load(src[ox * stride]);
+              const T v = load(plane[base + ox * stride]);
               // A NaN, once taken, keeps the gradient: nothing compares above it.
               const bool take = tap_of[ox] < 0 || (value_of[ox] == value_of[ox] && (v > value_of[ox] || v != v));
               tap_of[ox] = take ? tap : tap_of[ox];

@@ -2,7 +2,6 @@
 // bias kernels beside them.
 #include <algorithm>
 #include <cstring>
-#include <limits>
 #include <vector>
 
 #include "core/backend/cpu/cpu_backend.h"

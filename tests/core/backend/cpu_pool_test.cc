@@ -15,7 +15,7 @@ namespace tk {
 namespace {
 
 struct Shape {
-  int64_t height, width, kernel, stride, pad, dilation;
+  int64_t height, width, kernel_h, kernel_w, stride_h, stride_w, pad, dilation;
 };
 
 Window2d window_of(const Shape& s) {
@@ -23,12 +23,14 @@ Window2d window_of(const Shape& s) {
   w.channels = 1;
   w.height = s.height;
   w.width = s.width;
-  w.kernel_h = w.kernel_w = s.kernel;
-  w.stride_h = w.stride_w = s.stride;
+  w.kernel_h = s.kernel_h;
+  w.kernel_w = s.kernel_w;
+  w.stride_h = s.stride_h;
+  w.stride_w = s.stride_w;
   w.pad_h = w.pad_w = s.pad;
   w.dilation_h = w.dilation_w = s.dilation;
-  w.out_h = (s.height + 2 * s.pad - s.dilation * (s.kernel - 1) - 1) / s.stride + 1;
-  w.out_w = (s.width + 2 * s.pad - s.dilation * (s.kernel - 1) - 1) / s.stride + 1;
+  w.out_h = (s.height + 2 * s.pad - s.dilation * (s.kernel_h - 1) - 1) / s.stride_h + 1;
+  w.out_w = (s.width + 2 * s.pad - s.dilation * (s.kernel_w - 1) - 1) / s.stride_w + 1;
   return w;
 }
 
@@ -92,31 +94,39 @@ bool same(float a, float b, float tolerance) {
 
 TEST(CpuPoolTest, MatchesThePerOutputReferenceForEveryWindowShape) {
   const Shape shapes[] = {
-      {28, 28, 2, 2, 0, 1},  // the CNN's pooling
-      {7, 9, 2, 2, 0, 1},    // odd sizes drop the last row and column
-      {5, 5, 3, 1, 1, 1},    // overlapping and padded
-      {6, 7, 3, 2, 1, 1},    // strided and padded
-      {9, 8, 2, 1, 0, 2},    // dilated
-      {10, 11, 3, 3, 1, 2},  // dilated, strided and padded
-      {4, 4, 4, 4, 0, 1},    // one window per plane
+      {28, 28, 2, 2, 2, 2, 0, 1},   // the CNN's pooling: tiles, 2 x 2 at compile time
+      {7, 9, 2, 2, 2, 2, 0, 1},     // tiles; odd sizes leave a last row and column out
+      {7, 11, 3, 3, 3, 3, 0, 1},    // tiles, kernel at run time, rows and columns left out
+      {9, 10, 2, 3, 2, 3, 0, 1},    // tiles, not square
+      {4, 4, 4, 4, 4, 4, 0, 1},     // one window per plane
+      {5, 5, 3, 3, 1, 1, 1, 1},     // overlapping and padded
+      {6, 7, 3, 3, 2, 2, 1, 1},     // strided and padded
+      {8, 9, 3, 2, 2, 1, 1, 1},     // not square, padded
+      {9, 8, 2, 2, 1, 1, 0, 2},     // dilated
+      {10, 11, 3, 3, 3, 3, 1, 2},   // dilated, strided and padded
   };
-  const int64_t planes = 5;
   cpu::CpuBackend one(1), four(4);
   for (const Shape& s : shapes)
     for (Pool pool : {Pool::kMax, Pool::kAverage})
       for (bool accumulate : {false, true}) {
-        SCOPED_TRACE(testing::Message() << s.height << "x" << s.width << " k" << s.kernel << " s" << s.stride << " p"
-                                        << s.pad << " d" << s.dilation << (pool == Pool::kMax ? " max" : " avg")
+        SCOPED_TRACE(testing::Message() << s.height << "x" << s.width << " k" << s.kernel_h << "x" << s.kernel_w
+                                        << " s" << s.stride_h << "x" << s.stride_w << " p" << s.pad << " d"
+                                        << s.dilation << (pool == Pool::kMax ? " max" : " avg")
                                         << (accumulate ? " accumulate" : ""));
         const Window2d w = window_of(s);
-        const int64_t inputs = planes * s.height * s.width, outputs = planes * w.out_h * w.out_w;
+        // Enough planes that four threads each get some (the kernels run
+        // planes of fewer than 2^15 elements together).
+        const int64_t plane = s.height * s.width, planes = 4 * ((1 << 15) / plane + 1);
+        const int64_t inputs = planes * plane, outputs = planes * w.out_h * w.out_w;
         std::vector<float> x = tied_values(inputs, 1), dy = tied_values(outputs, 2);
-        x[3] = std::nanf("");  // one NaN: it must reach the output and take the gradient
+        // NaNs at scattered places, some in rows or columns no window covers:
+        // each must reach its output and take the gradient.
+        for (int64_t p = 0; p < planes; p += 3) x[p * plane + (p * 37) % plane] = std::nanf("");
         const std::vector<float> dx_before = accumulate ? tied_values(inputs, 3) : std::vector<float>(inputs, 0.0f);
         const Reference want = reference(pool, planes, w, x, dy, dx_before);
         for (cpu::CpuBackend* backend : {&one, &four}) {
-          // Without accumulation, every input must be written: start from garbage.
-          std::vector<float> y(static_cast<size_t>(outputs)), dx = accumulate ? dx_before : tied_values(inputs, 6);
+          // Without accumulation, every input must be written: start from a sentinel.
+          std::vector<float> y(static_cast<size_t>(outputs)), dx = accumulate ? dx_before : std::vector<float>(inputs, 1234.5f);
           backend->pool2d_forward(DType::kF32, pool, planes, w, x.data(), y.data());
           backend->pool2d_backward(DType::kF32, pool, planes, w, x.data(), dy.data(), dx.data(), accumulate);
           for (int64_t i = 0; i < outputs; ++i) ASSERT_TRUE(same(y[i], want.y[i], 1e-6f)) << "output " << i;
@@ -125,20 +135,26 @@ TEST(CpuPoolTest, MatchesThePerOutputReferenceForEveryWindowShape) {
       }
 }
 
-TEST(CpuPoolTest, HalfStorageRoutesGradientsAsFloat) {
-  const Window2d w = window_of({6, 6, 2, 2, 0, 1});
-  const int64_t inputs = 36, outputs = 9;
+template <typename H>
+void expect_half_storage_routes_gradients_as_float(DType dt, H (*to_half)(float), float (*to_float)(H)) {
+  const Window2d w = window_of({7, 9, 2, 2, 2, 2, 0, 1});
+  const int64_t planes = 3, inputs = planes * 63, outputs = planes * 12;
   const std::vector<float> x = tied_values(inputs, 4), dy = tied_values(outputs, 5);
-  const Reference want = reference(Pool::kMax, 1, w, x, dy, std::vector<float>(inputs, 0.0f));
-  std::vector<BFloat16> xh(inputs), dyh(outputs), yh(outputs), dxh(inputs);
-  // The tied levels are small integers: exact in bf16.
-  for (int64_t i = 0; i < inputs; ++i) xh[i] = float_to_bfloat16(x[i]);
-  for (int64_t i = 0; i < outputs; ++i) dyh[i] = float_to_bfloat16(dy[i]);
+  const Reference want = reference(Pool::kMax, planes, w, x, dy, std::vector<float>(inputs, 0.0f));
+  std::vector<H> xh(inputs), dyh(outputs), yh(outputs), dxh(inputs, to_half(1234.5f));
+  // The tied levels are small integers: exact in 16 bits.
+  for (int64_t i = 0; i < inputs; ++i) xh[i] = to_half(x[i]);
+  for (int64_t i = 0; i < outputs; ++i) dyh[i] = to_half(dy[i]);
   cpu::CpuBackend backend(2);
-  backend.pool2d_forward(DType::kBF16, Pool::kMax, 1, w, xh.data(), yh.data());
-  backend.pool2d_backward(DType::kBF16, Pool::kMax, 1, w, xh.data(), dyh.data(), dxh.data(), false);
-  for (int64_t i = 0; i < outputs; ++i) EXPECT_EQ(bfloat16_to_float(yh[i]), want.y[i]);
-  for (int64_t i = 0; i < inputs; ++i) EXPECT_EQ(bfloat16_to_float(dxh[i]), want.dx[i]);
+  backend.pool2d_forward(dt, Pool::kMax, planes, w, xh.data(), yh.data());
+  backend.pool2d_backward(dt, Pool::kMax, planes, w, xh.data(), dyh.data(), dxh.data(), false);
+  for (int64_t i = 0; i < outputs; ++i) EXPECT_EQ(to_float(yh[i]), want.y[i]) << dtype_name(dt) << " output " << i;
+  for (int64_t i = 0; i < inputs; ++i) EXPECT_EQ(to_float(dxh[i]), want.dx[i]) << dtype_name(dt) << " input " << i;
+}
+
+TEST(CpuPoolTest, HalfStorageRoutesGradientsAsFloat) {
+  expect_half_storage_routes_gradients_as_float<BFloat16>(DType::kBF16, float_to_bfloat16, bfloat16_to_float);
+  expect_half_storage_routes_gradients_as_float<Half>(DType::kF16, float_to_half, half_to_float);
 }
 
 }  // namespace
