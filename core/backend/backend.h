@@ -220,6 +220,25 @@ class Backend {
                                    double eps, bool batch_statistics, const void* x, const void* dy,
                                    const void* mean, const void* var, const void* gamma, void* dx, bool accumulate,
                                    void* dgamma, void* dbeta) = 0;
+  // Batch norm with the ReLU that alone reads its output (the plan fuses the
+  // pair): y = relu(batch_norm_apply(...)). By default the two passes.
+  virtual void batch_norm_apply_relu(DType dt, DType param_dt, int64_t batch, int64_t channels, int64_t spatial,
+                                     double eps, const void* x, const void* mean, const void* var, const void* gamma,
+                                     const void* beta, void* y) {
+    batch_norm_apply(dt, param_dt, batch, channels, spatial, eps, x, mean, var, gamma, beta, y);
+    activation_forward(dt, Activation::kRelu, batch * channels * spatial, y, y);
+  }
+  // Its backward from the ReLU's output y and output gradient dy: the batch
+  // norm's output gradient is dy * relu'(y). By default that is written to
+  // dz (scratch of y's size), then batch_norm_backward runs on it.
+  virtual void batch_norm_relu_backward(DType dt, DType param_dt, int64_t batch, int64_t channels, int64_t spatial,
+                                        double eps, bool batch_statistics, const void* x, const void* y,
+                                        const void* dy, void* dz, const void* mean, const void* var,
+                                        const void* gamma, void* dx, bool accumulate, void* dgamma, void* dbeta) {
+    activation_backward(dt, Activation::kRelu, batch * channels * spatial, y, y, dy, dz, false);
+    batch_norm_backward(dt, param_dt, batch, channels, spatial, eps, batch_statistics, x, dz, mean, var, gamma, dx,
+                        accumulate, dgamma, dbeta);
+  }
   // next = (1 - momentum) * running + momentum * value_scale * value (running statistics).
   virtual void moving_average(DType dt, int64_t n, double momentum, const void* running, const void* value,
                               double value_scale, void* next) = 0;

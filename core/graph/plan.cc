@@ -73,10 +73,11 @@ Plan::Plan(const Graph& graph, LossKind loss, Reduction reduction, Backend* back
   }
   std::reverse(schedule_.begin(), schedule_.end());
 
-  // A ReLU that alone reads a Linear's output is applied by the Linear's
-  // forward (a cuBLASLt epilogue on GPUs) and skipped itself: one pass over
-  // the activations fewer, and one activation buffer (see reserve()). Its
-  // backward is unchanged (it reads its output).
+  // A ReLU that alone reads the output of an op that fuses_relu() (a Linear
+  // with bias: a cuBLASLt epilogue on GPUs; batch norm) is applied by that
+  // op's forward and skipped itself: one pass over the activations fewer, and
+  // one activation buffer (see reserve()). Its backward runs as before (it
+  // reads its output), unless the op fuses_relu_backward() too.
   std::vector<int> readers(n, 0);
   for (const Step& step : schedule_)
     for (int in : graph_.node(step.node).inputs) ++readers[in];
@@ -93,10 +94,12 @@ Plan::Plan(const Graph& graph, LossKind loss, Reduction reduction, Backend* back
   }
 
   int64_t workspace = 0;
+  saved_elements_.assign(n, 0);
   for (const Step& step : schedule_) {
     std::vector<Shape> shapes;
     for (int in : graph_.node(step.node).inputs) shapes.push_back(graph_.node(in).shape);
     workspace = std::max(workspace, graph_.node(step.node).op->workspace_elements(shapes));
+    saved_elements_[step.node] = graph_.node(step.node).op->saved_elements(shapes);
   }
   workspace_ = Buffer(backend_, checked_size(workspace, dtype_size(policy_.activation), "op workspace"));
 }
@@ -175,28 +178,46 @@ void Plan::reserve(int64_t batch) {
   }
   value_last[graph_.output()] = std::max(value_last[graph_.output()], n);
   grad_first[graph_.output()] = n;
+  // A ReLU whose backward its producer took over: the producer's backward
+  // reads the ReLU's output and output gradient, so both live until then.
+  std::vector<int> grad_last(n);
+  for (int i = 0; i < n; ++i) grad_last[i] = 2 * n - i;
+  for (int relu = 0; relu < n; ++relu)
+    if (relu_backward_fused(relu)) {
+      value_last[relu] = std::max(value_last[relu], 2 * n - relu_fused_into_[relu]);
+      grad_last[relu] = 2 * n - relu_fused_into_[relu];
+    }
 
   std::vector<BufferLifetime> buffers;
-  std::vector<std::pair<int, bool>> owner;  // (node, is_grad), or (-1..-3) for extras
+  enum class Holds { kValue, kGrad, kSaved };
+  std::vector<std::pair<int, Holds>> owner;  // (node, what), or (-1..-3) for extras
   // Every size is a checked product: a huge batch is refused, never wrapped.
-  auto add = [&](int64_t per_sample_elements, int64_t element_bytes, int first, int last, int node, bool is_grad) {
-    const int64_t bytes = checked_size(checked_size(batch, per_sample_elements, "the activation arena"),
-                                       element_bytes, "the activation arena");
+  auto add_bytes = [&](int64_t bytes, int first, int last, int node, Holds holds) {
     buffers.push_back({static_cast<size_t>(bytes), first, last});
-    owner.push_back({node, is_grad});
+    owner.push_back({node, holds});
+  };
+  auto add = [&](int64_t per_sample_elements, int64_t element_bytes, int first, int last, int node, bool is_grad) {
+    add_bytes(checked_size(checked_size(batch, per_sample_elements, "the activation arena"), element_bytes,
+                           "the activation arena"),
+              first, last, node, is_grad ? Holds::kGrad : Holds::kValue);
   };
   add(shape_numel(input_shape()), elem, 0, std::max(value_last[input_], 0), input_, false);
   for (const Step& step : schedule_) {
     const int64_t numel = shape_numel(graph_.node(step.node).shape);
-    const int linear = relu_fused_into_[step.node];
-    // A fused ReLU's output is written when its Linear runs. The Linear's own
-    // output is never stored: its one reader is the ReLU, whose backward
-    // reads the ReLU's output instead, so the two share the ReLU's buffer.
-    if (linear >= 0)
-      add(numel, elem, linear, std::max(value_last[step.node], value_last[linear]), step.node, false);
+    const int producer = relu_fused_into_[step.node];
+    // A fused ReLU's output is written when its producer runs. The
+    // producer's own output is never stored: its one reader is the ReLU, whose
+    // backward reads the ReLU's output instead, so the two share its buffer.
+    if (producer >= 0)
+      add(numel, elem, producer, std::max(value_last[step.node], value_last[producer]), step.node, false);
     else if (fused_relu_of_[step.node] < 0)
       add(numel, elem, step.node, value_last[step.node], step.node, false);
-    add(numel, elem, grad_first[step.node], 2 * n - step.node, step.node, true);
+    add(numel, elem, grad_first[step.node], grad_last[step.node], step.node, true);
+    // What the op's forward keeps for its backward.
+    const int64_t saved = saved_elements_[step.node];
+    if (saved > 0)
+      add_bytes(checked_size(saved, value_elem, "an op's saved values"), step.node, 2 * n - step.node, step.node,
+                Holds::kSaved);
   }
   const int64_t target_elem = loss_->targets_are_class_indices() ? sizeof(int32_t) : value_elem;
   add(std::max<int64_t>(shape_numel(target_shape()), 1), target_elem, 0, n, -1, false);
@@ -208,19 +229,20 @@ void Plan::reserve(int64_t batch) {
   if (layout.arena_bytes > static_cast<size_t>(kMaxBytes))
     fail(ErrorCode::kOutOfMemory, "the activation arena for batch ", batch, " needs more than 2^56 bytes");
   Buffer arena(backend_, layout.arena_bytes);  // throws kOutOfMemory, leaving the plan as it was
-  std::vector<int64_t> value_offset(n, -1), grad_offset(n, -1);
+  std::vector<int64_t> value_offset(n, -1), grad_offset(n, -1), saved_offset(n, -1);
   int64_t target_offset = 0, row_loss_offset = 0, probs_offset = 0;
   for (size_t b = 0; b < buffers.size(); ++b) {
-    auto [node, is_grad] = owner[b];
+    auto [node, holds] = owner[b];
     int64_t offset = static_cast<int64_t>(layout.offsets[b]);
     if (node == -1) target_offset = offset;
     else if (node == -2) row_loss_offset = offset;
     else if (node == -3) probs_offset = offset;
-    else (is_grad ? grad_offset : value_offset)[node] = offset;
+    else (holds == Holds::kGrad ? grad_offset : holds == Holds::kSaved ? saved_offset : value_offset)[node] = offset;
   }
   for (int node = 0; node < n; ++node)
     if (fused_relu_of_[node] >= 0) value_offset[node] = value_offset[fused_relu_of_[node]];
-  std::vector<OpContext> contexts = build_contexts(static_cast<char*>(arena.data()), value_offset, grad_offset);
+  std::vector<OpContext> contexts =
+      build_contexts(static_cast<char*>(arena.data()), value_offset, grad_offset, saved_offset);
   arena_ = std::move(arena);
   value_offset_.swap(value_offset);
   grad_offset_.swap(grad_offset);
@@ -232,7 +254,8 @@ void Plan::reserve(int64_t batch) {
 }
 
 std::vector<OpContext> Plan::build_contexts(char* arena, const std::vector<int64_t>& value_offset,
-                                            const std::vector<int64_t>& grad_offset) const {
+                                            const std::vector<int64_t>& grad_offset,
+                                            const std::vector<int64_t>& saved_offset) const {
   std::vector<OpContext> contexts(schedule_.size());
   for (size_t s = 0; s < schedule_.size(); ++s) {
     const Step& step = schedule_[s];
@@ -254,7 +277,9 @@ std::vector<OpContext> Plan::build_contexts(char* arena, const std::vector<int64
     ctx.output = arena + value_offset[step.node];
     const int fused = fused_relu_of_[step.node];
     ctx.fused_relu_output = fused >= 0 ? arena + value_offset[fused] : nullptr;
+    ctx.fused_relu_doutput = fused >= 0 && relu_backward_fused(fused) ? arena + grad_offset[fused] : nullptr;
     ctx.doutput = arena + grad_offset[step.node];
+    ctx.saved = saved_offset[step.node] >= 0 ? arena + saved_offset[step.node] : nullptr;
     ctx.params.assign(node_params_[step.node].size(), nullptr);
     ctx.dparams.assign(node_params_[step.node].size(), nullptr);
     ctx.state.assign(node_states_[step.node].size(), nullptr);
@@ -366,6 +391,11 @@ void Plan::forward_into(const void* flat_params, uint64_t seed, uint64_t stream,
   backend_->sum_into(policy_.master, batch_, arena_at(row_loss_offset_), false, device_loss_sum);
 }
 
+bool Plan::relu_backward_fused(int node) const {
+  const int producer = relu_fused_into_[node];
+  return producer >= 0 && graph_.node(producer).op->fuses_relu_backward();
+}
+
 bool Plan::draws_per_step() const {
   for (const Step& step : schedule_)
     if (graph_.node(step.node).op->draws_per_step()) return true;
@@ -383,7 +413,7 @@ void Plan::run_forward(const void* flat_params, bool training, uint64_t seed, ui
   if (flat_state_count_ > 0 && !flat_state)
     fail(ErrorCode::kInternal, "a plan with non-trainable state ran without it");
   for (size_t s = 0; s < schedule_.size(); ++s) {
-    if (relu_fused_into_[schedule_[s].node] >= 0) continue;  // its Linear applied it
+    if (relu_fused_into_[schedule_[s].node] >= 0) continue;  // the op before it applied it
     graph_.node(schedule_[s].node).op->forward(
         context(s, flat_params, half_params, nullptr, training, seed, stream, flat_state, next_state));
   }
@@ -401,8 +431,9 @@ void Plan::backward(const void* flat_params, void* flat_grads, uint64_t seed, ui
                     const void* half_params, const std::function<void(int node)>* after_op) {
   if (last_loss_grad_scale_ == 0) fail(ErrorCode::kInternal, "backward needs a forward with a loss gradient");
   for (size_t s = schedule_.size(); s-- > 0;) {
-    graph_.node(schedule_[s].node).op->backward(
-        context(s, flat_params, half_params, flat_grads, true, seed, stream, nullptr, nullptr));
+    if (!relu_backward_fused(schedule_[s].node))
+      graph_.node(schedule_[s].node).op->backward(
+          context(s, flat_params, half_params, flat_grads, true, seed, stream, nullptr, nullptr));
     if (after_op) (*after_op)(schedule_[s].node);
   }
 }

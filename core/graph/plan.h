@@ -134,7 +134,8 @@ class Plan {
   };
   // One context per schedule step, pointing into `arena` at the given offsets.
   std::vector<OpContext> build_contexts(char* arena, const std::vector<int64_t>& value_offset,
-                                        const std::vector<int64_t>& grad_offset) const;
+                                        const std::vector<int64_t>& grad_offset,
+                                        const std::vector<int64_t>& saved_offset) const;
   void* arena_at(int64_t offset) const { return static_cast<char*>(arena_.data()) + offset; }
   // Sets what changes per call in a context built by reserve(); allocates nothing.
   OpContext& context(size_t step, const void* flat_params, const void* half_params, void* flat_grads,
@@ -153,7 +154,10 @@ class Plan {
   int input_ = -1;
   std::vector<Step> schedule_;  // live op nodes in topological order
   // ReLUs applied by the Linear before them: node -> that Linear, and back (-1: none).
+  // Whether node is a fused ReLU whose backward its producer runs.
+  bool relu_backward_fused(int node) const;
   std::vector<int> relu_fused_into_, fused_relu_of_;
+  std::vector<int64_t> saved_elements_;  // per node: Op::saved_elements() (master dtype)
   std::vector<ParamTensor> params_;
   std::vector<std::vector<int>> node_params_;  // node -> indices into params_
   int64_t flat_param_count_ = 0;

@@ -2,7 +2,7 @@
 // every other axis (BatchNorm1d on [C], BatchNorm2d on [C, H, W]). Training
 // normalizes with the batch's statistics and writes updated running
 // statistics (non-trainable state); evaluation normalizes with the running
-// ones. Backward recomputes the batch statistics instead of storing them.
+// ones. The batch statistics are saved for backward (2 x channels values).
 #include "core/base/error.h"
 #include "core/ops/ops.h"
 
@@ -27,28 +27,28 @@ class BatchNorm final : public Op {
     const int64_t c = inputs[0][0];
     return {{"running_mean", {c}, Init::kZeros, c, c}, {"running_var", {c}, Init::kOnes, c, c}};
   }
-  // The batch mean and variance in the master dtype: 2 * channels values of
-  // up to 4 times the size of an activation element (f64 over f16 is not a mix
-  // the policy allows; f32 over f16 and f64 over f64 fit).
-  int64_t workspace_elements(const std::vector<Shape>& inputs) const override { return 4 * inputs[0][0]; }
+  // A ReLU right after it is applied in the same pass, forward and backward.
+  bool fuses_relu() const override { return true; }
+  bool fuses_relu_backward() const override { return true; }
+
+  // The batch mean and variance, in the master dtype.
+  int64_t saved_elements(const std::vector<Shape>& inputs) const override { return 2 * inputs[0][0]; }
 
   void forward(const OpContext& ctx) const override {
     const Dims d = dims(ctx);
     const DType p = ctx.grad_dtype;  // master: statistics, gamma and beta
     if (!ctx.training) {
-      ctx.backend->batch_norm_apply(ctx.dtype, p, ctx.batch, d.channels, d.spatial, eps_, ctx.inputs[0], ctx.state[0],
-                                    ctx.state[1], ctx.params[0], ctx.params[1], ctx.output);
+      apply(ctx, ctx.state[0], ctx.state[1]);
       return;
     }
     const int64_t values = ctx.batch * d.spatial;
     if (values < 2)
       fail(ErrorCode::kShapeMismatch, "batch_norm in training needs more than one value per channel, got ", values,
            " (batch ", ctx.batch, ")");
-    void* mean = ctx.workspace;
-    void* var = static_cast<char*>(ctx.workspace) + d.channels * dtype_size(p);
+    void* mean = ctx.saved;
+    void* var = static_cast<char*>(ctx.saved) + d.channels * dtype_size(p);
     ctx.backend->batch_norm_statistics(ctx.dtype, p, ctx.batch, d.channels, d.spatial, ctx.inputs[0], mean, var);
-    ctx.backend->batch_norm_apply(ctx.dtype, p, ctx.batch, d.channels, d.spatial, eps_, ctx.inputs[0], mean, var,
-                                  ctx.params[0], ctx.params[1], ctx.output);
+    apply(ctx, mean, var);
     if (ctx.next_state[0]) {
       // Running variance is unbiased, as in PyTorch.
       const double unbias = static_cast<double>(values) / static_cast<double>(values - 1);
@@ -60,17 +60,35 @@ class BatchNorm final : public Op {
   void backward(const OpContext& ctx) const override {
     const Dims d = dims(ctx);
     const DType p = ctx.grad_dtype;
-    const void* mean = ctx.training ? ctx.workspace : ctx.state[0];
-    const void* var = ctx.training ? static_cast<char*>(ctx.workspace) + d.channels * dtype_size(p) : ctx.state[1];
-    if (ctx.training)
-      ctx.backend->batch_norm_statistics(ctx.dtype, p, ctx.batch, d.channels, d.spatial, ctx.inputs[0],
-                                         const_cast<void*>(mean), const_cast<void*>(var));
-    ctx.backend->batch_norm_backward(ctx.dtype, p, ctx.batch, d.channels, d.spatial, eps_, ctx.training, ctx.inputs[0],
-                                     ctx.doutput, mean, var, ctx.params[0], ctx.dinputs[0],
-                                     ctx.dinputs[0] && ctx.accumulate[0], ctx.dparams[0], ctx.dparams[1]);
+    // The forward's batch statistics (training), else the running ones.
+    const void* mean = ctx.training ? ctx.saved : ctx.state[0];
+    const void* var = ctx.training ? static_cast<const char*>(ctx.saved) + d.channels * dtype_size(p) : ctx.state[1];
+    const bool accumulate = ctx.dinputs[0] && ctx.accumulate[0];
+    if (ctx.fused_relu_doutput)
+      ctx.backend->batch_norm_relu_backward(ctx.dtype, p, ctx.batch, d.channels, d.spatial, eps_, ctx.training,
+                                            ctx.inputs[0], ctx.fused_relu_output, ctx.fused_relu_doutput,
+                                            const_cast<void*>(ctx.doutput), mean, var, ctx.params[0], ctx.dinputs[0],
+                                            accumulate, ctx.dparams[0], ctx.dparams[1]);
+    else
+      ctx.backend->batch_norm_backward(ctx.dtype, p, ctx.batch, d.channels, d.spatial, eps_, ctx.training,
+                                       ctx.inputs[0], ctx.doutput, mean, var, ctx.params[0], ctx.dinputs[0],
+                                       accumulate, ctx.dparams[0], ctx.dparams[1]);
   }
 
  private:
+  // Normalizes with the given statistics into the output, or with the fused
+  // ReLU into the ReLU's output.
+  void apply(const OpContext& ctx, const void* mean, const void* var) const {
+    const Dims d = dims(ctx);
+    if (ctx.fused_relu_output)
+      ctx.backend->batch_norm_apply_relu(ctx.dtype, ctx.grad_dtype, ctx.batch, d.channels, d.spatial, eps_,
+                                         ctx.inputs[0], mean, var, ctx.params[0], ctx.params[1],
+                                         ctx.fused_relu_output);
+    else
+      ctx.backend->batch_norm_apply(ctx.dtype, ctx.grad_dtype, ctx.batch, d.channels, d.spatial, eps_, ctx.inputs[0],
+                                    mean, var, ctx.params[0], ctx.params[1], ctx.output);
+  }
+
   struct Dims {
     int64_t channels, spatial;
   };

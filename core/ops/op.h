@@ -45,6 +45,10 @@ struct OpContext {
   // (fuses_relu()): forward writes relu(its result) here. The op's own output
   // then has no storage of its own (output points at the same buffer).
   void* fused_relu_output = nullptr;
+  // With fuses_relu_backward() as well: the ReLU's output gradient, which
+  // backward then reads in place of doutput (the ReLU's backward is skipped;
+  // doutput is scratch of the output's size).
+  const void* fused_relu_doutput = nullptr;
   std::vector<void*> params;
   // Non-trainable state (batch norm's running statistics), master dtype.
   // Forward in training writes the updated values into next_state when it is
@@ -57,6 +61,9 @@ struct OpContext {
   std::vector<bool> accumulate;  // add into dinputs[i] instead of overwriting
   std::vector<void*> dparams;    // always overwritten
   void* workspace = nullptr;     // workspace_elements() of dtype, shared by all ops
+  // This op's own saved_elements() of the master dtype: what a training
+  // forward writes and the backward after it reads.
+  void* saved = nullptr;
 };
 
 // An op's configuration as name/value pairs: what a model spec stores and
@@ -87,6 +94,12 @@ class Op {
   }
   virtual void forward(const OpContext& ctx) const = 0;
   virtual void backward(const OpContext& ctx) const = 0;
+  // Master-dtype elements a training forward keeps for the backward that
+  // follows (batch norm's batch statistics); the plan gives each op its own.
+  virtual int64_t saved_elements(const std::vector<Shape>& inputs) const {
+    (void)inputs;
+    return 0;
+  }
   // Scratch (in elements of the activation dtype) the op needs during one
   // forward or backward call, whatever the batch size.
   virtual int64_t workspace_elements(const std::vector<Shape>& inputs) const {
@@ -101,6 +114,8 @@ class Op {
   virtual bool draws_per_step() const { return false; }
   // Whether forward can apply a following ReLU itself (a Linear's cuBLASLt epilogue).
   virtual bool fuses_relu() const { return false; }
+  // Whether its backward also takes the fused ReLU's backward over.
+  virtual bool fuses_relu_backward() const { return false; }
 };
 
 using OpPtr = std::shared_ptr<const Op>;

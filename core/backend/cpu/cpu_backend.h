@@ -71,6 +71,13 @@ class CpuBackend final : public Backend {
   void batch_norm_apply(DType dt, DType param_dt, int64_t batch, int64_t channels, int64_t spatial, double eps,
                         const void* x, const void* mean, const void* var, const void* gamma, const void* beta,
                         void* y) override;
+  void batch_norm_apply_relu(DType dt, DType param_dt, int64_t batch, int64_t channels, int64_t spatial,
+                             double eps, const void* x, const void* mean, const void* var, const void* gamma,
+                             const void* beta, void* y) override;
+  void batch_norm_relu_backward(DType dt, DType param_dt, int64_t batch, int64_t channels, int64_t spatial,
+                                double eps, bool batch_statistics, const void* x, const void* y, const void* dy,
+                                void* dz, const void* mean, const void* var, const void* gamma, void* dx,
+                                bool accumulate, void* dgamma, void* dbeta) override;
   void batch_norm_backward(DType dt, DType param_dt, int64_t batch, int64_t channels, int64_t spatial, double eps,
                            bool batch_statistics, const void* x, const void* dy, const void* mean, const void* var,
                            const void* gamma, void* dx, bool accumulate, void* dgamma, void* dbeta) override;

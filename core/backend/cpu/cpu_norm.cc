@@ -7,6 +7,7 @@
 
 #include "core/backend/cpu/cpu_backend.h"
 #include "core/backend/cpu/parallel.h"
+#include "core/backend/elementwise_math.h"
 
 namespace tk::cpu {
 namespace {
@@ -77,9 +78,13 @@ void CpuBackend::batch_norm_statistics(DType dt, DType param_dt, int64_t batch, 
   });
 }
 
-void CpuBackend::batch_norm_apply(DType dt, DType param_dt, int64_t batch, int64_t channels, int64_t spatial,
-                                  double eps, const void* x, const void* mean, const void* var, const void* gamma,
-                                  const void* beta, void* y) {
+namespace {
+
+// y = (x - mean) / sqrt(var + eps) * gamma + beta, then ReLU when kRelu: one pass.
+template <bool kRelu>
+void apply_batch_norm(int threads, DType dt, DType param_dt, int64_t batch, int64_t channels, int64_t spatial,
+                      double eps, const void* x, const void* mean, const void* var, const void* gamma,
+                      const void* beta, void* y) {
   dispatch_norm(dt, param_dt, [&](auto s_tag, auto p_tag) {
     using S = decltype(s_tag);
     using P = decltype(p_tag);
@@ -88,7 +93,7 @@ void CpuBackend::batch_norm_apply(DType dt, DType param_dt, int64_t batch, int64
     S* out = static_cast<S*>(y);
     const P *mu = static_cast<const P*>(mean), *sigma2 = static_cast<const P*>(var);
     const P *g = static_cast<const P*>(gamma), *b = static_cast<const P*>(beta);
-    parallel_for(threads_, batch * channels, 1, [&](int64_t begin, int64_t end) {
+    parallel_for(threads, batch * channels, 1, [&](int64_t begin, int64_t end) {
       for (int64_t plane = begin; plane < end; ++plane) {
         const int64_t c = plane % channels;
         // y = x * scale + shift, folded once per plane.
@@ -97,35 +102,48 @@ void CpuBackend::batch_norm_apply(DType dt, DType param_dt, int64_t batch, int64
         const T scale_t = static_cast<T>(scale), shift_t = static_cast<T>(shift);
         const S* src = in + plane * spatial;
         S* dst = out + plane * spatial;
-        for (int64_t s = 0; s < spatial; ++s) dst[s] = store<S>(load(src[s]) * scale_t + shift_t);
+        for (int64_t s = 0; s < spatial; ++s) {
+          const T v = load(src[s]) * scale_t + shift_t;
+          dst[s] = store<S>(kRelu ? math::activate<Activation::kRelu>(v) : v);
+        }
       }
     });
   });
 }
 
-void CpuBackend::batch_norm_backward(DType dt, DType param_dt, int64_t batch, int64_t channels, int64_t spatial,
-                                     double eps, bool batch_statistics, const void* x, const void* dy,
-                                     const void* mean, const void* var, const void* gamma, void* dx, bool accumulate,
-                                     void* dgamma, void* dbeta) {
+// Gradients of apply_batch_norm<kRelu>; with kRelu, dy is the ReLU's output
+// gradient and relu_y its output, so the norm's own gradient is
+// dy * relu'(relu_y), formed on the fly.
+template <bool kRelu>
+void batch_norm_gradients(int threads, DType dt, DType param_dt, int64_t batch, int64_t channels, int64_t spatial,
+                          double eps, bool batch_statistics, const void* x, const void* relu_y, const void* dy,
+                          const void* mean, const void* var, const void* gamma, void* dx, bool accumulate,
+                          void* dgamma, void* dbeta) {
   dispatch_norm(dt, param_dt, [&](auto s_tag, auto p_tag) {
     using S = decltype(s_tag);
     using P = decltype(p_tag);
+    using T = compute_t<S>;
     const S *in = static_cast<const S*>(x), *grad_out = static_cast<const S*>(dy);
+    const S* relu_out = static_cast<const S*>(relu_y);
     S* grad_in = static_cast<S*>(dx);
     const P *mu = static_cast<const P*>(mean), *sigma2 = static_cast<const P*>(var), *g = static_cast<const P*>(gamma);
     const double count = static_cast<double>(batch * spatial);
-    parallel_for(threads_, channels, 1, [&](int64_t begin, int64_t end) {
+    // The norm's output gradient at element i.
+    auto grad_at = [&](int64_t i) {
+      const T d = load(grad_out[i]);
+      return static_cast<double>(kRelu ? d * math::activation_slope<Activation::kRelu>(T(0), load(relu_out[i])) : d);
+    };
+    parallel_for(threads, channels, 1, [&](int64_t begin, int64_t end) {
       for (int64_t c = begin; c < end; ++c) {
         const double m = static_cast<double>(mu[c]);
         const double inv_std = 1.0 / std::sqrt(static_cast<double>(sigma2[c]) + eps);
         // sum(dy) and sum(dy * x_hat): dbeta and dgamma.
         double sum_dy = 0, sum_dy_xhat = 0;
         for (int64_t n = 0; n < batch; ++n) {
-          const S* dy_plane = grad_out + (n * channels + c) * spatial;
-          const S* x_plane = in + (n * channels + c) * spatial;
-          sum_dy += lane_sum(spatial, [&](int64_t s) { return static_cast<double>(load(dy_plane[s])); });
+          const int64_t base = (n * channels + c) * spatial;
+          sum_dy += lane_sum(spatial, [&](int64_t s) { return grad_at(base + s); });
           sum_dy_xhat += lane_sum(spatial, [&](int64_t s) {
-            return static_cast<double>(load(dy_plane[s])) * (static_cast<double>(load(x_plane[s])) - m) * inv_std;
+            return grad_at(base + s) * (static_cast<double>(load(in[base + s])) - m) * inv_std;
           });
         }
         static_cast<P*>(dbeta)[c] = static_cast<P>(sum_dy);
@@ -139,7 +157,7 @@ void CpuBackend::batch_norm_backward(DType dt, DType param_dt, int64_t batch, in
           const int64_t base = (n * channels + c) * spatial;
           for (int64_t s = 0; s < spatial; ++s) {
             const double x_hat = (static_cast<double>(load(in[base + s])) - m) * inv_std;
-            double v = scale * (static_cast<double>(load(grad_out[base + s])) - mean_dy - x_hat * mean_dy_xhat);
+            double v = scale * (grad_at(base + s) - mean_dy - x_hat * mean_dy_xhat);
             if (accumulate) v += static_cast<double>(load(grad_in[base + s]));
             grad_in[base + s] = store<S>(static_cast<compute_t<S>>(v));
           }
@@ -147,6 +165,38 @@ void CpuBackend::batch_norm_backward(DType dt, DType param_dt, int64_t batch, in
       }
     });
   });
+}
+
+}  // namespace
+
+void CpuBackend::batch_norm_apply(DType dt, DType param_dt, int64_t batch, int64_t channels, int64_t spatial,
+                                  double eps, const void* x, const void* mean, const void* var, const void* gamma,
+                                  const void* beta, void* y) {
+  apply_batch_norm<false>(threads_, dt, param_dt, batch, channels, spatial, eps, x, mean, var, gamma, beta, y);
+}
+
+void CpuBackend::batch_norm_apply_relu(DType dt, DType param_dt, int64_t batch, int64_t channels, int64_t spatial,
+                                       double eps, const void* x, const void* mean, const void* var,
+                                       const void* gamma, const void* beta, void* y) {
+  apply_batch_norm<true>(threads_, dt, param_dt, batch, channels, spatial, eps, x, mean, var, gamma, beta, y);
+}
+
+void CpuBackend::batch_norm_backward(DType dt, DType param_dt, int64_t batch, int64_t channels, int64_t spatial,
+                                     double eps, bool batch_statistics, const void* x, const void* dy,
+                                     const void* mean, const void* var, const void* gamma, void* dx, bool accumulate,
+                                     void* dgamma, void* dbeta) {
+  batch_norm_gradients<false>(threads_, dt, param_dt, batch, channels, spatial, eps, batch_statistics, x, nullptr, dy,
+                              mean, var, gamma, dx, accumulate, dgamma, dbeta);
+}
+
+// One pass fewer than the default: the ReLU's gradient is never stored.
+void CpuBackend::batch_norm_relu_backward(DType dt, DType param_dt, int64_t batch, int64_t channels, int64_t spatial,
+                                          double eps, bool batch_statistics, const void* x, const void* y,
+                                          const void* dy, void* dz, const void* mean, const void* var,
+                                          const void* gamma, void* dx, bool accumulate, void* dgamma, void* dbeta) {
+  (void)dz;
+  batch_norm_gradients<true>(threads_, dt, param_dt, batch, channels, spatial, eps, batch_statistics, x, y, dy, mean,
+                             var, gamma, dx, accumulate, dgamma, dbeta);
 }
 
 void CpuBackend::moving_average(DType dt, int64_t n, double momentum, const void* running, const void* value,

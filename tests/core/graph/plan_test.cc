@@ -42,6 +42,9 @@ int check_gradients(const Graph& graph) {
   const int64_t batch = 5;
   std::vector<double> params(plan.flat_param_count()), grads(plan.flat_param_count());
   plan.init_params(params.data(), 3);
+  // Running statistics, if any: read in training only to be updated (not here).
+  std::vector<double> state(static_cast<size_t>(std::max<int64_t>(plan.flat_state_count(), 1)));
+  plan.init_state(state.data());
   Rng rng(9);
   std::vector<double> x(batch * 6);
   for (double& v : x) v = 2 * rng.uniform() - 1;
@@ -51,7 +54,7 @@ int check_gradients(const Graph& graph) {
   plan.check_batch(inputs, &targets);
   plan.reserve(batch);
   plan.load_batch(inputs, &targets);
-  plan.forward(params.data(), true, 1, 2, 1.0);
+  plan.forward(params.data(), true, 1, 2, 1.0, nullptr, state.data());
   plan.backward(params.data(), grads.data(), 1, 2);
 
   int checked = 0;
@@ -62,10 +65,10 @@ int check_gradients(const Graph& graph) {
       // Backward reuses the batch's memory, so each forward loads it again.
       w = saved + h;
       plan.load_batch(inputs, &targets);
-      const double plus = plan.forward(params.data(), true, 1, 2, 0.0);
+      const double plus = plan.forward(params.data(), true, 1, 2, 0.0, nullptr, state.data());
       w = saved - h;
       plan.load_batch(inputs, &targets);
-      const double minus = plan.forward(params.data(), true, 1, 2, 0.0);
+      const double minus = plan.forward(params.data(), true, 1, 2, 0.0, nullptr, state.data());
       w = saved;
       const double numeric = (plus - minus) / (2 * h), analytic = grads[p.offset + i];
       const double error = std::abs(analytic - numeric) / std::max({std::abs(analytic), std::abs(numeric), 1e-2});
@@ -94,6 +97,27 @@ Graph relu_mlp(bool bias) {
 
 TEST(PlanGradientTest, ReluFusedIntoLinearMatchesFiniteDifferences) {
   EXPECT_EQ(check_gradients(relu_mlp(true)), (6 * 7 + 7) + (7 * 7 + 7) + (7 * 4 + 4));
+}
+
+// x -> linear -> batch_norm -> relu -> linear: the ReLU fused into the batch
+// norm, forward and backward.
+Graph norm_relu_mlp() {
+  Graph g;
+  int h = g.add_input("x", {6});
+  h = g.add(make_linear(7, true, Init::kHeNormal), {h});
+  h = g.add(make_batch_norm(1e-5, 0.1), {h});
+  h = g.add(make_activation(Activation::kRelu), {h});
+  g.set_output(g.add(make_linear(4, true, Init::kHeUniform), {h}), "logits");
+  return g;
+}
+
+TEST(PlanGradientTest, ReluFusedIntoBatchNormMatchesFiniteDifferences) {
+  EXPECT_EQ(check_gradients(norm_relu_mlp()), (6 * 7 + 7) + (7 + 7) + (7 * 4 + 4));
+  cpu::CpuBackend backend(1);
+  Plan plan(norm_relu_mlp(), LossKind::kSoftmaxCrossEntropy, Reduction::kMean, &backend, DType::kF64);
+  plan.reserve(5);
+  // Nodes: 0 input, 1 linear, 2 batch_norm, 3 relu, 4 linear: the norm and its ReLU share one buffer.
+  EXPECT_EQ(plan.value(2), plan.value(3));
 }
 
 TEST(PlanTest, ALinearWhoseReluItAppliesStoresNoOutputOfItsOwn) {

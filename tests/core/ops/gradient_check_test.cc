@@ -108,6 +108,8 @@ double weighted_output(const OpCase& c, cpu::CpuBackend& backend, std::vector<st
   ctx.next_state.assign(state.size(), nullptr);
   std::vector<double> workspace(c.op->workspace_elements(c.input_shapes) + 1);
   ctx.workspace = workspace.data();
+  std::vector<double> saved_values(c.op->saved_elements(c.input_shapes) + 1);
+  ctx.saved = saved_values.data();
   std::vector<double> out(weights.size());
   ctx.output_shape = c.op->infer_shape(c.input_shapes);
   ctx.output = out.data();
@@ -139,6 +141,9 @@ void check_op(const OpCase& c, bool accumulate) {
   ctx.input_shapes = c.input_shapes;
   std::vector<double> workspace(c.op->workspace_elements(c.input_shapes) + 1);
   ctx.workspace = workspace.data();
+  // Forward then backward, as in a plan: what forward saves, backward reads.
+  std::vector<double> saved_values(c.op->saved_elements(c.input_shapes) + 1);
+  ctx.saved = saved_values.data();
   std::vector<double> out(weights.size());
   std::vector<std::vector<double>> dinputs, dparams;
   for (auto& in : inputs) {

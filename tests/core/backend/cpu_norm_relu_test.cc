@@ -1,0 +1,89 @@
+// The CPU's one-pass batch norm + ReLU (forward and backward) against the
+// Backend's default two passes, which the CUDA backend runs: the same values.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "core/backend/cpu/cpu_backend.h"
+#include "core/base/rng.h"
+
+namespace tk {
+namespace {
+
+std::vector<double> random(int64_t n, uint64_t seed) {
+  Rng rng(seed);
+  std::vector<double> v(static_cast<size_t>(n));
+  for (double& x : v) x = 2 * rng.uniform() - 1;
+  return v;
+}
+
+// Loads f64 values into a backend buffer of dtype dt.
+struct Buffer {
+  Buffer(Backend& b, const std::vector<double>& values, DType dt) : backend(b), dtype(dt), count(values.size()) {
+    data = b.allocate(values.size() * dtype_size(dt));
+    b.load_host({const_cast<double*>(values.data()), DType::kF64, {static_cast<int64_t>(values.size())}, {}}, dt,
+                data);
+  }
+  ~Buffer() { backend.deallocate(data, 0); }
+  std::vector<double> values() const {
+    std::vector<double> out(count);
+    backend.store_host(dtype, data, {out.data(), DType::kF64, {static_cast<int64_t>(count)}, {}});
+    return out;
+  }
+  Backend& backend;
+  DType dtype;
+  size_t count;
+  void* data;
+};
+
+TEST(CpuNormReluTest, OnePassMatchesTheDefaultTwoPasses) {
+  cpu::CpuBackend cpu(2);
+  Backend& base = cpu;  // Backend:: calls below run the default composition
+  const int64_t batch = 3, channels = 4, spatial = 10, n = batch * channels * spatial;
+  for (DType dt : {DType::kF32, DType::kBF16})
+    for (bool batch_statistics : {true, false})
+      for (bool accumulate : {false, true}) {
+        SCOPED_TRACE(testing::Message() << dtype_name(dt) << (batch_statistics ? " batch" : " running")
+                                        << (accumulate ? " accumulate" : ""));
+        Buffer x(cpu, random(n, 1), dt), dy(cpu, random(n, 2), dt), gamma(cpu, random(channels, 3), DType::kF32),
+            beta(cpu, random(channels, 4), DType::kF32), mean(cpu, random(channels, 5), DType::kF32);
+        std::vector<double> var_values = random(channels, 6);
+        for (double& v : var_values) v = 0.5 + v * v;
+        Buffer var(cpu, var_values, DType::kF32);
+
+        Buffer fused_y(cpu, std::vector<double>(n, 7.0), dt), split_y(cpu, std::vector<double>(n, 7.0), dt);
+        cpu.batch_norm_apply_relu(dt, DType::kF32, batch, channels, spatial, 1e-5, x.data, mean.data, var.data,
+                                  gamma.data, beta.data, fused_y.data);
+        base.Backend::batch_norm_apply_relu(dt, DType::kF32, batch, channels, spatial, 1e-5, x.data, mean.data,
+                                            var.data, gamma.data, beta.data, split_y.data);
+        EXPECT_EQ(fused_y.values(), split_y.values());
+
+        const std::vector<double> dx_before = random(n, 8);
+        Buffer fused_dx(cpu, dx_before, dt), split_dx(cpu, dx_before, dt), scratch(cpu, std::vector<double>(n), dt);
+        Buffer fused_dgamma(cpu, std::vector<double>(channels), DType::kF32),
+            fused_dbeta(cpu, std::vector<double>(channels), DType::kF32),
+            split_dgamma(cpu, std::vector<double>(channels), DType::kF32),
+            split_dbeta(cpu, std::vector<double>(channels), DType::kF32);
+        cpu.batch_norm_relu_backward(dt, DType::kF32, batch, channels, spatial, 1e-5, batch_statistics, x.data,
+                                     fused_y.data, dy.data, scratch.data, mean.data, var.data, gamma.data,
+                                     fused_dx.data, accumulate, fused_dgamma.data, fused_dbeta.data);
+        base.Backend::batch_norm_relu_backward(dt, DType::kF32, batch, channels, spatial, 1e-5, batch_statistics,
+                                               x.data, split_y.data, dy.data, scratch.data, mean.data, var.data,
+                                               gamma.data, split_dx.data, accumulate, split_dgamma.data,
+                                               split_dbeta.data);
+        // dy * relu'(y) is exact in any dtype (a product with 0 or 1), so the
+        // two agree to the bit.
+        EXPECT_EQ(fused_dx.values(), split_dx.values());
+        EXPECT_EQ(fused_dgamma.values(), split_dgamma.values());
+        EXPECT_EQ(fused_dbeta.values(), split_dbeta.values());
+        // And the ReLU did something: some outputs are zero, some are not.
+        int zeros = 0;
+        for (double v : fused_y.values()) zeros += v == 0.0;
+        EXPECT_GT(zeros, 0);
+        EXPECT_LT(zeros, n);
+      }
+}
+
+}  // namespace
+}  // namespace tk
