@@ -113,7 +113,8 @@ void apply_batch_norm(int threads, DType dt, DType param_dt, int64_t batch, int6
 
 // Gradients of apply_batch_norm<kRelu>; with kRelu, dy is the ReLU's output
 // gradient and relu_y its output, so the norm's own gradient is
-// dy * relu'(relu_y), formed on the fly.
+// dy * relu'(relu_y). That is formed once per channel into a thread's buffer
+// (cache-sized: batch x spatial values), which both passes then read.
 template <bool kRelu>
 void batch_norm_gradients(int threads, DType dt, DType param_dt, int64_t batch, int64_t channels, int64_t spatial,
                           double eps, bool batch_statistics, const void* x, const void* relu_y, const void* dy,
@@ -128,39 +129,52 @@ void batch_norm_gradients(int threads, DType dt, DType param_dt, int64_t batch, 
     S* grad_in = static_cast<S*>(dx);
     const P *mu = static_cast<const P*>(mean), *sigma2 = static_cast<const P*>(var), *g = static_cast<const P*>(gamma);
     const double count = static_cast<double>(batch * spatial);
-    // The norm's output gradient at element i.
-    auto grad_at = [&](int64_t i) {
-      const T d = load(grad_out[i]);
-      return static_cast<double>(kRelu ? d * math::activation_slope<Activation::kRelu>(T(0), load(relu_out[i])) : d);
+    // Channel c's gradients, given plane_grad(n): the norm's output gradient
+    // on image n's plane of channel c (storage S, or T when formed here).
+    auto channel_gradients = [&](int64_t c, const auto& plane_grad) {
+      const double m = static_cast<double>(mu[c]);
+      const double inv_std = 1.0 / std::sqrt(static_cast<double>(sigma2[c]) + eps);
+      // sum(dy) and sum(dy * x_hat): dbeta and dgamma.
+      double sum_dy = 0, sum_dy_xhat = 0;
+      for (int64_t n = 0; n < batch; ++n) {
+        const auto* dy_plane = plane_grad(n);
+        const S* x_plane = in + (n * channels + c) * spatial;
+        sum_dy += lane_sum(spatial, [&](int64_t s) { return static_cast<double>(load(dy_plane[s])); });
+        sum_dy_xhat += lane_sum(spatial, [&](int64_t s) {
+          return static_cast<double>(load(dy_plane[s])) * (static_cast<double>(load(x_plane[s])) - m) * inv_std;
+        });
+      }
+      static_cast<P*>(dbeta)[c] = static_cast<P>(sum_dy);
+      static_cast<P*>(dgamma)[c] = static_cast<P>(sum_dy_xhat);
+      if (!grad_in) return;
+      // With batch statistics: dx = gamma * inv_std * (dy - mean(dy) - x_hat * mean(dy * x_hat)).
+      const double scale = static_cast<double>(g[c]) * inv_std;
+      const double mean_dy = batch_statistics ? sum_dy / count : 0.0;
+      const double mean_dy_xhat = batch_statistics ? sum_dy_xhat / count : 0.0;
+      for (int64_t n = 0; n < batch; ++n) {
+        const auto* dy_plane = plane_grad(n);
+        const int64_t base = (n * channels + c) * spatial;
+        for (int64_t s = 0; s < spatial; ++s) {
+          const double x_hat = (static_cast<double>(load(in[base + s])) - m) * inv_std;
+          double v = scale * (static_cast<double>(load(dy_plane[s])) - mean_dy - x_hat * mean_dy_xhat);
+          if (accumulate) v += static_cast<double>(load(grad_in[base + s]));
+          grad_in[base + s] = store<S>(static_cast<compute_t<S>>(v));
+        }
+      }
     };
     parallel_for(threads, channels, 1, [&](int64_t begin, int64_t end) {
+      std::vector<T> masked(kRelu ? static_cast<size_t>(batch * spatial) : 0);
       for (int64_t c = begin; c < end; ++c) {
-        const double m = static_cast<double>(mu[c]);
-        const double inv_std = 1.0 / std::sqrt(static_cast<double>(sigma2[c]) + eps);
-        // sum(dy) and sum(dy * x_hat): dbeta and dgamma.
-        double sum_dy = 0, sum_dy_xhat = 0;
-        for (int64_t n = 0; n < batch; ++n) {
-          const int64_t base = (n * channels + c) * spatial;
-          sum_dy += lane_sum(spatial, [&](int64_t s) { return grad_at(base + s); });
-          sum_dy_xhat += lane_sum(spatial, [&](int64_t s) {
-            return grad_at(base + s) * (static_cast<double>(load(in[base + s])) - m) * inv_std;
-          });
-        }
-        static_cast<P*>(dbeta)[c] = static_cast<P>(sum_dy);
-        static_cast<P*>(dgamma)[c] = static_cast<P>(sum_dy_xhat);
-        if (!grad_in) continue;
-        // With batch statistics: dx = gamma * inv_std * (dy - mean(dy) - x_hat * mean(dy * x_hat)).
-        const double scale = static_cast<double>(g[c]) * inv_std;
-        const double mean_dy = batch_statistics ? sum_dy / count : 0.0;
-        const double mean_dy_xhat = batch_statistics ? sum_dy_xhat / count : 0.0;
-        for (int64_t n = 0; n < batch; ++n) {
-          const int64_t base = (n * channels + c) * spatial;
-          for (int64_t s = 0; s < spatial; ++s) {
-            const double x_hat = (static_cast<double>(load(in[base + s])) - m) * inv_std;
-            double v = scale * (grad_at(base + s) - mean_dy - x_hat * mean_dy_xhat);
-            if (accumulate) v += static_cast<double>(load(grad_in[base + s]));
-            grad_in[base + s] = store<S>(static_cast<compute_t<S>>(v));
+        if constexpr (kRelu) {
+          for (int64_t n = 0; n < batch; ++n) {
+            const int64_t base = (n * channels + c) * spatial;
+            T* __restrict dst = masked.data() + n * spatial;
+            for (int64_t s = 0; s < spatial; ++s)
+              dst[s] = load(grad_out[base + s]) * math::activation_slope<Activation::kRelu>(T(0), load(relu_out[base + s]));
           }
+          channel_gradients(c, [&](int64_t n) { return static_cast<const T*>(masked.data() + n * spatial); });
+        } else {
+          channel_gradients(c, [&](int64_t n) { return grad_out + (n * channels + c) * spatial; });
         }
       }
     });
