@@ -206,8 +206,9 @@ void Plan::reserve(int64_t batch) {
     const int64_t numel = shape_numel(graph_.node(step.node).shape);
     const int producer = relu_fused_into_[step.node];
     // A fused ReLU's output is written when its producer runs. The
-    // producer's own output is never stored: its one reader is the ReLU, whose
-    // backward reads the ReLU's output instead, so the two share its buffer.
+    // producer's own output is never stored: its one reader is the ReLU, and
+    // the ReLU's backward (or the producer's, when it takes that over) reads
+    // the ReLU's output instead, so the two share its buffer.
     if (producer >= 0)
       add(numel, elem, producer, std::max(value_last[step.node], value_last[producer]), step.node, false);
     else if (fused_relu_of_[step.node] < 0)
@@ -418,6 +419,7 @@ void Plan::run_forward(const void* flat_params, bool training, uint64_t seed, ui
         context(s, flat_params, half_params, nullptr, training, seed, stream, flat_state, next_state));
   }
   last_loss_grad_scale_ = 0;
+  last_forward_training_ = training;
   if (!has_targets_) return;
   const int64_t divisor = loss_divisor();
   last_loss_grad_scale_ = loss_grad_scale.value;
@@ -430,6 +432,8 @@ void Plan::run_forward(const void* flat_params, bool training, uint64_t seed, ui
 void Plan::backward(const void* flat_params, void* flat_grads, uint64_t seed, uint64_t stream,
                     const void* half_params, const std::function<void(int node)>* after_op) {
   if (last_loss_grad_scale_ == 0) fail(ErrorCode::kInternal, "backward needs a forward with a loss gradient");
+  // Ops read what a training forward saved for them (batch norm's statistics).
+  if (!last_forward_training_) fail(ErrorCode::kInternal, "backward needs a training forward");
   for (size_t s = schedule_.size(); s-- > 0;) {
     if (!relu_backward_fused(schedule_[s].node))
       graph_.node(schedule_[s].node).op->backward(

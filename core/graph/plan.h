@@ -120,7 +120,7 @@ class Plan {
   int64_t loss_divisor() const;
 
   // Where a live node's output and its gradient live in the arena (after
-  // reserve()). A Linear with a fused ReLU shares the ReLU's output buffer.
+  // reserve()). An op with a fused ReLU shares the ReLU's output buffer.
   void* value(int node) const;
   void* grad(int node) const;
 
@@ -153,10 +153,11 @@ class Plan {
   PrecisionPolicy policy_;
   int input_ = -1;
   std::vector<Step> schedule_;  // live op nodes in topological order
-  // ReLUs applied by the Linear before them: node -> that Linear, and back (-1: none).
   // Whether node is a fused ReLU whose backward its producer runs.
   bool relu_backward_fused(int node) const;
+  // ReLUs applied by the op before them (fuses_relu()): node -> that op, and back (-1: none).
   std::vector<int> relu_fused_into_, fused_relu_of_;
+  bool last_forward_training_ = false;  // the last forward ran in training mode
   std::vector<int64_t> saved_elements_;  // per node: Op::saved_elements() (master dtype)
   std::vector<ParamTensor> params_;
   std::vector<std::vector<int>> node_params_;  // node -> indices into params_

@@ -60,7 +60,8 @@ class BatchNorm final : public Op {
   void backward(const OpContext& ctx) const override {
     const Dims d = dims(ctx);
     const DType p = ctx.grad_dtype;
-    // The forward's batch statistics (training), else the running ones.
+    // The forward's batch statistics (training; a plan runs backward only
+    // after a training forward), else the running ones (op-level tests).
     const void* mean = ctx.training ? ctx.saved : ctx.state[0];
     const void* var = ctx.training ? static_cast<const char*>(ctx.saved) + d.channels * dtype_size(p) : ctx.state[1];
     const bool accumulate = ctx.dinputs[0] && ctx.accumulate[0];

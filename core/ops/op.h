@@ -112,7 +112,8 @@ class Op {
   // Whether forward draws random numbers from the context's per-step stream
   // (dropout), so that a step cannot be recorded once and replayed.
   virtual bool draws_per_step() const { return false; }
-  // Whether forward can apply a following ReLU itself (a Linear's cuBLASLt epilogue).
+  // Whether forward can apply a following ReLU itself (a Linear's cuBLASLt
+  // epilogue, batch norm's pass).
   virtual bool fuses_relu() const { return false; }
   // Whether its backward also takes the fused ReLU's backward over.
   virtual bool fuses_relu_backward() const { return false; }

@@ -383,6 +383,23 @@ TEST_F(CudaBackendTest, NormalizationMatchesTheCpu) {
     expect_close(r, 2, dt, n, tol, "batch norm dx");
     expect_close(r, 7, DType::kF32, channels, 1e-4, "batch norm dgamma");
     expect_close(r, 8, DType::kF32, channels, 1e-4, "batch norm dbeta");
+    // With a fused ReLU (on the GPU: the Backend's default two passes).
+    Run f = both({{std::vector<double>(n, 0.0), dt}, {random(n), dt}, {std::vector<double>(n, 0.0), dt},
+                  {std::vector<double>(n, 0.0), dt}, {random(channels), DType::kF32}, {random(channels), DType::kF32}});
+    cpu_->batch_norm_apply_relu(dt, DType::kF32, batch, channels, spatial, 1e-5, r.cpu[0], r.cpu[3], r.cpu[4],
+                                r.cpu[5], r.cpu[6], f.cpu[0]);
+    gpu_->batch_norm_apply_relu(dt, DType::kF32, batch, channels, spatial, 1e-5, r.gpu[0], r.gpu[3], r.gpu[4],
+                                r.gpu[5], r.gpu[6], f.gpu[0]);
+    expect_close(f, 0, dt, n, tol, "batch norm + ReLU");
+    cpu_->batch_norm_relu_backward(dt, DType::kF32, batch, channels, spatial, 1e-5, true, r.cpu[0], f.cpu[0],
+                                   f.cpu[1], f.cpu[3], r.cpu[3], r.cpu[4], r.cpu[5], f.cpu[2], false, f.cpu[4],
+                                   f.cpu[5]);
+    gpu_->batch_norm_relu_backward(dt, DType::kF32, batch, channels, spatial, 1e-5, true, r.gpu[0], f.gpu[0],
+                                   f.gpu[1], f.gpu[3], r.gpu[3], r.gpu[4], r.gpu[5], f.gpu[2], false, f.gpu[4],
+                                   f.gpu[5]);
+    expect_close(f, 2, dt, n, tol, "batch norm + ReLU dx");
+    expect_close(f, 4, DType::kF32, channels, 1e-4, "batch norm + ReLU dgamma");
+    expect_close(f, 5, DType::kF32, channels, 1e-4, "batch norm + ReLU dbeta");
     cpu_->moving_average(DType::kF32, channels, 0.1, r.cpu[5], r.cpu[3], 1.5, r.cpu[9]);
     gpu_->moving_average(DType::kF32, channels, 0.1, r.gpu[5], r.gpu[3], 1.5, r.gpu[9]);
     expect_close(r, 9, DType::kF32, channels, 1e-6, "moving average");

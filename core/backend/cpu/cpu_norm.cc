@@ -114,7 +114,8 @@ void apply_batch_norm(int threads, DType dt, DType param_dt, int64_t batch, int6
 // Gradients of apply_batch_norm<kRelu>; with kRelu, dy is the ReLU's output
 // gradient and relu_y its output, so the norm's own gradient is
 // dy * relu'(relu_y). That is formed once per channel into a thread's buffer
-// (cache-sized: batch x spatial values), which both passes then read.
+// of batch x spatial values (in cache for the CNNs measured), which both
+// passes then read.
 template <bool kRelu>
 void batch_norm_gradients(int threads, DType dt, DType param_dt, int64_t batch, int64_t channels, int64_t spatial,
                           double eps, bool batch_statistics, const void* x, const void* relu_y, const void* dy,

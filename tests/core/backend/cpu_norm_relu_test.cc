@@ -65,9 +65,12 @@ TEST(CpuNormReluTest, OnePassMatchesTheDefaultTwoPasses) {
             fused_dbeta(cpu, std::vector<double>(channels), DType::kF32),
             split_dgamma(cpu, std::vector<double>(channels), DType::kF32),
             split_dbeta(cpu, std::vector<double>(channels), DType::kF32);
+        Buffer untouched(cpu, std::vector<double>(n, 7.0), dt);
         cpu.batch_norm_relu_backward(dt, DType::kF32, batch, channels, spatial, 1e-5, batch_statistics, x.data,
-                                     fused_y.data, dy.data, scratch.data, mean.data, var.data, gamma.data,
+                                     fused_y.data, dy.data, untouched.data, mean.data, var.data, gamma.data,
                                      fused_dx.data, accumulate, fused_dgamma.data, fused_dbeta.data);
+        // The one-pass kernel ran (the default writes the ReLU's gradient to the scratch).
+        EXPECT_EQ(untouched.values(), std::vector<double>(n, 7.0));
         base.Backend::batch_norm_relu_backward(dt, DType::kF32, batch, channels, spatial, 1e-5, batch_statistics,
                                                x.data, split_y.data, dy.data, scratch.data, mean.data, var.data,
                                                gamma.data, split_dx.data, accumulate, split_dgamma.data,

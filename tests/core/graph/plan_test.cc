@@ -120,6 +120,78 @@ TEST(PlanGradientTest, ReluFusedIntoBatchNormMatchesFiniteDifferences) {
   EXPECT_EQ(plan.value(2), plan.value(3));
 }
 
+// Counts the activation passes a plan launches.
+class CountingBackend : public cpu::CpuBackend {
+ public:
+  CountingBackend() : cpu::CpuBackend(1) {}
+  void activation_forward(DType dt, Activation act, int64_t n, const void* x, void* y) override {
+    ++forwards;
+    cpu::CpuBackend::activation_forward(dt, act, n, x, y);
+  }
+  void activation_backward(DType dt, Activation act, int64_t n, const void* x, const void* y, const void* dy,
+                           void* dx, bool accumulate) override {
+    ++backwards;
+    cpu::CpuBackend::activation_backward(dt, act, n, x, y, dy, dx, accumulate);
+  }
+  int forwards = 0, backwards = 0;
+};
+
+// Forward and backward of one batch of 5 on `graph`; the activation passes counted.
+struct Passes {
+  int forwards, backwards;
+};
+Passes count_activation_passes(const Graph& graph) {
+  CountingBackend backend;
+  Plan plan(graph, LossKind::kSoftmaxCrossEntropy, Reduction::kMean, &backend, DType::kF32);
+  std::vector<float> params(plan.flat_param_count()), grads(plan.flat_param_count()), x(5 * 6, 0.5f);
+  std::vector<float> state(static_cast<size_t>(std::max<int64_t>(plan.flat_state_count(), 1)));
+  plan.init_params(params.data(), 1);
+  plan.init_state(state.data());
+  std::vector<int32_t> labels(5, 1);
+  HostView targets{labels.data(), DType::kI32, {5}, {}};
+  plan.reserve(5);
+  plan.load_batch({x.data(), DType::kF32, {5, 6}, {}}, &targets);
+  plan.forward(params.data(), true, 1, 2, 1.0, nullptr, state.data());
+  plan.backward(params.data(), grads.data(), 1, 2);
+  return {backend.forwards, backend.backwards};
+}
+
+TEST(PlanTest, FusedReluPassesAreNotLaunched) {
+  // Linear + ReLU: the ReLU's forward is in the product's pass; its backward runs.
+  const Passes linear = count_activation_passes(relu_mlp(true));
+  EXPECT_EQ(linear.forwards, 0);
+  EXPECT_EQ(linear.backwards, 2);
+  // Batch norm + ReLU: both directions are in the norm's passes.
+  const Passes norm = count_activation_passes(norm_relu_mlp());
+  EXPECT_EQ(norm.forwards, 0);
+  EXPECT_EQ(norm.backwards, 0);
+  // Without bias, a Linear applies no ReLU: both passes run.
+  const Passes plain = count_activation_passes(relu_mlp(false));
+  EXPECT_EQ(plain.forwards, 2);
+  EXPECT_EQ(plain.backwards, 2);
+}
+
+TEST(PlanTest, BackwardNeedsATrainingForward) {
+  cpu::CpuBackend backend(1);
+  Plan plan(norm_relu_mlp(), LossKind::kSoftmaxCrossEntropy, Reduction::kMean, &backend, DType::kF32);
+  std::vector<float> params(plan.flat_param_count()), grads(plan.flat_param_count()), x(5 * 6, 0.5f);
+  std::vector<float> state(static_cast<size_t>(plan.flat_state_count()));
+  plan.init_params(params.data(), 1);
+  plan.init_state(state.data());
+  std::vector<int32_t> labels(5, 1);
+  HostView targets{labels.data(), DType::kI32, {5}, {}};
+  plan.reserve(5);
+  plan.load_batch({x.data(), DType::kF32, {5, 6}, {}}, &targets);
+  plan.forward(params.data(), false, 1, 2, 1.0, nullptr, state.data());
+  // Batch norm's saved statistics were not written: backward refuses.
+  try {
+    plan.backward(params.data(), grads.data(), 1, 2);
+    FAIL() << "backward ran after an evaluation forward";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kInternal) << e.what();
+  }
+}
+
 TEST(PlanTest, ALinearWhoseReluItAppliesStoresNoOutputOfItsOwn) {
   cpu::CpuBackend backend(1);
   for (bool bias : {true, false}) {
