@@ -137,22 +137,35 @@ class CountingBackend : public cpu::CpuBackend {
 };
 
 // Forward and backward of one batch of 5 on `graph`; the activation passes counted.
+// A plan over a 6-feature model with parameters, state and a loaded batch of 5.
+struct LoadedPlan {
+  LoadedPlan(const Graph& graph, Backend* backend)
+      : plan(graph, LossKind::kSoftmaxCrossEntropy, Reduction::kMean, backend, DType::kF32),
+        params(plan.flat_param_count()),
+        grads(plan.flat_param_count()),
+        state(static_cast<size_t>(std::max<int64_t>(plan.flat_state_count(), 1))) {
+    plan.init_params(params.data(), 1);
+    plan.init_state(state.data());
+    HostView targets{labels.data(), DType::kI32, {5}, {}};
+    plan.reserve(5);
+    plan.load_batch({x.data(), DType::kF32, {5, 6}, {}}, &targets);
+  }
+  void forward(bool training) { plan.forward(params.data(), training, 1, 2, 1.0, nullptr, state.data()); }
+  void backward() { plan.backward(params.data(), grads.data(), 1, 2); }
+
+  Plan plan;
+  std::vector<float> params, grads, state, x = std::vector<float>(5 * 6, 0.5f);
+  std::vector<int32_t> labels = std::vector<int32_t>(5, 1);
+};
+
 struct Passes {
   int forwards, backwards;
 };
 Passes count_activation_passes(const Graph& graph) {
   CountingBackend backend;
-  Plan plan(graph, LossKind::kSoftmaxCrossEntropy, Reduction::kMean, &backend, DType::kF32);
-  std::vector<float> params(plan.flat_param_count()), grads(plan.flat_param_count()), x(5 * 6, 0.5f);
-  std::vector<float> state(static_cast<size_t>(std::max<int64_t>(plan.flat_state_count(), 1)));
-  plan.init_params(params.data(), 1);
-  plan.init_state(state.data());
-  std::vector<int32_t> labels(5, 1);
-  HostView targets{labels.data(), DType::kI32, {5}, {}};
-  plan.reserve(5);
-  plan.load_batch({x.data(), DType::kF32, {5, 6}, {}}, &targets);
-  plan.forward(params.data(), true, 1, 2, 1.0, nullptr, state.data());
-  plan.backward(params.data(), grads.data(), 1, 2);
+  LoadedPlan loaded(graph, &backend);
+  loaded.forward(true);
+  loaded.backward();
   return {backend.forwards, backend.backwards};
 }
 
@@ -173,19 +186,11 @@ TEST(PlanTest, FusedReluPassesAreNotLaunched) {
 
 TEST(PlanTest, BackwardNeedsATrainingForward) {
   cpu::CpuBackend backend(1);
-  Plan plan(norm_relu_mlp(), LossKind::kSoftmaxCrossEntropy, Reduction::kMean, &backend, DType::kF32);
-  std::vector<float> params(plan.flat_param_count()), grads(plan.flat_param_count()), x(5 * 6, 0.5f);
-  std::vector<float> state(static_cast<size_t>(plan.flat_state_count()));
-  plan.init_params(params.data(), 1);
-  plan.init_state(state.data());
-  std::vector<int32_t> labels(5, 1);
-  HostView targets{labels.data(), DType::kI32, {5}, {}};
-  plan.reserve(5);
-  plan.load_batch({x.data(), DType::kF32, {5, 6}, {}}, &targets);
-  plan.forward(params.data(), false, 1, 2, 1.0, nullptr, state.data());
+  LoadedPlan loaded(norm_relu_mlp(), &backend);
+  loaded.forward(false);
   // Batch norm's saved statistics were not written: backward refuses.
   try {
-    plan.backward(params.data(), grads.data(), 1, 2);
+    loaded.backward();
     FAIL() << "backward ran after an evaluation forward";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::kInternal) << e.what();
