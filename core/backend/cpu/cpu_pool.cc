@@ -44,7 +44,16 @@ void for_each_tap(const Window2d& w, const std::vector<TapColumns>& taps, int64_
       tap((y0 + ky * w.dilation_h) * w.width, taps[kx], static_cast<int32_t>(ky * w.kernel_w + kx));
 }
 
-// NaN wins, as in PyTorch: it must not vanish before the loss check.
+// Whether v takes over from best as a window's maximum, scanning in raster
+// order: a larger value, or the first NaN. NaN wins, as in PyTorch (it must
+// not vanish before the loss check), and once taken nothing replaces it.
+template <typename T>
+bool takes_over(T best, T v) {
+  return best == best && (v > best || v != v);
+}
+
+// The same maximum without the first-NaN test: any NaN gives NaN, and one
+// compare less keeps the forward loops fast.
 template <typename T>
 T max_keeping_nan(T best, T v) {
   return (v > best || v != v) ? v : best;
@@ -141,7 +150,7 @@ void max_pool_tiles_backward(const Window2d& w, int64_t begin, int64_t end, cons
           for (int64_t kx = 0; kx < kw; ++kx) {
             const int64_t at = corner + ky * width + kx;
             const T v = load(plane[at]);
-            const bool take = best == best && (v > best || v != v);  // selects: data-dependent branches mispredict
+            const bool take = takes_over(best, v);  // selects: data-dependent branches mispredict
             best = take ? v : best;
             best_at = take ? at : best_at;
           }
@@ -237,8 +246,7 @@ void CpuBackend::pool2d_backward(DType dt, Pool pool, int64_t planes, const Wind
             T* __restrict value_of = best.data();
             for (int64_t ox = lo; ox < hi; ++ox) {
               const T v = load(plane[base + ox * stride]);
-              // A NaN, once taken, keeps the gradient: nothing compares above it.
-              const bool take = tap_of[ox] < 0 || (value_of[ox] == value_of[ox] && (v > value_of[ox] || v != v));
+              const bool take = tap_of[ox] < 0 || takes_over(value_of[ox], v);
               tap_of[ox] = take ? tap : tap_of[ox];
               value_of[ox] = take ? v : value_of[ox];
             }
