@@ -36,7 +36,8 @@ double lane_sum(int64_t n, const Term& term) {
 // Mean and 1 / sqrt(variance + eps) of one row, two passes in double.
 template <typename S>
 void row_statistics(const S* row, int64_t cols, double eps, double* mean, double* inv_std) {
-  const double m = lane_sum(cols, [&](int64_t j) { return static_cast<double>(load(row[j])); }) / static_cast<double>(cols);
+  const double total = lane_sum(cols, [&](int64_t j) { return static_cast<double>(load(row[j])); });
+  const double m = total / static_cast<double>(cols);
   const double squares = lane_sum(cols, [&](int64_t j) {
     const double d = static_cast<double>(load(row[j])) - m;
     return d * d;
@@ -170,8 +171,10 @@ void batch_norm_gradients(int threads, DType dt, DType param_dt, int64_t batch, 
           for (int64_t n = 0; n < batch; ++n) {
             const int64_t base = (n * channels + c) * spatial;
             T* __restrict dst = masked.data() + n * spatial;
-            for (int64_t s = 0; s < spatial; ++s)
-              dst[s] = load(grad_out[base + s]) * math::activation_slope<Activation::kRelu>(T(0), load(relu_out[base + s]));
+            for (int64_t s = 0; s < spatial; ++s) {
+              const T slope = math::activation_slope<Activation::kRelu>(T(0), load(relu_out[base + s]));
+              dst[s] = load(grad_out[base + s]) * slope;
+            }
           }
           channel_gradients(c, [&](int64_t n) { return static_cast<const T*>(masked.data() + n * spatial); });
         } else {

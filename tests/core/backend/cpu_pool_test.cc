@@ -126,7 +126,8 @@ TEST(CpuPoolTest, MatchesThePerOutputReferenceForEveryWindowShape) {
         const Reference want = reference(pool, planes, w, x, dy, dx_before);
         for (cpu::CpuBackend* backend : {&one, &four}) {
           // Without accumulation, every input must be written: start from a sentinel.
-          std::vector<float> y(static_cast<size_t>(outputs)), dx = accumulate ? dx_before : std::vector<float>(inputs, 1234.5f);
+          std::vector<float> y(static_cast<size_t>(outputs));
+          std::vector<float> dx = accumulate ? dx_before : std::vector<float>(inputs, 1234.5f);
           backend->pool2d_forward(DType::kF32, pool, planes, w, x.data(), y.data());
           backend->pool2d_backward(DType::kF32, pool, planes, w, x.data(), dy.data(), dx.data(), accumulate);
           for (int64_t i = 0; i < outputs; ++i) ASSERT_TRUE(same(y[i], want.y[i], 1e-6f)) << "output " << i;
