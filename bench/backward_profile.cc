@@ -23,6 +23,7 @@
 #include "core/base/error.h"
 #include "core/base/rng.h"
 #include "core/graph/plan.h"
+#include "core/kernels/elementwise_kernels.h"
 #include "core/ops/ops.h"
 #include "core/optim/optimizer.h"
 
@@ -119,7 +120,7 @@ int run(int argc, char** argv) {
     plan.init_state(state.data());
   }
   plan.init_params(params.data(), 1);
-  if (policy.mixed()) backend->convert(DType::kF32, policy.activation, flat[0], params.data(), half.data());
+  if (policy.mixed()) kernels::convert(*backend, DType::kF32, policy.activation, flat[0], params.data(), half.data());
   OptimizerConfig adam;
   adam.kind = OptimizerKind::kAdam;
   std::unique_ptr<Optimizer> optimizer = make_optimizer(adam, backend.get(), DType::kF32, flat[0]);

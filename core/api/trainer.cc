@@ -1,13 +1,16 @@
 #include "core/api/trainer.h"
 
 #include <algorithm>
-#include <exception>
 #include <cmath>
 #include <cstring>
+#include <exception>
 #include <functional>
 
 #include "core/backend/cpu/cpu_backend.h"
 #include "core/base/error.h"
+#include "core/kernels/elementwise_kernels.h"
+#include "core/kernels/reduce_kernels.h"
+#include "core/optim/optim_kernels.h"
 
 namespace tk {
 
@@ -95,11 +98,12 @@ Trainer::~Trainer() {
 
 void Trainer::refresh_half_params() {
   if (policy_.mixed())
-    backend_->convert(policy_.master, policy_.activation, plan_->flat_param_count(), params_.data(), half_params_.data());
+    kernels::convert(*backend_, policy_.master, policy_.activation, plan_->flat_param_count(), params_.data(),
+                     half_params_.data());
 }
 
 bool Trainer::gradients_finite(double* sum_squares) {
-  *sum_squares = backend_->sum_squares(config_.compute_dtype, plan_->flat_param_count(), grads_.data());
+  *sum_squares = kernels::sum_squares(*backend_, config_.compute_dtype, plan_->flat_param_count(), grads_.data());
   return gradients_finite_given(*sum_squares);
 }
 
@@ -107,7 +111,7 @@ bool Trainer::gradients_finite_given(double sum_squares) {
   // A finite sum of squares proves every gradient finite in one pass; only
   // when it is not (Inf/NaN, or a huge f64 square) look element by element.
   return std::isfinite(sum_squares) ||
-         backend_->all_finite(config_.compute_dtype, plan_->flat_param_count(), grads_.data());
+         kernels::all_finite(*backend_, config_.compute_dtype, plan_->flat_param_count(), grads_.data());
 }
 
 void Trainer::backward_into_grads(uint64_t stream) {
@@ -115,7 +119,8 @@ void Trainer::backward_into_grads(uint64_t stream) {
   // grads_ becomes the running sum of the accumulation window, so the check
   // that follows covers the sum too (two large finite halves can add up to Inf).
   if (accumulated_count_ > 0)
-    backend_->axpy(config_.compute_dtype, plan_->flat_param_count(), 1.0, accumulated_.data(), grads_.data(), true);
+    kernels::axpy(*backend_, config_.compute_dtype, plan_->flat_param_count(), 1.0, accumulated_.data(), grads_.data(),
+                  true);
 }
 
 StepResult Trainer::skip(StepResult result) {
@@ -176,7 +181,8 @@ void Trainer::backward_with_all_reduce(bool finite_loss, uint64_t stream) {
       uint8_t* host = host_grads_.data() + lower * elem;
       if (finite_loss) {
         // The accumulation window's sum so far joins this micro-batch's part.
-        if (accumulated_count_ > 0) backend_->axpy(dt, n, 1.0, accumulated_.element(lower), grads_.element(lower), true);
+        if (accumulated_count_ > 0)
+          kernels::axpy(*backend_, dt, n, 1.0, accumulated_.element(lower), grads_.element(lower), true);
         if (!comm_->device_memory()) backend_->copy_to_host(host, grads_.element(lower), static_cast<size_t>(n) * elem);
       }
       // NCCL sums the gradients where they are; MPI and threads sum host copies.
@@ -205,8 +211,7 @@ void Trainer::backward_with_all_reduce(bool finite_loss, uint64_t stream) {
 bool Trainer::decides_on_device() const {
   if (config_.step_decision == StepDecision::kHost) return false;
   if (config_.step_decision == StepDecision::kAuto && !backend_->offers_recording()) return false;
-  return !comm_ && config_.accumulation_steps == 1 && config_.compute_dtype == DType::kF32 &&
-         !plan_->draws_per_step();
+  return !comm_ && config_.accumulation_steps == 1 && config_.compute_dtype == DType::kF32 && !plan_->draws_per_step();
 }
 
 void Trainer::upload_control() {
@@ -263,10 +268,11 @@ void Trainer::run_device_step() {
   plan_->forward_into(params_.data(), config_.seed, 0, GradScale(1.0, &c->loss_scale), &c->loss_sum, half_params(),
                       state_.data(), next_state_.data());
   plan_->backward(params_.data(), grads_.data(), config_.seed, 0, half_params());
-  backend_->sum_into(dt, count, grads_.data(), true, &c->grad_sum_squares);
-  backend_->decide_step(c, rules_);
+  kernels::sum_into(*backend_, dt, count, grads_.data(), true, &c->grad_sum_squares);
+  kernels::decide_step(*backend_, c, rules_);
   optimizer_->step_decided_on_device(params_.data(), grads_.data(), c, half_copy());
-  if (plan_->flat_state_count() > 0) backend_->copy_if_applied(c, state_.data(), next_state_.data(), state_.bytes());
+  if (plan_->flat_state_count() > 0)
+    kernels::copy_if_applied(*backend_, c, state_.data(), next_state_.data(), state_.bytes());
 }
 
 void Trainer::queue_device_step(const HostView& inputs, const HostView& targets) {
@@ -360,7 +366,8 @@ StepResult Trainer::step_on_host(const HostView& inputs, const HostView& targets
     if (mean) share = static_cast<double>(rows) / comm_buffer_[0];
   }
   // Replicas draw different dropout masks: the stream includes the rank.
-  const uint64_t stream = static_cast<uint64_t>(micro_steps_) ^ (comm_ ? static_cast<uint64_t>(comm_->rank()) << 48 : 0);
+  const uint64_t stream =
+      static_cast<uint64_t>(micro_steps_) ^ (comm_ ? static_cast<uint64_t>(comm_->rank()) << 48 : 0);
   StepResult result;
   result.loss_scale = scaler_.scale();
   const double loss_grad_scale = result.loss_scale * share / config_.accumulation_steps;
@@ -377,7 +384,7 @@ StepResult Trainer::step_on_host(const HostView& inputs, const HostView& targets
     const int loss_ticket = plan_->forward_queued(params_.data(), true, config_.seed, stream, loss_grad_scale,
                                                   half_params(), state_.data(), next_state_.data());
     backward_into_grads(stream);
-    const int grad_ticket = backend_->queue_sum_squares(dt, count, grads_.data());
+    const int grad_ticket = kernels::queue_sum_squares(*backend_, dt, count, grads_.data());
     const std::vector<double> sums = backend_->read_queued();
     result.loss = plan_->loss_from(sums.at(static_cast<size_t>(loss_ticket)));
     grad_sum_squares = sums.at(static_cast<size_t>(grad_ticket));

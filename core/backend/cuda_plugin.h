@@ -6,14 +6,16 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "core/backend/plugin_abi.h"
+
 namespace tk {
 
 class Backend;
 class Communicator;
 
-// Bumped whenever the Backend interface or these signatures change: a plugin
-// from another build is refused instead of called through a wrong vtable.
-constexpr int kCudaPluginAbi = 6;
+// kCudaPluginAbi (plugin_abi.h) is derived from the headers both sides
+// compile against: a plugin from another build is refused instead of called
+// through a wrong vtable or kernel signature.
 
 struct CudaDeviceProperties {
   char name[256];
@@ -21,11 +23,15 @@ struct CudaDeviceProperties {
   int32_t major, minor;  // compute capability
 };
 
-using CudaPluginAbiFn = int (*)();
+using CudaPluginAbiFn = long long (*)();
 using CudaDeviceCountFn = int (*)(int* count, char* message, size_t capacity);
 using CudaDevicePropertiesFn = int (*)(int device, CudaDeviceProperties* out, char* message, size_t capacity);
 // *out is owned by the caller, who deletes it through Backend's virtual destructor.
 using CudaBackendCreateFn = int (*)(int device, Backend** out, char* message, size_t capacity);
+// The plugin's CUDA kernels (core/kernels/kernel_table.h): *count entries at
+// *entries, valid while the plugin stays loaded.
+struct KernelEntry;
+using CudaKernelsFn = int (*)(const KernelEntry** entries, size_t* count, char* message, size_t capacity);
 
 // Page-locked host memory (cudaHostAlloc, portable to every device).
 using CudaHostAllocFn = int (*)(size_t bytes, void** out, char* message, size_t capacity);

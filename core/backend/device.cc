@@ -8,6 +8,7 @@
 #include "core/backend/cpu/cpu_backend.h"
 #include "core/backend/cuda_plugin.h"
 #include "core/base/error.h"
+#include "core/kernels/kernel_table.h"
 
 namespace tk {
 namespace {
@@ -64,13 +65,28 @@ Plugin load_plugin() {
       reinterpret_cast<NcclCommunicatorCreateFn>(dlsym(handle, "trainkit_cuda_nccl_communicator_create"));
   plugin.host_alloc = reinterpret_cast<CudaHostAllocFn>(dlsym(handle, "trainkit_cuda_host_alloc"));
   plugin.host_free = reinterpret_cast<CudaHostFreeFn>(dlsym(handle, "trainkit_cuda_host_free"));
-  if (!abi || !plugin.device_count || !plugin.device_properties || !plugin.backend_create || !plugin.nccl_unique_id ||
-      !plugin.nccl_communicator_create || !plugin.host_alloc || !plugin.host_free) {
+  auto kernels = reinterpret_cast<CudaKernelsFn>(dlsym(handle, "trainkit_cuda_kernels"));
+  if (!abi || !kernels || !plugin.device_count || !plugin.device_properties || !plugin.backend_create ||
+      !plugin.nccl_unique_id || !plugin.nccl_communicator_create || !plugin.host_alloc || !plugin.host_free) {
     plugin.why_not = std::string(kPluginName) + " lacks trainkit's plugin entry points";
   } else if (abi() != kCudaPluginAbi) {
-    plugin.why_not = std::string(kPluginName) + " is from another trainkit build (plugin ABI " +
-                     std::to_string(abi()) + ", expected " + std::to_string(kCudaPluginAbi) + ")";
+    plugin.why_not = std::string(kPluginName) + " is from another trainkit build (plugin ABI " + std::to_string(abi()) +
+                     ", expected " + std::to_string(kCudaPluginAbi) + ")";
   } else {
+    // The op families' CUDA kernels join this library's kernel table.
+    const KernelEntry* entries = nullptr;
+    size_t count = 0;
+    char message[512] = "";
+    if (kernels(&entries, &count, message, sizeof message) != 0) {
+      plugin.why_not = std::string(kPluginName) + " could not list its kernels: " + message;
+      return plugin;
+    }
+    try {
+      for (size_t i = 0; i < count; ++i) KernelTable::global().add(entries[i]);
+    } catch (const Error& e) {
+      plugin.why_not = std::string(kPluginName) + ": " + e.what();
+      return plugin;
+    }
     plugin.loaded = true;
   }
   // The handle stays open for the life of the process: backends it made may outlive any caller.
@@ -106,7 +122,8 @@ std::vector<DeviceInfo> cuda_devices(std::string* why_none) {
 
 std::unique_ptr<Backend> make_backend(int device, int threads) {
   if (device == kDeviceCpu) return std::make_unique<cpu::CpuBackend>(threads);
-  if (device < kDeviceAuto) fail(ErrorCode::kInvalidArgument, "device ", device, " is not a device (CPU -1, auto -2, GPU 0..)");
+  if (device < kDeviceAuto)
+    fail(ErrorCode::kInvalidArgument, "device ", device, " is not a device (CPU -1, auto -2, GPU 0..)");
   std::string why;
   const std::vector<DeviceInfo> devices = cuda_devices(&why);
   if (device == kDeviceAuto) {
@@ -164,8 +181,8 @@ std::unique_ptr<Communicator> make_nccl_communicator(const std::string& id, int 
     fail(ErrorCode::kInvalidArgument, "an NCCL id has ", kNcclIdBytes, " bytes, got ", id.size());
   char message[512] = "";
   Communicator* communicator = nullptr;
-  const int code = p.nccl_communicator_create(id.data(), rank, size, backend, timeout_ms, &communicator, message,
-                                              sizeof message);
+  const int code =
+      p.nccl_communicator_create(id.data(), rank, size, backend, timeout_ms, &communicator, message, sizeof message);
   if (code != 0) fail(static_cast<ErrorCode>(code), message);
   return std::unique_ptr<Communicator>(communicator);
 }

@@ -6,6 +6,9 @@
 #include "core/base/error.h"
 #include "core/base/rng.h"
 #include "core/graph/memory_planner.h"
+#include "core/kernels/reduce_kernels.h"
+#include "core/ops/activation/activation_kernels.h"
+#include "core/ops/loss/loss_kernels.h"
 
 namespace tk {
 namespace {
@@ -16,12 +19,18 @@ double init_value(const ParamSpec& spec, Rng& rng) {
   const double fan_in = static_cast<double>(spec.fan_in);
   const double fan_sum = static_cast<double>(spec.fan_in + spec.fan_out);
   switch (spec.init) {
-    case Init::kZeros: return 0.0;
-    case Init::kOnes: return 1.0;
-    case Init::kHeUniform: return (2 * rng.uniform() - 1) * std::sqrt(6.0 / fan_in);
-    case Init::kHeNormal: return rng.normal() * std::sqrt(2.0 / fan_in);
-    case Init::kXavierUniform: return (2 * rng.uniform() - 1) * std::sqrt(6.0 / fan_sum);
-    case Init::kXavierNormal: return rng.normal() * std::sqrt(2.0 / fan_sum);
+    case Init::kZeros:
+      return 0.0;
+    case Init::kOnes:
+      return 1.0;
+    case Init::kHeUniform:
+      return (2 * rng.uniform() - 1) * std::sqrt(6.0 / fan_in);
+    case Init::kHeNormal:
+      return rng.normal() * std::sqrt(2.0 / fan_in);
+    case Init::kXavierUniform:
+      return (2 * rng.uniform() - 1) * std::sqrt(6.0 / fan_sum);
+    case Init::kXavierNormal:
+      return rng.normal() * std::sqrt(2.0 / fan_sum);
   }
   return 0.0;
 }
@@ -48,7 +57,8 @@ Plan::Plan(const Graph& graph, LossKind loss, Reduction reduction, Backend* back
   for (int i = n - 1; i >= 0; --i)
     if (live[i])
       for (int in : graph_.node(i).inputs) live[in] = true;
-  if (!live[input_]) fail(ErrorCode::kInvalidArgument, "the output does not depend on the input '", graph_.node(input_).name, "'");
+  if (!live[input_])
+    fail(ErrorCode::kInvalidArgument, "the output does not depend on the input '", graph_.node(input_).name, "'");
 
   // Flat parameter layout, in node order; non-trainable state beside it.
   flat_param_count_ = lay_out(live, &Node::params, &params_, &node_params_, "parameters");
@@ -88,7 +98,8 @@ Plan::Plan(const Graph& graph, LossKind loss, Reduction reduction, Backend* back
     if (node.op->type() != "relu" || node.inputs.size() != 1) continue;
     const int producer = node.inputs[0];
     const Node& source = graph_.node(producer);
-    if (source.is_input() || !source.op->fuses_relu() || readers[producer] != 1 || producer == graph_.output()) continue;
+    if (source.is_input() || !source.op->fuses_relu() || readers[producer] != 1 || producer == graph_.output())
+      continue;
     relu_fused_into_[step.node] = producer;
     fused_relu_of_[producer] = step.node;
   }
@@ -117,7 +128,8 @@ int64_t Plan::lay_out(const std::vector<bool>& live, std::vector<ParamSpec> Node
       (*node_tensors)[i].push_back(static_cast<int>(tensors->size()));
       tensors->push_back({node.name + "." + spec.name, static_cast<int>(i), spec, total, count});
       const int64_t padded = (count + kParamAlignElements - 1) / kParamAlignElements * kParamAlignElements;
-      if (padded > kMaxBytes / 8 - total) fail(ErrorCode::kOutOfMemory, "the model's ", what, " need more than 2^56 bytes");
+      if (padded > kMaxBytes / 8 - total)
+        fail(ErrorCode::kOutOfMemory, "the model's ", what, " need more than 2^56 bytes");
       total += padded;
     }
   }
@@ -154,7 +166,9 @@ void Plan::init_flat(const std::vector<ParamTensor>& tensors, int64_t count, uin
   backend_->load_host(view, policy_.master, flat);
 }
 
-void Plan::init_params(void* flat_params, uint64_t seed) const { init_flat(params_, flat_param_count_, seed, flat_params); }
+void Plan::init_params(void* flat_params, uint64_t seed) const {
+  init_flat(params_, flat_param_count_, seed, flat_params);
+}
 
 void Plan::init_state(void* flat_state) const { init_flat(states_, flat_state_count_, 0, flat_state); }
 
@@ -235,10 +249,14 @@ void Plan::reserve(int64_t batch) {
   for (size_t b = 0; b < buffers.size(); ++b) {
     auto [node, holds] = owner[b];
     int64_t offset = static_cast<int64_t>(layout.offsets[b]);
-    if (node == -1) target_offset = offset;
-    else if (node == -2) row_loss_offset = offset;
-    else if (node == -3) probs_offset = offset;
-    else (holds == Holds::kGrad ? grad_offset : holds == Holds::kSaved ? saved_offset : value_offset)[node] = offset;
+    if (node == -1)
+      target_offset = offset;
+    else if (node == -2)
+      row_loss_offset = offset;
+    else if (node == -3)
+      probs_offset = offset;
+    else
+      (holds == Holds::kGrad ? grad_offset : holds == Holds::kSaved ? saved_offset : value_offset)[node] = offset;
   }
   for (int node = 0; node < n; ++node)
     if (fused_relu_of_[node] >= 0) value_offset[node] = value_offset[fused_relu_of_[node]];
@@ -312,11 +330,12 @@ void Plan::check_batch(const HostView& inputs, const HostView* targets) const {
   Shape target = target_shape();
   if (targets->shape.size() != target.size() + 1 || targets->shape[0] != batch ||
       !std::equal(target.begin(), target.end(), targets->shape.begin() + 1))
-    fail(ErrorCode::kShapeMismatch, "targets have shape ", shape_to_string(targets->shape), ", the ",
-         loss_->name(), " loss expects ", describe(target), " with batch ", batch);
+    fail(ErrorCode::kShapeMismatch, "targets have shape ", shape_to_string(targets->shape), ", the ", loss_->name(),
+         " loss expects ", describe(target), " with batch ", batch);
   if (loss_->targets_are_class_indices()) {
     if (targets->dtype != DType::kI32)
-      fail(ErrorCode::kDtypeMismatch, loss_->name(), " takes i32 class indices as targets, got ", dtype_name(targets->dtype));
+      fail(ErrorCode::kDtypeMismatch, loss_->name(), " takes i32 class indices as targets, got ",
+           dtype_name(targets->dtype));
     const int64_t classes = output_shape()[0];
     int64_t stride = targets->strides.empty() ? 1 : targets->strides[0];
     const int32_t* labels = static_cast<const int32_t*>(targets->data);
@@ -341,8 +360,8 @@ void Plan::load_batch(const HostView& inputs, const HostView* targets) {
   }
 }
 
-OpContext& Plan::context(size_t step, const void* flat_params, const void* half_params, void* flat_grads,
-                         bool training, uint64_t seed, uint64_t stream, const void* flat_state, void* next_state) {
+OpContext& Plan::context(size_t step, const void* flat_params, const void* half_params, void* flat_grads, bool training,
+                         uint64_t seed, uint64_t stream, const void* flat_state, void* next_state) {
   OpContext& ctx = contexts_[step];
   const int node = schedule_[step].node;
   ctx.batch = batch_;
@@ -366,8 +385,8 @@ OpContext& Plan::context(size_t step, const void* flat_params, const void* half_
   return ctx;
 }
 
-double Plan::forward(const void* flat_params, bool training, uint64_t seed, uint64_t stream,
-                     double loss_grad_scale, const void* half_params, const void* flat_state, void* next_state) {
+double Plan::forward(const void* flat_params, bool training, uint64_t seed, uint64_t stream, double loss_grad_scale,
+                     const void* half_params, const void* flat_state, void* next_state) {
   if (!has_targets_) {
     run_forward(flat_params, training, seed, stream, 0, half_params, flat_state, next_state);
     return std::nan("");
@@ -378,18 +397,18 @@ double Plan::forward(const void* flat_params, bool training, uint64_t seed, uint
   return loss_from(backend_->read_queued().at(static_cast<size_t>(ticket)));
 }
 
-int Plan::forward_queued(const void* flat_params, bool training, uint64_t seed, uint64_t stream,
-                         double loss_grad_scale, const void* half_params, const void* flat_state, void* next_state) {
+int Plan::forward_queued(const void* flat_params, bool training, uint64_t seed, uint64_t stream, double loss_grad_scale,
+                         const void* half_params, const void* flat_state, void* next_state) {
   if (!has_targets_) fail(ErrorCode::kInternal, "a loss needs targets: load_batch() with targets first");
   run_forward(flat_params, training, seed, stream, loss_grad_scale, half_params, flat_state, next_state);
-  return backend_->queue_sum(policy_.master, batch_, arena_at(row_loss_offset_));
+  return kernels::queue_sum(*backend_, policy_.master, batch_, arena_at(row_loss_offset_));
 }
 
 void Plan::forward_into(const void* flat_params, uint64_t seed, uint64_t stream, GradScale loss_grad_scale,
                         double* device_loss_sum, const void* half_params, const void* flat_state, void* next_state) {
   if (!has_targets_) fail(ErrorCode::kInternal, "a loss needs targets: load_batch() with targets first");
   run_forward(flat_params, true, seed, stream, loss_grad_scale, half_params, flat_state, next_state);
-  backend_->sum_into(policy_.master, batch_, arena_at(row_loss_offset_), false, device_loss_sum);
+  kernels::sum_into(*backend_, policy_.master, batch_, arena_at(row_loss_offset_), false, device_loss_sum);
 }
 
 bool Plan::relu_backward_fused(int node) const {
@@ -415,8 +434,8 @@ void Plan::run_forward(const void* flat_params, bool training, uint64_t seed, ui
     fail(ErrorCode::kInternal, "a plan with non-trainable state ran without it");
   for (size_t s = 0; s < schedule_.size(); ++s) {
     if (relu_fused_into_[schedule_[s].node] >= 0) continue;  // the op before it applied it
-    graph_.node(schedule_[s].node).op->forward(
-        context(s, flat_params, half_params, nullptr, training, seed, stream, flat_state, next_state));
+    graph_.node(schedule_[s].node)
+        .op->forward(context(s, flat_params, half_params, nullptr, training, seed, stream, flat_state, next_state));
   }
   last_loss_grad_scale_ = 0;
   last_forward_training_ = training;
@@ -429,27 +448,25 @@ void Plan::run_forward(const void* flat_params, bool training, uint64_t seed, ui
                  GradScale(loss_grad_scale.value, loss_grad_scale.device, static_cast<double>(divisor)));
 }
 
-void Plan::backward(const void* flat_params, void* flat_grads, uint64_t seed, uint64_t stream,
-                    const void* half_params, const std::function<void(int node)>* after_op) {
+void Plan::backward(const void* flat_params, void* flat_grads, uint64_t seed, uint64_t stream, const void* half_params,
+                    const std::function<void(int node)>* after_op) {
   if (last_loss_grad_scale_ == 0) fail(ErrorCode::kInternal, "backward needs a forward with a loss gradient");
   // Ops read what a training forward saved for them (batch norm's statistics).
   if (!last_forward_training_) fail(ErrorCode::kInternal, "backward needs a training forward");
   for (size_t s = schedule_.size(); s-- > 0;) {
     if (!relu_backward_fused(schedule_[s].node))
-      graph_.node(schedule_[s].node).op->backward(
-          context(s, flat_params, half_params, flat_grads, true, seed, stream, nullptr, nullptr));
+      graph_.node(schedule_[s].node)
+          .op->backward(context(s, flat_params, half_params, flat_grads, true, seed, stream, nullptr, nullptr));
     if (after_op) (*after_op)(schedule_[s].node);
   }
 }
 
 int64_t Plan::count_correct() const {
-  return loss_->count_correct(backend_, policy_.activation, policy_.master, batch_, output_shape(), value(graph_.output()),
-                              arena_at(target_offset_));
+  return loss_->count_correct(backend_, policy_.activation, policy_.master, batch_, output_shape(),
+                              value(graph_.output()), arena_at(target_offset_));
 }
 
-int64_t Plan::predictions_per_batch() const {
-  return loss_->predictions_per_batch(batch_, output_shape());
-}
+int64_t Plan::predictions_per_batch() const { return loss_->predictions_per_batch(batch_, output_shape()); }
 
 void Plan::store_output(bool probabilities, const HostView& out) {
   const DType dt = policy_.activation;
@@ -458,9 +475,9 @@ void Plan::store_output(bool probabilities, const HostView& out) {
   if (probabilities && loss_->probabilities() != Loss::Probabilities::kIdentity) {
     void* probs = arena_at(probs_offset_);
     if (loss_->probabilities() == Loss::Probabilities::kSoftmax) {
-      backend_->softmax(dt, batch_, shape_numel(output_shape()), source, probs);
+      kernels::softmax(*backend_, dt, batch_, shape_numel(output_shape()), source, probs);
     } else {
-      backend_->activation_forward(dt, Activation::kSigmoid, count, source, probs);
+      kernels::activation_forward(*backend_, dt, Activation::kSigmoid, count, source, probs);
     }
     source = probs;
   }

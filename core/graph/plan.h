@@ -13,7 +13,7 @@
 #include "core/amp/precision.h"
 #include "core/backend/buffer.h"
 #include "core/graph/graph.h"
-#include "core/ops/loss.h"
+#include "core/ops/loss/loss.h"
 
 namespace tk {
 

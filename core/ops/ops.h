@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "core/backend/backend.h"
+#include "core/ops/activation/activation_kernels.h"
 #include "core/ops/op.h"
 
 namespace tk {

@@ -10,8 +10,8 @@ void validate(const OptimizerConfig& c) {
   auto check = [](bool ok, const char* field, double value) {
     if (!ok) fail(ErrorCode::kInvalidArgument, "optimizer ", field, " is out of range: ", value);
   };
-  check(c.kind == OptimizerKind::kSgd || c.kind == OptimizerKind::kAdam || c.kind == OptimizerKind::kAdamW,
-        "kind", static_cast<double>(c.kind));
+  check(c.kind == OptimizerKind::kSgd || c.kind == OptimizerKind::kAdam || c.kind == OptimizerKind::kAdamW, "kind",
+        static_cast<double>(c.kind));
   check(std::isfinite(c.learning_rate) && c.learning_rate >= 0, "learning rate", c.learning_rate);
   check(std::isfinite(c.momentum) && c.momentum >= 0 && c.momentum < 1, "momentum (needs [0, 1))", c.momentum);
   check(!c.nesterov || c.momentum > 0, "momentum (Nesterov needs momentum > 0)", c.momentum);
@@ -27,8 +27,7 @@ double effective_weight_decay(const OptimizerConfig& c) {
   return c.kind == OptimizerKind::kAdamW ? 0.01 : 0.0;  // PyTorch's defaults
 }
 
-std::unique_ptr<Optimizer> make_optimizer(const OptimizerConfig& config, Backend* backend,
-                                          DType dtype, int64_t count) {
+std::unique_ptr<Optimizer> make_optimizer(const OptimizerConfig& config, Backend* backend, DType dtype, int64_t count) {
   validate(config);
   if (config.kind == OptimizerKind::kSgd) return make_sgd(config, backend, dtype, count);
   return make_adam(config, backend, dtype, count);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/backend/tensor.h"
+#include "core/optim/optim_kernels.h"
 
 namespace tk {
 

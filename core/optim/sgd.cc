@@ -1,6 +1,7 @@
 // SGD with optional momentum, Nesterov momentum and L2 weight decay (PyTorch's
 // torch.optim.SGD with dampening 0): the momentum buffer starts as the first
 // gradient.
+#include "core/optim/optim_kernels.h"
 #include "core/optim/optimizer.h"
 
 namespace tk {
@@ -14,8 +15,8 @@ class Sgd final : public Optimizer {
   }
 
   void update(void* params, const void* grads, const UpdateStep& step, const HalfCopy& half) override {
-    backend_->sgd_update(dtype_, count_, params, grads, momentum_.data(), step, config_.momentum,
-                         effective_weight_decay(config_), config_.nesterov, half);
+    kernels::sgd_update(*backend_, dtype_, count_, params, grads, momentum_.data(), step, config_.momentum,
+                        effective_weight_decay(config_), config_.nesterov, half);
   }
 
   std::vector<OptimizerState> state() override {
@@ -33,8 +34,7 @@ class Sgd final : public Optimizer {
 
 }  // namespace
 
-std::unique_ptr<Optimizer> make_sgd(const OptimizerConfig& config, Backend* backend, DType dtype,
-                                    int64_t count) {
+std::unique_ptr<Optimizer> make_sgd(const OptimizerConfig& config, Backend* backend, DType dtype, int64_t count) {
   return std::make_unique<Sgd>(config, backend, dtype, count);
 }
 

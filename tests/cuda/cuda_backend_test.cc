@@ -16,7 +16,17 @@
 #include "core/api/trainer.h"
 #include "core/backend/device.h"
 #include "core/base/rng.h"
+#include "core/kernels/elementwise_kernels.h"
+#include "core/kernels/reduce_kernels.h"
+#include "core/ops/activation/activation_kernels.h"
+#include "core/ops/conv/conv_kernels.h"
+#include "core/ops/dropout/dropout_kernels.h"
+#include "core/ops/linear/linear_kernels.h"
+#include "core/ops/loss/loss_kernels.h"
+#include "core/ops/norm/norm_kernels.h"
 #include "core/ops/ops.h"
+#include "core/ops/pool/pool_kernels.h"
+#include "core/optim/optim_kernels.h"
 
 namespace tk {
 namespace {
@@ -125,8 +135,8 @@ TEST_F(CudaBackendTest, FusedBiasProductsMatchTheCpu) {
     const double tol = tolerance(dt);
     const std::vector<double> x = random(rows * in), w = random(units * in), bias = random(units);
     Run f = both({{x, dt}, {w, dt}, {random(rows * units), dt}, {bias, dt}});
-    cpu_->gemm_bias(dt, dt, dt, true, rows, units, in, 1.0, f.cpu[0], f.cpu[1], f.cpu[2], dt, f.cpu[3]);
-    gpu_->gemm_bias(dt, dt, dt, true, rows, units, in, 1.0, f.gpu[0], f.gpu[1], f.gpu[2], dt, f.gpu[3]);
+    kernels::gemm_bias(*cpu_, dt, dt, dt, true, rows, units, in, 1.0, f.cpu[0], f.cpu[1], f.cpu[2], dt, f.cpu[3]);
+    kernels::gemm_bias(*gpu_, dt, dt, dt, true, rows, units, in, 1.0, f.gpu[0], f.gpu[1], f.gpu[2], dt, f.gpu[3]);
     std::vector<double> magnitudes(rows * units);
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t u = 0; u < units; ++u) {
@@ -141,15 +151,15 @@ TEST_F(CudaBackendTest, FusedBiasProductsMatchTheCpu) {
     std::vector<double> x_nan = x;
     x_nan[3 * in + 5] = std::nan("");
     Run h = both({{x_nan, dt}, {w, dt}, {random(rows * units), dt}, {bias, dt}});
-    cpu_->gemm_bias_relu(dt, dt, dt, rows, units, in, h.cpu[0], h.cpu[1], h.cpu[2], dt, h.cpu[3]);
-    gpu_->gemm_bias_relu(dt, dt, dt, rows, units, in, h.gpu[0], h.gpu[1], h.gpu[2], dt, h.gpu[3]);
+    kernels::gemm_bias_relu(*cpu_, dt, dt, dt, rows, units, in, h.cpu[0], h.cpu[1], h.cpu[2], dt, h.cpu[3]);
+    kernels::gemm_bias_relu(*gpu_, dt, dt, dt, rows, units, in, h.gpu[0], h.gpu[1], h.gpu[2], dt, h.gpu[3]);
     expect_close(h, 2, dt, rows * units, tol, std::string("linear forward with bias and ReLU, ") + dtype_name(dt),
                  magnitudes);
 
     const std::vector<double> dy = random(rows * units);
     Run g = both({{dy, dt}, {x, dt}, {random(units * in), DType::kF32}, {random(units), DType::kF32}});
-    cpu_->gemm_bias_grad(dt, dt, DType::kF32, units, in, rows, 1.0, g.cpu[0], g.cpu[1], g.cpu[2], DType::kF32, g.cpu[3]);
-    gpu_->gemm_bias_grad(dt, dt, DType::kF32, units, in, rows, 1.0, g.gpu[0], g.gpu[1], g.gpu[2], DType::kF32, g.gpu[3]);
+    kernels::gemm_bias_grad(*cpu_, dt, dt, DType::kF32, units, in, rows, 1.0, g.cpu[0], g.cpu[1], g.cpu[2], DType::kF32, g.cpu[3]);
+    kernels::gemm_bias_grad(*gpu_, dt, dt, DType::kF32, units, in, rows, 1.0, g.gpu[0], g.gpu[1], g.gpu[2], DType::kF32, g.gpu[3]);
     std::vector<double> weight_terms(units * in), bias_terms(units);
     for (int64_t u = 0; u < units; ++u) {
       for (int64_t i = 0; i < in; ++i)
@@ -169,7 +179,7 @@ TEST_F(CudaBackendTest, CudnnConvolutionsMatchADirectSum) {
   const Window2d win{c, h, wd, kernel, kernel, stride, stride, pad, pad, dilation, dilation,
                      (h + 2 * pad - dilation * (kernel - 1) - 1) / stride + 1,
                      (wd + 2 * pad - dilation * (kernel - 1) - 1) / stride + 1};
-  const Backend::Conv2dShape shape{n, k, groups, win};
+  const Conv2dShape shape{n, k, groups, win};
   const int64_t cg = c / groups, kg = k / groups, oh = win.out_h, ow = win.out_w;
   const std::vector<double> x = random(n * c * h * wd), w = random(k * cg * kernel * kernel);
   const std::vector<double> dy = random(n * k * oh * ow), dx0 = random(n * c * h * wd);
@@ -204,8 +214,8 @@ TEST_F(CudaBackendTest, CudnnConvolutionsMatchADirectSum) {
     void* gdy = upload(gpu_.get(), dy, dt);
     void* gdx = upload(gpu_.get(), dx0, dt);
     void* gdw = upload(gpu_.get(), std::vector<double>(w.size()), DType::kF32);
-    ASSERT_TRUE(gpu_->conv2d_forward(dt, shape, gx, gw, gy)) << "cuDNN took no " << dtype_name(dt) << " convolution";
-    ASSERT_TRUE(gpu_->conv2d_backward(dt, DType::kF32, shape, gx, gw, gdy, gdw, gdx, true));
+    ASSERT_TRUE(kernels::conv2d_forward(*gpu_, dt, shape, gx, gw, gy)) << "cuDNN took no " << dtype_name(dt) << " convolution";
+    ASSERT_TRUE(kernels::conv2d_backward(*gpu_, dt, DType::kF32, shape, gx, gw, gdy, gdw, gdx, true));
     auto expect = [&](const void* got, DType got_dt, const std::vector<double>& want,
                       const std::vector<double>& terms, const char* what) {
       const std::vector<double> g = download(gpu_.get(), got, got_dt, static_cast<int64_t>(want.size()));
@@ -227,12 +237,12 @@ TEST_F(CudaBackendTest, ElementwiseOpsMatchTheCpu) {
     const double tol = tolerance(dt);
     for (Activation act : {Activation::kRelu, Activation::kGelu, Activation::kTanh, Activation::kSigmoid}) {
       Run r = both({{random(n, 3), dt}, {random(n), dt}, {random(n), dt}, {random(n), dt}});
-      cpu_->activation_forward(dt, act, n, r.cpu[0], r.cpu[1]);
-      gpu_->activation_forward(dt, act, n, r.gpu[0], r.gpu[1]);
+      kernels::activation_forward(*cpu_, dt, act, n, r.cpu[0], r.cpu[1]);
+      kernels::activation_forward(*gpu_, dt, act, n, r.gpu[0], r.gpu[1]);
       expect_close(r, 1, dt, n, tol, "activation forward");
       const std::vector<double> before = download(cpu_.get(), r.cpu[3], dt, n);
-      cpu_->activation_backward(dt, act, n, r.cpu[0], r.cpu[1], r.cpu[2], r.cpu[3], true);
-      gpu_->activation_backward(dt, act, n, r.gpu[0], r.gpu[1], r.gpu[2], r.gpu[3], true);
+      kernels::activation_backward(*cpu_, dt, act, n, r.cpu[0], r.cpu[1], r.cpu[2], r.cpu[3], true);
+      kernels::activation_backward(*gpu_, dt, act, n, r.gpu[0], r.gpu[1], r.gpu[2], r.gpu[3], true);
       // dx accumulates: dx + dy f'(x) may cancel, so compare against both terms' size.
       const std::vector<double> after = download(cpu_.get(), r.cpu[3], dt, n);
       std::vector<double> magnitudes(n);
@@ -241,38 +251,38 @@ TEST_F(CudaBackendTest, ElementwiseOpsMatchTheCpu) {
       expect_close(r, 3, dt, n, tol, "activation backward", magnitudes);
     }
     Run r = both({{random(n), dt}, {random(n), dt}, {random(n), dt}});
-    cpu_->add(dt, n, r.cpu[0], r.cpu[1], r.cpu[2]);
-    gpu_->add(dt, n, r.gpu[0], r.gpu[1], r.gpu[2]);
+    kernels::add(*cpu_, dt, n, r.cpu[0], r.cpu[1], r.cpu[2]);
+    kernels::add(*gpu_, dt, n, r.gpu[0], r.gpu[1], r.gpu[2]);
     expect_close(r, 2, dt, n, tol, "add");
-    cpu_->axpy(dt, n, -0.3, r.cpu[0], r.cpu[2], true);
-    gpu_->axpy(dt, n, -0.3, r.gpu[0], r.gpu[2], true);
+    kernels::axpy(*cpu_, dt, n, -0.3, r.cpu[0], r.cpu[2], true);
+    kernels::axpy(*gpu_, dt, n, -0.3, r.gpu[0], r.gpu[2], true);
     expect_close(r, 2, dt, n, tol, "axpy");
     for (int64_t block : {1, 49}) {
-      cpu_->dropout(dt, n, block, 0.3, 5, 9, r.cpu[0], r.cpu[1], false);
-      gpu_->dropout(dt, n, block, 0.3, 5, 9, r.gpu[0], r.gpu[1], false);
+      kernels::dropout(*cpu_, dt, n, block, 0.3, 5, 9, r.cpu[0], r.cpu[1], false);
+      kernels::dropout(*gpu_, dt, n, block, 0.3, 5, 9, r.gpu[0], r.gpu[1], false);
       expect_close(r, 1, dt, n, tol, "dropout (the same mask)");
     }
     Run bias = both({{random(n - 7), dt}, {random(7), DType::kF32}, {random(7), DType::kF32}});
-    cpu_->bias_add(dt, DType::kF32, 1428, 7, bias.cpu[1], bias.cpu[0]);
-    gpu_->bias_add(dt, DType::kF32, 1428, 7, bias.gpu[1], bias.gpu[0]);
+    kernels::bias_add(*cpu_, dt, DType::kF32, 1428, 7, bias.cpu[1], bias.cpu[0]);
+    kernels::bias_add(*gpu_, dt, DType::kF32, 1428, 7, bias.gpu[1], bias.gpu[0]);
     expect_close(bias, 0, dt, n - 7, tol, "bias_add");
-    cpu_->column_sum(dt, DType::kF32, 1428, 7, bias.cpu[0], bias.cpu[2], true);
-    gpu_->column_sum(dt, DType::kF32, 1428, 7, bias.gpu[0], bias.gpu[2], true);
+    kernels::column_sum(*cpu_, dt, DType::kF32, 1428, 7, bias.cpu[0], bias.cpu[2], true);
+    kernels::column_sum(*gpu_, dt, DType::kF32, 1428, 7, bias.gpu[0], bias.gpu[2], true);
     expect_close(bias, 2, DType::kF32, 7, 1e-4, "column_sum");
     // Bias gradients of large batches: many row chunks, and one short chunk.
     for (int64_t rows : {16384, 300}) {
       const int64_t cols = 45;
       const std::vector<double> values = random(rows * cols);
       Run sums = both({{values, dt}, {random(cols), DType::kF32}});
-      cpu_->column_sum(dt, DType::kF32, rows, cols, sums.cpu[0], sums.cpu[1], false);
-      gpu_->column_sum(dt, DType::kF32, rows, cols, sums.gpu[0], sums.gpu[1], false);
+      kernels::column_sum(*cpu_, dt, DType::kF32, rows, cols, sums.cpu[0], sums.cpu[1], false);
+      kernels::column_sum(*gpu_, dt, DType::kF32, rows, cols, sums.gpu[0], sums.gpu[1], false);
       std::vector<double> terms(cols);  // the sums of |x|: both devices sum the same values in other orders
       for (int64_t i = 0; i < rows * cols; ++i) terms[i % cols] += std::abs(values[i]);
       expect_close(sums, 1, DType::kF32, cols, 1e-5, "column_sum of " + std::to_string(rows) + " rows", terms);
     }
     Run conv = both({{random(n), DType::kF32}, {random(n), dt}});
-    cpu_->convert(DType::kF32, dt, n, conv.cpu[0], conv.cpu[1]);
-    gpu_->convert(DType::kF32, dt, n, conv.gpu[0], conv.gpu[1]);
+    kernels::convert(*cpu_, DType::kF32, dt, n, conv.cpu[0], conv.cpu[1]);
+    kernels::convert(*gpu_, DType::kF32, dt, n, conv.gpu[0], conv.gpu[1]);
     expect_close(conv, 1, dt, n, 0.0, "convert (rounding must agree exactly)");
   }
 }
@@ -288,25 +298,25 @@ TEST_F(CudaBackendTest, LossesAndSoftmaxMatchTheCpu) {
                   {random(rows * classes), dt}, {targets, DType::kF32}});
     const auto* cpu_labels = static_cast<const int32_t*>(r.cpu[1]);
     const auto* gpu_labels = static_cast<const int32_t*>(r.gpu[1]);
-    cpu_->softmax_cross_entropy(dt, DType::kF32, rows, classes, r.cpu[0], cpu_labels, r.cpu[2], r.cpu[3], 0.01);
-    gpu_->softmax_cross_entropy(dt, DType::kF32, rows, classes, r.gpu[0], gpu_labels, r.gpu[2], r.gpu[3], 0.01);
+    kernels::softmax_cross_entropy(*cpu_, dt, DType::kF32, rows, classes, r.cpu[0], cpu_labels, r.cpu[2], r.cpu[3], 0.01);
+    kernels::softmax_cross_entropy(*gpu_, dt, DType::kF32, rows, classes, r.gpu[0], gpu_labels, r.gpu[2], r.gpu[3], 0.01);
     expect_close(r, 2, DType::kF32, rows, 1e-5, "cross-entropy loss");
     expect_close(r, 3, dt, rows * classes, tolerance(dt), "cross-entropy gradient");
-    cpu_->squared_error(dt, DType::kF32, rows, classes, r.cpu[0], r.cpu[4], r.cpu[2], r.cpu[3], 0.5);
-    gpu_->squared_error(dt, DType::kF32, rows, classes, r.gpu[0], r.gpu[4], r.gpu[2], r.gpu[3], 0.5);
+    kernels::squared_error(*cpu_, dt, DType::kF32, rows, classes, r.cpu[0], r.cpu[4], r.cpu[2], r.cpu[3], 0.5);
+    kernels::squared_error(*gpu_, dt, DType::kF32, rows, classes, r.gpu[0], r.gpu[4], r.gpu[2], r.gpu[3], 0.5);
     expect_close(r, 2, DType::kF32, rows, 1e-5, "squared error");
     expect_close(r, 3, dt, rows * classes, tolerance(dt), "squared error gradient");
-    cpu_->bce_with_logits(dt, DType::kF32, rows, classes, r.cpu[0], r.cpu[4], r.cpu[2], r.cpu[3], 0.5);
-    gpu_->bce_with_logits(dt, DType::kF32, rows, classes, r.gpu[0], r.gpu[4], r.gpu[2], r.gpu[3], 0.5);
+    kernels::bce_with_logits(*cpu_, dt, DType::kF32, rows, classes, r.cpu[0], r.cpu[4], r.cpu[2], r.cpu[3], 0.5);
+    kernels::bce_with_logits(*gpu_, dt, DType::kF32, rows, classes, r.gpu[0], r.gpu[4], r.gpu[2], r.gpu[3], 0.5);
     expect_close(r, 2, DType::kF32, rows, 1e-5, "bce loss");
     expect_close(r, 3, dt, rows * classes, tolerance(dt), "bce gradient");
-    cpu_->softmax(dt, rows, classes, r.cpu[0], r.cpu[3]);
-    gpu_->softmax(dt, rows, classes, r.gpu[0], r.gpu[3]);
+    kernels::softmax(*cpu_, dt, rows, classes, r.cpu[0], r.cpu[3]);
+    kernels::softmax(*gpu_, dt, rows, classes, r.gpu[0], r.gpu[3]);
     expect_close(r, 3, dt, rows * classes, tolerance(dt), "softmax");
-    EXPECT_EQ(cpu_->count_correct_argmax(dt, rows, classes, r.cpu[0], cpu_labels),
-              gpu_->count_correct_argmax(dt, rows, classes, r.gpu[0], gpu_labels));
-    EXPECT_EQ(cpu_->count_correct_binary(dt, DType::kF32, rows * classes, r.cpu[0], r.cpu[4]),
-              gpu_->count_correct_binary(dt, DType::kF32, rows * classes, r.gpu[0], r.gpu[4]));
+    EXPECT_EQ(kernels::count_correct_argmax(*cpu_, dt, rows, classes, r.cpu[0], cpu_labels),
+              kernels::count_correct_argmax(*gpu_, dt, rows, classes, r.gpu[0], gpu_labels));
+    EXPECT_EQ(kernels::count_correct_binary(*cpu_, dt, DType::kF32, rows * classes, r.cpu[0], r.cpu[4]),
+              kernels::count_correct_binary(*gpu_, dt, DType::kF32, rows * classes, r.gpu[0], r.gpu[4]));
   }
 }
 
@@ -319,19 +329,19 @@ TEST_F(CudaBackendTest, WindowsPoolingAndChannelsMatchTheCpu) {
     const int64_t image = 3 * 9 * 8, columns = 3 * 9 * w.out_h * w.out_w;
     Run r = both({{random(image), dt}, {random(columns), dt}, {random(image), dt}});
     const int64_t spatial = w.out_h * w.out_w;
-    cpu_->im2col(dt, w, r.cpu[0], r.cpu[1], spatial);
-    gpu_->im2col(dt, w, r.gpu[0], r.gpu[1], spatial);
+    kernels::im2col(*cpu_, dt, w, r.cpu[0], r.cpu[1], spatial);
+    kernels::im2col(*gpu_, dt, w, r.gpu[0], r.gpu[1], spatial);
     expect_close(r, 1, dt, columns, 0.0, "im2col");
-    cpu_->col2im(dt, w, r.cpu[1], spatial, r.cpu[2], true);
-    gpu_->col2im(dt, w, r.gpu[1], spatial, r.gpu[2], true);
+    kernels::col2im(*cpu_, dt, w, r.cpu[1], spatial, r.cpu[2], true);
+    kernels::col2im(*gpu_, dt, w, r.gpu[1], spatial, r.gpu[2], true);
     expect_close(r, 2, dt, image, tolerance(dt), "col2im");
     // Two images' columns side by side (row stride 2 * spatial), and a strided copy.
     Run wide = both({{random(2 * columns), dt}, {random(columns), dt}});
-    cpu_->im2col(dt, w, r.cpu[0], static_cast<char*>(wide.cpu[0]) + spatial * dtype_size(dt), 2 * spatial);
-    gpu_->im2col(dt, w, r.gpu[0], static_cast<char*>(wide.gpu[0]) + spatial * dtype_size(dt), 2 * spatial);
+    kernels::im2col(*cpu_, dt, w, r.cpu[0], static_cast<char*>(wide.cpu[0]) + spatial * dtype_size(dt), 2 * spatial);
+    kernels::im2col(*gpu_, dt, w, r.gpu[0], static_cast<char*>(wide.gpu[0]) + spatial * dtype_size(dt), 2 * spatial);
     expect_close(wide, 0, dt, 2 * columns, 0.0, "im2col with a row stride");
-    cpu_->copy_2d(dt, 3 * 9, spatial, wide.cpu[0], 2 * spatial, wide.cpu[1], spatial);
-    gpu_->copy_2d(dt, 3 * 9, spatial, wide.gpu[0], 2 * spatial, wide.gpu[1], spatial);
+    kernels::copy_2d(*cpu_, dt, 3 * 9, spatial, wide.cpu[0], 2 * spatial, wide.cpu[1], spatial);
+    kernels::copy_2d(*gpu_, dt, 3 * 9, spatial, wide.gpu[0], 2 * spatial, wide.gpu[1], spatial);
     expect_close(wide, 1, dt, columns, 0.0, "copy_2d");
 
     Window2d p{1, 9, 8, 3, 3, 2, 2, 1, 1, 1, 1, 0, 0};
@@ -340,19 +350,19 @@ TEST_F(CudaBackendTest, WindowsPoolingAndChannelsMatchTheCpu) {
     const int64_t planes = 6, in = planes * 72, out = planes * p.out_h * p.out_w;
     for (Pool pool : {Pool::kMax, Pool::kAverage}) {
       Run q = both({{random(in), dt}, {random(out), dt}, {random(out), dt}, {random(in), dt}});
-      cpu_->pool2d_forward(dt, pool, planes, p, q.cpu[0], q.cpu[1]);
-      gpu_->pool2d_forward(dt, pool, planes, p, q.gpu[0], q.gpu[1]);
+      kernels::pool2d_forward(*cpu_, dt, pool, planes, p, q.cpu[0], q.cpu[1]);
+      kernels::pool2d_forward(*gpu_, dt, pool, planes, p, q.gpu[0], q.gpu[1]);
       expect_close(q, 1, dt, out, tolerance(dt), "pool forward");
-      cpu_->pool2d_backward(dt, pool, planes, p, q.cpu[0], q.cpu[2], q.cpu[3], true);
-      gpu_->pool2d_backward(dt, pool, planes, p, q.gpu[0], q.gpu[2], q.gpu[3], true);
+      kernels::pool2d_backward(*cpu_, dt, pool, planes, p, q.cpu[0], q.cpu[2], q.cpu[3], true);
+      kernels::pool2d_backward(*gpu_, dt, pool, planes, p, q.gpu[0], q.gpu[2], q.gpu[3], true);
       expect_close(q, 3, dt, in, tolerance(dt), "pool backward");
     }
     Run c = both({{random(4 * 5 * 30), dt}, {random(5), DType::kF32}, {random(5), DType::kF32}});
-    cpu_->channel_bias_add(dt, DType::kF32, 4, 5, 30, c.cpu[1], c.cpu[0]);
-    gpu_->channel_bias_add(dt, DType::kF32, 4, 5, 30, c.gpu[1], c.gpu[0]);
+    kernels::channel_bias_add(*cpu_, dt, DType::kF32, 4, 5, 30, c.cpu[1], c.cpu[0]);
+    kernels::channel_bias_add(*gpu_, dt, DType::kF32, 4, 5, 30, c.gpu[1], c.gpu[0]);
     expect_close(c, 0, dt, 600, tolerance(dt), "channel_bias_add");
-    cpu_->channel_sum(dt, DType::kF32, 4, 5, 30, c.cpu[0], c.cpu[2], false);
-    gpu_->channel_sum(dt, DType::kF32, 4, 5, 30, c.gpu[0], c.gpu[2], false);
+    kernels::channel_sum(*cpu_, dt, DType::kF32, 4, 5, 30, c.cpu[0], c.cpu[2], false);
+    kernels::channel_sum(*gpu_, dt, DType::kF32, 4, 5, 30, c.gpu[0], c.gpu[2], false);
     expect_close(c, 2, DType::kF32, 5, 1e-4, "channel_sum");
   }
 }
@@ -367,18 +377,18 @@ TEST_F(CudaBackendTest, NormalizationMatchesTheCpu) {
     Run r = both({{random(n, 2), dt}, {random(n), dt}, {random(n), dt}, {random(channels), DType::kF32},
                   {random(channels), DType::kF32}, {random(channels), DType::kF32}, {random(channels), DType::kF32},
                   {random(channels), DType::kF32}, {random(channels), DType::kF32}, {random(channels), DType::kF32}});
-    cpu_->batch_norm_statistics(dt, DType::kF32, batch, channels, spatial, r.cpu[0], r.cpu[3], r.cpu[4]);
-    gpu_->batch_norm_statistics(dt, DType::kF32, batch, channels, spatial, r.gpu[0], r.gpu[3], r.gpu[4]);
+    kernels::batch_norm_statistics(*cpu_, dt, DType::kF32, batch, channels, spatial, r.cpu[0], r.cpu[3], r.cpu[4]);
+    kernels::batch_norm_statistics(*gpu_, dt, DType::kF32, batch, channels, spatial, r.gpu[0], r.gpu[3], r.gpu[4]);
     expect_close(r, 3, DType::kF32, channels, 1e-5, "batch mean");
     expect_close(r, 4, DType::kF32, channels, 1e-5, "batch variance");
-    cpu_->batch_norm_apply(dt, DType::kF32, batch, channels, spatial, 1e-5, r.cpu[0], r.cpu[3], r.cpu[4], r.cpu[5],
+    kernels::batch_norm_apply(*cpu_, dt, DType::kF32, batch, channels, spatial, 1e-5, r.cpu[0], r.cpu[3], r.cpu[4], r.cpu[5],
                            r.cpu[6], r.cpu[1]);
-    gpu_->batch_norm_apply(dt, DType::kF32, batch, channels, spatial, 1e-5, r.gpu[0], r.gpu[3], r.gpu[4], r.gpu[5],
+    kernels::batch_norm_apply(*gpu_, dt, DType::kF32, batch, channels, spatial, 1e-5, r.gpu[0], r.gpu[3], r.gpu[4], r.gpu[5],
                            r.gpu[6], r.gpu[1]);
     expect_close(r, 1, dt, n, tol, "batch norm");
-    cpu_->batch_norm_backward(dt, DType::kF32, batch, channels, spatial, 1e-5, true, r.cpu[0], r.cpu[1], r.cpu[3],
+    kernels::batch_norm_backward(*cpu_, dt, DType::kF32, batch, channels, spatial, 1e-5, true, r.cpu[0], r.cpu[1], r.cpu[3],
                               r.cpu[4], r.cpu[5], r.cpu[2], true, r.cpu[7], r.cpu[8]);
-    gpu_->batch_norm_backward(dt, DType::kF32, batch, channels, spatial, 1e-5, true, r.gpu[0], r.gpu[1], r.gpu[3],
+    kernels::batch_norm_backward(*gpu_, dt, DType::kF32, batch, channels, spatial, 1e-5, true, r.gpu[0], r.gpu[1], r.gpu[3],
                               r.gpu[4], r.gpu[5], r.gpu[2], true, r.gpu[7], r.gpu[8]);
     expect_close(r, 2, dt, n, tol, "batch norm dx");
     expect_close(r, 7, DType::kF32, channels, 1e-4, "batch norm dgamma");
@@ -386,22 +396,22 @@ TEST_F(CudaBackendTest, NormalizationMatchesTheCpu) {
     // With a fused ReLU (on the GPU: the Backend's default two passes).
     Run f = both({{std::vector<double>(n, 0.0), dt}, {random(n), dt}, {std::vector<double>(n, 0.0), dt},
                   {std::vector<double>(n, 0.0), dt}, {random(channels), DType::kF32}, {random(channels), DType::kF32}});
-    cpu_->batch_norm_apply_relu(dt, DType::kF32, batch, channels, spatial, 1e-5, r.cpu[0], r.cpu[3], r.cpu[4],
+    kernels::batch_norm_apply_relu(*cpu_, dt, DType::kF32, batch, channels, spatial, 1e-5, r.cpu[0], r.cpu[3], r.cpu[4],
                                 r.cpu[5], r.cpu[6], f.cpu[0]);
-    gpu_->batch_norm_apply_relu(dt, DType::kF32, batch, channels, spatial, 1e-5, r.gpu[0], r.gpu[3], r.gpu[4],
+    kernels::batch_norm_apply_relu(*gpu_, dt, DType::kF32, batch, channels, spatial, 1e-5, r.gpu[0], r.gpu[3], r.gpu[4],
                                 r.gpu[5], r.gpu[6], f.gpu[0]);
     expect_close(f, 0, dt, n, tol, "batch norm + ReLU");
-    cpu_->batch_norm_relu_backward(dt, DType::kF32, batch, channels, spatial, 1e-5, true, r.cpu[0], f.cpu[0],
+    kernels::batch_norm_relu_backward(*cpu_, dt, DType::kF32, batch, channels, spatial, 1e-5, true, r.cpu[0], f.cpu[0],
                                    f.cpu[1], f.cpu[3], r.cpu[3], r.cpu[4], r.cpu[5], f.cpu[2], false, f.cpu[4],
                                    f.cpu[5]);
-    gpu_->batch_norm_relu_backward(dt, DType::kF32, batch, channels, spatial, 1e-5, true, r.gpu[0], f.gpu[0],
+    kernels::batch_norm_relu_backward(*gpu_, dt, DType::kF32, batch, channels, spatial, 1e-5, true, r.gpu[0], f.gpu[0],
                                    f.gpu[1], f.gpu[3], r.gpu[3], r.gpu[4], r.gpu[5], f.gpu[2], false, f.gpu[4],
                                    f.gpu[5]);
     expect_close(f, 2, dt, n, tol, "batch norm + ReLU dx");
     expect_close(f, 4, DType::kF32, channels, 1e-4, "batch norm + ReLU dgamma");
     expect_close(f, 5, DType::kF32, channels, 1e-4, "batch norm + ReLU dbeta");
-    cpu_->moving_average(DType::kF32, channels, 0.1, r.cpu[5], r.cpu[3], 1.5, r.cpu[9]);
-    gpu_->moving_average(DType::kF32, channels, 0.1, r.gpu[5], r.gpu[3], 1.5, r.gpu[9]);
+    kernels::moving_average(*cpu_, DType::kF32, channels, 0.1, r.cpu[5], r.cpu[3], 1.5, r.cpu[9]);
+    kernels::moving_average(*gpu_, DType::kF32, channels, 0.1, r.gpu[5], r.gpu[3], 1.5, r.gpu[9]);
     expect_close(r, 9, DType::kF32, channels, 1e-6, "moving average");
     if (spatial != 50) continue;  // layer norm once per dtype
 
@@ -409,12 +419,12 @@ TEST_F(CudaBackendTest, NormalizationMatchesTheCpu) {
     Run l = both({{random(rows * cols, 2), dt}, {random(rows * cols), dt}, {random(rows * cols), dt},
                   {random(cols), DType::kF32}, {random(cols), DType::kF32}, {random(cols), DType::kF32},
                   {random(cols), DType::kF32}});
-    cpu_->layer_norm_forward(dt, DType::kF32, rows, cols, 1e-5, l.cpu[0], l.cpu[3], l.cpu[4], l.cpu[1]);
-    gpu_->layer_norm_forward(dt, DType::kF32, rows, cols, 1e-5, l.gpu[0], l.gpu[3], l.gpu[4], l.gpu[1]);
+    kernels::layer_norm_forward(*cpu_, dt, DType::kF32, rows, cols, 1e-5, l.cpu[0], l.cpu[3], l.cpu[4], l.cpu[1]);
+    kernels::layer_norm_forward(*gpu_, dt, DType::kF32, rows, cols, 1e-5, l.gpu[0], l.gpu[3], l.gpu[4], l.gpu[1]);
     expect_close(l, 1, dt, rows * cols, tol, "layer norm");
-    cpu_->layer_norm_backward(dt, DType::kF32, rows, cols, 1e-5, l.cpu[0], l.cpu[1], l.cpu[3], l.cpu[2], false,
+    kernels::layer_norm_backward(*cpu_, dt, DType::kF32, rows, cols, 1e-5, l.cpu[0], l.cpu[1], l.cpu[3], l.cpu[2], false,
                               l.cpu[5], l.cpu[6]);
-    gpu_->layer_norm_backward(dt, DType::kF32, rows, cols, 1e-5, l.gpu[0], l.gpu[1], l.gpu[3], l.gpu[2], false,
+    kernels::layer_norm_backward(*gpu_, dt, DType::kF32, rows, cols, 1e-5, l.gpu[0], l.gpu[1], l.gpu[3], l.gpu[2], false,
                               l.gpu[5], l.gpu[6]);
     expect_close(l, 2, dt, rows * cols, tol, "layer norm dx");
     expect_close(l, 5, DType::kF32, cols, 1e-4, "layer norm dgamma");
@@ -426,23 +436,23 @@ TEST_F(CudaBackendTest, ReductionsAndOptimizersMatchTheCpu) {
   const int64_t n = 100003;
   Run r = both({{random(n), DType::kF32}, {random(n), DType::kF32}, {random(n), DType::kF32},
                 {random(n, 0.1), DType::kF32}});
-  EXPECT_NEAR(cpu_->sum(DType::kF32, n, r.cpu[0]), gpu_->sum(DType::kF32, n, r.gpu[0]), 1e-6 * n);
-  EXPECT_NEAR(cpu_->sum_squares(DType::kF32, n, r.cpu[0]), gpu_->sum_squares(DType::kF32, n, r.gpu[0]), 1e-6 * n);
-  EXPECT_TRUE(gpu_->all_finite(DType::kF32, n, r.gpu[0]));
+  EXPECT_NEAR(kernels::sum(*cpu_, DType::kF32, n, r.cpu[0]), kernels::sum(*gpu_, DType::kF32, n, r.gpu[0]), 1e-6 * n);
+  EXPECT_NEAR(kernels::sum_squares(*cpu_, DType::kF32, n, r.cpu[0]), kernels::sum_squares(*gpu_, DType::kF32, n, r.gpu[0]), 1e-6 * n);
+  EXPECT_TRUE(kernels::all_finite(*gpu_, DType::kF32, n, r.gpu[0]));
   // Same n, same result: the GPU reduction order does not depend on timing.
-  EXPECT_EQ(gpu_->sum(DType::kF32, n, r.gpu[0]), gpu_->sum(DType::kF32, n, r.gpu[0]));
+  EXPECT_EQ(kernels::sum(*gpu_, DType::kF32, n, r.gpu[0]), kernels::sum(*gpu_, DType::kF32, n, r.gpu[0]));
   const UpdateStep second{0.5, 0.1, 2, nullptr};
-  cpu_->sgd_update(DType::kF32, n, r.cpu[0], r.cpu[1], r.cpu[2], second, 0.9, 1e-4, true, {});
-  gpu_->sgd_update(DType::kF32, n, r.gpu[0], r.gpu[1], r.gpu[2], second, 0.9, 1e-4, true, {});
+  kernels::sgd_update(*cpu_, DType::kF32, n, r.cpu[0], r.cpu[1], r.cpu[2], second, 0.9, 1e-4, true, {});
+  kernels::sgd_update(*gpu_, DType::kF32, n, r.gpu[0], r.gpu[1], r.gpu[2], second, 0.9, 1e-4, true, {});
   expect_close(r, 0, DType::kF32, n, 1e-5, "sgd params");
   expect_close(r, 2, DType::kF32, n, 1e-5, "sgd momentum");
   Run v = both({{random(n, 0.01), DType::kF32}});
   const std::vector<double> squares = download(cpu_.get(), v.cpu[0], DType::kF32, n);
   for (bool decoupled : {false, true}) {
     const UpdateStep seventh{0.5, 1e-3, 7, nullptr};
-    cpu_->adam_update(DType::kF32, n, r.cpu[0], r.cpu[1], r.cpu[3], v.cpu[0], seventh, 0.9, 0.999, 1e-8, 0.01,
+    kernels::adam_update(*cpu_, DType::kF32, n, r.cpu[0], r.cpu[1], r.cpu[3], v.cpu[0], seventh, 0.9, 0.999, 1e-8, 0.01,
                       decoupled, {});
-    gpu_->adam_update(DType::kF32, n, r.gpu[0], r.gpu[1], r.gpu[3], v.gpu[0], seventh, 0.9, 0.999, 1e-8, 0.01,
+    kernels::adam_update(*gpu_, DType::kF32, n, r.gpu[0], r.gpu[1], r.gpu[3], v.gpu[0], seventh, 0.9, 0.999, 1e-8, 0.01,
                       decoupled, {});
     expect_close(r, 0, DType::kF32, n, 1e-5, "adam params");
     expect_close(r, 3, DType::kF32, n, 1e-5, "adam m");
@@ -452,9 +462,9 @@ TEST_F(CudaBackendTest, ReductionsAndOptimizersMatchTheCpu) {
   for (DType half_dt : {DType::kF16, DType::kBF16}) {
     void* fused = gpu_->allocate(n * 2);
     void* rounded = gpu_->allocate(n * 2);
-    gpu_->adam_update(DType::kF32, n, r.gpu[0], r.gpu[1], r.gpu[3], v.gpu[0], UpdateStep{0.5, 1e-3, 8, nullptr}, 0.9,
+    kernels::adam_update(*gpu_, DType::kF32, n, r.gpu[0], r.gpu[1], r.gpu[3], v.gpu[0], UpdateStep{0.5, 1e-3, 8, nullptr}, 0.9,
                       0.999, 1e-8, 0.01, true, HalfCopy{fused, half_dt});
-    gpu_->convert(DType::kF32, half_dt, n, r.gpu[0], rounded);
+    kernels::convert(*gpu_, DType::kF32, half_dt, n, r.gpu[0], rounded);
     std::vector<uint16_t> a(n), b(n);
     gpu_->copy_to_host(a.data(), fused, n * 2);
     gpu_->copy_to_host(b.data(), rounded, n * 2);
@@ -465,7 +475,7 @@ TEST_F(CudaBackendTest, ReductionsAndOptimizersMatchTheCpu) {
   std::vector<double> bad = random(1000);
   bad[617] = std::nan("");
   Run b = both({{bad, DType::kF32}});
-  EXPECT_FALSE(gpu_->all_finite(DType::kF32, 1000, b.gpu[0]));
+  EXPECT_FALSE(kernels::all_finite(*gpu_, DType::kF32, 1000, b.gpu[0]));
 }
 
 Graph mlp() {

@@ -1,5 +1,5 @@
-// Matrix products through OpenBLAS, the bias kernels beside them, and dtype
-// conversion. Half-precision operands are widened to f32 staging, multiplied
+// Matrix products through OpenBLAS, and the dtype conversion they stage
+// half operands with. Half-precision operands are widened to f32 staging, multiplied
 // with sgemm (f32 accumulation) and rounded back: half storage, f32 arithmetic.
 #include <cblas.h>
 #include <omp.h>
@@ -10,7 +10,6 @@
 
 #include "core/backend/cpu/cpu_backend.h"
 #include "core/backend/cpu/parallel.h"
-#include "core/backend/elementwise_math.h"
 
 namespace tk::cpu {
 namespace {
@@ -106,62 +105,6 @@ void CpuBackend::gemm(DType a_dt, DType b_dt, DType c_dt, bool trans_a, bool tra
   }
   with_blas_threads(threads_, [&] { blas_gemm(DType::kF32, trans_a, trans_b, m, n, k, alpha, a32, b32, beta, c32); });
   if (c_dt != DType::kF32) convert(DType::kF32, c_dt, m * n, c32, c);
-}
-
-namespace {
-
-// y[r, c] = f(y[r, c] + bias[c]), with f the identity or ReLU: one pass.
-template <bool kRelu>
-void add_bias(int threads, DType y_dt, DType bias_dt, int64_t rows, int64_t cols, const void* bias, void* y) {
-  dispatch_storage(y_dt, [&](auto y_tag) {
-    dispatch_storage(bias_dt, [&](auto b_tag) {
-      using S = decltype(y_tag);
-      using B = decltype(b_tag);
-      using T = compute_t<S>;
-      const B* b = static_cast<const B*>(bias);
-      S* out = static_cast<S*>(y);
-      parallel_for(threads, rows, 16, [&](int64_t begin, int64_t end) {
-        for (int64_t r = begin; r < end; ++r)
-          for (int64_t c = 0; c < cols; ++c) {
-            const T v = load(out[r * cols + c]) + static_cast<T>(load(b[c]));
-            out[r * cols + c] = store<S>(kRelu ? math::activate<Activation::kRelu>(v) : v);
-          }
-      });
-    });
-  });
-}
-
-}  // namespace
-
-void CpuBackend::bias_add(DType y_dt, DType bias_dt, int64_t rows, int64_t cols, const void* bias, void* y) {
-  add_bias<false>(threads_, y_dt, bias_dt, rows, cols, bias, y);
-}
-
-void CpuBackend::gemm_bias_relu(DType a_dt, DType b_dt, DType c_dt, int64_t m, int64_t n, int64_t k, const void* a,
-                                const void* b, void* c, DType bias_dt, const void* bias) {
-  gemm(a_dt, b_dt, c_dt, false, true, m, n, k, 1.0, a, b, 0.0, c);
-  add_bias<true>(threads_, c_dt, bias_dt, m, n, bias, c);
-}
-
-void CpuBackend::column_sum(DType x_dt, DType out_dt, int64_t rows, int64_t cols, const void* x, void* out,
-                            bool accumulate) {
-  dispatch_storage(x_dt, [&](auto x_tag) {
-    dispatch_storage(out_dt, [&](auto o_tag) {
-      using S = decltype(x_tag);
-      using O = decltype(o_tag);
-      using T = compute_t<O>;
-      const S* in = static_cast<const S*>(x);
-      O* sums = static_cast<O*>(out);
-      // Split over columns so each sum runs rows in order: deterministic.
-      parallel_for(threads_, cols, 64, [&](int64_t begin, int64_t end) {
-        for (int64_t c = begin; c < end; ++c) {
-          T total = accumulate ? load(sums[c]) : T(0);
-          for (int64_t r = 0; r < rows; ++r) total += static_cast<T>(load(in[r * cols + c]));
-          sums[c] = store<O>(total);
-        }
-      });
-    });
-  });
 }
 
 void CpuBackend::convert(DType src_dt, DType dst_dt, int64_t n, const void* src, void* dst) {

@@ -8,11 +8,16 @@ namespace {
 
 cudaDataType_t cuda_type(DType dt) {
   switch (dt) {
-    case DType::kF32: return CUDA_R_32F;
-    case DType::kF64: return CUDA_R_64F;
-    case DType::kF16: return CUDA_R_16F;
-    case DType::kBF16: return CUDA_R_16BF;
-    default: fail(ErrorCode::kUnsupported, "cuBLASLt products take float dtypes, not ", dtype_name(dt));
+    case DType::kF32:
+      return CUDA_R_32F;
+    case DType::kF64:
+      return CUDA_R_64F;
+    case DType::kF16:
+      return CUDA_R_16F;
+    case DType::kBF16:
+      return CUDA_R_16BF;
+    default:
+      fail(ErrorCode::kUnsupported, "cuBLASLt products take float dtypes, not ", dtype_name(dt));
   }
 }
 
@@ -45,8 +50,17 @@ LtGemm::~LtGemm() {
 }
 
 LtGemm::Prepared& LtGemm::prepare(const GemmShape& s, size_t workspace_bytes) {
-  const Key key{static_cast<int>(s.a_dt), static_cast<int>(s.b_dt), static_cast<int>(s.c_dt), s.trans_a, s.trans_b,
-                s.m, s.n, s.k, static_cast<int>(s.epilogue), static_cast<int>(s.bias_dt), allow_tf32_,
+  const Key key{static_cast<int>(s.a_dt),
+                static_cast<int>(s.b_dt),
+                static_cast<int>(s.c_dt),
+                s.trans_a,
+                s.trans_b,
+                s.m,
+                s.n,
+                s.k,
+                static_cast<int>(s.epilogue),
+                static_cast<int>(s.bias_dt),
+                allow_tf32_,
                 workspace_bytes};
   std::unique_ptr<Prepared>& slot = prepared_[key];
   if (slot) return *slot;
@@ -83,11 +97,10 @@ LtGemm::Prepared& LtGemm::prepare(const GemmShape& s, size_t workspace_bytes) {
   const cublasStatus_t set_status = cublasLtMatmulPreferenceSetAttribute(
       preference, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace_bytes, sizeof workspace_bytes);
   int found = 0;
-  const cublasStatus_t status =
-      set_status != CUBLAS_STATUS_SUCCESS
-          ? set_status
-          : cublasLtMatmulAlgoGetHeuristic(handle_, p->op, p->a, p->b, p->c, p->c, preference, 1, &p->heuristic,
-                                           &found);
+  const cublasStatus_t status = set_status != CUBLAS_STATUS_SUCCESS
+                                    ? set_status
+                                    : cublasLtMatmulAlgoGetHeuristic(handle_, p->op, p->a, p->b, p->c, p->c, preference,
+                                                                     1, &p->heuristic, &found);
   cublasLtMatmulPreferenceDestroy(preference);
   // An epilogue cuBLASLt does not offer for this shape is not an error: the caller splits the work.
   if (status != CUBLAS_STATUS_NOT_SUPPORTED || s.epilogue == Epilogue::kNone)
@@ -113,12 +126,13 @@ bool LtGemm::run(cudaStream_t stream, void* workspace, size_t workspace_bytes, c
     fail(ErrorCode::kUnsupported, "cuBLASLt has no algorithm for ", dtype_name(s.a_dt), " x ", dtype_name(s.b_dt),
          " -> ", dtype_name(s.c_dt), " at ", s.m, "x", s.n, "x", s.k);
   }
-  if (s.epilogue != Epilogue::kNone) set(p.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, bias, "cublasLtMatmulDescSetAttribute(BIAS_POINTER)");
+  if (s.epilogue != Epilogue::kNone)
+    set(p.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, bias, "cublasLtMatmulDescSetAttribute(BIAS_POINTER)");
   const float alpha32 = static_cast<float>(alpha), beta32 = static_cast<float>(beta);
   const void* alpha_ptr = f64 ? static_cast<const void*>(&alpha) : &alpha32;
   const void* beta_ptr = f64 ? static_cast<const void*>(&beta) : &beta32;
-  check(cublasLtMatmul(handle_, p.op, alpha_ptr, b, p.a, a, p.b, beta_ptr, c, p.c, c, p.c, &p.heuristic.algo,
-                       workspace, workspace_bytes, stream),
+  check(cublasLtMatmul(handle_, p.op, alpha_ptr, b, p.a, a, p.b, beta_ptr, c, p.c, c, p.c, &p.heuristic.algo, workspace,
+                       workspace_bytes, stream),
         "cublasLtMatmul");
   return true;
 }

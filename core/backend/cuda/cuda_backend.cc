@@ -8,8 +8,8 @@
 #include <thread>
 #include <vector>
 
+#include "core/backend/cuda/convert.h"
 #include "core/backend/cuda/cuda_status.h"
-#include "core/backend/cuda/kernels.h"
 #include "core/base/error.h"
 
 namespace tk::cuda {
@@ -47,7 +47,8 @@ bool is_page_locked(const void* ptr) {
 // batches are split over several threads.
 void parallel_memcpy(void* dst, const void* src, size_t bytes) {
   constexpr size_t kBytesPerThread = size_t{8} << 20;
-  const size_t threads = std::min<size_t>({bytes / kBytesPerThread, 8, std::max(1u, std::thread::hardware_concurrency())});
+  const size_t threads =
+      std::min<size_t>({bytes / kBytesPerThread, 8, std::max(1u, std::thread::hardware_concurrency())});
   if (threads <= 1) {
     std::memcpy(dst, src, bytes);
     return;
@@ -251,7 +252,8 @@ void CudaBackend::load_host_async(const HostView& src, DType dst_dtype, void* ds
       parallel_memcpy(packed, src.data, bytes);
     } else {
       const char* base = static_cast<const char*>(src.data);
-      for_each_offset(src, [&](int64_t i, int64_t offset) { std::memcpy(packed + i * elem, base + offset * elem, elem); });
+      for_each_offset(src,
+                      [&](int64_t i, int64_t offset) { std::memcpy(packed + i * elem, base + offset * elem, elem); });
     }
     source = packed;
   }
@@ -261,8 +263,10 @@ void CudaBackend::load_host_async(const HostView& src, DType dst_dtype, void* ds
   // caller's memory (and the staging) is free once this returns.
   check(cudaEventSynchronize(in.copied), "cudaEventSynchronize");
   check(cudaStreamWaitEvent(stream_, in.copied, 0), "cudaStreamWaitEvent");
-  if (src.dtype == dst_dtype) copy(dst, in.ptr, bytes);
-  else cuda::convert(stream_, src.dtype, dst_dtype, n, in.ptr, dst);
+  if (src.dtype == dst_dtype)
+    copy(dst, in.ptr, bytes);
+  else
+    cuda::convert(stream_, src.dtype, dst_dtype, n, in.ptr, dst);
   check(cudaEventRecord(in.consumed, stream_), "cudaEventRecord");
   in.used = true;
 }
@@ -285,219 +289,25 @@ void CudaBackend::store_host(DType src_dtype, const void* src, const HostView& d
     std::memcpy(dst.data, staging, bytes);
   } else {
     char* base = static_cast<char*>(dst.data);
-    for_each_offset(dst, [&](int64_t i, int64_t offset) { std::memcpy(base + offset * elem, staging + i * elem, elem); });
+    for_each_offset(dst,
+                    [&](int64_t i, int64_t offset) { std::memcpy(base + offset * elem, staging + i * elem, elem); });
   }
 }
 
-void CudaBackend::gemm(DType a_dt, DType b_dt, DType c_dt, bool trans_a, bool trans_b, int64_t m, int64_t n,
-                       int64_t k, double alpha, const void* a, const void* b, double beta, void* c) {
+void CudaBackend::gemm(DType a_dt, DType b_dt, DType c_dt, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
+                       double alpha, const void* a, const void* b, double beta, void* c) {
   activate();
   if (m <= 0 || n <= 0) return;
   if (k <= 0) {
     // An empty product: C = beta * C.
-    if (beta == 0.0) fill_zero(c, static_cast<size_t>(m * n) * dtype_size(c_dt));
-    else if (beta != 1.0) cuda::axpy(stream_, c_dt, m * n, beta - 1.0, c, c, true);
+    if (beta == 0.0)
+      fill_zero(c, static_cast<size_t>(m * n) * dtype_size(c_dt));
+    else if (beta != 1.0)
+      cuda::axpy(stream_, c_dt, m * n, beta - 1.0, c, c, true);
     return;
   }
-  gemm_.run(stream_, gemm_workspace_, gemm_workspace_bytes_, {a_dt, b_dt, c_dt, trans_a, trans_b, m, n, k}, alpha, a,
-            b, beta, c);
-}
-
-void CudaBackend::gemm_bias(DType a_dt, DType b_dt, DType c_dt, bool trans_b, int64_t m, int64_t n, int64_t k,
-                            double alpha, const void* a, const void* b, void* c, DType bias_dt, const void* bias) {
-  activate();
-  const cuda::GemmShape shape{a_dt, b_dt, c_dt, false, trans_b, m, n, k, cuda::Epilogue::kBias, bias_dt};
-  if (k > 0 && gemm_.run(stream_, gemm_workspace_, gemm_workspace_bytes_, shape, alpha, a, b, 0.0, c, bias))
-    return;
-  Backend::gemm_bias(a_dt, b_dt, c_dt, trans_b, m, n, k, alpha, a, b, c, bias_dt, bias);
-}
-
-void CudaBackend::gemm_bias_relu(DType a_dt, DType b_dt, DType c_dt, int64_t m, int64_t n, int64_t k, const void* a,
-                                 const void* b, void* c, DType bias_dt, const void* bias) {
-  activate();
-  const cuda::GemmShape shape{a_dt, b_dt, c_dt, false, true, m, n, k, cuda::Epilogue::kReluBias, bias_dt};
-  if (k > 0 && gemm_.run(stream_, gemm_workspace_, gemm_workspace_bytes_, shape, 1.0, a, b, 0.0, c, bias)) return;
-  Backend::gemm_bias_relu(a_dt, b_dt, c_dt, m, n, k, a, b, c, bias_dt, bias);
-}
-
-bool CudaBackend::conv2d_forward(DType dt, const Conv2dShape& shape, const void* x, const void* weight, void* y) {
-  activate();
-  return conv_.forward(stream_, dt, shape, x, weight, y);
-}
-
-bool CudaBackend::conv2d_backward(DType dt, DType dw_dt, const Conv2dShape& shape, const void* x, const void* weight,
-                                  const void* dy, void* dweight, void* dx, bool accumulate_dx) {
-  activate();
-  if (dw_dt == dt) return conv_.backward(stream_, dt, shape, x, weight, dy, dweight, dx, accumulate_dx);
-  // cuDNN writes the weight gradient in the data's dtype: narrow, then widened into dweight.
-  const Window2d& w = shape.window;
-  const int64_t count = shape.out_channels * (w.channels / shape.groups) * w.kernel_h * w.kernel_w;
-  void* narrow = device_scratch(static_cast<size_t>(count) * dtype_size(dt));
-  if (!conv_.backward(stream_, dt, shape, x, weight, dy, narrow, dx, accumulate_dx)) return false;
-  cuda::convert(stream_, dt, dw_dt, count, narrow, dweight);
-  return true;
-}
-
-void CudaBackend::bias_add(DType y_dt, DType bias_dt, int64_t rows, int64_t cols, const void* bias, void* y) {
-  activate();
-  cuda::bias_add(stream_, y_dt, bias_dt, rows, cols, bias, y);
-}
-
-void CudaBackend::column_sum(DType x_dt, DType out_dt, int64_t rows, int64_t cols, const void* x, void* out,
-                             bool accumulate) {
-  activate();
-  const size_t partial_bytes = static_cast<size_t>(cuda::column_sum_partials(rows, cols)) * sizeof(double);
-  double* partials = partial_bytes ? static_cast<double*>(grow(column_partials_, partial_bytes)) : nullptr;
-  cuda::column_sum(stream_, x_dt, out_dt, rows, cols, x, out, accumulate, partials);
-}
-
-void CudaBackend::convert(DType src_dt, DType dst_dt, int64_t n, const void* src, void* dst) {
-  activate();
-  cuda::convert(stream_, src_dt, dst_dt, n, src, dst);
-}
-
-void CudaBackend::activation_forward(DType dt, Activation act, int64_t n, const void* x, void* y) {
-  activate();
-  cuda::activation_forward(stream_, dt, act, n, x, y);
-}
-
-void CudaBackend::activation_backward(DType dt, Activation act, int64_t n, const void* x, const void* y,
-                                      const void* dy, void* dx, bool accumulate) {
-  activate();
-  cuda::activation_backward(stream_, dt, act, n, x, y, dy, dx, accumulate);
-}
-
-void CudaBackend::add(DType dt, int64_t n, const void* a, const void* b, void* y) {
-  activate();
-  cuda::add(stream_, dt, n, a, b, y);
-}
-
-void CudaBackend::axpy(DType dt, int64_t n, double alpha, const void* src, void* dst, bool accumulate) {
-  activate();
-  cuda::axpy(stream_, dt, n, alpha, src, dst, accumulate);
-}
-
-void CudaBackend::dropout(DType dt, int64_t n, int64_t block, double p, uint64_t seed, uint64_t stream,
-                          const void* x, void* y, bool accumulate) {
-  activate();
-  cuda::dropout(stream_, dt, n, block, p, seed, stream, x, y, accumulate);
-}
-
-void CudaBackend::softmax_cross_entropy(DType dt, DType value_dt, int64_t rows, int64_t classes, const void* logits,
-                                        const int32_t* labels, void* row_loss, void* dlogits, GradScale grad_scale) {
-  activate();
-  cuda::softmax_cross_entropy(stream_, dt, value_dt, rows, classes, logits, labels, row_loss, dlogits, grad_scale);
-}
-
-void CudaBackend::squared_error(DType dt, DType value_dt, int64_t rows, int64_t cols, const void* pred,
-                                const void* target, void* row_loss, void* dpred, GradScale grad_scale) {
-  activate();
-  cuda::squared_error(stream_, dt, value_dt, rows, cols, pred, target, row_loss, dpred, grad_scale);
-}
-
-void CudaBackend::bce_with_logits(DType dt, DType value_dt, int64_t rows, int64_t cols, const void* logits,
-                                  const void* target, void* row_loss, void* dlogits, GradScale grad_scale) {
-  activate();
-  cuda::bce_with_logits(stream_, dt, value_dt, rows, cols, logits, target, row_loss, dlogits, grad_scale);
-}
-
-void CudaBackend::softmax(DType dt, int64_t rows, int64_t cols, const void* x, void* y) {
-  activate();
-  cuda::softmax(stream_, dt, rows, cols, x, y);
-}
-
-void CudaBackend::im2col(DType dt, const Window2d& w, const void* image, void* columns, int64_t column_stride) {
-  activate();
-  cuda::im2col(stream_, dt, w, image, columns, column_stride);
-}
-
-void CudaBackend::col2im(DType dt, const Window2d& w, const void* columns, int64_t column_stride, void* image,
-                         bool accumulate) {
-  activate();
-  cuda::col2im(stream_, dt, w, columns, column_stride, image, accumulate);
-}
-
-void CudaBackend::copy_2d(DType dt, int64_t rows, int64_t cols, const void* src, int64_t src_stride, void* dst,
-                          int64_t dst_stride) {
-  activate();
-  if (rows <= 0 || cols <= 0) return;
-  const size_t elem = dtype_size(dt);
-  check(cudaMemcpy2DAsync(dst, dst_stride * elem, src, src_stride * elem, cols * elem, rows, cudaMemcpyDeviceToDevice,
-                          stream_),
-        "cudaMemcpy2DAsync");
-}
-
-void CudaBackend::pool2d_forward(DType dt, Pool pool, int64_t planes, const Window2d& w, const void* x, void* y) {
-  activate();
-  cuda::pool2d_forward(stream_, dt, pool, planes, w, x, y);
-}
-
-void CudaBackend::pool2d_backward(DType dt, Pool pool, int64_t planes, const Window2d& w, const void* x,
-                                  const void* dy, void* dx, bool accumulate) {
-  activate();
-  cuda::pool2d_backward(stream_, dt, pool, planes, w, x, dy, dx, accumulate);
-}
-
-void CudaBackend::channel_bias_add(DType y_dt, DType bias_dt, int64_t batch, int64_t channels, int64_t spatial,
-                                   const void* bias, void* y) {
-  activate();
-  cuda::channel_bias_add(stream_, y_dt, bias_dt, batch, channels, spatial, bias, y);
-}
-
-void CudaBackend::channel_sum(DType x_dt, DType out_dt, int64_t batch, int64_t channels, int64_t spatial,
-                              const void* x, void* out, bool accumulate) {
-  activate();
-  cuda::channel_sum(stream_, x_dt, out_dt, batch, channels, spatial, x, out, accumulate);
-}
-
-double* CudaBackend::norm_scratch(int64_t batch, int64_t channels, int64_t spatial) {
-  const int64_t doubles = cuda::batch_norm_scratch(batch, channels, spatial);
-  return static_cast<double*>(grow(column_partials_, static_cast<size_t>(doubles) * sizeof(double)));
-}
-
-void CudaBackend::batch_norm_statistics(DType dt, DType param_dt, int64_t batch, int64_t channels, int64_t spatial,
-                                        const void* x, void* mean, void* var) {
-  activate();
-  cuda::batch_norm_statistics(stream_, dt, param_dt, batch, channels, spatial, x, mean, var,
-                              norm_scratch(batch, channels, spatial));
-}
-
-void CudaBackend::batch_norm_apply(DType dt, DType param_dt, int64_t batch, int64_t channels, int64_t spatial,
-                                   double eps, const void* x, const void* mean, const void* var, const void* gamma,
-                                   const void* beta, void* y) {
-  activate();
-  cuda::batch_norm_apply(stream_, dt, param_dt, batch, channels, spatial, eps, x, mean, var, gamma, beta, y);
-}
-
-void CudaBackend::batch_norm_backward(DType dt, DType param_dt, int64_t batch, int64_t channels, int64_t spatial,
-                                      double eps, bool batch_statistics, const void* x, const void* dy,
-                                      const void* mean, const void* var, const void* gamma, void* dx,
-                                      bool accumulate, void* dgamma, void* dbeta) {
-  activate();
-  cuda::batch_norm_backward(stream_, dt, param_dt, batch, channels, spatial, eps, batch_statistics, x, dy, mean, var,
-                            gamma, dx, accumulate, dgamma, dbeta,
-                            norm_scratch(batch, channels, spatial));
-}
-
-void CudaBackend::moving_average(DType dt, int64_t n, double momentum, const void* running, const void* value,
-                                 double value_scale, void* next) {
-  activate();
-  cuda::moving_average(stream_, dt, n, momentum, running, value, value_scale, next);
-}
-
-void CudaBackend::layer_norm_forward(DType dt, DType param_dt, int64_t rows, int64_t cols, double eps, const void* x,
-                                     const void* gamma, const void* beta, void* y) {
-  activate();
-  cuda::layer_norm_forward(stream_, dt, param_dt, rows, cols, eps, x, gamma, beta, y);
-}
-
-void CudaBackend::layer_norm_backward(DType dt, DType param_dt, int64_t rows, int64_t cols, double eps,
-                                      const void* x, const void* dy, const void* gamma, void* dx, bool accumulate,
-                                      void* dgamma, void* dbeta) {
-  activate();
-  double* row_stats = static_cast<double*>(device_scratch(static_cast<size_t>(2 * rows) * sizeof(double)));
-  cuda::layer_norm_backward(stream_, dt, param_dt, rows, cols, eps, x, dy, gamma, dx, accumulate, dgamma, dbeta,
-                            row_stats);
+  gemm_.run(stream_, gemm_workspace_, gemm_workspace_bytes_, {a_dt, b_dt, c_dt, trans_a, trans_b, m, n, k}, alpha, a, b,
+            beta, c);
 }
 
 int64_t CudaBackend::read_count() {
@@ -505,30 +315,6 @@ int64_t CudaBackend::read_count() {
   check(cudaMemcpyAsync(host, counter_, sizeof *host, cudaMemcpyDeviceToHost, stream_), "cudaMemcpyAsync(count)");
   synchronize();
   return static_cast<int64_t>(*host);
-}
-
-int64_t CudaBackend::count_correct_argmax(DType dt, int64_t rows, int64_t classes, const void* logits,
-                                          const int32_t* labels) {
-  activate();
-  check(cudaMemsetAsync(counter_, 0, sizeof *counter_, stream_), "cudaMemsetAsync(count)");
-  cuda::count_correct_argmax(stream_, dt, rows, classes, logits, labels, counter_);
-  return read_count();
-}
-
-int64_t CudaBackend::count_correct_binary(DType dt, DType value_dt, int64_t n, const void* logits,
-                                          const void* target) {
-  activate();
-  check(cudaMemsetAsync(counter_, 0, sizeof *counter_, stream_), "cudaMemsetAsync(count)");
-  cuda::count_correct_binary(stream_, dt, value_dt, n, logits, target, counter_);
-  return read_count();
-}
-
-int CudaBackend::queue_reduction(DType dt, int kind, int64_t n, const void* x) {
-  activate();
-  if (queued_count_ == kMaxQueued)
-    fail(ErrorCode::kInternal, "more than ", kMaxQueued, " sums queued without read_queued()");
-  cuda::reduce(stream_, dt, kind, n, x, reduce_partials_, queued_results_ + queued_count_);
-  return queued_count_++;
 }
 
 std::vector<double> CudaBackend::read_queued() {
@@ -544,53 +330,44 @@ std::vector<double> CudaBackend::read_queued() {
   return results;
 }
 
-double CudaBackend::reduce(DType dt, int kind, int64_t n, const void* x) {
+bool CudaBackend::gemm_epilogue(const GemmShape& shape, double alpha, const void* a, const void* b, double beta,
+                                void* c, const void* bias) {
   activate();
-  if (n <= 0) return 0.0;
-  double* result = reduce_partials_ + kReduceBlocks;
-  cuda::reduce(stream_, dt, kind, n, x, reduce_partials_, result);
+  return shape.k > 0 && gemm_.run(stream_, gemm_workspace_, gemm_workspace_bytes_, shape, alpha, a, b, beta, c, bias);
+}
+
+bool CudaBackend::cudnn_conv2d_forward(DType dt, const Conv2dShape& shape, const void* x, const void* weight, void* y) {
+  activate();
+  return conv_.forward(stream_, dt, shape, x, weight, y);
+}
+
+bool CudaBackend::cudnn_conv2d_backward(DType dt, DType dw_dt, const Conv2dShape& shape, const void* x,
+                                        const void* weight, const void* dy, void* dweight, void* dx,
+                                        bool accumulate_dx) {
+  activate();
+  if (dw_dt == dt) return conv_.backward(stream_, dt, shape, x, weight, dy, dweight, dx, accumulate_dx);
+  // cuDNN writes the weight gradient in the data's dtype: narrow, then widened into dweight.
+  const Window2d& w = shape.window;
+  const int64_t count = shape.out_channels * (w.channels / shape.groups) * w.kernel_h * w.kernel_w;
+  void* narrow = device_scratch(static_cast<size_t>(count) * dtype_size(dt));
+  if (!conv_.backward(stream_, dt, shape, x, weight, dy, narrow, dx, accumulate_dx)) return false;
+  cuda::convert(stream_, dt, dw_dt, count, narrow, dweight);
+  return true;
+}
+
+int CudaBackend::queue_result(double** slot) {
+  if (queued_count_ == kMaxQueued)
+    fail(ErrorCode::kInternal, "more than ", kMaxQueued, " results queued without read_queued()");
+  *slot = queued_results_ + queued_count_;
+  return queued_count_++;
+}
+
+double CudaBackend::read_double(const double* value) {
+  activate();
   double* host = static_cast<double*>(pinned(sizeof(double)));
-  check(cudaMemcpyAsync(host, result, sizeof *host, cudaMemcpyDeviceToHost, stream_), "cudaMemcpyAsync(sum)");
+  check(cudaMemcpyAsync(host, value, sizeof *host, cudaMemcpyDeviceToHost, stream_), "cudaMemcpyAsync(value)");
   synchronize();
   return *host;
-}
-
-double CudaBackend::sum(DType dt, int64_t n, const void* x) { return reduce(dt, 0, n, x); }
-double CudaBackend::sum_squares(DType dt, int64_t n, const void* x) { return reduce(dt, 1, n, x); }
-bool CudaBackend::all_finite(DType dt, int64_t n, const void* x) { return reduce(dt, 2, n, x) == 0.0; }
-
-void CudaBackend::sgd_update(DType dt, int64_t n, void* params, const void* grads, void* momentum_buf,
-                             const UpdateStep& step, double momentum, double weight_decay, bool nesterov,
-                             const HalfCopy& half) {
-  activate();
-  cuda::sgd_update(stream_, dt, n, params, grads, momentum_buf, step, momentum, weight_decay, nesterov, half);
-}
-
-void CudaBackend::adam_update(DType dt, int64_t n, void* params, const void* grads, void* m, void* v,
-                              const UpdateStep& step, double beta1, double beta2, double eps, double weight_decay,
-                              bool decoupled_weight_decay, const HalfCopy& half) {
-  activate();
-  cuda::adam_update(stream_, dt, n, params, grads, m, v, step, beta1, beta2, eps, weight_decay,
-                    decoupled_weight_decay, half);
-}
-
-void CudaBackend::sum_into(DType dt, int64_t n, const void* x, bool squares, double* out) {
-  activate();
-  if (n <= 0) {
-    check(cudaMemsetAsync(out, 0, sizeof *out, stream_), "cudaMemsetAsync");
-    return;
-  }
-  cuda::reduce(stream_, dt, squares ? 1 : 0, n, x, reduce_partials_, out);
-}
-
-void CudaBackend::decide_step(StepControl* control, const StepRules& rules) {
-  activate();
-  cuda::decide_step(stream_, control, rules);
-}
-
-void CudaBackend::copy_if_applied(const StepControl* control, void* dst, const void* src, size_t bytes) {
-  activate();
-  cuda::copy_if_applied(stream_, control, dst, src, bytes);
 }
 
 namespace {

@@ -1,6 +1,7 @@
 // The CUDA backend: one GPU, one stream, device memory from a caching
-// allocator, matrix products through cuBLASLt and trainkit's own kernels for
-// the rest. Built into libtrainkit_cuda.so, which libtrainkit loads at run
+// allocator, matrix products through cuBLASLt, convolutions through cuDNN.
+// The op families' own kernels (their .cu files) run on its stream and
+// scratch. Built into libtrainkit_cuda.so, which libtrainkit loads at run
 // time (core/backend/device.cc), so machines without CUDA never load it.
 #pragma once
 
@@ -14,6 +15,7 @@
 #include "core/backend/caching_allocator.h"
 #include "core/backend/cuda/cublaslt_gemm.h"
 #include "core/backend/cuda/cudnn_conv.h"
+#include "core/base/window2d.h"
 
 namespace tk::cuda {
 
@@ -24,6 +26,7 @@ class CudaBackend final : public Backend {
   CudaBackend(const CudaBackend&) = delete;
   CudaBackend& operator=(const CudaBackend&) = delete;
   const char* name() const override { return name_.c_str(); }
+  DeviceKind kind() const override { return DeviceKind::kCuda; }
   int device() const { return device_; }
   cudaStream_t stream() const { return stream_; }
   uint64_t device_allocations() const { return allocator_.raw_allocations(); }
@@ -45,85 +48,43 @@ class CudaBackend final : public Backend {
 
   void gemm(DType a_dt, DType b_dt, DType c_dt, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
             double alpha, const void* a, const void* b, double beta, void* c) override;
-  void gemm_bias(DType a_dt, DType b_dt, DType c_dt, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha,
-                 const void* a, const void* b, void* c, DType bias_dt, const void* bias) override;
-  void gemm_bias_relu(DType a_dt, DType b_dt, DType c_dt, int64_t m, int64_t n, int64_t k, const void* a,
-                      const void* b, void* c, DType bias_dt, const void* bias) override;
-  bool conv2d_forward(DType dt, const Conv2dShape& shape, const void* x, const void* weight, void* y) override;
-  bool conv2d_backward(DType dt, DType dw_dt, const Conv2dShape& shape, const void* x, const void* weight,
-                       const void* dy, void* dweight, void* dx, bool accumulate_dx) override;
-  void bias_add(DType y_dt, DType bias_dt, int64_t rows, int64_t cols, const void* bias, void* y) override;
-  void column_sum(DType x_dt, DType out_dt, int64_t rows, int64_t cols, const void* x, void* out,
-                  bool accumulate) override;
-  void convert(DType src_dt, DType dst_dt, int64_t n, const void* src, void* dst) override;
-  void activation_forward(DType dt, Activation act, int64_t n, const void* x, void* y) override;
-  void activation_backward(DType dt, Activation act, int64_t n, const void* x, const void* y, const void* dy,
-                           void* dx, bool accumulate) override;
-  void add(DType dt, int64_t n, const void* a, const void* b, void* y) override;
-  void axpy(DType dt, int64_t n, double alpha, const void* src, void* dst, bool accumulate) override;
-  void dropout(DType dt, int64_t n, int64_t block, double p, uint64_t seed, uint64_t stream, const void* x, void* y,
-               bool accumulate) override;
-  void softmax_cross_entropy(DType dt, DType value_dt, int64_t rows, int64_t classes, const void* logits,
-                             const int32_t* labels, void* row_loss, void* dlogits, GradScale grad_scale) override;
-  void squared_error(DType dt, DType value_dt, int64_t rows, int64_t cols, const void* pred, const void* target,
-                     void* row_loss, void* dpred, GradScale grad_scale) override;
-  void bce_with_logits(DType dt, DType value_dt, int64_t rows, int64_t cols, const void* logits, const void* target,
-                       void* row_loss, void* dlogits, GradScale grad_scale) override;
-  void softmax(DType dt, int64_t rows, int64_t cols, const void* x, void* y) override;
-  void im2col(DType dt, const Window2d& w, const void* image, void* columns, int64_t column_stride) override;
-  void col2im(DType dt, const Window2d& w, const void* columns, int64_t column_stride, void* image,
-              bool accumulate) override;
-  void copy_2d(DType dt, int64_t rows, int64_t cols, const void* src, int64_t src_stride, void* dst,
-               int64_t dst_stride) override;
-  void pool2d_forward(DType dt, Pool pool, int64_t planes, const Window2d& w, const void* x, void* y) override;
-  void pool2d_backward(DType dt, Pool pool, int64_t planes, const Window2d& w, const void* x, const void* dy,
-                       void* dx, bool accumulate) override;
-  void channel_bias_add(DType y_dt, DType bias_dt, int64_t batch, int64_t channels, int64_t spatial,
-                        const void* bias, void* y) override;
-  void channel_sum(DType x_dt, DType out_dt, int64_t batch, int64_t channels, int64_t spatial, const void* x,
-                   void* out, bool accumulate) override;
-  void batch_norm_statistics(DType dt, DType param_dt, int64_t batch, int64_t channels, int64_t spatial,
-                             const void* x, void* mean, void* var) override;
-  void batch_norm_apply(DType dt, DType param_dt, int64_t batch, int64_t channels, int64_t spatial, double eps,
-                        const void* x, const void* mean, const void* var, const void* gamma, const void* beta,
-                        void* y) override;
-  void batch_norm_backward(DType dt, DType param_dt, int64_t batch, int64_t channels, int64_t spatial, double eps,
-                           bool batch_statistics, const void* x, const void* dy, const void* mean, const void* var,
-                           const void* gamma, void* dx, bool accumulate, void* dgamma, void* dbeta) override;
-  void moving_average(DType dt, int64_t n, double momentum, const void* running, const void* value,
-                      double value_scale, void* next) override;
-  void layer_norm_forward(DType dt, DType param_dt, int64_t rows, int64_t cols, double eps, const void* x,
-                          const void* gamma, const void* beta, void* y) override;
-  void layer_norm_backward(DType dt, DType param_dt, int64_t rows, int64_t cols, double eps, const void* x,
-                           const void* dy, const void* gamma, void* dx, bool accumulate, void* dgamma,
-                           void* dbeta) override;
-  int64_t count_correct_argmax(DType dt, int64_t rows, int64_t classes, const void* logits,
-                               const int32_t* labels) override;
-  int64_t count_correct_binary(DType dt, DType value_dt, int64_t n, const void* logits, const void* target) override;
-  double sum(DType dt, int64_t n, const void* x) override;
-  double sum_squares(DType dt, int64_t n, const void* x) override;
-  bool all_finite(DType dt, int64_t n, const void* x) override;
-  int queue_sum(DType dt, int64_t n, const void* x) override { return queue_reduction(dt, 0, n, x); }
-  int queue_sum_squares(DType dt, int64_t n, const void* x) override { return queue_reduction(dt, 1, n, x); }
+  int queue_result(double** slot) override;
   std::vector<double> read_queued() override;
   void clear_queued() override { queued_count_ = 0; }
-  void sgd_update(DType dt, int64_t n, void* params, const void* grads, void* momentum_buf, const UpdateStep& step,
-                  double momentum, double weight_decay, bool nesterov, const HalfCopy& half) override;
-  void adam_update(DType dt, int64_t n, void* params, const void* grads, void* m, void* v, const UpdateStep& step,
-                   double beta1, double beta2, double eps, double weight_decay, bool decoupled_weight_decay,
-                   const HalfCopy& half) override;
-  void sum_into(DType dt, int64_t n, const void* x, bool squares, double* out) override;
-  void decide_step(StepControl* control, const StepRules& rules) override;
-  void copy_if_applied(const StepControl* control, void* dst, const void* src, size_t bytes) override;
   bool offers_recording() const override { return true; }
   bool begin_recording() override;
   std::unique_ptr<Recording> end_recording() override;
   uint64_t memory_generation() const override { return memory_generation_; }
 
- private:
-  class RawMemory;
+  // What the op families' CUDA kernels use (core/backend/cuda/cuda_kernel.h).
   // Makes this backend's device current on the calling thread.
   void activate() const;
+  // A product with its bias work in a cuBLASLt epilogue; false when cuBLASLt
+  // has none for this shape (nothing ran).
+  bool gemm_epilogue(const GemmShape& shape, double alpha, const void* a, const void* b, double beta, void* c,
+                     const void* bias);
+  // cuDNN's whole convolutions; false: this shape is not offered.
+  bool cudnn_conv2d_forward(DType dt, const Conv2dShape& shape, const void* x, const void* weight, void* y);
+  bool cudnn_conv2d_backward(DType dt, DType dw_dt, const Conv2dShape& shape, const void* x, const void* weight,
+                             const void* dy, void* dweight, void* dx, bool accumulate_dx);
+  // Device scratch of at least `bytes`, kept and grown (never shrunk): one
+  // for any kernel's temporaries, one for partial sums (column and channel
+  // sums, batch norm's), so a kernel may hold one of each at once.
+  void* device_scratch(size_t bytes) { return grow(scratch_, bytes); }
+  double* partial_sums(size_t doubles) {
+    return static_cast<double*>(grow(column_partials_, doubles * sizeof(double)));
+  }
+  // kReduceBlocks + 1 doubles for a full reduction's partials and result.
+  double* reduce_partials() const { return reduce_partials_; }
+  static constexpr int kReduceBlocks = 256;
+  // A device counter, and its value read back (waits for the device).
+  unsigned long long* counter() const { return counter_; }
+  int64_t read_count();
+  // The double at device address `value`, read back (waits for the device).
+  double read_double(const double* value);
+
+ private:
+  class RawMemory;
   // Device scratch of at least `bytes`, kept and grown (never shrunk). A block
   // given up on growth goes back to the stream-ordered cache, so work already
   // queued may still read it.
@@ -132,14 +93,8 @@ class CudaBackend final : public Backend {
     size_t bytes = 0;
   };
   void* grow(Scratch& scratch, size_t bytes);
-  void* device_scratch(size_t bytes) { return grow(scratch_, bytes); }
-  // Partial sums of the batch-norm reductions (shared with column_sum's).
-  double* norm_scratch(int64_t batch, int64_t channels, int64_t spatial);
   // Pinned host staging of at least `bytes`, kept and grown.
   void* pinned(size_t bytes);
-  double reduce(DType dt, int kind, int64_t n, const void* x);
-  int queue_reduction(DType dt, int kind, int64_t n, const void* x);
-  int64_t read_count();
 
   int device_;
   std::string name_;

@@ -8,7 +8,7 @@ namespace tk::cuda {
 
 void check(cudnnStatus_t status, const char* what) {
   if (status == CUDNN_STATUS_SUCCESS) return;
-  const ErrorCode code = status == CUDNN_STATUS_ALLOC_FAILED ? ErrorCode::kOutOfMemory
+  const ErrorCode code = status == CUDNN_STATUS_ALLOC_FAILED    ? ErrorCode::kOutOfMemory
                          : status == CUDNN_STATUS_NOT_SUPPORTED ? ErrorCode::kUnsupported
                                                                 : ErrorCode::kInternal;
   fail(code, what, ": ", cudnnGetErrorString(status));
@@ -21,11 +21,24 @@ constexpr int kCandidates = 16;
 
 bool cudnn_type(DType dt, cudnnDataType_t* data, cudnnDataType_t* compute) {
   switch (dt) {
-    case DType::kF32: *data = CUDNN_DATA_FLOAT; *compute = CUDNN_DATA_FLOAT; return true;
-    case DType::kF64: *data = CUDNN_DATA_DOUBLE; *compute = CUDNN_DATA_DOUBLE; return true;
-    case DType::kF16: *data = CUDNN_DATA_HALF; *compute = CUDNN_DATA_FLOAT; return true;
-    case DType::kBF16: *data = CUDNN_DATA_BFLOAT16; *compute = CUDNN_DATA_FLOAT; return true;
-    default: return false;
+    case DType::kF32:
+      *data = CUDNN_DATA_FLOAT;
+      *compute = CUDNN_DATA_FLOAT;
+      return true;
+    case DType::kF64:
+      *data = CUDNN_DATA_DOUBLE;
+      *compute = CUDNN_DATA_DOUBLE;
+      return true;
+    case DType::kF16:
+      *data = CUDNN_DATA_HALF;
+      *compute = CUDNN_DATA_FLOAT;
+      return true;
+    case DType::kBF16:
+      *data = CUDNN_DATA_BFLOAT16;
+      *compute = CUDNN_DATA_FLOAT;
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -76,19 +89,31 @@ CudnnConv::~CudnnConv() {
   if (handle_) cudnnDestroy(handle_);
 }
 
-CudnnConv::Prepared* CudnnConv::prepare(DType dt, const Backend::Conv2dShape& s) {
+CudnnConv::Prepared* CudnnConv::prepare(DType dt, const Conv2dShape& s) {
   const Window2d& win = s.window;
-  const Key key{static_cast<int64_t>(dt), s.batch,       s.out_channels, s.groups,     win.channels,
-                win.height,                win.width,     win.kernel_h,   win.kernel_w, win.stride_h,
-                win.stride_w,              win.pad_h,     win.pad_w,      win.dilation_h, win.dilation_w};
+  const Key key{static_cast<int64_t>(dt),
+                s.batch,
+                s.out_channels,
+                s.groups,
+                win.channels,
+                win.height,
+                win.width,
+                win.kernel_h,
+                win.kernel_w,
+                win.stride_h,
+                win.stride_w,
+                win.pad_h,
+                win.pad_w,
+                win.dilation_h,
+                win.dilation_w};
   std::unique_ptr<Prepared>& slot = prepared_[key];
   if (slot) return slot->usable ? slot.get() : nullptr;
   slot = std::make_unique<Prepared>();
   Prepared& p = *slot;
   cudnnDataType_t data, compute;
-  for (int64_t v : {s.batch, s.out_channels, s.groups, win.channels, win.height, win.width, win.kernel_h, win.kernel_w,
-                    win.out_h, win.out_w, s.batch * win.channels * win.height * win.width,
-                    s.batch * s.out_channels * win.out_h * win.out_w})
+  for (int64_t v :
+       {s.batch, s.out_channels, s.groups, win.channels, win.height, win.width, win.kernel_h, win.kernel_w, win.out_h,
+        win.out_w, s.batch * win.channels * win.height * win.width, s.batch * s.out_channels * win.out_h * win.out_w})
     if (!fits_int(v)) return nullptr;
   if (!cudnn_type(dt, &data, &compute)) return nullptr;
   if (!handle_) check(cudnnCreate(&handle_), "cudnnCreate");
@@ -124,9 +149,9 @@ CudnnConv::Prepared* CudnnConv::prepare(DType dt, const Backend::Conv2dShape& s)
            a == CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD || a == CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED;
   });
   cudnnConvolutionBwdDataAlgoPerf_t data_candidates[kCandidates];
-  check(cudnnGetConvolutionBackwardDataAlgorithm_v7(handle_, p.w, p.y, p.conv, p.x, kCandidates, &count,
-                                                    data_candidates),
-        "cudnnGetConvolutionBackwardDataAlgorithm_v7");
+  check(
+      cudnnGetConvolutionBackwardDataAlgorithm_v7(handle_, p.w, p.y, p.conv, p.x, kCandidates, &count, data_candidates),
+      "cudnnGetConvolutionBackwardDataAlgorithm_v7");
   const auto* d = pick(data_candidates, count, dt, [](cudnnConvolutionBwdDataAlgo_t a) {
     return a == CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT || a == CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT_TILING ||
            a == CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD || a == CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD_NONFUSED;
@@ -153,8 +178,8 @@ CudnnConv::Prepared* CudnnConv::prepare(DType dt, const Backend::Conv2dShape& s)
   return &p;
 }
 
-bool CudnnConv::forward(cudaStream_t stream, DType dt, const Backend::Conv2dShape& shape, const void* x,
-                        const void* w, void* y) {
+bool CudnnConv::forward(cudaStream_t stream, DType dt, const Conv2dShape& shape, const void* x, const void* w,
+                        void* y) {
   Prepared* p = prepare(dt, shape);
   if (!p) return false;
   check(cudnnSetStream(handle_, stream), "cudnnSetStream");
@@ -170,8 +195,8 @@ bool CudnnConv::forward(cudaStream_t stream, DType dt, const Backend::Conv2dShap
   return true;
 }
 
-bool CudnnConv::backward(cudaStream_t stream, DType dt, const Backend::Conv2dShape& shape, const void* x,
-                         const void* w, const void* dy, void* dw, void* dx, bool accumulate_dx) {
+bool CudnnConv::backward(cudaStream_t stream, DType dt, const Conv2dShape& shape, const void* x, const void* w,
+                         const void* dy, void* dw, void* dx, bool accumulate_dx) {
   Prepared* p = prepare(dt, shape);
   if (!p) return false;
   check(cudnnSetStream(handle_, stream), "cudnnSetStream");

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/backend/backend.h"
+#include "core/base/window2d.h"
 
 namespace tk::cuda {
 
@@ -31,16 +32,15 @@ class CudnnConv {
 
   // False (nothing done) for what cuDNN does not take: other dtypes, sizes
   // beyond its int dimensions, or no deterministic algorithm.
-  bool forward(cudaStream_t stream, DType dt, const Backend::Conv2dShape& shape, const void* x, const void* w,
-               void* y);
+  bool forward(cudaStream_t stream, DType dt, const Conv2dShape& shape, const void* x, const void* w, void* y);
   // dw (in dt, written) and dx (in dt, added to when `accumulate_dx`; null to skip).
-  bool backward(cudaStream_t stream, DType dt, const Backend::Conv2dShape& shape, const void* x, const void* w,
-                const void* dy, void* dw, void* dx, bool accumulate_dx);
+  bool backward(cudaStream_t stream, DType dt, const Conv2dShape& shape, const void* x, const void* w, const void* dy,
+                void* dw, void* dx, bool accumulate_dx);
 
  private:
   struct Prepared;
   using Key = std::vector<int64_t>;  // dtype and every size of the shape
-  Prepared* prepare(DType dt, const Backend::Conv2dShape& shape);
+  Prepared* prepare(DType dt, const Conv2dShape& shape);
 
   cudnnHandle_t handle_ = nullptr;
   std::function<void*(size_t)> workspace_;

@@ -11,11 +11,16 @@ namespace {
 
 ncclDataType_t nccl_type(DType dtype) {
   switch (dtype) {
-    case DType::kF32: return ncclFloat32;
-    case DType::kF64: return ncclFloat64;
-    case DType::kF16: return ncclFloat16;
-    case DType::kBF16: return ncclBfloat16;
-    default: fail(ErrorCode::kUnsupported, "NCCL sums take float data, not ", dtype_name(dtype));
+    case DType::kF32:
+      return ncclFloat32;
+    case DType::kF64:
+      return ncclFloat64;
+    case DType::kF16:
+      return ncclFloat16;
+    case DType::kBF16:
+      return ncclBfloat16;
+    default:
+      fail(ErrorCode::kUnsupported, "NCCL sums take float data, not ", dtype_name(dtype));
   }
 }
 
@@ -90,8 +95,10 @@ void NcclCommunicator::wait(cudaStream_t stream, const char* what) {
       fail(ErrorCode::kCommunication, "rank ", rank_, ": NCCL ", what, " did not complete within ", timeout_.count(),
            " ms (a peer died or stalled)");
     }
-    if (now - start < std::chrono::milliseconds(20)) std::this_thread::yield();
-    else std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    if (now - start < std::chrono::milliseconds(20))
+      std::this_thread::yield();
+    else
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
 }
 

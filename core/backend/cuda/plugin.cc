@@ -5,12 +5,14 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <vector>
 
 #include "core/backend/cuda/cuda_backend.h"
 #include "core/backend/cuda/cuda_status.h"
 #include "core/backend/cuda/nccl_communicator.h"
 #include "core/backend/cuda_plugin.h"
 #include "core/base/error.h"
+#include "core/kernels/kernel_table.h"
 
 #define TK_PLUGIN_EXPORT extern "C" __attribute__((visibility("default")))
 
@@ -43,7 +45,18 @@ int guarded(char* message, size_t capacity, const Body& body) {
 
 }  // namespace
 
-TK_PLUGIN_EXPORT int trainkit_cuda_plugin_abi() { return tk::kCudaPluginAbi; }
+TK_PLUGIN_EXPORT long long trainkit_cuda_plugin_abi() { return tk::kCudaPluginAbi; }
+
+// The op families' CUDA kernels, registered into this library's own kernel
+// table as it loaded; libtrainkit copies them into its table.
+TK_PLUGIN_EXPORT int trainkit_cuda_kernels(const tk::KernelEntry** entries, size_t* count, char* message,
+                                           size_t capacity) {
+  return guarded(message, capacity, [&] {
+    static const std::vector<tk::KernelEntry> cuda = tk::KernelTable::global().entries(tk::DeviceKind::kCuda);
+    *entries = cuda.data();
+    *count = cuda.size();
+  });
+}
 
 TK_PLUGIN_EXPORT int trainkit_cuda_device_count(int* count, char* message, size_t capacity) {
   return guarded(message, capacity, [&] {
@@ -53,7 +66,7 @@ TK_PLUGIN_EXPORT int trainkit_cuda_device_count(int* count, char* message, size_
 }
 
 TK_PLUGIN_EXPORT int trainkit_cuda_device_properties(int device, tk::CudaDeviceProperties* out, char* message,
-                                               size_t capacity) {
+                                                     size_t capacity) {
   return guarded(message, capacity, [&] {
     int count = 0;
     tk::cuda::check(cudaGetDeviceCount(&count), "cudaGetDeviceCount");
@@ -99,8 +112,8 @@ TK_PLUGIN_EXPORT int trainkit_cuda_nccl_unique_id(void* id, char* message, size_
 }
 
 TK_PLUGIN_EXPORT int trainkit_cuda_nccl_communicator_create(const void* id, int rank, int size, tk::Backend* backend,
-                                                           int64_t timeout_ms, tk::Communicator** out, char* message,
-                                                           size_t capacity) {
+                                                            int64_t timeout_ms, tk::Communicator** out, char* message,
+                                                            size_t capacity) {
   return guarded(message, capacity, [&] {
     // The backend was made by this plugin, so the cast is within one library.
     auto* cuda = dynamic_cast<tk::cuda::CudaBackend*>(backend);

@@ -14,6 +14,7 @@
 #include "core/base/error.h"
 #include "core/base/half.h"
 #include "core/base/rng.h"
+#include "core/kernels/reduce_kernels.h"
 #include "core/ops/ops.h"
 
 namespace tk {
@@ -155,8 +156,8 @@ TEST_P(OverflowDetectionTest, FindsASingleInfOrNaNAnywhere) {
   std::vector<float> ones(n, 1.0f);
   std::vector<char> buffer(n * dtype_size(dt));
   backend.load_host({ones.data(), DType::kF32, {n}, {}}, dt, buffer.data());
-  ASSERT_TRUE(backend.all_finite(dt, n, buffer.data()));
-  ASSERT_TRUE(std::isfinite(backend.sum_squares(dt, n, buffer.data())));
+  ASSERT_TRUE(kernels::all_finite(backend, dt, n, buffer.data()));
+  ASSERT_TRUE(std::isfinite(kernels::sum_squares(backend, dt, n, buffer.data())));
   Rng rng(3);
   std::vector<int64_t> positions = {0, 1, 7, 8, 4095, 4096, n / 2, n - 8, n - 1};
   for (int i = 0; i < 20; ++i) positions.push_back(static_cast<int64_t>(rng.next_u64() % n));
@@ -164,8 +165,8 @@ TEST_P(OverflowDetectionTest, FindsASingleInfOrNaNAnywhere) {
     for (int64_t at : positions) {
       std::vector<char> copy = buffer;
       backend.load_host({&bad, DType::kF32, {1}, {}}, dt, copy.data() + at * dtype_size(dt));
-      EXPECT_FALSE(backend.all_finite(dt, n, copy.data())) << dtype_name(dt) << " " << bad << " at " << at;
-      EXPECT_FALSE(std::isfinite(backend.sum_squares(dt, n, copy.data()))) << dtype_name(dt) << " at " << at;
+      EXPECT_FALSE(kernels::all_finite(backend, dt, n, copy.data())) << dtype_name(dt) << " " << bad << " at " << at;
+      EXPECT_FALSE(std::isfinite(kernels::sum_squares(backend, dt, n, copy.data()))) << dtype_name(dt) << " at " << at;
     }
   }
 }

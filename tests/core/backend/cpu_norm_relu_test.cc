@@ -7,6 +7,7 @@
 
 #include "core/backend/cpu/cpu_backend.h"
 #include "core/base/rng.h"
+#include "core/ops/norm/norm_kernels.h"
 
 namespace tk {
 namespace {
@@ -39,7 +40,6 @@ struct Buffer {
 
 TEST(CpuNormReluTest, OnePassMatchesTheDefaultTwoPasses) {
   cpu::CpuBackend cpu(2);
-  Backend& base = cpu;  // Backend:: calls below run the default composition
   const int64_t batch = 3, channels = 4, spatial = 10, n = batch * channels * spatial;
   for (DType dt : {DType::kF32, DType::kBF16})
     for (bool batch_statistics : {true, false})
@@ -53,9 +53,9 @@ TEST(CpuNormReluTest, OnePassMatchesTheDefaultTwoPasses) {
         Buffer var(cpu, var_values, DType::kF32);
 
         Buffer fused_y(cpu, std::vector<double>(n, 7.0), dt), split_y(cpu, std::vector<double>(n, 7.0), dt);
-        cpu.batch_norm_apply_relu(dt, DType::kF32, batch, channels, spatial, 1e-5, x.data, mean.data, var.data,
+        kernels::batch_norm_apply_relu(cpu, dt, DType::kF32, batch, channels, spatial, 1e-5, x.data, mean.data, var.data,
                                   gamma.data, beta.data, fused_y.data);
-        base.Backend::batch_norm_apply_relu(dt, DType::kF32, batch, channels, spatial, 1e-5, x.data, mean.data,
+        kernels::batch_norm_apply_relu_two_pass(cpu, dt, DType::kF32, batch, channels, spatial, 1e-5, x.data, mean.data,
                                             var.data, gamma.data, beta.data, split_y.data);
         EXPECT_EQ(fused_y.values(), split_y.values());
 
@@ -66,12 +66,12 @@ TEST(CpuNormReluTest, OnePassMatchesTheDefaultTwoPasses) {
             split_dgamma(cpu, std::vector<double>(channels), DType::kF32),
             split_dbeta(cpu, std::vector<double>(channels), DType::kF32);
         Buffer untouched(cpu, std::vector<double>(n, 7.0), dt);
-        cpu.batch_norm_relu_backward(dt, DType::kF32, batch, channels, spatial, 1e-5, batch_statistics, x.data,
+        kernels::batch_norm_relu_backward(cpu, dt, DType::kF32, batch, channels, spatial, 1e-5, batch_statistics, x.data,
                                      fused_y.data, dy.data, untouched.data, mean.data, var.data, gamma.data,
                                      fused_dx.data, accumulate, fused_dgamma.data, fused_dbeta.data);
         // The one-pass kernel ran (the default writes the ReLU's gradient to the scratch).
         EXPECT_EQ(untouched.values(), std::vector<double>(n, 7.0));
-        base.Backend::batch_norm_relu_backward(dt, DType::kF32, batch, channels, spatial, 1e-5, batch_statistics,
+        kernels::batch_norm_relu_backward_two_pass(cpu, dt, DType::kF32, batch, channels, spatial, 1e-5, batch_statistics,
                                                x.data, split_y.data, dy.data, scratch.data, mean.data, var.data,
                                                gamma.data, split_dx.data, accumulate, split_dgamma.data,
                                                split_dbeta.data);

@@ -10,6 +10,7 @@
 #include "core/backend/cpu/cpu_backend.h"
 #include "core/base/half.h"
 #include "core/base/rng.h"
+#include "core/ops/pool/pool_kernels.h"
 
 namespace tk {
 namespace {
@@ -128,8 +129,8 @@ TEST(CpuPoolTest, MatchesThePerOutputReferenceForEveryWindowShape) {
           // Without accumulation, every input must be written: start from a sentinel.
           std::vector<float> y(static_cast<size_t>(outputs));
           std::vector<float> dx = accumulate ? dx_before : std::vector<float>(inputs, 1234.5f);
-          backend->pool2d_forward(DType::kF32, pool, planes, w, x.data(), y.data());
-          backend->pool2d_backward(DType::kF32, pool, planes, w, x.data(), dy.data(), dx.data(), accumulate);
+          kernels::pool2d_forward(*backend, DType::kF32, pool, planes, w, x.data(), y.data());
+          kernels::pool2d_backward(*backend, DType::kF32, pool, planes, w, x.data(), dy.data(), dx.data(), accumulate);
           for (int64_t i = 0; i < outputs; ++i) ASSERT_TRUE(same(y[i], want.y[i], 1e-6f)) << "output " << i;
           for (int64_t i = 0; i < inputs; ++i) ASSERT_TRUE(same(dx[i], want.dx[i], 1e-6f)) << "input " << i;
         }
@@ -147,8 +148,8 @@ void expect_half_storage_routes_gradients_as_float(DType dt, H (*to_half)(float)
   for (int64_t i = 0; i < inputs; ++i) xh[i] = to_half(x[i]);
   for (int64_t i = 0; i < outputs; ++i) dyh[i] = to_half(dy[i]);
   cpu::CpuBackend backend(2);
-  backend.pool2d_forward(dt, Pool::kMax, planes, w, xh.data(), yh.data());
-  backend.pool2d_backward(dt, Pool::kMax, planes, w, xh.data(), dyh.data(), dxh.data(), false);
+  kernels::pool2d_forward(backend, dt, Pool::kMax, planes, w, xh.data(), yh.data());
+  kernels::pool2d_backward(backend, dt, Pool::kMax, planes, w, xh.data(), dyh.data(), dxh.data(), false);
   for (int64_t i = 0; i < outputs; ++i) EXPECT_EQ(to_float(yh[i]), want.y[i]) << dtype_name(dt) << " output " << i;
   for (int64_t i = 0; i < inputs; ++i) EXPECT_EQ(to_float(dxh[i]), want.dx[i]) << dtype_name(dt) << " input " << i;
 }

@@ -8,6 +8,8 @@
 
 #include "core/backend/cpu/cpu_backend.h"
 #include "core/base/rng.h"
+#include "core/kernels/reduce_kernels.h"
+#include "core/ops/norm/norm_kernels.h"
 
 namespace tk {
 namespace {
@@ -33,10 +35,10 @@ TEST(CpuThreadsTest, ReductionsGiveTheSameBitsForOneAndFourThreads) {
   };
   auto run = [&](cpu::CpuBackend& b) {
     Out o{random(rows * cols, 4), std::vector<float>(cols), std::vector<float>(cols), std::vector<float>(cols), 0};
-    b.layer_norm_backward(DType::kF32, DType::kF32, rows, cols, 1e-5, x.data(), dy.data(), gamma.data(), o.dx.data(),
+    kernels::layer_norm_backward(b, DType::kF32, DType::kF32, rows, cols, 1e-5, x.data(), dy.data(), gamma.data(), o.dx.data(),
                           true, o.dgamma.data(), o.dbeta.data());
-    b.column_sum(DType::kF32, DType::kF32, rows, cols, dy.data(), o.column_sums.data(), false);
-    o.sum = b.sum(DType::kF32, rows * cols, x.data());
+    kernels::column_sum(b, DType::kF32, DType::kF32, rows, cols, dy.data(), o.column_sums.data(), false);
+    o.sum = kernels::sum(b, DType::kF32, rows * cols, x.data());
     return o;
   };
   const Out a = run(one), b = run(four);

@@ -10,7 +10,9 @@
 
 #include "core/backend/cpu/cpu_backend.h"
 #include "core/base/rng.h"
-#include "core/ops/loss.h"
+#include "core/ops/dropout/dropout_kernels.h"
+#include "core/ops/loss/loss.h"
+#include "core/ops/norm/norm_kernels.h"
 #include "core/ops/ops.h"
 
 namespace tk {
@@ -201,7 +203,7 @@ TEST(OpGradientTest, DropoutDropsAboutPAndScalesTheRest) {
   cpu::CpuBackend backend(1);
   const int64_t n = 100000;
   std::vector<double> x(n, 1.0), y(n);
-  backend.dropout(DType::kF64, n, 1, 0.3, 1, 2, x.data(), y.data(), false);
+  kernels::dropout(backend, DType::kF64, n, 1, 0.3, 1, 2, x.data(), y.data(), false);
   int64_t dropped = std::count(y.begin(), y.end(), 0.0);
   EXPECT_NEAR(static_cast<double>(dropped) / n, 0.3, 0.01);
   for (double v : y) ASSERT_TRUE(v == 0.0 || std::abs(v - 1.0 / 0.7) < 1e-12) << v;
@@ -211,7 +213,7 @@ TEST(OpGradientTest, Dropout2dDropsWholeChannels) {
   cpu::CpuBackend backend(1);
   const int64_t planes = 4000, plane = 9;
   std::vector<double> x(planes * plane, 1.0), y(x.size());
-  backend.dropout(DType::kF64, planes * plane, plane, 0.25, 5, 6, x.data(), y.data(), false);
+  kernels::dropout(backend, DType::kF64, planes * plane, plane, 0.25, 5, 6, x.data(), y.data(), false);
   int64_t dropped = 0;
   for (int64_t p = 0; p < planes; ++p) {
     const double first = y[p * plane];
@@ -228,8 +230,8 @@ TEST(OpGradientTest, BatchNormTrainingNormalizesEachChannel) {
   std::vector<float> x(batch * channels * spatial), y(x.size());
   for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(5.0 + 3.0 * rng.normal() + (i / spatial) % channels);
   std::vector<float> gamma(channels, 1.0f), beta(channels, 0.0f), mean(channels), var(channels);
-  backend.batch_norm_statistics(DType::kF32, DType::kF32, batch, channels, spatial, x.data(), mean.data(), var.data());
-  backend.batch_norm_apply(DType::kF32, DType::kF32, batch, channels, spatial, 1e-5, x.data(), mean.data(), var.data(),
+  kernels::batch_norm_statistics(backend, DType::kF32, DType::kF32, batch, channels, spatial, x.data(), mean.data(), var.data());
+  kernels::batch_norm_apply(backend, DType::kF32, DType::kF32, batch, channels, spatial, 1e-5, x.data(), mean.data(), var.data(),
                            gamma.data(), beta.data(), y.data());
   for (int64_t c = 0; c < channels; ++c) {
     double sum = 0, squares = 0;

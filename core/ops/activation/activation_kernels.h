@@ -1,0 +1,23 @@
+// Kernels of the pointwise activations (activation.cc): forward writes y,
+// backward writes dx (or adds into it) from x, y and dy.
+#pragma once
+
+#include <cstdint>
+
+#include "core/kernels/kernel_table.h"
+
+namespace tk {
+
+enum class Activation { kRelu, kGelu, kTanh, kSigmoid };
+
+namespace kernels {
+
+// Over one storage dtype `dt` (f32, f64, f16, bf16); half storage computes in f32.
+inline const Kernel<void(DType dt, Activation act, int64_t n, const void* x, void* y)> activation_forward{
+    "activation_forward"};
+inline const Kernel<void(DType dt, Activation act, int64_t n, const void* x, const void* y, const void* dy, void* dx,
+                         bool accumulate)>
+    activation_backward{"activation_backward"};
+
+}  // namespace kernels
+}  // namespace tk

@@ -1,0 +1,77 @@
+// Linear: y = x W^T + b over the last dimension, W stored [units, in_features]
+// (PyTorch layout, so exported weights load there unchanged).
+#include "core/base/error.h"
+#include "core/ops/linear/linear_kernels.h"
+#include "core/ops/ops.h"
+
+namespace tk {
+namespace {
+
+class Linear final : public Op {
+ public:
+  Linear(int64_t units, bool bias, Init weight_init) : units_(units), bias_(bias), weight_init_(weight_init) {}
+  std::string type() const override { return "linear"; }
+  std::vector<Attribute> attributes() const override {
+    return {{"units", units_}, {"bias", bias_}, {"init", std::string(init_name(weight_init_))}};
+  }
+
+  Shape infer_shape(const std::vector<Shape>& inputs) const override {
+    const Shape& in = inputs[0];
+    if (in.empty()) fail(ErrorCode::kShapeMismatch, "linear needs an input with at least one dimension, got a scalar");
+    Shape out = in;
+    out.back() = units_;
+    return out;
+  }
+
+  std::vector<ParamSpec> param_specs(const std::vector<Shape>& inputs) const override {
+    int64_t in_features = inputs[0].back();
+    std::vector<ParamSpec> specs = {{"weight", {units_, in_features}, weight_init_, in_features, units_}};
+    if (bias_) specs.push_back({"bias", {units_}, Init::kZeros, in_features, units_});
+    return specs;
+  }
+
+  bool fuses_relu() const override { return bias_; }
+
+  void forward(const OpContext& ctx) const override {
+    int64_t in_features = ctx.input_shapes[0].back();
+    int64_t rows = ctx.batch * shape_numel(ctx.input_shapes[0]) / in_features;
+    if (ctx.fused_relu_output)
+      kernels::gemm_bias_relu(*ctx.backend, ctx.dtype, ctx.param_dtype, ctx.dtype, rows, units_, in_features,
+                              ctx.inputs[0], ctx.params[0], ctx.fused_relu_output, ctx.param_dtype, ctx.params[1]);
+    else if (bias_)
+      kernels::gemm_bias(*ctx.backend, ctx.dtype, ctx.param_dtype, ctx.dtype, true, rows, units_, in_features, 1.0,
+                         ctx.inputs[0], ctx.params[0], ctx.output, ctx.param_dtype, ctx.params[1]);
+    else
+      ctx.backend->gemm(ctx.dtype, ctx.param_dtype, ctx.dtype, false, true, rows, units_, in_features, 1.0,
+                        ctx.inputs[0], ctx.params[0], 0.0, ctx.output);
+  }
+
+  void backward(const OpContext& ctx) const override {
+    int64_t in_features = ctx.input_shapes[0].back();
+    int64_t rows = ctx.batch * shape_numel(ctx.input_shapes[0]) / in_features;
+    // dW = dY^T X, db = column sums of dY, dX = dY W.
+    if (bias_)
+      kernels::gemm_bias_grad(*ctx.backend, ctx.dtype, ctx.dtype, ctx.grad_dtype, units_, in_features, rows, 1.0,
+                              ctx.doutput, ctx.inputs[0], ctx.dparams[0], ctx.grad_dtype, ctx.dparams[1]);
+    else
+      ctx.backend->gemm(ctx.dtype, ctx.dtype, ctx.grad_dtype, true, false, units_, in_features, rows, 1.0, ctx.doutput,
+                        ctx.inputs[0], 0.0, ctx.dparams[0]);
+    if (ctx.dinputs[0])
+      ctx.backend->gemm(ctx.dtype, ctx.param_dtype, ctx.dtype, false, false, rows, in_features, units_, 1.0,
+                        ctx.doutput, ctx.params[0], ctx.accumulate[0] ? 1.0 : 0.0, ctx.dinputs[0]);
+  }
+
+ private:
+  int64_t units_;
+  bool bias_;
+  Init weight_init_;
+};
+
+}  // namespace
+
+OpPtr make_linear(int64_t units, bool bias, Init weight_init) {
+  if (units <= 0) fail(ErrorCode::kInvalidArgument, "linear needs a positive number of units, got ", units);
+  return std::make_shared<Linear>(units, bias, weight_init);
+}
+
+}  // namespace tk

@@ -1,0 +1,163 @@
+// Loss kernels (forward and gradient in one pass), softmax and accuracy
+// counts. Logits have storage type S; arithmetic, row losses and value targets
+// use V (f32 or f64), so half logits still get an f32 softmax and loss.
+#include <algorithm>
+#include <cmath>
+
+#include "core/backend/cpu/cpu_backend.h"
+#include "core/backend/cpu/parallel.h"
+#include "core/ops/loss/loss_kernels.h"
+
+namespace tk::cpu {
+namespace {
+
+// Calls fn(S{}, V{}) for logits dtype dt and value dtype value_dt.
+template <typename Fn>
+void dispatch_loss(DType dt, DType value_dt, const Fn& fn) {
+  dispatch_storage(dt, [&](auto s) { dispatch_float(value_dt, [&](auto v) { fn(s, v); }); });
+}
+
+void softmax_cross_entropy(Backend& backend, DType dt, DType value_dt, int64_t rows, int64_t classes,
+                           const void* logits, const int32_t* labels, void* row_loss, void* dlogits, GradScale scale) {
+  const int threads = as_cpu(backend).threads();
+  const double grad_scale = scale.factor();
+  dispatch_loss(dt, value_dt, [&](auto s_tag, auto v_tag) {
+    using S = decltype(s_tag);
+    using V = decltype(v_tag);
+    const S* x = static_cast<const S*>(logits);
+    V* loss = static_cast<V*>(row_loss);
+    S* dx = static_cast<S*>(dlogits);
+    parallel_for(threads, rows, 8, [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; ++r) {
+        const S* row = x + r * classes;
+        V max_logit = load(row[0]);
+        for (int64_t c = 1; c < classes; ++c) max_logit = std::max<V>(max_logit, load(row[c]));
+        V sum_exp = 0;
+        for (int64_t c = 0; c < classes; ++c) sum_exp += std::exp(static_cast<V>(load(row[c])) - max_logit);
+        const V log_sum_exp = max_logit + std::log(sum_exp);
+        loss[r] = log_sum_exp - static_cast<V>(load(row[labels[r]]));
+        if (!dx) continue;
+        for (int64_t c = 0; c < classes; ++c) {
+          V target = c == labels[r] ? V(1) : V(0);
+          V g = static_cast<V>(grad_scale) * (std::exp(static_cast<V>(load(row[c])) - log_sum_exp) - target);
+          dx[r * classes + c] = store<S>(static_cast<compute_t<S>>(g));
+        }
+      }
+    });
+  });
+}
+
+void squared_error(Backend& backend, DType dt, DType value_dt, int64_t rows, int64_t cols, const void* pred,
+                   const void* target, void* row_loss, void* dpred, GradScale scale) {
+  const int threads = as_cpu(backend).threads();
+  const double grad_scale = scale.factor();
+  dispatch_loss(dt, value_dt, [&](auto s_tag, auto v_tag) {
+    using S = decltype(s_tag);
+    using V = decltype(v_tag);
+    const S* p = static_cast<const S*>(pred);
+    const V* t = static_cast<const V*>(target);
+    V* loss = static_cast<V*>(row_loss);
+    S* dp = static_cast<S*>(dpred);
+    parallel_for(threads, rows, 8, [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; ++r) {
+        V total = 0;
+        for (int64_t c = r * cols; c < (r + 1) * cols; ++c) {
+          V diff = static_cast<V>(load(p[c])) - t[c];
+          total += diff * diff;
+          if (dp) dp[c] = store<S>(static_cast<compute_t<S>>(static_cast<V>(2 * grad_scale) * diff));
+        }
+        loss[r] = total;
+      }
+    });
+  });
+}
+
+void bce_with_logits(Backend& backend, DType dt, DType value_dt, int64_t rows, int64_t cols, const void* logits,
+                     const void* target, void* row_loss, void* dlogits, GradScale scale) {
+  const int threads = as_cpu(backend).threads();
+  const double grad_scale = scale.factor();
+  dispatch_loss(dt, value_dt, [&](auto s_tag, auto v_tag) {
+    using S = decltype(s_tag);
+    using V = decltype(v_tag);
+    const S* x = static_cast<const S*>(logits);
+    const V* t = static_cast<const V*>(target);
+    V* loss = static_cast<V*>(row_loss);
+    S* dx = static_cast<S*>(dlogits);
+    parallel_for(threads, rows, 8, [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; ++r) {
+        V total = 0;
+        for (int64_t c = r * cols; c < (r + 1) * cols; ++c) {
+          const V xc = load(x[c]);
+          // Stable form: max(x,0) - x*t + log(1 + exp(-|x|)).
+          total += std::max(xc, V(0)) - xc * t[c] + std::log1p(std::exp(-std::abs(xc)));
+          if (dx)
+            dx[c] = store<S>(
+                static_cast<compute_t<S>>(static_cast<V>(grad_scale) * (V(1) / (V(1) + std::exp(-xc)) - t[c])));
+        }
+        loss[r] = total;
+      }
+    });
+  });
+}
+
+void softmax(Backend& backend, DType dt, int64_t rows, int64_t cols, const void* x, void* y) {
+  const int threads = as_cpu(backend).threads();
+  dispatch_storage(dt, [&](auto tag) {
+    using S = decltype(tag);
+    using T = compute_t<S>;
+    const S* in = static_cast<const S*>(x);
+    S* out = static_cast<S*>(y);
+    parallel_for(threads, rows, 8, [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; ++r) {
+        const S* row = in + r * cols;
+        T max_value = load(row[0]);
+        for (int64_t c = 1; c < cols; ++c) max_value = std::max<T>(max_value, load(row[c]));
+        T total = 0;
+        for (int64_t c = 0; c < cols; ++c) total += std::exp(load(row[c]) - max_value);
+        for (int64_t c = 0; c < cols; ++c) out[r * cols + c] = store<S>(std::exp(load(row[c]) - max_value) / total);
+      }
+    });
+  });
+}
+
+int64_t count_correct_argmax(Backend& /*backend*/, DType dt, int64_t rows, int64_t classes, const void* logits,
+                             const int32_t* labels) {
+  int64_t correct = 0;
+  dispatch_storage(dt, [&](auto tag) {
+    using S = decltype(tag);
+    const S* x = static_cast<const S*>(logits);
+    for (int64_t r = 0; r < rows; ++r) {
+      int64_t best = 0;
+      for (int64_t c = 1; c < classes; ++c)
+        if (load(x[r * classes + c]) > load(x[r * classes + best])) best = c;
+      if (best == labels[r]) ++correct;
+    }
+  });
+  return correct;
+}
+
+int64_t count_correct_binary(Backend& /*backend*/, DType dt, DType value_dt, int64_t n, const void* logits,
+                             const void* target) {
+  int64_t correct = 0;
+  dispatch_loss(dt, value_dt, [&](auto s_tag, auto v_tag) {
+    using S = decltype(s_tag);
+    using V = decltype(v_tag);
+    const S* x = static_cast<const S*>(logits);
+    const V* t = static_cast<const V*>(target);
+    for (int64_t i = 0; i < n; ++i) correct += (load(x[i]) > 0) == (t[i] > V(0.5));
+  });
+  return correct;
+}
+
+}  // namespace
+
+const KernelRegistration kRegistrations[] = {
+    {kernels::softmax_cross_entropy, DeviceKind::kCpu, softmax_cross_entropy},
+    {kernels::squared_error, DeviceKind::kCpu, squared_error},
+    {kernels::bce_with_logits, DeviceKind::kCpu, bce_with_logits},
+    {kernels::softmax, DeviceKind::kCpu, softmax},
+    {kernels::count_correct_argmax, DeviceKind::kCpu, count_correct_argmax},
+    {kernels::count_correct_binary, DeviceKind::kCpu, count_correct_binary},
+};
+
+}  // namespace tk::cpu

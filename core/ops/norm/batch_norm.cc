@@ -1,0 +1,115 @@
+// BatchNorm over [channels, ...]: per channel, statistics over the batch and
+// every other axis (BatchNorm1d on [C], BatchNorm2d on [C, H, W]). Training
+// normalizes with the batch's statistics and writes updated running
+// statistics (non-trainable state); evaluation normalizes with the running
+// ones. The batch statistics are saved for backward (2 x channels values).
+#include "core/base/error.h"
+#include "core/ops/norm/norm_kernels.h"
+#include "core/ops/ops.h"
+
+namespace tk {
+namespace {
+
+class BatchNorm final : public Op {
+ public:
+  BatchNorm(double eps, double momentum) : eps_(eps), momentum_(momentum) {}
+  std::string type() const override { return "batch_norm"; }
+  std::vector<Attribute> attributes() const override { return {{"eps", eps_}, {"momentum", momentum_}}; }
+
+  Shape infer_shape(const std::vector<Shape>& inputs) const override {
+    if (inputs[0].empty())
+      fail(ErrorCode::kShapeMismatch, "batch_norm needs an input with a channel axis, got a scalar");
+    return inputs[0];
+  }
+  std::vector<ParamSpec> param_specs(const std::vector<Shape>& inputs) const override {
+    const int64_t c = inputs[0][0];
+    return {{"weight", {c}, Init::kOnes, c, c}, {"bias", {c}, Init::kZeros, c, c}};
+  }
+  std::vector<ParamSpec> state_specs(const std::vector<Shape>& inputs) const override {
+    const int64_t c = inputs[0][0];
+    return {{"running_mean", {c}, Init::kZeros, c, c}, {"running_var", {c}, Init::kOnes, c, c}};
+  }
+  // A ReLU right after it is applied in the same pass, forward and backward.
+  bool fuses_relu() const override { return true; }
+  bool fuses_relu_backward() const override { return true; }
+
+  // The batch mean and variance, in the master dtype.
+  int64_t saved_elements(const std::vector<Shape>& inputs) const override { return 2 * inputs[0][0]; }
+
+  void forward(const OpContext& ctx) const override {
+    const Dims d = dims(ctx);
+    const DType p = ctx.grad_dtype;  // master: statistics, gamma and beta
+    if (!ctx.training) {
+      apply(ctx, ctx.state[0], ctx.state[1]);
+      return;
+    }
+    const int64_t values = ctx.batch * d.spatial;
+    if (values < 2)
+      fail(ErrorCode::kShapeMismatch, "batch_norm in training needs more than one value per channel, got ", values,
+           " (batch ", ctx.batch, ")");
+    void* mean = ctx.saved;
+    void* var = static_cast<char*>(ctx.saved) + d.channels * dtype_size(p);
+    kernels::batch_norm_statistics(*ctx.backend, ctx.dtype, p, ctx.batch, d.channels, d.spatial, ctx.inputs[0], mean,
+                                   var);
+    apply(ctx, mean, var);
+    if (ctx.next_state[0]) {
+      // Running variance is unbiased, as in PyTorch.
+      const double unbias = static_cast<double>(values) / static_cast<double>(values - 1);
+      kernels::moving_average(*ctx.backend, p, d.channels, momentum_, ctx.state[0], mean, 1.0, ctx.next_state[0]);
+      kernels::moving_average(*ctx.backend, p, d.channels, momentum_, ctx.state[1], var, unbias, ctx.next_state[1]);
+    }
+  }
+
+  void backward(const OpContext& ctx) const override {
+    const Dims d = dims(ctx);
+    const DType p = ctx.grad_dtype;
+    // The forward's batch statistics (training; a plan runs backward only
+    // after a training forward), else the running ones (op-level tests).
+    const void* mean = ctx.training ? ctx.saved : ctx.state[0];
+    const void* var = ctx.training ? static_cast<const char*>(ctx.saved) + d.channels * dtype_size(p) : ctx.state[1];
+    const bool accumulate = ctx.dinputs[0] && ctx.accumulate[0];
+    if (ctx.fused_relu_doutput)
+      kernels::batch_norm_relu_backward(*ctx.backend, ctx.dtype, p, ctx.batch, d.channels, d.spatial, eps_,
+                                        ctx.training, ctx.inputs[0], ctx.fused_relu_output, ctx.fused_relu_doutput,
+                                        const_cast<void*>(ctx.doutput), mean, var, ctx.params[0], ctx.dinputs[0],
+                                        accumulate, ctx.dparams[0], ctx.dparams[1]);
+    else
+      kernels::batch_norm_backward(*ctx.backend, ctx.dtype, p, ctx.batch, d.channels, d.spatial, eps_, ctx.training,
+                                   ctx.inputs[0], ctx.doutput, mean, var, ctx.params[0], ctx.dinputs[0], accumulate,
+                                   ctx.dparams[0], ctx.dparams[1]);
+  }
+
+ private:
+  // Normalizes with the given statistics into the output, or with the fused
+  // ReLU into the ReLU's output.
+  void apply(const OpContext& ctx, const void* mean, const void* var) const {
+    const Dims d = dims(ctx);
+    if (ctx.fused_relu_output)
+      kernels::batch_norm_apply_relu(*ctx.backend, ctx.dtype, ctx.grad_dtype, ctx.batch, d.channels, d.spatial, eps_,
+                                     ctx.inputs[0], mean, var, ctx.params[0], ctx.params[1], ctx.fused_relu_output);
+    else
+      kernels::batch_norm_apply(*ctx.backend, ctx.dtype, ctx.grad_dtype, ctx.batch, d.channels, d.spatial, eps_,
+                                ctx.inputs[0], mean, var, ctx.params[0], ctx.params[1], ctx.output);
+  }
+
+  struct Dims {
+    int64_t channels, spatial;
+  };
+  static Dims dims(const OpContext& ctx) {
+    const int64_t channels = ctx.input_shapes[0][0];
+    return {channels, shape_numel(ctx.input_shapes[0]) / channels};
+  }
+
+  double eps_, momentum_;
+};
+
+}  // namespace
+
+OpPtr make_batch_norm(double eps, double momentum) {
+  if (!(eps > 0.0 && eps < 1.0)) fail(ErrorCode::kInvalidArgument, "batch_norm eps must be in (0, 1), got ", eps);
+  if (!(momentum >= 0.0 && momentum <= 1.0))
+    fail(ErrorCode::kInvalidArgument, "batch_norm momentum must be in [0, 1], got ", momentum);
+  return std::make_shared<BatchNorm>(eps, momentum);
+}
+
+}  // namespace tk

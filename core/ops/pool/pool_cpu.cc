@@ -1,0 +1,272 @@
+// Pooling on the CPU. Windows that tile the image (stride = kernel, no
+// padding or dilation: PyTorch's MaxPool2d(k)) take a direct path, each
+// window owning its inputs; any other window shape walks whole output rows one
+// tap at a time. Max pooling propagates NaN and gives each output's gradient
+// to the first maximum in raster order, as PyTorch does.
+#include <algorithm>
+#include <limits>
+#include <vector>
+
+#include "core/backend/cpu/cpu_backend.h"
+#include "core/backend/cpu/parallel.h"
+#include "core/kernels/window_range.h"
+#include "core/ops/pool/pool_kernels.h"
+
+namespace tk::cpu {
+namespace {
+
+// Kernel column kx of a pooling window reads input column ox * stride + x_offset;
+// [lo, hi) are the output columns for which that lies inside the image.
+struct TapColumns {
+  int64_t x_offset, lo, hi;
+};
+
+std::vector<TapColumns> tap_columns(const Window2d& w) {
+  std::vector<TapColumns> taps(static_cast<size_t>(w.kernel_w));
+  for (int64_t kx = 0; kx < w.kernel_w; ++kx) {
+    TapColumns& t = taps[static_cast<size_t>(kx)];
+    t.x_offset = kx * w.dilation_w - w.pad_w;
+    valid_range(w.out_w, w.stride_w, t.x_offset, w.width, &t.lo, &t.hi);
+  }
+  return taps;
+}
+
+// Calls tap(input_row_offset, tap_columns, tap_index) for each window tap of
+// output row oy that falls inside the image, in raster order (ky, then kx;
+// tap_index = ky * kernel_w + kx). Whole output rows go through one tap at a
+// time, so the inner loops carry no bounds checks.
+template <typename Tap>
+void for_each_tap(const Window2d& w, const std::vector<TapColumns>& taps, int64_t oy, const Tap& tap) {
+  const int64_t y0 = oy * w.stride_h - w.pad_h;
+  int64_t ky_lo, ky_hi;
+  valid_range(w.kernel_h, w.dilation_h, y0, w.height, &ky_lo, &ky_hi);
+  for (int64_t ky = ky_lo; ky < ky_hi; ++ky)
+    for (size_t kx = 0; kx < taps.size(); ++kx)
+      tap((y0 + ky * w.dilation_h) * w.width, taps[kx], static_cast<int32_t>(ky * w.kernel_w + kx));
+}
+
+// Whether v takes over from best as a window's maximum, scanning in raster
+// order: a larger value, or the first NaN. NaN wins, as in PyTorch (it must
+// not vanish before the loss check), and once taken nothing replaces it.
+template <typename T>
+bool takes_over(T best, T v) {
+  return best == best && (v > best || v != v);
+}
+
+// The same maximum without the first-NaN test: any NaN gives NaN, and one
+// compare less keeps the forward loops fast.
+template <typename T>
+T max_keeping_nan(T best, T v) {
+  return (v > best || v != v) ? v : best;
+}
+
+template <typename S>
+void max_pool_planes(const Window2d& w, int64_t begin, int64_t end, const S* in, S* out) {
+  using T = compute_t<S>;
+  const std::vector<TapColumns> taps = tap_columns(w);
+  std::vector<T> best(static_cast<size_t>(w.out_w));
+  for (int64_t p = begin; p < end; ++p) {
+    const S* plane = in + p * w.height * w.width;
+    for (int64_t oy = 0; oy < w.out_h; ++oy) {
+      std::fill(best.begin(), best.end(), -std::numeric_limits<T>::infinity());
+      for_each_tap(w, taps, oy, [&](int64_t row_offset, const TapColumns& t, int32_t) {
+        const int64_t base = row_offset + t.x_offset;  // an index: with padding it can be negative
+        for (int64_t ox = t.lo; ox < t.hi; ++ox)
+          best[ox] = max_keeping_nan(best[ox], T(load(plane[base + ox * w.stride_w])));
+      });
+      S* dst = out + (p * w.out_h + oy) * w.out_w;
+      for (int64_t ox = 0; ox < w.out_w; ++ox) dst[ox] = store<S>(best[ox]);
+    }
+  }
+}
+
+// Padding counts as zeros: the divisor is always the whole window.
+template <typename S>
+void average_pool_planes(const Window2d& w, int64_t begin, int64_t end, const S* in, S* out) {
+  using T = compute_t<S>;
+  const std::vector<TapColumns> taps = tap_columns(w);
+  const T area = static_cast<T>(w.kernel_h * w.kernel_w);
+  std::vector<T> sum(static_cast<size_t>(w.out_w));
+  for (int64_t p = begin; p < end; ++p) {
+    const S* plane = in + p * w.height * w.width;
+    for (int64_t oy = 0; oy < w.out_h; ++oy) {
+      std::fill(sum.begin(), sum.end(), T(0));
+      for_each_tap(w, taps, oy, [&](int64_t row_offset, const TapColumns& t, int32_t) {
+        const int64_t base = row_offset + t.x_offset;
+        for (int64_t ox = t.lo; ox < t.hi; ++ox) sum[ox] += load(plane[base + ox * w.stride_w]);
+      });
+      S* dst = out + (p * w.out_h + oy) * w.out_w;
+      for (int64_t ox = 0; ox < w.out_w; ++ox) dst[ox] = store<S>(sum[ox] / area);
+    }
+  }
+}
+
+// Whether the windows tile the image: no overlap, no padding, no gaps.
+bool tiles(const Window2d& w) {
+  return w.stride_h == w.kernel_h && w.stride_w == w.kernel_w && w.pad_h == 0 && w.pad_w == 0 && w.dilation_h == 1 &&
+         w.dilation_w == 1;
+}
+
+// Tiling windows, KH x KW fixed at compile time (0: w's, at run time).
+template <int KH, int KW, typename S>
+void max_pool_tiles(const Window2d& w, int64_t begin, int64_t end, const S* in, S* out) {
+  using T = compute_t<S>;
+  const int64_t kh = KH ? KH : w.kernel_h, kw = KW ? KW : w.kernel_w, width = w.width;
+  for (int64_t p = begin; p < end; ++p) {
+    const S* plane = in + p * w.height * width;
+    S* dst = out + p * w.out_h * w.out_w;
+    for (int64_t oy = 0; oy < w.out_h; ++oy) {
+      const S* rows = plane + oy * kh * width;
+      for (int64_t ox = 0; ox < w.out_w; ++ox) {
+        T best = -std::numeric_limits<T>::infinity();
+        for (int64_t ky = 0; ky < kh; ++ky)
+          for (int64_t kx = 0; kx < kw; ++kx) best = max_keeping_nan(best, T(load(rows[ky * width + ox * kw + kx])));
+        dst[oy * w.out_w + ox] = store<S>(best);
+      }
+    }
+  }
+}
+
+// Each input gets its window's gradient if it is the window's first maximum
+// (or first NaN), else zero; inputs past the last whole window get zero.
+// Every input is written once, so no scatter and no staging plane.
+template <int KH, int KW, typename S>
+void max_pool_tiles_backward(const Window2d& w, int64_t begin, int64_t end, const S* in, const S* grad_out, S* grad_in,
+                             bool accumulate) {
+  using T = compute_t<S>;
+  const int64_t kh = KH ? KH : w.kernel_h, kw = KW ? KW : w.kernel_w, width = w.width;
+  const int64_t plane_size = w.height * width;
+  auto put = [&](S* at, T g) { *at = store<S>(accumulate ? load(*at) + g : g); };
+  for (int64_t p = begin; p < end; ++p) {
+    const S* plane = in + p * plane_size;
+    const S* g = grad_out + p * w.out_h * w.out_w;
+    S* dst = grad_in + p * plane_size;
+    for (int64_t oy = 0; oy < w.out_h; ++oy) {
+      const int64_t row0 = oy * kh * width;
+      for (int64_t ox = 0; ox < w.out_w; ++ox) {
+        const int64_t corner = row0 + ox * kw;
+        int64_t best_at = corner;
+        T best = load(plane[corner]);
+        for (int64_t ky = 0; ky < kh; ++ky)
+          for (int64_t kx = 0; kx < kw; ++kx) {
+            const int64_t at = corner + ky * width + kx;
+            const T v = load(plane[at]);
+            const bool take = takes_over(best, v);  // selects: data-dependent branches mispredict
+            best = take ? v : best;
+            best_at = take ? at : best_at;
+          }
+        const T grad = load(g[oy * w.out_w + ox]);
+        for (int64_t ky = 0; ky < kh; ++ky)
+          for (int64_t kx = 0; kx < kw; ++kx) {
+            const int64_t at = corner + ky * width + kx;
+            put(dst + at, at == best_at ? grad : T(0));
+          }
+      }
+      // Columns past the last whole window.
+      for (int64_t ky = 0; ky < kh; ++ky)
+        for (int64_t x = w.out_w * kw; x < width; ++x) put(dst + row0 + ky * width + x, T(0));
+    }
+    // Rows past the last whole window.
+    for (int64_t i = w.out_h * kh * width; i < plane_size; ++i) put(dst + i, T(0));
+  }
+}
+
+void pool2d_forward(Backend& backend, DType dt, Pool pool, int64_t planes, const Window2d& w, const void* x, void* y) {
+  const int threads = as_cpu(backend).threads();
+  dispatch_storage(dt, [&](auto tag) {
+    using S = decltype(tag);
+    const S* in = static_cast<const S*>(x);
+    S* out = static_cast<S*>(y);
+    const int64_t grain = std::max<int64_t>(1, kMinParallelElements / (w.height * w.width));
+    const bool tiled = tiles(w), two_by_two = tiled && w.kernel_h == 2 && w.kernel_w == 2;
+    parallel_for(threads, planes, grain, [&](int64_t begin, int64_t end) {
+      if (pool == Pool::kAverage)
+        average_pool_planes(w, begin, end, in, out);
+      else if (two_by_two)
+        max_pool_tiles<2, 2>(w, begin, end, in, out);
+      else if (tiled)
+        max_pool_tiles<0, 0>(w, begin, end, in, out);
+      else
+        max_pool_planes(w, begin, end, in, out);
+    });
+  });
+}
+
+void pool2d_backward(Backend& backend, DType dt, Pool pool, int64_t planes, const Window2d& w, const void* x,
+                     const void* dy, void* dx, bool accumulate) {
+  const int threads = as_cpu(backend).threads();
+  dispatch_storage(dt, [&](auto tag) {
+    using S = decltype(tag);
+    using T = compute_t<S>;
+    const S* in = static_cast<const S*>(x);
+    const S* grad_out = static_cast<const S*>(dy);
+    S* grad_in = static_cast<S*>(dx);
+    const int64_t plane_size = w.height * w.width;
+    const T area = static_cast<T>(w.kernel_h * w.kernel_w);
+    const int64_t grain = std::max<int64_t>(1, kMinParallelElements / plane_size);
+    if (pool == Pool::kMax && tiles(w)) {
+      const bool two_by_two = w.kernel_h == 2 && w.kernel_w == 2;
+      parallel_for(threads, planes, grain, [&](int64_t begin, int64_t end) {
+        if (two_by_two)
+          max_pool_tiles_backward<2, 2>(w, begin, end, in, grad_out, grad_in, accumulate);
+        else
+          max_pool_tiles_backward<0, 0>(w, begin, end, in, grad_out, grad_in, accumulate);
+      });
+      return;
+    }
+    parallel_for(threads, planes, grain, [&](int64_t begin, int64_t end) {
+      const std::vector<TapColumns> taps = tap_columns(w);
+      std::vector<T> sums(static_cast<size_t>(plane_size)), best(static_cast<size_t>(w.out_w));
+      std::vector<int32_t> best_tap(static_cast<size_t>(w.out_w));
+      // Tap ky * kernel_w + kx of output (oy, ox) reads the input at
+      // (oy * stride_h - pad_h) * width + ox * stride_w + tap_offset[tap].
+      std::vector<int64_t> tap_offset(static_cast<size_t>(w.kernel_h * w.kernel_w));
+      for (int64_t ky = 0; ky < w.kernel_h; ++ky)
+        for (int64_t kx = 0; kx < w.kernel_w; ++kx)
+          tap_offset[ky * w.kernel_w + kx] = ky * w.dilation_h * w.width + kx * w.dilation_w - w.pad_w;
+      for (int64_t p = begin; p < end; ++p) {
+        const S* plane = in + p * plane_size;
+        for (int64_t i = 0; i < plane_size; ++i) sums[i] = accumulate ? load(grad_in[p * plane_size + i]) : T(0);
+        for (int64_t oy = 0; oy < w.out_h; ++oy) {
+          const S* g = grad_out + (p * w.out_h + oy) * w.out_w;
+          if (pool == Pool::kAverage) {
+            for_each_tap(w, taps, oy, [&](int64_t row_offset, const TapColumns& t, int32_t) {
+              const int64_t base = row_offset + t.x_offset;
+              for (int64_t ox = t.lo; ox < t.hi; ++ox) sums[base + ox * w.stride_w] += load(g[ox]) / area;
+            });
+            continue;
+          }
+          // The first maximum in raster order (or the first NaN, as forward
+          // picks it) takes each output's gradient. The scan keeps tap indices
+          // (32 bits, as f32 values are) and selects rather than branches, so it
+          // vectorizes; the positions are worked out once, for the scatter.
+          std::fill(best_tap.begin(), best_tap.end(), int32_t{-1});
+          for_each_tap(w, taps, oy, [&](int64_t row_offset, const TapColumns& t, int32_t tap) {
+            const int64_t base = row_offset + t.x_offset, stride = w.stride_w, lo = t.lo, hi = t.hi;
+            int32_t* __restrict tap_of = best_tap.data();
+            T* __restrict value_of = best.data();
+            for (int64_t ox = lo; ox < hi; ++ox) {
+              const T v = load(plane[base + ox * stride]);
+              const bool take = tap_of[ox] < 0 || takes_over(value_of[ox], v);
+              tap_of[ox] = take ? tap : tap_of[ox];
+              value_of[ox] = take ? v : value_of[ox];
+            }
+          });
+          const int64_t row_start = (oy * w.stride_h - w.pad_h) * w.width;
+          for (int64_t ox = 0; ox < w.out_w; ++ox)
+            if (best_tap[ox] >= 0) sums[row_start + ox * w.stride_w + tap_offset[best_tap[ox]]] += load(g[ox]);
+        }
+        for (int64_t i = 0; i < plane_size; ++i) grad_in[p * plane_size + i] = store<S>(sums[i]);
+      }
+    });
+  });
+}
+
+}  // namespace
+
+const KernelRegistration kRegistrations[] = {
+    {kernels::pool2d_forward, DeviceKind::kCpu, pool2d_forward},
+    {kernels::pool2d_backward, DeviceKind::kCpu, pool2d_backward},
+};
+
+}  // namespace tk::cpu
