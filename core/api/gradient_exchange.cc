@@ -49,7 +49,8 @@ int GradientExchange::start_buckets_from(int64_t frontier) {
     void* device = static_cast<char*>(grads_) + lower * elem;
     uint8_t* host = staging_.data() + lower * elem;
     if (has_gradients_) {
-      if (window_sum_) backend_->axpy(dtype_, n, 1.0, static_cast<const char*>(window_sum_) + lower * elem, device, true);
+      if (window_sum_)
+        backend_->axpy(dtype_, n, 1.0, static_cast<const char*>(window_sum_) + lower * elem, device, true);
       if (!comm_->device_memory()) backend_->copy_to_host(host, device, static_cast<size_t>(n) * elem);
     }
     // NCCL sums the gradients where they are; MPI and threads sum host copies.

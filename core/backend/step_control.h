@@ -22,11 +22,11 @@ struct StepControl {
   double loss_scale = 1;        // an f32 value, as PyTorch's GradScaler keeps it
   int64_t growth_tracker = 0;   // clean steps since the scale last changed
   int64_t optimizer_steps = 0;
-  int64_t micro_steps = 0;      // applied steps
+  int64_t micro_steps = 0;      // accepted micro-batches
   int64_t skipped_steps = 0;
   int64_t halted = 0;           // 1 once a step failed: later steps change nothing
   double failed_loss = 0;       // the failed step's loss, for its error message
-  // This step's sums, written by reductions on the device.
+  // This step's sums, written by reductions on the device (or by the host).
   double loss_sum = 0;          // of the rows' losses
   double grad_sum_squares = 0;  // of the (scaled) gradients
   // This step's decision, read by the optimizer update and reported.
