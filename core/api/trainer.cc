@@ -2,11 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <exception>
 #include <functional>
+#include <string>
 
-#include "core/backend/cpu/cpu_backend.h"
 #include "core/base/error.h"
 #include "core/kernels/elementwise_kernels.h"
 #include "core/kernels/reduce_kernels.h"
@@ -50,6 +49,23 @@ LossScalerConfig resolve_scaler(const TrainerConfig& c) {
   return scaler;
 }
 
+// What a non-finite step's error says first.
+const char* nonfinite_cause(double loss) {
+  return std::isfinite(loss) ? "a gradient is not finite" : "the loss is not finite";
+}
+
+// What a decided step reports.
+StepResult result_of(const StepControl& c, double loss) {
+  StepResult r;
+  r.loss = loss;
+  r.applied = c.applied != 0;
+  r.skipped = !c.accepted && !c.halted;
+  r.loss_scale = c.used_scale;
+  r.learning_rate = c.applied ? c.learning_rate : 0.0;
+  r.grad_norm = c.applied ? c.grad_norm : 0.0;
+  return r;
+}
+
 }  // namespace
 
 Trainer::Trainer(const Graph& graph, const TrainerConfig& config)
@@ -78,6 +94,9 @@ Trainer::Trainer(const Graph& graph, const TrainerConfig& config)
   rules_.skip_nonfinite = config.nonfinite == NonFinitePolicy::kSkip;
   rules_.clip_norm = config.clip_norm;
   rules_.schedule = schedule_rules(config.schedule, config.optimizer.learning_rate);
+  rules_.accumulation_steps = config.accumulation_steps;
+  exchange_ = std::make_unique<GradientExchange>(backend_.get(), config.compute_dtype, plan_->flat_param_count(),
+                                                 config.bucket_bytes);
   control_ = Buffer(backend_.get(), sizeof(StepControl));
   upload_control();
 }
@@ -98,8 +117,118 @@ Trainer::~Trainer() {
 
 void Trainer::refresh_half_params() {
   if (policy_.mixed())
-    kernels::convert(*backend_, policy_.master, policy_.activation, plan_->flat_param_count(), params_.data(),
-                     half_params_.data());
+    kernels::convert(*backend_, policy_.master, policy_.activation, plan_->flat_param_count(), params_.data(), half_params_.data());
+}
+
+StepResult Trainer::step(const HostView& inputs, const HostView& targets) {
+  if (decides_on_device()) {
+    queue_device_step(inputs, targets);
+    return wait();
+  }
+  // Until the commit at the end, nothing that outlives this call is written.
+  const double share = load_batch(inputs, targets);
+  StepControl decision = counters();
+  // Replicas draw different dropout masks: the stream includes the rank.
+  const uint64_t stream =
+      static_cast<uint64_t>(decision.micro_steps) ^ (static_cast<uint64_t>(exchange_->rank()) << 48);
+  const double loss_grad_scale = decision.loss_scale * share / config_.accumulation_steps;
+  const bool last_micro_batch = decision.accumulated_count + 1 == config_.accumulation_steps;
+  const StepSums sums = exchange_->joined()
+                            ? forward_backward_exchanged(stream, loss_grad_scale, share, last_micro_batch)
+                            : forward_backward(stream, loss_grad_scale);
+  decision.loss_sum = sums.loss;
+  decision.grad_sum_squares = sums.grad_sum_squares;
+  decide_step(decision, rules_, sums.finite);
+  if (decision.halted)
+    fail(ErrorCode::kNonFinite, nonfinite_cause(sums.loss), " (loss ", sums.loss, "); the step was not applied");
+  // Gradients carry the loss scale; the optimizer pass divides it out.
+  if (decision.applied)
+    optimizer_->step(params_.data(), grads_.data(), decision.update_grad_scale, decision.learning_rate, half_copy());
+  commit(decision);
+  last_result_ = result_of(decision, sums.loss);
+  return last_result_;
+}
+
+double Trainer::load_batch(const HostView& inputs, const HostView& targets) {
+  // Joined to a group, a replica that fails here still tells its peers, so
+  // that every replica fails the step together instead of waiting.
+  std::exception_ptr local_error;
+  try {
+    plan_->check_batch(inputs, &targets);
+    plan_->reserve(inputs.shape[0]);
+    plan_->load_batch(inputs, &targets);
+  } catch (...) {
+    if (!exchange_->joined()) throw;
+    local_error = std::current_exception();
+  }
+  if (!exchange_->joined()) return 1.0;
+  return exchange_->agree_on_batch(local_error ? 0 : inputs.shape[0], local_error,
+                                   config_.reduction == Reduction::kMean);
+}
+
+// Alone, a step waits for the device once: the loss and the gradients' sum
+// of squares are read together at the end. Backward runs even when the loss
+// turns out not finite; only the commit depends on it.
+Trainer::StepSums Trainer::forward_backward(uint64_t stream, double loss_grad_scale) {
+  backend_->clear_queued();
+  const int loss_ticket = plan_->forward_queued(params_.data(), true, config_.seed, stream, loss_grad_scale,
+                                                half_params(), state_.data(), next_state_.data());
+  backward_into_grads(stream);
+  const int grad_ticket = kernels::queue_sum_squares(*backend_, config_.compute_dtype, plan_->flat_param_count(), grads_.data());
+  const std::vector<double> queued = backend_->read_queued();
+  StepSums sums;
+  sums.loss = plan_->loss_from(queued.at(static_cast<size_t>(loss_ticket)));
+  sums.grad_sum_squares = queued.at(static_cast<size_t>(grad_ticket));
+  sums.finite = std::isfinite(sums.loss) && gradients_finite_given(sums.grad_sum_squares);
+  return sums;
+}
+
+// Joined to a group, the last micro-batch's gradients are summed across
+// replicas, and every micro-batch ends with the replicas agreeing on the loss
+// and on finiteness, so that all of them decide the same.
+Trainer::StepSums Trainer::forward_backward_exchanged(uint64_t stream, double loss_grad_scale, double share,
+                                                      bool last_micro_batch) {
+  StepSums sums;
+  sums.loss = plan_->forward(params_.data(), true, config_.seed, stream, loss_grad_scale, half_params(), state_.data(),
+                             next_state_.data());
+  bool finite = std::isfinite(sums.loss);
+  if (last_micro_batch) {
+    backward_exchanging(finite, stream);
+    // A device-memory communicator (NCCL) is summing the gradients in place
+    // by now: only the check after the sum, below, may read them.
+    if (finite && exchange_->gradients_readable_while_summing()) finite = gradients_finite(&sums.grad_sum_squares);
+  } else if (finite) {
+    backward_into_grads(stream);
+    finite = gradients_finite(&sums.grad_sum_squares);
+  }
+  finite = exchange_->agree_on_loss(&sums.loss, share, finite);
+  if (last_micro_batch) {
+    exchange_->end_sum(/*keep=*/finite);
+    // The summed gradients are the same on every replica, and so is this.
+    if (finite) finite = gradients_finite(&sums.grad_sum_squares);
+  }
+  sums.finite = finite;
+  return sums;
+}
+
+void Trainer::backward_into_grads(uint64_t stream) {
+  plan_->backward(params_.data(), grads_.data(), config_.seed, stream, half_params());
+  // grads_ becomes the running sum of the accumulation window, so the check
+  // that follows covers the sum too (two large finite halves can add up to Inf).
+  if (accumulated_count_ > 0)
+    kernels::axpy(*backend_, config_.compute_dtype, plan_->flat_param_count(), 1.0, accumulated_.data(), grads_.data(), true);
+}
+
+void Trainer::backward_exchanging(bool finite_loss, uint64_t stream) {
+  exchange_->begin_sum(grads_.data(), accumulated_count_ > 0 ? accumulated_.data() : nullptr, finite_loss);
+  if (finite_loss) {
+    const std::function<void(int)> after_op = [&](int node) {
+      const int64_t first = plan_->first_param_offset(node);
+      if (first >= 0) exchange_->backward_reached(first);
+    };
+    plan_->backward(params_.data(), grads_.data(), config_.seed, stream, half_params(), &after_op);
+  }
+  exchange_->backward_done();
 }
 
 bool Trainer::gradients_finite(double* sum_squares) {
@@ -114,107 +243,17 @@ bool Trainer::gradients_finite_given(double sum_squares) {
          kernels::all_finite(*backend_, config_.compute_dtype, plan_->flat_param_count(), grads_.data());
 }
 
-void Trainer::backward_into_grads(uint64_t stream) {
-  plan_->backward(params_.data(), grads_.data(), config_.seed, stream, half_params());
-  // grads_ becomes the running sum of the accumulation window, so the check
-  // that follows covers the sum too (two large finite halves can add up to Inf).
-  if (accumulated_count_ > 0)
-    kernels::axpy(*backend_, config_.compute_dtype, plan_->flat_param_count(), 1.0, accumulated_.data(), grads_.data(),
-                  true);
-}
-
-StepResult Trainer::skip(StepResult result) {
-  if (scaler_.enabled()) {
-    scaler_.update(true);
-    // Micro-batches already summed carry the old scale; mixing them with the
-    // new one would be wrong, so the whole accumulation window goes.
-    accumulated_count_ = 0;
+void Trainer::commit(const StepControl& decision) {
+  if (decision.accepted) {
+    // Adopt the running statistics this forward wrote; short of the window's
+    // end, keep the running sum of its gradients.
+    std::swap(state_, next_state_);
+    if (!decision.applied) backend_->copy(accumulated_.data(), grads_.data(), grads_.bytes());
   }
-  ++skipped_steps_;
-  result.skipped = true;
-  return result;
+  adopt(decision);
 }
 
-double Trainer::current_learning_rate() const {
-  settle();
-  return scheduled_learning_rate(config_.schedule, config_.optimizer.learning_rate, optimizer_steps_);
-}
-
-void Trainer::join(Communicator* communicator) {
-  settle();
-  throw_pending_error();
-  comm_ = communicator;
-  // Joining or leaving switches between host- and device-decided steps.
-  recording_.reset();
-  upload_control();
-  if (!comm_) return;
-  // Everyone starts from rank 0's weights.
-  host_grads_.resize(params_.bytes());
-  backend_->copy_to_host(host_grads_.data(), params_.data(), params_.bytes());
-  comm_->broadcast(host_grads_.data(), host_grads_.size(), 0);
-  backend_->copy_from_host(params_.data(), host_grads_.data(), params_.bytes());
-  refresh_half_params();
-  // And from rank 0's running statistics. Each replica then updates its own
-  // from its shard (as PyTorch DDP without SyncBatchNorm between broadcasts).
-  if (plan_->flat_state_count() > 0) {
-    std::vector<uint8_t> host_state(state_.bytes());
-    backend_->copy_to_host(host_state.data(), state_.data(), state_.bytes());
-    comm_->broadcast(host_state.data(), host_state.size(), 0);
-    backend_->copy_from_host(state_.data(), host_state.data(), state_.bytes());
-  }
-}
-
-void Trainer::backward_with_all_reduce(bool finite_loss, uint64_t stream) {
-  const DType dt = config_.compute_dtype;
-  const size_t elem = dtype_size(dt);
-  const int64_t count = plan_->flat_param_count();
-  const int64_t bucket = std::max<int64_t>(1, static_cast<int64_t>(config_.bucket_bytes / elem));
-  host_grads_.resize(static_cast<size_t>(count) * elem);
-  // Backward runs nodes in reverse and parameters are laid out in node
-  // order, so finished gradients grow down from the end of the buffer:
-  // buckets are cut from the end, [unstarted, count) already started.
-  int64_t unstarted = count;
-  auto start_ready = [&](int64_t frontier) {
-    int started = 0;
-    while (unstarted > 0 && std::max<int64_t>(0, unstarted - bucket) >= frontier) {
-      const int64_t lower = std::max<int64_t>(0, unstarted - bucket), n = unstarted - lower;
-      uint8_t* host = host_grads_.data() + lower * elem;
-      if (finite_loss) {
-        // The accumulation window's sum so far joins this micro-batch's part.
-        if (accumulated_count_ > 0)
-          kernels::axpy(*backend_, dt, n, 1.0, accumulated_.element(lower), grads_.element(lower), true);
-        if (!comm_->device_memory()) backend_->copy_to_host(host, grads_.element(lower), static_cast<size_t>(n) * elem);
-      }
-      // NCCL sums the gradients where they are; MPI and threads sum host copies.
-      comm_->start_all_reduce_sum(dt, comm_->device_memory() ? grads_.element(lower) : host, n);
-      unstarted = lower;
-      ++started;
-    }
-    return started;
-  };
-  if (!finite_loss) {
-    std::memset(host_grads_.data(), 0xFF, host_grads_.size());  // all-ones bits: NaN in f32 and f64
-    if (comm_->device_memory()) backend_->copy_from_host(grads_.data(), host_grads_.data(), host_grads_.size());
-    start_ready(0);
-    return;
-  }
-  const std::function<void(int)> after_op = [&](int node) {
-    const int64_t first = plan_->first_param_offset(node);
-    if (first < 0) return;
-    overlapped_buckets_ += start_ready(first);
-    comm_->progress();
-  };
-  plan_->backward(params_.data(), grads_.data(), config_.seed, stream, half_params(), &after_op);
-  start_ready(0);
-}
-
-bool Trainer::decides_on_device() const {
-  if (config_.step_decision == StepDecision::kHost) return false;
-  if (config_.step_decision == StepDecision::kAuto && !backend_->offers_recording()) return false;
-  return !comm_ && config_.accumulation_steps == 1 && config_.compute_dtype == DType::kF32 && !plan_->draws_per_step();
-}
-
-void Trainer::upload_control() {
+StepControl Trainer::counters() const {
   StepControl c;
   c.loss_scale = scaler_.scale();
   c.growth_tracker = scaler_.growth_tracker();
@@ -222,36 +261,67 @@ void Trainer::upload_control() {
   c.micro_steps = micro_steps_;
   c.skipped_steps = skipped_steps_;
   c.grad_norm = last_grad_norm_;
+  c.accumulated_count = accumulated_count_;
+  return c;
+}
+
+void Trainer::adopt(const StepControl& c) {
+  optimizer_steps_ = c.optimizer_steps;
+  micro_steps_ = c.micro_steps;
+  skipped_steps_ = c.skipped_steps;
+  accumulated_count_ = static_cast<int>(c.accumulated_count);
+  last_grad_norm_ = c.grad_norm;
+  optimizer_->set_steps(c.optimizer_steps);
+  if (scaler_.enabled()) scaler_.restore(static_cast<float>(c.loss_scale), c.growth_tracker);
+}
+
+double Trainer::current_learning_rate() {
+  wait_for_queued_steps();
+  return scheduled_learning_rate(config_.schedule, config_.optimizer.learning_rate, optimizer_steps_);
+}
+
+void Trainer::join(Communicator* communicator) {
+  wait_for_queued_steps();
+  throw_pending_error();
+  exchange_->join(communicator);
+  // Joining or leaving switches between host- and device-decided steps.
+  recording_.reset();
+  upload_control();
+  if (!communicator) return;
+  // Everyone starts from rank 0's weights.
+  exchange_->broadcast_from_first(params_.data(), params_.bytes());
+  refresh_half_params();
+  // And from rank 0's running statistics. Each replica then updates its own
+  // from its shard (as PyTorch DDP without SyncBatchNorm between broadcasts).
+  if (plan_->flat_state_count() > 0) exchange_->broadcast_from_first(state_.data(), state_.bytes());
+}
+
+bool Trainer::decides_on_device() const {
+  if (config_.step_decision == StepDecision::kHost) return false;
+  if (config_.step_decision == StepDecision::kAuto && !backend_->offers_recording()) return false;
+  return !exchange_->joined() && config_.accumulation_steps == 1 && config_.compute_dtype == DType::kF32 &&
+         !plan_->draws_per_step();
+}
+
+void Trainer::upload_control() {
+  const StepControl c = counters();
   backend_->copy_from_host(control_.data(), &c, sizeof c);
 }
 
-void Trainer::settle() const {
+void Trainer::wait_for_queued_steps() {
   if (!queued_) return;
   queued_ = false;
   StepControl c;
   backend_->copy_to_host(&c, control_.data(), sizeof c);  // waits for every queued step
-  optimizer_steps_ = c.optimizer_steps;
-  micro_steps_ = c.micro_steps;
-  skipped_steps_ = c.skipped_steps;
-  last_grad_norm_ = c.grad_norm;
-  optimizer_->set_steps(c.optimizer_steps);
-  if (scaler_.enabled()) scaler_.restore(static_cast<float>(c.loss_scale), c.growth_tracker);
-  StepResult& r = last_result_;
-  r.loss = c.loss_sum / queued_loss_divisor_;
-  r.applied = c.applied != 0;
-  r.skipped = !c.applied && !c.halted;
-  r.loss_scale = c.used_scale;
-  r.learning_rate = c.applied ? c.learning_rate : 0.0;
-  r.grad_norm = c.applied ? c.grad_norm : 0.0;
+  adopt(c);
+  last_result_ = result_of(c, c.loss_sum / queued_loss_divisor_);
   if (c.halted) {
     // Steps after the failed one changed nothing either; the trainer goes on
     // from the last good step once the error has been reported.
-    const double failed_loss = c.failed_loss;
-    pending_error_ = std::string(std::isfinite(failed_loss) ? "a gradient is not finite" : "the loss is not finite") +
-                     " (loss " + std::to_string(failed_loss) + "); neither it nor any step queued after it was applied";
-    StepControl cleared = c;
-    cleared.halted = 0;
-    backend_->copy_from_host(control_.data(), &cleared, sizeof cleared);
+    pending_error_ = std::string(nonfinite_cause(c.failed_loss)) + " (loss " + std::to_string(c.failed_loss) +
+                     "); neither it nor any step queued after it was applied";
+    c.halted = 0;
+    backend_->copy_from_host(control_.data(), &c, sizeof c);
   }
 }
 
@@ -261,18 +331,17 @@ void Trainer::throw_pending_error() {
   fail(ErrorCode::kNonFinite, message);
 }
 
-void Trainer::run_device_step() {
+// The device's step, in the order of the host's: forward, backward, the sums,
+// one decision, the optimizer pass (a no-op unless applied), the commit.
+void Trainer::run_device_step(const StepRules& rules) {
   StepControl* c = control();
-  const DType dt = config_.compute_dtype;
-  const int64_t count = plan_->flat_param_count();
   plan_->forward_into(params_.data(), config_.seed, 0, GradScale(1.0, &c->loss_scale), &c->loss_sum, half_params(),
                       state_.data(), next_state_.data());
   plan_->backward(params_.data(), grads_.data(), config_.seed, 0, half_params());
-  kernels::sum_into(*backend_, dt, count, grads_.data(), true, &c->grad_sum_squares);
-  kernels::decide_step(*backend_, c, rules_);
+  kernels::sum_into(*backend_, config_.compute_dtype, plan_->flat_param_count(), grads_.data(), true, &c->grad_sum_squares);
+  kernels::decide_step(*backend_, c, rules);
   optimizer_->step_decided_on_device(params_.data(), grads_.data(), c, half_copy());
-  if (plan_->flat_state_count() > 0)
-    kernels::copy_if_applied(*backend_, c, state_.data(), next_state_.data(), state_.bytes());
+  if (plan_->flat_state_count() > 0) kernels::copy_if_applied(*backend_, c, state_.data(), next_state_.data(), state_.bytes());
 }
 
 void Trainer::queue_device_step(const HostView& inputs, const HostView& targets) {
@@ -284,7 +353,8 @@ void Trainer::queue_device_step(const HostView& inputs, const HostView& targets)
   plan_->reserve(rows);
   plan_->load_batch(inputs, &targets);
   queued_loss_divisor_ = static_cast<double>(plan_->loss_divisor());
-  rules_.loss_divisor = queued_loss_divisor_;
+  StepRules rules = rules_;
+  rules.loss_divisor = queued_loss_divisor_;
   const RecordingKey key{rows, plan_->reserved(), backend_->memory_generation()};
   if (recording_ && !(recorded_for_ == key)) recording_.reset();
   // The first step of a batch size runs directly (it sizes every scratch
@@ -292,7 +362,7 @@ void Trainer::queue_device_step(const HostView& inputs, const HostView& targets)
   if (!recording_ && config_.record_steps && !recording_failed_ && rows == previous_rows_ &&
       backend_->begin_recording()) {
     try {
-      run_device_step();
+      run_device_step(rules);
       recording_ = backend_->end_recording();
     } catch (const Error&) {
       backend_->end_recording();  // what was recorded never ran; the step runs directly below
@@ -310,7 +380,7 @@ void Trainer::queue_device_step(const HostView& inputs, const HostView& targets)
     recording_->replay();
     ++replayed_steps_;
   } else {
-    run_device_step();
+    run_device_step(rules);
   }
   queued_ = true;
 }
@@ -324,137 +394,13 @@ void Trainer::step_async(const HostView& inputs, const HostView& targets) {
 }
 
 StepResult Trainer::wait() {
-  settle();
+  wait_for_queued_steps();
   throw_pending_error();
   return last_result_;
 }
 
-StepResult Trainer::step(const HostView& inputs, const HostView& targets) {
-  if (decides_on_device()) {
-    queue_device_step(inputs, targets);
-    return wait();
-  }
-  last_result_ = step_on_host(inputs, targets);
-  return last_result_;
-}
-
-StepResult Trainer::step_on_host(const HostView& inputs, const HostView& targets) {
-  // Until the commit point below, nothing that outlives this call is written.
-  // Joined to a group, a replica that fails here still tells its peers, so
-  // that every replica fails the step together instead of waiting.
-  std::exception_ptr local_error;
-  try {
-    plan_->check_batch(inputs, &targets);
-    plan_->reserve(inputs.shape[0]);
-    plan_->load_batch(inputs, &targets);
-  } catch (...) {
-    if (!comm_) throw;
-    local_error = std::current_exception();
-  }
-  const DType dt = config_.compute_dtype;
-  const int64_t count = plan_->flat_param_count();
-  const int64_t rows = local_error ? 0 : inputs.shape[0];
-  const bool mean = config_.reduction == Reduction::kMean;
-  const bool last_micro_batch = accumulated_count_ + 1 == config_.accumulation_steps;
-  double share = 1.0;  // this replica's part of the global mean
-  if (comm_) {
-    comm_buffer_[0] = static_cast<double>(rows);
-    comm_buffer_[1] = local_error ? 1.0 : 0.0;
-    comm_->all_reduce_sum(DType::kF64, comm_buffer_.data(), 2);
-    if (local_error) std::rethrow_exception(local_error);
-    if (comm_buffer_[1] > 0) fail(ErrorCode::kCommunication, "another replica failed this step");
-    if (mean) share = static_cast<double>(rows) / comm_buffer_[0];
-  }
-  // Replicas draw different dropout masks: the stream includes the rank.
-  const uint64_t stream =
-      static_cast<uint64_t>(micro_steps_) ^ (comm_ ? static_cast<uint64_t>(comm_->rank()) << 48 : 0);
-  StepResult result;
-  result.loss_scale = scaler_.scale();
-  const double loss_grad_scale = result.loss_scale * share / config_.accumulation_steps;
-  bool finite = true;
-  double grad_sum_squares = 0;
-  // Joined to a group, the last micro-batch's gradients are summed across
-  // replicas in buckets, each started as soon as backward has finished it.
-  const bool reduce_gradients = comm_ && last_micro_batch;
-  if (!comm_) {
-    // Alone, a step waits for the device once: the loss and the gradients'
-    // sum of squares are read together at the end. Backward runs even when
-    // the loss turns out not finite; only the commit below depends on it.
-    backend_->clear_queued();
-    const int loss_ticket = plan_->forward_queued(params_.data(), true, config_.seed, stream, loss_grad_scale,
-                                                  half_params(), state_.data(), next_state_.data());
-    backward_into_grads(stream);
-    const int grad_ticket = kernels::queue_sum_squares(*backend_, dt, count, grads_.data());
-    const std::vector<double> sums = backend_->read_queued();
-    result.loss = plan_->loss_from(sums.at(static_cast<size_t>(loss_ticket)));
-    grad_sum_squares = sums.at(static_cast<size_t>(grad_ticket));
-    finite = std::isfinite(result.loss) && gradients_finite_given(grad_sum_squares);
-  } else {
-    result.loss = plan_->forward(params_.data(), true, config_.seed, stream, loss_grad_scale, half_params(),
-                                 state_.data(), next_state_.data());
-    finite = std::isfinite(result.loss);
-  }
-  if (reduce_gradients) {
-    backward_with_all_reduce(finite, stream);
-    // A device-memory communicator (NCCL) is summing the gradients in place
-    // by now: only the check after the sum, below, may read them.
-    if (finite && !comm_->device_memory()) finite = gradients_finite(&grad_sum_squares);
-  } else if (comm_ && finite) {
-    backward_into_grads(stream);
-    finite = gradients_finite(&grad_sum_squares);
-  }
-  if (comm_) {
-    // Agree on the loss and on whether any replica went non-finite, so that
-    // every replica takes the same branch below on every micro-batch.
-    comm_buffer_[0] = finite ? result.loss * share : 0.0;
-    comm_buffer_[1] = finite ? 0.0 : 1.0;
-    comm_->all_reduce_sum(DType::kF64, comm_buffer_.data(), 2);
-    finite = comm_buffer_[1] == 0.0;
-    if (finite) result.loss = comm_buffer_[0];
-    if (reduce_gradients) {
-      comm_->wait_all();
-      if (finite) {
-        if (!comm_->device_memory()) backend_->copy_from_host(grads_.data(), host_grads_.data(), host_grads_.size());
-        // The summed gradients are the same on every replica, and so is this.
-        finite = gradients_finite(&grad_sum_squares);
-      }
-    }
-  }
-  if (!finite) {
-    // Under loss scaling an overflow is expected now and then: GradScaler skips
-    // the step and backs off. Otherwise the trainer's policy decides.
-    if (scaler_.enabled() || config_.nonfinite == NonFinitePolicy::kSkip) return skip(result);
-    fail(ErrorCode::kNonFinite, std::isfinite(result.loss) ? "a gradient is not finite" : "the loss is not finite",
-         " (loss ", result.loss, "); the step was not applied");
-  }
-
-  // Commit: adopt the running statistics this forward wrote; keep the
-  // running sum, or, on the last micro-batch, update.
-  std::swap(state_, next_state_);
-  ++micro_steps_;
-  if (!last_micro_batch) {
-    ++accumulated_count_;
-    backend_->copy(accumulated_.data(), grads_.data(), count * dtype_size(dt));
-    return result;
-  }
-  accumulated_count_ = 0;
-  // Gradients carry the loss scale; the optimizer pass divides it out.
-  const double scale = result.loss_scale;
-  last_grad_norm_ = std::sqrt(grad_sum_squares) / scale;
-  double clip = 1.0;
-  if (config_.clip_norm > 0 && last_grad_norm_ > config_.clip_norm)
-    clip = config_.clip_norm / (last_grad_norm_ + 1e-6);  // as torch.nn.utils.clip_grad_norm_
-  result.learning_rate = current_learning_rate();
-  result.grad_norm = last_grad_norm_;
-  optimizer_->step(params_.data(), grads_.data(), clip / scale, result.learning_rate, half_copy());
-  scaler_.update(false);
-  ++optimizer_steps_;
-  result.applied = true;
-  return result;
-}
-
 Evaluation Trainer::evaluate(const HostView& inputs, const HostView& targets) {
-  settle();
+  wait_for_queued_steps();
   plan_->check_batch(inputs, &targets);
   plan_->reserve(inputs.shape[0]);
   plan_->load_batch(inputs, &targets);
@@ -486,7 +432,7 @@ Evaluation Trainer::evaluate(const Dataset& dataset, int64_t batch_size) {
 }
 
 void Trainer::predict(const HostView& inputs, bool probabilities, const HostView& out) {
-  settle();
+  wait_for_queued_steps();
   plan_->check_batch(inputs, nullptr);
   Shape expected = {inputs.shape[0]};
   expected.insert(expected.end(), plan_->output_shape().begin(), plan_->output_shape().end());
@@ -529,14 +475,14 @@ void Trainer::get_state(size_t index, const HostView& out) const {
 }
 
 void Trainer::set_state(size_t index, const HostView& in) {
-  settle();
+  wait_for_queued_steps();
   const ParamTensor& p = plan_->state(static_cast<int64_t>(index));
   check_parameter_view(p, in);
   backend_->load_host(in, config_.compute_dtype, state_.element(p.offset));
 }
 
 void Trainer::set_parameter(size_t index, const HostView& in) {
-  settle();
+  wait_for_queued_steps();
   const ParamTensor& p = plan_->param(static_cast<int64_t>(index));
   check_parameter_view(p, in);
   backend_->load_host(in, config_.compute_dtype, params_.element(p.offset));
@@ -544,7 +490,7 @@ void Trainer::set_parameter(size_t index, const HostView& in) {
 }
 
 TrainerSnapshot Trainer::snapshot() {
-  settle();
+  wait_for_queued_steps();
   TrainerSnapshot s;
   s.optimizer_steps = optimizer_steps_;
   s.micro_steps = micro_steps_;
@@ -573,7 +519,7 @@ TrainerSnapshot Trainer::snapshot() {
 }
 
 void Trainer::restore(const TrainerSnapshot& s) {
-  settle();
+  wait_for_queued_steps();
   // Check everything first.
   const auto& params = plan_->params();
   const auto& states = plan_->states();

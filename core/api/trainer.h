@@ -3,7 +3,6 @@
 // error it throws with weights, optimizer state and counters unchanged.
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -12,6 +11,7 @@
 
 #include "core/amp/loss_scaler.h"
 #include "core/amp/precision.h"
+#include "core/api/gradient_exchange.h"
 #include "core/backend/backend.h"
 #include "core/backend/buffer.h"
 #include "core/backend/device.h"
@@ -136,13 +136,13 @@ class Trainer {
   const Plan& plan() const { return *plan_; }
   Backend& backend() { return *backend_; }
   const TrainerConfig& config() const { return config_; }
-  // Counters and the scaler's state (waiting for queued steps first).
-  int64_t optimizer_steps() const { return (settle(), optimizer_steps_); }
-  int64_t micro_steps() const { return (settle(), micro_steps_); }
-  int64_t skipped_steps() const { return (settle(), skipped_steps_); }
-  double current_learning_rate() const;
-  double last_grad_norm() const { return (settle(), last_grad_norm_); }
-  const LossScaler& loss_scaler() const { return (settle(), scaler_); }
+  // Counters and the scaler's state; each waits for queued steps first.
+  int64_t optimizer_steps() { return (wait_for_queued_steps(), optimizer_steps_); }
+  int64_t micro_steps() { return (wait_for_queued_steps(), micro_steps_); }
+  int64_t skipped_steps() { return (wait_for_queued_steps(), skipped_steps_); }
+  double current_learning_rate();
+  double last_grad_norm() { return (wait_for_queued_steps(), last_grad_norm_); }
+  const LossScaler& loss_scaler() { return (wait_for_queued_steps(), scaler_); }
   const PrecisionPolicy& precision_policy() const { return policy_; }
 
   // Parameters by tensor, converted from/to caller memory (any float dtype).
@@ -155,10 +155,10 @@ class Trainer {
   // rank 0's, and from now on every step averages gradients across the group
   // (each replica feeds its own shard; the loss is the global mean).
   void join(Communicator* communicator);
-  Communicator* communicator() const { return comm_; }
+  Communicator* communicator() const { return exchange_->communicator(); }
   // Gradient buckets whose all-reduce started while backward was still
   // running (since construction): the overlap of communication and compute.
-  int64_t overlapped_buckets() const { return overlapped_buckets_; }
+  int64_t overlapped_buckets() const { return exchange_->overlapped_buckets(); }
 
   TrainerSnapshot snapshot();
   // Replaces all of the state at once; throws (changing nothing) if the
@@ -173,41 +173,58 @@ class Trainer {
   Optimizer& optimizer() { return *optimizer_; }
 
  private:
+  // What a step's decision reads: the loss, the gradients' sum of squares,
+  // and whether both are finite (agreed across replicas, when joined).
+  struct StepSums {
+    double loss = 0;
+    double grad_sum_squares = 0;
+    bool finite = true;
+  };
+
   // The half copy of the weights that half-precision ops read (null if not mixed).
   const void* half_params() const { return policy_.mixed() ? half_params_.data() : nullptr; }
   // The same copy, as the optimizer's update writes it.
   HalfCopy half_copy() { return policy_.mixed() ? HalfCopy{half_params_.data(), policy_.activation} : HalfCopy{}; }
   void refresh_half_params();
+
+  // Steps decided on the host. load_batch returns this replica's share of
+  // the global mean (1 alone).
+  double load_batch(const HostView& inputs, const HostView& targets);
+  StepSums forward_backward(uint64_t stream, double loss_grad_scale);
+  StepSums forward_backward_exchanged(uint64_t stream, double loss_grad_scale, double share, bool last_micro_batch);
+  // Backward into grads_, plus the accumulation window's running sum.
+  void backward_into_grads(uint64_t stream);
+  // The same, with each gradient bucket's sum across replicas started as
+  // soon as backward has finished it (no backward with `finite_loss` false).
+  void backward_exchanging(bool finite_loss, uint64_t stream);
   // Sum of squares of grads_ (the norm's square) and whether all are finite.
   bool gradients_finite(double* sum_squares);
   // Whether grads_ are all finite, given their sum of squares.
   bool gradients_finite_given(double sum_squares);
-  // Backward into grads_, plus the accumulation window's running sum.
-  void backward_into_grads(uint64_t stream);
-  // Drops the batch; under loss scaling also backs off and drops the partial accumulation.
-  StepResult skip(StepResult result);
-  // Backward, starting each gradient bucket's all-reduce (into host_grads_)
-  // as soon as backward has finished it; with `finite_loss` false there is no
-  // backward and NaN buckets are reduced, so every replica issues the same
-  // collectives and all of them skip the step.
-  void backward_with_all_reduce(bool finite_loss, uint64_t stream);
-  // step() with the decision made on the host.
-  StepResult step_on_host(const HostView& inputs, const HostView& targets);
+  // The decided step takes effect: running statistics, the accumulation
+  // window, and the counters.
+  void commit(const StepControl& decision);
+
+  // The run's counters and loss scale in the form a decision takes, and
+  // back: both paths decide on a StepControl and adopt its outcome.
+  StepControl counters() const;
+  void adopt(const StepControl& decision);
+
   // Steps decided on the device: queue one (replaying or making the
   // recording when it fits), the step itself, and the control's upkeep.
   void queue_device_step(const HostView& inputs, const HostView& targets);
-  void run_device_step();
+  void run_device_step(const StepRules& rules);
   StepControl* control() const { return static_cast<StepControl*>(control_.data()); }
   // Writes the host's counters and scaler into the device control.
   void upload_control();
-  // Waits for queued device steps and brings the host's counters up to date;
-  // a failed step's error is kept for the next call that queues or waits.
-  void settle() const;
+  // Waits for queued device steps and adopts their outcome; a failed step's
+  // error is kept for the next call that queues or waits.
+  void wait_for_queued_steps();
   void throw_pending_error();
 
   TrainerConfig config_;
   PrecisionPolicy policy_;
-  mutable LossScaler scaler_;
+  LossScaler scaler_;
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<Plan> plan_;
   Tensor params_, half_params_;
@@ -217,28 +234,26 @@ class Trainer {
   Tensor grads_;        // this micro-batch's gradients, plus the window's sum so far
   Tensor accumulated_;  // the window's sum after each committed micro-batch
   std::unique_ptr<Optimizer> optimizer_;
-  // Counters (mutable: const accessors bring them up to date from the device).
-  mutable int64_t optimizer_steps_ = 0;
-  mutable int64_t micro_steps_ = 0;      // accepted micro-batches, also the dropout stream
-  mutable int64_t skipped_steps_ = 0;
+  // Counters, as of the last step this host has adopted.
+  int64_t optimizer_steps_ = 0;
+  int64_t micro_steps_ = 0;      // accepted micro-batches, also the dropout stream
+  int64_t skipped_steps_ = 0;
   int accumulated_count_ = 0;    // micro-batches in accumulated_ so far
-  mutable double last_grad_norm_ = 0;
+  double last_grad_norm_ = 0;
   std::map<std::string, std::string> properties_;
-  Communicator* comm_ = nullptr;
-  std::vector<uint8_t> host_grads_;  // staging for all-reduce (the CPU backend could reduce in place)
-  int64_t overlapped_buckets_ = 0;
-  // Small collectives' data: a member, not a local, so a peer still writing
-  // after this replica gave up never writes into a dead stack frame.
-  std::array<double, 2> comm_buffer_{};
+  // Data parallel: made once and kept while the trainer lives, joined or
+  // not, so a peer late in a collective still finds its buffers.
+  std::unique_ptr<GradientExchange> exchange_;
 
-  // Steps decided on the device. `settle()` is const (counters are read
-  // through const accessors), so what it updates is mutable.
-  Buffer control_;  // one StepControl
+  // The decision's rules; on the host a step's loss_sum is its loss (divisor 1).
   StepRules rules_;
-  mutable bool queued_ = false;       // device steps queued since the last settle()
-  mutable StepResult last_result_;
-  double queued_loss_divisor_ = 1;     // the last queued step's (its batch's mean count)
-  mutable std::string pending_error_;  // a queued step's failure, not yet thrown
+  StepResult last_result_;  // of the last step, host-decided or adopted from the device
+
+  // Steps decided on the device.
+  Buffer control_;  // one StepControl
+  bool queued_ = false;             // device steps queued since the last wait_for_queued_steps()
+  double queued_loss_divisor_ = 1;  // the last queued step's (its batch's mean count)
+  std::string pending_error_;       // a queued step's failure, not yet thrown
   std::unique_ptr<Recording> recording_;
   struct RecordingKey {
     int64_t rows = -1, reserved = -1;

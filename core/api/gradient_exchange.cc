@@ -1,0 +1,86 @@
+#include "core/api/gradient_exchange.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/base/error.h"
+#include "core/kernels/elementwise_kernels.h"
+
+namespace tk {
+
+GradientExchange::GradientExchange(Backend* backend, DType dtype, int64_t count, size_t bucket_bytes)
+    : backend_(backend),
+      dtype_(dtype),
+      count_(count),
+      bucket_(std::max<int64_t>(1, static_cast<int64_t>(bucket_bytes / dtype_size(dtype)))) {}
+
+void GradientExchange::broadcast_from_first(void* data, size_t bytes) {
+  staging_.resize(std::max(staging_.size(), bytes));
+  backend_->copy_to_host(staging_.data(), data, bytes);
+  comm_->broadcast(staging_.data(), bytes, 0);
+  backend_->copy_from_host(data, staging_.data(), bytes);
+}
+
+double GradientExchange::agree_on_batch(int64_t rows, const std::exception_ptr& local_error, bool mean) {
+  small_[0] = static_cast<double>(rows);
+  small_[1] = local_error ? 1.0 : 0.0;
+  comm_->all_reduce_sum(DType::kF64, small_.data(), 2);
+  if (local_error) std::rethrow_exception(local_error);
+  if (small_[1] > 0) fail(ErrorCode::kCommunication, "another replica failed this step");
+  return mean ? static_cast<double>(rows) / small_[0] : 1.0;
+}
+
+void GradientExchange::begin_sum(void* grads, const void* window_sum, bool has_gradients) {
+  const size_t bytes = static_cast<size_t>(count_) * dtype_size(dtype_);
+  staging_.resize(bytes);
+  grads_ = grads;
+  window_sum_ = window_sum;
+  has_gradients_ = has_gradients;
+  unstarted_ = count_;
+  if (has_gradients) return;
+  std::memset(staging_.data(), 0xFF, bytes);  // all-ones bits: NaN in f32 and f64
+  if (comm_->device_memory()) backend_->copy_from_host(grads, staging_.data(), bytes);
+}
+
+int GradientExchange::start_buckets_from(int64_t frontier) {
+  const size_t elem = dtype_size(dtype_);
+  int started = 0;
+  while (unstarted_ > 0 && std::max<int64_t>(0, unstarted_ - bucket_) >= frontier) {
+    const int64_t lower = std::max<int64_t>(0, unstarted_ - bucket_), n = unstarted_ - lower;
+    void* device = static_cast<char*>(grads_) + lower * elem;
+    uint8_t* host = staging_.data() + lower * elem;
+    if (has_gradients_) {
+      if (window_sum_)
+        kernels::axpy(*backend_, dtype_, n, 1.0, static_cast<const char*>(window_sum_) + lower * elem, device, true);
+      if (!comm_->device_memory()) backend_->copy_to_host(host, device, static_cast<size_t>(n) * elem);
+    }
+    // NCCL sums the gradients where they are; MPI and threads sum host copies.
+    comm_->start_all_reduce_sum(dtype_, comm_->device_memory() ? device : static_cast<void*>(host), n);
+    unstarted_ = lower;
+    ++started;
+  }
+  return started;
+}
+
+void GradientExchange::backward_reached(int64_t offset) {
+  overlapped_buckets_ += start_buckets_from(offset);
+  comm_->progress();
+}
+
+void GradientExchange::backward_done() { start_buckets_from(0); }
+
+bool GradientExchange::agree_on_loss(double* loss, double share, bool finite) {
+  small_[0] = finite ? *loss * share : 0.0;
+  small_[1] = finite ? 0.0 : 1.0;
+  comm_->all_reduce_sum(DType::kF64, small_.data(), 2);
+  const bool all_finite = small_[1] == 0.0;
+  if (all_finite) *loss = small_[0];
+  return all_finite;
+}
+
+void GradientExchange::end_sum(bool keep) {
+  comm_->wait_all();
+  if (keep && !comm_->device_memory()) backend_->copy_from_host(grads_, staging_.data(), staging_.size());
+}
+
+}  // namespace tk
