@@ -779,9 +779,22 @@ static void test_api_table(void) {
   const tk_api* api = tk_get_api(TK_API_VERSION);
   EXPECT(api != NULL);
   if (!api) return;
-  EXPECT(api->version == 1 && api->size == sizeof(tk_api));
+  EXPECT(api->version == TK_API_VERSION && api->size == sizeof(tk_api));
   EXPECT(tk_get_api(0) == NULL);
   EXPECT(tk_get_api(TK_API_VERSION + 1) == NULL);
+  /* A host built against version 1 gets the table it knows: its version, and
+   * a size that ends after version 1's last entry. */
+  {
+    const tk_api* v1 = tk_get_api(1);
+    EXPECT(v1 != NULL);
+    if (v1) {
+      EXPECT(v1->version == 1);
+      EXPECT(v1->size == offsetof(tk_api, model_global_avg_pool) + sizeof(void*));
+      EXPECT(v1->size == 94 * sizeof(void*));
+      EXPECT(v1->model_create == tk_model_create);
+      EXPECT(v1->model_global_avg_pool == tk_model_global_avg_pool);
+    }
+  }
   EXPECT(api->model_create == tk_model_create);
   EXPECT(api->trainer_step == tk_trainer_step);
   EXPECT(api->batcher_next == tk_batcher_next);
