@@ -184,6 +184,24 @@ TK_API tk_status tk_model_node_shape(const tk_model* model, tk_node node, int32_
                                      int64_t* out_shape);
 TK_API tk_status tk_model_num_parameters(const tk_model* model, int64_t* out_count);
 
+/* Adds any registered op by name over n_inputs earlier nodes; every typed
+ * tk_model_* call above is this with fixed attributes. attributes_json is a
+ * JSON object of numbers, booleans and strings, e.g. {"units": 10,
+ * "bias": false}; NULL or "" gives none (defaults apply). An unknown op, a
+ * wrong input count, invalid JSON, or a missing, unknown or wrong-typed
+ * attribute is TK_ERROR_INVALID_ARGUMENT with a message naming the op and the
+ * attribute. tk_op_catalog lists the ops. */
+TK_API tk_status tk_model_op(tk_model* model, const char* op_name, const tk_node* inputs, size_t n_inputs,
+                             const char* attributes_json, tk_node* out_node);
+/* The registered ops as JSON text: {"ops": [{"name": "linear", "inputs": 1,
+ * "attributes": [{"name": "units", "type": "int", "required": true},
+ * {"name": "bias", "type": "bool", "required": false, "default": true}, ...]},
+ * ...]}; types are "int", "real", "bool" and "string", and an attribute that
+ * defaults to another's value names it in "default_from". *out_length is the
+ * text's size including its NUL; with buffer NULL only that is written, else
+ * the text is copied into buffer, which must hold *out_length bytes. */
+TK_API tk_status tk_op_catalog(char* buffer, size_t capacity, size_t* out_length);
+
 /* ---- Trainer options ------------------------------------------------------ */
 
 typedef struct tk_trainer_options tk_trainer_options;
@@ -641,6 +659,8 @@ typedef struct tk_api {
   tk_status (*trainer_step_async)(tk_trainer*, const tk_tensor_view*, const tk_tensor_view*);
   tk_status (*trainer_wait)(tk_trainer*, tk_step_report*);
   tk_status (*trainer_options_set_cuda_graphs)(tk_trainer_options*, int32_t);
+  tk_status (*model_op)(tk_model*, const char*, const tk_node*, size_t, const char*, tk_node*);
+  tk_status (*op_catalog)(char*, size_t, size_t*);
   /* Append new entries here, never above. */
 } tk_api;
 
