@@ -8,15 +8,15 @@
 #include <string>
 
 #include "capi/trainkit.h"
+#include "core/api/model.h"
 #include "core/api/replicated_trainer.h"
 #include "core/api/trainer.h"
 #include "core/base/error.h"
 #include "core/data/batcher.h"
 #include "core/data/dataset.h"
-#include "core/graph/graph.h"
 
 struct tk_model {
-  tk::Graph graph;
+  tk::Model model;
 };
 
 struct tk_trainer_options {

@@ -2,38 +2,53 @@
 #include <vector>
 
 #include "capi/handles.h"
-#include "core/ops/ops.h"
 
 using tk::capi::guarded;
 using tk::capi::require;
 
 namespace {
 
-// Adds an op over inputs and writes the new node id. Everything that may
-// allocate (the op, the input list) happens inside guarded.
-template <typename MakeOp>
-tk_status add_node(tk_model* model, const MakeOp& make_op, tk_node a, tk_node b, int count, tk_node* out_node) {
+using Attributes = std::vector<tk::Attribute>;
+
+// Adds a registered op over inputs and writes the new node id: the one path
+// that tk_model_op and every typed tk_model_* call take. check runs first and
+// may refuse an argument that the C signature allows but the op does not.
+template <typename Check>
+tk_status add_op(tk_model* model, const char* type, const std::vector<tk_node>& inputs, const Check& check,
+                 tk_node* out_node) {
   return guarded([&] {
     require(model, "model");
     require(out_node, "out_node");
-    std::vector<int> inputs = {a};
-    if (count == 2) inputs.push_back(b);
-    *out_node = model->graph.add(make_op(), inputs);
+    const Attributes attributes = check();
+    *out_node = model->model.add_op(type, std::vector<int>(inputs.begin(), inputs.end()), attributes);
   });
+}
+
+tk_status add_op(tk_model* model, const char* type, const std::vector<tk_node>& inputs, tk_node* out_node) {
+  return add_op(model, type, inputs, [] { return Attributes{}; }, out_node);
+}
+
+void check_flag(int32_t value, const char* name) {
+  if (value != 0 && value != 1) tk::fail(tk::ErrorCode::kInvalidArgument, name, " must be 0 or 1, got ", value);
 }
 
 bool valid_init(tk_init init) { return init >= TK_INIT_HE_UNIFORM && init <= TK_INIT_ZEROS; }
 
-tk::Init to_init(tk_init init) {
+// The registry's name of each C init ("init" attribute values, tk_op_catalog).
+const char* init_name(tk_init init) {
   switch (init) {
-    case TK_INIT_HE_UNIFORM: return tk::Init::kHeUniform;
-    case TK_INIT_HE_NORMAL: return tk::Init::kHeNormal;
-    case TK_INIT_XAVIER_UNIFORM: return tk::Init::kXavierUniform;
-    case TK_INIT_XAVIER_NORMAL: return tk::Init::kXavierNormal;
-    case TK_INIT_ZEROS: return tk::Init::kZeros;
+    case TK_INIT_HE_UNIFORM: return "he_uniform";
+    case TK_INIT_HE_NORMAL: return "he_normal";
+    case TK_INIT_XAVIER_UNIFORM: return "xavier_uniform";
+    case TK_INIT_XAVIER_NORMAL: return "xavier_normal";
+    case TK_INIT_ZEROS: return "zeros";
   }
-  return tk::Init::kHeUniform;
+  return "he_uniform";
 }
+
+tk::Attribute integer(const char* name, int64_t value) { return {name, value}; }
+tk::Attribute real(const char* name, double value) { return {name, value}; }
+tk::Attribute boolean(const char* name, int32_t value) { return {name, value == 1}; }
 
 }  // namespace
 
@@ -58,7 +73,7 @@ TK_API tk_status tk_model_input(tk_model* model, const char* name, int32_t rank,
     // The batch adds one dimension, and views hold at most TK_MAX_RANK.
     if (rank < 1 || rank > TK_MAX_RANK - 1)
       tk::fail(tk::ErrorCode::kInvalidArgument, "input rank must be in [1, ", TK_MAX_RANK - 1, "], got ", rank);
-    *out_node = model->graph.add_input(name, tk::Shape(shape, shape + rank));
+    *out_node = model->model.add_input(name, tk::Shape(shape, shape + rank));
   });
 }
 
@@ -68,91 +83,115 @@ TK_API tk_status tk_model_linear(tk_model* model, tk_node input, int64_t units, 
 
 TK_API tk_status tk_model_linear_ex(tk_model* model, tk_node input, int64_t units, int32_t bias,
                                     tk_init weight_init, tk_node* out_node) {
-  return add_node(model, [&] {
-    if (bias != 0 && bias != 1) tk::fail(tk::ErrorCode::kInvalidArgument, "bias must be 0 or 1, got ", bias);
+  return add_op(model, "linear", {input}, [&] {
+    check_flag(bias, "bias");
     if (!valid_init(weight_init)) tk::fail(tk::ErrorCode::kInvalidArgument, "unknown weight init ", static_cast<int>(weight_init));
-    return tk::make_linear(units, bias == 1, to_init(weight_init));
-  }, input, 0, 1, out_node);
+    return Attributes{integer("units", units), boolean("bias", bias),
+                      {"init", std::string(init_name(weight_init))}};
+  }, out_node);
 }
 
 TK_API tk_status tk_model_relu(tk_model* model, tk_node input, tk_node* out_node) {
-  return add_node(model, [] { return tk::make_activation(tk::Activation::kRelu); }, input, 0, 1, out_node);
+  return add_op(model, "relu", {input}, out_node);
 }
 
 TK_API tk_status tk_model_gelu(tk_model* model, tk_node input, tk_node* out_node) {
-  return add_node(model, [] { return tk::make_activation(tk::Activation::kGelu); }, input, 0, 1, out_node);
+  return add_op(model, "gelu", {input}, out_node);
 }
 
 TK_API tk_status tk_model_tanh(tk_model* model, tk_node input, tk_node* out_node) {
-  return add_node(model, [] { return tk::make_activation(tk::Activation::kTanh); }, input, 0, 1, out_node);
+  return add_op(model, "tanh", {input}, out_node);
 }
 
 TK_API tk_status tk_model_sigmoid(tk_model* model, tk_node input, tk_node* out_node) {
-  return add_node(model, [] { return tk::make_activation(tk::Activation::kSigmoid); }, input, 0, 1, out_node);
+  return add_op(model, "sigmoid", {input}, out_node);
 }
 
 TK_API tk_status tk_model_dropout(tk_model* model, tk_node input, double probability, tk_node* out_node) {
-  return add_node(model, [&] { return tk::make_dropout(probability); }, input, 0, 1, out_node);
+  return add_op(model, "dropout", {input}, [&] { return Attributes{real("p", probability)}; }, out_node);
 }
 
 TK_API tk_status tk_model_flatten(tk_model* model, tk_node input, tk_node* out_node) {
-  return add_node(model, [] { return tk::make_flatten(); }, input, 0, 1, out_node);
+  return add_op(model, "flatten", {input}, out_node);
 }
 
 TK_API tk_status tk_model_add(tk_model* model, tk_node a, tk_node b, tk_node* out_node) {
-  return add_node(model, [] { return tk::make_add(); }, a, b, 2, out_node);
+  return add_op(model, "add", {a, b}, out_node);
 }
 
 TK_API tk_status tk_model_reshape(tk_model* model, tk_node input, int32_t rank, const int64_t* shape,
                                   tk_node* out_node) {
-  return add_node(model, [&] {
-    tk::capi::require(shape, "shape");
+  return add_op(model, "reshape", {input}, [&] {
+    require(shape, "shape");
     if (rank < 1 || rank > TK_MAX_RANK - 1)
       tk::fail(tk::ErrorCode::kInvalidArgument, "reshape rank must be in [1, ", TK_MAX_RANK - 1, "], got ", rank);
-    return tk::make_reshape(tk::Shape(shape, shape + rank));
-  }, input, 0, 1, out_node);
+    // The registry's form of a shape: "2,3,4".
+    std::string extents;
+    for (int32_t d = 0; d < rank; ++d) extents += (d ? "," : "") + std::to_string(shape[d]);
+    return Attributes{{"shape", extents}};
+  }, out_node);
 }
 
 TK_API tk_status tk_model_conv2d(tk_model* model, tk_node input, int64_t out_channels, int64_t kernel, int64_t stride,
                                  int64_t padding, int64_t dilation, int64_t groups, int32_t bias, tk_node* out_node) {
-  return add_node(model, [&] {
-    if (bias != 0 && bias != 1) tk::fail(tk::ErrorCode::kInvalidArgument, "bias must be 0 or 1, got ", bias);
-    return tk::make_conv2d(out_channels, kernel, stride, padding, dilation, groups, bias == 1, tk::Init::kHeUniform);
-  }, input, 0, 1, out_node);
+  return add_op(model, "conv2d", {input}, [&] {
+    check_flag(bias, "bias");
+    return Attributes{integer("out_channels", out_channels), integer("kernel", kernel), integer("stride", stride),
+                      integer("padding", padding), integer("dilation", dilation), integer("groups", groups),
+                      boolean("bias", bias)};
+  }, out_node);
 }
 
 TK_API tk_status tk_model_max_pool2d(tk_model* model, tk_node input, int64_t kernel, int64_t stride, int64_t padding,
                                      tk_node* out_node) {
-  return add_node(model, [&] { return tk::make_max_pool2d(kernel, stride, padding); }, input, 0, 1, out_node);
+  return add_op(model, "max_pool2d", {input}, [&] {
+    return Attributes{integer("kernel", kernel), integer("stride", stride), integer("padding", padding)};
+  }, out_node);
 }
 
 TK_API tk_status tk_model_avg_pool2d(tk_model* model, tk_node input, int64_t kernel, int64_t stride, int64_t padding,
                                      tk_node* out_node) {
-  return add_node(model, [&] { return tk::make_avg_pool2d(kernel, stride, padding); }, input, 0, 1, out_node);
+  return add_op(model, "avg_pool2d", {input}, [&] {
+    return Attributes{integer("kernel", kernel), integer("stride", stride), integer("padding", padding)};
+  }, out_node);
 }
 
 TK_API tk_status tk_model_global_avg_pool(tk_model* model, tk_node input, tk_node* out_node) {
-  return add_node(model, [] { return tk::make_global_avg_pool(); }, input, 0, 1, out_node);
+  return add_op(model, "global_avg_pool", {input}, out_node);
 }
 
 TK_API tk_status tk_model_batch_norm(tk_model* model, tk_node input, double eps, double momentum,
                                      tk_node* out_node) {
-  return add_node(model, [&] { return tk::make_batch_norm(eps, momentum); }, input, 0, 1, out_node);
+  return add_op(model, "batch_norm", {input}, [&] { return Attributes{real("eps", eps), real("momentum", momentum)}; },
+                out_node);
 }
 
 TK_API tk_status tk_model_layer_norm(tk_model* model, tk_node input, int32_t axes, double eps, tk_node* out_node) {
-  return add_node(model, [&] { return tk::make_layer_norm(axes, eps); }, input, 0, 1, out_node);
+  return add_op(model, "layer_norm", {input}, [&] { return Attributes{integer("axes", axes), real("eps", eps)}; },
+                out_node);
 }
 
 TK_API tk_status tk_model_dropout2d(tk_model* model, tk_node input, double probability, tk_node* out_node) {
-  return add_node(model, [&] { return tk::make_dropout2d(probability); }, input, 0, 1, out_node);
+  return add_op(model, "dropout2d", {input}, [&] { return Attributes{real("p", probability)}; }, out_node);
+}
+
+TK_API tk_status tk_model_op(tk_model* model, const char* op_name, const tk_node* inputs, size_t n_inputs,
+                             const char* attributes_json, tk_node* out_node) {
+  return guarded([&] {
+    require(model, "model");
+    require(op_name, "op_name");
+    require(out_node, "out_node");
+    if (n_inputs > 0) require(inputs, "inputs");
+    const std::vector<int> nodes(inputs, inputs + n_inputs);
+    *out_node = model->model.add_op(op_name, nodes, attributes_json ? attributes_json : "");
+  });
 }
 
 TK_API tk_status tk_model_output(tk_model* model, tk_node node, const char* name) {
   return guarded([&] {
     require(model, "model");
     require(name, "name");
-    model->graph.set_output(node, name);
+    model->model.set_output(node, name);
   });
 }
 
@@ -160,7 +199,7 @@ TK_API tk_status tk_model_set_node_name(tk_model* model, tk_node node, const cha
   return guarded([&] {
     require(model, "model");
     require(name, "name");
-    model->graph.rename(node, name);
+    model->model.rename(node, name);
   });
 }
 
@@ -168,7 +207,7 @@ TK_API tk_status tk_model_node_name(const tk_model* model, tk_node node, char* b
   return guarded([&] {
     require(model, "model");
     require(buffer, "buffer");
-    tk::capi::copy_name(model->graph.node(node).name, buffer, capacity);
+    tk::capi::copy_name(model->model.node_name(node), buffer, capacity);
   });
 }
 
@@ -177,7 +216,7 @@ TK_API tk_status tk_model_node_shape(const tk_model* model, tk_node node, int32_
     require(model, "model");
     require(out_rank, "out_rank");
     require(out_shape, "out_shape");
-    tk::capi::write_shape(model->graph.node(node).shape, out_rank, out_shape);
+    tk::capi::write_shape(model->model.node_shape(node), out_rank, out_shape);
   });
 }
 
@@ -185,7 +224,7 @@ TK_API tk_status tk_model_num_parameters(const tk_model* model, int64_t* out_cou
   return guarded([&] {
     require(model, "model");
     require(out_count, "out_count");
-    *out_count = model->graph.num_parameters();
+    *out_count = model->model.num_parameters();
   });
 }
 

@@ -1,12 +1,8 @@
 // Model specs, checkpoints, weight files and user properties.
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "capi/handles.h"
 #include "core/api/checkpoint.h"
-#include "core/io/model_spec.h"
-#include "core/io/safetensors.h"
 
 using tk::capi::guarded;
 using tk::capi::require;
@@ -18,7 +14,7 @@ TK_API tk_status tk_model_from_spec(const char* json, tk_model** out_model) {
     require(json, "json");
     require(out_model, "out_model");
     auto model = std::make_unique<tk_model>();
-    model->graph = tk::model_spec_from_json(json);
+    model->model = tk::Model::from_spec(json);
     *out_model = model.release();
   });
 }
@@ -27,13 +23,8 @@ TK_API tk_status tk_model_load_spec(const char* path, tk_model** out_model) {
   return guarded([&] {
     require(path, "path");
     require(out_model, "out_model");
-    std::ifstream file(path, std::ios::binary);
-    if (!file) tk::fail(tk::ErrorCode::kIo, "cannot open '", path, "'");
-    std::ostringstream text;
-    text << file.rdbuf();
-    if (file.bad()) tk::fail(tk::ErrorCode::kIo, "cannot read '", path, "'");
     auto model = std::make_unique<tk_model>();
-    model->graph = tk::model_spec_from_json(text.str());
+    model->model = tk::Model::load_spec(path);
     *out_model = model.release();
   });
 }
@@ -42,8 +33,7 @@ TK_API tk_status tk_model_save_spec(const tk_model* model, const char* path) {
   return guarded([&] {
     require(model, "model");
     require(path, "path");
-    const std::string text = tk::model_spec_to_json(model->graph) + "\n";
-    tk::write_file_atomically(path, std::vector<uint8_t>(text.begin(), text.end()));
+    model->model.save_spec(path);
   });
 }
 
@@ -51,7 +41,7 @@ TK_API tk_status tk_model_spec_length(const tk_model* model, size_t* out_length)
   return guarded([&] {
     require(model, "model");
     require(out_length, "out_length");
-    *out_length = tk::model_spec_to_json(model->graph).size() + 1;
+    *out_length = model->model.spec().size() + 1;
   });
 }
 
@@ -59,7 +49,7 @@ TK_API tk_status tk_model_spec(const tk_model* model, char* buffer, size_t capac
   return guarded([&] {
     require(model, "model");
     require(buffer, "buffer");
-    const std::string text = tk::model_spec_to_json(model->graph);
+    const std::string text = model->model.spec();
     if (capacity < text.size() + 1)
       tk::fail(tk::ErrorCode::kInvalidArgument, "the spec needs ", text.size() + 1, " bytes, the buffer has ", capacity);
     std::memcpy(buffer, text.c_str(), text.size() + 1);

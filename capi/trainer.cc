@@ -87,7 +87,7 @@ TK_API tk_status tk_trainer_create(const tk_model* model, tk_loss loss, const tk
       config.device = nccl_device(config.device, world);
     }
     auto handle = std::make_unique<tk_trainer>();
-    handle->group = std::make_unique<tk::ReplicatedTrainer>(model->graph, config, options ? options->replicas : 1, timeout);
+    handle->group = std::make_unique<tk::ReplicatedTrainer>(model->model.graph(), config, options ? options->replicas : 1, timeout);
     handle->trainer = &handle->group->primary();
     if (options && options->mpi) handle->trainer->join(tk::mpi_world(timeout));
     if (nccl) {

@@ -1,5 +1,5 @@
 /*
- * trainkit.h - the trainkit C API, version 1.
+ * trainkit.h - the trainkit C API, version 2.
  *
  * The contract, stated once:
  *
@@ -49,7 +49,7 @@ extern "C" {
 #define TK_VERSION_MAJOR 0
 #define TK_VERSION_MINOR 2
 #define TK_VERSION_PATCH 0
-#define TK_API_VERSION 1
+#define TK_API_VERSION 2
 #define TK_MAX_RANK 8
 
 /* ---- Status -------------------------------------------------------------- */
@@ -183,6 +183,24 @@ TK_API tk_status tk_model_node_name(const tk_model* model, tk_node node, char* b
 TK_API tk_status tk_model_node_shape(const tk_model* model, tk_node node, int32_t* out_rank,
                                      int64_t* out_shape);
 TK_API tk_status tk_model_num_parameters(const tk_model* model, int64_t* out_count);
+
+/* Adds any registered op by name over n_inputs earlier nodes; every typed
+ * tk_model_* call above is this with fixed attributes. attributes_json is a
+ * JSON object of numbers, booleans and strings, e.g. {"units": 10,
+ * "bias": false}; NULL or "" gives none (defaults apply). An unknown op, a
+ * wrong input count, invalid JSON, or a missing, unknown or wrong-typed
+ * attribute is TK_ERROR_INVALID_ARGUMENT with a message naming the op and the
+ * attribute. tk_op_catalog lists the ops. */
+TK_API tk_status tk_model_op(tk_model* model, const char* op_name, const tk_node* inputs, size_t n_inputs,
+                             const char* attributes_json, tk_node* out_node);
+/* The registered ops as JSON text: {"ops": [{"name": "linear", "inputs": 1,
+ * "attributes": [{"name": "units", "type": "int", "required": true},
+ * {"name": "bias", "type": "bool", "required": false, "default": true}, ...]},
+ * ...]}; types are "int", "real", "bool" and "string", and an attribute that
+ * defaults to another's value names it in "default_from". *out_length is the
+ * text's size including its NUL; with buffer NULL only that is written, else
+ * the text is copied into buffer, which must hold *out_length bytes. */
+TK_API tk_status tk_op_catalog(char* buffer, size_t capacity, size_t* out_length);
 
 /* ---- Trainer options ------------------------------------------------------ */
 
@@ -519,10 +537,13 @@ TK_API tk_status tk_batcher_next(tk_batcher* batcher, tk_tensor_view* out_featur
 
 /* ---- Versioned function table (for hosts that dlopen the library) -------- */
 
-/* Version 1. Entries are only ever appended; never reordered or removed. A
- * host built against a newer header checks that `size` covers an entry
- * (offsetof(tk_api, entry) < api->size) before calling one that an older
- * library may lack. */
+/* Entries are only ever appended; never reordered or removed (the shipped
+ * versions are pinned slot by slot in capi/api_frozen.cc). tk_get_api(v)
+ * returns a table whose `version` is v and whose `size` covers exactly the
+ * entries of version v, so a host built against an older header sees the
+ * table it knows. A host built against a newer header checks that `size`
+ * covers an entry (offsetof(tk_api, entry) < api->size) before calling one
+ * that an older library may lack, or asks for the older version. */
 typedef struct tk_api {
   uint32_t version;
   uint32_t size; /* sizeof(tk_api) of the library that filled it */
@@ -623,8 +644,8 @@ typedef struct tk_api {
   tk_status (*model_max_pool2d)(tk_model*, tk_node, int64_t, int64_t, int64_t, tk_node*);
   tk_status (*model_avg_pool2d)(tk_model*, tk_node, int64_t, int64_t, int64_t, tk_node*);
   tk_status (*model_global_avg_pool)(tk_model*, tk_node, tk_node*);
-  /* ---- end of version 1: append new entries below, never above ---- */
-  /* Added in 0.2 (check `size` before use). */
+  /* ---- end of version 1 ---- */
+  /* Version 2, added in 0.2 (check `size` before use). */
   tk_status (*model_batch_norm)(tk_model*, tk_node, double, double, tk_node*);
   tk_status (*model_layer_norm)(tk_model*, tk_node, int32_t, double, tk_node*);
   tk_status (*model_dropout2d)(tk_model*, tk_node, double, tk_node*);
@@ -638,10 +659,14 @@ typedef struct tk_api {
   tk_status (*trainer_step_async)(tk_trainer*, const tk_tensor_view*, const tk_tensor_view*);
   tk_status (*trainer_wait)(tk_trainer*, tk_step_report*);
   tk_status (*trainer_options_set_cuda_graphs)(tk_trainer_options*, int32_t);
+  tk_status (*model_op)(tk_model*, const char*, const tk_node*, size_t, const char*, tk_node*);
+  tk_status (*op_catalog)(char*, size_t, size_t*);
+  /* Append new entries here, never above. */
 } tk_api;
 
 /* The table for `version` (1 .. TK_API_VERSION), or NULL for an unknown version.
- * The table is static; do not free it. */
+ * The table is static; do not free it. tk_get_api(1) serves hosts built
+ * against version 1, whose sizeof(tk_api) is 94 pointers. */
 TK_API const tk_api* tk_get_api(uint32_t version);
 
 #ifdef __cplusplus

@@ -18,6 +18,7 @@ packages=(
   python3 python3-dev    # test totals; the Python binding's headers
   openmpi-bin libopenmpi-dev  # data parallel across processes and machines
   dataset-fashion-mnist  # the default data set
+  abigail-tools          # abidw/abidiff: the ABI baseline test of libtrainkit.so
 )
 
 SUDO=""

@@ -775,19 +775,213 @@ static void test_data_errors(void) {
   tk_dataset_destroy(ds);
 }
 
+/* ---- tk_model_op and tk_op_catalog ---- */
+
+/* Steps on fixed data and returns every loss, to compare to the bit. */
+static void train_losses(const tk_model* m, int64_t features, int steps, float* losses) {
+  enum { kBatch = 8 };
+  float x[kBatch * 36];
+  int32_t y[kBatch];
+  int64_t x_shape[4] = {kBatch, features, 1, 1}, y_shape[1] = {kBatch};
+  tk_trainer_options* o = NULL;
+  tk_trainer* t = NULL;
+  tk_tensor_view in, target;
+  uint32_t state = 12345;
+  int i;
+  for (i = 0; i < kBatch * features; ++i) {
+    state = state * 1664525u + 1013904223u;
+    x[i] = (float)(state >> 8) / 16777216.0f - 0.5f;
+  }
+  for (i = 0; i < kBatch; ++i) y[i] = i % 3;
+  if (features == 36) { /* the CNN's [1, 6, 6] images */
+    x_shape[1] = 1;
+    x_shape[2] = 6;
+    x_shape[3] = 6;
+  }
+  in = tk_view_f32(x, features == 36 ? 4 : 2, x_shape);
+  target = tk_view_i32(y, 1, y_shape);
+  EXPECT_STATUS(tk_trainer_options_create(&o), TK_OK);
+  EXPECT_STATUS(tk_trainer_options_set_seed(o, 7), TK_OK);
+  EXPECT_STATUS(tk_trainer_options_set_device(o, TK_DEVICE_CPU), TK_OK);
+  EXPECT_STATUS(tk_trainer_create(m, TK_LOSS_SOFTMAX_CROSS_ENTROPY, o, &t), TK_OK);
+  for (i = 0; i < steps; ++i) {
+    losses[i] = -1;
+    if (t) EXPECT_STATUS(tk_trainer_step(t, &in, &target, &losses[i]), TK_OK);
+  }
+  tk_trainer_destroy(t);
+  tk_trainer_options_destroy(o);
+}
+
+static void test_model_op_trains_like_typed_calls(void) {
+  enum { kSteps = 5 };
+  float typed[kSteps], generic[kSteps];
+  int64_t mlp_shape[1] = {4}, image_shape[3] = {1, 6, 6};
+  tk_model *a = NULL, *b = NULL;
+  tk_node x, h;
+  int64_t params_a = 0, params_b = 0;
+
+  /* MLP: linear(5) relu linear(3). */
+  tk_model_create(&a);
+  tk_model_input(a, "x", 1, mlp_shape, &x);
+  tk_model_linear(a, x, 5, &h);
+  tk_model_relu(a, h, &h);
+  tk_model_linear_ex(a, h, 3, 0, TK_INIT_XAVIER_UNIFORM, &h);
+  tk_model_output(a, h, "logits");
+  tk_model_create(&b);
+  tk_model_input(b, "x", 1, mlp_shape, &x);
+  EXPECT_STATUS(tk_model_op(b, "linear", &x, 1, "{\"units\": 5}", &h), TK_OK);
+  EXPECT_STATUS(tk_model_op(b, "relu", &h, 1, NULL, &h), TK_OK);
+  EXPECT_STATUS(tk_model_op(b, "linear", &h, 1, "{\"units\": 3, \"bias\": false, \"init\": \"xavier_uniform\"}", &h),
+                TK_OK);
+  tk_model_output(b, h, "logits");
+  tk_model_num_parameters(a, &params_a);
+  tk_model_num_parameters(b, &params_b);
+  EXPECT(params_a == 5 * 4 + 5 + 3 * 5 && params_a == params_b);
+  train_losses(a, 4, kSteps, typed);
+  train_losses(b, 4, kSteps, generic);
+  EXPECT(memcmp(typed, generic, sizeof typed) == 0);
+  EXPECT(typed[kSteps - 1] < typed[0]);
+  tk_model_destroy(a);
+  tk_model_destroy(b);
+
+  /* CNN: conv2d batch_norm relu max_pool2d (stride defaults to the kernel)
+   * dropout flatten linear. */
+  tk_model_create(&a);
+  tk_model_input(a, "image", 3, image_shape, &x);
+  tk_model_conv2d(a, x, 2, 3, 1, 1, 1, 1, 1, &h);
+  tk_model_batch_norm(a, h, 1e-5, 0.1, &h);
+  tk_model_relu(a, h, &h);
+  tk_model_max_pool2d(a, h, 2, 2, 0, &h);
+  tk_model_flatten(a, h, &h);
+  tk_model_linear(a, h, 3, &h);
+  tk_model_output(a, h, "logits");
+  tk_model_create(&b);
+  tk_model_input(b, "image", 3, image_shape, &x);
+  EXPECT_STATUS(tk_model_op(b, "conv2d", &x, 1, "{\"out_channels\": 2, \"kernel\": 3, \"padding\": 1}", &h), TK_OK);
+  EXPECT_STATUS(tk_model_op(b, "batch_norm", &h, 1, "", &h), TK_OK);
+  EXPECT_STATUS(tk_model_op(b, "relu", &h, 1, "{}", &h), TK_OK);
+  EXPECT_STATUS(tk_model_op(b, "max_pool2d", &h, 1, "{\"kernel\": 2}", &h), TK_OK);
+  EXPECT_STATUS(tk_model_op(b, "flatten", &h, 1, NULL, &h), TK_OK);
+  EXPECT_STATUS(tk_model_op(b, "linear", &h, 1, "{\"units\": 3}", &h), TK_OK);
+  tk_model_output(b, h, "logits");
+  train_losses(a, 36, kSteps, typed);
+  train_losses(b, 36, kSteps, generic);
+  EXPECT(memcmp(typed, generic, sizeof typed) == 0);
+  EXPECT(typed[kSteps - 1] < typed[0]);
+  tk_model_destroy(a);
+  tk_model_destroy(b);
+}
+
+/* The status is INVALID and the message holds both fragments. */
+static void expect_op_error(tk_model* m, const char* op, const tk_node* inputs, size_t n, const char* json,
+                            const char* first, const char* second, int line) {
+  tk_node out = 77;
+  const tk_status status = tk_model_op(m, op, inputs, n, json, &out);
+  const char* message = tk_last_error_message();
+  if (status == INVALID && strstr(message, first) && strstr(message, second) && out == 77) {
+    ++passed;
+  } else {
+    ++failed;
+    fprintf(stderr, "%s:%d: tk_model_op(%s, %s) returned %s (message: %s), expected %s naming '%s' and '%s'\n",
+            __FILE__, line, op, json ? json : "NULL", tk_status_string(status), message, tk_status_string(INVALID),
+            first, second);
+  }
+}
+
+static void test_model_op_errors(void) {
+  tk_model* m = NULL;
+  tk_node x, h, two[2];
+  int64_t shape[1] = {4};
+  tk_model_create(&m);
+  tk_model_input(m, "x", 1, shape, &x);
+  two[0] = x;
+  two[1] = x;
+  EXPECT_STATUS(tk_model_op(NULL, "relu", &x, 1, NULL, &h), NULL_ARG);
+  EXPECT_STATUS(tk_model_op(m, NULL, &x, 1, NULL, &h), NULL_ARG);
+  EXPECT_STATUS(tk_model_op(m, "relu", NULL, 1, NULL, &h), NULL_ARG);
+  EXPECT_STATUS(tk_model_op(m, "relu", &x, 1, NULL, NULL), NULL_ARG);
+  expect_op_error(m, "conv9", &x, 1, NULL, "unknown op type", "conv9", __LINE__);
+  expect_op_error(m, "linear", &x, 1, NULL, "linear", "'units'", __LINE__);
+  expect_op_error(m, "linear", &x, 1, "{\"units\": \"5\"}", "linear attribute 'units'", "wrong type", __LINE__);
+  expect_op_error(m, "linear", &x, 1, "{\"units\": 5.5}", "linear attribute 'units'", "int", __LINE__);
+  expect_op_error(m, "dropout", &x, 1, "{\"p\": true}", "dropout attribute 'p'", "real", __LINE__);
+  expect_op_error(m, "linear", &x, 1, "{\"units\": 5, \"colour\": 1}", "linear", "'colour'", __LINE__);
+  expect_op_error(m, "add", &x, 1, NULL, "add", "2 inputs, got 1", __LINE__);
+  expect_op_error(m, "relu", two, 2, NULL, "relu", "1 input, got 2", __LINE__);
+  expect_op_error(m, "relu", &x, 0, NULL, "relu", "1 input, got 0", __LINE__);
+  expect_op_error(m, "linear", &x, 1, "{\"units\": 5", "linear", "not well-formed JSON", __LINE__);
+  expect_op_error(m, "linear", &x, 1, "[5]", "linear", "must be a JSON object", __LINE__);
+  expect_op_error(m, "linear", &x, 1, "{\"units\": [5]}", "linear", "numbers, booleans or strings", __LINE__);
+  expect_op_error(m, "linear", &x, 1, "{\"units\": {}}", "linear attribute 'units'", "object", __LINE__);
+  expect_op_error(m, "linear", &x, 1, "{\"units\": 5, \"init\": \"lecun\"}", "linear attribute 'init'", "lecun", __LINE__);
+  expect_op_error(m, "linear", &x, 1, "{\"units\": 0}", "linear", "units", __LINE__);
+  /* The model is unchanged by every refusal: one node, the input. */
+  EXPECT_STATUS(tk_model_op(m, "linear", &x, 1, "{\"units\": 2}", &h), TK_OK);
+  EXPECT(h == 1);
+  /* Integers are accepted for real attributes. */
+  EXPECT_STATUS(tk_model_op(m, "dropout", &h, 1, "{\"p\": 0}", &h), TK_OK);
+  EXPECT_STATUS(tk_model_op(m, "add", two, 2, NULL, &h), TK_OK);
+  tk_model_destroy(m);
+}
+
+static void test_op_catalog(void) {
+  const char* ops[] = {"linear", "relu", "gelu", "tanh", "sigmoid", "dropout", "dropout2d", "batch_norm",
+                       "layer_norm", "flatten", "add", "reshape", "conv2d", "max_pool2d", "avg_pool2d",
+                       "global_avg_pool"};
+  size_t length = 0, small = 0, i;
+  char* text;
+  char tiny[4];
+  char needle[64];
+  EXPECT_STATUS(tk_op_catalog(NULL, 0, NULL), NULL_ARG);
+  EXPECT_STATUS(tk_op_catalog(NULL, 0, &length), TK_OK);
+  EXPECT(length > 100);
+  EXPECT_STATUS(tk_op_catalog(tiny, sizeof tiny, &small), INVALID);
+  EXPECT(small == 0);
+  text = (char*)malloc(length);
+  if (!text) return;
+  EXPECT_STATUS(tk_op_catalog(text, length, &small), TK_OK);
+  EXPECT(small == length && strlen(text) + 1 == length);
+  for (i = 0; i < sizeof ops / sizeof ops[0]; ++i) {
+    snprintf(needle, sizeof needle, "\"name\":\"%s\"", ops[i]);
+    EXPECT(strstr(text, needle) != NULL);
+  }
+  EXPECT(strstr(text, "{\"name\":\"units\",\"required\":true,\"type\":\"int\"}") != NULL);
+  EXPECT(strstr(text, "{\"default\":true,\"name\":\"bias\",\"required\":false,\"type\":\"bool\"}") != NULL);
+  EXPECT(strstr(text, "{\"default\":\"he_uniform\",\"name\":\"init\",\"required\":false,\"type\":\"string\"}") != NULL);
+  EXPECT(strstr(text, "{\"name\":\"p\",\"required\":true,\"type\":\"real\"}") != NULL);
+  EXPECT(strstr(text, "{\"default_from\":\"kernel\",\"name\":\"stride\",\"required\":false,\"type\":\"int\"}") != NULL);
+  EXPECT(strstr(text, "\"inputs\":2,\"name\":\"add\"") != NULL);
+  free(text);
+}
+
 static void test_api_table(void) {
   const tk_api* api = tk_get_api(TK_API_VERSION);
   EXPECT(api != NULL);
   if (!api) return;
-  EXPECT(api->version == 1 && api->size == sizeof(tk_api));
+  EXPECT(api->version == TK_API_VERSION && api->size == sizeof(tk_api));
   EXPECT(tk_get_api(0) == NULL);
   EXPECT(tk_get_api(TK_API_VERSION + 1) == NULL);
+  /* A host built against version 1 gets the table it knows: its version, and
+   * a size that ends after version 1's last entry. */
+  {
+    const tk_api* v1 = tk_get_api(1);
+    EXPECT(v1 != NULL);
+    if (v1) {
+      EXPECT(v1->version == 1);
+      EXPECT(v1->size == offsetof(tk_api, model_global_avg_pool) + sizeof(void*));
+      EXPECT(v1->size == 94 * sizeof(void*));
+      EXPECT(v1->model_create == tk_model_create);
+      EXPECT(v1->model_global_avg_pool == tk_model_global_avg_pool);
+    }
+  }
   EXPECT(api->model_create == tk_model_create);
   EXPECT(api->trainer_step == tk_trainer_step);
   EXPECT(api->batcher_next == tk_batcher_next);
   EXPECT(api->trainer_loss_scale == tk_trainer_loss_scale);
   EXPECT(api->model_dropout2d == tk_model_dropout2d);
   EXPECT(api->gpu_info_get == tk_gpu_info_get);
+  EXPECT(api->model_op == tk_model_op);
+  EXPECT(api->op_catalog == tk_op_catalog);
   /* Every slot after the two counters is filled. */
   {
     unsigned char bytes[sizeof(tk_api)];
@@ -870,6 +1064,9 @@ int main(void) {
   test_persistence();
   test_replicas();
   test_data_errors();
+  test_model_op_trains_like_typed_calls();
+  test_model_op_errors();
+  test_op_catalog();
   test_api_table();
   test_thread_local_message();
   printf("capi_test: %d passed, %d failed\n", passed, failed);

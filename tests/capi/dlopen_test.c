@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   const tk_api* api = get_api(TK_API_VERSION);
-  if (!api || api->version != 1 || api->size != sizeof(tk_api)) {
+  if (!api || api->version != TK_API_VERSION || api->size != sizeof(tk_api)) {
     fprintf(stderr, "bad function table\n");
     return 1;
   }

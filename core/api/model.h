@@ -1,0 +1,44 @@
+// Model: the graph a host builds node by node (or reads from a model spec),
+// which a Trainer is then made from. Every op goes through the op registry
+// (core/ops/op_schema.h), so any registered op can be added by name.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/base/shape.h"
+#include "core/graph/graph.h"
+
+namespace tk {
+
+class Model {
+ public:
+  // Model specs (core/io/model_spec.h); throw kInvalidArgument or kIo.
+  static Model from_spec(const std::string& json);
+  static Model load_spec(const std::string& path);
+  std::string spec() const;
+  void save_spec(const std::string& path) const;  // atomic
+
+  int add_input(const std::string& name, const Shape& shape);
+  // Adds a registered op over the given nodes. Throws kInvalidArgument naming
+  // the op (and the attribute) for an unknown op, a wrong input count, or a
+  // missing, unknown or wrong-typed attribute.
+  int add_op(const std::string& type, const std::vector<int>& inputs, const std::vector<Attribute>& attributes);
+  // The same with the attributes as the text of a JSON object of numbers,
+  // booleans and strings ("" for none).
+  int add_op(const std::string& type, const std::vector<int>& inputs, const std::string& attributes_json);
+
+  void set_output(int node, const std::string& name) { graph_.set_output(node, name); }
+  void rename(int node, const std::string& name) { graph_.rename(node, name); }
+  const std::string& node_name(int node) const { return graph_.node(node).name; }
+  const Shape& node_shape(int node) const { return graph_.node(node).shape; }
+  int64_t num_parameters() const { return graph_.num_parameters(); }
+
+  const Graph& graph() const { return graph_; }
+
+ private:
+  Graph graph_;
+};
+
+}  // namespace tk
