@@ -5,25 +5,6 @@
 #include "core/base/error.h"
 
 namespace tk {
-namespace {
-
-// The ops whose products run in half precision under AMP: the one table to
-// edit when an op joins (PyTorch autocast's "lower precision" list).
-constexpr std::array<const char*, 2> kHalfPrecisionOps = {"linear", "conv2d"};
-
-}  // namespace
-
-bool PrecisionPolicy::computes_in_half(const std::string& op_type) const {
-  if (!mixed()) return false;
-  for (const char* name : kHalfPrecisionOps)
-    if (op_type == name) return true;
-  return false;
-}
-
-DType PrecisionPolicy::param_dtype(const std::string& op_type) const {
-  return computes_in_half(op_type) ? activation : master;
-}
-
 PrecisionPolicy make_precision_policy(Precision precision, DType master) {
   switch (precision) {
     case Precision::kFp32: return {master, master};

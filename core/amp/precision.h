@@ -20,12 +20,11 @@ struct PrecisionPolicy {
   DType activation = DType::kF32;
 
   bool mixed() const { return activation != master; }
-  // True for ops that run their matrix products in half precision (Linear,
-  // later Conv): they read the half copy of their weights. All other ops
-  // compute in f32 from half storage (softmax, losses, norms, reductions).
-  bool computes_in_half(const std::string& op_type) const;
-  // The dtype of the weights an op reads.
-  DType param_dtype(const std::string& op_type) const;
+  // The dtype of the weights an op reads: the half copy for an op that
+  // computes in half (Op::computes_in_half: Linear, Conv2d) under AMP, else the
+  // master weights. Other ops compute in f32 from half storage (softmax,
+  // losses, norms, reductions).
+  DType param_dtype(bool op_computes_in_half) const { return mixed() && op_computes_in_half ? activation : master; }
 };
 
 // fp32 gives master == activation == `master`; fp16/bf16 need an f32 master.

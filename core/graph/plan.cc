@@ -95,7 +95,7 @@ Plan::Plan(const Graph& graph, LossKind loss, Reduction reduction, Backend* back
   fused_relu_of_.assign(n, -1);
   for (const Step& step : schedule_) {
     const Node& node = graph_.node(step.node);
-    if (node.op->type() != "relu" || node.inputs.size() != 1) continue;
+    if (node.op->activation() != Activation::kRelu || node.inputs.size() != 1) continue;
     const int producer = node.inputs[0];
     const Node& source = graph_.node(producer);
     if (source.is_input() || !source.op->fuses_relu() || readers[producer] != 1 || producer == graph_.output())
@@ -282,7 +282,7 @@ std::vector<OpContext> Plan::build_contexts(char* arena, const std::vector<int64
     OpContext& ctx = contexts[s];
     ctx.backend = backend_;
     ctx.dtype = policy_.activation;
-    ctx.param_dtype = policy_.param_dtype(node.op->type());
+    ctx.param_dtype = policy_.param_dtype(node.op->computes_in_half());
     ctx.grad_dtype = policy_.master;
     for (size_t i = 0; i < node.inputs.size(); ++i) {
       const int in = node.inputs[i];

@@ -6,12 +6,14 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
 
 #include "core/backend/backend.h"
 #include "core/base/shape.h"
+#include "core/ops/activation/activation_kernels.h"
 
 namespace tk {
 
@@ -112,6 +114,12 @@ class Op {
   // Whether forward draws random numbers from the context's per-step stream
   // (dropout), so that a step cannot be recorded once and replayed.
   virtual bool draws_per_step() const { return false; }
+  // Its precision class under AMP: true for ops whose matrix products run in
+  // half precision (they read the half copy of their weights; PyTorch
+  // autocast's "lower precision" list); the others compute in f32.
+  virtual bool computes_in_half() const { return false; }
+  // The pointwise activation this op is, if it is one (what the ReLU fusion looks for).
+  virtual std::optional<Activation> activation() const { return std::nullopt; }
   // Whether forward can apply a following ReLU itself (a Linear's cuBLASLt
   // epilogue, batch norm's pass).
   virtual bool fuses_relu() const { return false; }

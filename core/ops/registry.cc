@@ -23,10 +23,6 @@ AttributeSchema same_as(std::string name, AttributeType type, std::string other)
 constexpr AttributeType kInt = AttributeType::kInt, kReal = AttributeType::kReal, kBool = AttributeType::kBool,
                         kString = AttributeType::kString;
 
-OpSchema activation(const char* type, Activation activation) {
-  return {type, 1, {}, [activation](const AttributeValues&) { return make_activation(activation); }};
-}
-
 // "2,3,4" -> {2, 3, 4}; make_reshape then judges the extents.
 Shape parse_extents(const std::string& text) {
   Shape shape;
@@ -60,10 +56,6 @@ std::vector<OpSchema> built_in_ops() {
        [](const AttributeValues& a) {
          return make_linear(a.integer("units"), a.boolean("bias"), init_attribute("linear", a));
        }},
-      activation("relu", Activation::kRelu),
-      activation("gelu", Activation::kGelu),
-      activation("tanh", Activation::kTanh),
-      activation("sigmoid", Activation::kSigmoid),
       {"dropout", 1, {required("p", kReal)}, [](const AttributeValues& a) { return make_dropout(a.real("p")); }},
       {"dropout2d", 1, {required("p", kReal)}, [](const AttributeValues& a) { return make_dropout2d(a.real("p")); }},
       {"batch_norm", 1, {optional("eps", kReal, 1e-5), optional("momentum", kReal, 0.1)},

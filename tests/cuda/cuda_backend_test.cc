@@ -235,7 +235,7 @@ TEST_F(CudaBackendTest, ElementwiseOpsMatchTheCpu) {
   const int64_t n = 10007;
   for (DType dt : {DType::kF32, DType::kF16, DType::kBF16}) {
     const double tol = tolerance(dt);
-    for (Activation act : {Activation::kRelu, Activation::kGelu, Activation::kTanh, Activation::kSigmoid}) {
+    for (Activation act : kActivations) {
       Run r = both({{random(n, 3), dt}, {random(n), dt}, {random(n), dt}, {random(n), dt}});
       kernels::activation_forward(*cpu_, dt, act, n, r.cpu[0], r.cpu[1]);
       kernels::activation_forward(*gpu_, dt, act, n, r.gpu[0], r.gpu[1]);

@@ -1,5 +1,6 @@
 // Pointwise activations: ReLU, GELU (exact, erf form), Tanh, Sigmoid.
 #include "core/ops/activation/activation_kernels.h"
+#include "core/ops/op_schema.h"
 #include "core/ops/ops.h"
 
 namespace tk {
@@ -36,17 +37,33 @@ class ActivationOp final : public Op {
                                  ctx.inputs[0], ctx.output, ctx.doutput, ctx.dinputs[0], ctx.accumulate[0]);
   }
 
+  std::optional<Activation> activation() const override { return activation_; }
+
   // GELU differentiates from its input, the others from their output (ReLU's
   // y > 0 exactly where x > 0), so a ReLU can be fused into the Linear before it.
-  bool backward_needs_inputs() const override { return activation_ == Activation::kGelu; }
-  bool backward_needs_output() const override { return activation_ != Activation::kGelu; }
+  bool backward_needs_inputs() const override { return from_input(); }
+  bool backward_needs_output() const override { return !from_input(); }
 
  private:
+  bool from_input() const { return activation_ == Activation::kGelu; }
   Activation activation_;
 };
 
 }  // namespace
 
 OpPtr make_activation(Activation activation) { return std::make_shared<ActivationOp>(activation); }
+
+namespace {
+
+// Every activation under its name, with no attributes.
+const bool kRegistered = [] {
+  for (Activation activation : kActivations)
+    register_op({make_activation(activation)->type(), 1, {}, [activation](const AttributeValues&) {
+                   return make_activation(activation);
+                 }});
+  return true;
+}();
+
+}  // namespace
 
 }  // namespace tk

@@ -9,6 +9,9 @@
 namespace tk {
 
 enum class Activation { kRelu, kGelu, kTanh, kSigmoid };
+// Every activation: each is registered under its name, and the GPU test covers each.
+inline constexpr Activation kActivations[] = {Activation::kRelu, Activation::kGelu, Activation::kTanh,
+                                              Activation::kSigmoid};
 
 namespace kernels {
 

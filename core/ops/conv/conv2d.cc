@@ -61,6 +61,8 @@ class Conv2d final : public Op {
 
   // For one group and a chunk of images: their columns, the columns'
   // gradient, and the product (or the gathered output gradient).
+  bool computes_in_half() const override { return true; }
+
   int64_t workspace_elements(const std::vector<Shape>& inputs) const override {
     const Layout l = layout(inputs[0]);
     return (2 * l.taps + l.out_group) * l.chunk * l.spatial;

@@ -30,6 +30,7 @@ class Linear final : public Op {
     return specs;
   }
 
+  bool computes_in_half() const override { return true; }
   bool fuses_relu() const override { return bias_; }
 
   void forward(const OpContext& ctx) const override {

@@ -12,6 +12,7 @@
 #include "core/api/trainer.h"
 #include "core/backend/cpu/cpu_backend.h"
 #include "core/base/error.h"
+#include "core/ops/ops.h"
 #include "core/base/half.h"
 #include "core/base/rng.h"
 #include "core/kernels/reduce_kernels.h"
@@ -179,12 +180,14 @@ TEST(PrecisionPolicyTest, OnlyMatrixProductsRunInHalf) {
   PrecisionPolicy fp16 = make_precision_policy(Precision::kFp16, DType::kF32);
   EXPECT_EQ(fp16.activation, DType::kF16);
   EXPECT_EQ(fp16.master, DType::kF32);
-  EXPECT_TRUE(fp16.computes_in_half("linear"));
-  EXPECT_FALSE(fp16.computes_in_half("relu"));
-  EXPECT_EQ(fp16.param_dtype("linear"), DType::kF16);
-  EXPECT_EQ(fp16.param_dtype("relu"), DType::kF32);
+  const OpPtr linear = make_linear(4, true, Init::kHeUniform), relu = make_activation(Activation::kRelu);
+  EXPECT_TRUE(linear->computes_in_half());
+  EXPECT_TRUE(make_conv2d(4, 3, 1, 1, 1, 1, true, Init::kHeUniform)->computes_in_half());
+  EXPECT_FALSE(relu->computes_in_half());
+  EXPECT_EQ(fp16.param_dtype(linear->computes_in_half()), DType::kF16);
+  EXPECT_EQ(fp16.param_dtype(relu->computes_in_half()), DType::kF32);
   PrecisionPolicy fp32 = make_precision_policy(Precision::kFp32, DType::kF32);
-  EXPECT_FALSE(fp32.computes_in_half("linear"));
+  EXPECT_EQ(fp32.param_dtype(linear->computes_in_half()), DType::kF32);
   EXPECT_EQ(make_precision_policy(Precision::kBf16, DType::kF32).activation, DType::kBF16);
   EXPECT_THROW(make_precision_policy(Precision::kFp16, DType::kF64), Error);
 }
