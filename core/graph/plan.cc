@@ -5,6 +5,7 @@
 
 #include "core/base/error.h"
 #include "core/base/rng.h"
+#include "core/graph/fusion.h"
 #include "core/graph/memory_planner.h"
 #include "core/kernels/reduce_kernels.h"
 #include "core/ops/activation/activation_kernels.h"
@@ -38,12 +39,18 @@ double init_value(const ParamSpec& spec, Rng& rng) {
 }  // namespace
 
 Plan::Plan(const Graph& graph, LossKind loss, Reduction reduction, Backend* backend, const PrecisionPolicy& policy)
-    : graph_(graph), loss_(make_loss(loss)), reduction_(reduction), backend_(backend), policy_(policy) {
+    : model_(graph), loss_(make_loss(loss)), reduction_(reduction), backend_(backend), policy_(policy) {
   if (policy.master != DType::kF32 && policy.master != DType::kF64)
     fail(ErrorCode::kUnsupported, "master weights are f32 or f64, not ", dtype_name(policy.master));
   if (!dtype_is_float(policy.activation))
     fail(ErrorCode::kUnsupported, "activations are stored as floating point, not ", dtype_name(policy.activation));
-  if (graph_.output() < 0) fail(ErrorCode::kInvalidArgument, "the model has no output; call tk_model_output first");
+  if (model_.output() < 0) fail(ErrorCode::kInvalidArgument, "the model has no output; call tk_model_output first");
+  // The plan runs the model with its fusable pairs fused; its node indices
+  // outside (value(), after_op, parameters' nodes) stay the model's.
+  FusedGraph fused = fuse_activations(model_);
+  graph_ = std::move(fused.graph);
+  model_of_ = std::move(fused.model_of);
+  node_of_ = std::move(fused.node_of);
   std::vector<int> inputs = graph_.input_nodes();
   if (inputs.size() != 1)
     fail(ErrorCode::kUnsupported, "a trainer needs a model with exactly one input, this one has ", inputs.size());
@@ -83,34 +90,15 @@ Plan::Plan(const Graph& graph, LossKind loss, Reduction reduction, Backend* back
   }
   std::reverse(schedule_.begin(), schedule_.end());
 
-  // A ReLU that alone reads the output of an op that fuses_relu() (a Linear
-  // with bias: a cuBLASLt epilogue on GPUs; batch norm) is applied by that
-  // op's forward and skipped itself: one pass over the activations fewer, and
-  // one activation buffer (see reserve()). Its backward runs as before (it
-  // reads its output), unless the op fuses_relu_backward() too.
-  std::vector<int> readers(n, 0);
-  for (const Step& step : schedule_)
-    for (int in : graph_.node(step.node).inputs) ++readers[in];
-  relu_fused_into_.assign(n, -1);
-  fused_relu_of_.assign(n, -1);
-  for (const Step& step : schedule_) {
-    const Node& node = graph_.node(step.node);
-    if (node.op->activation() != Activation::kRelu || node.inputs.size() != 1) continue;
-    const int producer = node.inputs[0];
-    const Node& source = graph_.node(producer);
-    if (source.is_input() || !source.op->fuses_relu() || readers[producer] != 1 || producer == graph_.output())
-      continue;
-    relu_fused_into_[step.node] = producer;
-    fused_relu_of_[producer] = step.node;
-  }
-
   int64_t workspace = 0;
   saved_elements_.assign(n, 0);
+  backward_scratch_elements_.assign(n, 0);
   for (const Step& step : schedule_) {
     std::vector<Shape> shapes;
     for (int in : graph_.node(step.node).inputs) shapes.push_back(graph_.node(in).shape);
     workspace = std::max(workspace, graph_.node(step.node).op->workspace_elements(shapes));
     saved_elements_[step.node] = graph_.node(step.node).op->saved_elements(shapes);
+    backward_scratch_elements_[step.node] = graph_.node(step.node).op->backward_scratch_elements(shapes);
   }
   workspace_ = Buffer(backend_, checked_size(workspace, dtype_size(policy_.activation), "op workspace"));
 }
@@ -126,7 +114,7 @@ int64_t Plan::lay_out(const std::vector<bool>& live, std::vector<ParamSpec> Node
     for (const ParamSpec& spec : node.*specs) {
       const int64_t count = shape_numel(spec.shape);
       (*node_tensors)[i].push_back(static_cast<int>(tensors->size()));
-      tensors->push_back({node.name + "." + spec.name, static_cast<int>(i), spec, total, count});
+      tensors->push_back({node.name + "." + spec.name, model_of_[i], spec, total, count});
       const int64_t padded = (count + kParamAlignElements - 1) / kParamAlignElements * kParamAlignElements;
       if (padded > kMaxBytes / 8 - total)
         fail(ErrorCode::kOutOfMemory, "the model's ", what, " need more than 2^56 bytes");
@@ -172,8 +160,8 @@ void Plan::init_params(void* flat_params, uint64_t seed) const {
 
 void Plan::init_state(void* flat_state) const { init_flat(states_, flat_state_count_, 0, flat_state); }
 
-void* Plan::value(int node) const { return arena_at(value_offset_[node]); }
-void* Plan::grad(int node) const { return arena_at(grad_offset_[node]); }
+void* Plan::value(int node) const { return value_at(node_of_.at(static_cast<size_t>(node))); }
+void* Plan::grad(int node) const { return grad_at(node_of_.at(static_cast<size_t>(node))); }
 
 void Plan::reserve(int64_t batch) {
   if (batch <= reserved_) return;
@@ -192,18 +180,11 @@ void Plan::reserve(int64_t batch) {
   }
   value_last[graph_.output()] = std::max(value_last[graph_.output()], n);
   grad_first[graph_.output()] = n;
-  // A ReLU whose backward its producer took over: the producer's backward
-  // reads the ReLU's output and output gradient, so both live until then.
   std::vector<int> grad_last(n);
   for (int i = 0; i < n; ++i) grad_last[i] = 2 * n - i;
-  for (int relu = 0; relu < n; ++relu)
-    if (relu_backward_fused(relu)) {
-      value_last[relu] = std::max(value_last[relu], 2 * n - relu_fused_into_[relu]);
-      grad_last[relu] = 2 * n - relu_fused_into_[relu];
-    }
 
   std::vector<BufferLifetime> buffers;
-  enum class Holds { kValue, kGrad, kSaved };
+  enum class Holds { kValue, kGrad, kSaved, kScratch };
   std::vector<std::pair<int, Holds>> owner;  // (node, what), or (-1..-3) for extras
   // Every size is a checked product: a huge batch is refused, never wrapped.
   auto add_bytes = [&](int64_t bytes, int first, int last, int node, Holds holds) {
@@ -218,21 +199,18 @@ void Plan::reserve(int64_t batch) {
   add(shape_numel(input_shape()), elem, 0, std::max(value_last[input_], 0), input_, false);
   for (const Step& step : schedule_) {
     const int64_t numel = shape_numel(graph_.node(step.node).shape);
-    const int producer = relu_fused_into_[step.node];
-    // A fused ReLU's output is written when its producer runs. The
-    // producer's own output is never stored: its one reader is the ReLU, and
-    // the ReLU's backward (or the producer's, when it takes that over) reads
-    // the ReLU's output instead, so the two share its buffer.
-    if (producer >= 0)
-      add(numel, elem, producer, std::max(value_last[step.node], value_last[producer]), step.node, false);
-    else if (fused_relu_of_[step.node] < 0)
-      add(numel, elem, step.node, value_last[step.node], step.node, false);
+    add(numel, elem, step.node, value_last[step.node], step.node, false);
     add(numel, elem, grad_first[step.node], grad_last[step.node], step.node, true);
     // What the op's forward keeps for its backward.
     const int64_t saved = saved_elements_[step.node];
     if (saved > 0)
       add_bytes(checked_size(saved, value_elem, "an op's saved values"), step.node, 2 * n - step.node, step.node,
                 Holds::kSaved);
+    // What its backward needs for itself, during that call alone.
+    const int64_t scratch = backward_scratch_elements_[step.node];
+    if (scratch > 0)
+      add_bytes(checked_size(checked_size(batch, scratch, "an op's backward scratch"), elem, "an op's backward scratch"),
+                2 * n - step.node, 2 * n - step.node, step.node, Holds::kScratch);
   }
   const int64_t target_elem = loss_->targets_are_class_indices() ? sizeof(int32_t) : value_elem;
   add(std::max<int64_t>(shape_numel(target_shape()), 1), target_elem, 0, n, -1, false);
@@ -244,7 +222,7 @@ void Plan::reserve(int64_t batch) {
   if (layout.arena_bytes > static_cast<size_t>(kMaxBytes))
     fail(ErrorCode::kOutOfMemory, "the activation arena for batch ", batch, " needs more than 2^56 bytes");
   Buffer arena(backend_, layout.arena_bytes);  // throws kOutOfMemory, leaving the plan as it was
-  std::vector<int64_t> value_offset(n, -1), grad_offset(n, -1), saved_offset(n, -1);
+  std::vector<int64_t> value_offset(n, -1), grad_offset(n, -1), saved_offset(n, -1), scratch_offset(n, -1);
   int64_t target_offset = 0, row_loss_offset = 0, probs_offset = 0;
   for (size_t b = 0; b < buffers.size(); ++b) {
     auto [node, holds] = owner[b];
@@ -256,12 +234,13 @@ void Plan::reserve(int64_t batch) {
     else if (node == -3)
       probs_offset = offset;
     else
-      (holds == Holds::kGrad ? grad_offset : holds == Holds::kSaved ? saved_offset : value_offset)[node] = offset;
+      (holds == Holds::kGrad     ? grad_offset
+       : holds == Holds::kSaved  ? saved_offset
+       : holds == Holds::kScratch ? scratch_offset
+                                  : value_offset)[node] = offset;
   }
-  for (int node = 0; node < n; ++node)
-    if (fused_relu_of_[node] >= 0) value_offset[node] = value_offset[fused_relu_of_[node]];
   std::vector<OpContext> contexts =
-      build_contexts(static_cast<char*>(arena.data()), value_offset, grad_offset, saved_offset);
+      build_contexts(static_cast<char*>(arena.data()), value_offset, grad_offset, saved_offset, scratch_offset);
   arena_ = std::move(arena);
   value_offset_.swap(value_offset);
   grad_offset_.swap(grad_offset);
@@ -274,7 +253,8 @@ void Plan::reserve(int64_t batch) {
 
 std::vector<OpContext> Plan::build_contexts(char* arena, const std::vector<int64_t>& value_offset,
                                             const std::vector<int64_t>& grad_offset,
-                                            const std::vector<int64_t>& saved_offset) const {
+                                            const std::vector<int64_t>& saved_offset,
+                                            const std::vector<int64_t>& scratch_offset) const {
   std::vector<OpContext> contexts(schedule_.size());
   for (size_t s = 0; s < schedule_.size(); ++s) {
     const Step& step = schedule_[s];
@@ -294,11 +274,9 @@ std::vector<OpContext> Plan::build_contexts(char* arena, const std::vector<int64
     }
     ctx.output_shape = node.shape;
     ctx.output = arena + value_offset[step.node];
-    const int fused = fused_relu_of_[step.node];
-    ctx.fused_relu_output = fused >= 0 ? arena + value_offset[fused] : nullptr;
-    ctx.fused_relu_doutput = fused >= 0 && relu_backward_fused(fused) ? arena + grad_offset[fused] : nullptr;
     ctx.doutput = arena + grad_offset[step.node];
     ctx.saved = saved_offset[step.node] >= 0 ? arena + saved_offset[step.node] : nullptr;
+    ctx.backward_scratch = scratch_offset[step.node] >= 0 ? arena + scratch_offset[step.node] : nullptr;
     ctx.params.assign(node_params_[step.node].size(), nullptr);
     ctx.dparams.assign(node_params_[step.node].size(), nullptr);
     ctx.state.assign(node_states_[step.node].size(), nullptr);
@@ -352,7 +330,7 @@ void Plan::check_batch(const HostView& inputs, const HostView* targets) const {
 void Plan::load_batch(const HostView& inputs, const HostView* targets) {
   batch_ = inputs.shape[0];
   if (batch_ > reserved_) fail(ErrorCode::kInternal, "batch ", batch_, " exceeds the reserved ", reserved_);
-  backend_->load_host_async(inputs, policy_.activation, value(input_));
+  backend_->load_host_async(inputs, policy_.activation, value_at(input_));
   has_targets_ = targets != nullptr;
   if (targets) {
     DType target_dtype = loss_->targets_are_class_indices() ? DType::kI32 : policy_.master;
@@ -367,7 +345,7 @@ OpContext& Plan::context(size_t step, const void* flat_params, const void* half_
   ctx.batch = batch_;
   ctx.training = training;
   ctx.seed = seed;
-  ctx.stream = mix64(stream) + static_cast<uint64_t>(node);
+  ctx.stream = mix64(stream) + static_cast<uint64_t>(model_of_[node]);
   // Half-precision ops read the half copy, the rest the master weights.
   const bool reads_half = ctx.param_dtype != policy_.master;
   if (reads_half && !half_params) fail(ErrorCode::kInternal, "a mixed-precision plan ran without half weights");
@@ -411,10 +389,6 @@ void Plan::forward_into(const void* flat_params, uint64_t seed, uint64_t stream,
   kernels::sum_into(*backend_, policy_.master, batch_, arena_at(row_loss_offset_), false, device_loss_sum);
 }
 
-bool Plan::relu_backward_fused(int node) const {
-  const int producer = relu_fused_into_[node];
-  return producer >= 0 && graph_.node(producer).op->fuses_relu_backward();
-}
 
 bool Plan::draws_per_step() const {
   for (const Step& step : schedule_)
@@ -433,7 +407,6 @@ void Plan::run_forward(const void* flat_params, bool training, uint64_t seed, ui
   if (flat_state_count_ > 0 && !flat_state)
     fail(ErrorCode::kInternal, "a plan with non-trainable state ran without it");
   for (size_t s = 0; s < schedule_.size(); ++s) {
-    if (relu_fused_into_[schedule_[s].node] >= 0) continue;  // the op before it applied it
     graph_.node(schedule_[s].node)
         .op->forward(context(s, flat_params, half_params, nullptr, training, seed, stream, flat_state, next_state));
   }
@@ -443,8 +416,8 @@ void Plan::run_forward(const void* flat_params, bool training, uint64_t seed, ui
   const int64_t divisor = loss_divisor();
   last_loss_grad_scale_ = loss_grad_scale.value;
   const bool with_gradient = loss_grad_scale.value != 0;
-  loss_->compute(backend_, policy_.activation, policy_.master, batch_, output_shape(), value(graph_.output()),
-                 arena_at(target_offset_), arena_at(row_loss_offset_), with_gradient ? grad(graph_.output()) : nullptr,
+  loss_->compute(backend_, policy_.activation, policy_.master, batch_, output_shape(), value_at(graph_.output()),
+                 arena_at(target_offset_), arena_at(row_loss_offset_), with_gradient ? grad_at(graph_.output()) : nullptr,
                  GradScale(loss_grad_scale.value, loss_grad_scale.device, static_cast<double>(divisor)));
 }
 
@@ -454,23 +427,22 @@ void Plan::backward(const void* flat_params, void* flat_grads, uint64_t seed, ui
   // Ops read what a training forward saved for them (batch norm's statistics).
   if (!last_forward_training_) fail(ErrorCode::kInternal, "backward needs a training forward");
   for (size_t s = schedule_.size(); s-- > 0;) {
-    if (!relu_backward_fused(schedule_[s].node))
-      graph_.node(schedule_[s].node)
-          .op->backward(context(s, flat_params, half_params, flat_grads, true, seed, stream, nullptr, nullptr));
-    if (after_op) (*after_op)(schedule_[s].node);
+    graph_.node(schedule_[s].node)
+        .op->backward(context(s, flat_params, half_params, flat_grads, true, seed, stream, nullptr, nullptr));
+    if (after_op) (*after_op)(model_of_[schedule_[s].node]);
   }
 }
 
 int64_t Plan::count_correct() const {
   return loss_->count_correct(backend_, policy_.activation, policy_.master, batch_, output_shape(),
-                              value(graph_.output()), arena_at(target_offset_));
+                              value_at(graph_.output()), arena_at(target_offset_));
 }
 
 int64_t Plan::predictions_per_batch() const { return loss_->predictions_per_batch(batch_, output_shape()); }
 
 void Plan::store_output(bool probabilities, const HostView& out) {
   const DType dt = policy_.activation;
-  const void* source = value(graph_.output());
+  const void* source = value_at(graph_.output());
   const int64_t count = batch_ * shape_numel(output_shape());
   if (probabilities && loss_->probabilities() != Loss::Probabilities::kIdentity) {
     void* probs = arena_at(probs_offset_);

@@ -36,7 +36,8 @@ class Plan {
   DType dtype() const { return policy_.master; }  // parameters, gradients, losses
   DType activation_dtype() const { return policy_.activation; }
   const PrecisionPolicy& policy() const { return policy_; }
-  const Graph& graph() const { return graph_; }
+  // The model as built (what checkpoints describe); the plan runs it fused.
+  const Graph& graph() const { return model_; }
   const Loss& loss() const { return *loss_; }
   const Shape& input_shape() const { return graph_.node(input_).shape; }
   const Shape& output_shape() const { return graph_.node(graph_.output()).shape; }
@@ -49,9 +50,10 @@ class Plan {
   // Tensor `index`, or kInvalidArgument naming the range.
   const ParamTensor& param(int64_t index) const;
   // Flat offset of node's first parameter, or -1 for a node without any.
-  // Later nodes' parameters lie above it.
+  // Later nodes' parameters lie above it. Node indices here and in value(),
+  // grad() and backward's after_op are the model's.
   int64_t first_param_offset(int node) const {
-    const std::vector<int>& own = node_params_[node];
+    const std::vector<int>& own = node_params_[node_of_[node]];
     return own.empty() ? -1 : params_[own.front()].offset;
   }
   // Scalar parameters without the alignment padding.
@@ -120,7 +122,7 @@ class Plan {
   int64_t loss_divisor() const;
 
   // Where a live node's output and its gradient live in the arena (after
-  // reserve()). An op with a fused ReLU shares the ReLU's output buffer.
+  // reserve()). A fused pair's two nodes have one output buffer.
   void* value(int node) const;
   void* grad(int node) const;
 
@@ -135,7 +137,11 @@ class Plan {
   // One context per schedule step, pointing into `arena` at the given offsets.
   std::vector<OpContext> build_contexts(char* arena, const std::vector<int64_t>& value_offset,
                                         const std::vector<int64_t>& grad_offset,
-                                        const std::vector<int64_t>& saved_offset) const;
+                                        const std::vector<int64_t>& saved_offset,
+                                        const std::vector<int64_t>& scratch_offset) const;
+  // The same for a node of the fused graph.
+  void* value_at(int node) const { return arena_at(value_offset_[node]); }
+  void* grad_at(int node) const { return arena_at(grad_offset_[node]); }
   void* arena_at(int64_t offset) const { return static_cast<char*>(arena_.data()) + offset; }
   // Sets what changes per call in a context built by reserve(); allocates nothing.
   OpContext& context(size_t step, const void* flat_params, const void* half_params, void* flat_grads,
@@ -146,19 +152,19 @@ class Plan {
                   const char* what) const;
   void init_flat(const std::vector<ParamTensor>& tensors, int64_t count, uint64_t seed, void* flat) const;
 
-  Graph graph_;
+  Graph model_;
+  Graph graph_;                // the model fused (core/graph/fusion.h): what runs
+  std::vector<int> model_of_;  // graph_ node -> model node
+  std::vector<int> node_of_;   // model node -> graph_ node
   std::unique_ptr<Loss> loss_;
   Reduction reduction_;
   Backend* backend_;
   PrecisionPolicy policy_;
   int input_ = -1;
   std::vector<Step> schedule_;  // live op nodes in topological order
-  // Whether node is a fused ReLU whose backward its producer runs.
-  bool relu_backward_fused(int node) const;
-  // ReLUs applied by the op before them (fuses_relu()): node -> that op, and back (-1: none).
-  std::vector<int> relu_fused_into_, fused_relu_of_;
   bool last_forward_training_ = false;  // the last forward ran in training mode
   std::vector<int64_t> saved_elements_;  // per node: Op::saved_elements() (master dtype)
+  std::vector<int64_t> backward_scratch_elements_;  // per node, per sample (activation dtype)
   std::vector<ParamTensor> params_;
   std::vector<std::vector<int>> node_params_;  // node -> indices into params_
   int64_t flat_param_count_ = 0;

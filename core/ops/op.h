@@ -43,14 +43,6 @@ struct OpContext {
   std::vector<const void*> inputs;
   Shape output_shape;
   void* output = nullptr;
-  // Set when the plan fused the ReLU that alone reads this op's output
-  // (fuses_relu()): forward writes relu(its result) here. The op's own output
-  // then has no storage of its own (output points at the same buffer).
-  void* fused_relu_output = nullptr;
-  // With fuses_relu_backward() as well: the ReLU's output gradient, which
-  // backward then reads in place of doutput (the ReLU's backward is skipped;
-  // doutput is scratch of the output's size).
-  const void* fused_relu_doutput = nullptr;
   std::vector<void*> params;
   // Non-trainable state (batch norm's running statistics), master dtype.
   // Forward in training writes the updated values into next_state when it is
@@ -63,6 +55,8 @@ struct OpContext {
   std::vector<bool> accumulate;  // add into dinputs[i] instead of overwriting
   std::vector<void*> dparams;    // always overwritten
   void* workspace = nullptr;     // workspace_elements() of dtype, shared by all ops
+  // Backward only: backward_scratch_elements() per sample of dtype, this op's alone.
+  void* backward_scratch = nullptr;
   // This op's own saved_elements() of the master dtype: what a training
   // forward writes and the backward after it reads.
   void* saved = nullptr;
@@ -75,6 +69,9 @@ struct Attribute {
   std::string name;
   AttributeValue value;
 };
+
+class Op;
+using OpPtr = std::shared_ptr<const Op>;
 
 class Op {
  public:
@@ -120,13 +117,20 @@ class Op {
   virtual bool computes_in_half() const { return false; }
   // The pointwise activation this op is, if it is one (what the ReLU fusion looks for).
   virtual std::optional<Activation> activation() const { return std::nullopt; }
-  // Whether forward can apply a following ReLU itself (a Linear's cuBLASLt
-  // epilogue, batch norm's pass).
-  virtual bool fuses_relu() const { return false; }
-  // Whether its backward also takes the fused ReLU's backward over.
-  virtual bool fuses_relu_backward() const { return false; }
+  // The op that also applies `activation` to its result, in the same pass (a
+  // Linear's cuBLASLt epilogue, batch norm's pass), or null. The fusion
+  // rewrite (core/graph/fusion.h) puts it in place of the pair.
+  virtual OpPtr fused_with(Activation activation) const {
+    (void)activation;
+    return nullptr;
+  }
+  // Scratch of the activation dtype, per sample, that one backward call needs
+  // for itself (a fused op's gradient before its activation); the plan lends
+  // it to that call alone.
+  virtual int64_t backward_scratch_elements(const std::vector<Shape>& inputs) const {
+    (void)inputs;
+    return 0;
+  }
 };
-
-using OpPtr = std::shared_ptr<const Op>;
 
 }  // namespace tk

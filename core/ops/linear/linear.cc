@@ -1,6 +1,7 @@
 // Linear: y = x W^T + b over the last dimension, W stored [units, in_features]
 // (PyTorch layout, so exported weights load there unchanged).
 #include "core/base/error.h"
+#include "core/ops/activation/activation_kernels.h"
 #include "core/ops/linear/linear_kernels.h"
 #include "core/ops/ops.h"
 
@@ -9,8 +10,10 @@ namespace {
 
 class Linear final : public Op {
  public:
-  Linear(int64_t units, bool bias, Init weight_init) : units_(units), bias_(bias), weight_init_(weight_init) {}
-  std::string type() const override { return "linear"; }
+  // relu: the fused node linear_relu, relu(x W^T + b) in one pass.
+  Linear(int64_t units, bool bias, Init weight_init, bool relu = false)
+      : units_(units), bias_(bias), weight_init_(weight_init), relu_(relu) {}
+  std::string type() const override { return relu_ ? "linear_relu" : "linear"; }
   std::vector<Attribute> attributes() const override {
     return {{"units", units_}, {"bias", bias_}, {"init", std::string(init_name(weight_init_))}};
   }
@@ -31,14 +34,24 @@ class Linear final : public Op {
   }
 
   bool computes_in_half() const override { return true; }
-  bool fuses_relu() const override { return bias_; }
+  // The epilogue adds the bias, so only a Linear with one applies a ReLU.
+  OpPtr fused_with(Activation activation) const override {
+    if (relu_ || !bias_ || activation != Activation::kRelu) return nullptr;
+    return std::make_shared<Linear>(units_, bias_, weight_init_, true);
+  }
+  // The fused ReLU differentiates from the output (y > 0 exactly where x > 0)
+  // into scratch of the output's size: the product's gradient.
+  bool backward_needs_output() const override { return relu_; }
+  int64_t backward_scratch_elements(const std::vector<Shape>& inputs) const override {
+    return relu_ ? shape_numel(infer_shape(inputs)) : 0;
+  }
 
   void forward(const OpContext& ctx) const override {
     int64_t in_features = ctx.input_shapes[0].back();
     int64_t rows = ctx.batch * shape_numel(ctx.input_shapes[0]) / in_features;
-    if (ctx.fused_relu_output)
+    if (relu_)
       kernels::gemm_bias_relu(*ctx.backend, ctx.dtype, ctx.param_dtype, ctx.dtype, rows, units_, in_features,
-                              ctx.inputs[0], ctx.params[0], ctx.fused_relu_output, ctx.param_dtype, ctx.params[1]);
+                              ctx.inputs[0], ctx.params[0], ctx.output, ctx.param_dtype, ctx.params[1]);
     else if (bias_)
       kernels::gemm_bias(*ctx.backend, ctx.dtype, ctx.param_dtype, ctx.dtype, true, rows, units_, in_features, 1.0,
                          ctx.inputs[0], ctx.params[0], ctx.output, ctx.param_dtype, ctx.params[1]);
@@ -50,22 +63,29 @@ class Linear final : public Op {
   void backward(const OpContext& ctx) const override {
     int64_t in_features = ctx.input_shapes[0].back();
     int64_t rows = ctx.batch * shape_numel(ctx.input_shapes[0]) / in_features;
+    const void* dy = ctx.doutput;
+    if (relu_) {
+      kernels::activation_backward(*ctx.backend, ctx.dtype, Activation::kRelu, rows * units_, ctx.output, ctx.output,
+                                   ctx.doutput, ctx.backward_scratch, false);
+      dy = ctx.backward_scratch;
+    }
     // dW = dY^T X, db = column sums of dY, dX = dY W.
     if (bias_)
-      kernels::gemm_bias_grad(*ctx.backend, ctx.dtype, ctx.dtype, ctx.grad_dtype, units_, in_features, rows, 1.0,
-                              ctx.doutput, ctx.inputs[0], ctx.dparams[0], ctx.grad_dtype, ctx.dparams[1]);
+      kernels::gemm_bias_grad(*ctx.backend, ctx.dtype, ctx.dtype, ctx.grad_dtype, units_, in_features, rows, 1.0, dy,
+                              ctx.inputs[0], ctx.dparams[0], ctx.grad_dtype, ctx.dparams[1]);
     else
-      ctx.backend->gemm(ctx.dtype, ctx.dtype, ctx.grad_dtype, true, false, units_, in_features, rows, 1.0, ctx.doutput,
+      ctx.backend->gemm(ctx.dtype, ctx.dtype, ctx.grad_dtype, true, false, units_, in_features, rows, 1.0, dy,
                         ctx.inputs[0], 0.0, ctx.dparams[0]);
     if (ctx.dinputs[0])
-      ctx.backend->gemm(ctx.dtype, ctx.param_dtype, ctx.dtype, false, false, rows, in_features, units_, 1.0,
-                        ctx.doutput, ctx.params[0], ctx.accumulate[0] ? 1.0 : 0.0, ctx.dinputs[0]);
+      ctx.backend->gemm(ctx.dtype, ctx.param_dtype, ctx.dtype, false, false, rows, in_features, units_, 1.0, dy,
+                        ctx.params[0], ctx.accumulate[0] ? 1.0 : 0.0, ctx.dinputs[0]);
   }
 
  private:
   int64_t units_;
   bool bias_;
   Init weight_init_;
+  bool relu_;
 };
 
 }  // namespace

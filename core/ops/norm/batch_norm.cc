@@ -12,8 +12,9 @@ namespace {
 
 class BatchNorm final : public Op {
  public:
-  BatchNorm(double eps, double momentum) : eps_(eps), momentum_(momentum) {}
-  std::string type() const override { return "batch_norm"; }
+  // relu: the fused node batch_norm_relu, relu(batch norm) in the same passes.
+  BatchNorm(double eps, double momentum, bool relu = false) : eps_(eps), momentum_(momentum), relu_(relu) {}
+  std::string type() const override { return relu_ ? "batch_norm_relu" : "batch_norm"; }
   std::vector<Attribute> attributes() const override { return {{"eps", eps_}, {"momentum", momentum_}}; }
 
   Shape infer_shape(const std::vector<Shape>& inputs) const override {
@@ -30,8 +31,16 @@ class BatchNorm final : public Op {
     return {{"running_mean", {c}, Init::kZeros, c, c}, {"running_var", {c}, Init::kOnes, c, c}};
   }
   // A ReLU right after it is applied in the same pass, forward and backward.
-  bool fuses_relu() const override { return true; }
-  bool fuses_relu_backward() const override { return true; }
+  OpPtr fused_with(Activation activation) const override {
+    if (relu_ || activation != Activation::kRelu) return nullptr;
+    return std::make_shared<BatchNorm>(eps_, momentum_, true);
+  }
+  // Its backward reads the ReLU's output; scratch of its size holds the norm's
+  // output gradient where a device runs the two passes.
+  bool backward_needs_output() const override { return relu_; }
+  int64_t backward_scratch_elements(const std::vector<Shape>& inputs) const override {
+    return relu_ ? shape_numel(inputs[0]) : 0;
+  }
 
   // The batch mean and variance, in the master dtype.
   int64_t saved_elements(const std::vector<Shape>& inputs) const override { return 2 * inputs[0][0]; }
@@ -68,11 +77,11 @@ class BatchNorm final : public Op {
     const void* mean = ctx.training ? ctx.saved : ctx.state[0];
     const void* var = ctx.training ? static_cast<const char*>(ctx.saved) + d.channels * dtype_size(p) : ctx.state[1];
     const bool accumulate = ctx.dinputs[0] && ctx.accumulate[0];
-    if (ctx.fused_relu_doutput)
+    if (relu_)
       kernels::batch_norm_relu_backward(*ctx.backend, ctx.dtype, p, ctx.batch, d.channels, d.spatial, eps_,
-                                        ctx.training, ctx.inputs[0], ctx.fused_relu_output, ctx.fused_relu_doutput,
-                                        const_cast<void*>(ctx.doutput), mean, var, ctx.params[0], ctx.dinputs[0],
-                                        accumulate, ctx.dparams[0], ctx.dparams[1]);
+                                        ctx.training, ctx.inputs[0], ctx.output, ctx.doutput, ctx.backward_scratch,
+                                        mean, var, ctx.params[0], ctx.dinputs[0], accumulate, ctx.dparams[0],
+                                        ctx.dparams[1]);
     else
       kernels::batch_norm_backward(*ctx.backend, ctx.dtype, p, ctx.batch, d.channels, d.spatial, eps_, ctx.training,
                                    ctx.inputs[0], ctx.doutput, mean, var, ctx.params[0], ctx.dinputs[0], accumulate,
@@ -80,13 +89,12 @@ class BatchNorm final : public Op {
   }
 
  private:
-  // Normalizes with the given statistics into the output, or with the fused
-  // ReLU into the ReLU's output.
+  // Normalizes with the given statistics into the output (and the ReLU after, when fused).
   void apply(const OpContext& ctx, const void* mean, const void* var) const {
     const Dims d = dims(ctx);
-    if (ctx.fused_relu_output)
+    if (relu_)
       kernels::batch_norm_apply_relu(*ctx.backend, ctx.dtype, ctx.grad_dtype, ctx.batch, d.channels, d.spatial, eps_,
-                                     ctx.inputs[0], mean, var, ctx.params[0], ctx.params[1], ctx.fused_relu_output);
+                                     ctx.inputs[0], mean, var, ctx.params[0], ctx.params[1], ctx.output);
     else
       kernels::batch_norm_apply(*ctx.backend, ctx.dtype, ctx.grad_dtype, ctx.batch, d.channels, d.spatial, eps_,
                                 ctx.inputs[0], mean, var, ctx.params[0], ctx.params[1], ctx.output);
@@ -101,6 +109,7 @@ class BatchNorm final : public Op {
   }
 
   double eps_, momentum_;
+  bool relu_;
 };
 
 }  // namespace
