@@ -186,7 +186,8 @@ TK_API tk_status tk_trainer_options_set_rendezvous(tk_trainer_options* options, 
     options->distributed.rendezvous_broadcast = [broadcast, user_data](std::string& bytes) {
       const tk_status status = broadcast(bytes.data(), bytes.size(), user_data);
       if (status != TK_OK)
-        tk::fail(tk::ErrorCode::kCommunication, "the host's rendezvous broadcast failed with ", tk_status_string(status));
+        tk::fail(tk::ErrorCode::kCommunication, "the host's rendezvous broadcast failed with ",
+                 tk_status_string(status));
     };
   });
 }

@@ -12,8 +12,8 @@ namespace tk {
 
 struct NcclWorld {
   int rank = 0, size = 1;
-  int local_rank = -1;              // from mpirun's environment, when there
-  Communicator* mpi = nullptr;      // hands out the NCCL id when no rendezvous was given
+  int local_rank = -1;          // from mpirun's environment, when there
+  Communicator* mpi = nullptr;  // hands out the NCCL id when no rendezvous was given
 };
 
 // The rank and size from the host's rendezvous, else from MPI.
