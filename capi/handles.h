@@ -8,12 +8,12 @@
 #include <string>
 
 #include "capi/trainkit.h"
+#include "core/api/data.h"
+#include "core/api/distributed_options.h"
 #include "core/api/model.h"
-#include "core/api/replicated_trainer.h"
 #include "core/api/trainer.h"
+#include "core/api/training_group.h"
 #include "core/base/error.h"
-#include "core/data/batcher.h"
-#include "core/data/dataset.h"
 
 struct tk_model {
   tk::Model model;
@@ -21,22 +21,13 @@ struct tk_model {
 
 struct tk_trainer_options {
   tk::TrainerConfig config;
-  int replicas = 1;
-  bool mpi = false;
-  bool nccl = false;
-  // The host's own rendezvous for NCCL (broadcast null: use MPI).
-  int rendezvous_rank = 0, rendezvous_size = 1;
-  tk_rendezvous_broadcast rendezvous_broadcast = nullptr;
-  void* rendezvous_user = nullptr;
-  double timeout_seconds = 300;
+  tk::DistributedOptions distributed;
 };
 
 struct tk_trainer {
-  std::unique_ptr<tk::ReplicatedTrainer> group;
-  tk::Trainer* trainer = nullptr;  // replica 0: answers every read
-  // An NCCL world this trainer joined; it uses the trainer's backend, so it is
-  // destroyed first (members go in reverse order).
-  std::unique_ptr<tk::Communicator> communicator;
+  std::unique_ptr<tk::TrainingGroup> session;
+  tk::ReplicatedTrainer* group = nullptr;  // session's replicas
+  tk::Trainer* trainer = nullptr;          // replica 0: answers every read
 };
 
 // Shared: a batcher keeps its dataset alive even after tk_dataset_destroy.

@@ -85,7 +85,8 @@ TK_API tk_status tk_model_linear_ex(tk_model* model, tk_node input, int64_t unit
                                     tk_init weight_init, tk_node* out_node) {
   return add_op(model, "linear", {input}, [&] {
     check_flag(bias, "bias");
-    if (!valid_init(weight_init)) tk::fail(tk::ErrorCode::kInvalidArgument, "unknown weight init ", static_cast<int>(weight_init));
+    if (!valid_init(weight_init))
+      tk::fail(tk::ErrorCode::kInvalidArgument, "unknown weight init ", static_cast<int>(weight_init));
     return Attributes{integer("units", units), boolean("bias", bias),
                       {"init", std::string(init_name(weight_init))}};
   }, out_node);

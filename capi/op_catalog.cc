@@ -1,8 +1,9 @@
 // tk_op_catalog: the registered ops, their inputs and attributes, as JSON.
+#include "core/api/op_catalog.h"
+
 #include <cstring>
 
 #include "capi/handles.h"
-#include "core/api/op_catalog.h"
 
 using tk::capi::guarded;
 using tk::capi::require;

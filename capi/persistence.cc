@@ -3,6 +3,7 @@
 
 #include "capi/handles.h"
 #include "core/api/checkpoint.h"
+#include "core/api/replica_fanout.h"
 
 using tk::capi::guarded;
 using tk::capi::require;
@@ -79,15 +80,7 @@ TK_API tk_status tk_trainer_load(tk_trainer* trainer, const char* path, tk_batch
   return guarded([&] {
     require(trainer, "trainer");
     require(path, "path");
-    // Replica 0 reads, validates and loads (with the cursor); the others take
-    // its state, so the file is read once and every replica ends up equal.
-    tk::load_checkpoint(*trainer->trainer, path, cursor ? cursor->batcher.get() : nullptr);
-    if (trainer->group->replicas() > 1) {
-      const tk::TrainerSnapshot state = trainer->trainer->snapshot();
-      trainer->group->for_each([&](tk::Trainer& replica) {
-        if (&replica != trainer->trainer) replica.restore(state);
-      });
-    }
+    tk::load_checkpoint_on_all(*trainer->group, path, cursor ? cursor->batcher.get() : nullptr);
   });
 }
 
@@ -104,7 +97,7 @@ TK_API tk_status tk_trainer_import_weights(tk_trainer* trainer, const char* path
   return guarded([&] {
     require(trainer, "trainer");
     require(path, "path");
-    trainer->group->for_each([&](tk::Trainer& replica) { tk::import_weights(replica, path); });
+    tk::import_weights_on_all(*trainer->group, path);
   });
 }
 

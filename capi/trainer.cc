@@ -4,67 +4,17 @@
 #include <cstddef>
 #include <cstring>
 
-#include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "capi/handles.h"
-#include "core/backend/cuda_plugin.h"
-#include "core/backend/device.h"
-#include "core/dist/mpi_communicator.h"
+#include "core/api/devices.h"
+#include "core/api/replica_fanout.h"
 
 using tk::capi::guarded;
 using tk::capi::require;
 using tk::capi::to_host_view;
-
-namespace {
-
-struct NcclWorld {
-  int rank = 0, size = 1;
-  int local_rank = -1;  // from mpirun's environment, when there
-  tk::Communicator* mpi = nullptr;  // hands out the NCCL id when no rendezvous was given
-};
-
-NcclWorld nccl_world(const tk_trainer_options& options, std::chrono::milliseconds timeout) {
-  NcclWorld world;
-  if (options.rendezvous_broadcast) {
-    world.rank = options.rendezvous_rank;
-    world.size = options.rendezvous_size;
-  } else {
-    world.mpi = tk::mpi_world(timeout);
-    world.rank = world.mpi->rank();
-    world.size = world.mpi->size();
-  }
-  if (const char* local = std::getenv("OMPI_COMM_WORLD_LOCAL_RANK")) world.local_rank = std::atoi(local);
-  return world;
-}
-
-// The GPU for this rank: the one asked for, else its local rank's, else rank modulo the GPUs.
-int nccl_device(int device, const NcclWorld& world) {
-  if (device >= 0) return device;
-  if (device == tk::kDeviceCpu) tk::fail(tk::ErrorCode::kInvalidArgument, "NCCL trains on GPUs, not the CPU");
-  std::string why;
-  const size_t gpus = tk::cuda_devices(&why).size();
-  if (gpus == 0) tk::fail(tk::ErrorCode::kUnsupported, "NCCL needs a GPU, and none can be used: ", why);
-  return static_cast<int>((world.local_rank >= 0 ? world.local_rank : world.rank) % static_cast<int>(gpus));
-}
-
-// Rank 0's NCCL unique id on every rank, through the host's rendezvous or MPI.
-std::string share_nccl_id(const tk_trainer_options& options, const NcclWorld& world) {
-  std::string id = world.rank == 0 ? tk::nccl_unique_id() : std::string(tk::kNcclIdBytes, '\0');
-  if (options.rendezvous_broadcast) {
-    const tk_status status = options.rendezvous_broadcast(id.data(), id.size(), options.rendezvous_user);
-    if (status != TK_OK)
-      tk::fail(tk::ErrorCode::kCommunication, "the host's rendezvous broadcast failed with ", tk_status_string(status));
-  } else {
-    world.mpi->broadcast(id.data(), id.size(), 0);
-  }
-  return id;
-}
-
-}  // namespace
 
 extern "C" {
 
@@ -77,25 +27,11 @@ TK_API tk_status tk_trainer_create(const tk_model* model, tk_loss loss, const tk
       tk::fail(tk::ErrorCode::kInvalidArgument, "unknown loss ", static_cast<int>(loss));
     tk::TrainerConfig config = options ? options->config : tk::TrainerConfig{};
     config.loss = static_cast<tk::LossKind>(loss);
-    const auto timeout = std::chrono::milliseconds(static_cast<int64_t>((options ? options->timeout_seconds : 300) * 1000));
-    if (options && (options->mpi || options->nccl) && options->replicas > 1)
-      tk::fail(tk::ErrorCode::kInvalidArgument, "MPI and NCCL run one replica per process; set replicas to 1");
-    const bool nccl = options && options->nccl;
-    NcclWorld world;
-    if (nccl) {
-      world = nccl_world(*options, timeout);
-      config.device = nccl_device(config.device, world);
-    }
     auto handle = std::make_unique<tk_trainer>();
-    handle->group = std::make_unique<tk::ReplicatedTrainer>(model->model.graph(), config, options ? options->replicas : 1, timeout);
-    handle->trainer = &handle->group->primary();
-    if (options && options->mpi) handle->trainer->join(tk::mpi_world(timeout));
-    if (nccl) {
-      const std::string id = share_nccl_id(*options, world);
-      handle->communicator =
-          tk::make_nccl_communicator(id, world.rank, world.size, &handle->trainer->backend(), timeout.count());
-      handle->trainer->join(handle->communicator.get());
-    }
+    handle->session = std::make_unique<tk::TrainingGroup>(model->model, config,
+                                                          options ? options->distributed : tk::DistributedOptions{});
+    handle->group = &handle->session->replicas();
+    handle->trainer = &handle->session->primary();
     *out_trainer = handle.release();
   });
 }
@@ -217,10 +153,8 @@ TK_API tk_status tk_trainer_world(const tk_trainer* trainer, int32_t* out_rank, 
     require(trainer, "trainer");
     require(out_rank, "out_rank");
     require(out_size, "out_size");
-    const tk::Communicator* comm = trainer->trainer->communicator();
-    const bool mpi = comm && trainer->group->replicas() == 1;
-    *out_rank = mpi ? comm->rank() : 0;
-    *out_size = mpi ? comm->size() : 1;
+    *out_rank = trainer->session->rank();
+    *out_size = trainer->session->world_size();
   });
 }
 
@@ -284,8 +218,7 @@ TK_API tk_status tk_trainer_set_parameter(tk_trainer* trainer, int32_t index, co
   return guarded([&] {
     require(trainer, "trainer");
     trainer->trainer->plan().param(index);
-    const tk::HostView view = to_host_view(values, "values");
-    trainer->group->for_each([&](tk::Trainer& replica) { replica.set_parameter(index, view); });
+    tk::set_parameter_on_all(*trainer->group, index, to_host_view(values, "values"));
   });
 }
 
@@ -302,7 +235,7 @@ TK_API tk_status tk_gpu_count(int32_t* out_count, char* reason, size_t capacity)
   return guarded([&] {
     require(out_count, "out_count");
     std::string why;
-    const size_t count = tk::cuda_devices(&why).size();
+    const size_t count = tk::usable_gpus(&why).size();
     if (reason && capacity > 0) std::snprintf(reason, capacity, "%s", count ? "" : why.c_str());
     *out_count = static_cast<int32_t>(count);
   });
@@ -315,15 +248,15 @@ TK_API tk_status tk_gpu_info_get(int32_t index, tk_gpu_info* out_info) {
       tk::fail(tk::ErrorCode::kInvalidArgument, "set struct_size to sizeof(tk_gpu_info) (", sizeof(tk_gpu_info),
                "), got ", out_info->struct_size);
     std::string why;
-    const std::vector<tk::DeviceInfo> devices = tk::cuda_devices(&why);
+    const std::vector<tk::GpuInfo> devices = tk::usable_gpus(&why);
     if (index < 0 || index >= static_cast<int32_t>(devices.size()))
       tk::fail(tk::ErrorCode::kInvalidArgument, "GPU ", index, " does not exist (", devices.size(), " present",
                devices.empty() ? ": " + why : std::string(), ")");
-    const tk::DeviceInfo& d = devices[index];
+    const tk::GpuInfo& d = devices[index];
     std::snprintf(out_info->name, sizeof out_info->name, "%s", d.name.c_str());
     out_info->memory_bytes = d.memory_bytes;
-    out_info->compute_major = d.major;
-    out_info->compute_minor = d.minor;
+    out_info->compute_major = d.compute_major;
+    out_info->compute_minor = d.compute_minor;
   });
 }
 

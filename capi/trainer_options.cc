@@ -159,7 +159,7 @@ TK_API tk_status tk_trainer_options_set_replicas(tk_trainer_options* options, in
     require(options, "options");
     if (replicas < 1 || replicas > 256)
       tk::fail(tk::ErrorCode::kInvalidArgument, "replicas must be in [1, 256], got ", replicas);
-    options->replicas = replicas;
+    options->distributed.replicas = replicas;
   });
 }
 
@@ -168,8 +168,8 @@ TK_API tk_status tk_trainer_options_set_distributed(tk_trainer_options* options,
     require(options, "options");
     if (mode != TK_DISTRIBUTED_NONE && mode != TK_DISTRIBUTED_MPI && mode != TK_DISTRIBUTED_NCCL)
       tk::fail(tk::ErrorCode::kInvalidArgument, "unknown distributed mode ", static_cast<int>(mode));
-    options->mpi = mode == TK_DISTRIBUTED_MPI;
-    options->nccl = mode == TK_DISTRIBUTED_NCCL;
+    options->distributed.mpi = mode == TK_DISTRIBUTED_MPI;
+    options->distributed.nccl = mode == TK_DISTRIBUTED_NCCL;
   });
 }
 
@@ -180,10 +180,15 @@ TK_API tk_status tk_trainer_options_set_rendezvous(tk_trainer_options* options, 
     require(reinterpret_cast<void*>(broadcast), "broadcast");
     if (world_size < 1 || rank < 0 || rank >= world_size)
       tk::fail(tk::ErrorCode::kInvalidArgument, "rank ", rank, " is outside a world of ", world_size);
-    options->rendezvous_rank = rank;
-    options->rendezvous_size = world_size;
-    options->rendezvous_broadcast = broadcast;
-    options->rendezvous_user = user_data;
+    options->distributed.rendezvous_rank = rank;
+    options->distributed.rendezvous_size = world_size;
+    // The host's callback as the core calls it: a failing status becomes an error.
+    options->distributed.rendezvous_broadcast = [broadcast, user_data](std::string& bytes) {
+      const tk_status status = broadcast(bytes.data(), bytes.size(), user_data);
+      if (status != TK_OK)
+        tk::fail(tk::ErrorCode::kCommunication, "the host's rendezvous broadcast failed with ",
+                 tk_status_string(status));
+    };
   });
 }
 
@@ -192,7 +197,7 @@ TK_API tk_status tk_trainer_options_set_communication_timeout(tk_trainer_options
     require(options, "options");
     if (!(seconds > 0 && seconds <= 86400))
       tk::fail(tk::ErrorCode::kInvalidArgument, "the timeout must be in (0, 86400] seconds, got ", seconds);
-    options->timeout_seconds = seconds;
+    options->distributed.timeout_seconds = seconds;
   });
 }
 

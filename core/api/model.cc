@@ -1,9 +1,8 @@
 #include "core/api/model.h"
 
 #include <fstream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "core/base/error.h"
 #include "core/io/model_spec.h"
@@ -29,8 +28,7 @@ std::vector<Attribute> attributes_from_json(const std::string& type, const std::
   if (object.is_discarded()) fail(ErrorCode::kInvalidArgument, type, ": the attributes are not well-formed JSON");
   if (!object.is_object())
     fail(ErrorCode::kInvalidArgument, type, ": the attributes must be a JSON object, got ", object.type_name());
-  if (too_deep)
-    fail(ErrorCode::kInvalidArgument, type, ": attribute values must be numbers, booleans or strings");
+  if (too_deep) fail(ErrorCode::kInvalidArgument, type, ": attribute values must be numbers, booleans or strings");
   for (auto it = object.begin(); it != object.end(); ++it) {
     const Json& value = it.value();
     if (value.is_boolean()) {
@@ -44,8 +42,8 @@ std::vector<Attribute> attributes_from_json(const std::string& type, const std::
     } else if (value.is_string()) {
       attributes.push_back({it.key(), value.get<std::string>()});
     } else {
-      fail(ErrorCode::kInvalidArgument, type, " attribute '", it.key(), "' must be a number, a boolean or a string, got ",
-           value.type_name());
+      fail(ErrorCode::kInvalidArgument, type, " attribute '", it.key(),
+           "' must be a number, a boolean or a string, got ", value.type_name());
     }
   }
   return attributes;

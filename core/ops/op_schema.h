@@ -30,7 +30,8 @@ struct AttributeSchema {
 // what a factory reads. Asking for a name or type the schema lacks is a bug.
 class AttributeValues {
  public:
-  AttributeValues(std::string type, std::vector<Attribute> values) : type_(std::move(type)), values_(std::move(values)) {}
+  AttributeValues(std::string type, std::vector<Attribute> values)
+      : type_(std::move(type)), values_(std::move(values)) {}
   int64_t integer(const std::string& name) const { return std::get<int64_t>(find(name)); }
   double real(const std::string& name) const { return std::get<double>(find(name)); }
   bool boolean(const std::string& name) const { return std::get<bool>(find(name)); }

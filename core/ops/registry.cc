@@ -127,7 +127,8 @@ class Registry {
   void add(OpSchema schema) {
     check_schema(schema);
     std::lock_guard<std::mutex> lock(mutex_);
-    if (schemas_.count(schema.type)) fail(ErrorCode::kInvalidArgument, "op type '", schema.type, "' is already registered");
+    if (schemas_.count(schema.type))
+      fail(ErrorCode::kInvalidArgument, "op type '", schema.type, "' is already registered");
     std::string type = schema.type;
     schemas_.emplace(std::move(type), std::move(schema));
   }
@@ -158,7 +159,8 @@ AttributeValues resolve(const OpSchema& schema, const std::vector<Attribute>& gi
   for (const Attribute& a : given) {
     auto known = std::find_if(schema.attributes.begin(), schema.attributes.end(),
                               [&](const AttributeSchema& s) { return s.name == a.name; });
-    if (known == schema.attributes.end()) fail(ErrorCode::kInvalidArgument, schema.type, " has no attribute '", a.name, "'");
+    if (known == schema.attributes.end())
+      fail(ErrorCode::kInvalidArgument, schema.type, " has no attribute '", a.name, "'");
   }
   std::vector<Attribute> values;
   for (const AttributeSchema& s : schema.attributes) {
@@ -168,7 +170,8 @@ AttributeValues resolve(const OpSchema& schema, const std::vector<Attribute>& gi
       if (s.default_value) {
         values.push_back({s.name, *s.default_value});
       } else {
-        auto from = std::find_if(values.begin(), values.end(), [&](const Attribute& v) { return v.name == s.default_from; });
+        auto from =
+            std::find_if(values.begin(), values.end(), [&](const Attribute& v) { return v.name == s.default_from; });
         values.push_back({s.name, from->value});
       }
       continue;

@@ -13,11 +13,11 @@ NVCC_FLAGS = " ".join([
     "-gencode arch=compute_90,code=compute_90",
 ])
 
-def cuda_library(name, cu_srcs, cu_hdrs, srcs, hdrs, deps, copts = []):
+def cuda_library(name, cu_srcs, cu_hdrs, srcs, hdrs, deps, copts = [], visibility = None):
     """A cc_library of host sources plus .cu files compiled by NVCC (one
     genrule each, into PIC objects). Without CUDA it is an empty library."""
     if not CUDA_FOUND:
-        native.cc_library(name = name)
+        native.cc_library(name = name, visibility = visibility)
         return
     objects = []
     for src in cu_srcs:
@@ -41,6 +41,7 @@ def cuda_library(name, cu_srcs, cu_hdrs, srcs, hdrs, deps, copts = []):
         copts = copts,
         deps = deps + ["@local_cuda//:cuda"],
         alwayslink = True,  # the plugin's entry points are referenced by name only
+        visibility = visibility,
     )
 
 def cuda_only(targets):
