@@ -1,4 +1,4 @@
-// Pointwise activations: ReLU, GELU (exact, erf form), Tanh, Sigmoid.
+// Pointwise activations: ReLU, GELU (exact, erf form), Tanh, Sigmoid, SiLU.
 #include "core/ops/activation/activation_kernels.h"
 #include "core/ops/op_schema.h"
 #include "core/ops/ops.h"
@@ -20,6 +20,8 @@ class ActivationOp final : public Op {
         return "tanh";
       case Activation::kSigmoid:
         return "sigmoid";
+      case Activation::kSilu:
+        return "silu";
     }
     return "activation";
   }
@@ -39,13 +41,14 @@ class ActivationOp final : public Op {
 
   std::optional<Activation> activation() const override { return activation_; }
 
-  // GELU differentiates from its input, the others from their output (ReLU's
-  // y > 0 exactly where x > 0), so a ReLU can be fused into the Linear before it.
+  // GELU and SiLU differentiate from their input, the others from their output
+  // (ReLU's y > 0 exactly where x > 0), so a ReLU can be fused into the Linear
+  // before it.
   bool backward_needs_inputs() const override { return from_input(); }
   bool backward_needs_output() const override { return !from_input(); }
 
  private:
-  bool from_input() const { return activation_ == Activation::kGelu; }
+  bool from_input() const { return activation_ == Activation::kGelu || activation_ == Activation::kSilu; }
   Activation activation_;
 };
 

@@ -8,10 +8,10 @@
 
 namespace tk {
 
-enum class Activation { kRelu, kGelu, kTanh, kSigmoid };
+enum class Activation { kRelu, kGelu, kTanh, kSigmoid, kSilu };
 // Every activation: each is registered under its name, and the GPU test covers each.
 inline constexpr Activation kActivations[] = {Activation::kRelu, Activation::kGelu, Activation::kTanh,
-                                              Activation::kSigmoid};
+                                              Activation::kSigmoid, Activation::kSilu};
 
 namespace kernels {
 

@@ -26,6 +26,7 @@ TK_HOST_DEVICE inline T activate(T x) {
   if constexpr (A == Activation::kGelu) return T(0.5) * x * (T(1) + erf_of(x * T(0.70710678118654752440)));
   if constexpr (A == Activation::kTanh) return tanh_of(x);
   if constexpr (A == Activation::kSigmoid) return T(1) / (T(1) + exp_of(-x));
+  if constexpr (A == Activation::kSilu) return x / (T(1) + exp_of(-x));
 }
 
 // d(activation)/dx given input x and output y (whichever is cheaper).
@@ -40,6 +41,11 @@ TK_HOST_DEVICE inline T activation_slope(T x, T y) {
   }
   if constexpr (A == Activation::kTanh) return T(1) - y * y;
   if constexpr (A == Activation::kSigmoid) return y * (T(1) - y);
+  // SiLU from its input: s + x s (1 - s), s the sigmoid of x.
+  if constexpr (A == Activation::kSilu) {
+    const T s = T(1) / (T(1) + exp_of(-x));
+    return s * (T(1) + x * (T(1) - s));
+  }
 }
 
 // Calls fn(std::integral_constant<Activation, A>{}) so loops and kernels
@@ -51,6 +57,7 @@ void dispatch_activation(Activation act, const Fn& fn) {
     case Activation::kGelu: fn(std::integral_constant<Activation, Activation::kGelu>{}); return;
     case Activation::kTanh: fn(std::integral_constant<Activation, Activation::kTanh>{}); return;
     case Activation::kSigmoid: fn(std::integral_constant<Activation, Activation::kSigmoid>{}); return;
+    case Activation::kSilu: fn(std::integral_constant<Activation, Activation::kSilu>{}); return;
   }
 }
 

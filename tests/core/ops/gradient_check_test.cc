@@ -49,6 +49,7 @@ std::vector<OpCase> OpCases() {
       {"gelu", make_activation(Activation::kGelu), {{6}}, 3, true},
       {"tanh", make_activation(Activation::kTanh), {{6}}, 3, true},
       {"sigmoid", make_activation(Activation::kSigmoid), {{6}}, 3, true},
+      {"silu", make_activation(Activation::kSilu), {{6}}, 3, true},
       {"dropout_training", make_dropout(0.4), {{10}}, 4, true},
       {"dropout_eval", make_dropout(0.4), {{10}}, 4, false},
       {"flatten", make_flatten(), {{2, 3, 2}}, 2, true},
