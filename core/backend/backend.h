@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/base/dtype.h"
+#include "core/base/host_view.h"
 #include "core/base/shape.h"
 
 namespace tk {
@@ -27,14 +28,6 @@ class Recording {
  public:
   virtual ~Recording() = default;
   virtual void replay() = 0;
-};
-
-// A borrowed view of caller memory: strides in elements, empty means contiguous.
-struct HostView {
-  void* data = nullptr;
-  DType dtype = DType::kF32;
-  Shape shape;
-  Shape strides;
 };
 
 class Backend {

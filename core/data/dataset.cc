@@ -5,7 +5,7 @@
 #include <cstring>
 
 #include "core/base/error.h"
-#include "core/data/host_gather.h"
+#include "core/base/host_view.h"
 #include "core/data/idx.h"
 
 namespace tk {
@@ -23,20 +23,20 @@ Dataset Dataset::from_views(const HostView& features, const HostView& targets) {
   ds.size_ = features.shape[0];
   ds.sample_shape_.assign(features.shape.begin() + 1, features.shape.end());
   ds.features_.resize(shape_numel(features.shape));
-  gather_host(features, ds.features_.data());
+  copy_from_view(features, DType::kF32, ds.features_.data());
   if (targets.dtype == DType::kI32) {
     if (targets.shape.size() != 1)
       fail(ErrorCode::kShapeMismatch, "class-index targets need shape [N], got ", shape_to_string(targets.shape));
     ds.class_targets_ = true;
     ds.class_targets_data_.resize(ds.size_);
-    gather_host(targets, ds.class_targets_data_.data());
+    copy_from_view(targets, DType::kI32, ds.class_targets_data_.data());
     for (int64_t i = 0; i < ds.size_; ++i)
       if (ds.class_targets_data_[i] < 0) fail(ErrorCode::kInvalidArgument, "target ", i, " is a negative class index");
   } else if (targets.dtype == DType::kF32 || targets.dtype == DType::kF64) {
     ds.class_targets_ = false;
     ds.target_shape_.assign(targets.shape.begin() + 1, targets.shape.end());
     ds.value_targets_.resize(shape_numel(targets.shape));
-    gather_host(targets, ds.value_targets_.data());
+    copy_from_view(targets, DType::kF32, ds.value_targets_.data());
   } else {
     fail(ErrorCode::kDtypeMismatch, "dataset targets must be i32 class indices or f32/f64 values, got ",
          dtype_name(targets.dtype));
