@@ -24,17 +24,17 @@ inline const Kernel<void(DType x_dt, DType out_dt, int64_t batch, int64_t channe
 
 // The same sums queued, so that a training step waits for the device once:
 // each returns a ticket into Backend::read_queued().
-inline int queue_sum(Backend& backend, DType dt, int64_t n, const void* x) {
+inline int queue_sum_into(Backend& backend, DType dt, int64_t n, const void* x, bool squares) {
   double* slot = nullptr;
   const int ticket = backend.queue_result(&slot);
-  sum_into(backend, dt, n, x, false, slot);
+  sum_into(backend, dt, n, x, squares, slot);
   return ticket;
 }
+inline int queue_sum(Backend& backend, DType dt, int64_t n, const void* x) {
+  return queue_sum_into(backend, dt, n, x, false);
+}
 inline int queue_sum_squares(Backend& backend, DType dt, int64_t n, const void* x) {
-  double* slot = nullptr;
-  const int ticket = backend.queue_result(&slot);
-  sum_into(backend, dt, n, x, true, slot);
-  return ticket;
+  return queue_sum_into(backend, dt, n, x, true);
 }
 
 }  // namespace tk::kernels

@@ -8,7 +8,7 @@
 
 namespace tk::cpu {
 
-class CpuBackend : public Backend {  // not final: tests count its calls
+class CpuBackend final : public Backend {
  public:
   // threads <= 0 picks the machine's core count.
   explicit CpuBackend(int threads = 0);

@@ -1,4 +1,5 @@
-// Moving caller memory in and out: strided gather with dtype conversion.
+// Moving caller memory in and out: the shared strided copy with dtype
+// conversion (core/base/host_view.h), host to host on the CPU.
 #include "core/backend/cpu/cpu_backend.h"
 
 namespace tk::cpu {
