@@ -9,8 +9,8 @@ using tk::capi::require;
 TK_API tk_status tk_host_alloc(size_t bytes, void** out_ptr) {
   return guarded([&] {
     require(out_ptr, "out_ptr");
-    *out_ptr = nullptr;
-    *out_ptr = tk::allocate_host_memory(bytes);
+    void* block = tk::allocate_host_memory(bytes);
+    *out_ptr = block;  // only on success, as every out-param
   });
 }
 

@@ -1,10 +1,9 @@
 #include "core/api/model.h"
 
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "core/base/error.h"
+#include "core/base/file_read.h"
 #include "core/io/model_spec.h"
 #include "core/io/safetensors.h"
 #include "core/ops/op_schema.h"
@@ -12,6 +11,9 @@
 
 namespace tk {
 namespace {
+
+// A spec names nodes and attributes only; 64 MiB is far beyond any real one.
+constexpr size_t kMaxSpecBytes = size_t{64} << 20;
 
 using Json = nlohmann::json;
 
@@ -58,12 +60,8 @@ Model Model::from_spec(const std::string& json) {
 }
 
 Model Model::load_spec(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) fail(ErrorCode::kIo, "cannot open '", path, "'");
-  std::ostringstream text;
-  text << file.rdbuf();
-  if (file.bad()) fail(ErrorCode::kIo, "cannot read '", path, "'");
-  return from_spec(text.str());
+  const std::vector<uint8_t> text = read_file_bounded(path, kMaxSpecBytes, "model spec");
+  return from_spec(std::string(text.begin(), text.end()));
 }
 
 std::string Model::spec() const { return model_spec_to_json(graph_); }

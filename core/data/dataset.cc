@@ -11,12 +11,17 @@
 namespace tk {
 
 Dataset Dataset::from_views(const HostView& features, const HostView& targets) {
-  if (!features.data || !targets.data) fail(ErrorCode::kNullArgument, "dataset features and targets need data pointers");
   if (features.shape.size() < 2)
     fail(ErrorCode::kShapeMismatch, "dataset features need shape [N, ...], got ", shape_to_string(features.shape));
   if (targets.shape.empty() || targets.shape[0] != features.shape[0])
     fail(ErrorCode::kShapeMismatch, "dataset targets need shape [", features.shape[0], ", ...], got ",
          shape_to_string(targets.shape));
+  // Checked before the pointers: an empty array may have none, and its
+  // problem is that it is empty.
+  if (shape_numel(features.shape) == 0 || shape_numel(targets.shape) == 0)
+    fail(ErrorCode::kInvalidArgument, "a dataset needs at least one sample with at least one feature, got features ",
+         shape_to_string(features.shape), " and targets ", shape_to_string(targets.shape));
+  if (!features.data || !targets.data) fail(ErrorCode::kNullArgument, "dataset features and targets need data pointers");
   if (features.dtype != DType::kF32 && features.dtype != DType::kF64 && features.dtype != DType::kU8)
     fail(ErrorCode::kDtypeMismatch, "dataset features must be f32, f64 or u8, got ", dtype_name(features.dtype));
   Dataset ds;

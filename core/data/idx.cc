@@ -2,12 +2,13 @@
 
 #include <zlib.h>
 
-#include <cerrno>
-#include <cstring>
-#include <system_error>
+#include <sys/stat.h>
+
+#include <algorithm>
 #include <memory>
 
 #include "core/base/error.h"
+#include "core/base/file_read.h"
 
 namespace tk {
 namespace {
@@ -58,20 +59,49 @@ IdxArray parse_idx(const std::string& what, const uint8_t* data, size_t size) {
 }
 
 IdxArray read_idx(const std::string& path) {
+  struct stat info;
+  if (::stat(path.c_str(), &info) != 0) fail(ErrorCode::kIo, "cannot open '", path, "': ", system_message());
+  if (S_ISDIR(info.st_mode)) fail(ErrorCode::kIo, "cannot read '", path, "': it is a directory");
   // gzread reads gzip and plain files alike.
   std::unique_ptr<gzFile_s, int (*)(gzFile)> file(gzopen(path.c_str(), "rb"), gzclose);
-  if (!file) fail(ErrorCode::kIo, "cannot open '", path, "': ", std::generic_category().message(errno));
+  if (!file) fail(ErrorCode::kIo, "cannot open '", path, "': ", system_message());
+  // Reads exactly `size` more bytes (fewer only at the end of the stream).
   std::vector<uint8_t> bytes;
-  uint8_t chunk[1 << 16];
-  for (;;) {
-    int got = gzread(file.get(), chunk, sizeof(chunk));
-    if (got < 0) {
-      int code = 0;
-      fail(ErrorCode::kCorruptData, "cannot read '", path, "': ", gzerror(file.get(), &code));
+  auto read = [&](size_t size) {
+    const size_t start = bytes.size();
+    bytes.resize(start + size);
+    size_t done = 0;
+    while (done < size) {
+      const unsigned want = static_cast<unsigned>(std::min<size_t>(size - done, 1u << 30));
+      const int got = gzread(file.get(), bytes.data() + start + done, want);
+      if (got < 0) {
+        int code = 0;
+        fail(ErrorCode::kCorruptData, "cannot read '", path, "': ", gzerror(file.get(), &code));
+      }
+      if (got == 0) break;
+      done += static_cast<size_t>(got);
     }
-    if (got == 0) break;
-    if (bytes.size() + got > kMaxFileBytes) fail(ErrorCode::kCorruptData, "'", path, "' decompresses to more than 16 GiB");
-    bytes.insert(bytes.end(), chunk, chunk + got);
+    bytes.resize(start + done);
+    return done == size;
+  };
+  // The header says how long the payload is: read that much and no more, so
+  // a stream longer than its header (a decompression bomb) stops here.
+  if (read(4) && bytes[0] == 0 && bytes[1] == 0 && bytes[3] >= 1 && bytes[3] <= kMaxRank &&
+      read(4 * static_cast<size_t>(bytes[3]))) {
+    const size_t element_size = bytes[2] == 0x08 ? 1 : bytes[2] == 0x0E ? 8 : 4;
+    size_t count = 1;
+    bool fits = true;
+    for (int d = 0; d < bytes[3]; ++d) {
+      const uint32_t extent = read_be32(bytes.data() + 4 + 4 * d);
+      fits = fits && (extent == 0 || count <= kMaxFileBytes / extent);
+      if (fits) count *= extent;
+    }
+    if (fits && count <= kMaxFileBytes / element_size && read(count * element_size)) {
+      uint8_t extra;
+      if (gzread(file.get(), &extra, 1) > 0)
+        fail(ErrorCode::kCorruptData, "'", path, "' holds more data than its IDX header says (",
+             bytes.size(), " bytes)");
+    }
   }
   return parse_idx("'" + path + "'", bytes.data(), bytes.size());
 }

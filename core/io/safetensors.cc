@@ -16,13 +16,15 @@
 #include <system_error>
 
 #include "core/base/error.h"
+#include "core/base/file_read.h"
 
 namespace tk {
 namespace {
 
 using Json = nlohmann::json;
 
-std::string system_message() { return std::generic_category().message(errno); }
+// Checkpoints and weight files larger than this are refused unread.
+constexpr size_t kMaxSafetensorsBytes = size_t{1} << 40;
 
 // Recognized safetensors dtypes; those trainkit cannot hold are refused by name.
 bool dtype_from_name(const std::string& name, DType* dtype, bool* known) {
@@ -202,33 +204,7 @@ SafetensorsFile parse_safetensors(const std::string& what, const uint8_t* data, 
 }
 
 SafetensorsFile read_safetensors(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) fail(ErrorCode::kIo, "cannot open '", path, "': ", system_message());
-  struct stat info;
-  if (::fstat(fd, &info) != 0) {
-    const std::string message = system_message();
-    ::close(fd);
-    fail(ErrorCode::kIo, "cannot stat '", path, "': ", message);
-  }
-  std::vector<uint8_t> bytes;
-  try {
-    bytes.resize(static_cast<size_t>(info.st_size));
-  } catch (...) {
-    ::close(fd);
-    throw;
-  }
-  size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t got = ::read(fd, bytes.data() + done, bytes.size() - done);
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) {
-      const std::string message = got < 0 ? system_message() : "unexpected end of file";
-      ::close(fd);
-      fail(ErrorCode::kIo, "cannot read '", path, "': ", message);
-    }
-    done += static_cast<size_t>(got);
-  }
-  ::close(fd);
+  const std::vector<uint8_t> bytes = read_file_bounded(path, kMaxSafetensorsBytes, "safetensors file");
   return parse_safetensors("'" + path + "'", bytes.data(), bytes.size());
 }
 
