@@ -4,11 +4,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <zlib.h>
+
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <cstring>
+#include <limits>
 #include <nlohmann/json.hpp>
+#include <type_traits>
 
 #include "core/base/error.h"
+#include "core/base/host_view.h"
 #include "core/io/model_spec.h"
 #include "core/io/safetensors.h"
 
@@ -30,15 +37,122 @@ const char* optimizer_name(OptimizerKind kind) {
   return "unknown";
 }
 
-// Reads a field of the saved state, or fails naming it.
+// Counters beyond 2^53 are not ones a run reaches (nor does a double hold them).
+constexpr int64_t kMaxCount = int64_t{1} << 53;
+
+// Reads a field of the saved state, or fails naming it. The JSON type must be
+// the field's own: 1.5 is not a step count, "3" is not a number.
 template <typename T>
 T field(const Json& state, const char* name, const std::string& path) {
   if (!state.contains(name)) fail(ErrorCode::kCorruptData, "'", path, "': the saved state lacks '", name, "'");
-  try {
-    return state[name].get<T>();
-  } catch (const std::exception&) {
-    fail(ErrorCode::kCorruptData, "'", path, "': the saved state's '", name, "' has the wrong type");
+  const Json& value = state[name];
+  bool fits;
+  if constexpr (std::is_same_v<T, bool>) {
+    fits = value.is_boolean();
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    fits = value.is_string();
+  } else if constexpr (std::is_unsigned_v<T>) {
+    fits = value.is_number_unsigned();
+  } else if constexpr (std::is_integral_v<T>) {
+    fits = value.is_number_integer() && value.get<int64_t>() >= std::numeric_limits<T>::min() &&
+           value.get<int64_t>() <= std::numeric_limits<T>::max();
+  } else {
+    fits = value.is_number();
   }
+  if (!fits) fail(ErrorCode::kCorruptData, "'", path, "': the saved state's '", name, "' has the wrong type");
+  return value.get<T>();
+}
+
+// An integer field in [low, high].
+int64_t count_field(const Json& state, const char* name, const std::string& path, int64_t low = 0,
+                    int64_t high = kMaxCount) {
+  const int64_t value = field<int64_t>(state, name, path);
+  if (value < low || value > high)
+    fail(ErrorCode::kCorruptData, "'", path, "': the saved state's '", name, "' is ", value, ", not in [", low, ", ",
+         high, "]");
+  return value;
+}
+
+const char* loss_name(LossKind loss) {
+  switch (loss) {
+    case LossKind::kSoftmaxCrossEntropy: return "softmax_cross_entropy";
+    case LossKind::kMse: return "mse";
+    case LossKind::kBceWithLogits: return "bce_with_logits";
+  }
+  return "unknown";
+}
+
+// "crc32:" and 8 hex digits of zlib's CRC-32 of a tensor's bytes. Stored in
+// the metadata (which other safetensors readers ignore) and checked on load.
+std::string checksum(const std::vector<uint8_t>& bytes) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  for (size_t done = 0; done < bytes.size();) {
+    const uInt n = static_cast<uInt>(std::min<size_t>(bytes.size() - done, 1u << 30));
+    crc = crc32(crc, bytes.data() + done, n);
+    done += n;
+  }
+  char text[16];
+  std::snprintf(text, sizeof text, "crc32:%08lx", static_cast<unsigned long>(crc));
+  return text;
+}
+
+std::string checksums_json(const std::vector<StoredTensor>& tensors) {
+  Json sums = Json::object();
+  for (const StoredTensor& t : tensors) sums[t.name] = checksum(t.bytes);
+  return sums.dump();
+}
+
+// Verifies the checksums a file carries; files written before checksums
+// existed carry none and load as they did.
+void verify_checksums(const SafetensorsFile& file, const std::string& path) {
+  auto it = file.metadata.find("checksums");
+  if (it == file.metadata.end()) return;
+  const Json sums = Json::parse(it->second, nullptr, false);
+  if (sums.is_discarded() || !sums.is_object())
+    fail(ErrorCode::kCorruptData, "'", path, "': metadata 'checksums' is not a JSON object");
+  for (const StoredTensor& t : file.tensors) {
+    if (!sums.contains(t.name) || !sums[t.name].is_string())
+      fail(ErrorCode::kCorruptData, "'", path, "': tensor '", t.name, "' has no checksum");
+    if (sums[t.name].get<std::string>() != checksum(t.bytes))
+      fail(ErrorCode::kCorruptData, "'", path, "': tensor '", t.name,
+           "' does not match its checksum (the file is damaged)");
+  }
+}
+
+// Refuses a tensor with a NaN or infinite element, or, where the values are
+// variances, a negative one.
+void require_valid_values(const StoredTensor& t, bool non_negative, const std::string& path) {
+  if (!dtype_is_float(t.dtype)) return;
+  std::vector<double> values(shape_numel(t.shape));
+  copy_from_view(HostView{const_cast<uint8_t*>(t.bytes.data()), t.dtype, t.shape, {}}, DType::kF64, values.data());
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (!std::isfinite(values[i]))
+      fail(ErrorCode::kCorruptData, "'", path, "': tensor '", t.name, "' holds a non-finite value (", values[i],
+           ") at element ", i);
+    if (non_negative && values[i] < 0)
+      fail(ErrorCode::kCorruptData, "'", path, "': tensor '", t.name, "' holds a negative variance (", values[i],
+           ") at element ", i);
+  }
+}
+
+bool is_variance(const std::string& name) {
+  auto ends_with = [&](const char* tail) {
+    const size_t n = std::strlen(tail);
+    return name.size() >= n && name.compare(name.size() - n, n, tail) == 0;
+  };
+  return name.rfind("optimizer.exp_avg_sq.", 0) == 0 || ends_with(".running_var");
+}
+
+// The saved model spec must describe this trainer's model.
+void require_same_model(const SafetensorsFile& file, const Plan& plan, const std::string& path) {
+  auto it = file.metadata.find("model_spec");
+  if (it == file.metadata.end()) return;
+  const Json saved = Json::parse(it->second, nullptr, false);
+  if (saved.is_discarded() || !saved.is_object())
+    fail(ErrorCode::kCorruptData, "'", path, "': metadata 'model_spec' is not a JSON object");
+  if (saved != Json::parse(model_spec_to_json(plan.graph())))
+    fail(ErrorCode::kInvalidArgument, "'", path, "' was written for a different model than this trainer's (its "
+         "model_spec differs)");
 }
 
 Json parse_metadata_json(const SafetensorsFile& file, const char* key, const std::string& path) {
@@ -80,6 +194,7 @@ void save_checkpoint(Trainer& trainer, const std::string& path, const Batcher* c
 
   const TrainerConfig& config = trainer.config();
   Json state = {{"optimizer", optimizer_name(config.optimizer.kind)},
+                {"loss", loss_name(config.loss)},
                 {"precision", precision_name(config.precision)},
                 {"accumulation_steps", config.accumulation_steps},
                 {"optimizer_steps", s.optimizer_steps},
@@ -93,7 +208,8 @@ void save_checkpoint(Trainer& trainer, const std::string& path, const Batcher* c
   std::map<std::string, std::string> metadata = {{"format", kCheckpointFormat},
                                                  {"format_version", "1"},
                                                  {"model_spec", model_spec_to_json(plan.graph())},
-                                                 {"state", state.dump()}};
+                                                 {"state", state.dump()},
+                                                 {"checksums", checksums_json(tensors)}};
   if (cursor) {
     const BatcherCursor c = cursor->cursor();
     metadata["data_cursor"] = Json{{"epoch", c.epoch},       {"position", c.position},   {"seed", c.seed},
@@ -147,6 +263,7 @@ void load_checkpoint(Trainer& trainer, const std::string& path, Batcher* cursor)
   auto version = file.metadata.find("format_version");
   if (version == file.metadata.end() || version->second != "1")
     fail(ErrorCode::kUnsupported, "'", path, "' has a checkpoint version this build does not read");
+  verify_checksums(file, path);
   const Json state = parse_metadata_json(file, "state", path);
   const TrainerConfig& config = trainer.config();
   auto expect_same = [&](const char* what, const std::string& saved, const std::string& ours) {
@@ -155,6 +272,8 @@ void load_checkpoint(Trainer& trainer, const std::string& path, Batcher* cursor)
            "; this one has ", ours);
   };
   expect_same("optimizer", field<std::string>(state, "optimizer", path), optimizer_name(config.optimizer.kind));
+  // Checkpoints written before the loss was recorded load under any loss.
+  if (state.contains("loss")) expect_same("loss", field<std::string>(state, "loss", path), loss_name(config.loss));
   expect_same("precision", field<std::string>(state, "precision", path), precision_name(config.precision));
   expect_same("accumulation steps", std::to_string(field<int64_t>(state, "accumulation_steps", path)),
               std::to_string(config.accumulation_steps));
@@ -162,12 +281,15 @@ void load_checkpoint(Trainer& trainer, const std::string& path, Batcher* cursor)
   // Every tensor must be one this trainer needs, and every one it needs must be there.
   const Plan& plan = trainer.plan();
   TrainerSnapshot s;
-  s.optimizer_steps = field<int64_t>(state, "optimizer_steps", path);
-  s.micro_steps = field<int64_t>(state, "micro_steps", path);
-  s.skipped_steps = field<int64_t>(state, "skipped_steps", path);
-  s.accumulated_count = field<int>(state, "accumulated_count", path);
-  s.loss_scale = field<float>(state, "loss_scale", path);
-  s.growth_tracker = field<int64_t>(state, "growth_tracker", path);
+  s.optimizer_steps = count_field(state, "optimizer_steps", path);
+  s.micro_steps = count_field(state, "micro_steps", path);
+  s.skipped_steps = count_field(state, "skipped_steps", path);
+  s.accumulated_count = static_cast<int>(count_field(state, "accumulated_count", path, 0, config.accumulation_steps - 1));
+  s.growth_tracker = count_field(state, "growth_tracker", path);
+  const double loss_scale = field<double>(state, "loss_scale", path);
+  if (!(loss_scale > 0) || !std::isfinite(static_cast<float>(loss_scale)))
+    fail(ErrorCode::kCorruptData, "'", path, "': the saved loss scale ", loss_scale, " is not a positive float");
+  s.loss_scale = static_cast<float>(loss_scale);
   s.seed = field<uint64_t>(state, "seed", path);
   s.last_grad_norm = field<double>(state, "last_grad_norm", path);
   const DType dtype = config.compute_dtype;
@@ -177,6 +299,7 @@ void load_checkpoint(Trainer& trainer, const std::string& path, Batcher* cursor)
     if (t.dtype != dtype)
       fail(ErrorCode::kDtypeMismatch, "'", path, "': tensor '", name, "' is ", dtype_name(t.dtype),
            ", the trainer keeps ", dtype_name(dtype));
+    require_valid_values(t, is_variance(name), path);
     ++expected_tensors;
     return t.bytes;
   };
@@ -196,6 +319,9 @@ void load_checkpoint(Trainer& trainer, const std::string& path, Batcher* cursor)
       fail(ErrorCode::kInvalidArgument, "'", path, "' holds ", file.tensors.size(), " tensors, this trainer expects ",
            expected_tensors);
     }
+  // After the tensors, whose mismatches name the tensor: a model of the same
+  // shapes but other ops is refused here.
+  require_same_model(file, plan, path);
   for (const auto& [key, value] : file.metadata)
     if (key.rfind(kUserPrefix, 0) == 0) s.properties[key.substr(std::string(kUserPrefix).size())] = value;
 
@@ -235,11 +361,13 @@ void export_weights(Trainer& trainer, const std::string& path, DType dtype) {
     tensors.push_back(std::move(t));
   }
   write_file_atomically(path, serialize_safetensors(tensors, {{"format", kWeightsFormat},
-                                                               {"model_spec", model_spec_to_json(plan.graph())}}));
+                                                               {"model_spec", model_spec_to_json(plan.graph())},
+                                                               {"checksums", checksums_json(tensors)}}));
 }
 
 void import_weights(Trainer& trainer, const std::string& path) {
   const SafetensorsFile file = read_safetensors(path);
+  verify_checksums(file, path);
   const Plan& plan = trainer.plan();
   // Find and check every tensor before the first write.
   auto find_all = [&](const std::vector<ParamTensor>& wanted) {
@@ -248,6 +376,7 @@ void import_weights(Trainer& trainer, const std::string& path) {
       const StoredTensor& t = require_tensor(file, p.name, p, path);
       if (!dtype_is_float(t.dtype))
         fail(ErrorCode::kDtypeMismatch, "'", path, "': tensor '", p.name, "' is ", dtype_name(t.dtype), ", not a float dtype");
+      require_valid_values(t, is_variance(p.name), path);
       found.push_back(&t);
     }
     return found;

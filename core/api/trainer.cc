@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/base/error.h"
+#include "core/base/host_view.h"
 #include "core/kernels/elementwise_kernels.h"
 #include "core/kernels/reduce_kernels.h"
 #include "core/optim/optim_kernels.h"
@@ -460,6 +461,16 @@ void check_parameter_view(const ParamTensor& p, const HostView& view) {
          ", the view has ", shape_to_string(view.shape));
 }
 
+// A weight set from outside must be a number: a NaN or Inf would poison
+// every later step.
+void check_finite_values(const ParamTensor& p, const HostView& view) {
+  std::vector<double> values(static_cast<size_t>(p.count));
+  copy_from_view(view, DType::kF64, values.data());
+  for (size_t i = 0; i < values.size(); ++i)
+    if (!std::isfinite(values[i]))
+      fail(ErrorCode::kInvalidArgument, "parameter '", p.name, "' cannot be set to ", values[i], " (element ", i, ")");
+}
+
 }  // namespace
 
 void Trainer::get_parameter(size_t index, const HostView& out) const {
@@ -478,6 +489,7 @@ void Trainer::set_state(size_t index, const HostView& in) {
   wait_for_queued_steps();
   const ParamTensor& p = plan_->state(static_cast<int64_t>(index));
   check_parameter_view(p, in);
+  check_finite_values(p, in);
   backend_->load_host(in, config_.compute_dtype, state_.element(p.offset));
 }
 
@@ -485,6 +497,7 @@ void Trainer::set_parameter(size_t index, const HostView& in) {
   wait_for_queued_steps();
   const ParamTensor& p = plan_->param(static_cast<int64_t>(index));
   check_parameter_view(p, in);
+  check_finite_values(p, in);
   backend_->load_host(in, config_.compute_dtype, params_.element(p.offset));
   refresh_half_params();
 }

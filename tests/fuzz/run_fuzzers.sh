@@ -9,7 +9,7 @@ work="${TEST_TMPDIR:-/tmp}/fuzz"
 mkdir -p "$work/obj"
 flags=(-std=c++17 -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -I.)
 # The ops' definitions and the kernel table, not their kernels: nothing here runs one.
-sources=(core/base/dtype.cc core/base/shape.cc core/graph/graph.cc core/io/model_spec.cc core/io/safetensors.cc
+sources=(core/base/dtype.cc core/base/file_read.cc core/base/shape.cc core/graph/graph.cc core/io/model_spec.cc core/io/safetensors.cc
          core/data/idx.cc core/kernels/kernel_table.cc $(ls core/ops/*.cc core/ops/*/*.cc | grep -v '_cpu\.cc$'))
 objects=()
 for source in "${sources[@]}"; do

@@ -3,9 +3,14 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
+#include <functional>
+#include <limits>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -185,6 +190,123 @@ TEST(CheckpointTest, FailedLoadsChangeNothing) {
   // The good file still loads.
   load_checkpoint(t, good, &batches);
   EXPECT_EQ(t.optimizer_steps(), 3);
+}
+
+// Rewrites a saved file after `edit` changed its tensors or metadata.
+void rewrite(const std::string& from, const std::string& to,
+             const std::function<void(SafetensorsFile&)>& edit) {
+  SafetensorsFile file = read_safetensors(from);
+  edit(file);
+  write_file_atomically(to, serialize_safetensors(file.tensors, file.metadata));
+}
+
+void set_state_field(SafetensorsFile& file, const char* name, const nlohmann::json& value) {
+  nlohmann::json state = nlohmann::json::parse(file.metadata["state"]);
+  state[name] = value;
+  file.metadata["state"] = state.dump();
+}
+
+StoredTensor& tensor(SafetensorsFile& file, const std::string& name) {
+  for (StoredTensor& t : file.tensors)
+    if (t.name == name) return t;
+  throw std::runtime_error("no tensor " + name);
+}
+
+TEST(CheckpointTest, MetadataValuesAndTensorsAreValidatedBeforeAnythingChanges) {
+  Data data;
+  TrainerConfig config;
+  config.optimizer.kind = OptimizerKind::kAdam;
+  Trainer t(mlp(), config);
+  Batcher batches(data.dataset, 16, true, 5, false);
+  train(t, batches, 3);
+  const std::string good = temp("validated.safetensors");
+  save_checkpoint(t, good, nullptr);
+  train(t, batches, 2);
+  const std::vector<char> before = state_bytes(t);
+  auto expect_refused = [&](const std::function<void(SafetensorsFile&)>& edit, const std::string& needle) {
+    const std::string bad = temp("edited.safetensors");
+    rewrite(good, bad, edit);
+    try {
+      load_checkpoint(t, bad, nullptr);
+      ADD_FAILURE() << "loaded a checkpoint with " << needle;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(state_bytes(t), before) << needle;
+    EXPECT_EQ(t.optimizer_steps(), 5) << needle;
+  };
+  auto without_checksums = [](SafetensorsFile& f) { f.metadata.erase("checksums"); };
+
+  expect_refused([&](SafetensorsFile& f) { set_state_field(f, "optimizer_steps", 1.5); }, "wrong type");
+  expect_refused([&](SafetensorsFile& f) { set_state_field(f, "optimizer_steps", int64_t{1} << 62); }, "not in [0");
+  expect_refused([&](SafetensorsFile& f) { set_state_field(f, "optimizer_steps", -1); }, "not in [0");
+  expect_refused([&](SafetensorsFile& f) { set_state_field(f, "micro_steps", "3"); }, "wrong type");
+  expect_refused([&](SafetensorsFile& f) { set_state_field(f, "loss_scale", -2.0); }, "loss scale");
+  expect_refused([&](SafetensorsFile& f) { set_state_field(f, "accumulated_count", 4); }, "accumulated_count");
+  expect_refused([&](SafetensorsFile& f) { set_state_field(f, "loss", "mse"); }, "loss mse");
+  expect_refused([&](SafetensorsFile& f) { f.metadata["model_spec"] = "garbage"; }, "model_spec");
+  expect_refused(
+      [&](SafetensorsFile& f) {
+        nlohmann::json spec = nlohmann::json::parse(f.metadata["model_spec"]);
+        spec["nodes"][2]["op"] = "tanh";  // same shapes, another op
+        f.metadata["model_spec"] = spec.dump();
+      },
+      "different model");
+  // One flipped bit in a weight: the checksum catches it.
+  expect_refused([&](SafetensorsFile& f) { tensor(f, "linear_1.weight").bytes[5] ^= 0x10; }, "checksum");
+  // Without checksums (as files written before them), values are still checked.
+  expect_refused(
+      [&](SafetensorsFile& f) {
+        without_checksums(f);
+        const float nan = std::nanf("");
+        std::memcpy(tensor(f, "linear_4.bias").bytes.data(), &nan, sizeof nan);
+      },
+      "non-finite");
+  expect_refused(
+      [&](SafetensorsFile& f) {
+        without_checksums(f);
+        const float negative = -1e-3f;
+        std::memcpy(tensor(f, "optimizer.exp_avg_sq.linear_1.weight").bytes.data(), &negative, sizeof negative);
+      },
+      "negative variance");
+
+  // A file without checksums and without a recorded loss (as older ones) loads.
+  const std::string older = temp("older.safetensors");
+  rewrite(good, older, [&](SafetensorsFile& f) {
+    without_checksums(f);
+    nlohmann::json state = nlohmann::json::parse(f.metadata["state"]);
+    state.erase("loss");
+    f.metadata["state"] = state.dump();
+  });
+  load_checkpoint(t, older, nullptr);
+  EXPECT_EQ(t.optimizer_steps(), 3);
+
+  // A cross-entropy checkpoint does not load into an MSE trainer.
+  TrainerConfig mse = config;
+  mse.loss = LossKind::kMse;
+  Trainer regression(mlp(), mse);
+  try {
+    load_checkpoint(regression, good, nullptr);
+    ADD_FAILURE() << "a cross-entropy checkpoint loaded into an MSE trainer";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("loss softmax_cross_entropy"), std::string::npos) << e.what();
+  }
+}
+
+TEST(CheckpointTest, ParametersCannotBeSetToNonFiniteValues) {
+  Trainer t(mlp(), TrainerConfig{});
+  const ParamTensor& p = t.plan().params()[1];
+  std::vector<float> values(static_cast<size_t>(p.count), 0.5f);
+  values[2] = std::numeric_limits<float>::infinity();
+  const std::vector<char> before = state_bytes(t);
+  try {
+    t.set_parameter(1, {values.data(), DType::kF32, p.spec.shape, {}});
+    ADD_FAILURE() << "an infinite weight was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("element 2"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(state_bytes(t), before);
 }
 
 TEST(CheckpointTest, KeepLastDeletesTheOldest) {
