@@ -96,9 +96,17 @@ TK_API tk_status tk_batcher_create(const tk_dataset* dataset, int64_t batch_size
 TK_API void tk_batcher_destroy(tk_batcher* batcher) { delete batcher; }
 
 TK_API tk_status tk_batcher_set_shard(tk_batcher* batcher, int32_t rank, int32_t count) {
+  return tk_batcher_set_shard_ex(batcher, rank, count, TK_SHARD_PAD);
+}
+
+TK_API tk_status tk_batcher_set_shard_ex(tk_batcher* batcher, int32_t rank, int32_t count,
+                                         tk_shard_remainder remainder) {
   return guarded([&] {
     require(batcher, "batcher");
-    batcher->batcher->shard(rank, count);
+    if (remainder != TK_SHARD_PAD && remainder != TK_SHARD_DROP)
+      tk::fail(tk::ErrorCode::kInvalidArgument, "unknown tk_shard_remainder ", static_cast<int>(remainder));
+    batcher->batcher->shard(rank, count,
+                            remainder == TK_SHARD_PAD ? tk::Batcher::Remainder::kPad : tk::Batcher::Remainder::kDrop);
   });
 }
 

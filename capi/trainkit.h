@@ -526,8 +526,20 @@ TK_API tk_status tk_trainer_evaluate_dataset(tk_trainer* trainer, const tk_datas
 TK_API tk_status tk_batcher_create(const tk_dataset* dataset, int64_t batch_size, int32_t shuffle,
                                    uint64_t seed, int32_t drop_last, tk_batcher** out_batcher);
 TK_API void tk_batcher_destroy(tk_batcher* batcher);
-/* Serves only this rank's share of every epoch (disjoint across ranks). */
+/* Serves only this rank's share of every epoch: positions p of the epoch's
+ * order with p % count == rank, the same order on every rank. The shares are
+ * equal, so all ranks take the same number of steps per epoch (a rank with
+ * an extra step would wait for partners that never come): the remainder of
+ * N samples over `count` shards is padded by repeating the first
+ * count - N % count samples of the epoch's order (as PyTorch's
+ * DistributedSampler), or, with TK_SHARD_DROP, left out. */
+typedef enum tk_shard_remainder {
+  TK_SHARD_PAD = 0, /* the default of tk_batcher_set_shard */
+  TK_SHARD_DROP = 1
+} tk_shard_remainder;
 TK_API tk_status tk_batcher_set_shard(tk_batcher* batcher, int32_t rank, int32_t count);
+TK_API tk_status tk_batcher_set_shard_ex(tk_batcher* batcher, int32_t rank, int32_t count,
+                                         tk_shard_remainder remainder);
 /* Restarts at the first batch of `epoch`. */
 TK_API tk_status tk_batcher_reset(tk_batcher* batcher, int64_t epoch);
 /* Fills views of the next batch (valid until the next call on this batcher)
@@ -661,6 +673,7 @@ typedef struct tk_api {
   tk_status (*trainer_options_set_cuda_graphs)(tk_trainer_options*, int32_t);
   tk_status (*model_op)(tk_model*, const char*, const tk_node*, size_t, const char*, tk_node*);
   tk_status (*op_catalog)(char*, size_t, size_t*);
+  tk_status (*batcher_set_shard_ex)(tk_batcher*, int32_t, int32_t, tk_shard_remainder);
   /* Append new entries here, never above. */
 } tk_api;
 

@@ -25,11 +25,15 @@ int64_t Batcher::batches_per_epoch() const {
   return drop_last_ ? size / batch_size_ : (size + batch_size_ - 1) / batch_size_;
 }
 
-void Batcher::shard(int rank, int count) {
+void Batcher::shard(int rank, int count, Remainder remainder) {
   if (count < 1 || rank < 0 || rank >= count)
     fail(ErrorCode::kInvalidArgument, "shard ", rank, " of ", count, " is out of range");
+  if (remainder == Remainder::kDrop && dataset_.size() < count)
+    fail(ErrorCode::kInvalidArgument, "dropping the remainder leaves no samples: ", dataset_.size(),
+         " samples over ", count, " shards");
   shard_rank_ = rank;
   shard_count_ = count;
+  shard_remainder_ = remainder;
   reset(epoch_);
 }
 
@@ -47,8 +51,11 @@ void Batcher::reset(int64_t epoch) {
     }
   }
   if (shard_count_ > 1) {
+    const size_t n = order_.size(), count = static_cast<size_t>(shard_count_);
+    const size_t total = shard_remainder_ == Remainder::kPad ? (n + count - 1) / count * count : n / count * count;
+    for (size_t p = n; p < total; ++p) order_.push_back(order_[p - n]);
     size_t kept = 0;
-    for (size_t p = static_cast<size_t>(shard_rank_); p < order_.size(); p += shard_count_) order_[kept++] = order_[p];
+    for (size_t p = static_cast<size_t>(shard_rank_); p < total; p += count) order_[kept++] = order_[p];
     order_.resize(kept);
   }
 }

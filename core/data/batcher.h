@@ -32,8 +32,13 @@ class Batcher {
   int64_t epoch() const { return epoch_; }
   int64_t batches_per_epoch() const;
   // Serves only this replica's share of each epoch: the positions p of the
-  // epoch's order with p % count == rank (disjoint across ranks, seeded alike).
-  void shard(int rank, int count);
+  // epoch's order with p % count == rank (seeded alike on every rank). The
+  // shares are equal, so every rank takes the same number of steps and none
+  // waits for a partner that has run out: kPad repeats the first
+  // count - N % count samples of the epoch's order (as PyTorch's
+  // DistributedSampler), kDrop leaves the last N % count out.
+  enum class Remainder { kPad, kDrop };
+  void shard(int rank, int count, Remainder remainder = Remainder::kPad);
   BatcherCursor cursor() const;
   // Throws kInvalidArgument if the cursor is for another batch size, order,
   // dataset size or an impossible position; otherwise continues from it.
@@ -46,6 +51,7 @@ class Batcher {
   uint64_t seed_;
   bool drop_last_;
   int shard_rank_ = 0, shard_count_ = 1;
+  Remainder shard_remainder_ = Remainder::kPad;
   int64_t epoch_ = 0;
   int64_t position_ = 0;
   std::vector<int64_t> order_;

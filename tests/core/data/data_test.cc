@@ -146,5 +146,35 @@ TEST(BatcherTest, EachEpochVisitsEverySampleOnceInASeededOrder) {
   EXPECT_EQ(epoch_order(1, 0, true).size(), 8u);
 }
 
+// 10 samples over 3 ranks in batches of 3: unequal shares (4, 3, 3) would
+// give rank 0 a second batch its partners never take. Padded, every rank
+// gets 4 samples (2 batches) and the epoch is covered; dropped, 3 (1 batch).
+TEST(BatcherTest, ShardsAreEqualSoEveryRankTakesTheSameSteps) {
+  std::vector<float> x(10);
+  std::vector<int32_t> y(10);
+  for (int i = 0; i < 10; ++i) x[i] = static_cast<float>(y[i] = i);
+  Dataset ds = Dataset::from_views({x.data(), DType::kF32, {10, 1}, {}}, {y.data(), DType::kI32, {10}, {}});
+  for (Batcher::Remainder remainder : {Batcher::Remainder::kPad, Batcher::Remainder::kDrop}) {
+    const bool pad = remainder == Batcher::Remainder::kPad;
+    std::multiset<int> seen;
+    for (int rank = 0; rank < 3; ++rank) {
+      Batcher b(ds, 3, true, 7, false);
+      b.shard(rank, 3, remainder);
+      b.reset(2);
+      int batches = 0;
+      HostView f, t;
+      while (b.next(&f, &t)) {
+        ++batches;
+        for (int64_t r = 0; r < t.shape[0]; ++r) seen.insert(static_cast<int32_t*>(t.data)[r]);
+      }
+      EXPECT_EQ(batches, pad ? 2 : 1) << "rank " << rank;
+    }
+    EXPECT_EQ(seen.size(), pad ? 12u : 9u);
+    EXPECT_EQ(std::set<int>(seen.begin(), seen.end()).size(), pad ? 10u : 9u);
+  }
+  Batcher b(ds, 3, true, 7, false);
+  EXPECT_THROW(b.shard(0, 11, Batcher::Remainder::kDrop), Error);
+}
+
 }  // namespace
 }  // namespace tk
