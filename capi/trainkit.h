@@ -238,7 +238,7 @@ typedef enum tk_device {
 } tk_device;
 
 /* Defaults: SGD, lr 0.01, no momentum, no weight decay, constant schedule, no
- * clipping, no accumulation, seed 0, all cores, mean reduction, non-finite is
+ * clipping, no accumulation, seed 0, all cores (OMP_NUM_THREADS caps them), mean reduction, non-finite is
  * an error, f32, device auto (a CUDA GPU when libtrainkit_cuda.so finds one, else the CPU). */
 TK_API tk_status tk_trainer_options_create(tk_trainer_options** out_options);
 TK_API void tk_trainer_options_destroy(tk_trainer_options* options);
@@ -261,7 +261,8 @@ TK_API tk_status tk_trainer_options_set_clip_norm(tk_trainer_options* options, d
 /* Accumulate k micro-batches (k steps) per optimizer update. */
 TK_API tk_status tk_trainer_options_set_accumulation_steps(tk_trainer_options* options, int32_t steps);
 TK_API tk_status tk_trainer_options_set_seed(tk_trainer_options* options, uint64_t seed);
-/* Worker threads for this trainer; 0 uses every core. */
+/* Worker threads for this trainer; 0 uses OMP_NUM_THREADS where it is set,
+ * else every core. */
 TK_API tk_status tk_trainer_options_set_threads(tk_trainer_options* options, int32_t threads);
 TK_API tk_status tk_trainer_options_set_reduction(tk_trainer_options* options, tk_reduction reduction);
 TK_API tk_status tk_trainer_options_set_nonfinite(tk_trainer_options* options, tk_nonfinite policy);

@@ -60,7 +60,7 @@ ReplicatedTrainer::ReplicatedTrainer(const Graph& graph, const TrainerConfig& co
   }
   per_replica.device = kDeviceCpu;
   // Share the cores: each replica's own loops get its part of them.
-  if (config.threads == 0) per_replica.threads = std::max(1, omp_get_num_procs() / replicas);
+  if (config.threads == 0) per_replica.threads = std::max(1, omp_get_max_threads() / replicas);
   for (int r = 0; r < replicas; ++r) replicas_.push_back(std::make_unique<Trainer>(graph, per_replica));
   group_ = std::make_unique<LocalGroup>(replicas, timeout);
   join_all([&](int r) { return group_->communicator(r); });

@@ -434,6 +434,9 @@ Evaluation Trainer::evaluate(const Dataset& dataset, int64_t batch_size) {
 
 void Trainer::predict(const HostView& inputs, bool probabilities, const HostView& out) {
   wait_for_queued_steps();
+  if (probabilities && config_.loss == LossKind::kMse)
+    fail(ErrorCode::kInvalidArgument, "probabilities need a classification loss (softmax cross-entropy or BCE); "
+         "an MSE model's outputs are values: predict them with probabilities = 0");
   plan_->check_batch(inputs, nullptr);
   Shape expected = {inputs.shape[0]};
   expected.insert(expected.end(), plan_->output_shape().begin(), plan_->output_shape().end());

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "core/base/error.h"
+#include "core/base/host_view.h"
 #include "core/base/rng.h"
 #include "core/graph/fusion.h"
 #include "core/graph/memory_planner.h"
@@ -324,6 +326,13 @@ void Plan::check_batch(const HostView& inputs, const HostView* targets) const {
     }
   } else if (targets->dtype != DType::kF32 && targets->dtype != DType::kF64) {
     fail(ErrorCode::kDtypeMismatch, loss_->name(), " takes f32 or f64 targets, got ", dtype_name(targets->dtype));
+  } else if (loss_->targets_are_probabilities()) {
+    std::vector<double> values(static_cast<size_t>(shape_numel(targets->shape)));
+    copy_from_view(*targets, DType::kF64, values.data());
+    for (size_t i = 0; i < values.size(); ++i)
+      if (!(values[i] >= 0 && values[i] <= 1))
+        fail(ErrorCode::kInvalidArgument, loss_->name(), " targets are probabilities in [0, 1]; element ", i, " is ",
+             values[i]);
   }
 }
 

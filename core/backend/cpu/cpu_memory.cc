@@ -10,7 +10,9 @@
 
 namespace tk::cpu {
 
-CpuBackend::CpuBackend(int threads) : threads_(threads > 0 ? threads : omp_get_num_procs()) {}
+// 0 threads: OpenMP's own choice, which honours OMP_NUM_THREADS (a host's cap
+// on a shared machine) and is every core otherwise.
+CpuBackend::CpuBackend(int threads) : threads_(threads > 0 ? threads : omp_get_max_threads()) {}
 
 CpuBackend::~CpuBackend() { deallocate(scratch_, scratch_bytes_); }
 

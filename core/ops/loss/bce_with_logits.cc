@@ -28,6 +28,7 @@ class BceWithLogits final : public Loss {
     return batch * shape_numel(output_shape);
   }
   Probabilities probabilities() const override { return Probabilities::kSigmoid; }
+  bool targets_are_probabilities() const override { return true; }
 };
 
 }  // namespace

@@ -41,6 +41,8 @@ class Loss {
   // What predict(probabilities = true) applies to the output.
   enum class Probabilities { kSoftmax, kSigmoid, kIdentity };
   virtual Probabilities probabilities() const = 0;
+  // Whether value targets must lie in [0, 1] (probabilities, as BCE's).
+  virtual bool targets_are_probabilities() const { return false; }
 };
 
 std::unique_ptr<Loss> make_loss(LossKind kind);  // loss.cc
