@@ -306,7 +306,11 @@ TK_API tk_status tk_trainer_options_set_loss_scaling(tk_trainer_options* options
 
 /* Data parallel in one process: `replicas` copies of the model on threads,
  * each taking an equal share of the rows of every batch, gradients averaged
- * in buckets; equivalent to one replica on the whole batch. Default 1. With a
+ * in buckets; equivalent to one replica on the whole batch, up to rounding,
+ * except for batch norm: each replica normalizes (and updates its running
+ * statistics) over its own rows, as PyTorch's DistributedDataParallel without
+ * SyncBatchNorm, so with batch norm the result differs from one replica's and
+ * each replica's share needs two rows (values per channel) at least. Default 1. With a
  * CUDA device d set, replica r runs on GPU d + r and they average through
  * NCCL (an error if there are too few GPUs); with TK_DEVICE_AUTO, on GPUs
  * when there are at least `replicas`, else on the CPU. */

@@ -130,7 +130,14 @@ StepResult ReplicatedTrainer::step(const HostView& inputs, const HostView& targe
     try {
       std::rethrow_exception(e);
     } catch (const Error& error) {
-      if (error.code() != ErrorCode::kCommunication) std::rethrow_exception(e);
+      // Say which slice failed: a batch one replica trains can be too small
+      // per replica (batch norm needs two values per channel in each slice).
+      if (error.code() != ErrorCode::kCommunication) {
+        const int r = static_cast<int>(&e - errors.data());
+        fail(error.code(), "replica ", r, " of ", n, " (rows ", rows * r / n, " to ", rows * (r + 1) / n - 1,
+             " of a batch of ", rows, ", split evenly; each replica normalizes batch norm over its own rows): ",
+             error.what());
+      }
       if (!first) first = e;
     } catch (...) {
       std::rethrow_exception(e);

@@ -205,6 +205,32 @@ TEST(ReplicatedTrainerTest, ABadBatchFailsBeforeAnyReplicaStartsAndTheGroupGoesO
   EXPECT_NO_THROW(group.step(data.inputs(0, 8), data.targets(0, 8)));
 }
 
+// 5 rows train one replica with batch norm; over 3 replicas the first slice
+// has one row, too few to normalize: the error says which replica, which rows
+// and why, and the group trains the next batch.
+TEST(ReplicatedTrainerTest, ASliceTooSmallForBatchNormSaysWhichReplicaAndWhy) {
+  Graph g;
+  int h = g.add_input("x", {kFeatures});
+  h = g.add(make_linear(8, true, Init::kHeUniform), {h});
+  h = g.add(make_batch_norm(1e-5, 0.1), {h});
+  h = g.add(make_linear(kClasses, true, Init::kHeUniform), {h});
+  g.set_output(h, "logits");
+  TrainerConfig config;
+  Data data(64);
+  ReplicatedTrainer one(g, config, 1), three(g, config, 3);
+  EXPECT_NO_THROW(one.step(data.inputs(0, 5), data.targets(0, 5)));
+  try {
+    three.step(data.inputs(0, 5), data.targets(0, 5));
+    FAIL() << "a one-row slice was normalized";
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    EXPECT_EQ(e.code(), ErrorCode::kShapeMismatch);
+    EXPECT_NE(message.find("replica 0 of 3 (rows 0 to 0 of a batch of 5"), std::string::npos) << message;
+    EXPECT_NE(message.find("batch_norm"), std::string::npos) << message;
+  }
+  EXPECT_NO_THROW(three.step(data.inputs(0, 9), data.targets(0, 9)));
+}
+
 TEST(LocalGroupTest, APeerThatNeverArrivesTimesOut) {
   LocalGroup group(2, std::chrono::milliseconds(200));
   const auto start = std::chrono::steady_clock::now();
