@@ -1,6 +1,7 @@
 // tk_dataset_* and tk_batcher_*: datasets in memory and their mini-batches.
 #include "capi/handles.h"
 
+using tk::capi::enum_value;
 using tk::capi::guarded;
 using tk::capi::require;
 using tk::capi::to_host_view;
@@ -34,11 +35,11 @@ TK_API void tk_dataset_destroy(tk_dataset* dataset) { delete dataset; }
 TK_API tk_status tk_dataset_normalize(tk_dataset* dataset, tk_normalization normalization, double mean, double std) {
   return guarded([&] {
     require(dataset, "dataset");
-    switch (normalization) {
+    switch (enum_value(normalization)) {
       case TK_NORMALIZE_UNIT_RANGE: dataset->dataset->normalize_unit_range(); return;
       case TK_NORMALIZE_MEAN_STD: dataset->dataset->normalize_mean_std(false, mean, std); return;
     }
-    tk::fail(tk::ErrorCode::kInvalidArgument, "unknown normalization ", static_cast<int>(normalization));
+    tk::fail(tk::ErrorCode::kInvalidArgument, "unknown normalization ", enum_value(normalization));
   });
 }
 
@@ -103,10 +104,10 @@ TK_API tk_status tk_batcher_set_shard_ex(tk_batcher* batcher, int32_t rank, int3
                                          tk_shard_remainder remainder) {
   return guarded([&] {
     require(batcher, "batcher");
-    if (remainder != TK_SHARD_PAD && remainder != TK_SHARD_DROP)
-      tk::fail(tk::ErrorCode::kInvalidArgument, "unknown tk_shard_remainder ", static_cast<int>(remainder));
+    if (enum_value(remainder) != TK_SHARD_PAD && enum_value(remainder) != TK_SHARD_DROP)
+      tk::fail(tk::ErrorCode::kInvalidArgument, "unknown tk_shard_remainder ", enum_value(remainder));
     batcher->batcher->shard(rank, count,
-                            remainder == TK_SHARD_PAD ? tk::Batcher::Remainder::kPad : tk::Batcher::Remainder::kDrop);
+                            enum_value(remainder) == TK_SHARD_PAD ? tk::Batcher::Remainder::kPad : tk::Batcher::Remainder::kDrop);
   });
 }
 

@@ -2,6 +2,8 @@
 // exceptions into a tk_status plus the thread-local message.
 #pragma once
 
+#include <cstdint>
+#include <cstring>
 #include <memory>
 #include <new>
 #include <stdexcept>
@@ -41,6 +43,17 @@ struct tk_batcher {
 };
 
 namespace tk::capi {
+
+// The integer a host passed for a C enum parameter. C lets any int through,
+// but in C++ reading an enum-typed value outside the enum's range is
+// undefined, so parameters are read as their bytes, and checked as ints.
+template <typename Enum>
+int32_t enum_value(const Enum& value) {
+  static_assert(sizeof(Enum) == sizeof(int32_t), "C enums are int-sized here");
+  int32_t raw;
+  std::memcpy(&raw, &value, sizeof raw);
+  return raw;
+}
 
 // Records the message (prefix + detail); never throws, even out of memory.
 void set_last_error(const char* prefix, const char* detail) noexcept;

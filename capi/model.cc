@@ -3,6 +3,7 @@
 
 #include "capi/handles.h"
 
+using tk::capi::enum_value;
 using tk::capi::guarded;
 using tk::capi::require;
 
@@ -32,10 +33,10 @@ void check_flag(int32_t value, const char* name) {
   if (value != 0 && value != 1) tk::fail(tk::ErrorCode::kInvalidArgument, name, " must be 0 or 1, got ", value);
 }
 
-bool valid_init(tk_init init) { return init >= TK_INIT_HE_UNIFORM && init <= TK_INIT_ZEROS; }
+bool valid_init(int32_t init) { return init >= TK_INIT_HE_UNIFORM && init <= TK_INIT_ZEROS; }
 
 // The registry's name of each C init ("init" attribute values, tk_op_catalog).
-const char* init_name(tk_init init) {
+const char* init_name(int32_t init) {
   switch (init) {
     case TK_INIT_HE_UNIFORM: return "he_uniform";
     case TK_INIT_HE_NORMAL: return "he_normal";
@@ -85,10 +86,10 @@ TK_API tk_status tk_model_linear_ex(tk_model* model, tk_node input, int64_t unit
                                     tk_init weight_init, tk_node* out_node) {
   return add_op(model, "linear", {input}, [&] {
     check_flag(bias, "bias");
-    if (!valid_init(weight_init))
-      tk::fail(tk::ErrorCode::kInvalidArgument, "unknown weight init ", static_cast<int>(weight_init));
+    if (!valid_init(enum_value(weight_init)))
+      tk::fail(tk::ErrorCode::kInvalidArgument, "unknown weight init ", enum_value(weight_init));
     return Attributes{integer("units", units), boolean("bias", bias),
-                      {"init", std::string(init_name(weight_init))}};
+                      {"init", std::string(init_name(enum_value(weight_init)))}};
   }, out_node);
 }
 

@@ -5,6 +5,7 @@
 #include "core/api/checkpoint.h"
 #include "core/api/replica_fanout.h"
 
+using tk::capi::enum_value;
 using tk::capi::guarded;
 using tk::capi::require;
 
@@ -88,8 +89,8 @@ TK_API tk_status tk_trainer_export_weights(tk_trainer* trainer, const char* path
   return guarded([&] {
     require(trainer, "trainer");
     require(path, "path");
-    if (!tk::dtype_is_valid(dtype)) tk::fail(tk::ErrorCode::kInvalidArgument, "unknown dtype ", static_cast<int>(dtype));
-    tk::export_weights(*trainer->trainer, path, static_cast<tk::DType>(dtype));
+    if (!tk::dtype_is_valid(enum_value(dtype))) tk::fail(tk::ErrorCode::kInvalidArgument, "unknown dtype ", enum_value(dtype));
+    tk::export_weights(*trainer->trainer, path, static_cast<tk::DType>(enum_value(dtype)));
   });
 }
 

@@ -84,12 +84,14 @@ void copy_name(const std::string& name, char* buffer, size_t capacity) {
 
 }  // namespace tk::capi
 
+using tk::capi::enum_value;
+
 extern "C" {
 
 TK_API const char* tk_last_error_message(void) { return tk::capi::last_error.c_str(); }
 
 TK_API const char* tk_status_string(tk_status status) {
-  switch (status) {
+  switch (enum_value(status)) {
     case TK_OK: return "TK_OK";
     case TK_ERROR_INVALID_ARGUMENT: return "TK_ERROR_INVALID_ARGUMENT";
     case TK_ERROR_NULL_ARGUMENT: return "TK_ERROR_NULL_ARGUMENT";
@@ -117,7 +119,7 @@ TK_API tk_tensor_view tk_view(void* data, tk_dtype dtype, int32_t rank, const in
   tk_tensor_view view;
   std::memset(&view, 0, sizeof(view));
   view.data = data;
-  view.dtype = dtype;
+  view.dtype = enum_value(dtype);
   // An out-of-range rank is kept so that the call taking the view reports it.
   view.rank = rank;
   if (shape)

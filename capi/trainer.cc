@@ -12,6 +12,7 @@
 #include "core/api/devices.h"
 #include "core/api/replica_fanout.h"
 
+using tk::capi::enum_value;
 using tk::capi::guarded;
 using tk::capi::require;
 using tk::capi::to_host_view;
@@ -23,10 +24,10 @@ TK_API tk_status tk_trainer_create(const tk_model* model, tk_loss loss, const tk
   return guarded([&] {
     require(model, "model");
     require(out_trainer, "out_trainer");
-    if (loss < TK_LOSS_SOFTMAX_CROSS_ENTROPY || loss > TK_LOSS_BCE_WITH_LOGITS)
-      tk::fail(tk::ErrorCode::kInvalidArgument, "unknown loss ", static_cast<int>(loss));
+    if (enum_value(loss) < TK_LOSS_SOFTMAX_CROSS_ENTROPY || enum_value(loss) > TK_LOSS_BCE_WITH_LOGITS)
+      tk::fail(tk::ErrorCode::kInvalidArgument, "unknown loss ", enum_value(loss));
     tk::TrainerConfig config = options ? options->config : tk::TrainerConfig{};
-    config.loss = static_cast<tk::LossKind>(loss);
+    config.loss = static_cast<tk::LossKind>(enum_value(loss));
     auto handle = std::make_unique<tk_trainer>();
     handle->session = std::make_unique<tk::TrainingGroup>(model->model, config,
                                                           options ? options->distributed : tk::DistributedOptions{});

@@ -2,6 +2,7 @@
 // produce, so a bad value is reported at the call that sets it.
 #include "capi/handles.h"
 
+using tk::capi::enum_value;
 using tk::capi::guarded;
 using tk::capi::require;
 
@@ -33,7 +34,7 @@ TK_API tk_status tk_trainer_options_create(tk_trainer_options** out_options) {
 TK_API void tk_trainer_options_destroy(tk_trainer_options* options) { delete options; }
 
 TK_API tk_status tk_trainer_options_set_optimizer(tk_trainer_options* options, tk_optimizer optimizer) {
-  return update(options, [&](tk::TrainerConfig& c) { c.optimizer.kind = static_cast<tk::OptimizerKind>(optimizer); });
+  return update(options, [&](tk::TrainerConfig& c) { c.optimizer.kind = static_cast<tk::OptimizerKind>(enum_value(optimizer)); });
 }
 
 TK_API tk_status tk_trainer_options_set_learning_rate(tk_trainer_options* options, double learning_rate) {
@@ -64,7 +65,7 @@ TK_API tk_status tk_trainer_options_set_schedule(tk_trainer_options* options, tk
                                                  int64_t warmup_steps, int64_t step_size, double gamma,
                                                  int64_t total_steps, double min_lr) {
   return update(options, [&](tk::TrainerConfig& c) {
-    c.schedule.kind = static_cast<tk::ScheduleKind>(schedule);
+    c.schedule.kind = static_cast<tk::ScheduleKind>(enum_value(schedule));
     c.schedule.warmup_steps = warmup_steps;
     c.schedule.step_size = step_size;
     c.schedule.gamma = gamma;
@@ -97,21 +98,21 @@ TK_API tk_status tk_trainer_options_set_cuda_graphs(tk_trainer_options* options,
 }
 
 TK_API tk_status tk_trainer_options_set_reduction(tk_trainer_options* options, tk_reduction reduction) {
-  return update(options, [&](tk::TrainerConfig& c) { c.reduction = static_cast<tk::Reduction>(reduction); });
+  return update(options, [&](tk::TrainerConfig& c) { c.reduction = static_cast<tk::Reduction>(enum_value(reduction)); });
 }
 
 TK_API tk_status tk_trainer_options_set_nonfinite(tk_trainer_options* options, tk_nonfinite policy) {
-  return update(options, [&](tk::TrainerConfig& c) { c.nonfinite = static_cast<tk::NonFinitePolicy>(policy); });
+  return update(options, [&](tk::TrainerConfig& c) { c.nonfinite = static_cast<tk::NonFinitePolicy>(enum_value(policy)); });
 }
 
 TK_API tk_status tk_trainer_options_set_device(tk_trainer_options* options, tk_device device) {
   return update(options, [&](tk::TrainerConfig& c) {
-    switch (device) {
+    switch (enum_value(device)) {
       case TK_DEVICE_AUTO: c.device = tk::kDeviceAuto; return;
       case TK_DEVICE_CPU: c.device = tk::kDeviceCpu; return;
       case TK_DEVICE_CUDA: c.device = 0; return;
     }
-    tk::fail(tk::ErrorCode::kInvalidArgument, "unknown device ", static_cast<int>(device));
+    tk::fail(tk::ErrorCode::kInvalidArgument, "unknown device ", enum_value(device));
   });
 }
 
@@ -124,9 +125,9 @@ TK_API tk_status tk_trainer_options_set_cuda_device(tk_trainer_options* options,
 
 TK_API tk_status tk_trainer_options_set_compute_dtype(tk_trainer_options* options, tk_dtype dtype) {
   return update(options, [&](tk::TrainerConfig& c) {
-    if (dtype != TK_DTYPE_F32 && dtype != TK_DTYPE_F64)
-      tk::fail(tk::ErrorCode::kInvalidArgument, "the compute dtype must be TK_DTYPE_F32 or TK_DTYPE_F64, got ", static_cast<int>(dtype));
-    c.compute_dtype = static_cast<tk::DType>(dtype);
+    if (enum_value(dtype) != TK_DTYPE_F32 && enum_value(dtype) != TK_DTYPE_F64)
+      tk::fail(tk::ErrorCode::kInvalidArgument, "the compute dtype must be TK_DTYPE_F32 or TK_DTYPE_F64, got ", enum_value(dtype));
+    c.compute_dtype = static_cast<tk::DType>(enum_value(dtype));
   });
 }
 
@@ -139,14 +140,14 @@ TK_API tk_status tk_trainer_options_set_memory_limit(tk_trainer_options* options
 }
 
 TK_API tk_status tk_trainer_options_set_precision(tk_trainer_options* options, tk_precision precision) {
-  return update(options, [&](tk::TrainerConfig& c) { c.precision = static_cast<tk::Precision>(precision); });
+  return update(options, [&](tk::TrainerConfig& c) { c.precision = static_cast<tk::Precision>(enum_value(precision)); });
 }
 
 TK_API tk_status tk_trainer_options_set_loss_scaling(tk_trainer_options* options, tk_loss_scaling mode,
                                                      double init_scale, double growth_factor, double backoff_factor,
                                                      int64_t growth_interval) {
   return update(options, [&](tk::TrainerConfig& c) {
-    c.loss_scaling = static_cast<tk::LossScaling>(mode);
+    c.loss_scaling = static_cast<tk::LossScaling>(enum_value(mode));
     c.scaler.init_scale = init_scale;
     c.scaler.growth_factor = growth_factor;
     c.scaler.backoff_factor = backoff_factor;
@@ -166,10 +167,10 @@ TK_API tk_status tk_trainer_options_set_replicas(tk_trainer_options* options, in
 TK_API tk_status tk_trainer_options_set_distributed(tk_trainer_options* options, tk_distributed mode) {
   return guarded([&] {
     require(options, "options");
-    if (mode != TK_DISTRIBUTED_NONE && mode != TK_DISTRIBUTED_MPI && mode != TK_DISTRIBUTED_NCCL)
-      tk::fail(tk::ErrorCode::kInvalidArgument, "unknown distributed mode ", static_cast<int>(mode));
-    options->distributed.mpi = mode == TK_DISTRIBUTED_MPI;
-    options->distributed.nccl = mode == TK_DISTRIBUTED_NCCL;
+    if (enum_value(mode) != TK_DISTRIBUTED_NONE && enum_value(mode) != TK_DISTRIBUTED_MPI && enum_value(mode) != TK_DISTRIBUTED_NCCL)
+      tk::fail(tk::ErrorCode::kInvalidArgument, "unknown distributed mode ", enum_value(mode));
+    options->distributed.mpi = enum_value(mode) == TK_DISTRIBUTED_MPI;
+    options->distributed.nccl = enum_value(mode) == TK_DISTRIBUTED_NCCL;
   });
 }
 
