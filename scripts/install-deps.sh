@@ -33,14 +33,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-# The Python stack: numpy for the binding, safetensors to read trainkit's
+# The Python stack: numpy for the binding, mypy to check its type hints, safetensors to read trainkit's
 # files as other tools do, pytest for the binding's tests.
-if ! python3 -c "import numpy, safetensors, pytest" 2>/dev/null; then
-  echo "installing: numpy safetensors pytest (PyPI)"
+if ! python3 -c "import numpy, safetensors, pytest, mypy" 2>/dev/null; then
+  echo "installing: numpy safetensors pytest mypy (PyPI)"
   if ! python3 -m pip --version >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends python3-pip
   fi
   # Debian's own python3 refuses pip installs without the override (PEP 668).
-  python3 -m pip install -q --disable-pip-version-check numpy safetensors pytest 2>/dev/null ||
-    python3 -m pip install -q --disable-pip-version-check --break-system-packages numpy safetensors pytest
+  python3 -m pip install -q --disable-pip-version-check numpy safetensors pytest mypy 2>/dev/null ||
+    python3 -m pip install -q --disable-pip-version-check --break-system-packages numpy safetensors pytest mypy
 fi

@@ -7,11 +7,11 @@ using TrainKit;
 static class FashionMnist {
   static int Main(string[] args) {
     int epochs = 10;
-    long seed = 1;
+    ulong seed = 1;
     string data = "/usr/share/datasets/fashion-mnist";
     for (int i = 0; i + 1 < args.Length; i += 2) {
       if (args[i] == "--epochs") epochs = int.Parse(args[i + 1]);
-      else if (args[i] == "--seed") seed = long.Parse(args[i + 1]);
+      else if (args[i] == "--seed") seed = ulong.Parse(args[i + 1]);
       else if (args[i] == "--data") data = args[i + 1];
     }
     using (var train = Dataset.LoadIdx(data + "/train-images-idx3-ubyte.gz", data + "/train-labels-idx1-ubyte.gz"))

@@ -6,7 +6,7 @@ import time
 import trainkit
 
 
-def main():
+def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--seed", type=int, default=1)
@@ -33,7 +33,7 @@ def main():
             accuracy = 0.0
             for epoch in range(1, args.epochs + 1):
                 start = time.perf_counter()
-                losses = []
+                losses: list[float] = []
                 batcher.reset(epoch - 1)
                 while (loss := trainer.step_next(batcher)) is not None:
                     losses.append(loss)

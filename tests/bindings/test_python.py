@@ -1,11 +1,15 @@
 """Python binding tests (pytest): the same checks as the Java and C# suites."""
 import gc
 import os
+import pathlib
+import threading
+import time
 
 import numpy as np
 import pytest
 
 import trainkit
+from trainkit import capi
 
 # In f32 arithmetic, as the C reference computes them.
 INPUTS = (np.arange(64, dtype=np.int64) * 37 % 17).astype(np.float32) / np.float32(17) - np.float32(0.5)
@@ -25,8 +29,12 @@ def tmp(name):
     return os.path.join(os.environ.get("TEST_TMPDIR", "/tmp"), name)
 
 
+def reference():
+    return open(os.environ["TRAINKIT_REFERENCE"]).read().split()
+
+
 def test_results_equal_the_c_api():
-    expected = open(os.environ["TRAINKIT_REFERENCE"]).read().split()
+    expected = reference()
     with trainkit.Model() as model, reference_trainer(model) as trainer:
         for _ in range(20):
             loss = trainer.step(INPUTS, LABELS)
@@ -78,6 +86,227 @@ def test_any_buffer_works_and_float32_arrays_are_not_copied():
             assert arrays.step(INPUTS, LABELS) == lists.step(*as_lists)
         view = memoryview(INPUTS)  # the buffer protocol, no numpy on the caller's side
         assert np.shares_memory(np.ascontiguousarray(view, dtype=np.float32), INPUTS)
+
+
+def manifest():
+    with open(os.environ["TRAINKIT_MANIFEST"]) as lines:
+        return [line.split() for line in lines if line.strip()]
+
+
+def test_every_function_and_enum_value_of_the_header_is_reachable():
+    entries = manifest()
+    functions = [entry[1] for entry in entries if entry[0] == "function"]
+    assert len(functions) > 100
+    missing = [name for name in functions if not callable(getattr(capi, name, None))]
+    assert not missing, f"not in trainkit.capi: {missing}"
+    enums = {}
+    for _, c_enum, binding, c_item, item, _, value in (entry for entry in entries if entry[0] == "enum"):
+        assert getattr(capi, c_item) == int(value), c_item
+        cls = getattr(trainkit, binding)
+        assert cls[item] == int(value), f"{binding}.{item}"
+        enums.setdefault(binding, set()).add(item)
+    for binding, items in enums.items():
+        assert set(getattr(trainkit, binding).__members__) == items, binding
+    assert len(enums) == 14
+
+
+def test_a_dataset_from_arrays_trains_to_the_weights_the_c_api_reaches():
+    expected = reference()[2]
+    with trainkit.Model() as model, reference_trainer(model) as trainer, \
+            trainkit.Dataset.from_arrays(INPUTS, LABELS) as dataset, \
+            trainkit.Batcher(dataset, 5, shuffle=True, seed=3) as batcher:
+        assert len(dataset) == 16 and dataset.sample_shape == (4,)
+        for epoch in range(2):
+            batcher.reset(epoch)
+            while trainer.step_next(batcher) is not None:
+                pass
+        assert trainer.step_count == 8
+        assert sum(float(p) for p in trainer.parameters()) == float(expected)
+
+
+def test_a_batcher_is_an_iterator_over_one_epoch():
+    with trainkit.Dataset.from_arrays(INPUTS, LABELS) as dataset, trainkit.Batcher(dataset, 5, seed=1) as batcher:
+        batches = list(batcher)
+        assert [len(y) for _, y in batches] == [5, 5, 5, 1]
+        rows = np.concatenate([x for x, _ in batches])
+        order = np.lexsort(rows.T[::-1])
+        np.testing.assert_array_equal(rows[order], INPUTS[np.lexsort(INPUTS.T[::-1])])
+        assert list(batcher) == []  # the epoch is over until reset
+        batcher.reset(1)
+        again = list(batcher)
+        assert len(again) == 4 and not all(np.array_equal(a[0], b[0]) for a, b in zip(batches, again))
+        assert "batches of 5 over 16 samples" in repr(batcher)
+
+
+def test_shards_are_equal_so_every_rank_takes_the_same_steps():
+    with trainkit.Dataset.from_arrays(INPUTS[:10], LABELS[:10]) as dataset:
+        for remainder, batches in ((trainkit.ShardRemainder.PAD, 2), (trainkit.ShardRemainder.DROP, 1)):
+            for rank in range(3):
+                with trainkit.Batcher(dataset, 3, seed=7) as batcher:
+                    batcher.set_shard(rank, 3, remainder)
+                    assert len(list(batcher)) == batches
+                    assert "shard" in repr(batcher)
+
+
+def test_strided_fortran_and_converted_arrays_train_as_contiguous_ones():
+    strided = np.zeros((16, 8), np.float32)
+    strided[:, ::2] = INPUTS
+    variants = [np.asfortranarray(INPUTS), strided[:, ::2], INPUTS.astype(np.float64), INPUTS.tolist()]
+    with trainkit.Model() as model, reference_trainer(model) as plain:
+        expected = [plain.step(INPUTS, LABELS) for _ in range(3)]
+    for variant in variants:
+        with trainkit.Model() as model, reference_trainer(model) as trainer:
+            assert [trainer.step(variant, LABELS) for _ in range(3)] == expected
+
+
+def test_misuse_raises_with_the_native_message():
+    with trainkit.Model() as model, reference_trainer(model) as trainer:
+        with pytest.raises(trainkit.TrainKitError) as error:
+            trainer.step(INPUTS[:, :3], LABELS)  # wrong shape
+        assert error.value.status == trainkit.Status.ERROR_SHAPE_MISMATCH
+        with pytest.raises(trainkit.TrainKitError):
+            trainer.step(INPUTS.reshape(16, 2, 2), LABELS)  # wrong rank
+        with pytest.raises(TypeError, match="numbers"):
+            trainer.step(np.array(["a"] * 64).reshape(16, 4), LABELS)
+        with pytest.raises(TypeError):
+            trainer.step(None, LABELS)
+        with pytest.raises(TypeError):
+            trainer.step(INPUTS, None)
+        with pytest.raises(trainkit.TrainKitError) as error:
+            trainer.step(INPUTS, LABELS + 5)  # out of range for 3 classes
+        assert error.value.status == trainkit.Status.ERROR_INVALID_ARGUMENT
+        for label in (2**32 + 1, -2**32 + 2, 2**63 + 1):
+            wide = np.array([label] + [0] * 15, dtype=np.uint64 if label > 2**63 else np.int64)
+            with pytest.raises(ValueError, match="does not fit in int32"):
+                trainer.step(INPUTS, wide)
+        with pytest.raises(TypeError, match="int"):
+            model.input("y", 4.7)
+        with pytest.raises(TypeError, match="int"):
+            model.input("y", "784")
+        with pytest.raises(trainkit.TrainKitError):
+            trainkit._native.call(capi.tk_trainer_step, None, INPUTS, LABELS)  # a NULL handle: a status
+
+
+def test_paths_accept_str_bytes_and_pathlike_and_refuse_none_and_nul():
+    base = pathlib.Path(tmp("python-paths"))
+    base.mkdir(exist_ok=True)
+    with trainkit.Model() as model, reference_trainer(model) as trainer:
+        trainer.step(INPUTS, LABELS)
+        trainer.save(base / "a.safetensors")
+        trainer.save(os.fsencode(base / "b.safetensors"))
+        trainer.save(str(base / "c.safetensors"))
+        assert sorted(p.name for p in base.iterdir()) == ["a.safetensors", "b.safetensors", "c.safetensors"]
+        with pytest.raises(TypeError, match="None"):
+            trainer.save(None)
+        with pytest.raises(ValueError, match="NUL"):
+            trainer.save(str(base / "ok\0.txt"))
+        assert not (base / "ok").exists()
+        trainer.load(base / "a.safetensors")
+        written = trainer.save_keep_last(base / "kept", 1)
+        assert written.endswith(".safetensors") and os.path.exists(written)
+
+
+def test_the_gil_is_released_while_a_step_runs():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2048, 512)).astype(np.float32)
+    y = rng.integers(0, 10, 2048).astype(np.int32)
+    with trainkit.Model() as model:
+        h = model.input("x", 512)
+        for _ in range(3):
+            h = model.relu(model.linear(h, 1024))
+        model.output(model.linear(h, 10))
+        with trainkit.TrainerOptions(threads=1) as options, trainkit.Trainer(model, options=options) as trainer:
+            trainer.step(x, y)
+            ticks = []
+            done = threading.Event()
+
+            def count():
+                while not done.is_set():
+                    ticks.append(time.perf_counter())
+
+            counter = threading.Thread(target=count)
+            counter.start()
+            time.sleep(0.05)
+            start = time.perf_counter()
+            trainer.step(x, y)
+            end = time.perf_counter()
+            done.set()
+            counter.join()
+    middle = [t for t in ticks if start + 0.2 * (end - start) < t < end - 0.2 * (end - start)]
+    assert end - start > 0.05, "the step is too short to tell"
+    assert len(middle) > 1000, f"the other thread ran {len(middle)} times during the step's middle"
+
+
+def test_fp16_step_reports_show_a_skipped_step_when_a_batch_overflows():
+    with trainkit.Model() as model:
+        x = model.input("x", 4)
+        model.output(model.linear(model.tanh(model.linear(x, 8)), 3))
+        with trainkit.TrainerOptions(precision=trainkit.Precision.FP16, device=trainkit.Device.CPU) as options, \
+                trainkit.Trainer(model, options=options) as trainer:
+            report = trainer.step_report(INPUTS, LABELS)
+            assert report.applied and not report.skipped and report.loss_scale == 65536.0 and report.step == 1
+            huge = INPUTS.copy()
+            huge[0, 0] = 6e4
+            report = trainer.step_report(huge * 1e4, LABELS)
+            assert report.skipped and not report.applied and report.step == 1
+            assert trainer.loss_scale()[0] == 32768.0 and trainer.skipped_steps == 1
+            report = trainer.step_report(INPUTS, LABELS)
+            assert report.applied and report.step == 2 and report.grad_norm > 0
+
+
+def test_replicas_train_as_one():
+    results = []
+    for replicas in (1, 2):
+        with trainkit.Model() as model:
+            x = model.input("x", 4)
+            model.output(model.linear(model.tanh(model.linear(x, 8)), 3))
+            with trainkit.TrainerOptions(optimizer=trainkit.Optimizer.SGD, learning_rate=0.1, seed=5, threads=1,
+                                         replicas=replicas) as options, \
+                    trainkit.Trainer(model, options=options) as trainer:
+                for _ in range(10):
+                    trainer.step(INPUTS, LABELS)
+                results.append(trainer.parameters())
+    assert np.max(np.abs(results[0] - results[1])) < 1e-5
+
+
+def test_generic_ops_settings_parameters_and_properties():
+    catalog = trainkit.Model.op_catalog()
+    assert "linear" in [op["name"] for op in catalog["ops"]]
+    with trainkit.Model() as model:
+        x = model.input("x", 4)
+        h = model.op("linear", x, units=8, bias=False)
+        assert model.node_shape(h) == (8,)
+        model.set_node_name(h, "body")
+        assert model.node_name(h) == "body"
+        model.output(model.op("linear", model.op("silu", h), units=3), "logits")
+        with pytest.raises(trainkit.TrainKitError, match="no_such_op"):
+            model.op("no_such_op", x)
+        with pytest.raises(trainkit.TrainKitError, match="units"):
+            model.op("linear", x, units="many")
+        assert "linear, silu, linear" in repr(model)
+        options = trainkit.TrainerOptions(optimizer=trainkit.Optimizer.ADAM, learning_rate=0.01, threads=1)
+        options.adam(0.8, 0.99, 1e-7).nonfinite(trainkit.NonFinite.SKIP).memory_limit(1 << 30).clip_norm(1.0)
+        assert "learning_rate=0.01" in repr(options)
+        with options, trainkit.Trainer(model, options=options) as trainer:
+            assert trainer.parameter_names() == ["body.weight", "linear_3.weight", "linear_3.bias"]
+            weight = trainer.parameter("body.weight")
+            assert weight.shape == (8, 4)
+            trainer.set_parameter("body.weight", np.zeros((8, 4)))
+            assert not trainer.parameter(0).any()
+            with pytest.raises(trainkit.TrainKitError):
+                trainer.set_parameter(0, np.zeros((4, 8), np.float32))
+            trainer.step(INPUTS, LABELS)
+            assert trainer.learning_rate == pytest.approx(0.01) and trainer.last_grad_norm > 0
+            assert trainer.world == (0, 1) and trainer.device_name == "cpu"
+            trainer.set_property("run", "nightly")
+            assert trainer.get_property("run") == "nightly"
+            with pytest.raises(trainkit.TrainKitError):
+                trainer.get_property("missing")
+            assert trainer.predict(INPUTS).shape == (16, 3)
+            out = np.zeros((16, 3), np.float64)
+            assert trainer.predict(INPUTS, probabilities=True, out=out) is out
+            np.testing.assert_allclose(out.sum(axis=1), 1.0, rtol=1e-6)
+            assert "3 tensors" in repr(trainer) and "step 1" in repr(trainer)
 
 
 def test_a_small_cnn_with_batch_norm_trains():

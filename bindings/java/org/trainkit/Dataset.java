@@ -1,38 +1,114 @@
 package org.trainkit;
 
 import java.lang.ref.Reference;
-import java.nio.ByteBuffer;
-import org.trainkit.internal.trainkit_native;
+import java.nio.Buffer;
+import java.util.Arrays;
+import java.util.Objects;
 
-/** A dataset in native memory, e.g. loaded from IDX files. */
-public final class Dataset extends NativeObject {
-  private Dataset(long handle) {
-    super(handle, trainkit_native::tkb_dataset_destroy);
+/**
+ * Samples and targets in native memory: loaded from IDX files, or copied from Java arrays or direct
+ * buffers. Features are [N, ...]; targets are class indices [N] or float values [N, ...].
+ */
+public final class Dataset extends NativeObject<SWIGTYPE_p_tk_dataset> {
+  private Dataset(SWIGTYPE_p_tk_dataset handle) {
+    super(handle, TrainKitC::tk_dataset_destroy);
   }
 
   /** Images and labels in the MNIST IDX format (plain or .gz). */
   public static Dataset loadIdx(String imagesPath, String labelsPath) {
-    return new Dataset(trainkit_native.tkb_dataset_load_idx(imagesPath, labelsPath));
+    SWIGTYPE_p_tk_dataset[] out = new SWIGTYPE_p_tk_dataset[1];
+    TrainKitException.check(TrainKitC.tk_dataset_load_idx(imagesPath, labelsPath, out));
+    return new Dataset(out[0]);
   }
 
+  /** A copy of f32 features of shape [N, ...] and class labels [N]. */
+  public static Dataset fromArrays(float[] features, long[] featureShape, int[] labels) {
+    Objects.requireNonNull(features, "features");
+    Objects.requireNonNull(labels, "labels");
+    Support.checkCount(features.length, featureShape, "features");
+    Support.HostBuffer x = new Support.HostBuffer(), y = new Support.HostBuffer();
+    try {
+      return fromBuffers(x.put(features), DType.F32, featureShape, y.put(labels), DType.I32,
+          new long[] {labels.length});
+    } finally {
+      x.free();
+      y.free();
+    }
+  }
+
+  /** A copy of f32 features of shape [N, ...] and f32 targets of shape [N, ...]. */
+  public static Dataset fromArrays(float[] features, long[] featureShape, float[] targets, long[] targetShape) {
+    Objects.requireNonNull(features, "features");
+    Objects.requireNonNull(targets, "targets");
+    Support.checkCount(features.length, featureShape, "features");
+    Support.checkCount(targets.length, targetShape, "targets");
+    Support.HostBuffer x = new Support.HostBuffer(), y = new Support.HostBuffer();
+    try {
+      return fromBuffers(x.put(features), DType.F32, featureShape, y.put(targets), DType.F32, targetShape);
+    } finally {
+      x.free();
+      y.free();
+    }
+  }
+
+  /**
+   * A copy of direct buffers read from their start (a FloatBuffer, IntBuffer or DoubleBuffer of the
+   * matching dtype, or a native-order ByteBuffer of any): features F32, F64 or U8 [N, ...]; targets I32
+   * class indices [N], or F32/F64 values [N, ...]. The buffers are passed to native code as they are.
+   */
+  public static Dataset fromBuffers(Buffer features, DType featureType, long[] featureShape, Buffer targets,
+                                    DType targetType, long[] targetShape) {
+    Support.checkBuffer(features, featureType, featureShape, "features");
+    Support.checkBuffer(targets, targetType, targetShape, "targets");
+    TensorView x = new TensorView(), y = new TensorView();
+    try {
+      x.reset(features, featureType, featureShape);
+      y.reset(targets, targetType, targetShape);
+      SWIGTYPE_p_tk_dataset[] out = new SWIGTYPE_p_tk_dataset[1];
+      TrainKitException.check(TrainKitC.tk_dataset_create(x, y, out));
+      return new Dataset(out[0]);
+    } finally {
+      x.delete();
+      y.delete();
+      Reference.reachabilityFence(features);
+      Reference.reachabilityFence(targets);
+    }
+  }
+
+  /** The number of samples. */
   public long size() {
-    long size = trainkit_native.tkb_dataset_size(handle());
-    Native.check();
-    Reference.reachabilityFence(this);
-    return size;
+    long[] size = new long[1];
+    done(TrainKitC.tk_dataset_size(handle(), size));
+    return size[0];
   }
 
-  /** {mean, std} over all features. */
+  /** The shape of one sample's features (without the sample dimension). */
+  public long[] sampleShape() {
+    int[] rank = new int[1];
+    long[] shape = new long[TrainKitCConstants.TK_MAX_RANK];
+    done(TrainKitC.tk_dataset_sample_shape(handle(), rank, shape));
+    return Arrays.copyOf(shape, rank[0]);
+  }
+
+  /** {mean, standard deviation} of all features. */
   public double[] stats() {
-    ByteBuffer out = Native.direct(16);
-    Native.check(trainkit_native.tkb_dataset_stats(handle(), out));
-    Reference.reachabilityFence(this);
-    return new double[] {out.getDouble(0), out.getDouble(8)};
+    double[] mean = new double[1], std = new double[1];
+    done(TrainKitC.tk_dataset_stats(handle(), mean, std));
+    return new double[] {mean[0], std[0]};
   }
 
-  /** x -> (x - mean) / std. */
+  /** Features x become (x - mean) / std, in place. */
   public void standardize(double mean, double std) {
-    Native.check(trainkit_native.tkb_dataset_normalize(handle(), 1, mean, std));
-    Reference.reachabilityFence(this);
+    normalize(Normalization.MEAN_STD, mean, std);
+  }
+
+  /**
+   * Normalizes the features in place: {@link Normalization#UNIT_RANGE} maps the dataset's range onto
+   * [0, 1] (mean and std are not read), {@link Normalization#MEAN_STD} is (x - mean) / std. A batcher over
+   * the dataset must not exist while it is normalized.
+   */
+  public void normalize(Normalization normalization, double mean, double std) {
+    Objects.requireNonNull(normalization, "normalization");
+    done(TrainKitC.tk_dataset_normalize(handle(), normalization, mean, std));
   }
 }

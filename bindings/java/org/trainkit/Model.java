@@ -1,130 +1,230 @@
 package org.trainkit;
 
 import java.lang.ref.Reference;
-import org.trainkit.internal.trainkit_native;
+import java.util.Arrays;
+import java.util.Objects;
 
-/** A model under construction: a DAG of named nodes, shapes checked as nodes are added. */
-public final class Model extends NativeObject {
+/**
+ * A model under construction: a DAG of named nodes whose per-sample shapes are checked as each node is
+ * added. Builder methods return the new node's id. A {@link Trainer} copies the model, so the model may be
+ * closed once its trainers exist. Not for use from two threads at once.
+ */
+public final class Model extends NativeObject<SWIGTYPE_p_tk_model> {
+  private final int[] node = new int[1];
+
+  /** An empty model. */
   public Model() {
-    super(trainkit_native.tkb_model_create(), trainkit_native::tkb_model_destroy);
+    this(create());
   }
 
-  private Model(long handle) {
-    super(handle, trainkit_native::tkb_model_destroy);
+  private Model(SWIGTYPE_p_tk_model handle) {
+    super(handle, TrainKitC::tk_model_destroy);
   }
 
-  /** Builds a model from its JSON spec. */
+  private static SWIGTYPE_p_tk_model create() {
+    SWIGTYPE_p_tk_model[] out = new SWIGTYPE_p_tk_model[1];
+    TrainKitException.check(TrainKitC.tk_model_create(out));
+    return out[0];
+  }
+
+  /** Builds a model from its JSON spec text (as {@link #spec()} writes it). */
   public static Model fromSpec(String json) {
-    return new Model(trainkit_native.tkb_model_from_spec(json));
+    SWIGTYPE_p_tk_model[] out = new SWIGTYPE_p_tk_model[1];
+    TrainKitException.check(TrainKitC.tk_model_from_spec(json, out));
+    return new Model(out[0]);
   }
 
+  /** Builds a model from a spec file (as {@link #saveSpec(String)} writes it). */
   public static Model loadSpec(String path) {
-    return new Model(trainkit_native.tkb_model_load_spec(path));
+    SWIGTYPE_p_tk_model[] out = new SWIGTYPE_p_tk_model[1];
+    TrainKitException.check(TrainKitC.tk_model_load_spec(path, out));
+    return new Model(out[0]);
   }
 
-  /** An input of the given per-sample shape; returns its node. */
+  /**
+   * The registered ops as JSON text: {@code {"ops": [{"name": "linear", "inputs": 1, "attributes": [...]},
+   * ...]}}, the ops and attributes {@link #op(String, String, int...)} takes.
+   */
+  public static String opCatalog() {
+    long[] length = new long[1];
+    TrainKitException.check(TrainKitC.tk_op_catalog(null, length));
+    byte[] text = new byte[Support.arraySize(length[0], "the op catalog")];
+    TrainKitException.check(TrainKitC.tk_op_catalog(text, length));
+    return Support.string(text);
+  }
+
+  /** The node id a builder call wrote, once its status is OK. */
+  private int node(Status status) {
+    try {
+      TrainKitException.check(status);
+      return node[0];
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  /** An input of the given per-sample shape (without the batch dimension). */
   public int input(String name, long... shape) {
-    return node(trainkit_native.tkb_model_input(handle(), name, shape.length, Native.shape(shape)));
+    return node(TrainKitC.tk_model_input(handle(), name, shape, node));
   }
 
+  /** y = x W^T + b over the last dimension; W is [units, in_features], He-uniform initialized. */
   public int linear(int input, long units) {
-    return node(trainkit_native.tkb_model_linear(handle(), input, units));
+    return node(TrainKitC.tk_model_linear(handle(), input, units, node));
   }
 
+  /** A linear layer with or without bias and with the given weight initialization. */
+  public int linear(int input, long units, boolean bias, Init weightInit) {
+    Objects.requireNonNull(weightInit, "weightInit");
+    return node(TrainKitC.tk_model_linear_ex(handle(), input, units, bias ? 1 : 0, weightInit, node));
+  }
+
+  /** max(x, 0). */
   public int relu(int input) {
-    return node(trainkit_native.tkb_model_activation(handle(), input, 0));
+    return node(TrainKitC.tk_model_relu(handle(), input, node));
   }
 
+  /** GELU. */
   public int gelu(int input) {
-    return node(trainkit_native.tkb_model_activation(handle(), input, 1));
+    return node(TrainKitC.tk_model_gelu(handle(), input, node));
   }
 
+  /** tanh(x). */
   public int tanh(int input) {
-    return node(trainkit_native.tkb_model_activation(handle(), input, 2));
+    return node(TrainKitC.tk_model_tanh(handle(), input, node));
   }
 
+  /** 1 / (1 + e^-x). */
   public int sigmoid(int input) {
-    return node(trainkit_native.tkb_model_activation(handle(), input, 3));
+    return node(TrainKitC.tk_model_sigmoid(handle(), input, node));
   }
 
+  /** Drops each element with {@code probability} in training (scaling the rest); identity otherwise. */
   public int dropout(int input, double probability) {
-    return node(trainkit_native.tkb_model_dropout(handle(), input, probability));
+    return node(TrainKitC.tk_model_dropout(handle(), input, probability, node));
   }
 
-  /** Image dropout: drops whole channels of [channels, height, width] samples. */
+  /** Drops whole channels of [channels, height, width] samples in training (PyTorch's Dropout2d). */
   public int dropout2d(int input, double probability) {
-    return node(trainkit_native.tkb_model_dropout2d(handle(), input, probability));
+    return node(TrainKitC.tk_model_dropout2d(handle(), input, probability, node));
   }
 
-  /** Batch normalization per channel (PyTorch defaults: eps 1e-5, momentum 0.1). */
-  public int batchNorm(int input, double eps, double momentum) {
-    return node(trainkit_native.tkb_model_batch_norm(handle(), input, eps, momentum));
+  /** Flattens each sample to one dimension. */
+  public int flatten(int input) {
+    return node(TrainKitC.tk_model_flatten(handle(), input, node));
   }
 
-  /** Layer normalization over the last {@code axes} axes of each sample. */
-  public int layerNorm(int input, int axes, double eps) {
-    return node(trainkit_native.tkb_model_layer_norm(handle(), input, axes, eps));
+  /** Elementwise a + b of two nodes of equal shape. */
+  public int add(int a, int b) {
+    return node(TrainKitC.tk_model_add(handle(), a, b, node));
   }
 
-  /** Same element count, new per-sample shape, e.g. [28, 28] to [1, 28, 28]. */
+  /** The same elements in a new per-sample shape, e.g. [28, 28] to [1, 28, 28]. */
   public int reshape(int input, long... shape) {
-    return node(trainkit_native.tkb_model_reshape(handle(), input, shape.length, Native.shape(shape)));
+    return node(TrainKitC.tk_model_reshape(handle(), input, shape, node));
   }
 
-  /** 2-D convolution over [channels, height, width], square kernel, as PyTorch's Conv2d. */
+  /** 2-D convolution over [channels, height, width] with a square kernel, as PyTorch's Conv2d. */
   public int conv2d(int input, long outChannels, long kernel, long stride, long padding, long dilation, long groups,
                     boolean bias) {
-    return node(trainkit_native.tkb_model_conv2d(handle(), input, outChannels, kernel, stride, padding, dilation,
-                                                 groups, bias ? 1 : 0));
+    return node(TrainKitC.tk_model_conv2d(handle(), input, outChannels, kernel, stride, padding, dilation, groups,
+        bias ? 1 : 0, node));
   }
 
+  /** A convolution with stride 1, dilation 1, one group and a bias. */
   public int conv2d(int input, long outChannels, long kernel, long padding) {
     return conv2d(input, outChannels, kernel, 1, padding, 1, 1, true);
   }
 
+  /** Max pooling over [channels, height, width]; padding at most kernel / 2. */
   public int maxPool2d(int input, long kernel, long stride, long padding) {
-    return node(trainkit_native.tkb_model_pool2d(handle(), input, 0, kernel, stride, padding));
+    return node(TrainKitC.tk_model_max_pool2d(handle(), input, kernel, stride, padding, node));
   }
 
+  /** Average pooling over [channels, height, width]; padding at most kernel / 2. */
   public int avgPool2d(int input, long kernel, long stride, long padding) {
-    return node(trainkit_native.tkb_model_pool2d(handle(), input, 1, kernel, stride, padding));
+    return node(TrainKitC.tk_model_avg_pool2d(handle(), input, kernel, stride, padding, node));
   }
 
   /** [channels, height, width] to [channels]: the mean of each plane. */
   public int globalAvgPool(int input) {
-    return node(trainkit_native.tkb_model_global_avg_pool(handle(), input));
+    return node(TrainKitC.tk_model_global_avg_pool(handle(), input, node));
   }
 
-  public int flatten(int input) {
-    return node(trainkit_native.tkb_model_flatten(handle(), input));
+  /** Batch normalization per channel, as PyTorch's BatchNorm1d/2d (its defaults: eps 1e-5, momentum 0.1). */
+  public int batchNorm(int input, double eps, double momentum) {
+    return node(TrainKitC.tk_model_batch_norm(handle(), input, eps, momentum, node));
   }
 
-  public int add(int a, int b) {
-    return node(trainkit_native.tkb_model_add(handle(), a, b));
+  /** Layer normalization over the last {@code axes} axes of each sample, with learned weight and bias. */
+  public int layerNorm(int input, int axes, double eps) {
+    return node(TrainKitC.tk_model_layer_norm(handle(), input, axes, eps, node));
   }
 
+  /**
+   * Any registered op by name (see {@link #opCatalog()}) over earlier nodes, with its attributes as a JSON
+   * object, e.g. {@code op("linear", "{\"units\": 10, \"bias\": false}", x)}; null or "" gives the defaults.
+   * An unknown op or attribute is a TrainKitException of {@link Status#ERROR_INVALID_ARGUMENT}.
+   */
+  public int op(String name, String attributesJson, int... inputs) {
+    return node(TrainKitC.tk_model_op(handle(), name, inputs, attributesJson, node));
+  }
+
+  /** Marks the node the loss and predictions read, under the given name. */
   public Model output(int node, String name) {
-    Native.check(trainkit_native.tkb_model_output(handle(), node, name));
-    Reference.reachabilityFence(this);
+    done(TrainKitC.tk_model_output(handle(), node, name));
     return this;
+  }
+
+  /** Renames a node (names are unique; ops are named "&lt;type&gt;_&lt;id&gt;" by default). */
+  public Model setNodeName(int node, String name) {
+    done(TrainKitC.tk_model_set_node_name(handle(), node, name));
+    return this;
+  }
+
+  /** A node's name. */
+  public String nodeName(int node) {
+    try {
+      for (int capacity = 64; ; capacity *= 4) {
+        byte[] buffer = new byte[capacity];
+        TrainKitException.check(TrainKitC.tk_model_node_name(handle(), node, buffer));
+        if (!Support.full(buffer) || capacity > (1 << 24)) return Support.string(buffer);
+      }
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  /** A node's per-sample shape. */
+  public long[] nodeShape(int node) {
+    int[] rank = new int[1];
+    long[] shape = new long[TrainKitCConstants.TK_MAX_RANK];
+    done(TrainKitC.tk_model_node_shape(handle(), node, rank, shape));
+    return Arrays.copyOf(shape, rank[0]);
   }
 
   /** Scalar parameters of the model's nodes. */
   public long numParameters() {
-    long count = trainkit_native.tkb_model_num_parameters(handle());
-    Native.check();
-    Reference.reachabilityFence(this);
-    return count;
+    long[] count = new long[1];
+    done(TrainKitC.tk_model_num_parameters(handle(), count));
+    return count[0];
   }
 
+  /** The model's JSON spec, which {@link #fromSpec(String)} rebuilds the same model from. */
+  public String spec() {
+    try {
+      long[] length = new long[1];
+      TrainKitException.check(TrainKitC.tk_model_spec_length(handle(), length));
+      byte[] text = new byte[Support.arraySize(length[0], "the spec")];
+      TrainKitException.check(TrainKitC.tk_model_spec(handle(), text));
+      return Support.string(text);
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  /** Writes the spec to a file (atomically). */
   public void saveSpec(String path) {
-    Native.check(trainkit_native.tkb_model_save_spec(handle(), path));
-    Reference.reachabilityFence(this);
-  }
-
-  private int node(int id) {
-    Native.check();
-    Reference.reachabilityFence(this);
-    return id;
+    done(TrainKitC.tk_model_save_spec(handle(), path));
   }
 }

@@ -1,16 +1,37 @@
 package org.trainkit;
 
-/** A native error: the C API's status code and its message. */
-public class TrainKitException extends RuntimeException {
-  private final int status;
+import java.util.Objects;
 
-  public TrainKitException(int status, String message) {
+/** A failed trainkit call: its {@link Status} and the message that describes it. */
+public class TrainKitException extends RuntimeException {
+  private static final long serialVersionUID = 1L;
+
+  private final Status status;
+
+  /** An exception of a status other than {@link Status#OK}, with its message. */
+  public TrainKitException(Status status, String message) {
     super(message);
-    this.status = status;
+    this.status = Objects.requireNonNull(status, "status");
   }
 
-  /** The tk_status value, e.g. 3 for TK_ERROR_SHAPE_MISMATCH. */
-  public int status() {
+  /** The C API's status, e.g. {@link Status#ERROR_SHAPE_MISMATCH}. */
+  public Status status() {
     return status;
+  }
+
+  /**
+   * Returns normally for {@link Status#OK}; otherwise throws a TrainKitException with the status and
+   * {@code tk_last_error_message()} (the status's name when that is empty). Call it on the thread that
+   * made the call whose status it is.
+   */
+  public static void check(Status status) {
+    if (Objects.requireNonNull(status, "status") != Status.OK) throw of(status);
+  }
+
+  /** The exception for a failed status, with the calling thread's native message. */
+  static TrainKitException of(Status status) {
+    String message = TrainKitC.tk_last_error_message();
+    if (message == null || message.isEmpty()) message = TrainKitC.tk_status_string(status);
+    return new TrainKitException(status, message);
   }
 }

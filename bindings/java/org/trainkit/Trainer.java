@@ -2,203 +2,653 @@ package org.trainkit;
 
 import java.lang.ref.Reference;
 import java.nio.Buffer;
-import java.nio.ByteBuffer;
-import java.nio.FloatBuffer;
-import java.nio.IntBuffer;
-import org.trainkit.internal.trainkit_native;
+import java.util.Arrays;
+import java.util.Objects;
 
 /**
- * Trains a compiled copy of a model. Batches come from Java arrays (copied
- * into a reused direct buffer) or from direct NIO buffers (zero-copy).
- * Not for use from two threads at once.
+ * Trains a compiled copy of a model. Batches come from Java arrays (copied into reused native staging
+ * memory, so a step allocates nothing), from direct NIO buffers (zero-copy; read from the buffer's start,
+ * not its position), from {@link TensorView}s, or straight from a {@link Batcher}. Failures are
+ * TrainKitExceptions with the native message; a failed step changes nothing. Not for use from two threads
+ * at once.
  */
-public final class Trainer extends NativeObject {
-  // Reused across calls (allocated on first use, grown when needed), so a
-  // step creates no direct buffers.
-  private ByteBuffer staging = Native.direct(0);
-  private ByteBuffer labelStaging = Native.direct(0);
-  private final java.nio.LongBuffer inputShape = Native.shape(new long[8]);
-  private final java.nio.LongBuffer targetShape = Native.shape(new long[8]);
+public final class Trainer extends NativeObject<SWIGTYPE_p_tk_trainer> {
+  /** The loss scaler's state. */
+  public static final class LossScale {
+    /** The current scale (1 without loss scaling). */
+    public final double scale;
+    /** Clean steps since the scale last changed. */
+    public final long growthTracker;
+    /** Steps skipped so far. */
+    public final long skipped;
 
-  private static java.nio.LongBuffer fill(java.nio.LongBuffer buffer, long[] shape) {
-    if (shape.length > 8) throw new TrainKitException(1, "a shape has at most 8 extents, got " + shape.length);
-    buffer.clear();
-    buffer.put(shape).flip();
-    return buffer;
+    LossScale(double scale, long growthTracker, long skipped) {
+      this.scale = scale;
+      this.growthTracker = growthTracker;
+      this.skipped = skipped;
+    }
+
+    /** "scale S growth G skipped K". */
+    @Override
+    public String toString() {
+      return "scale " + scale + " growth " + growthTracker + " skipped " + skipped;
+    }
   }
+
+  /** This process's place among data-parallel processes. */
+  public static final class World {
+    /** This process's rank (0 unless distributed). */
+    public final int rank;
+    /** The number of processes (1 unless distributed). */
+    public final int size;
+
+    World(int rank, int size) {
+      this.rank = rank;
+      this.size = size;
+    }
+
+    /** "rank R of S". */
+    @Override
+    public String toString() {
+      return "rank " + rank + " of " + size;
+    }
+  }
+
+  /**
+   * Native memory every call reuses: the views handed to the C API and the staging buffers behind them.
+   * The Cleaner frees it with the trainer, so it must not reference the Trainer.
+   */
+  private static final class Scratch {
+    final TensorView inputs = new TensorView();
+    final TensorView targets = new TensorView();
+    final TensorView outputs = new TensorView();
+    final Support.HostBuffer inputBuffer = new Support.HostBuffer();
+    final Support.HostBuffer targetBuffer = new Support.HostBuffer();
+    final Support.HostBuffer outputBuffer = new Support.HostBuffer();
+
+    void free() {
+      inputs.delete();
+      targets.delete();
+      outputs.delete();
+      inputBuffer.free();
+      targetBuffer.free();
+      outputBuffer.free();
+    }
+  }
+
+  private final Scratch scratch;
+  // Out-params and shapes held as fields so that steps allocate nothing. Never returned to callers, except
+  // the report, which is left to its own proxy's cleanup because callers may keep it.
+  private StepReport report;
+  private final float[] loss = new float[1];
+  private final double[] double0 = new double[1];
+  private final double[] double1 = new double[1];
+  private final long[] long0 = new long[1];
+  private final long[] long1 = new long[1];
+  private final int[] int0 = new int[1];
+  private final int[] int1 = new int[1];
+  private final int[] hasBatch = new int[1];
+  private final long[] labelShape = new long[1];
+
+  /**
+   * Compiles a copy of {@code model} with {@code loss} and {@code options} (null: the defaults) and
+   * initializes its parameters from the seed. The model and options may be closed afterwards.
+   */
+  public Trainer(Model model, Loss loss, TrainerOptions options) {
+    this(create(model, loss, options), new Scratch());
+  }
+
+  /** A trainer with the default options. */
+  public Trainer(Model model, Loss loss) {
+    this(model, loss, null);
+  }
+
+  private Trainer(SWIGTYPE_p_tk_trainer handle, Scratch scratch) {
+    super(handle, trainer -> {
+      TrainKitC.tk_trainer_destroy(trainer);
+      scratch.free();
+    });
+    this.scratch = scratch;
+  }
+
+  private static SWIGTYPE_p_tk_trainer create(Model model, Loss loss, TrainerOptions options) {
+    Objects.requireNonNull(model, "model");
+    Objects.requireNonNull(loss, "loss");
+    SWIGTYPE_p_tk_trainer[] out = new SWIGTYPE_p_tk_trainer[1];
+    try {
+      TrainKitException.check(TrainKitC.tk_trainer_create(model.handle(), loss,
+          options == null ? null : options.handle(), out));
+    } finally {
+      Reference.reachabilityFence(model);
+      Reference.reachabilityFence(options);
+    }
+    return out[0];
+  }
+
+  // ---- GPUs -------------------------------------------------------------------------------------------
 
   /** CUDA GPUs a trainer can use (0 without the CUDA plugin, a driver or a GPU). */
   public static int gpuCount() {
-    int count = trainkit_native.tkb_gpu_count();
-    if (count < 0) Native.check(trainkit_native.tkb_last_status());
-    return count;
+    int[] count = new int[1];
+    TrainKitException.check(TrainKitC.tk_gpu_count(count, null));
+    return count[0];
   }
 
-  public Trainer(Model model, Loss loss, TrainerOptions options) {
-    super(create(model, loss, options), trainkit_native::tkb_trainer_destroy);
+  /** Why no GPU can be used (no plugin, no driver, no GPU), or "" when one can. */
+  public static String gpuUnavailableReason() {
+    int[] count = new int[1];
+    byte[] reason = new byte[1024];
+    TrainKitException.check(TrainKitC.tk_gpu_count(count, reason));
+    return count[0] > 0 ? "" : Support.string(reason);
   }
 
-  private static long create(Model model, Loss loss, TrainerOptions options) {
-    long handle = trainkit_native.tkb_trainer_create(model.handle(), loss.value, options == null ? 0 : options.handle());
-    Reference.reachabilityFence(model);
-    Reference.reachabilityFence(options);
-    return handle;
+  /** Name, memory and compute capability of CUDA GPU {@code index}. */
+  public static GpuInfo gpuInfo(int index) {
+    GpuInfo info = new GpuInfo();
+    TrainKitException.check(TrainKitC.tk_gpu_info_get(index, info));
+    return info;
   }
 
-  private static long product(long[] shape) {
-    long count = 1;
-    for (long extent : shape) count *= extent;
-    return count;
+  // ---- Staging ------------------------------------------------------------------------------------------
+
+  private void stageInputs(float[] inputs, long[] inputShape) {
+    Objects.requireNonNull(inputs, "inputs");
+    Support.checkCount(inputs.length, inputShape, "inputs");
+    scratch.inputs.reset(scratch.inputBuffer.put(inputs), DType.F32, inputShape);
   }
 
-  private FloatBuffer stage(float[] values) {
-    if (staging.capacity() < 4 * values.length) staging = Native.direct(4 * values.length);
-    FloatBuffer view = staging.clear().asFloatBuffer();
-    view.put(values).flip();
-    return view;
+  private void stageLabels(int[] labels) {
+    Objects.requireNonNull(labels, "labels");
+    labelShape[0] = labels.length;
+    scratch.targets.reset(scratch.targetBuffer.put(labels), DType.I32, labelShape);
   }
 
-  private IntBuffer stageLabels(int[] values) {
-    if (labelStaging.capacity() < 4 * values.length) labelStaging = Native.direct(4 * values.length);
-    IntBuffer view = labelStaging.clear().asIntBuffer();
-    view.put(values).flip();
-    return view;
+  private void stageTargets(float[] targets, long[] targetShape) {
+    Objects.requireNonNull(targets, "targets");
+    Support.checkCount(targets.length, targetShape, "targets");
+    scratch.targets.reset(scratch.targetBuffer.put(targets), DType.F32, targetShape);
   }
 
-  /** One step on class-index targets; returns the batch loss. */
+  private void bind(Buffer inputs, DType inputType, long[] inputShape, Buffer targets, DType targetType,
+                    long[] targetShape) {
+    Support.checkBuffer(inputs, inputType, inputShape, "inputs");
+    Support.checkBuffer(targets, targetType, targetShape, "targets");
+    scratch.inputs.reset(inputs, inputType, inputShape);
+    scratch.targets.reset(targets, targetType, targetShape);
+  }
+
+  private static TensorView given(TensorView view, String name) {
+    return Objects.requireNonNull(view, name);
+  }
+
+  private double loss(Status status) {
+    try {
+      TrainKitException.check(status);
+      return loss[0];
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  /** This trainer's reused report, made on first use. */
+  private StepReport report() {
+    if (report == null) report = new StepReport();
+    return report;
+  }
+
+  private StepReport reported(Status status, StepReport out) {
+    done(status);
+    return out;
+  }
+
+  private Evaluation evaluation(Status status) {
+    done(status);
+    return new Evaluation(double0[0], double1[0]);
+  }
+
+  // ---- Training -----------------------------------------------------------------------------------------
+
+  /** One step on f32 inputs [batch, input shape] and class labels [batch]; returns the batch loss. */
   public double step(float[] inputs, long[] inputShape, int[] labels) {
-    checkCount(inputs.length, inputShape);
-    return step(stage(inputs), inputShape, stageLabels(labels), DType.I32, new long[] {labels.length});
+    SWIGTYPE_p_tk_trainer trainer = handle();
+    stageInputs(inputs, inputShape);
+    stageLabels(labels);
+    return loss(TrainKitC.tk_trainer_step(trainer, scratch.inputs, scratch.targets, loss));
   }
 
-  /** One step on float targets (MSE, BCE); returns the batch loss. */
+  /** One step on f32 inputs and f32 targets (MSE, BCE); returns the batch loss. */
   public double step(float[] inputs, long[] inputShape, float[] targets, long[] targetShape) {
-    checkCount(inputs.length, inputShape);
-    FloatBuffer x = stage(inputs);
-    FloatBuffer y = FloatBuffer.wrap(targets);
-    ByteBuffer direct = Native.direct(4 * targets.length);
-    direct.asFloatBuffer().put(y);
-    return step(x, inputShape, direct, DType.F32, targetShape);
+    SWIGTYPE_p_tk_trainer trainer = handle();
+    stageInputs(inputs, inputShape);
+    stageTargets(targets, targetShape);
+    return loss(TrainKitC.tk_trainer_step(trainer, scratch.inputs, scratch.targets, loss));
   }
 
-  /** Zero-copy: direct buffers of f32 inputs and of targets (dtype per the loss). */
+  /** Zero-copy: one step on direct buffers of f32 inputs and of targets of {@code targetType}. */
   public double step(Buffer inputs, long[] inputShape, Buffer targets, DType targetType, long[] targetShape) {
-    checkCapacity(inputs, 4 * product(inputShape), "inputs");
-    checkCapacity(targets, (targetType == DType.F64 ? 8 : 4) * product(targetShape), "targets");
-    double loss = trainkit_native.tkb_trainer_step(handle(), inputs, DType.F32.value, inputShape.length,
-        fill(this.inputShape, inputShape), targets, targetType.value, targetShape.length,
-        fill(this.targetShape, targetShape));
-    Native.check();
-    Reference.reachabilityFence(this);
-    return loss;
+    return step(inputs, DType.F32, inputShape, targets, targetType, targetShape);
   }
 
-  /** Steps on the batcher's next batch; returns false at the end of the epoch. */
+  /** Zero-copy: one step on direct buffers of inputs and targets of the given dtypes and shapes. */
+  public double step(Buffer inputs, DType inputType, long[] inputShape, Buffer targets, DType targetType,
+                     long[] targetShape) {
+    SWIGTYPE_p_tk_trainer trainer = handle();
+    bind(inputs, inputType, inputShape, targets, targetType, targetShape);
+    try {
+      return loss(TrainKitC.tk_trainer_step(trainer, scratch.inputs, scratch.targets, loss));
+    } finally {
+      Reference.reachabilityFence(inputs);
+      Reference.reachabilityFence(targets);
+    }
+  }
+
+  /**
+   * One step on views as they are (e.g. from {@link Batcher#next}); the caller vouches that each view's
+   * memory holds its shape.
+   */
+  public double step(TensorView inputs, TensorView targets) {
+    return loss(TrainKitC.tk_trainer_step(handle(), given(inputs, "inputs"), given(targets, "targets"), loss));
+  }
+
+  /**
+   * Steps on the batcher's next batch without copying it and returns true, or returns false at the end of
+   * the epoch. The batch loss goes to {@code lossOut[0]} when {@code lossOut} is not null.
+   */
   public boolean stepNext(Batcher batcher, double[] lossOut) {
-    ByteBuffer out = Native.direct(8);
-    int result = trainkit_native.tkb_trainer_step_next(handle(), batcher.handle(), out);
-    Native.check();
-    Reference.reachabilityFence(this);
-    Reference.reachabilityFence(batcher);
-    if (result == 1 && lossOut != null && lossOut.length > 0) lossOut[0] = out.getDouble(0);
-    return result == 1;
+    SWIGTYPE_p_tk_trainer trainer = handle();
+    SWIGTYPE_p_tk_batcher batches = Objects.requireNonNull(batcher, "batcher").handle();
+    try {
+      TrainKitException.check(TrainKitC.tk_batcher_next(batches, scratch.inputs, scratch.targets, hasBatch));
+      if (hasBatch[0] == 0) return false;
+      TrainKitException.check(TrainKitC.tk_trainer_step(trainer, scratch.inputs, scratch.targets, loss));
+      if (lossOut != null && lossOut.length > 0) lossOut[0] = loss[0];
+      return true;
+    } finally {
+      Reference.reachabilityFence(this);
+      Reference.reachabilityFence(batcher);
+    }
   }
 
+  /** A step on class labels with a full report; the report is this trainer's, reused by the next call. */
+  public StepReport stepReport(float[] inputs, long[] inputShape, int[] labels) {
+    return stepReport(inputs, inputShape, labels, report());
+  }
+
+  /** A step on class labels, reported into {@code out}. */
+  public StepReport stepReport(float[] inputs, long[] inputShape, int[] labels, StepReport out) {
+    Objects.requireNonNull(out, "out");
+    SWIGTYPE_p_tk_trainer trainer = handle();
+    stageInputs(inputs, inputShape);
+    stageLabels(labels);
+    return reported(TrainKitC.tk_trainer_step_report(trainer, scratch.inputs, scratch.targets, out), out);
+  }
+
+  /** A step on f32 targets with a full report; the report is this trainer's, reused by the next call. */
+  public StepReport stepReport(float[] inputs, long[] inputShape, float[] targets, long[] targetShape) {
+    return stepReport(inputs, inputShape, targets, targetShape, report());
+  }
+
+  /** A step on f32 targets, reported into {@code out}. */
+  public StepReport stepReport(float[] inputs, long[] inputShape, float[] targets, long[] targetShape,
+                               StepReport out) {
+    Objects.requireNonNull(out, "out");
+    SWIGTYPE_p_tk_trainer trainer = handle();
+    stageInputs(inputs, inputShape);
+    stageTargets(targets, targetShape);
+    return reported(TrainKitC.tk_trainer_step_report(trainer, scratch.inputs, scratch.targets, out), out);
+  }
+
+  /** Zero-copy: a step on direct buffers, reported into {@code out} (null: this trainer's report). */
+  public StepReport stepReport(Buffer inputs, DType inputType, long[] inputShape, Buffer targets, DType targetType,
+                               long[] targetShape, StepReport out) {
+    StepReport into = out == null ? report() : out;
+    SWIGTYPE_p_tk_trainer trainer = handle();
+    bind(inputs, inputType, inputShape, targets, targetType, targetShape);
+    try {
+      return reported(TrainKitC.tk_trainer_step_report(trainer, scratch.inputs, scratch.targets, into), into);
+    } finally {
+      Reference.reachabilityFence(inputs);
+      Reference.reachabilityFence(targets);
+    }
+  }
+
+  /** A step on views as they are, reported into {@code out} (null: this trainer's report). */
+  public StepReport stepReport(TensorView inputs, TensorView targets, StepReport out) {
+    StepReport into = out == null ? report() : out;
+    return reported(TrainKitC.tk_trainer_step_report(handle(), given(inputs, "inputs"), given(targets, "targets"),
+        into), into);
+  }
+
+  /**
+   * Queues a step on class labels without waiting for the GPU (elsewhere it is a step); the arrays may be
+   * reused at once. {@link #waitSteps()} waits for the queued steps.
+   */
+  public void stepAsync(float[] inputs, long[] inputShape, int[] labels) {
+    SWIGTYPE_p_tk_trainer trainer = handle();
+    stageInputs(inputs, inputShape);
+    stageLabels(labels);
+    done(TrainKitC.tk_trainer_step_async(trainer, scratch.inputs, scratch.targets));
+  }
+
+  /** Queues a step on f32 targets (see {@link #stepAsync(float[], long[], int[])}). */
+  public void stepAsync(float[] inputs, long[] inputShape, float[] targets, long[] targetShape) {
+    SWIGTYPE_p_tk_trainer trainer = handle();
+    stageInputs(inputs, inputShape);
+    stageTargets(targets, targetShape);
+    done(TrainKitC.tk_trainer_step_async(trainer, scratch.inputs, scratch.targets));
+  }
+
+  /** Zero-copy: queues a step on direct buffers, which may be reused once it returns. */
+  public void stepAsync(Buffer inputs, DType inputType, long[] inputShape, Buffer targets, DType targetType,
+                        long[] targetShape) {
+    SWIGTYPE_p_tk_trainer trainer = handle();
+    bind(inputs, inputType, inputShape, targets, targetType, targetShape);
+    try {
+      done(TrainKitC.tk_trainer_step_async(trainer, scratch.inputs, scratch.targets));
+    } finally {
+      Reference.reachabilityFence(inputs);
+      Reference.reachabilityFence(targets);
+    }
+  }
+
+  /** Queues a step on views as they are. */
+  public void stepAsync(TensorView inputs, TensorView targets) {
+    done(TrainKitC.tk_trainer_step_async(handle(), given(inputs, "inputs"), given(targets, "targets")));
+  }
+
+  /**
+   * Waits for the queued steps and reports the last one in this trainer's reused report; a queued step
+   * whose loss or gradient was not finite (under {@link NonFinite#ERROR}) throws here.
+   */
+  public StepReport waitSteps() {
+    return waitSteps(report());
+  }
+
+  /** Waits for the queued steps and reports the last one into {@code out}. */
+  public StepReport waitSteps(StepReport out) {
+    Objects.requireNonNull(out, "out");
+    return reported(TrainKitC.tk_trainer_wait(handle(), out), out);
+  }
+
+  // ---- Evaluation and prediction ---------------------------------------------------------------------------
+
+  /** Loss and accuracy on one batch of class labels, without training (dropout off). */
   public Evaluation evaluate(float[] inputs, long[] inputShape, int[] labels) {
-    checkCount(inputs.length, inputShape);
-    ByteBuffer out = Native.direct(16);
-    Native.check(trainkit_native.tkb_trainer_evaluate(handle(), stage(inputs), DType.F32.value, inputShape.length,
-        Native.shape(inputShape), stageLabels(labels), DType.I32.value, 1, Native.shape(labels.length), out));
-    Reference.reachabilityFence(this);
-    return new Evaluation(out.getDouble(0), out.getDouble(8));
+    SWIGTYPE_p_tk_trainer trainer = handle();
+    stageInputs(inputs, inputShape);
+    stageLabels(labels);
+    return evaluation(TrainKitC.tk_trainer_evaluate(trainer, scratch.inputs, scratch.targets, double0, double1));
   }
 
+  /** Loss (and accuracy, NaN for MSE) on one batch of f32 targets, without training. */
+  public Evaluation evaluate(float[] inputs, long[] inputShape, float[] targets, long[] targetShape) {
+    SWIGTYPE_p_tk_trainer trainer = handle();
+    stageInputs(inputs, inputShape);
+    stageTargets(targets, targetShape);
+    return evaluation(TrainKitC.tk_trainer_evaluate(trainer, scratch.inputs, scratch.targets, double0, double1));
+  }
+
+  /** Zero-copy: loss and accuracy on one batch in direct buffers. */
+  public Evaluation evaluate(Buffer inputs, DType inputType, long[] inputShape, Buffer targets, DType targetType,
+                             long[] targetShape) {
+    SWIGTYPE_p_tk_trainer trainer = handle();
+    bind(inputs, inputType, inputShape, targets, targetType, targetShape);
+    try {
+      return evaluation(TrainKitC.tk_trainer_evaluate(trainer, scratch.inputs, scratch.targets, double0, double1));
+    } finally {
+      Reference.reachabilityFence(inputs);
+      Reference.reachabilityFence(targets);
+    }
+  }
+
+  /** Loss and accuracy on one batch of views as they are. */
+  public Evaluation evaluate(TensorView inputs, TensorView targets) {
+    return evaluation(TrainKitC.tk_trainer_evaluate(handle(), given(inputs, "inputs"), given(targets, "targets"),
+        double0, double1));
+  }
+
+  /** Loss and accuracy over a whole dataset, in batches of {@code batchSize}. */
   public Evaluation evaluate(Dataset dataset, long batchSize) {
-    ByteBuffer out = Native.direct(16);
-    Native.check(trainkit_native.tkb_trainer_evaluate_dataset(handle(), dataset.handle(), batchSize, out));
-    Reference.reachabilityFence(this);
-    Reference.reachabilityFence(dataset);
-    return new Evaluation(out.getDouble(0), out.getDouble(8));
+    SWIGTYPE_p_tk_dataset data = Objects.requireNonNull(dataset, "dataset").handle();
+    try {
+      return evaluation(TrainKitC.tk_trainer_evaluate_dataset(handle(), data, batchSize, double0, double1));
+    } finally {
+      Reference.reachabilityFence(dataset);
+    }
   }
 
-  /** Outputs [batch, outputs...] as a flat array: logits, or probabilities. */
+  /**
+   * Outputs [batch, outputsPerSample] as a new flat array: logits, or with {@code probabilities} softmax
+   * (cross-entropy) or sigmoid (BCE) values.
+   */
   public float[] predict(float[] inputs, long[] inputShape, long outputsPerSample, boolean probabilities) {
-    checkCount(inputs.length, inputShape);
-    long rows = inputShape[0];
-    ByteBuffer out = Native.direct(bytes(4 * rows * outputsPerSample));
-    Native.check(trainkit_native.tkb_trainer_predict(handle(), stage(inputs), DType.F32.value, inputShape.length,
-        Native.shape(inputShape), probabilities ? 1 : 0, out, DType.F32.value, 2,
-        Native.shape(rows, outputsPerSample)));
-    Reference.reachabilityFence(this);
-    float[] result = new float[(int) (rows * outputsPerSample)];
-    out.asFloatBuffer().get(result);
-    return result;
+    Objects.requireNonNull(inputShape, "inputShape");
+    if (inputShape.length == 0) throw new TrainKitException(Status.ERROR_SHAPE_MISMATCH, "inputs have no batch dimension");
+    long[] outShape = {inputShape[0], outputsPerSample};
+    float[] out = new float[Support.arraySize(Support.elements(outShape, "outputs shape"), "the outputs")];
+    predict(inputs, inputShape, probabilities, out, outShape);
+    return out;
   }
 
+  /** Outputs into a caller array of shape {@code outShape} ([batch, output shape]). */
+  public void predict(float[] inputs, long[] inputShape, boolean probabilities, float[] out, long[] outShape) {
+    Objects.requireNonNull(out, "out");
+    Support.checkCount(out.length, outShape, "out");
+    SWIGTYPE_p_tk_trainer trainer = handle();
+    stageInputs(inputs, inputShape);
+    scratch.outputs.reset(scratch.outputBuffer.ensure(4L * out.length), DType.F32, outShape);
+    done(TrainKitC.tk_trainer_predict(trainer, scratch.inputs, probabilities ? 1 : 0, scratch.outputs));
+    scratch.outputBuffer.get(out);
+  }
+
+  /** Zero-copy: outputs (f32 or f64) of inputs in direct buffers. */
+  public void predict(Buffer inputs, DType inputType, long[] inputShape, boolean probabilities, Buffer out,
+                      DType outType, long[] outShape) {
+    SWIGTYPE_p_tk_trainer trainer = handle();
+    Support.checkBuffer(inputs, inputType, inputShape, "inputs");
+    Support.checkBuffer(out, outType, outShape, "out");
+    scratch.inputs.reset(inputs, inputType, inputShape);
+    scratch.outputs.reset(out, outType, outShape);
+    try {
+      done(TrainKitC.tk_trainer_predict(trainer, scratch.inputs, probabilities ? 1 : 0, scratch.outputs));
+    } finally {
+      Reference.reachabilityFence(inputs);
+      Reference.reachabilityFence(out);
+    }
+  }
+
+  // ---- State -------------------------------------------------------------------------------------------------
+
+  /** The loss scaler's scale, clean steps since it changed, and steps skipped. */
+  public LossScale lossScale() {
+    done(TrainKitC.tk_trainer_loss_scale(handle(), double0, long0, long1));
+    return new LossScale(double0[0], long0[0], long1[0]);
+  }
+
+  /** Optimizer steps taken. */
   public long stepCount() {
-    long steps = trainkit_native.tkb_trainer_step_count(handle());
-    Native.check();
-    Reference.reachabilityFence(this);
-    return steps;
+    done(TrainKitC.tk_trainer_step_count(handle(), long0));
+    return long0[0];
   }
 
-  /** All parameters as one array, in tensor order. */
-  public float[] parameters() {
-    long count = trainkit_native.tkb_trainer_num_parameters(handle());
-    Native.check();
-    ByteBuffer out = Native.direct(bytes(4 * count));
-    Native.check(trainkit_native.tkb_trainer_copy_parameters(handle(), out, count));
-    Reference.reachabilityFence(this);
-    float[] values = new float[(int) count];
-    out.asFloatBuffer().get(values);
+  /** Batches dropped as non-finite (under loss scaling or {@link NonFinite#SKIP}). */
+  public long skippedSteps() {
+    done(TrainKitC.tk_trainer_skipped_steps(handle(), long0));
+    return long0[0];
+  }
+
+  /** The learning rate the next optimizer update will use. */
+  public double learningRate() {
+    done(TrainKitC.tk_trainer_learning_rate(handle(), double0));
+    return double0[0];
+  }
+
+  /** The global gradient norm of the last update (before clipping). */
+  public double lastGradNorm() {
+    done(TrainKitC.tk_trainer_last_grad_norm(handle(), double0));
+    return double0[0];
+  }
+
+  /** This process's rank and the world size (0 and 1 unless distributed). */
+  public World world() {
+    done(TrainKitC.tk_trainer_world(handle(), int0, int1));
+    return new World(int0[0], int1[0]);
+  }
+
+  /** The device the trainer runs on, e.g. "cpu" or "cuda:0 (NVIDIA H100)". */
+  public String deviceName() {
+    byte[] name = new byte[512];
+    done(TrainKitC.tk_trainer_device_name(handle(), name));
+    return Support.string(name);
+  }
+
+  // ---- Parameters --------------------------------------------------------------------------------------------
+
+  /** The number of parameter tensors, in model order. */
+  public int numParameterTensors() {
+    done(TrainKitC.tk_trainer_num_parameter_tensors(handle(), int0));
+    return int0[0];
+  }
+
+  /** The name of parameter tensor {@code index}, e.g. "linear_1.weight". */
+  public String parameterName(int index) {
+    try {
+      long[] shape = new long[TrainKitCConstants.TK_MAX_RANK];
+      for (int capacity = 128; ; capacity *= 4) {
+        byte[] name = new byte[capacity];
+        TrainKitException.check(TrainKitC.tk_trainer_parameter_info(handle(), index, name, int0, shape));
+        if (!Support.full(name) || capacity > (1 << 24)) return Support.string(name);
+      }
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  /** The shape of parameter tensor {@code index}. */
+  public long[] parameterShape(int index) {
+    long[] shape = new long[TrainKitCConstants.TK_MAX_RANK];
+    done(TrainKitC.tk_trainer_parameter_info(handle(), index, null, int0, shape));
+    return Arrays.copyOf(shape, int0[0]);
+  }
+
+  /** A copy of parameter tensor {@code index} as f32, flat in row-major order. */
+  public float[] getParameter(int index) {
+    float[] values = new float[Support.arraySize(Support.elements(parameterShape(index), "the parameter"),
+        "the parameter")];
+    getParameter(index, values);
     return values;
   }
 
-  /** Saves a checkpoint (atomically), with the batcher's position if given. */
+  /** Copies parameter tensor {@code index} into {@code out}, which holds exactly its elements. */
+  public void getParameter(int index, float[] out) {
+    Objects.requireNonNull(out, "out");
+    long[] shape = parameterShape(index);
+    Support.checkCount(out.length, shape, "out");
+    scratch.outputs.reset(scratch.outputBuffer.ensure(4L * out.length), DType.F32, shape);
+    done(TrainKitC.tk_trainer_get_parameter(handle(), index, scratch.outputs));
+    scratch.outputBuffer.get(out);
+  }
+
+  /** Sets parameter tensor {@code index} from f32 values of exactly its element count. */
+  public void setParameter(int index, float[] values) {
+    Objects.requireNonNull(values, "values");
+    long[] shape = parameterShape(index);
+    Support.checkCount(values.length, shape, "values");
+    scratch.outputs.reset(scratch.outputBuffer.put(values), DType.F32, shape);
+    done(TrainKitC.tk_trainer_set_parameter(handle(), index, scratch.outputs));
+  }
+
+  /** Total scalar parameters. */
+  public long numParameters() {
+    done(TrainKitC.tk_trainer_num_parameters(handle(), long0));
+    return long0[0];
+  }
+
+  /** All parameters as one new f32 array, in tensor order. */
+  public float[] parameters() {
+    float[] values = new float[Support.arraySize(numParameters(), "the parameters")];
+    copyParameters(values);
+    return values;
+  }
+
+  /** Copies all parameters, in tensor order, into {@code out} (of {@link #numParameters()} floats). */
+  public void copyParameters(float[] out) {
+    Objects.requireNonNull(out, "out");
+    done(TrainKitC.tk_trainer_copy_parameters(handle(), out));
+  }
+
+  // ---- Files -------------------------------------------------------------------------------------------------
+
+  /** Saves a checkpoint (atomically). */
+  public void save(String path) {
+    save(path, null);
+  }
+
+  /** Saves a checkpoint with the batcher's position when {@code cursor} is not null. */
   public void save(String path, Batcher cursor) {
-    Native.check(trainkit_native.tkb_trainer_save(handle(), path, cursor == null ? 0 : cursor.handle()));
-    Reference.reachabilityFence(this);
-    Reference.reachabilityFence(cursor);
+    try {
+      done(TrainKitC.tk_trainer_save(handle(), path, cursor == null ? null : cursor.handle()));
+    } finally {
+      Reference.reachabilityFence(cursor);
+    }
   }
 
-  /** Restores a checkpoint (all-or-nothing), and the batcher's position if given. */
+  /**
+   * Saves "&lt;prefix&gt;-&lt;step&gt;.safetensors" (with the batcher's position when {@code cursor} is not
+   * null), deletes the oldest such files beyond {@code keep}, and returns the path written.
+   */
+  public String saveKeepLast(String prefix, int keep, Batcher cursor) {
+    byte[] path = new byte[4096 + (prefix == null ? 0 : 4 * prefix.length())];
+    try {
+      done(TrainKitC.tk_trainer_save_keep_last(handle(), prefix, keep, cursor == null ? null : cursor.handle(), path));
+    } finally {
+      Reference.reachabilityFence(cursor);
+    }
+    return Support.string(path);
+  }
+
+  /** Restores a checkpoint from a trainer of the same model and options; on any error nothing changes. */
+  public void load(String path) {
+    load(path, null);
+  }
+
+  /** Restores a checkpoint and, when {@code cursor} is not null, the batcher's position. */
   public void load(String path, Batcher cursor) {
-    Native.check(trainkit_native.tkb_trainer_load(handle(), path, cursor == null ? 0 : cursor.handle()));
-    Reference.reachabilityFence(this);
-    Reference.reachabilityFence(cursor);
+    try {
+      done(TrainKitC.tk_trainer_load(handle(), path, cursor == null ? null : cursor.handle()));
+    } finally {
+      Reference.reachabilityFence(cursor);
+    }
   }
 
+  /** Writes the weights only (safetensors) as F32, F16 or BF16. */
   public void exportWeights(String path, DType dtype) {
-    Native.check(trainkit_native.tkb_trainer_export_weights(handle(), path, dtype.value));
-    Reference.reachabilityFence(this);
+    Objects.requireNonNull(dtype, "dtype");
+    done(TrainKitC.tk_trainer_export_weights(handle(), path, dtype));
   }
 
+  /** Loads weights by name from a safetensors file of any float dtype. */
   public void importWeights(String path) {
-    Native.check(trainkit_native.tkb_trainer_import_weights(handle(), path));
-    Reference.reachabilityFence(this);
+    done(TrainKitC.tk_trainer_import_weights(handle(), path));
   }
 
-  /** The native side reads from the buffer's start; it must hold the whole shape. */
-  private static void checkCapacity(Buffer buffer, long bytes, String what) {
-    if (buffer == null || !buffer.isDirect())
-      throw new TrainKitException(2, what + " must be a direct buffer (ByteBuffer.allocateDirect)");
-    long capacity = buffer.capacity();
-    if (buffer instanceof FloatBuffer || buffer instanceof IntBuffer) capacity *= 4;
-    else if (buffer instanceof java.nio.ShortBuffer || buffer instanceof java.nio.CharBuffer) capacity *= 2;
-    else if (!(buffer instanceof ByteBuffer)) capacity *= 8;  // LongBuffer, DoubleBuffer
-    if (capacity < bytes)
-      throw new TrainKitException(3, what + " holds " + capacity + " bytes, the shape needs " + bytes);
+  /** Sets a user property, saved with checkpoints. */
+  public void setProperty(String key, String value) {
+    done(TrainKitC.tk_trainer_set_property(handle(), key, value));
   }
 
-  /** Java buffers hold at most 2 GiB: larger results cannot be returned as arrays. */
-  private static int bytes(long bytes) {
-    if (bytes > Integer.MAX_VALUE - 8)
-      throw new TrainKitException(5, "a result of " + bytes + " bytes does not fit a Java array");
-    return (int) bytes;
-  }
-
-  private static void checkCount(int length, long[] shape) {
-    if (product(shape) != length)
-      throw new TrainKitException(3, "the array holds " + length + " values, the shape describes " + product(shape));
+  /** A user property's value; a missing key is a TrainKitException of ERROR_INVALID_ARGUMENT. */
+  public String getProperty(String key) {
+    try {
+      byte[] value = new byte[256];
+      TrainKitException.check(TrainKitC.tk_trainer_get_property(handle(), key, value, long0));
+      if (long0[0] > value.length) {
+        value = new byte[Support.arraySize(long0[0], "the property")];
+        TrainKitException.check(TrainKitC.tk_trainer_get_property(handle(), key, value, long0));
+      }
+      return Support.string(value);
+    } finally {
+      Reference.reachabilityFence(this);
+    }
   }
 }

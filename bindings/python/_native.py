@@ -1,0 +1,161 @@
+"""What every trainkit object shares: the generated C API module, statuses as
+exceptions, handle ownership, and the checks on paths and arrays that the C
+API cannot make on Python values."""
+from __future__ import annotations
+
+import operator
+import os
+import threading
+from typing import Any, Callable, ClassVar, Optional, Sequence, Tuple, TypeVar, Union
+
+import numpy as np
+import numpy.typing as npt
+
+from . import capi as capi  # SWIG's module: one function per C function
+from ._enums import Status
+
+PathLike = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
+ArrayLike = npt.ArrayLike
+
+
+class TrainKitError(RuntimeError):
+    """A native error: `status` is the C API's tk_status, the message its own."""
+
+    status: Status
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = Status(status)
+
+
+def check(status: int) -> None:
+    if status != Status.OK:
+        raise TrainKitError(status, capi.tk_last_error_message())
+
+
+def call(function: Callable[..., Any], *args: Any) -> Any:
+    """Calls a C API function and returns its out-params: None, one value, or
+    a tuple. SWIG returns a bare status, or [status, out...]."""
+    result = function(*args)
+    if isinstance(result, list):
+        check(result[0])
+        values = result[1:]
+        return values[0] if len(values) == 1 else tuple(values)
+    check(result)
+    return None
+
+
+def text(function: Callable[..., Any], *args: Any, capacity: int = 256) -> str:
+    """A string a C function writes into a (buffer, capacity) pair."""
+    buffer = bytearray(capacity)
+    call(function, *args, buffer)
+    return buffer.split(b"\0", 1)[0].decode()
+
+
+def path(value: PathLike, what: str = "path") -> str:
+    """A file path as the C API takes it: str, bytes or os.PathLike; never
+    None, and never with an embedded NUL (C would cut the name there)."""
+    if value is None:
+        raise TypeError(f"{what} is None")
+    name = os.fsdecode(os.fspath(value))
+    if "\0" in name:
+        raise ValueError(f"{what} {name!r} contains a NUL character")
+    return name
+
+
+def extent(value: Any, what: str) -> int:
+    """An int, never a float or a str that happens to convert."""
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise TypeError(f"{what} must be an int, got {type(value).__name__} {value!r}") from None
+
+
+def shape(values: Sequence[Any], what: str = "shape") -> list[int]:
+    return [extent(value, what) for value in values]
+
+
+def features(values: ArrayLike) -> npt.NDArray[Any]:
+    """Float inputs as an array the C API reads in place: float arrays (f32,
+    f64, f16, any strides) as they are, everything else as f32."""
+    array = np.asarray(values)
+    if array.dtype.kind == "f" and array.dtype.itemsize in (2, 4, 8) and array.dtype.isnative:
+        return array
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"inputs must be numbers, got dtype {array.dtype}")
+    return array.astype(np.float32)
+
+
+def targets(values: ArrayLike) -> npt.NDArray[Any]:
+    """Class indices as int32 (refused, never wrapped, when one does not fit)
+    or float targets as f32."""
+    array = np.asarray(values)
+    if array.dtype.kind in "iu":
+        if array.dtype != np.int32 and array.size:
+            low, high = int(array.min()), int(array.max())
+            if low < np.iinfo(np.int32).min or high > np.iinfo(np.int32).max:
+                bad = low if low < np.iinfo(np.int32).min else high
+                raise ValueError(f"class index {bad} does not fit in int32")
+        return array.astype(np.int32, copy=False)
+    if array.dtype.kind in "bf":
+        return array.astype(np.float32, copy=False)
+    raise TypeError(f"targets must be class indices or numbers, got dtype {array.dtype}")
+
+
+H = TypeVar("H", bound="Handle")
+
+
+class Handle:
+    """Owns one native handle: freed by close(), at the end of a `with`
+    block, or when garbage collected. Closing twice does nothing; a closed
+    object raises ValueError when used."""
+
+    _destroy: ClassVar[Callable[[Any], None]]
+
+    def __init__(self, handle: Any) -> None:
+        self._handle: Optional[Any] = handle
+        self._lock = threading.Lock()
+
+    @property
+    def handle(self) -> Any:
+        """The C API handle, for calling any `trainkit.capi` function on it."""
+        handle = self._handle
+        if handle is None:
+            raise ValueError(f"{type(self).__name__} is closed")
+        return handle
+
+    @property
+    def closed(self) -> bool:
+        return self._handle is None
+
+    def close(self) -> None:
+        with self._lock:
+            handle, self._handle = self._handle, None
+        if handle is not None:
+            type(self)._destroy(handle)
+
+    def __enter__(self: H) -> H:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        if getattr(self, "_handle", None) is not None:
+            self.close()
+
+
+def handle_or_none(value: Optional[Handle]) -> Any:
+    return None if value is None else value.handle
+
+
+def view_shape(view: Any) -> Tuple[int, ...]:
+    return tuple(view.extent(axis) for axis in range(view.rank))
+
+
+_NUMPY_DTYPES = {0: np.float32, 1: np.float64, 2: np.float16, 3: np.uint16, 4: np.int32, 5: np.uint8}
+
+
+def view_array(view: Any) -> npt.NDArray[Any]:
+    """A copy of a native view's memory (bf16 comes back as its uint16 bits)."""
+    return np.frombuffer(view.memory(), dtype=_NUMPY_DTYPES[view.dtype]).reshape(view_shape(view)).copy()

@@ -1,0 +1,226 @@
+"""Trainer: a compiled copy of a model with its loss, optimizer and state."""
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any, Dict, List, Optional, Tuple, Union
+
+import numpy as np
+import numpy.typing as npt
+
+from ._enums import DType, Loss
+from ._native import ArrayLike, Handle, PathLike, call, capi, extent, handle_or_none, path, text
+from ._native import features as as_inputs
+from ._native import targets as as_targets
+from .data import Batcher, Dataset
+from .model import Model
+from .options import TrainerOptions
+
+
+@dataclasses.dataclass(frozen=True)
+class StepReport:
+    """What one step did (tk_step_report)."""
+
+    applied: bool  # the optimizer updated the weights
+    skipped: bool  # the batch was dropped (non-finite under loss scaling or NonFinite.SKIP)
+    loss: float  # the batch loss, unscaled
+    loss_scale: float  # the scale this step's backward used (1 without loss scaling)
+    learning_rate: float  # of the update, when applied
+    grad_norm: float  # global norm of the unscaled gradient, when applied
+    step: int  # optimizer steps after the call
+
+    @staticmethod
+    def of(report: Any) -> "StepReport":
+        return StepReport(bool(report.applied), bool(report.skipped), float(report.loss), float(report.loss_scale),
+                          float(report.learning_rate), float(report.grad_norm), int(report.step))
+
+
+class Trainer(Handle):
+    """Trains a compiled copy of a model (the model may be closed after).
+    Batches are any arrays: float inputs are read in place (any strides);
+    class indices that do not fit in int32 are refused. The GIL is released
+    during every native call, so other Python threads run while a step
+    does. Not for use from two threads at once."""
+
+    _destroy = staticmethod(capi.tk_trainer_destroy)
+
+    def __init__(self, model: Model, loss: Loss = Loss.SOFTMAX_CROSS_ENTROPY,
+                 options: Optional[TrainerOptions] = None) -> None:
+        super().__init__(call(capi.tk_trainer_create, model.handle, Loss(loss), handle_or_none(options)))
+        self.loss = Loss(loss)
+        spec = json.loads(model.spec())
+        names = [node["name"] for node in spec.get("nodes", [])]
+        output = spec.get("output", {}).get("node")
+        self.output_shape = model.node_shape(names.index(output)) if output in names else ()
+        self._report = capi.StepReport()
+
+    # ---- Training ----------------------------------------------------------
+
+    def step(self, inputs: ArrayLike, targets: ArrayLike) -> float:
+        """One training step on a batch; returns the batch loss (before the update)."""
+        return float(call(capi.tk_trainer_step, self.handle, as_inputs(inputs), as_targets(targets)))
+
+    def step_report(self, inputs: ArrayLike, targets: ArrayLike) -> StepReport:
+        """tk_trainer_step with a full report (skipped steps under fp16 show here)."""
+        call(capi.tk_trainer_step_report, self.handle, as_inputs(inputs), as_targets(targets), self._report)
+        return StepReport.of(self._report)
+
+    def step_async(self, inputs: ArrayLike, targets: ArrayLike) -> None:
+        """Queues a step (on a GPU, overlapping the next batch's copy); see wait()."""
+        call(capi.tk_trainer_step_async, self.handle, as_inputs(inputs), as_targets(targets))
+
+    def wait(self) -> StepReport:
+        """Waits for queued steps and reports the last one."""
+        call(capi.tk_trainer_wait, self.handle, self._report)
+        return StepReport.of(self._report)
+
+    def step_next(self, batcher: Batcher) -> Optional[float]:
+        """Steps on the batcher's next batch without copying it: the loss, or
+        None at the end of the epoch."""
+        views = batcher.next_views()
+        if views is None:
+            return None
+        return float(call(capi.tk_trainer_step, self.handle, views[0], views[1]))
+
+    # ---- Evaluation and prediction -------------------------------------------
+
+    def evaluate(self, inputs: Union[ArrayLike, Dataset], targets: Optional[ArrayLike] = None,
+                 batch_size: int = 1000) -> Tuple[float, float]:
+        """(loss, accuracy) on a batch, or on a whole Dataset in batches."""
+        if isinstance(inputs, Dataset):
+            loss, accuracy = call(capi.tk_trainer_evaluate_dataset, self.handle, inputs.handle,
+                                  extent(batch_size, "batch_size"))
+        else:
+            if targets is None:
+                raise TypeError("evaluate on a batch needs its targets")
+            loss, accuracy = call(capi.tk_trainer_evaluate, self.handle, as_inputs(inputs), as_targets(targets))
+        return float(loss), float(accuracy)
+
+    def predict(self, inputs: ArrayLike, outputs_per_sample: Optional[int] = None, probabilities: bool = False,
+                out: Optional[npt.NDArray[Any]] = None) -> npt.NDArray[Any]:
+        """Outputs [batch, output shape] (logits, or probabilities): into `out`
+        (f32 or f64) when given, else a new f32 array."""
+        x = as_inputs(inputs)
+        if out is None:
+            per_sample = self.output_shape if outputs_per_sample is None else (extent(outputs_per_sample, "outputs"),)
+            out = np.empty((x.shape[0], *per_sample) if x.ndim else per_sample, dtype=np.float32)
+        call(capi.tk_trainer_predict, self.handle, x, int(probabilities), out)
+        return out
+
+    # ---- State ---------------------------------------------------------------------
+
+    @property
+    def step_count(self) -> int:
+        """Optimizer steps so far."""
+        return int(call(capi.tk_trainer_step_count, self.handle))
+
+    @property
+    def skipped_steps(self) -> int:
+        return int(call(capi.tk_trainer_skipped_steps, self.handle))
+
+    @property
+    def learning_rate(self) -> float:
+        """The learning rate the next update will use."""
+        return float(call(capi.tk_trainer_learning_rate, self.handle))
+
+    @property
+    def last_grad_norm(self) -> float:
+        return float(call(capi.tk_trainer_last_grad_norm, self.handle))
+
+    def loss_scale(self) -> Tuple[float, int, int]:
+        """(scale, clean steps since its last change, steps skipped)."""
+        scale, tracker, skipped = call(capi.tk_trainer_loss_scale, self.handle)
+        return float(scale), int(tracker), int(skipped)
+
+    @property
+    def world(self) -> Tuple[int, int]:
+        """(rank, world size): (0, 1) unless distributed."""
+        rank, size = call(capi.tk_trainer_world, self.handle)
+        return int(rank), int(size)
+
+    @property
+    def device_name(self) -> str:
+        return text(capi.tk_trainer_device_name, self.handle)
+
+    # ---- Parameters ----------------------------------------------------------------
+
+    def parameter_names(self) -> List[str]:
+        """Parameter tensors in model order, named "<node>.<param>"."""
+        return [self._parameter_info(i)[0] for i in range(call(capi.tk_trainer_num_parameter_tensors, self.handle))]
+
+    def _parameter_info(self, index: int) -> Tuple[str, Tuple[int, ...]]:
+        name, extents = bytearray(256), np.zeros(8, dtype=np.int64)
+        rank = call(capi.tk_trainer_parameter_info, self.handle, index, name, extents)
+        return name.split(b"\0", 1)[0].decode(), tuple(int(e) for e in extents[:rank])
+
+    def _index(self, tensor: Union[int, str]) -> int:
+        if isinstance(tensor, str):
+            names = self.parameter_names()
+            if tensor not in names:
+                raise KeyError(f"no parameter tensor {tensor!r}; the model has {names}")
+            return names.index(tensor)
+        return extent(tensor, "a parameter index")
+
+    def parameter(self, tensor: Union[int, str]) -> npt.NDArray[np.float32]:
+        """A copy of one parameter tensor (by index or name), f32."""
+        index = self._index(tensor)
+        out = np.empty(self._parameter_info(index)[1], dtype=np.float32)
+        call(capi.tk_trainer_get_parameter, self.handle, index, out)
+        return out
+
+    def set_parameter(self, tensor: Union[int, str], values: ArrayLike) -> None:
+        """Replaces one parameter tensor (f32, f64 or f16, of its shape)."""
+        call(capi.tk_trainer_set_parameter, self.handle, self._index(tensor), as_inputs(values))
+
+    def state_dict(self) -> Dict[str, npt.NDArray[np.float32]]:
+        """Every parameter tensor by name (copies)."""
+        return {name: self.parameter(i) for i, name in enumerate(self.parameter_names())}
+
+    def num_parameters(self) -> int:
+        return int(call(capi.tk_trainer_num_parameters, self.handle))
+
+    def parameters(self) -> npt.NDArray[np.float32]:
+        """All parameters as one f32 array, in tensor order."""
+        out = np.empty(self.num_parameters(), dtype=np.float32)
+        call(capi.tk_trainer_copy_parameters, self.handle, out)
+        return out
+
+    # ---- Files -----------------------------------------------------------------------
+
+    def save(self, checkpoint: PathLike, cursor: Optional[Batcher] = None) -> None:
+        """A checkpoint (safetensors), with the batcher's position when given; atomic."""
+        call(capi.tk_trainer_save, self.handle, path(checkpoint), handle_or_none(cursor))
+
+    def save_keep_last(self, prefix: PathLike, keep: int, cursor: Optional[Batcher] = None) -> str:
+        """Saves "<prefix>-<step>.safetensors" and deletes the oldest beyond `keep`; the path written."""
+        written = bytearray(4096)
+        call(capi.tk_trainer_save_keep_last, self.handle, path(prefix, "prefix"), extent(keep, "keep"),
+             handle_or_none(cursor), written)
+        return written.split(b"\0", 1)[0].decode()
+
+    def load(self, checkpoint: PathLike, cursor: Optional[Batcher] = None) -> None:
+        """Restores a checkpoint (and the batcher's position); on any error nothing changes."""
+        call(capi.tk_trainer_load, self.handle, path(checkpoint), handle_or_none(cursor))
+
+    def export_weights(self, weights: PathLike, dtype: DType = DType.F32) -> None:
+        call(capi.tk_trainer_export_weights, self.handle, path(weights), DType(dtype))
+
+    def import_weights(self, weights: PathLike) -> None:
+        call(capi.tk_trainer_import_weights, self.handle, path(weights))
+
+    def set_property(self, key: str, value: str) -> None:
+        """A string pair saved with checkpoints."""
+        call(capi.tk_trainer_set_property, self.handle, key, value)
+
+    def get_property(self, key: str) -> str:
+        length = call(capi.tk_trainer_get_property, self.handle, key, None)
+        buffer = bytearray(length)
+        call(capi.tk_trainer_get_property, self.handle, key, buffer)
+        return buffer[: length - 1].decode()
+
+    def __repr__(self) -> str:
+        if self.closed:
+            return "<Trainer closed>"
+        return (f"<Trainer on {self.device_name}: {self.loss.name}, output {list(self.output_shape)}, "
+                f"{self.num_parameters()} parameters in {len(self.parameter_names())} tensors, "
+                f"step {self.step_count}, learning rate {self.learning_rate:g}>")
