@@ -18,6 +18,11 @@
  *             batcher) live until the next call on the handle that made them.
  * Atomicity.  tk_trainer_step either succeeds or changes nothing: on an error
  *             the weights, optimizer state and counters are exactly as before.
+ *             A step whose update would leave a weight or an optimizer moment
+ *             non-finite (a learning rate of 1e38, say) is a non-finite step:
+ *             refused with TK_ERROR_NON_FINITE, or skipped under
+ *             TK_NONFINITE_SKIP or loss scaling. (Steps decided on a GPU,
+ *             see tk_trainer_step_async, check the loss and gradients only.)
  * Threads.    Different handles may be used from different threads at once.
  *             One handle must not be used from two threads at once, except that
  *             a tk_model or tk_dataset that is only read (passed to

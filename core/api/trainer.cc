@@ -82,6 +82,7 @@ Trainer::Trainer(const Graph& graph, const TrainerConfig& config)
   if (config.accumulation_steps > 1) accumulated_ = Tensor(backend_.get(), config.compute_dtype, flat);
   if (policy_.mixed()) half_params_ = Tensor(backend_.get(), policy_.activation, flat);
   optimizer_ = make_optimizer(config.optimizer, backend_.get(), config.compute_dtype, plan_->flat_param_count());
+  guard_ = std::make_unique<GuardedUpdate>(backend_.get(), config.compute_dtype, plan_->flat_param_count());
   plan_->init_params(params_.data(), config.seed);
   if (plan_->flat_state_count() > 0) {
     state_ = Tensor(backend_.get(), config.compute_dtype, {plan_->flat_state_count()});
@@ -142,9 +143,24 @@ StepResult Trainer::step(const HostView& inputs, const HostView& targets) {
   decide_step(decision, rules_, sums.finite);
   if (decision.halted)
     fail(ErrorCode::kNonFinite, nonfinite_cause(sums.loss), " (loss ", sums.loss, "); the step was not applied");
-  // Gradients carry the loss scale; the optimizer pass divides it out.
-  if (decision.applied)
-    optimizer_->step(params_.data(), grads_.data(), decision.update_grad_scale, decision.learning_rate, half_copy());
+  // Gradients carry the loss scale; the optimizer pass divides it out. An
+  // update that would leave a weight or a moment non-finite is refused, and
+  // the step is decided again as a non-finite one (skipped or halted).
+  if (decision.applied) {
+    const double grad_bound = decision.update_grad_scale * std::sqrt(decision.grad_sum_squares);
+    if (!guard_->apply(*optimizer_, params_.data(), grads_.data(), decision.update_grad_scale, grad_bound,
+                       decision.learning_rate, half_copy())) {
+      refresh_half_params();
+      const double learning_rate = decision.learning_rate;
+      decision = counters();
+      decision.loss_sum = sums.loss;
+      decision.grad_sum_squares = sums.grad_sum_squares;
+      decide_step(decision, rules_, false);
+      if (decision.halted)
+        fail(ErrorCode::kNonFinite, "the update at learning rate ", learning_rate,
+             " would make weights or optimizer moments non-finite; the step was not applied");
+    }
+  }
   commit(decision);
   last_result_ = result_of(decision, sums.loss);
   return last_result_;
@@ -291,6 +307,7 @@ void Trainer::join(Communicator* communicator) {
   if (!communicator) return;
   // Everyone starts from rank 0's weights.
   exchange_->broadcast_from_first(params_.data(), params_.bytes());
+  guard_->forget();
   refresh_half_params();
   // And from rank 0's running statistics. Each replica then updates its own
   // from its shard (as PyTorch DDP without SyncBatchNorm between broadcasts).
@@ -342,6 +359,9 @@ void Trainer::run_device_step(const StepRules& rules) {
   kernels::sum_into(*backend_, config_.compute_dtype, plan_->flat_param_count(), grads_.data(), true, &c->grad_sum_squares);
   kernels::decide_step(*backend_, c, rules);
   optimizer_->step_decided_on_device(params_.data(), grads_.data(), c, half_copy());
+  // Not guarded on the device (the host does not see the step); the bounds
+  // are measured again if the host decides later steps.
+  guard_->forget();
   if (plan_->flat_state_count() > 0) kernels::copy_if_applied(*backend_, c, state_.data(), next_state_.data(), state_.bytes());
 }
 
@@ -502,6 +522,7 @@ void Trainer::set_parameter(size_t index, const HostView& in) {
   check_parameter_view(p, in);
   check_finite_values(p, in);
   backend_->load_host(in, config_.compute_dtype, params_.element(p.offset));
+  guard_->forget();
   refresh_half_params();
 }
 
@@ -578,6 +599,7 @@ void Trainer::restore(const TrainerSnapshot& s) {
       backend_->copy_from_host(flat.element(layout[i].offset), tensors[i].data(), tensors[i].size());
   };
   write(params_, s.params, params);
+  guard_->forget();
   write(state_, s.state, states);
   for (const OptimizerState& state : optimizer_states) write(*state.tensor, s.optimizer_state.at(state.name), params);
   if (s.accumulated_count > 0) write(accumulated_, s.accumulated, params);

@@ -19,6 +19,7 @@
 #include "core/data/dataset.h"
 #include "core/dist/communicator.h"
 #include "core/graph/plan.h"
+#include "core/optim/guarded_update.h"
 #include "core/optim/optimizer.h"
 #include "core/optim/schedule.h"
 
@@ -234,6 +235,7 @@ class Trainer {
   Tensor grads_;        // this micro-batch's gradients, plus the window's sum so far
   Tensor accumulated_;  // the window's sum after each committed micro-batch
   std::unique_ptr<Optimizer> optimizer_;
+  std::unique_ptr<GuardedUpdate> guard_;  // refuses updates that would leave non-finite weights
   // Counters, as of the last step this host has adopted.
   int64_t optimizer_steps_ = 0;
   int64_t micro_steps_ = 0;      // accepted micro-batches, also the dropout stream

@@ -1,5 +1,8 @@
 // Adam (L2 weight decay added to the gradient) and AdamW (decoupled weight
 // decay, Loshchilov & Hutter), with PyTorch's bias correction.
+#include <algorithm>
+#include <cmath>
+
 #include "core/optim/optim_kernels.h"
 #include "core/optim/optimizer.h"
 
@@ -23,6 +26,25 @@ class Adam final : public Optimizer {
   }
 
   std::vector<OptimizerState> state() override { return {{"exp_avg", &exp_avg_}, {"exp_avg_sq", &exp_avg_sq_}}; }
+
+  MagnitudeBounds bounds_after(const MagnitudeBounds& now, double grad_bound, double lr,
+                               int64_t step) const override {
+    // g' = g (+ wd p for Adam); m = b1 m + (1 - b1) g'; v = b2 v + (1 - b2) g'^2;
+    // the step lr m^ / (sqrt(v^) + eps) is at most lr m^ / eps; AdamW first
+    // scales p by (1 - lr wd).
+    const double wd = effective_weight_decay(config_), b1 = config_.beta1, b2 = config_.beta2;
+    const bool decoupled = config_.kind == OptimizerKind::kAdamW;
+    const double g = grad_bound + (decoupled ? 0.0 : wd * now.params);
+    // 0 * an unknown bound is 0: beta 0 keeps nothing of the old moment.
+    const double m = (b1 == 0 ? 0.0 : b1 * now.state_bound(0)) + (1 - b1) * g;
+    const double v = (b2 == 0 ? 0.0 : b2 * now.state_bound(1)) + (1 - b2) * g * g;
+    const double m_hat = m / (1 - std::pow(b1, static_cast<double>(step)));
+    MagnitudeBounds after;
+    after.state = {m, v};
+    after.params = (decoupled ? now.params * (1 + lr * wd) : now.params) + lr * m_hat / config_.eps;
+    after.intermediate = std::max(g * g, m_hat / config_.eps);
+    return after;
+  }
 
  private:
   OptimizerConfig config_;

@@ -2,6 +2,7 @@
 // layout as the parameters) and updates everything in one fused backend pass.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -35,6 +36,16 @@ struct OptimizerState {
   Tensor* tensor;    // same layout as the flat parameters
 };
 
+// Upper bounds of the magnitudes of the weights' and of each state buffer's
+// elements (state() order), and of the largest intermediate an update forms;
+// infinite where unknown. GuardedUpdate carries them from step to step.
+struct MagnitudeBounds {
+  double params = INFINITY;
+  std::vector<double> state;
+  double intermediate = 0;
+  double state_bound(size_t i) const { return i < state.size() ? state[i] : INFINITY; }
+};
+
 class Optimizer {
  public:
   virtual ~Optimizer() = default;
@@ -52,6 +63,11 @@ class Optimizer {
     update(params, grads, UpdateStep{0, 0, 0, control}, half);
   }
   virtual std::vector<OptimizerState> state() = 0;
+  // The bounds after one update at learning rate lr and 1-based step `step`,
+  // from the bounds before and a bound on every gradient's magnitude (after
+  // grad_scale), by the update's own arithmetic in real numbers.
+  virtual MagnitudeBounds bounds_after(const MagnitudeBounds& now, double grad_bound, double lr,
+                                       int64_t step) const = 0;
   int64_t steps() const { return steps_; }
   void set_steps(int64_t steps) { steps_ = steps; }  // restoring a checkpoint
 

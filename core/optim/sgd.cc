@@ -24,6 +24,24 @@ class Sgd final : public Optimizer {
     return {{"momentum", &momentum_}};
   }
 
+  MagnitudeBounds bounds_after(const MagnitudeBounds& now, double grad_bound, double lr,
+                               int64_t step) const override {
+    // d = g + wd p; buf = d on the first step, momentum buf + d after;
+    // p -= lr (Nesterov ? d + momentum buf : buf), or lr d without momentum.
+    const double mu = config_.momentum;
+    const double d = grad_bound + effective_weight_decay(config_) * now.params;
+    MagnitudeBounds after;
+    double update = d;
+    if (momentum_.data()) {
+      const double buf = step == 1 ? d : mu * now.state_bound(0) + d;
+      after.state = {buf};
+      update = config_.nesterov ? d + mu * buf : buf;
+    }
+    after.params = now.params + lr * update;
+    after.intermediate = d;
+    return after;
+  }
+
  private:
   OptimizerConfig config_;
   Backend* backend_;

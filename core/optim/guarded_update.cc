@@ -1,0 +1,78 @@
+#include "core/optim/guarded_update.h"
+
+#include <cmath>
+#include <vector>
+
+#include "core/kernels/reduce_kernels.h"
+
+namespace tk {
+namespace {
+
+// Magnitudes a kernel may reach while staying clear of overflow: the f32 and
+// f64 limits with room for the rounding of a few more operations.
+double limit_of(DType dtype) { return dtype == DType::kF64 ? 1e300 : 1e37; }
+
+}  // namespace
+
+bool GuardedUpdate::within_limit(const MagnitudeBounds& bounds) const {
+  const double limit = limit_of(dtype_);
+  if (!(bounds.params < limit) || !(bounds.intermediate < limit)) return false;
+  for (double b : bounds.state)
+    if (!(b < limit)) return false;
+  return true;
+}
+
+MagnitudeBounds GuardedUpdate::measure(Optimizer& optimizer, const void* params) const {
+  // An L2 norm bounds every element's magnitude; a square that overflows
+  // leaves the bound infinite, which proves nothing and is safe.
+  MagnitudeBounds bounds;
+  bounds.params = std::sqrt(kernels::sum_squares(*backend_, dtype_, count_, params));
+  for (const OptimizerState& s : optimizer.state())
+    bounds.state.push_back(std::sqrt(kernels::sum_squares(*backend_, dtype_, count_, s.tensor->data())));
+  return bounds;
+}
+
+bool GuardedUpdate::all_finite(Optimizer& optimizer, const void* params) const {
+  if (!kernels::all_finite(*backend_, dtype_, count_, params)) return false;
+  for (const OptimizerState& s : optimizer.state())
+    if (!kernels::all_finite(*backend_, dtype_, count_, s.tensor->data())) return false;
+  return true;
+}
+
+bool GuardedUpdate::apply(Optimizer& optimizer, void* params, const void* grads, double grad_scale,
+                          double grad_bound, double lr, const HalfCopy& half) {
+  const int64_t step = optimizer.steps() + 1;
+  if (bounds_.state.size() != optimizer.state().size()) bounds_ = MagnitudeBounds{};
+  MagnitudeBounds after = optimizer.bounds_after(bounds_, grad_bound, lr, step);
+  if (!within_limit(after)) {
+    bounds_ = measure(optimizer, params);
+    after = optimizer.bounds_after(bounds_, grad_bound, lr, step);
+  }
+  if (within_limit(after)) {
+    optimizer.step(params, grads, grad_scale, lr, half);
+    bounds_ = after;
+    return true;
+  }
+  // Not provable: update a kept copy's originals in place, check, and put
+  // them back if anything became non-finite.
+  const size_t bytes = static_cast<size_t>(count_) * dtype_size(dtype_);
+  Tensor kept_params(backend_, dtype_, {count_});
+  backend_->copy(kept_params.data(), params, bytes);
+  std::vector<Tensor> kept_state;
+  for (const OptimizerState& s : optimizer.state()) {
+    kept_state.emplace_back(backend_, dtype_, Shape{count_});
+    backend_->copy(kept_state.back().data(), s.tensor->data(), bytes);
+  }
+  optimizer.step(params, grads, grad_scale, lr, half);
+  if (all_finite(optimizer, params)) {
+    bounds_ = measure(optimizer, params);
+    return true;
+  }
+  backend_->copy(params, kept_params.data(), bytes);
+  const std::vector<OptimizerState> state = optimizer.state();
+  for (size_t i = 0; i < state.size(); ++i) backend_->copy(state[i].tensor->data(), kept_state[i].data(), bytes);
+  optimizer.set_steps(step - 1);
+  return false;
+}
+
+}  // namespace tk

@@ -1,0 +1,45 @@
+// An optimizer update that never leaves a weight or a moment non-finite: a
+// step whose update would (a learning rate of 1e38, weights near the float
+// limit, a gradient whose square overflows) is refused with nothing changed.
+//
+// Most updates are proven finite without touching memory: upper bounds of
+// every buffer's magnitudes are carried from step to step and advanced by the
+// optimizer's own arithmetic (Optimizer::bounds_after). Only when the bounds
+// cannot prove it are they measured, and only when the measured ones cannot
+// either is the update applied to a kept copy and checked element by element.
+#pragma once
+
+#include <cstdint>
+
+#include "core/backend/tensor.h"
+#include "core/optim/optimizer.h"
+
+namespace tk {
+
+class GuardedUpdate {
+ public:
+  GuardedUpdate(Backend* backend, DType dtype, int64_t count) : backend_(backend), dtype_(dtype), count_(count) {}
+
+  // optimizer.step(params, grads, grad_scale, lr, half) if that leaves every
+  // weight and moment finite, and true; otherwise nothing changes (the
+  // optimizer's step count included) and false. grad_bound bounds the
+  // magnitude of every gradient after grad_scale (their L2 norm does).
+  bool apply(Optimizer& optimizer, void* params, const void* grads, double grad_scale, double grad_bound, double lr,
+             const HalfCopy& half);
+
+  // The weights or the optimizer's state were written from outside (a
+  // checkpoint, set_parameter): the bounds are measured again before use.
+  void forget() { bounds_ = MagnitudeBounds{}; }
+
+ private:
+  MagnitudeBounds measure(Optimizer& optimizer, const void* params) const;
+  bool within_limit(const MagnitudeBounds& bounds) const;
+  bool all_finite(Optimizer& optimizer, const void* params) const;
+
+  Backend* backend_;
+  DType dtype_;
+  int64_t count_;
+  MagnitudeBounds bounds_;  // unknown (infinite) until first measured
+};
+
+}  // namespace tk
