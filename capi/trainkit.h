@@ -468,7 +468,8 @@ typedef struct tk_batcher tk_batcher;
 
 /* A model spec is JSON naming every node, its op, inputs and attributes, and
  * the output; the same spec rebuilds the same model. */
-/* Builds a model from spec text; free with tk_model_destroy. */
+/* Builds a model from spec text; free with tk_model_destroy. A spec without
+ * an output is TK_ERROR_INVALID_ARGUMENT. */
 TK_API tk_status tk_model_from_spec(const char* json, tk_model** out_model);
 /* Builds a model from a spec file. */
 TK_API tk_status tk_model_load_spec(const char* path, tk_model** out_model);

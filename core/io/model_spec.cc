@@ -104,7 +104,11 @@ Graph model_spec_from_json(const std::string& text) {
       fail(ErrorCode::kInvalidArgument, "model spec node '", name, "': ", e.what());
     }
   }
-  if (spec.contains("output")) {
+  // A spec describes a model to train: without an output it would be
+  // accepted here and refused only when a trainer is made of it.
+  if (!spec.contains("output"))
+    fail(ErrorCode::kInvalidArgument, "the spec names no \"output\" (a node and a name, as tk_model_output sets)");
+  {
     const Json& output = spec["output"];
     if (!output.is_object() || !output.contains("node") || !output["node"].is_string() || !output.contains("name") ||
         !output["name"].is_string())

@@ -192,6 +192,9 @@ TEST(ModelSpecTest, BadSpecsNameTheProblem) {
             std::string::npos);
   EXPECT_NE(error_text(head + R"({"name":"a","op":"add","inputs":["x","x","x"]}]})").find("takes 2 inputs"),
             std::string::npos);
+  // Well-formed nodes, but no output: refused here, not later by the trainer.
+  EXPECT_NE(error_text(head + R"({"name":"l","op":"linear","inputs":["x"],"units":2}]})").find("names no \"output\""),
+            std::string::npos);
 }
 
 }  // namespace
