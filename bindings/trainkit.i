@@ -168,8 +168,11 @@ TK_HANDLE(tk_batcher)
 }
 /* The allocation as a direct ByteBuffer of its size (arg1: bytes). */
 %typemap(argout) void** out_ptr {
-  if (temp$argnum)
-    (*jenv)->SetObjectArrayElement(jenv, $input, 0, (*jenv)->NewDirectByteBuffer(jenv, temp$argnum, (jlong)arg1));
+  if (temp$argnum) {
+    jobject block = (*jenv)->NewDirectByteBuffer(jenv, temp$argnum, (jlong)arg1);
+    if (block) (*jenv)->SetObjectArrayElement(jenv, $input, 0, block);
+    else tk_host_free(temp$argnum); /* the pending exception says why */
+  }
 }
 #elif defined(SWIGCSHARP)
 %typemap(ctype) void** out_ptr "void**"
@@ -283,15 +286,22 @@ static int tk_java_shape(JNIEnv* jenv, jlongArray array, int64_t* extents, int32
 %typemap(jtype) (const tk_node* inputs, size_t n_inputs) "int[]"
 %typemap(jstype) (const tk_node* inputs, size_t n_inputs) "int[]"
 %typemap(javain) (const tk_node* inputs, size_t n_inputs) "$javainput"
-%typemap(in) (const tk_node* inputs, size_t n_inputs) {
+/* Arrays are checked in `in` and taken in `check`, which runs after every
+ * argument's `in`: a later argument's refusal then leaves nothing pinned. */
+%typemap(in) (const tk_node* inputs, size_t n_inputs) (jintArray held = NULL) {
   if (!$input) {
     SWIG_JavaThrowException(jenv, SWIG_JavaNullPointerException, "inputs is null");
     return $null;
   }
+  held = $input;
+  $1 = NULL;
   $2 = (size_t)(*jenv)->GetArrayLength(jenv, $input);
-  $1 = (tk_node*)(*jenv)->GetIntArrayElements(jenv, $input, NULL);
 }
-%typemap(freearg) (const tk_node* inputs, size_t n_inputs) "(*jenv)->ReleaseIntArrayElements(jenv, $input, (jint*)$1, JNI_ABORT);"
+%typemap(check) (const tk_node* inputs, size_t n_inputs) {
+  $1 = (tk_node*)(*jenv)->GetIntArrayElements(jenv, held$argnum, NULL);
+  if (!$1) return $null; /* OutOfMemoryError pending */
+}
+%typemap(freearg) (const tk_node* inputs, size_t n_inputs) "if ($1) (*jenv)->ReleaseIntArrayElements(jenv, held$argnum, (jint*)$1, JNI_ABORT);"
 /* Out shapes: a caller long[] of at least TK_MAX_RANK. */
 %typemap(jni) int64_t* out_shape "jlongArray"
 %typemap(jtype) int64_t* out_shape "long[]"
@@ -311,15 +321,18 @@ static int tk_java_shape(JNIEnv* jenv, jlongArray array, int64_t* extents, int32
 %typemap(jtype) (char* buffer, size_t capacity) "byte[]"
 %typemap(jstype) (char* buffer, size_t capacity) "byte[]"
 %typemap(javain) (char* buffer, size_t capacity) "$javainput"
-%typemap(in) (char* buffer, size_t capacity) {
+%typemap(in) (char* buffer, size_t capacity) (jbyteArray held = NULL) {
+  held = $input;
   $1 = NULL;
-  $2 = 0;
-  if ($input) {
-    $1 = (char*)(*jenv)->GetByteArrayElements(jenv, $input, NULL);
-    $2 = (size_t)(*jenv)->GetArrayLength(jenv, $input);
+  $2 = $input ? (size_t)(*jenv)->GetArrayLength(jenv, $input) : 0;
+}
+%typemap(check) (char* buffer, size_t capacity) {
+  if (held$argnum) {
+    $1 = (char*)(*jenv)->GetByteArrayElements(jenv, held$argnum, NULL);
+    if (!$1) return $null;
   }
 }
-%typemap(argout) (char* buffer, size_t capacity) "if ($input) (*jenv)->ReleaseByteArrayElements(jenv, $input, (jbyte*)$1, 0);"
+%typemap(argout) (char* buffer, size_t capacity) "if ($1) (*jenv)->ReleaseByteArrayElements(jenv, held$argnum, (jbyte*)$1, 0);"
 %apply (char* buffer, size_t capacity) { (char* name, size_t capacity), (char* reason, size_t capacity),
                                          (char* out_path, size_t capacity) };
 /* Parameters as f32 into a caller float[]; count is its length. */
@@ -327,15 +340,20 @@ static int tk_java_shape(JNIEnv* jenv, jlongArray array, int64_t* extents, int32
 %typemap(jtype) (float* out, int64_t count) "float[]"
 %typemap(jstype) (float* out, int64_t count) "float[]"
 %typemap(javain) (float* out, int64_t count) "$javainput"
-%typemap(in) (float* out, int64_t count) {
+%typemap(in) (float* out, int64_t count) (jfloatArray held = NULL) {
   if (!$input) {
     SWIG_JavaThrowException(jenv, SWIG_JavaNullPointerException, "out is null");
     return $null;
   }
-  $1 = (float*)(*jenv)->GetFloatArrayElements(jenv, $input, NULL);
+  held = $input;
+  $1 = NULL;
   $2 = (int64_t)(*jenv)->GetArrayLength(jenv, $input);
 }
-%typemap(argout) (float* out, int64_t count) "(*jenv)->ReleaseFloatArrayElements(jenv, $input, (jfloat*)$1, 0);"
+%typemap(check) (float* out, int64_t count) {
+  $1 = (float*)(*jenv)->GetFloatArrayElements(jenv, held$argnum, NULL);
+  if (!$1) return $null;
+}
+%typemap(argout) (float* out, int64_t count) "if ($1) (*jenv)->ReleaseFloatArrayElements(jenv, held$argnum, (jfloat*)$1, 0);"
 
 #elif defined(SWIGCSHARP)
 /* Arrays are pinned for the call (blittable), never copied; the length that
@@ -452,9 +470,14 @@ static int tk_py_view(PyObject* object, int writable, Py_buffer* buffer, tk_tens
   view->rank = buffer->ndim;
   for (int d = 0; d < buffer->ndim; ++d) {
     view->shape[d] = buffer->shape[d];
-    Py_ssize_t stride = buffer->strides ? buffer->strides[d] : 0;
-    if (stride % buffer->itemsize != 0 || stride < 0) {
-      PyErr_Format(PyExc_ValueError, "'%s' has a stride of %zd bytes, not a non-negative multiple of its %zd-byte items",
+    if (!buffer->strides) continue; /* contiguous: the C API's all-zero strides */
+    Py_ssize_t stride = buffer->strides[d];
+    /* A zero stride (a broadcast array) is refused: all-zero strides mean
+     * "contiguous" to the C API, which would read past the buffer. */
+    if (stride % buffer->itemsize != 0 || stride < 0 || (stride == 0 && buffer->shape[d] > 1)) {
+      PyErr_Format(PyExc_ValueError,
+                   "'%s' has a stride of %zd bytes, not a positive multiple of its %zd-byte items (pass a copy: "
+                   "numpy.ascontiguousarray)",
                    name, stride, buffer->itemsize);
       PyBuffer_Release(buffer);
       return -1;
@@ -498,7 +521,12 @@ static int tk_py_view(PyObject* object, int writable, Py_buffer* buffer, tk_tens
 %typemap(freearg) tk_tensor_view* out_features, tk_tensor_view* out_targets ""
 %typemap(argout) tk_tensor_view* out_features, tk_tensor_view* out_targets {
   tk_tensor_view* copy = (tk_tensor_view*)malloc(sizeof(tk_tensor_view));
-  if (!copy) SWIG_fail;
+  if (!copy) {
+    Py_XDECREF(resultobj);
+    resultobj = NULL;
+    PyErr_NoMemory();
+    SWIG_fail;
+  }
   *copy = *$1;
   $result = SWIG_Python_AppendOutput($result, SWIG_NewPointerObj(copy, $descriptor(tk_tensor_view*), SWIG_POINTER_OWN));
 }

@@ -75,10 +75,18 @@ def shape(values: Sequence[Any], what: str = "shape") -> list[int]:
     return [extent(value, what) for value in values]
 
 
+def _positive_strides(array: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """Broadcast (zero-stride) and reversed (negative-stride) arrays as a
+    contiguous copy; every other layout is read in place."""
+    if any(stride <= 0 for stride, extent in zip(array.strides, array.shape) if extent > 1):
+        return np.ascontiguousarray(array)
+    return array
+
+
 def features(values: ArrayLike) -> npt.NDArray[Any]:
     """Float inputs as an array the C API reads in place: float arrays (f32,
     f64, f16, any strides) as they are, everything else as f32."""
-    array = np.asarray(values)
+    array = _positive_strides(np.asarray(values))
     if array.dtype.kind == "f" and array.dtype.itemsize in (2, 4, 8) and array.dtype.isnative:
         return array
     if array.dtype.kind not in "biuf":
@@ -89,7 +97,7 @@ def features(values: ArrayLike) -> npt.NDArray[Any]:
 def targets(values: ArrayLike) -> npt.NDArray[Any]:
     """Class indices as int32 (refused, never wrapped, when one does not fit)
     or float targets as f32."""
-    array = np.asarray(values)
+    array = _positive_strides(np.asarray(values))
     if array.dtype.kind in "iu":
         if array.dtype != np.int32 and array.size:
             low, high = int(array.min()), int(array.max())

@@ -87,14 +87,15 @@ class Batcher(Handle):
              ShardRemainder(remainder))
         self._shard = (rank, count)
 
-    def next_views(self) -> Optional[Tuple[Any, Any]]:
-        """The next batch as native views (valid until the next call on this
-        batcher), or None at the end of the epoch."""
+    def _next_views(self) -> Optional[Tuple[Any, Any]]:
+        """The next batch as native views, or None at the end of the epoch.
+        The views point into the batcher's memory: use them before the next
+        call on it (Trainer.step_next and iteration do)."""
         features_view, targets_view, has_batch = call(capi.tk_batcher_next, self.handle)
         return (features_view, targets_view) if has_batch else None
 
     def __iter__(self) -> Iterator[Tuple[npt.NDArray[Any], npt.NDArray[Any]]]:
-        while (views := self.next_views()) is not None:
+        while (views := self._next_views()) is not None:
             yield view_array(views[0]), view_array(views[1])
 
     def __repr__(self) -> str:

@@ -77,7 +77,7 @@ class Trainer(Handle):
     def step_next(self, batcher: Batcher) -> Optional[float]:
         """Steps on the batcher's next batch without copying it: the loss, or
         None at the end of the epoch."""
-        views = batcher.next_views()
+        views = batcher._next_views()
         if views is None:
             return None
         return float(call(capi.tk_trainer_step, self.handle, views[0], views[1]))

@@ -7,6 +7,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -287,8 +288,10 @@ void load_checkpoint(Trainer& trainer, const std::string& path, Batcher* cursor)
   s.accumulated_count = static_cast<int>(count_field(state, "accumulated_count", path, 0, config.accumulation_steps - 1));
   s.growth_tracker = count_field(state, "growth_tracker", path);
   const double loss_scale = field<double>(state, "loss_scale", path);
-  if (!(loss_scale > 0) || !std::isfinite(static_cast<float>(loss_scale)))
-    fail(ErrorCode::kCorruptData, "'", path, "': the saved loss scale ", loss_scale, " is not a positive float");
+  // The scaler never goes below the smallest normal float (1 / scale must
+  // stay finite) nor above the largest.
+  if (!(loss_scale >= FLT_MIN && loss_scale <= FLT_MAX))
+    fail(ErrorCode::kCorruptData, "'", path, "': the saved loss scale ", loss_scale, " is not in [FLT_MIN, FLT_MAX]");
   s.loss_scale = static_cast<float>(loss_scale);
   s.seed = field<uint64_t>(state, "seed", path);
   s.last_grad_norm = field<double>(state, "last_grad_norm", path);

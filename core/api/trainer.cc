@@ -1,6 +1,7 @@
 #include "core/api/trainer.h"
 
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
 #include <exception>
 #include <functional>
@@ -484,14 +485,17 @@ void check_parameter_view(const ParamTensor& p, const HostView& view) {
          ", the view has ", shape_to_string(view.shape));
 }
 
-// A weight set from outside must be a number: a NaN or Inf would poison
-// every later step.
-void check_finite_values(const ParamTensor& p, const HostView& view) {
+// A weight set from outside must be a number the trainer's dtype holds: a
+// NaN or Inf (or an f64 value beyond f32, stored as Inf) would poison every
+// later step.
+void check_finite_values(const ParamTensor& p, const HostView& view, DType dtype) {
+  const double limit = dtype == DType::kF64 ? DBL_MAX : FLT_MAX;
   std::vector<double> values(static_cast<size_t>(p.count));
   copy_from_view(view, DType::kF64, values.data());
   for (size_t i = 0; i < values.size(); ++i)
-    if (!std::isfinite(values[i]))
-      fail(ErrorCode::kInvalidArgument, "parameter '", p.name, "' cannot be set to ", values[i], " (element ", i, ")");
+    if (!(std::abs(values[i]) <= limit))
+      fail(ErrorCode::kInvalidArgument, "parameter '", p.name, "' cannot be set to ", values[i], " (element ", i,
+           ", trained in ", dtype_name(dtype), ")");
 }
 
 }  // namespace
@@ -512,7 +516,7 @@ void Trainer::set_state(size_t index, const HostView& in) {
   wait_for_queued_steps();
   const ParamTensor& p = plan_->state(static_cast<int64_t>(index));
   check_parameter_view(p, in);
-  check_finite_values(p, in);
+  check_finite_values(p, in, config_.compute_dtype);
   backend_->load_host(in, config_.compute_dtype, state_.element(p.offset));
 }
 
@@ -520,7 +524,7 @@ void Trainer::set_parameter(size_t index, const HostView& in) {
   wait_for_queued_steps();
   const ParamTensor& p = plan_->param(static_cast<int64_t>(index));
   check_parameter_view(p, in);
-  check_finite_values(p, in);
+  check_finite_values(p, in, config_.compute_dtype);
   backend_->load_host(in, config_.compute_dtype, params_.element(p.offset));
   guard_->forget();
   refresh_half_params();

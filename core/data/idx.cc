@@ -65,23 +65,26 @@ IdxArray read_idx(const std::string& path) {
   // gzread reads gzip and plain files alike.
   std::unique_ptr<gzFile_s, int (*)(gzFile)> file(gzopen(path.c_str(), "rb"), gzclose);
   if (!file) fail(ErrorCode::kIo, "cannot open '", path, "': ", system_message());
-  // Reads exactly `size` more bytes (fewer only at the end of the stream).
+  auto corrupt = [&] {
+    int code = 0;
+    fail(ErrorCode::kCorruptData, "cannot read '", path, "': ", gzerror(file.get(), &code));
+  };
+  // Reads exactly `size` more bytes (fewer only at the end of the stream),
+  // growing the buffer as data arrives: a header's claim alone allocates
+  // nothing.
   std::vector<uint8_t> bytes;
   auto read = [&](size_t size) {
-    const size_t start = bytes.size();
-    bytes.resize(start + size);
     size_t done = 0;
     while (done < size) {
-      const unsigned want = static_cast<unsigned>(std::min<size_t>(size - done, 1u << 30));
-      const int got = gzread(file.get(), bytes.data() + start + done, want);
-      if (got < 0) {
-        int code = 0;
-        fail(ErrorCode::kCorruptData, "cannot read '", path, "': ", gzerror(file.get(), &code));
-      }
+      const size_t want = std::min<size_t>(size - done, size_t{64} << 20);
+      const size_t start = bytes.size();
+      bytes.resize(start + want);
+      const int got = gzread(file.get(), bytes.data() + start, static_cast<unsigned>(want));
+      if (got < 0) corrupt();
+      bytes.resize(start + static_cast<size_t>(got));
       if (got == 0) break;
       done += static_cast<size_t>(got);
     }
-    bytes.resize(start + done);
     return done == size;
   };
   // The header says how long the payload is: read that much and no more, so
@@ -97,8 +100,11 @@ IdxArray read_idx(const std::string& path) {
       if (fits) count *= extent;
     }
     if (fits && count <= kMaxFileBytes / element_size && read(count * element_size)) {
+      // Reading on to the end also checks the gzip trailer (its CRC).
       uint8_t extra;
-      if (gzread(file.get(), &extra, 1) > 0)
+      const int got = gzread(file.get(), &extra, 1);
+      if (got < 0) corrupt();
+      if (got > 0)
         fail(ErrorCode::kCorruptData, "'", path, "' holds more data than its IDX header says (",
              bytes.size(), " bytes)");
     }

@@ -38,11 +38,17 @@ class Adam final : public Optimizer {
     // 0 * an unknown bound is 0: beta 0 keeps nothing of the old moment.
     const double m = (b1 == 0 ? 0.0 : b1 * now.state_bound(0)) + (1 - b1) * g;
     const double v = (b2 == 0 ? 0.0 : b2 * now.state_bound(1)) + (1 - b2) * g * g;
-    const double m_hat = m / (1 - std::pow(b1, static_cast<double>(step)));
+    const double bias_correction1 = 1 - std::pow(b1, static_cast<double>(step));
+    const double bias_correction2 = 1 - std::pow(b2, static_cast<double>(step));
+    const double m_hat = m / bias_correction1, step_size = lr / bias_correction1;
     MagnitudeBounds after;
     after.state = {m, v};
     after.params = (decoupled ? now.params * (1 + lr * wd) : now.params) + lr * m_hat / config_.eps;
-    after.intermediate = std::max(g * g, m_hat / config_.eps);
+    // What the kernel forms on the way, its constants in the compute dtype
+    // included (adam_constants): a step size or 1 / eps beyond the dtype's
+    // range is not proven finite, whatever the gradients.
+    after.intermediate = std::max({g * g, m_hat / config_.eps, step_size, step_size * m, 1 / config_.eps,
+                                   1 / std::sqrt(bias_correction2), 1 + lr * wd});
     return after;
   }
 

@@ -1,5 +1,6 @@
 #include "core/optim/guarded_update.h"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -43,10 +44,16 @@ bool GuardedUpdate::apply(Optimizer& optimizer, void* params, const void* grads,
                           double grad_bound, double lr, const HalfCopy& half) {
   const int64_t step = optimizer.steps() + 1;
   if (bounds_.state.size() != optimizer.state().size()) bounds_ = MagnitudeBounds{};
-  MagnitudeBounds after = optimizer.bounds_after(bounds_, grad_bound, lr, step);
+  // grad_scale is one of the kernel's constants too.
+  auto advance = [&] {
+    MagnitudeBounds next = optimizer.bounds_after(bounds_, grad_bound, lr, step);
+    next.intermediate = std::max(next.intermediate, std::abs(grad_scale));
+    return next;
+  };
+  MagnitudeBounds after = advance();
   if (!within_limit(after)) {
     bounds_ = measure(optimizer, params);
-    after = optimizer.bounds_after(bounds_, grad_bound, lr, step);
+    after = advance();
   }
   if (within_limit(after)) {
     optimizer.step(params, grads, grad_scale, lr, half);

@@ -1,6 +1,8 @@
 // SGD with optional momentum, Nesterov momentum and L2 weight decay (PyTorch's
 // torch.optim.SGD with dampening 0): the momentum buffer starts as the first
 // gradient.
+#include <algorithm>
+
 #include "core/optim/optim_kernels.h"
 #include "core/optim/optimizer.h"
 
@@ -38,7 +40,8 @@ class Sgd final : public Optimizer {
       update = config_.nesterov ? d + mu * buf : buf;
     }
     after.params = now.params + lr * update;
-    after.intermediate = d;
+    // The kernel holds lr and the decay in the compute dtype too.
+    after.intermediate = std::max({d, lr, effective_weight_decay(config_)});
     return after;
   }
 

@@ -151,12 +151,23 @@ def test_shards_are_equal_so_every_rank_takes_the_same_steps():
 def test_strided_fortran_and_converted_arrays_train_as_contiguous_ones():
     strided = np.zeros((16, 8), np.float32)
     strided[:, ::2] = INPUTS
-    variants = [np.asfortranarray(INPUTS), strided[:, ::2], INPUTS.astype(np.float64), INPUTS.tolist()]
+    reversed_view = np.ascontiguousarray(INPUTS[::-1])[::-1]  # negative strides, INPUTS' values
+    variants = [np.asfortranarray(INPUTS), strided[:, ::2], INPUTS.astype(np.float64), INPUTS.tolist(),
+                reversed_view]
     with trainkit.Model() as model, reference_trainer(model) as plain:
         expected = [plain.step(INPUTS, LABELS) for _ in range(3)]
     for variant in variants:
         with trainkit.Model() as model, reference_trainer(model) as trainer:
             assert [trainer.step(variant, LABELS) for _ in range(3)] == expected
+
+
+def test_broadcast_arrays_are_copied_by_the_layer_and_refused_by_capi():
+    row = np.broadcast_to(INPUTS[:1], (16, 4))  # every row the same, strides (0, 4)
+    with trainkit.Model() as model, reference_trainer(model) as broadcast, \
+            trainkit.Model() as other, reference_trainer(other) as copied:
+        assert broadcast.step(row, LABELS) == copied.step(np.ascontiguousarray(row), LABELS)
+        with pytest.raises(ValueError, match="stride"):
+            capi.tk_trainer_step(broadcast.handle, row, LABELS)  # would read 16 rows from one
 
 
 def test_misuse_raises_with_the_native_message():

@@ -74,6 +74,42 @@ TEST(InputBounds, AnIdxStreamLongerThanItsHeaderStopsAtTheHeader) {
   EXPECT_LT(seconds, 5.0);
 }
 
+// A 16-byte file whose header claims 2^32 x 28 x 28 images: the reader grows
+// its buffer as data arrives, so the claim alone allocates nothing.
+TEST(InputBounds, AHeaderThatClaimsGigabytesAllocatesNothing) {
+  const std::string images = temp_path("claims-images"), labels = temp_path("claims-labels");
+  std::vector<uint8_t> header = {0, 0, 0x08, 3};
+  put_be32(&header, 0xFFFFFFFFu);
+  put_be32(&header, 28);
+  put_be32(&header, 28);
+  FILE* f = std::fopen(images.c_str(), "wb");
+  std::fwrite(header.data(), 1, header.size(), f);
+  std::fclose(f);
+  write_labels(labels, 10);
+  const long before = peak_resident_kb();
+  tk_dataset* dataset = nullptr;
+  EXPECT_EQ(tk_dataset_load_idx(images.c_str(), labels.c_str(), &dataset), TK_ERROR_CORRUPT_DATA);
+  EXPECT_LT(peak_resident_kb() - before, 96 * 1024);
+}
+
+// A gzip stream whose CRC does not match its data is damaged, even when the
+// data itself parses.
+TEST(InputBounds, AGzipStreamWithABadChecksumIsCorrupt) {
+  const std::string images = temp_path("crc-images.gz"), labels = temp_path("crc-labels");
+  write_idx_gz(images, 2, 0);
+  write_labels(labels, 2);
+  FILE* f = std::fopen(images.c_str(), "r+b");
+  std::fseek(f, -8, SEEK_END);  // the trailer: CRC-32, then the length
+  const int byte = std::fgetc(f);
+  std::fseek(f, -8, SEEK_END);
+  std::fputc(byte ^ 0xFF, f);
+  std::fclose(f);
+  tk_dataset* dataset = nullptr;
+  EXPECT_EQ(tk_dataset_load_idx(images.c_str(), labels.c_str(), &dataset), TK_ERROR_CORRUPT_DATA)
+      << tk_last_error_message();
+  EXPECT_EQ(dataset, nullptr);
+}
+
 TEST(InputBounds, AnEndlessSpecStopsAtItsCap) {
   const long before = peak_resident_kb();
   tk_model* model = nullptr;

@@ -307,6 +307,11 @@ TEST(CheckpointTest, ParametersCannotBeSetToNonFiniteValues) {
     EXPECT_NE(std::string(e.what()).find("element 2"), std::string::npos) << e.what();
   }
   EXPECT_EQ(state_bytes(t), before);
+  // An f64 value beyond f32 would be stored as Inf.
+  std::vector<double> wide(static_cast<size_t>(p.count), 0.5);
+  wide[1] = 1e300;
+  EXPECT_THROW(t.set_parameter(1, {wide.data(), DType::kF64, p.spec.shape, {}}), Error);
+  EXPECT_EQ(state_bytes(t), before);
 }
 
 TEST(CheckpointTest, KeepLastDeletesTheOldest) {
