@@ -3,6 +3,7 @@
 // use V (f32 or f64), so half logits still get an f32 softmax and loss.
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "core/backend/cpu/cpu_backend.h"
 #include "core/backend/cpu/parallel.h"
@@ -47,24 +48,28 @@ void softmax_cross_entropy(Backend& backend, DType dt, DType value_dt, int64_t r
   });
 }
 
-void squared_error(Backend& backend, DType dt, DType value_dt, int64_t rows, int64_t cols, const void* pred,
-                   const void* target, void* row_loss, void* dpred, GradScale scale) {
+// The per-element losses (MSE, BCE): row loss = sum over the row of
+// element(x, t).first, gradient grad_scale * element(x, t).second. Only the
+// element's formula differs between them.
+template <typename Element>
+void elementwise_loss(Backend& backend, DType dt, DType value_dt, int64_t rows, int64_t cols, const void* out,
+                      const void* target, void* row_loss, void* dout, GradScale scale, const Element& element) {
   const int threads = as_cpu(backend).threads();
   const double grad_scale = scale.factor();
   dispatch_loss(dt, value_dt, [&](auto s_tag, auto v_tag) {
     using S = decltype(s_tag);
     using V = decltype(v_tag);
-    const S* p = static_cast<const S*>(pred);
+    const S* x = static_cast<const S*>(out);
     const V* t = static_cast<const V*>(target);
     V* loss = static_cast<V*>(row_loss);
-    S* dp = static_cast<S*>(dpred);
+    S* dx = static_cast<S*>(dout);
     parallel_for(threads, rows, 8, [&](int64_t begin, int64_t end) {
       for (int64_t r = begin; r < end; ++r) {
         V total = 0;
         for (int64_t c = r * cols; c < (r + 1) * cols; ++c) {
-          V diff = static_cast<V>(load(p[c])) - t[c];
-          total += diff * diff;
-          if (dp) dp[c] = store<S>(static_cast<compute_t<S>>(static_cast<V>(2 * grad_scale) * diff));
+          const auto [value, slope] = element(static_cast<V>(load(x[c])), t[c]);
+          total += value;
+          if (dx) dx[c] = store<S>(static_cast<compute_t<S>>(static_cast<V>(grad_scale) * slope));
         }
         loss[r] = total;
       }
@@ -72,31 +77,20 @@ void squared_error(Backend& backend, DType dt, DType value_dt, int64_t rows, int
   });
 }
 
+void squared_error(Backend& backend, DType dt, DType value_dt, int64_t rows, int64_t cols, const void* pred,
+                   const void* target, void* row_loss, void* dpred, GradScale scale) {
+  elementwise_loss(backend, dt, value_dt, rows, cols, pred, target, row_loss, dpred, scale, [](auto p, auto t) {
+    const auto diff = p - t;
+    return std::pair{diff * diff, 2 * diff};
+  });
+}
+
 void bce_with_logits(Backend& backend, DType dt, DType value_dt, int64_t rows, int64_t cols, const void* logits,
                      const void* target, void* row_loss, void* dlogits, GradScale scale) {
-  const int threads = as_cpu(backend).threads();
-  const double grad_scale = scale.factor();
-  dispatch_loss(dt, value_dt, [&](auto s_tag, auto v_tag) {
-    using S = decltype(s_tag);
-    using V = decltype(v_tag);
-    const S* x = static_cast<const S*>(logits);
-    const V* t = static_cast<const V*>(target);
-    V* loss = static_cast<V*>(row_loss);
-    S* dx = static_cast<S*>(dlogits);
-    parallel_for(threads, rows, 8, [&](int64_t begin, int64_t end) {
-      for (int64_t r = begin; r < end; ++r) {
-        V total = 0;
-        for (int64_t c = r * cols; c < (r + 1) * cols; ++c) {
-          const V xc = load(x[c]);
-          // Stable form: max(x,0) - x*t + log(1 + exp(-|x|)).
-          total += std::max(xc, V(0)) - xc * t[c] + std::log1p(std::exp(-std::abs(xc)));
-          if (dx)
-            dx[c] = store<S>(
-                static_cast<compute_t<S>>(static_cast<V>(grad_scale) * (V(1) / (V(1) + std::exp(-xc)) - t[c])));
-        }
-        loss[r] = total;
-      }
-    });
+  elementwise_loss(backend, dt, value_dt, rows, cols, logits, target, row_loss, dlogits, scale, [](auto x, auto t) {
+    using V = decltype(x);
+    // Stable form: max(x,0) - x*t + log(1 + exp(-|x|)).
+    return std::pair{std::max(x, V(0)) - x * t + std::log1p(std::exp(-std::abs(x))), V(1) / (V(1) + std::exp(-x)) - t};
   });
 }
 
