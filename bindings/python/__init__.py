@@ -15,7 +15,7 @@ from typing import Tuple
 from ._enums import (Device, Distributed, DType, Init, Loss, LossScaling, NonFinite, Normalization, Optimizer,
                      Precision, Reduction, Schedule, ShardRemainder, Status)
 from . import capi as capi
-from ._native import TrainKitError, call
+from ._native import TrainKitError, c_string, call
 from .data import Batcher, Dataset
 from .model import Model, Node
 from .options import TrainerOptions
@@ -36,7 +36,7 @@ def gpu_status() -> Tuple[int, str]:
     """(usable CUDA GPUs, why there are none when 0)."""
     reason = bytearray(512)
     count = call(capi.tk_gpu_count, reason)
-    return int(count), reason.split(b"\0", 1)[0].decode()
+    return int(count), c_string(reason)
 
 
 def gpu_count() -> int:

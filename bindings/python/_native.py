@@ -45,11 +45,25 @@ def call(function: Callable[..., Any], *args: Any) -> Any:
     return None
 
 
+def c_string(buffer: bytearray) -> str:
+    """The NUL-terminated text a C function wrote into `buffer`."""
+    return buffer.split(b"\0", 1)[0].decode()
+
+
 def text(function: Callable[..., Any], *args: Any, capacity: int = 256) -> str:
     """A string a C function writes into a (buffer, capacity) pair."""
     buffer = bytearray(capacity)
     call(function, *args, buffer)
-    return buffer.split(b"\0", 1)[0].decode()
+    return c_string(buffer)
+
+
+def sized_text(function: Callable[..., Any], *args: Any) -> str:
+    """A string from a C function that reports its size (NUL included) when
+    given no buffer, then fills one of that size."""
+    length = call(function, *args, None)
+    buffer = bytearray(length)
+    call(function, *args, buffer)
+    return buffer[: length - 1].decode()
 
 
 def path(value: PathLike, what: str = "path") -> str:

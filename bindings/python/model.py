@@ -7,7 +7,7 @@ from typing import Any, Optional, Tuple
 import numpy as np
 
 from ._enums import Init
-from ._native import Handle, PathLike, call, capi, extent, path, shape
+from ._native import Handle, PathLike, call, capi, extent, path, shape, sized_text, text
 
 Node = int
 
@@ -33,10 +33,7 @@ class Model(Handle):
     @staticmethod
     def op_catalog() -> Any:
         """The registered ops and their attributes, as parsed JSON."""
-        length = call(capi.tk_op_catalog, None)
-        buffer = bytearray(length)
-        call(capi.tk_op_catalog, buffer)
-        return json.loads(buffer[: length - 1].decode())
+        return json.loads(sized_text(capi.tk_op_catalog))
 
     def op(self, name: str, *inputs: Node, **attributes: Any) -> Node:
         """Adds any registered op by name, e.g. op("linear", x, units=10)."""
@@ -108,9 +105,7 @@ class Model(Handle):
         call(capi.tk_model_set_node_name, self.handle, node, name)
 
     def node_name(self, node: Node) -> str:
-        buffer = bytearray(256)
-        call(capi.tk_model_node_name, self.handle, node, buffer)
-        return buffer.split(b"\0", 1)[0].decode()
+        return text(capi.tk_model_node_name, self.handle, node)
 
     def node_shape(self, node: Node) -> Tuple[int, ...]:
         extents = np.zeros(8, dtype=np.int64)

@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._enums import DType, Loss
-from ._native import ArrayLike, Handle, PathLike, call, capi, extent, handle_or_none, path, text
+from ._native import ArrayLike, Handle, PathLike, c_string, call, capi, extent, handle_or_none, path, sized_text, text
 from ._native import features as as_inputs
 from ._native import targets as as_targets
 from .data import Batcher, Dataset
@@ -151,7 +151,7 @@ class Trainer(Handle):
     def _parameter_info(self, index: int) -> Tuple[str, Tuple[int, ...]]:
         name, extents = bytearray(256), np.zeros(8, dtype=np.int64)
         rank = call(capi.tk_trainer_parameter_info, self.handle, index, name, extents)
-        return name.split(b"\0", 1)[0].decode(), tuple(int(e) for e in extents[:rank])
+        return c_string(name), tuple(int(e) for e in extents[:rank])
 
     def _index(self, tensor: Union[int, str]) -> int:
         if isinstance(tensor, str):
@@ -193,10 +193,8 @@ class Trainer(Handle):
 
     def save_keep_last(self, prefix: PathLike, keep: int, cursor: Optional[Batcher] = None) -> str:
         """Saves "<prefix>-<step>.safetensors" and deletes the oldest beyond `keep`; the path written."""
-        written = bytearray(4096)
-        call(capi.tk_trainer_save_keep_last, self.handle, path(prefix, "prefix"), extent(keep, "keep"),
-             handle_or_none(cursor), written)
-        return written.split(b"\0", 1)[0].decode()
+        return text(capi.tk_trainer_save_keep_last, self.handle, path(prefix, "prefix"), extent(keep, "keep"),
+                    handle_or_none(cursor), capacity=4096)
 
     def load(self, checkpoint: PathLike, cursor: Optional[Batcher] = None) -> None:
         """Restores a checkpoint (and the batcher's position); on any error nothing changes."""
@@ -213,10 +211,7 @@ class Trainer(Handle):
         call(capi.tk_trainer_set_property, self.handle, key, value)
 
     def get_property(self, key: str) -> str:
-        length = call(capi.tk_trainer_get_property, self.handle, key, None)
-        buffer = bytearray(length)
-        call(capi.tk_trainer_get_property, self.handle, key, buffer)
-        return buffer[: length - 1].decode()
+        return sized_text(capi.tk_trainer_get_property, self.handle, key)
 
     def __repr__(self) -> str:
         if self.closed:
