@@ -121,6 +121,7 @@ constexpr tk_api table(uint32_t version, uint32_t size) {
       tk_model_op,
       tk_op_catalog,
       tk_batcher_set_shard_ex,
+      tk_trainer_options_set_sync_batch_norm,
   };
 }
 
@@ -130,7 +131,7 @@ constexpr tk_api kApiV2 = table(2, sizeof(tk_api));
 }  // namespace
 
 static_assert(TK_API_VERSION == 2, "regenerate api_table.cc");
-static_assert(sizeof(tk_api) == 110 * sizeof(void*), "regenerate api_table.cc");
+static_assert(sizeof(tk_api) == 111 * sizeof(void*), "regenerate api_table.cc");
 
 extern "C" TK_API const tk_api* tk_get_api(uint32_t version) {
   switch (version) {

@@ -312,14 +312,23 @@ TK_API tk_status tk_trainer_options_set_loss_scaling(tk_trainer_options* options
 /* Data parallel in one process: `replicas` copies of the model on threads,
  * each taking an equal share of the rows of every batch, gradients averaged
  * in buckets; equivalent to one replica on the whole batch, up to rounding,
- * except for batch norm: each replica normalizes (and updates its running
- * statistics) over its own rows, as PyTorch's DistributedDataParallel without
- * SyncBatchNorm, so with batch norm the result differs from one replica's and
- * each replica's share needs two rows (values per channel) at least. Default 1. With a
+ * except for batch norm without tk_trainer_options_set_sync_batch_norm: each
+ * replica normalizes (and updates its running statistics) over its own rows,
+ * as PyTorch's DistributedDataParallel without SyncBatchNorm, so the result
+ * differs from one replica's and each replica's share needs two rows (values
+ * per channel) at least. Default 1. With a
  * CUDA device d set, replica r runs on GPU d + r and they average through
  * NCCL (an error if there are too few GPUs); with TK_DEVICE_AUTO, on GPUs
  * when there are at least `replicas`, else on the CPU. */
 TK_API tk_status tk_trainer_options_set_replicas(tk_trainer_options* options, int32_t replicas);
+/* Sync batch norm (1) or not (0, the default): in data parallel (replicas or
+ * processes), batch norm normalizes over the rows of every replica, and
+ * updates the running statistics from them, so N replicas train batch norm
+ * as one replica on the whole batch, up to rounding. It costs two small
+ * all-reduces per batch norm in forward and one in backward. CPU trainers
+ * only for now: a GPU trainer with it fails to join its group with
+ * TK_ERROR_UNSUPPORTED. No effect on a trainer alone. */
+TK_API tk_status tk_trainer_options_set_sync_batch_norm(tk_trainer_options* options, int32_t enabled);
 /* Data parallel across processes and machines: TK_DISTRIBUTED_MPI joins the
  * MPI world (started by mpirun; MPI is initialized if the host has not done
  * so). Each process feeds its own share of every global batch (see
@@ -685,6 +694,7 @@ typedef struct tk_api {
   tk_status (*model_op)(tk_model*, const char*, const tk_node*, size_t, const char*, tk_node*);
   tk_status (*op_catalog)(char*, size_t, size_t*);
   tk_status (*batcher_set_shard_ex)(tk_batcher*, int32_t, int32_t, tk_shard_remainder);
+  tk_status (*trainer_options_set_sync_batch_norm)(tk_trainer_options*, int32_t);
   /* Append new entries here, never above. */
 } tk_api;
 

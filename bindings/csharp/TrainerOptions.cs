@@ -142,6 +142,12 @@ public sealed class TrainerOptions : NativeObject<SWIGTYPE_p_tk_trainer_options>
     using (Lease()) return Set(TrainKitC.tk_trainer_options_set_replicas(Native, replicas));
   }
 
+  /// <summary>Data parallel: batch norm normalizes over every replica's rows, as one replica
+  /// on the whole batch (CPU replicas).</summary>
+  public TrainerOptions SyncBatchNorm(bool enabled) {
+    using (Lease()) return Set(TrainKitC.tk_trainer_options_set_sync_batch_norm(Native, enabled ? 1 : 0));
+  }
+
   /// <summary>Data parallel across processes: MPI (under mpirun) or NCCL, one process per GPU.</summary>
   public TrainerOptions Distributed(Distributed mode) {
     using (Lease()) return Set(TrainKitC.tk_trainer_options_set_distributed(Native, mode));

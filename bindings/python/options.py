@@ -102,6 +102,10 @@ class TrainerOptions(Handle):
         """Data parallel in one process: copies of the model on threads (or GPUs)."""
         return self._set("replicas", capi.tk_trainer_options_set_replicas, extent(replicas, "replicas"))
 
+    def sync_batch_norm(self, enabled: bool) -> "TrainerOptions":
+        """Data parallel: batch norm normalizes over every replica's rows (CPU replicas)."""
+        return self._set("sync_batch_norm", capi.tk_trainer_options_set_sync_batch_norm, int(enabled))
+
     def distributed(self, mode: Distributed) -> "TrainerOptions":
         """Data parallel across processes: MPI (under mpirun) or NCCL."""
         return self._set("distributed", capi.tk_trainer_options_set_distributed, Distributed(mode))

@@ -135,8 +135,9 @@ StepResult ReplicatedTrainer::step(const HostView& inputs, const HostView& targe
       if (error.code() != ErrorCode::kCommunication) {
         const int r = static_cast<int>(&e - errors.data());
         fail(error.code(), "replica ", r, " of ", n, " (rows ", rows * r / n, " to ", rows * (r + 1) / n - 1,
-             " of a batch of ", rows, ", split evenly; each replica normalizes batch norm over its own rows): ",
-             error.what());
+             " of a batch of ", rows, ", split evenly",
+             primary().config().sync_batch_norm ? "" : "; each replica normalizes batch norm over its own rows",
+             "): ", error.what());
       }
       if (!first) first = e;
     } catch (...) {

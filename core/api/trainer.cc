@@ -301,7 +301,11 @@ double Trainer::current_learning_rate() {
 void Trainer::join(Communicator* communicator) {
   wait_for_queued_steps();
   throw_pending_error();
+  if (communicator && config_.sync_batch_norm && backend_->kind() != DeviceKind::kCpu)
+    fail(ErrorCode::kUnsupported,
+         "sync batch norm runs on CPU replicas, not yet on GPUs (turn it off to normalize over each replica's rows)");
   exchange_->join(communicator);
+  plan_->share_batch_statistics(config_.sync_batch_norm ? communicator : nullptr);
   // Joining or leaving switches between host- and device-decided steps.
   recording_.reset();
   upload_control();
@@ -311,7 +315,8 @@ void Trainer::join(Communicator* communicator) {
   guard_->forget();
   refresh_half_params();
   // And from rank 0's running statistics. Each replica then updates its own
-  // from its shard (as PyTorch DDP without SyncBatchNorm between broadcasts).
+  // from its shard (as PyTorch DDP without SyncBatchNorm between broadcasts),
+  // or, with sync batch norm, from every shard alike.
   if (plan_->flat_state_count() > 0) exchange_->broadcast_from_first(state_.data(), state_.bytes());
 }
 

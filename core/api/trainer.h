@@ -67,6 +67,9 @@ struct TrainerConfig {
   size_t memory_limit = 0;   // bytes the backend may hold (0: no limit)
   StepDecision step_decision = StepDecision::kAuto;
   bool record_steps = true;  // replay recorded steps (CUDA graphs) where the backend offers it
+  // Data parallel: batch norm normalizes over every replica's rows (sync
+  // batch norm) instead of each replica's own. CPU replicas only, for now.
+  bool sync_batch_norm = false;
 };
 
 constexpr int kMaxThreads = 1024;

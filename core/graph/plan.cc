@@ -284,8 +284,14 @@ std::vector<OpContext> Plan::build_contexts(char* arena, const std::vector<int64
     ctx.state.assign(node_states_[step.node].size(), nullptr);
     ctx.next_state.assign(node_states_[step.node].size(), nullptr);
     ctx.workspace = workspace_.data();
+    ctx.replica_sums = replica_sums_.get();
   }
   return contexts;
+}
+
+void Plan::share_batch_statistics(Communicator* communicator) {
+  replica_sums_ = communicator ? std::make_unique<ReplicaSums>(communicator) : nullptr;
+  for (OpContext& ctx : contexts_) ctx.replica_sums = replica_sums_.get();
 }
 
 void Plan::check_batch(const HostView& inputs, const HostView* targets) const {

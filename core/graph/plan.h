@@ -12,6 +12,7 @@
 
 #include "core/amp/precision.h"
 #include "core/backend/buffer.h"
+#include "core/dist/replica_sums.h"
 #include "core/graph/graph.h"
 #include "core/ops/loss/loss.h"
 
@@ -103,6 +104,10 @@ class Plan {
                     double* device_loss_sum, const void* half_params, const void* flat_state, void* next_state);
   // Whether an op draws random numbers per step (dropout).
   bool draws_per_step() const;
+  // From now on, training forwards and backwards normalize batch norm over
+  // the rows of every replica behind `communicator` (sync batch norm), which
+  // all run the same steps; null: over this plan's rows alone.
+  void share_batch_statistics(Communicator* communicator);
   // Rows the arena is laid out for; the arena's addresses change only when this grows.
   int64_t reserved() const { return reserved_; }
   // Backward after a forward with a loss gradient; overwrites flat_grads. It
@@ -178,6 +183,7 @@ class Plan {
   Buffer arena_;
   std::vector<int64_t> value_offset_, grad_offset_;
   std::vector<OpContext> contexts_;  // one per schedule_ entry, pointers into the arena
+  std::unique_ptr<ReplicaSums> replica_sums_;  // sync batch norm's, when sharing
   Buffer workspace_;                 // ops' scratch (the largest any op asks for)
   int64_t target_offset_ = 0, row_loss_offset_ = 0, probs_offset_ = 0;
   double last_loss_grad_scale_ = 0;

@@ -17,6 +17,8 @@
 
 namespace tk {
 
+class ReplicaSums;
+
 enum class Init { kZeros, kHeUniform, kHeNormal, kXavierUniform, kXavierNormal, kOnes };
 
 struct ParamSpec {
@@ -60,6 +62,9 @@ struct OpContext {
   // This op's own saved_elements() of the master dtype: what a training
   // forward writes and the backward after it reads.
   void* saved = nullptr;
+  // Set when the replicas of a group share their batch statistics (sync
+  // batch norm): sums across them, called by every replica alike.
+  ReplicaSums* replica_sums = nullptr;
 };
 
 // An op's configuration as name/value pairs: what a model spec stores and

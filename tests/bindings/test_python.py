@@ -280,6 +280,22 @@ def test_replicas_train_as_one():
     assert np.max(np.abs(results[0] - results[1])) < 1e-5
 
 
+def test_sync_batch_norm_replicas_train_as_one_and_plain_ones_do_not():
+    def train(replicas, sync):
+        with trainkit.Model() as model:
+            h = model.batch_norm(model.linear(model.input("x", 4), 8, bias=False))
+            model.output(model.linear(model.relu(h), 3))
+            with trainkit.TrainerOptions(optimizer=trainkit.Optimizer.SGD, learning_rate=0.1, seed=5, threads=1,
+                                         replicas=replicas, sync_batch_norm=sync) as options, \
+                    trainkit.Trainer(model, options=options) as trainer:
+                for _ in range(10):
+                    trainer.step(INPUTS, LABELS)
+                return trainer.parameters()
+    one = train(1, False)
+    assert np.max(np.abs(train(3, True) - one)) < 1e-5
+    assert np.max(np.abs(train(2, False) - one)) > 1e-4
+
+
 def test_generic_ops_settings_parameters_and_properties():
     catalog = trainkit.Model.op_catalog()
     assert "linear" in [op["name"] for op in catalog["ops"]]

@@ -141,6 +141,7 @@ static void test_null_handles(void) {
     EXPECT_STATUS(tk_trainer_step_async(NULL, &v, &v), NULL_ARG);
     EXPECT_STATUS(tk_trainer_wait(NULL, &report), NULL_ARG);
     EXPECT_STATUS(tk_trainer_options_set_cuda_graphs(NULL, 1), NULL_ARG);
+    EXPECT_STATUS(tk_trainer_options_set_sync_batch_norm(NULL, 1), NULL_ARG);
     EXPECT_STATUS(tk_trainer_loss_scale(NULL, &d, &count, &count), NULL_ARG);
   }
 
@@ -375,6 +376,10 @@ static void test_options(void) {
   EXPECT_STATUS(tk_trainer_options_set_learning_rate(o, INFINITY), INVALID);
   EXPECT_STATUS(tk_trainer_options_set_cuda_graphs(o, 2), INVALID);
   EXPECT_STATUS(tk_trainer_options_set_cuda_graphs(o, 0), TK_OK);
+  EXPECT_STATUS(tk_trainer_options_set_sync_batch_norm(o, 2), INVALID);
+  EXPECT_STATUS(tk_trainer_options_set_sync_batch_norm(o, -1), INVALID);
+  EXPECT_STATUS(tk_trainer_options_set_sync_batch_norm(o, 1), TK_OK);
+  EXPECT_STATUS(tk_trainer_options_set_sync_batch_norm(o, 0), TK_OK);
   EXPECT_STATUS(tk_trainer_options_set_momentum(o, 1.5, 0), INVALID);
   EXPECT_STATUS(tk_trainer_options_set_momentum(o, 0.9, 2), INVALID);
   EXPECT_STATUS(tk_trainer_options_set_momentum(o, 0.0, 1), INVALID); /* Nesterov needs momentum */

@@ -3,8 +3,11 @@
 // normalizes with the batch's statistics and writes updated running
 // statistics (non-trainable state); evaluation normalizes with the running
 // ones. The batch statistics are saved for backward (2 x channels values).
+// With sync batch norm (OpContext::replica_sums) the statistics and the
+// backward's per-channel sums cover every replica's rows.
 #include "core/base/error.h"
 #include "core/ops/norm/norm_kernels.h"
+#include "core/ops/norm/shared_batch_statistics.h"
 #include "core/ops/ops.h"
 
 namespace tk {
@@ -42,8 +45,9 @@ class BatchNorm final : public Op {
     return relu_ ? shape_numel(inputs[0]) : 0;
   }
 
-  // The batch mean and variance, in the master dtype.
-  int64_t saved_elements(const std::vector<Shape>& inputs) const override { return 2 * inputs[0][0]; }
+  // The batch mean and variance, in the master dtype, then room for sync
+  // batch norm's summed sum(dz) and sum(dz * x_hat) in backward.
+  int64_t saved_elements(const std::vector<Shape>& inputs) const override { return 4 * inputs[0][0]; }
 
   void forward(const OpContext& ctx) const override {
     const Dims d = dims(ctx);
@@ -52,14 +56,21 @@ class BatchNorm final : public Op {
       apply(ctx, ctx.state[0], ctx.state[1]);
       return;
     }
-    const int64_t values = ctx.batch * d.spatial;
-    if (values < 2)
-      fail(ErrorCode::kShapeMismatch, "batch_norm in training needs more than one value per channel, got ", values,
-           " (batch ", ctx.batch, ")");
-    void* mean = ctx.saved;
-    void* var = static_cast<char*>(ctx.saved) + d.channels * dtype_size(p);
+    const int64_t local_values = ctx.batch * d.spatial;
+    if (local_values < 2 && !ctx.replica_sums)
+      fail(ErrorCode::kShapeMismatch, "batch_norm in training needs more than one value per channel, got ",
+           local_values, " (batch ", ctx.batch, ")");
+    void* mean = saved_at(ctx, 0);
+    void* var = saved_at(ctx, 1);
     kernels::batch_norm_statistics(*ctx.backend, ctx.dtype, p, ctx.batch, d.channels, d.spatial, ctx.inputs[0], mean,
                                    var);
+    int64_t values = local_values;
+    if (ctx.replica_sums) {
+      values = share_batch_statistics(ctx, d.channels, local_values, mean, var);
+      if (values < 2)
+        fail(ErrorCode::kShapeMismatch, "batch_norm in training needs more than one value per channel, got ", values,
+             " over every replica's rows");
+    }
     apply(ctx, mean, var);
     if (ctx.next_state[0]) {
       // Running variance is unbiased, as in PyTorch.
@@ -74,9 +85,31 @@ class BatchNorm final : public Op {
     const DType p = ctx.grad_dtype;
     // The forward's batch statistics (training; a plan runs backward only
     // after a training forward), else the running ones (op-level tests).
-    const void* mean = ctx.training ? ctx.saved : ctx.state[0];
-    const void* var = ctx.training ? static_cast<const char*>(ctx.saved) + d.channels * dtype_size(p) : ctx.state[1];
+    const void* mean = ctx.training ? saved_at(ctx, 0) : ctx.state[0];
+    const void* var = ctx.training ? saved_at(ctx, 1) : ctx.state[1];
     const bool accumulate = ctx.dinputs[0] && ctx.accumulate[0];
+    if (ctx.training && ctx.replica_sums) {
+      // This replica's sums first (its dgamma and dbeta, which the gradient
+      // exchange sums with the others'), then dx from every replica's sums.
+      if (relu_)
+        kernels::batch_norm_relu_backward(*ctx.backend, ctx.dtype, p, ctx.batch, d.channels, d.spatial, eps_, true,
+                                          ctx.inputs[0], ctx.output, ctx.doutput, ctx.backward_scratch, mean, var,
+                                          ctx.params[0], nullptr, false, ctx.dparams[0], ctx.dparams[1]);
+      else
+        kernels::batch_norm_backward(*ctx.backend, ctx.dtype, p, ctx.batch, d.channels, d.spatial, eps_, true,
+                                     ctx.inputs[0], ctx.doutput, mean, var, ctx.params[0], nullptr, false,
+                                     ctx.dparams[0], ctx.dparams[1]);
+      void* total_dz = saved_at(ctx, 2);
+      void* total_dz_xhat = saved_at(ctx, 3);
+      const int64_t values = share_gradient_sums(ctx, d.channels, ctx.batch * d.spatial, ctx.dparams[1],
+                                                 ctx.dparams[0], total_dz, total_dz_xhat);
+      if (ctx.dinputs[0])
+        kernels::batch_norm_input_gradient(*ctx.backend, ctx.dtype, p, ctx.batch, d.channels, d.spatial, eps_,
+                                           ctx.inputs[0], relu_ ? ctx.output : nullptr, ctx.doutput, mean, var,
+                                           ctx.params[0], total_dz, total_dz_xhat, static_cast<double>(values),
+                                           ctx.dinputs[0], accumulate);
+      return;
+    }
     if (relu_)
       kernels::batch_norm_relu_backward(*ctx.backend, ctx.dtype, p, ctx.batch, d.channels, d.spatial, eps_,
                                         ctx.training, ctx.inputs[0], ctx.output, ctx.doutput, ctx.backward_scratch,
@@ -98,6 +131,12 @@ class BatchNorm final : public Op {
     else
       kernels::batch_norm_apply(*ctx.backend, ctx.dtype, ctx.grad_dtype, ctx.batch, d.channels, d.spatial, eps_,
                                 ctx.inputs[0], mean, var, ctx.params[0], ctx.params[1], ctx.output);
+  }
+
+  // Block `i` of the op's saved values: mean, variance, then sync batch
+  // norm's total sum(dz) and sum(dz * x_hat); `channels` of the master dtype each.
+  static void* saved_at(const OpContext& ctx, int i) {
+    return static_cast<char*>(ctx.saved) + i * dims(ctx).channels * static_cast<int64_t>(dtype_size(ctx.grad_dtype));
   }
 
   struct Dims {

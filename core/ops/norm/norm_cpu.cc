@@ -110,16 +110,25 @@ void apply_batch_norm(int threads, DType dt, DType param_dt, int64_t batch, int6
   });
 }
 
+// Per-channel sums of the norm's output gradient over more rows than a
+// kernel sees (sync batch norm's, over every replica): sum(dz), sum(dz * x_hat)
+// of the master dtype, over `count` values per channel.
+struct GivenSums {
+  const void* dz;
+  const void* dz_xhat;
+  double count;
+};
+
 // Gradients of apply_batch_norm<kRelu>; with kRelu, dy is the ReLU's output
 // gradient and relu_y its output, so the norm's own gradient is
 // dy * relu'(relu_y). That is formed once per channel into a thread's buffer
 // of batch x spatial values (in cache for the CNNs measured), which both
-// passes then read.
+// passes then read. With `given` sums, only dx is written, from those.
 template <bool kRelu>
 void batch_norm_gradients(int threads, DType dt, DType param_dt, int64_t batch, int64_t channels, int64_t spatial,
                           double eps, bool batch_statistics, const void* x, const void* relu_y, const void* dy,
                           const void* mean, const void* var, const void* gamma, void* dx, bool accumulate, void* dgamma,
-                          void* dbeta) {
+                          void* dbeta, const GivenSums* given = nullptr) {
   dispatch_norm(dt, param_dt, [&](auto s_tag, auto p_tag) {
     using S = decltype(s_tag);
     using P = decltype(p_tag);
@@ -128,7 +137,7 @@ void batch_norm_gradients(int threads, DType dt, DType param_dt, int64_t batch, 
     const S* relu_out = static_cast<const S*>(relu_y);
     S* grad_in = static_cast<S*>(dx);
     const P *mu = static_cast<const P*>(mean), *sigma2 = static_cast<const P*>(var), *g = static_cast<const P*>(gamma);
-    const double count = static_cast<double>(batch * spatial);
+    const double count = given ? given->count : static_cast<double>(batch * spatial);
     // Channel c's gradients, given plane_grad(n): the norm's output gradient
     // on image n's plane of channel c (storage S, or T when formed here).
     auto channel_gradients = [&](int64_t c, const auto& plane_grad) {
@@ -136,16 +145,21 @@ void batch_norm_gradients(int threads, DType dt, DType param_dt, int64_t batch, 
       const double inv_std = 1.0 / std::sqrt(static_cast<double>(sigma2[c]) + eps);
       // sum(dy) and sum(dy * x_hat): dbeta and dgamma.
       double sum_dy = 0, sum_dy_xhat = 0;
-      for (int64_t n = 0; n < batch; ++n) {
-        const auto* dy_plane = plane_grad(n);
-        const S* x_plane = in + (n * channels + c) * spatial;
-        sum_dy += lane_sum(spatial, [&](int64_t s) { return static_cast<double>(load(dy_plane[s])); });
-        sum_dy_xhat += lane_sum(spatial, [&](int64_t s) {
-          return static_cast<double>(load(dy_plane[s])) * (static_cast<double>(load(x_plane[s])) - m) * inv_std;
-        });
+      if (given) {
+        sum_dy = static_cast<double>(static_cast<const P*>(given->dz)[c]);
+        sum_dy_xhat = static_cast<double>(static_cast<const P*>(given->dz_xhat)[c]);
+      } else {
+        for (int64_t n = 0; n < batch; ++n) {
+          const auto* dy_plane = plane_grad(n);
+          const S* x_plane = in + (n * channels + c) * spatial;
+          sum_dy += lane_sum(spatial, [&](int64_t s) { return static_cast<double>(load(dy_plane[s])); });
+          sum_dy_xhat += lane_sum(spatial, [&](int64_t s) {
+            return static_cast<double>(load(dy_plane[s])) * (static_cast<double>(load(x_plane[s])) - m) * inv_std;
+          });
+        }
+        static_cast<P*>(dbeta)[c] = static_cast<P>(sum_dy);
+        static_cast<P*>(dgamma)[c] = static_cast<P>(sum_dy_xhat);
       }
-      static_cast<P*>(dbeta)[c] = static_cast<P>(sum_dy);
-      static_cast<P*>(dgamma)[c] = static_cast<P>(sum_dy_xhat);
       if (!grad_in) return;
       // With batch statistics: dx = gamma * inv_std * (dy - mean(dy) - x_hat * mean(dy * x_hat)).
       const double scale = static_cast<double>(g[c]) * inv_std;
@@ -214,6 +228,20 @@ void batch_norm_relu_backward(Backend& backend, DType dt, DType param_dt, int64_
   (void)dz;
   batch_norm_gradients<true>(threads, dt, param_dt, batch, channels, spatial, eps, batch_statistics, x, y, dy, mean,
                              var, gamma, dx, accumulate, dgamma, dbeta);
+}
+
+void batch_norm_input_gradient(Backend& backend, DType dt, DType param_dt, int64_t batch, int64_t channels,
+                               int64_t spatial, double eps, const void* x, const void* relu_y, const void* dy,
+                               const void* mean, const void* var, const void* gamma, const void* sum_dz,
+                               const void* sum_dz_xhat, double count, void* dx, bool accumulate) {
+  const int threads = as_cpu(backend).threads();
+  const GivenSums given{sum_dz, sum_dz_xhat, count};
+  if (relu_y)
+    batch_norm_gradients<true>(threads, dt, param_dt, batch, channels, spatial, eps, true, x, relu_y, dy, mean, var,
+                               gamma, dx, accumulate, nullptr, nullptr, &given);
+  else
+    batch_norm_gradients<false>(threads, dt, param_dt, batch, channels, spatial, eps, true, x, nullptr, dy, mean, var,
+                                gamma, dx, accumulate, nullptr, nullptr, &given);
 }
 
 void moving_average(Backend& /*backend*/, DType dt, int64_t n, double momentum, const void* running, const void* value,
@@ -320,6 +348,7 @@ const KernelRegistration kRegistrations[] = {
     {kernels::batch_norm_apply_relu, DeviceKind::kCpu, batch_norm_apply_relu},
     {kernels::batch_norm_backward, DeviceKind::kCpu, batch_norm_backward},
     {kernels::batch_norm_relu_backward, DeviceKind::kCpu, batch_norm_relu_backward},
+    {kernels::batch_norm_input_gradient, DeviceKind::kCpu, batch_norm_input_gradient},
     {kernels::moving_average, DeviceKind::kCpu, moving_average},
     {kernels::layer_norm_forward, DeviceKind::kCpu, layer_norm_forward},
     {kernels::layer_norm_backward, DeviceKind::kCpu, layer_norm_backward},

@@ -26,6 +26,17 @@ inline const Kernel<void(DType dt, DType param_dt, int64_t batch, int64_t channe
                          const void* gamma, void* dx, bool accumulate, void* dgamma, void* dbeta)>
     batch_norm_backward{"batch_norm_backward"};
 
+// The input gradient alone, from per-channel sums over more rows than
+// these (every replica's, in sync batch norm): with dz = dy, or
+// dy * relu'(relu_y) when relu_y is given (the fused node),
+// dx = gamma * inv_std * (dz - sum_dz / count - x_hat * sum_dz_xhat / count).
+// sum_dz and sum_dz_xhat are of param_dt; dx is added into when accumulate.
+inline const Kernel<void(DType dt, DType param_dt, int64_t batch, int64_t channels, int64_t spatial, double eps,
+                         const void* x, const void* relu_y, const void* dy, const void* mean, const void* var,
+                         const void* gamma, const void* sum_dz, const void* sum_dz_xhat, double count, void* dx,
+                         bool accumulate)>
+    batch_norm_input_gradient{"batch_norm_input_gradient"};
+
 // The two passes the fused batch norm + ReLU kernels fall back on.
 void batch_norm_apply_relu_two_pass(Backend& backend, DType dt, DType param_dt, int64_t batch, int64_t channels,
                                     int64_t spatial, double eps, const void* x, const void* mean, const void* var,

@@ -231,6 +231,75 @@ TEST(ReplicatedTrainerTest, ASliceTooSmallForBatchNormSaysWhichReplicaAndWhy) {
   EXPECT_NO_THROW(three.step(data.inputs(0, 9), data.targets(0, 9)));
 }
 
+// Batch norm twice: over the 8 units of a Linear (then the fused ReLU), and
+// per channel of a 2-channel image from a convolution (BatchNorm2d). The
+// layers before them have no bias: its gradient would be zero but for
+// rounding, which Adam scales up to full steps of either sign.
+Graph batch_norm_model() {
+  Graph g;
+  int h = g.add_input("x", {kFeatures});
+  h = g.add(make_linear(8, false, Init::kHeUniform), {h});
+  h = g.add(make_batch_norm(1e-5, 0.1), {h});
+  h = g.add(make_activation(Activation::kRelu), {h});
+  h = g.add(make_reshape({2, 2, 2}), {h});
+  h = g.add(make_conv2d(2, 3, 1, 1, 1, 1, false, Init::kHeUniform), {h});
+  h = g.add(make_batch_norm(1e-5, 0.1), {h});
+  h = g.add(make_flatten(), {h});
+  h = g.add(make_linear(kClasses, true, Init::kHeUniform), {h});
+  g.set_output(h, "logits");
+  return g;
+}
+
+std::vector<float> running_statistics(Trainer& t) {
+  const Tensor& s = t.flat_state();
+  return std::vector<float>(s.as<float>(), s.as<float>() + s.numel());
+}
+
+// The largest difference of two replicated runs' weights and running
+// statistics after `steps` batches of `batch` rows.
+double batch_norm_drift(int replicas, bool sync, OptimizerKind optimizer, int64_t batch, int steps) {
+  TrainerConfig config;
+  config.optimizer.kind = optimizer;
+  config.optimizer.learning_rate = 0.05;
+  config.optimizer.momentum = optimizer == OptimizerKind::kSgd ? 0.9 : 0.0;
+  config.seed = 9;
+  config.bucket_bytes = 128;
+  config.sync_batch_norm = sync;
+  Data data(batch * steps);
+  ReplicatedTrainer single(batch_norm_model(), config, 1), group(batch_norm_model(), config, replicas);
+  double drift = 0;
+  for (int s = 0; s < steps; ++s) {
+    const StepResult a = single.step(data.inputs(s * batch, batch), data.targets(s * batch, batch));
+    const StepResult b = group.step(data.inputs(s * batch, batch), data.targets(s * batch, batch));
+    drift = std::max(drift, std::abs(a.loss - b.loss) / std::max(1.0, std::abs(a.loss)));
+  }
+  const std::vector<float> w = weights(single.primary()), r = running_statistics(single.primary());
+  group.for_each([&](Trainer& replica) {
+    const std::vector<float> gw = weights(replica), gr = running_statistics(replica);
+    for (size_t i = 0; i < w.size(); ++i) drift = std::max(drift, std::abs(double{gw[i]} - w[i]) / std::max(1.0f, std::abs(w[i])));
+    for (size_t i = 0; i < r.size(); ++i) drift = std::max(drift, std::abs(double{gr[i]} - r[i]) / std::max(1.0f, std::abs(r[i])));
+  });
+  return drift;
+}
+
+// Sync batch norm: replicas normalize over every replica's rows, so they
+// train (weights, running statistics, losses) as one replica on the whole
+// batch, with even and uneven slices, SGD with momentum and Adam; without
+// it they drift apart (the test would notice a sync that did nothing).
+TEST(ReplicatedTrainerTest, SyncBatchNormMatchesOneReplicaOnTheWholeBatch) {
+  EXPECT_LT(batch_norm_drift(2, true, OptimizerKind::kSgd, 32, 8), 1e-5);
+  EXPECT_LT(batch_norm_drift(4, true, OptimizerKind::kAdam, 30, 8), 1e-5);
+  EXPECT_LT(batch_norm_drift(3, true, OptimizerKind::kSgd, 7, 8), 1e-5);
+  EXPECT_GT(batch_norm_drift(2, false, OptimizerKind::kSgd, 32, 8), 1e-4);
+}
+
+// With sync, a one-row slice is normalized with the other replicas' rows:
+// the 5-row batch that fails over 3 replicas without it trains.
+TEST(ReplicatedTrainerTest, SyncBatchNormTrainsSlicesOfOneRow) {
+  EXPECT_LT(batch_norm_drift(3, true, OptimizerKind::kAdam, 5, 4), 1e-5);
+  EXPECT_LT(batch_norm_drift(4, true, OptimizerKind::kSgd, 4, 4), 1e-5);
+}
+
 TEST(LocalGroupTest, APeerThatNeverArrivesTimesOut) {
   LocalGroup group(2, std::chrono::milliseconds(200));
   const auto start = std::chrono::steady_clock::now();

@@ -145,6 +145,11 @@ public final class TrainerOptions extends NativeObject<SWIGTYPE_p_tk_trainer_opt
     return set(TrainKitC.tk_trainer_options_set_replicas(handle(), replicas));
   }
 
+  /** Data parallel: batch norm normalizes over every replica's rows, as one replica on the whole batch (CPU replicas). */
+  public TrainerOptions syncBatchNorm(boolean enabled) {
+    return set(TrainKitC.tk_trainer_options_set_sync_batch_norm(handle(), enabled ? 1 : 0));
+  }
+
   /** Data parallel across processes: none (default), MPI or NCCL. */
   public TrainerOptions distributed(Distributed mode) {
     return set(TrainKitC.tk_trainer_options_set_distributed(handle(), given(mode, "mode")));
