@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/base/error.h"
+#include "core/base/half.h"
 #include "core/base/host_view.h"
 #include "core/kernels/elementwise_kernels.h"
 #include "core/kernels/reduce_kernels.h"
@@ -490,20 +491,31 @@ void check_parameter_view(const ParamTensor& p, const HostView& view) {
          ", the view has ", shape_to_string(view.shape));
 }
 
-// A weight set from outside must be a number the trainer's dtype holds: a
-// NaN or Inf (or an f64 value beyond f32, stored as Inf) would poison every
-// later step.
-void check_finite_values(const ParamTensor& p, const HostView& view, DType dtype) {
-  const double limit = dtype == DType::kF64 ? DBL_MAX : FLT_MAX;
+// A weight set from outside must be a number the trainer holds: a NaN or
+// Inf (or an f64 value beyond f32, stored as Inf; or, under f16 mixed
+// precision, a weight beyond f16, Inf in the copy the matrix products read)
+// would poison every later step. `held_in` names where the limit comes from.
+void check_finite_values(const ParamTensor& p, const HostView& view, double limit, const char* held_in) {
   std::vector<double> values(static_cast<size_t>(p.count));
   copy_from_view(view, DType::kF64, values.data());
   for (size_t i = 0; i < values.size(); ++i)
     if (!(std::abs(values[i]) <= limit))
       fail(ErrorCode::kInvalidArgument, "parameter '", p.name, "' cannot be set to ", values[i], " (element ", i,
-           ", trained in ", dtype_name(dtype), ")");
+           ", held in ", held_in, ")");
 }
 
+double dtype_limit(DType dtype) { return dtype == DType::kF64 ? DBL_MAX : FLT_MAX; }
+
 }  // namespace
+
+double Trainer::weight_limit() const {
+  return policy_.mixed() && policy_.activation == DType::kF16 ? kF16Max : dtype_limit(config_.compute_dtype);
+}
+
+const char* Trainer::weight_storage() const {
+  return policy_.mixed() && policy_.activation == DType::kF16 ? "f16 under mixed precision"
+                                                              : dtype_name(config_.compute_dtype);
+}
 
 void Trainer::get_parameter(size_t index, const HostView& out) const {
   const ParamTensor& p = plan_->param(static_cast<int64_t>(index));
@@ -521,7 +533,7 @@ void Trainer::set_state(size_t index, const HostView& in) {
   wait_for_queued_steps();
   const ParamTensor& p = plan_->state(static_cast<int64_t>(index));
   check_parameter_view(p, in);
-  check_finite_values(p, in, config_.compute_dtype);
+  check_finite_values(p, in, dtype_limit(config_.compute_dtype), dtype_name(config_.compute_dtype));
   backend_->load_host(in, config_.compute_dtype, state_.element(p.offset));
 }
 
@@ -529,7 +541,7 @@ void Trainer::set_parameter(size_t index, const HostView& in) {
   wait_for_queued_steps();
   const ParamTensor& p = plan_->param(static_cast<int64_t>(index));
   check_parameter_view(p, in);
-  check_finite_values(p, in, config_.compute_dtype);
+  check_finite_values(p, in, weight_limit(), weight_storage());
   backend_->load_host(in, config_.compute_dtype, params_.element(p.offset));
   guard_->forget();
   refresh_half_params();
@@ -580,6 +592,10 @@ void Trainer::restore(const TrainerSnapshot& s) {
              " bytes, expected ", layout[i].count * elem);
   };
   check(s.params, "the weights", params);
+  for (size_t i = 0; i < params.size(); ++i)
+    check_finite_values(params[i],
+                        {const_cast<uint8_t*>(s.params[i].data()), config_.compute_dtype, params[i].spec.shape, {}},
+                        weight_limit(), weight_storage());
   check(s.state, "the non-trainable state", states);
   std::vector<OptimizerState> optimizer_states = optimizer_->state();
   if (s.optimizer_state.size() != optimizer_states.size())

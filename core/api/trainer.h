@@ -187,6 +187,10 @@ class Trainer {
 
   // The half copy of the weights that half-precision ops read (null if not mixed).
   const void* half_params() const { return policy_.mixed() ? half_params_.data() : nullptr; }
+  // The largest weight the trainer holds (f16's, when the matrix products
+  // read an f16 copy), and where that limit comes from, for messages.
+  double weight_limit() const;
+  const char* weight_storage() const;
   // The same copy, as the optimizer's update writes it.
   HalfCopy half_copy() { return policy_.mixed() ? HalfCopy{half_params_.data(), policy_.activation} : HalfCopy{}; }
   void refresh_half_params();

@@ -10,6 +10,8 @@
 
 namespace tk {
 
+constexpr double kF16Max = 65504.0;  // the largest finite binary16
+
 struct Half {
   uint16_t bits;
 };

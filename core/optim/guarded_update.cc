@@ -4,6 +4,7 @@
 #include <cmath>
 #include <vector>
 
+#include "core/base/half.h"
 #include "core/kernels/reduce_kernels.h"
 
 namespace tk {
@@ -13,11 +14,16 @@ namespace {
 // f64 limits with room for the rounding of a few more operations.
 double limit_of(DType dtype) { return dtype == DType::kF64 ? 1e300 : 1e37; }
 
+// The largest weight the half copy holds as a finite value (bf16 has f32's range).
+double weight_limit(DType dtype, const HalfCopy& half) {
+  return half.data && half.dtype == DType::kF16 ? kF16Max : limit_of(dtype);
+}
+
 }  // namespace
 
-bool GuardedUpdate::within_limit(const MagnitudeBounds& bounds) const {
+bool GuardedUpdate::within_limit(const MagnitudeBounds& bounds, const HalfCopy& half) const {
   const double limit = limit_of(dtype_);
-  if (!(bounds.params < limit) || !(bounds.intermediate < limit)) return false;
+  if (!(bounds.params < weight_limit(dtype_, half)) || !(bounds.intermediate < limit)) return false;
   for (double b : bounds.state)
     if (!(b < limit)) return false;
   return true;
@@ -33,8 +39,9 @@ MagnitudeBounds GuardedUpdate::measure(Optimizer& optimizer, const void* params)
   return bounds;
 }
 
-bool GuardedUpdate::all_finite(Optimizer& optimizer, const void* params) const {
+bool GuardedUpdate::all_finite(Optimizer& optimizer, const void* params, const HalfCopy& half) const {
   if (!kernels::all_finite(*backend_, dtype_, count_, params)) return false;
+  if (half.data && !kernels::all_finite(*backend_, half.dtype, count_, half.data)) return false;
   for (const OptimizerState& s : optimizer.state())
     if (!kernels::all_finite(*backend_, dtype_, count_, s.tensor->data())) return false;
   return true;
@@ -51,17 +58,18 @@ bool GuardedUpdate::apply(Optimizer& optimizer, void* params, const void* grads,
     return next;
   };
   MagnitudeBounds after = advance();
-  if (!within_limit(after)) {
+  if (!within_limit(after, half)) {
     bounds_ = measure(optimizer, params);
     after = advance();
   }
-  if (within_limit(after)) {
+  if (within_limit(after, half)) {
     optimizer.step(params, grads, grad_scale, lr, half);
     bounds_ = after;
     return true;
   }
   // Not provable: update a kept copy's originals in place, check, and put
-  // them back if anything became non-finite.
+  // them back if anything became non-finite (the caller makes the half copy
+  // again from the weights put back).
   const size_t bytes = static_cast<size_t>(count_) * dtype_size(dtype_);
   Tensor kept_params(backend_, dtype_, {count_});
   backend_->copy(kept_params.data(), params, bytes);
@@ -71,7 +79,7 @@ bool GuardedUpdate::apply(Optimizer& optimizer, void* params, const void* grads,
     backend_->copy(kept_state.back().data(), s.tensor->data(), bytes);
   }
   optimizer.step(params, grads, grad_scale, lr, half);
-  if (all_finite(optimizer, params)) {
+  if (all_finite(optimizer, params, half)) {
     bounds_ = measure(optimizer, params);
     return true;
   }

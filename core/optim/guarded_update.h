@@ -1,6 +1,9 @@
 // An optimizer update that never leaves a weight or a moment non-finite: a
 // step whose update would (a learning rate of 1e38, weights near the float
 // limit, a gradient whose square overflows) is refused with nothing changed.
+// Under mixed precision with an f16 copy, weights must also stay within f16
+// (65504): beyond it the f32 weights are finite but the copy the matrix
+// products read is Inf.
 //
 // Most updates are proven finite without touching memory: upper bounds of
 // every buffer's magnitudes are carried from step to step and advanced by the
@@ -33,8 +36,8 @@ class GuardedUpdate {
 
  private:
   MagnitudeBounds measure(Optimizer& optimizer, const void* params) const;
-  bool within_limit(const MagnitudeBounds& bounds) const;
-  bool all_finite(Optimizer& optimizer, const void* params) const;
+  bool within_limit(const MagnitudeBounds& bounds, const HalfCopy& half) const;
+  bool all_finite(Optimizer& optimizer, const void* params, const HalfCopy& half) const;
 
   Backend* backend_;
   DType dtype_;

@@ -9,7 +9,10 @@
 #include <vector>
 
 #include "core/api/trainer.h"
+#include "core/backend/cpu/cpu_backend.h"
 #include "core/base/error.h"
+#include "core/base/half.h"
+#include "core/optim/guarded_update.h"
 #include "core/base/rng.h"
 #include "core/ops/ops.h"
 
@@ -158,6 +161,61 @@ TEST(GuardedUpdateTest, OrdinaryTrainingIsUnchangedAndStaysFinite) {
   EXPECT_LT(last, first / 2);
   EXPECT_EQ(t.optimizer_steps(), 101);
   EXPECT_TRUE(all_finite(t));
+}
+
+// Mixed precision with an f16 copy: an update that takes a weight past
+// 65504 keeps the f32 weight finite but makes the copy Inf, so it is refused
+// (the weights unchanged); one that stays within f16 goes through.
+TEST(GuardedUpdateTest, AnUpdatePastTheF16LimitOfTheHalfCopyIsRefused) {
+  cpu::CpuBackend backend(1);
+  OptimizerConfig sgd;
+  sgd.learning_rate = 1;
+  for (const float start : {65000.0f, -65000.0f}) {
+    auto optimizer = make_optimizer(sgd, &backend, DType::kF32, 4);
+    GuardedUpdate guard(&backend, DType::kF32, 4);
+    std::vector<float> params(4, start), grads(4, start > 0 ? -1000.0f : 1000.0f);
+    std::vector<Half> half(4, float_to_half(start));
+    const HalfCopy copy{half.data(), DType::kF16};
+    EXPECT_FALSE(guard.apply(*optimizer, params.data(), grads.data(), 1.0, 2000.0, 1.0, copy)) << start;
+    for (float p : params) EXPECT_EQ(p, start);
+    EXPECT_EQ(optimizer->steps(), 0);
+    // Within f16 (and with bf16, whose range is f32's), the update is applied.
+    EXPECT_TRUE(guard.apply(*optimizer, params.data(), grads.data(), 1.0, 2000.0, 0.1, copy));
+    EXPECT_EQ(params[0], start + (start > 0 ? 100.0f : -100.0f));
+    EXPECT_TRUE(std::isfinite(half_to_float(half[0])));
+    std::vector<BFloat16> bf16(4);
+    EXPECT_TRUE(guard.apply(*optimizer, params.data(), grads.data(), 1.0, 2000.0, 1.0, {bf16.data(), DType::kBF16}));
+    EXPECT_EQ(params[0], start + (start > 0 ? 1100.0f : -1100.0f));
+  }
+}
+
+// Under f16 mixed precision a weight set or restored beyond f16 is refused:
+// the copy the matrix products read would be Inf.
+TEST(GuardedUpdateTest, WeightsBeyondF16AreRefusedUnderF16MixedPrecision) {
+  TrainerConfig config;
+  config.threads = 1;
+  config.precision = Precision::kFp16;
+  Trainer t(mlp(), config);
+  const ParamTensor& bias = t.plan().params()[1];
+  std::vector<float> big(static_cast<size_t>(bias.count), 70000.0f);
+  try {
+    t.set_parameter(1, {big.data(), DType::kF32, bias.spec.shape, {}});
+    ADD_FAILURE() << "a weight of 70000 was set under f16";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("f16"), std::string::npos) << e.what();
+  }
+  std::fill(big.begin(), big.end(), 60000.0f);
+  EXPECT_NO_THROW(t.set_parameter(1, {big.data(), DType::kF32, bias.spec.shape, {}}));
+  // A snapshot of an f32 trainer with such a weight is refused, nothing changed.
+  TrainerConfig f32 = config;
+  f32.precision = Precision::kFp32;
+  Trainer plain(mlp(), f32);
+  std::fill(big.begin(), big.end(), 70000.0f);
+  plain.set_parameter(1, {big.data(), DType::kF32, bias.spec.shape, {}});
+  const std::vector<char> before = everything(t);
+  EXPECT_THROW(t.restore(plain.snapshot()), Error);
+  EXPECT_EQ(everything(t), before);
 }
 
 }  // namespace
