@@ -196,6 +196,15 @@ static int tk_py_buffer(PyObject* object, Py_buffer* buffer, int writable, Py_ss
   return 0;
 }
 %}
+/* File paths: str in the file system's encoding (so a name that is not
+ * UTF-8 round-trips through os.fsdecode), bytes or os.PathLike, as Python's
+ * own os functions take them; an embedded NUL is a ValueError. */
+%typemap(in) const char* path (PyObject* encoded = NULL) {
+  if (!PyUnicode_FSConverter($input, &encoded)) SWIG_fail;
+  $1 = PyBytes_AS_STRING(encoded);
+}
+%typemap(freearg) const char* path "Py_XDECREF(encoded$argnum);"
+%apply const char* path { const char* images_path, const char* labels_path, const char* prefix };
 /* (rank, shape) from a sequence of ints. */
 %typemap(in) (int32_t rank, const int64_t* shape) (int64_t extents[TK_MAX_RANK + 1]) {
   PyObject* seq = PySequence_Fast($input, "a shape is a sequence of ints");
@@ -281,6 +290,18 @@ static int tk_java_shape(JNIEnv* jenv, jlongArray array, int64_t* extents, int32
 %typemap(in) (int32_t rank, const int64_t* shape) (int64_t extents[TK_MAX_RANK + 1]) {
   if (tk_java_shape(jenv, $input, extents, &$1) != 0) return $null;
   $2 = extents;
+}
+/* Strings too are taken in `check`, after every argument's `in`: a later
+ * argument's refusal then leaves no UTF-8 copy held (freearg releases it). */
+%typemap(in, noblock=1) char*, const char* (jstring held = NULL) {
+  held = $input;
+  $1 = 0;
+}
+%typemap(check, noblock=1) char*, const char* {
+  if (held$argnum) {
+    $1 = ($1_ltype)(*jenv)->GetStringUTFChars(jenv, held$argnum, 0);
+    if (!$1) return $null; /* OutOfMemoryError pending */
+  }
 }
 %typemap(jni) (const tk_node* inputs, size_t n_inputs) "jintArray"
 %typemap(jtype) (const tk_node* inputs, size_t n_inputs) "int[]"

@@ -45,16 +45,18 @@ def call(function: Callable[..., Any], *args: Any) -> Any:
     return None
 
 
-def c_string(buffer: bytearray) -> str:
-    """The NUL-terminated text a C function wrote into `buffer`."""
-    return buffer.split(b"\0", 1)[0].decode()
+def c_string(buffer: bytearray, decode: Callable[[bytes], str] = bytes.decode) -> str:
+    """The NUL-terminated text a C function wrote into `buffer` (UTF-8, or
+    a file name with decode=os.fsdecode)."""
+    return decode(bytes(buffer.split(b"\0", 1)[0]))
 
 
-def text(function: Callable[..., Any], *args: Any, capacity: int = 256) -> str:
+def text(function: Callable[..., Any], *args: Any, capacity: int = 256,
+         decode: Callable[[bytes], str] = bytes.decode) -> str:
     """A string a C function writes into a (buffer, capacity) pair."""
     buffer = bytearray(capacity)
     call(function, *args, buffer)
-    return c_string(buffer)
+    return c_string(buffer, decode)
 
 
 def sized_text(function: Callable[..., Any], *args: Any) -> str:
@@ -68,7 +70,9 @@ def sized_text(function: Callable[..., Any], *args: Any) -> str:
 
 def path(value: PathLike, what: str = "path") -> str:
     """A file path as the C API takes it: str, bytes or os.PathLike; never
-    None, and never with an embedded NUL (C would cut the name there)."""
+    None, and never with an embedded NUL (C would cut the name there). Bytes
+    that are not UTF-8 become the str os.fsdecode makes, which the native
+    module encodes back to the same bytes."""
     if value is None:
         raise TypeError(f"{what} is None")
     name = os.fsdecode(os.fspath(value))

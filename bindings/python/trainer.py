@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import json
 from typing import Any, Dict, List, Optional, Tuple, Union
 
@@ -194,7 +195,7 @@ class Trainer(Handle):
     def save_keep_last(self, prefix: PathLike, keep: int, cursor: Optional[Batcher] = None) -> str:
         """Saves "<prefix>-<step>.safetensors" and deletes the oldest beyond `keep`; the path written."""
         return text(capi.tk_trainer_save_keep_last, self.handle, path(prefix, "prefix"), extent(keep, "keep"),
-                    handle_or_none(cursor), capacity=4096)
+                    handle_or_none(cursor), capacity=4096, decode=os.fsdecode)
 
     def load(self, checkpoint: PathLike, cursor: Optional[Batcher] = None) -> None:
         """Restores a checkpoint (and the batcher's position); on any error nothing changes."""

@@ -215,6 +215,15 @@ def test_paths_accept_str_bytes_and_pathlike_and_refuse_none_and_nul():
         trainer.load(base / "a.safetensors")
         written = trainer.save_keep_last(base / "kept", 1)
         assert written.endswith(".safetensors") and os.path.exists(written)
+        # A name that is not UTF-8 (any bytes are a valid Linux file name)
+        # reaches the file system byte for byte, as bytes or as the str
+        # os.fsdecode makes of it, and comes back the same way.
+        raw = os.fsencode(base) + b"/caf\xe9.safetensors"
+        trainer.save(raw)
+        assert b"caf\xe9.safetensors" in os.listdir(os.fsencode(base))
+        trainer.load(os.fsdecode(raw))
+        written = trainer.save_keep_last(os.fsencode(base) + b"/\xff", 1)
+        assert os.fsencode(written).startswith(os.fsencode(base) + b"/\xff-") and os.path.exists(written)
 
 
 def test_the_gil_is_released_while_a_step_runs():
