@@ -7,6 +7,7 @@ packages=(
   bazel-bootstrap        # the build (Bazel 4.2.3, offline)
   g++
   libopenblas-openmp-dev # BLAS, sharing OpenMP threads with trainkit's loops
+  libdnnl-dev            # oneDNN: the CPU convolutions (its OpenMP build)
   zlib1g-dev             # gzip IDX files
   libgtest-dev libgmock-dev
   libbenchmark-dev

@@ -36,7 +36,7 @@ build() {  # name, sanitizer flags...
     local exe="$work/$name/$(basename "$program" .c)"
     gcc -std=c99 -D_POSIX_C_SOURCE=200809L "${flags[@]}" -I. -c "$program" -o "$exe.o"
     # Whole archive: the CPU kernels register themselves from objects nothing names.
-    g++ "${flags[@]}" "$exe.o" -Wl,--whole-archive "$work/$name/libtrainkit.a" -Wl,--no-whole-archive -lopenblas -lz -ldl -lpthread -lm "${mpi_link[@]}" -o "$exe"
+    g++ "${flags[@]}" "$exe.o" -Wl,--whole-archive "$work/$name/libtrainkit.a" -Wl,--no-whole-archive -lopenblas -ldnnl -lz -ldl -lpthread -lm "${mpi_link[@]}" -o "$exe"
   done
 }
 

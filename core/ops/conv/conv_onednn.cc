@@ -1,0 +1,214 @@
+// Whole f32 convolutions on the CPU through oneDNN (Debian's libdnnl, the
+// OpenMP build, so it shares trainkit's thread pool): its JIT kernels work
+// on channel-blocked copies of the images, faster here than im2col plus
+// sgemm. trainkit's tensors stay plain NCHW; each call reorders into and out
+// of the layouts oneDNN picks. Other dtypes are not offered (conv2d.cc
+// lowers them to matrix products).
+#include <omp.h>
+
+#include <dnnl.hpp>
+#include <map>
+#include <memory>
+#include <string>
+#include <tuple>
+
+#include "core/backend/cpu/cpu_backend.h"
+#include "core/base/error.h"
+#include "core/ops/conv/conv_kernels.h"
+
+namespace tk::cpu {
+namespace {
+
+using dnnl::memory;
+using Tag = memory::format_tag;
+
+dnnl::engine& cpu_engine() {
+  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+// One convolution geometry's primitives and the blocked buffers they work
+// on (made once per shape and thread, reused every step).
+struct Convolution {
+  memory::desc src, weights, dst;  // trainkit's plain layouts
+  dnnl::convolution_forward::primitive_desc forward_pd;
+  dnnl::convolution_forward forward;
+  dnnl::convolution_backward_data::primitive_desc backward_data_pd;
+  dnnl::convolution_backward_data backward_data;
+  dnnl::convolution_backward_weights::primitive_desc backward_weights_pd;
+  dnnl::convolution_backward_weights backward_weights;
+  // Buffers in the layouts the primitives chose, by role and layout. A
+  // forward call and a backward call never overlap, so they share roles:
+  // "input" holds x, "output" y or dy, "weights" the weights.
+  std::multimap<std::string, memory> blocked;
+};
+
+using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
+                       int64_t, int64_t, int64_t, int64_t>;
+
+Key key_of(const Conv2dShape& s) {
+  const Window2d& w = s.window;
+  return {s.batch,    s.out_channels, s.groups,   w.channels, w.height,     w.width,     w.kernel_h,
+          w.kernel_w, w.stride_h,     w.stride_w, w.pad_h,    w.pad_w,      w.dilation_h, w.dilation_w};
+}
+
+// The primitives for `shape`, or null when oneDNN has none for it.
+Convolution* convolution_for(const Conv2dShape& shape) {
+  thread_local std::map<Key, std::unique_ptr<Convolution>> cache;
+  const Key key = key_of(shape);
+  auto found = cache.find(key);
+  if (found != cache.end()) return found->second.get();
+  const Window2d& w = shape.window;
+  const int64_t g = shape.groups;
+  const memory::dims src_dims = {shape.batch, w.channels, w.height, w.width};
+  const memory::dims dst_dims = {shape.batch, shape.out_channels, w.out_h, w.out_w};
+  const memory::dims weight_dims = g == 1 ? memory::dims{shape.out_channels, w.channels, w.kernel_h, w.kernel_w}
+                                          : memory::dims{g, shape.out_channels / g, w.channels / g, w.kernel_h,
+                                                         w.kernel_w};
+  const memory::dims strides = {w.stride_h, w.stride_w}, dilation = {w.dilation_h - 1, w.dilation_w - 1};
+  const memory::dims pad_l = {w.pad_h, w.pad_w};
+  // The right padding that gives exactly out_h x out_w (trainkit's sizes floor).
+  const memory::dims pad_r = {(w.out_h - 1) * w.stride_h + (w.kernel_h - 1) * w.dilation_h + 1 - w.height - w.pad_h,
+                              (w.out_w - 1) * w.stride_w + (w.kernel_w - 1) * w.dilation_w + 1 - w.width - w.pad_w};
+  auto convolution = std::make_unique<Convolution>();
+  try {
+    using dt = memory::data_type;
+    convolution->src = memory::desc(src_dims, dt::f32, Tag::nchw);
+    convolution->dst = memory::desc(dst_dims, dt::f32, Tag::nchw);
+    convolution->weights = memory::desc(weight_dims, dt::f32, g == 1 ? Tag::oihw : Tag::goihw);
+    const memory::desc src_any(src_dims, dt::f32, Tag::any), dst_any(dst_dims, dt::f32, Tag::any);
+    const memory::desc weights_any(weight_dims, dt::f32, Tag::any);
+    dnnl::engine& engine = cpu_engine();
+    convolution->forward_pd = dnnl::convolution_forward::primitive_desc(
+        dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
+                                        src_any, weights_any, dst_any, strides, dilation, pad_l, pad_r),
+        engine);
+    convolution->backward_data_pd = dnnl::convolution_backward_data::primitive_desc(
+        dnnl::convolution_backward_data::desc(dnnl::algorithm::convolution_direct, src_any, weights_any, dst_any,
+                                              strides, dilation, pad_l, pad_r),
+        engine, convolution->forward_pd);
+    convolution->backward_weights_pd = dnnl::convolution_backward_weights::primitive_desc(
+        dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, src_any, weights_any, dst_any,
+                                                 strides, dilation, pad_l, pad_r),
+        engine, convolution->forward_pd);
+    convolution->forward = dnnl::convolution_forward(convolution->forward_pd);
+    convolution->backward_data = dnnl::convolution_backward_data(convolution->backward_data_pd);
+    convolution->backward_weights = dnnl::convolution_backward_weights(convolution->backward_weights_pd);
+  } catch (const dnnl::error&) {
+    convolution.reset();  // not offered for this shape: remembered as such
+  }
+  return (cache[key] = std::move(convolution)).get();
+}
+
+// Runs fn with OpenMP (and so oneDNN) on the backend's thread count.
+template <typename Fn>
+void with_threads(Backend& backend, const Fn& fn) {
+  const int saved = omp_get_max_threads();
+  omp_set_num_threads(as_cpu(backend).threads());
+  try {
+    fn();
+  } catch (const dnnl::error& e) {
+    omp_set_num_threads(saved);
+    fail(ErrorCode::kInternal, "oneDNN convolution failed: ", e.what());
+  }
+  omp_set_num_threads(saved);
+}
+
+// The convolution's own buffer for role `name` in layout `desc`.
+memory buffer(Convolution& c, const char* name, const memory::desc& desc) {
+  const auto [begin, end] = c.blocked.equal_range(name);
+  for (auto it = begin; it != end; ++it)
+    if (it->second.get_desc() == desc) return it->second;
+  return c.blocked.emplace(name, memory(desc, cpu_engine()))->second;
+}
+
+// `user` (plain) as the primitive wants it: itself when the layouts agree,
+// else the buffer `name` in that layout, filled by a reorder when `fill`.
+memory as_layout(Convolution& c, const char* name, const memory::desc& wanted, const memory& user, bool fill,
+                 dnnl::stream& stream) {
+  if (wanted == user.get_desc()) return user;
+  memory blocked = buffer(c, name, wanted);
+  if (fill) dnnl::reorder(user, blocked).execute(stream, const_cast<memory&>(user), blocked);
+  return blocked;
+}
+
+// Copies `result` into the plain `user` memory (adding to it when accumulate).
+void store(const memory& result, const memory& user, bool accumulate, dnnl::stream& stream) {
+  if (!accumulate && result.get_data_handle() == user.get_data_handle()) return;
+  dnnl::primitive_attr attr;
+  if (accumulate) {
+    dnnl::post_ops sum;
+    sum.append_sum(1.0f);
+    attr.set_post_ops(sum);
+  }
+  dnnl::reorder::primitive_desc pd(cpu_engine(), result.get_desc(), cpu_engine(), user.get_desc(), attr);
+  dnnl::reorder(pd).execute(stream, const_cast<memory&>(result), const_cast<memory&>(user));
+}
+
+memory wrap(const memory::desc& desc, const void* data) { return memory(desc, cpu_engine(), const_cast<void*>(data)); }
+
+bool conv2d_forward(Backend& backend, DType dt, const Conv2dShape& shape, const void* x, const void* weight, void* y) {
+  if (dt != DType::kF32) return false;
+  Convolution* c = convolution_for(shape);
+  if (!c) return false;
+  with_threads(backend, [&] {
+    dnnl::stream stream(cpu_engine());
+    const memory user_y = wrap(c->dst, y);
+    const memory src = as_layout(*c, "input", c->forward_pd.src_desc(), wrap(c->src, x), true, stream);
+    const memory weights =
+        as_layout(*c, "weights", c->forward_pd.weights_desc(), wrap(c->weights, weight), true, stream);
+    const memory dst = as_layout(*c, "output", c->forward_pd.dst_desc(), user_y, false, stream);
+    c->forward.execute(stream, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}});
+    store(dst, user_y, false, stream);
+    stream.wait();
+  });
+  return true;
+}
+
+bool conv2d_backward(Backend& backend, DType dt, DType dw_dt, const Conv2dShape& shape, const void* x,
+                     const void* weight, const void* dy, void* dweight, void* dx, bool accumulate_dx) {
+  if (dt != DType::kF32 || dw_dt != DType::kF32) return false;
+  Convolution* c = convolution_for(shape);
+  if (!c) return false;
+  with_threads(backend, [&] {
+    dnnl::stream stream(cpu_engine());
+    const memory diff_dst =
+        as_layout(*c, "output", c->backward_weights_pd.diff_dst_desc(), wrap(c->dst, dy), true, stream);
+    const memory src = as_layout(*c, "input", c->backward_weights_pd.src_desc(), wrap(c->src, x), true, stream);
+    const memory user_dweight = wrap(c->weights, dweight);
+    const memory diff_weights =
+        as_layout(*c, "diff_weights", c->backward_weights_pd.diff_weights_desc(), user_dweight, false, stream);
+    c->backward_weights.execute(stream,
+                                {{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_DIFF_WEIGHTS, diff_weights}});
+    store(diff_weights, user_dweight, false, stream);
+    if (dx) {
+      // dy as the weights' gradient had it, unless the data gradient wants another layout.
+      const memory diff_dst_data = c->backward_data_pd.diff_dst_desc() == diff_dst.get_desc()
+                                       ? diff_dst
+                                       : as_layout(*c, "output_for_data", c->backward_data_pd.diff_dst_desc(),
+                                                   wrap(c->dst, dy), true, stream);
+      const memory weights =
+          as_layout(*c, "weights", c->backward_data_pd.weights_desc(), wrap(c->weights, weight), true, stream);
+      const memory user_dx = wrap(c->src, dx);
+      // Accumulating needs the result apart from dx, then added in.
+      const memory::desc& diff_src_desc = c->backward_data_pd.diff_src_desc();
+      const memory diff_src = accumulate_dx ? buffer(*c, "input_gradient", diff_src_desc)
+                                            : as_layout(*c, "input_gradient", diff_src_desc, user_dx, false, stream);
+      c->backward_data.execute(stream, {{DNNL_ARG_DIFF_DST, diff_dst_data},
+                                        {DNNL_ARG_WEIGHTS, weights},
+                                        {DNNL_ARG_DIFF_SRC, diff_src}});
+      store(diff_src, user_dx, accumulate_dx, stream);
+    }
+    stream.wait();
+  });
+  return true;
+}
+
+}  // namespace
+
+const KernelRegistration kOneDnnRegistrations[] = {
+    {kernels::conv2d_forward, DeviceKind::kCpu, conv2d_forward},
+    {kernels::conv2d_backward, DeviceKind::kCpu, conv2d_backward},
+};
+
+}  // namespace tk::cpu
