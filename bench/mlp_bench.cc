@@ -1,7 +1,10 @@
 // MLP training throughput on the CPU, beside the machine's own sgemm rate
 // measured in the same run (the roofline for these matmul-bound models).
 //
-//   bazel run //bench:mlp_bench -- [--threads N] [--seconds S]
+//   bazel run //bench:mlp_bench -- [--threads N] [--seconds S] [--grid]
+//
+// --grid: the peers' grid instead (bench/mlp_grid.sh), one line per cell;
+// --only 784-512-10 runs one of its models.
 //
 // For each model and batch size: samples/s through tk_trainer_step, the
 // achieved GFLOP/s (6 flops per weight per sample, less the first layer's
@@ -144,16 +147,52 @@ double arena_bytes_per_sample(const Model& model, tk::Precision precision) {
 
 }  // namespace
 
+// The grid the peer comparison covers (bench/mlp_grid.sh): 784 inputs, 2 to
+// 4 linear layers of 256 to 1024 units, 10 classes, batches 64 to 1024.
+std::vector<Model> grid_models() {
+  std::vector<Model> models;
+  for (int64_t width : {256, 512, 1024})
+    for (int layers = 2; layers <= 4; ++layers) {
+      Model m{"", {784}};
+      for (int l = 1; l < layers; ++l) m.widths.push_back(width);
+      m.widths.push_back(10);
+      for (size_t i = 0; i < m.widths.size(); ++i) m.name += (i ? "-" : "") + std::to_string(m.widths[i]);
+      models.push_back(m);
+    }
+  return models;
+}
+
+// One line per cell: "grid <widths> <batch> <samples/s> <GFLOP/s> <percent of sgemm 1024^3>".
+int run_grid(int threads, double budget, double peak, const char* only) {
+  for (const Model& model : grid_models())
+    for (int batch : {64, 128, 256, 512, 1024}) {
+      if (only && model.name != only) continue;
+      const double rate = samples_per_second(model, batch, threads, budget);
+      const double gflops = rate * train_flops_per_sample(model) / 1e9;
+      std::printf("grid %s %d %.0f %.1f %.0f\n", model.name.c_str(), batch, rate, gflops, 100 * gflops / peak);
+      std::fflush(stdout);
+    }
+  return 0;
+}
+
 int main(int argc, char** argv) {
   int threads = 0;
   double budget = 1.0;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--seconds")) budget = std::atof(argv[i + 1]);
+  bool grid = false;
+  const char* only = nullptr;  // --only WIDTHS: one model of the grid
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--grid")) grid = true;
+    else if (i + 1 < argc && !std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[++i]);
+    else if (i + 1 < argc && !std::strcmp(argv[i], "--seconds")) budget = std::atof(argv[++i]);
+    else if (i + 1 < argc && !std::strcmp(argv[i], "--only")) only = argv[++i];
   }
   const int blas_threads = threads > 0 ? threads : openblas_get_num_procs();
   openblas_set_num_threads(blas_threads);
   const double peak = sgemm_gflops(1024, 1024, 1024, false, budget);
+  if (grid) {
+    std::printf("# trainkit %s, %d threads, sgemm 1024^3 %.1f GFLOP/s\n", tk_version(), blas_threads, peak);
+    return run_grid(threads, budget, peak, only);
+  }
   std::printf("trainkit %s  CPU MLP training benchmark  threads %d  %.1f s per measurement\n", tk_version(),
               blas_threads, budget);
   std::printf("roofline: sgemm 1024x1024x1024 = %.1f GFLOP/s\n\n", peak);

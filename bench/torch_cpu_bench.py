@@ -71,14 +71,28 @@ def samples_per_second(build, sample_shape, classes, batch, precision, seconds):
     return steps * batch / (time.perf_counter() - start)
 
 
+def grid_widths():
+    """bench/mlp_bench.cc's grid: 784 inputs, 2 to 4 linears of 256 to 1024 units, 10 classes."""
+    for width in (256, 512, 1024):
+        for layers in (2, 3, 4):
+            yield [784] + [width] * (layers - 1) + [10]
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--threads", type=int, default=0, help="0: all cores")
+    parser.add_argument("--grid", action="store_true", help="the MLP grid of bench/mlp_grid.sh")
     args = parser.parse_args()
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     print(f"# torch {torch.__version__}, {torch.get_num_threads()} threads", flush=True)
+    if args.grid:
+        for widths in grid_widths():
+            for batch in (64, 128, 256, 512, 1024):
+                rate = samples_per_second(lambda: mlp(widths), (784,), 10, batch, "fp32", args.seconds)
+                print(f"grid {'-'.join(map(str, widths))} {batch} {rate:.0f}", flush=True)
+        return
     for name, build, shape, classes, batches, precisions in MODELS:
         for batch in batches:
             for precision in precisions:

@@ -14,6 +14,10 @@ GradientExchange::GradientExchange(Backend* backend, DType dtype, int64_t count,
       count_(count),
       bucket_(std::max<int64_t>(1, static_cast<int64_t>(bucket_bytes / dtype_size(dtype)))) {}
 
+bool GradientExchange::in_place() const {
+  return comm_->device_memory() || backend_->kind() == DeviceKind::kCpu;
+}
+
 void GradientExchange::broadcast_from_first(void* data, size_t bytes) {
   staging_.resize(std::max(staging_.size(), bytes));
   backend_->copy_to_host(staging_.data(), data, bytes);
@@ -39,7 +43,7 @@ void GradientExchange::begin_sum(void* grads, const void* window_sum, bool has_g
   unstarted_ = count_;
   if (has_gradients) return;
   std::memset(staging_.data(), 0xFF, bytes);  // all-ones bits: NaN in f32 and f64
-  if (comm_->device_memory()) backend_->copy_from_host(grads, staging_.data(), bytes);
+  if (in_place()) backend_->copy_from_host(grads, staging_.data(), bytes);
 }
 
 int GradientExchange::start_buckets_from(int64_t frontier) {
@@ -52,10 +56,10 @@ int GradientExchange::start_buckets_from(int64_t frontier) {
     if (has_gradients_) {
       if (window_sum_)
         kernels::axpy(*backend_, dtype_, n, 1.0, static_cast<const char*>(window_sum_) + lower * elem, device, true);
-      if (!comm_->device_memory()) backend_->copy_to_host(host, device, static_cast<size_t>(n) * elem);
+      if (!in_place()) backend_->copy_to_host(host, device, static_cast<size_t>(n) * elem);
     }
-    // NCCL sums the gradients where they are; MPI and threads sum host copies.
-    comm_->start_all_reduce_sum(dtype_, comm_->device_memory() ? device : static_cast<void*>(host), n);
+    // In place where the communicator takes the backend's memory, else on host copies.
+    comm_->start_all_reduce_sum(dtype_, in_place() ? device : static_cast<void*>(host), n);
     unstarted_ = lower;
     ++started;
   }
@@ -80,7 +84,7 @@ bool GradientExchange::agree_on_loss(double* loss, double share, bool finite) {
 
 void GradientExchange::end_sum(bool keep) {
   comm_->wait_all();
-  if (keep && !comm_->device_memory()) backend_->copy_from_host(grads_, staging_.data(), staging_.size());
+  if (keep && !in_place()) backend_->copy_from_host(grads_, staging_.data(), staging_.size());
 }
 
 }  // namespace tk

@@ -52,8 +52,9 @@ class GradientExchange {
   // Backward is done: starts the rest.
   void backward_done();
   // Whether the gradients can be read before the sum is finished: the sum
-  // works on host copies (MPI, threads), not in place (NCCL).
-  bool gradients_readable_while_summing() const { return !comm_->device_memory(); }
+  // works on host copies (MPI and threads from GPU memory), not in place
+  // (NCCL, and any communicator over a CPU backend's memory, which is host memory).
+  bool gradients_readable_while_summing() const { return !in_place(); }
 
   // Agrees on the loss (the sum of every replica's loss times its share)
   // and on whether every replica is finite; returns the latter, and only
@@ -70,13 +71,17 @@ class GradientExchange {
  private:
   // Starts every whole bucket in [frontier, end of the unstarted part).
   int start_buckets_from(int64_t frontier);
+  // Whether the sums work on the gradients where they are: NCCL's device
+  // memory, or a CPU backend's (host memory, which MPI and threads sum
+  // directly, with no copies).
+  bool in_place() const;
 
   Backend* backend_;
   DType dtype_;
   int64_t count_;
   int64_t bucket_;  // values per bucket
   Communicator* comm_ = nullptr;
-  // Host copies the sums work on (MPI and threads); NCCL sums in place.
+  // Host copies the sums work on when they are not in place.
   std::vector<uint8_t> staging_;
   // The sum under way: its gradients, the window's sum, and where the
   // started part begins ([unstarted_, count_) already started).
