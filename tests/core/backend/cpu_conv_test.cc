@@ -1,8 +1,8 @@
-// The CPU's whole f32 convolutions (oneDNN) against a direct convolution in
+// The CPU's whole convolutions (oneDNN) against a direct convolution in
 // double, forward and backward, over strides, padding, dilation, groups, odd
-// sizes and an accumulated input gradient; other dtypes are declined (the
-// op lowers them to matrix products, whose gradients gradient_check_test
-// checks in f64).
+// sizes and an accumulated input gradient, in f32 and bf16 storage; f64 and
+// f16 are declined (the op lowers them to matrix products, whose gradients
+// gradient_check_test checks in f64).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/backend/cpu/cpu_backend.h"
+#include "core/base/half.h"
 #include "core/base/rng.h"
 #include "core/ops/conv/conv_kernels.h"
 
@@ -117,13 +118,66 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{1, 8, 6, 6, 8, 1, 1, 0, 1, 8},      // depthwise 1x1
                       Case{2, 2, 9, 9, 3, 5, 3, 2, 1, 1}));    // a 5x5 kernel, stride 3
 
-// f64 (the gradient checks) and half storage are declined, so the op lowers them.
+std::vector<BFloat16> to_bf16(const std::vector<float>& values) {
+  std::vector<BFloat16> out;
+  for (float v : values) out.push_back(float_to_bfloat16(v));
+  return out;
+}
+
+std::vector<float> from_bf16(const std::vector<BFloat16>& values) {
+  std::vector<float> out;
+  for (BFloat16 v : values) out.push_back(bfloat16_to_float(v));
+  return out;
+}
+
+// bf16 storage: inputs that bf16 holds exactly (multiples of 1/64 in
+// [-1, 1]), f32 arithmetic, outputs rounded to bf16 (relative error 2^-8);
+// the weights' gradient in f32.
+TEST(CpuConvTest, Bf16StorageComputesInF32) {
+  cpu::CpuBackend backend(2);
+  for (const Case& c : {Case{3, 8, 9, 9, 12, 3, 1, 1, 1, 1}, Case{2, 6, 8, 7, 9, 3, 2, 1, 1, 3}}) {
+    const Conv2dShape s = shape_of(c);
+    const Window2d& w = s.window;
+    auto exact = [](size_t n, uint64_t seed) {
+      std::vector<float> v = random(n, seed);
+      for (float& x : v) x = std::round(x * 64) / 64;
+      return v;
+    };
+    const size_t x_n = s.batch * w.channels * w.height * w.width;
+    const size_t w_n = s.out_channels * (w.channels / s.groups) * w.kernel_h * w.kernel_w;
+    const size_t y_n = s.batch * s.out_channels * w.out_h * w.out_w;
+    const std::vector<float> x = exact(x_n, 5), weight = exact(w_n, 6), dy = exact(y_n, 7);
+    std::vector<double> y_ref(y_n), dw_ref(w_n), dx_ref(x_n);
+    for_each_tap(s, [&](int64_t yi, int64_t wi, int64_t xi) {
+      y_ref[yi] += double{weight[wi]} * x[xi];
+      dw_ref[wi] += double{dy[yi]} * x[xi];
+      dx_ref[xi] += double{dy[yi]} * weight[wi];
+    });
+    const std::vector<BFloat16> x16 = to_bf16(x), w16 = to_bf16(weight), dy16 = to_bf16(dy);
+    std::vector<BFloat16> y16(y_n), dx16(x_n);
+    std::vector<float> dw(w_n);
+    ASSERT_TRUE(kernels::conv2d_forward(backend, DType::kBF16, s, x16.data(), w16.data(), y16.data()));
+    ASSERT_TRUE(kernels::conv2d_backward(backend, DType::kBF16, DType::kF32, s, x16.data(), w16.data(), dy16.data(),
+                                         dw.data(), dx16.data(), false));
+    auto near = [](const std::vector<float>& got, const std::vector<double>& want, double tolerance, const char* what) {
+      double scale = 1e-3;
+      for (double v : want) scale = std::max(scale, std::abs(v));
+      for (size_t i = 0; i < got.size(); ++i)
+        ASSERT_NEAR(got[i], want[i], tolerance * std::max(std::abs(want[i]), 0.01 * scale)) << what << " " << i;
+    };
+    near(from_bf16(y16), y_ref, 1.0 / 128, "y");
+    near(from_bf16(dx16), dx_ref, 1.0 / 128, "dx");
+    near(dw, dw_ref, 1e-5, "dweight");
+  }
+}
+
+// f64 (the gradient checks) and f16 storage are declined, so the op lowers them.
 TEST(CpuConvTest, OtherDtypesAreDeclined) {
   cpu::CpuBackend backend(1);
   const Conv2dShape s = shape_of({1, 1, 4, 4, 1, 3, 1, 1, 1, 1});
   std::vector<double> buffer(64);
   EXPECT_FALSE(kernels::conv2d_forward(backend, DType::kF64, s, buffer.data(), buffer.data(), buffer.data()));
-  EXPECT_FALSE(kernels::conv2d_forward(backend, DType::kBF16, s, buffer.data(), buffer.data(), buffer.data()));
+  EXPECT_FALSE(kernels::conv2d_forward(backend, DType::kF16, s, buffer.data(), buffer.data(), buffer.data()));
   EXPECT_FALSE(kernels::conv2d_backward(backend, DType::kF32, DType::kF64, s, buffer.data(), buffer.data(),
                                         buffer.data(), buffer.data(), buffer.data(), false));
 }
