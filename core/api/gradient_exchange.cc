@@ -25,6 +25,15 @@ void GradientExchange::broadcast_from_first(void* data, size_t bytes) {
   backend_->copy_from_host(data, staging_.data(), bytes);
 }
 
+void GradientExchange::require_same(const char* setting, double value) {
+  small_[0] = value;
+  small_[1] = 0;
+  comm_->all_reduce_sum(DType::kF64, small_.data(), 2);
+  if (small_[0] != value * comm_->size())
+    fail(ErrorCode::kInvalidArgument, "the replicas of a group must agree on ", setting, "; replica ", comm_->rank(),
+         " has ", value, ", and the others' sum to ", small_[0] - value);
+}
+
 double GradientExchange::agree_on_batch(int64_t rows, const std::exception_ptr& local_error, bool mean) {
   small_[0] = static_cast<double>(rows);
   small_[1] = local_error ? 1.0 : 0.0;
@@ -36,7 +45,8 @@ double GradientExchange::agree_on_batch(int64_t rows, const std::exception_ptr& 
 
 void GradientExchange::begin_sum(void* grads, const void* window_sum, bool has_gradients) {
   const size_t bytes = static_cast<size_t>(count_) * dtype_size(dtype_);
-  staging_.resize(bytes);
+  // Host copies only where the sums are not in place (and the NaN fill's source).
+  if (!in_place() || !has_gradients) staging_.resize(bytes);
   grads_ = grads;
   window_sum_ = window_sum;
   has_gradients_ = has_gradients;
@@ -85,6 +95,10 @@ bool GradientExchange::agree_on_loss(double* loss, double share, bool finite) {
 void GradientExchange::end_sum(bool keep) {
   comm_->wait_all();
   if (keep && !in_place()) backend_->copy_from_host(grads_, staging_.data(), staging_.size());
+  // A sum not kept was summed in place all the same, NaNs and all, into the
+  // gaps between tensors too, which no backward writes: clear it, or every
+  // later sum would be NaN.
+  if (!keep && in_place()) backend_->fill_zero(grads_, static_cast<size_t>(count_) * dtype_size(dtype_));
 }
 
 }  // namespace tk

@@ -31,6 +31,9 @@ class GradientExchange {
 
   // Every replica gets rank 0's `bytes` of `data` (backend memory).
   void broadcast_from_first(void* data, size_t bytes);
+  // A setting every replica must share (sync batch norm): throws
+  // kInvalidArgument on every replica when their `value`s differ.
+  void require_same(const char* setting, double value);
 
   // Every replica says how many rows it loaded, or that loading failed
   // (`local_error`, rethrown here after the peers were told); a peer's
@@ -61,7 +64,8 @@ class GradientExchange {
   // then replaces `loss`.
   bool agree_on_loss(double* loss, double share, bool finite);
   // Waits for the gradient sums; with `keep`, the summed gradients are in
-  // `grads` afterwards.
+  // `grads` afterwards, else `grads` holds this replica's own (summed on
+  // host copies) or zeros (summed in place).
   void end_sum(bool keep);
 
   // Buckets started while backward was still running, since construction:

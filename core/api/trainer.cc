@@ -211,14 +211,20 @@ Trainer::StepSums Trainer::forward_backward_exchanged(uint64_t stream, double lo
   sums.loss = plan_->forward(params_.data(), true, config_.seed, stream, loss_grad_scale, half_params(), state_.data(),
                              next_state_.data());
   bool finite = std::isfinite(sums.loss);
+  // Sync batch norm's backward sums across replicas: every replica runs
+  // backward, whatever its own loss, so all make the same collectives (a
+  // non-finite loss is still agreed on below, and the step skipped).
+  const bool run_backward = finite || plan_->shares_batch_statistics();
   if (last_micro_batch) {
-    backward_exchanging(finite, stream);
-    // A device-memory communicator (NCCL) is summing the gradients in place
-    // by now: only the check after the sum, below, may read them.
+    backward_exchanging(finite, run_backward, stream);
+    // A communicator summing in place (NCCL, or over a CPU backend's host
+    // memory) is changing the gradients by now: only the check after the
+    // sum, below, may read them.
     if (finite && exchange_->gradients_readable_while_summing()) finite = gradients_finite(&sums.grad_sum_squares);
-  } else if (finite) {
+  } else if (run_backward) {
     backward_into_grads(stream);
-    finite = gradients_finite(&sums.grad_sum_squares);
+    const bool gradients_ok = gradients_finite(&sums.grad_sum_squares);
+    finite = finite && gradients_ok;
   }
   finite = exchange_->agree_on_loss(&sums.loss, share, finite);
   if (last_micro_batch) {
@@ -238,9 +244,9 @@ void Trainer::backward_into_grads(uint64_t stream) {
     kernels::axpy(*backend_, config_.compute_dtype, plan_->flat_param_count(), 1.0, accumulated_.data(), grads_.data(), true);
 }
 
-void Trainer::backward_exchanging(bool finite_loss, uint64_t stream) {
+void Trainer::backward_exchanging(bool finite_loss, bool run_backward, uint64_t stream) {
   exchange_->begin_sum(grads_.data(), accumulated_count_ > 0 ? accumulated_.data() : nullptr, finite_loss);
-  if (finite_loss) {
+  if (run_backward) {
     const std::function<void(int)> after_op = [&](int node) {
       const int64_t first = plan_->first_param_offset(node);
       if (first >= 0) exchange_->backward_reached(first);
@@ -306,6 +312,7 @@ void Trainer::join(Communicator* communicator) {
     fail(ErrorCode::kUnsupported,
          "sync batch norm runs on CPU replicas, not yet on GPUs (turn it off to normalize over each replica's rows)");
   exchange_->join(communicator);
+  if (communicator) exchange_->require_same("sync batch norm", config_.sync_batch_norm ? 1.0 : 0.0);
   plan_->share_batch_statistics(config_.sync_batch_norm ? communicator : nullptr);
   // Joining or leaving switches between host- and device-decided steps.
   recording_.reset();

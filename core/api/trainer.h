@@ -203,8 +203,10 @@ class Trainer {
   // Backward into grads_, plus the accumulation window's running sum.
   void backward_into_grads(uint64_t stream);
   // The same, with each gradient bucket's sum across replicas started as
-  // soon as backward has finished it (no backward with `finite_loss` false).
-  void backward_exchanging(bool finite_loss, uint64_t stream);
+  // soon as backward has finished it. With `finite_loss` false NaN buckets
+  // are summed; backward runs only with `run_backward` (sync batch norm
+  // runs it whatever the loss, for its own collectives).
+  void backward_exchanging(bool finite_loss, bool run_backward, uint64_t stream);
   // Sum of squares of grads_ (the norm's square) and whether all are finite.
   bool gradients_finite(double* sum_squares);
   // Whether grads_ are all finite, given their sum of squares.

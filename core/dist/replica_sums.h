@@ -1,11 +1,14 @@
 // Small sums across a group's replicas from inside a step: sync batch
 // norm's per-channel statistics and gradient sums. Values are f64 in host
-// memory owned here, so a peer still writing after this replica gave up
+// memory owned here and never freed before this object (a grown buffer's
+// predecessor is kept), so a peer still writing after this replica gave up
 // never writes into freed memory; every replica calls sum() at the same
 // points of the step with the same sizes.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
+#include <utility>
 #include <vector>
 
 #include "core/dist/communicator.h"
@@ -19,7 +22,10 @@ class ReplicaSums {
   int replicas() const { return communicator_->size(); }
   // Room for n values, kept until the next call.
   double* values(size_t n) {
-    if (values_.size() < n) values_.resize(n);
+    if (values_.size() < n) {
+      retired_.push_back(std::move(values_));
+      values_.assign(std::max(n, 2 * retired_.back().size()), 0.0);
+    }
     return values_.data();
   }
   // In place: values[i] = the sum over replicas of their values[i], i < n.
@@ -28,6 +34,7 @@ class ReplicaSums {
  private:
   Communicator* communicator_;
   std::vector<double> values_;
+  std::vector<std::vector<double>> retired_;
 };
 
 }  // namespace tk

@@ -290,6 +290,7 @@ std::vector<OpContext> Plan::build_contexts(char* arena, const std::vector<int64
 }
 
 void Plan::share_batch_statistics(Communicator* communicator) {
+  if (replica_sums_) retired_replica_sums_.push_back(std::move(replica_sums_));
   replica_sums_ = communicator ? std::make_unique<ReplicaSums>(communicator) : nullptr;
   for (OpContext& ctx : contexts_) ctx.replica_sums = replica_sums_.get();
 }

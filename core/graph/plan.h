@@ -108,6 +108,7 @@ class Plan {
   // the rows of every replica behind `communicator` (sync batch norm), which
   // all run the same steps; null: over this plan's rows alone.
   void share_batch_statistics(Communicator* communicator);
+  bool shares_batch_statistics() const { return replica_sums_ != nullptr; }
   // Rows the arena is laid out for; the arena's addresses change only when this grows.
   int64_t reserved() const { return reserved_; }
   // Backward after a forward with a loss gradient; overwrites flat_grads. It
@@ -184,6 +185,8 @@ class Plan {
   std::vector<int64_t> value_offset_, grad_offset_;
   std::vector<OpContext> contexts_;  // one per schedule_ entry, pointers into the arena
   std::unique_ptr<ReplicaSums> replica_sums_;  // sync batch norm's, when sharing
+  // Earlier groups' sums, kept: a peer of a failed group may still write into them.
+  std::vector<std::unique_ptr<ReplicaSums>> retired_replica_sums_;
   Buffer workspace_;                 // ops' scratch (the largest any op asks for)
   int64_t target_offset_ = 0, row_loss_offset_ = 0, probs_offset_ = 0;
   double last_loss_grad_scale_ = 0;

@@ -3,6 +3,10 @@
 #pragma once
 
 #include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
 
 #include "core/backend/backend.h"
 
@@ -37,12 +41,25 @@ class CpuBackend final : public Backend {
   // backend's threads; the gemm's staging and the convert kernel use it.
   void convert(DType src_dt, DType dst_dt, int64_t n, const void* src, void* dst);
 
+  // What a kernel keeps between calls on this backend (oneDNN's primitives
+  // and buffers): made on first use, freed with the backend. A backend runs
+  // one call at a time, so the state needs no lock of its own.
+  template <typename State>
+  State& kernel_state(const std::string& name) {
+    std::lock_guard<std::mutex> lock(kernel_state_mutex_);
+    std::shared_ptr<void>& slot = kernel_state_[name];
+    if (!slot) slot = std::make_shared<State>();
+    return *static_cast<State*>(slot.get());
+  }
+
  private:
   // f32 staging for matrix products over half operands; grows to the largest
   // product seen, then stays (so steady-state steps allocate nothing).
   float* gemm_scratch(size_t floats);
 
   int threads_;
+  std::mutex kernel_state_mutex_;
+  std::map<std::string, std::shared_ptr<void>> kernel_state_;
   void* scratch_ = nullptr;
   size_t scratch_bytes_ = 0;
   size_t memory_limit_ = 0;

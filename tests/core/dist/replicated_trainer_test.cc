@@ -300,6 +300,48 @@ TEST(ReplicatedTrainerTest, SyncBatchNormTrainsSlicesOfOneRow) {
   EXPECT_LT(batch_norm_drift(4, true, OptimizerKind::kSgd, 4, 4), 1e-5);
 }
 
+// With sync batch norm a replica whose own loss is not finite (a NaN target
+// in its rows) still runs backward, so its batch norm sums meet its peers':
+// every replica skips the step, nothing fails, and the group then trains on
+// exactly as one replica that skipped the same batch.
+TEST(ReplicatedTrainerTest, SyncBatchNormSkipsAStepWhoseLossIsNotFiniteOnOneReplica) {
+  Graph g;
+  int h = g.add_input("x", {kFeatures});
+  h = g.add(make_linear(8, false, Init::kHeUniform), {h});
+  h = g.add(make_batch_norm(1e-5, 0.1), {h});
+  h = g.add(make_activation(Activation::kRelu), {h});
+  h = g.add(make_linear(1, true, Init::kHeUniform), {h});
+  g.set_output(h, "y");
+  TrainerConfig config;
+  config.loss = LossKind::kMse;
+  config.nonfinite = NonFinitePolicy::kSkip;
+  config.sync_batch_norm = true;
+  config.seed = 3;
+  Data data(16);
+  std::vector<float> y(16);
+  for (size_t i = 0; i < y.size(); ++i) y[i] = static_cast<float>(data.y[i]);
+  std::vector<float> poisoned = y;
+  poisoned[6] = std::nanf("");  // row 6: the second replica's slice
+  auto targets = [](std::vector<float>& v) { return HostView{v.data(), DType::kF32, {8, 1}, {}}; };
+  ReplicatedTrainer single(g, config, 1), group(g, config, 2);
+  for (ReplicatedTrainer* t : {&single, &group}) {
+    const StepResult skipped = t->step(data.inputs(0, 8), targets(poisoned));
+    EXPECT_TRUE(skipped.skipped);
+    EXPECT_FALSE(skipped.applied);
+    for (int s = 0; s < 3; ++s) {
+      const StepResult r = t->step(data.inputs(0, 8), targets(y));
+      EXPECT_TRUE(r.applied) << (t == &single ? "one replica" : "two replicas") << ", step " << s << ", loss "
+                             << r.loss << (r.skipped ? ", skipped" : "");
+    }
+  }
+  const std::vector<float> expected = weights(single.primary());
+  group.for_each([&](Trainer& replica) {
+    const std::vector<float> got = weights(replica);
+    for (size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(got[i], expected[i], 1e-5 * std::max(1.0f, std::abs(expected[i])));
+    EXPECT_EQ(replica.skipped_steps(), 1);
+  });
+}
+
 TEST(LocalGroupTest, APeerThatNeverArrivesTimesOut) {
   LocalGroup group(2, std::chrono::milliseconds(200));
   const auto start = std::chrono::steady_clock::now();

@@ -9,6 +9,7 @@
 #include <omp.h>
 
 #include <dnnl.hpp>
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <string>
@@ -31,7 +32,7 @@ dnnl::engine& cpu_engine() {
 }
 
 // One convolution geometry's primitives and the blocked buffers they work
-// on (made once per shape and thread, reused every step).
+// on (made once per shape and backend, reused every step).
 struct Convolution {
   memory::desc src, weights, dst;  // trainkit's plain layouts
   dnnl::convolution_forward::primitive_desc forward_pd;
@@ -40,6 +41,7 @@ struct Convolution {
   dnnl::convolution_backward_data backward_data;
   dnnl::convolution_backward_weights::primitive_desc backward_weights_pd;
   dnnl::convolution_backward_weights backward_weights;
+  memory scratchpad;  // the primitives' working memory
   // Buffers in the layouts the primitives chose, by role and layout. A
   // forward call and a backward call never overlap, so they share roles:
   // "input" holds x, "output" y or dy, "weights" the weights.
@@ -57,12 +59,48 @@ Key key_of(const Conv2dShape& s) {
           w.kernel_w, w.stride_h,     w.stride_w, w.pad_h,    w.pad_w,      w.dilation_h, w.dilation_w};
 }
 
-// The primitives for `shape`, or null when oneDNN has none for it.
-Convolution* convolution_for(const Conv2dShape& shape) {
-  thread_local std::map<Key, std::unique_ptr<Convolution>> cache;
+constexpr size_t kMaxShapes = 32;
+
+// Every shape's convolution on one backend (null: oneDNN has none for it).
+using Convolutions = std::map<Key, std::unique_ptr<Convolution>>;
+
+// OpenMP (and so oneDNN) on the backend's thread count for a scope; the
+// caller's count is given back however the scope ends.
+class BackendThreads {
+ public:
+  explicit BackendThreads(Backend& backend) : saved_(omp_get_max_threads()) {
+    omp_set_num_threads(as_cpu(backend).threads());
+  }
+  ~BackendThreads() { omp_set_num_threads(saved_); }
+  BackendThreads(const BackendThreads&) = delete;
+  BackendThreads& operator=(const BackendThreads&) = delete;
+
+ private:
+  int saved_;
+};
+
+// Runs fn on the backend's threads; oneDNN's errors become kInternal.
+template <typename Fn>
+void with_threads(Backend& backend, const Fn& fn) {
+  const BackendThreads threads(backend);
+  try {
+    fn();
+  } catch (const dnnl::error& e) {
+    fail(ErrorCode::kInternal, "oneDNN convolution failed: ", e.what());
+  }
+}
+
+// The primitives for `shape` on `backend`, or null when oneDNN has none for
+// it. They are made on the backend's thread count, which oneDNN's kernels
+// fix when they are made.
+Convolution* convolution_for(Backend& backend, const Conv2dShape& shape) {
+  Convolutions& cache = as_cpu(backend).kernel_state<Convolutions>("onednn_conv2d");
   const Key key = key_of(shape);
   auto found = cache.find(key);
   if (found != cache.end()) return found->second.get();
+  // Batches of many sizes (evaluation's last, partial one; predictions)
+  // would each keep full-size buffers: past a bound, start over.
+  if (cache.size() >= kMaxShapes) cache.clear();
   const Window2d& w = shape.window;
   const int64_t g = shape.groups;
   const memory::dims src_dims = {shape.batch, w.channels, w.height, w.width};
@@ -76,6 +114,7 @@ Convolution* convolution_for(const Conv2dShape& shape) {
   const memory::dims pad_r = {(w.out_h - 1) * w.stride_h + (w.kernel_h - 1) * w.dilation_h + 1 - w.height - w.pad_h,
                               (w.out_w - 1) * w.stride_w + (w.kernel_w - 1) * w.dilation_w + 1 - w.width - w.pad_w};
   auto convolution = std::make_unique<Convolution>();
+  const BackendThreads threads(backend);
   try {
     using dt = memory::data_type;
     convolution->src = memory::desc(src_dims, dt::f32, Tag::nchw);
@@ -84,18 +123,31 @@ Convolution* convolution_for(const Conv2dShape& shape) {
     const memory::desc src_any(src_dims, dt::f32, Tag::any), dst_any(dst_dims, dt::f32, Tag::any);
     const memory::desc weights_any(weight_dims, dt::f32, Tag::any);
     dnnl::engine& engine = cpu_engine();
+    // Each convolution's own scratchpad: oneDNN's shared one is not safe for
+    // replicas that run convolutions on several threads at once.
+    dnnl::primitive_attr own_scratchpad;
+    own_scratchpad.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     convolution->forward_pd = dnnl::convolution_forward::primitive_desc(
         dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
                                         src_any, weights_any, dst_any, strides, dilation, pad_l, pad_r),
-        engine);
+        own_scratchpad, engine);
     convolution->backward_data_pd = dnnl::convolution_backward_data::primitive_desc(
         dnnl::convolution_backward_data::desc(dnnl::algorithm::convolution_direct, src_any, weights_any, dst_any,
                                               strides, dilation, pad_l, pad_r),
-        engine, convolution->forward_pd);
+        own_scratchpad, engine, convolution->forward_pd);
     convolution->backward_weights_pd = dnnl::convolution_backward_weights::primitive_desc(
         dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, src_any, weights_any, dst_any,
                                                  strides, dilation, pad_l, pad_r),
-        engine, convolution->forward_pd);
+        own_scratchpad, engine, convolution->forward_pd);
+    size_t scratchpad_bytes = 0;
+    for (const memory::desc& d : {convolution->forward_pd.scratchpad_desc(),
+                                  convolution->backward_data_pd.scratchpad_desc(),
+                                  convolution->backward_weights_pd.scratchpad_desc()})
+      scratchpad_bytes = std::max(scratchpad_bytes, d.get_size());
+    // One buffer serves all three (they never run at once), as bytes.
+    convolution->scratchpad = memory(memory::desc({static_cast<int64_t>(std::max<size_t>(scratchpad_bytes, 1))},
+                                                  memory::data_type::u8, Tag::x),
+                                     engine);
     convolution->forward = dnnl::convolution_forward(convolution->forward_pd);
     convolution->backward_data = dnnl::convolution_backward_data(convolution->backward_data_pd);
     convolution->backward_weights = dnnl::convolution_backward_weights(convolution->backward_weights_pd);
@@ -103,20 +155,6 @@ Convolution* convolution_for(const Conv2dShape& shape) {
     convolution.reset();  // not offered for this shape: remembered as such
   }
   return (cache[key] = std::move(convolution)).get();
-}
-
-// Runs fn with OpenMP (and so oneDNN) on the backend's thread count.
-template <typename Fn>
-void with_threads(Backend& backend, const Fn& fn) {
-  const int saved = omp_get_max_threads();
-  omp_set_num_threads(as_cpu(backend).threads());
-  try {
-    fn();
-  } catch (const dnnl::error& e) {
-    omp_set_num_threads(saved);
-    fail(ErrorCode::kInternal, "oneDNN convolution failed: ", e.what());
-  }
-  omp_set_num_threads(saved);
 }
 
 // The convolution's own buffer for role `name` in layout `desc`.
@@ -150,6 +188,11 @@ void store(const memory& result, const memory& user, bool accumulate, dnnl::stre
   dnnl::reorder(pd).execute(stream, const_cast<memory&>(result), const_cast<memory&>(user));
 }
 
+// The convolution's scratchpad as the primitive `pd` describes its own.
+memory scratchpad(Convolution& c, const dnnl::primitive_desc_base& pd) {
+  return memory(pd.scratchpad_desc(), cpu_engine(), c.scratchpad.get_data_handle());
+}
+
 memory wrap(const memory::desc& desc, const void* data) { return memory(desc, cpu_engine(), const_cast<void*>(data)); }
 
 // The f32 copy for role `name` of n elements, filled from bf16 `from` if given.
@@ -168,7 +211,7 @@ void backward_f32(Backend& backend, Convolution* c, const void* x, const void* w
 
 bool conv2d_forward(Backend& backend, DType dt, const Conv2dShape& shape, const void* x, const void* weight, void* y) {
   if (dt != DType::kF32 && dt != DType::kBF16) return false;
-  Convolution* c = convolution_for(shape);
+  Convolution* c = convolution_for(backend, shape);
   if (!c) return false;
   if (dt == DType::kF32) {
     forward_f32(backend, c, x, weight, y);
@@ -184,7 +227,7 @@ bool conv2d_forward(Backend& backend, DType dt, const Conv2dShape& shape, const 
 bool conv2d_backward(Backend& backend, DType dt, DType dw_dt, const Conv2dShape& shape, const void* x,
                      const void* weight, const void* dy, void* dweight, void* dx, bool accumulate_dx) {
   if ((dt != DType::kF32 && dt != DType::kBF16) || dw_dt != DType::kF32) return false;
-  Convolution* c = convolution_for(shape);
+  Convolution* c = convolution_for(backend, shape);
   if (!c) return false;
   if (dt == DType::kF32) {
     backward_f32(backend, c, x, weight, dy, dweight, dx, accumulate_dx);
@@ -207,7 +250,10 @@ void forward_f32(Backend& backend, Convolution* c, const void* x, const void* we
     const memory weights =
         as_layout(*c, "weights", c->forward_pd.weights_desc(), wrap(c->weights, weight), true, stream);
     const memory dst = as_layout(*c, "output", c->forward_pd.dst_desc(), user_y, false, stream);
-    c->forward.execute(stream, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}});
+    c->forward.execute(stream, {{DNNL_ARG_SRC, src},
+                                {DNNL_ARG_WEIGHTS, weights},
+                                {DNNL_ARG_DST, dst},
+                                {DNNL_ARG_SCRATCHPAD, scratchpad(*c, c->forward_pd)}});
     store(dst, user_y, false, stream);
     stream.wait();
   });
@@ -223,8 +269,10 @@ void backward_f32(Backend& backend, Convolution* c, const void* x, const void* w
     const memory user_dweight = wrap(c->weights, dweight);
     const memory diff_weights =
         as_layout(*c, "diff_weights", c->backward_weights_pd.diff_weights_desc(), user_dweight, false, stream);
-    c->backward_weights.execute(stream,
-                                {{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_DIFF_WEIGHTS, diff_weights}});
+    c->backward_weights.execute(stream, {{DNNL_ARG_SRC, src},
+                                         {DNNL_ARG_DIFF_DST, diff_dst},
+                                         {DNNL_ARG_DIFF_WEIGHTS, diff_weights},
+                                         {DNNL_ARG_SCRATCHPAD, scratchpad(*c, c->backward_weights_pd)}});
     store(diff_weights, user_dweight, false, stream);
     if (dx) {
       // dy as the weights' gradient had it, unless the data gradient wants another layout.
@@ -241,7 +289,8 @@ void backward_f32(Backend& backend, Convolution* c, const void* x, const void* w
                                             : as_layout(*c, "input_gradient", diff_src_desc, user_dx, false, stream);
       c->backward_data.execute(stream, {{DNNL_ARG_DIFF_DST, diff_dst_data},
                                         {DNNL_ARG_WEIGHTS, weights},
-                                        {DNNL_ARG_DIFF_SRC, diff_src}});
+                                        {DNNL_ARG_DIFF_SRC, diff_src},
+                                        {DNNL_ARG_SCRATCHPAD, scratchpad(*c, c->backward_data_pd)}});
       store(diff_src, user_dx, accumulate_dx, stream);
     }
     stream.wait();
