@@ -516,12 +516,11 @@ double dtype_limit(DType dtype) { return dtype == DType::kF64 ? DBL_MAX : FLT_MA
 }  // namespace
 
 double Trainer::weight_limit() const {
-  return policy_.mixed() && policy_.activation == DType::kF16 ? kF16Max : dtype_limit(config_.compute_dtype);
+  return half_copy_is_f16() ? kF16Max : dtype_limit(config_.compute_dtype);
 }
 
 const char* Trainer::weight_storage() const {
-  return policy_.mixed() && policy_.activation == DType::kF16 ? "f16 under mixed precision"
-                                                              : dtype_name(config_.compute_dtype);
+  return half_copy_is_f16() ? "f16 under mixed precision" : dtype_name(config_.compute_dtype);
 }
 
 void Trainer::get_parameter(size_t index, const HostView& out) const {

@@ -191,6 +191,7 @@ class Trainer {
   // read an f16 copy), and where that limit comes from, for messages.
   double weight_limit() const;
   const char* weight_storage() const;
+  bool half_copy_is_f16() const { return policy_.mixed() && policy_.activation == DType::kF16; }
   // The same copy, as the optimizer's update writes it.
   HalfCopy half_copy() { return policy_.mixed() ? HalfCopy{half_params_.data(), policy_.activation} : HalfCopy{}; }
   void refresh_half_params();

@@ -205,43 +205,6 @@ float* widened(Backend& backend, Convolution& c, const char* name, size_t n, con
 
 size_t elements(const memory::desc& desc) { return desc.get_size() / sizeof(float); }
 
-void forward_f32(Backend& backend, Convolution* c, const void* x, const void* weight, void* y);
-void backward_f32(Backend& backend, Convolution* c, const void* x, const void* weight, const void* dy, void* dweight,
-                  void* dx, bool accumulate_dx);
-
-bool conv2d_forward(Backend& backend, DType dt, const Conv2dShape& shape, const void* x, const void* weight, void* y) {
-  if (dt != DType::kF32 && dt != DType::kBF16) return false;
-  Convolution* c = convolution_for(backend, shape);
-  if (!c) return false;
-  if (dt == DType::kF32) {
-    forward_f32(backend, c, x, weight, y);
-    return true;
-  }
-  float* y32 = widened(backend, *c, "y", elements(c->dst), nullptr);
-  forward_f32(backend, c, widened(backend, *c, "x", elements(c->src), x),
-              widened(backend, *c, "weight", elements(c->weights), weight), y32);
-  as_cpu(backend).convert(DType::kF32, DType::kBF16, static_cast<int64_t>(elements(c->dst)), y32, y);
-  return true;
-}
-
-bool conv2d_backward(Backend& backend, DType dt, DType dw_dt, const Conv2dShape& shape, const void* x,
-                     const void* weight, const void* dy, void* dweight, void* dx, bool accumulate_dx) {
-  if ((dt != DType::kF32 && dt != DType::kBF16) || dw_dt != DType::kF32) return false;
-  Convolution* c = convolution_for(backend, shape);
-  if (!c) return false;
-  if (dt == DType::kF32) {
-    backward_f32(backend, c, x, weight, dy, dweight, dx, accumulate_dx);
-    return true;
-  }
-  const int64_t dx_n = static_cast<int64_t>(elements(c->src));
-  float* dx32 = dx ? widened(backend, *c, "dx", elements(c->src), accumulate_dx ? dx : nullptr) : nullptr;
-  backward_f32(backend, c, widened(backend, *c, "x", elements(c->src), x),
-               widened(backend, *c, "weight", elements(c->weights), weight),
-               widened(backend, *c, "dy", elements(c->dst), dy), dweight, dx32, accumulate_dx);
-  if (dx) as_cpu(backend).convert(DType::kF32, DType::kBF16, dx_n, dx32, dx);
-  return true;
-}
-
 void forward_f32(Backend& backend, Convolution* c, const void* x, const void* weight, void* y) {
   with_threads(backend, [&] {
     dnnl::stream stream(cpu_engine());
@@ -295,6 +258,39 @@ void backward_f32(Backend& backend, Convolution* c, const void* x, const void* w
     }
     stream.wait();
   });
+}
+
+bool conv2d_forward(Backend& backend, DType dt, const Conv2dShape& shape, const void* x, const void* weight, void* y) {
+  if (dt != DType::kF32 && dt != DType::kBF16) return false;
+  Convolution* c = convolution_for(backend, shape);
+  if (!c) return false;
+  if (dt == DType::kF32) {
+    forward_f32(backend, c, x, weight, y);
+    return true;
+  }
+  float* y32 = widened(backend, *c, "y", elements(c->dst), nullptr);
+  forward_f32(backend, c, widened(backend, *c, "x", elements(c->src), x),
+              widened(backend, *c, "weight", elements(c->weights), weight), y32);
+  as_cpu(backend).convert(DType::kF32, DType::kBF16, static_cast<int64_t>(elements(c->dst)), y32, y);
+  return true;
+}
+
+bool conv2d_backward(Backend& backend, DType dt, DType dw_dt, const Conv2dShape& shape, const void* x,
+                     const void* weight, const void* dy, void* dweight, void* dx, bool accumulate_dx) {
+  if ((dt != DType::kF32 && dt != DType::kBF16) || dw_dt != DType::kF32) return false;
+  Convolution* c = convolution_for(backend, shape);
+  if (!c) return false;
+  if (dt == DType::kF32) {
+    backward_f32(backend, c, x, weight, dy, dweight, dx, accumulate_dx);
+    return true;
+  }
+  const int64_t dx_n = static_cast<int64_t>(elements(c->src));
+  float* dx32 = dx ? widened(backend, *c, "dx", elements(c->src), accumulate_dx ? dx : nullptr) : nullptr;
+  backward_f32(backend, c, widened(backend, *c, "x", elements(c->src), x),
+               widened(backend, *c, "weight", elements(c->weights), weight),
+               widened(backend, *c, "dy", elements(c->dst), dy), dweight, dx32, accumulate_dx);
+  if (dx) as_cpu(backend).convert(DType::kF32, DType::kBF16, dx_n, dx32, dx);
+  return true;
 }
 
 }  // namespace

@@ -3,34 +3,22 @@
 #include <cstring>
 #include <vector>
 
-#include "core/base/error.h"
+#include "core/base/host_view.h"
 #include "core/dist/replica_sums.h"
 
 namespace tk {
 namespace {
 
-// n values of the master dtype (f32 or f64) in backend memory, as doubles.
+// n values of the master dtype in backend memory, as doubles, and back:
+// the backend's own host transfers convert.
 std::vector<double> read_values(const OpContext& ctx, const void* src, int64_t n) {
   std::vector<double> out(static_cast<size_t>(n));
-  if (ctx.grad_dtype == DType::kF64) {
-    ctx.backend->copy_to_host(out.data(), src, out.size() * sizeof(double));
-    return out;
-  }
-  if (ctx.grad_dtype != DType::kF32)
-    fail(ErrorCode::kInternal, "sync batch norm over ", dtype_name(ctx.grad_dtype), " statistics");
-  std::vector<float> stored(out.size());
-  ctx.backend->copy_to_host(stored.data(), src, stored.size() * sizeof(float));
-  for (size_t i = 0; i < out.size(); ++i) out[i] = stored[i];
+  ctx.backend->store_host(ctx.grad_dtype, src, HostView{out.data(), DType::kF64, {n}, {}});
   return out;
 }
 
 void write_values(const OpContext& ctx, const double* values, int64_t n, void* dst) {
-  if (ctx.grad_dtype == DType::kF64) {
-    ctx.backend->copy_from_host(dst, values, static_cast<size_t>(n) * sizeof(double));
-    return;
-  }
-  std::vector<float> stored(values, values + n);
-  ctx.backend->copy_from_host(dst, stored.data(), stored.size() * sizeof(float));
+  ctx.backend->load_host(HostView{const_cast<double*>(values), DType::kF64, {n}, {}}, ctx.grad_dtype, dst);
 }
 
 }  // namespace
