@@ -5,7 +5,7 @@
 #include "core/backend/cuda_plugin.h"
 #include "core/backend/device.h"
 #include "core/base/error.h"
-#include "core/dist/mpi_communicator.h"
+#include "core/dist/mpi_world.h"
 
 namespace tk {
 

@@ -6,7 +6,7 @@
 #include "core/api/distributed_setup.h"
 #include "core/backend/device.h"
 #include "core/base/error.h"
-#include "core/dist/mpi_communicator.h"
+#include "core/dist/mpi_world.h"
 
 namespace tk {
 

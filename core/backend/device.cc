@@ -2,12 +2,13 @@
 
 #include <dlfcn.h>
 
-#include <cstdlib>
 #include <mutex>
 
 #include "core/backend/cpu/cpu_backend.h"
 #include "core/backend/cuda_plugin.h"
+#include "core/backend/cuda_probe.h"
 #include "core/base/error.h"
+#include "core/base/plugin_library.h"
 #include "core/kernels/kernel_table.h"
 
 namespace tk {
@@ -27,33 +28,17 @@ struct Plugin {
   CudaHostFreeFn host_free = nullptr;
 };
 
-// The directory of the shared object (or executable) this code is part of.
-std::string own_directory() {
-  Dl_info info{};
-  if (!dladdr(reinterpret_cast<void*>(&own_directory), &info) || !info.dli_fname) return "";
-  const std::string path = info.dli_fname;
-  const size_t slash = path.rfind('/');
-  return slash == std::string::npos ? "" : path.substr(0, slash + 1);
-}
-
 Plugin load_plugin() {
   Plugin plugin;
-  std::string tried;
-  void* handle = nullptr;
-  auto attempt = [&](const std::string& path) {
-    if (handle || path.empty()) return;
-    handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (!handle) tried += std::string(tried.empty() ? "" : "; ") + dlerror();
-  };
-  const char* explicit_path = std::getenv("TK_CUDA_LIBRARY");
-  if (explicit_path && *explicit_path) {
-    attempt(explicit_path);
-  } else {
-    attempt(own_directory() + kPluginName);
-    attempt(kPluginName);
+  std::string why;
+  // The driver first: without a device the plugin and its libraries stay unloaded.
+  if (!cuda_driver_has_device(&why)) {
+    plugin.why_not = why;
+    return plugin;
   }
+  void* handle = open_plugin(kPluginName, "TK_CUDA_LIBRARY", &why);
   if (!handle) {
-    plugin.why_not = std::string(kPluginName) + " could not be loaded (" + tried + ")";
+    plugin.why_not = std::string(kPluginName) + " could not be loaded (" + why + ")";
     return plugin;
   }
   auto abi = reinterpret_cast<CudaPluginAbiFn>(dlsym(handle, "trainkit_cuda_plugin_abi"));

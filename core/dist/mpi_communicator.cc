@@ -145,7 +145,7 @@ void finalize_at_exit() {
 
 }  // namespace
 
-Communicator* mpi_world(std::chrono::milliseconds timeout) {
+Communicator* open_mpi_world(std::chrono::milliseconds timeout) {
   static std::mutex mutex;
   static std::unique_ptr<MpiCommunicator> world;
   std::lock_guard<std::mutex> lock(mutex);

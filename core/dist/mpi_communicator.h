@@ -11,7 +11,8 @@
 namespace tk {
 
 // The process-wide communicator over MPI_COMM_WORLD; initializes MPI (thread
-// level: serialized) on first use unless the host already did.
-Communicator* mpi_world(std::chrono::milliseconds timeout);
+// level: serialized) on first use unless the host already did. Part of the MPI
+// plugin (libtrainkit_mpi.so); libtrainkit reaches it through mpi_world().
+Communicator* open_mpi_world(std::chrono::milliseconds timeout);
 
 }  // namespace tk

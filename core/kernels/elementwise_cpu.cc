@@ -18,7 +18,7 @@ void add(Backend& backend, DType dt, int64_t n, const void* a, const void* b, vo
     const S* lhs = static_cast<const S*>(a);
     const S* rhs = static_cast<const S*>(b);
     S* out = static_cast<S*>(y);
-    parallel_for(threads, n, kGrain, [&](int64_t begin, int64_t end) {
+    parallel_for(threads, n, kGrain, [&](int64_t begin, int64_t end) TK_CPU_CLONES {
       for (int64_t i = begin; i < end; ++i) out[i] = store<S>(load(lhs[i]) + load(rhs[i]));
     });
   });
@@ -32,7 +32,7 @@ void axpy(Backend& backend, DType dt, int64_t n, double alpha, const void* src, 
     const S* in = static_cast<const S*>(src);
     S* out = static_cast<S*>(dst);
     const T scale = static_cast<T>(alpha);
-    parallel_for(threads, n, kGrain, [&](int64_t begin, int64_t end) {
+    parallel_for(threads, n, kGrain, [&](int64_t begin, int64_t end) TK_CPU_CLONES {
       for (int64_t i = begin; i < end; ++i) out[i] = store<S>((accumulate ? load(out[i]) : T(0)) + scale * load(in[i]));
     });
   });
@@ -44,7 +44,7 @@ void copy_2d(Backend& backend, DType dt, int64_t rows, int64_t cols, const void*
   const char* from = static_cast<const char*>(src);
   char* to = static_cast<char*>(dst);
   const int threads = rows * cols < kMinParallelElements ? 1 : as_cpu(backend).threads();
-  parallel_for(threads, rows, 1, [&](int64_t begin, int64_t end) {
+  parallel_for(threads, rows, 1, [&](int64_t begin, int64_t end) TK_CPU_CLONES {
     for (int64_t r = begin; r < end; ++r)
       std::memcpy(to + r * dst_stride * elem, from + r * src_stride * elem, row_bytes);
   });

@@ -20,7 +20,7 @@ double blocked_sum(int threads, int64_t n, const S* x, const Term& term) {
   if (blocks > kMaxBlocks) blocks = kMaxBlocks;
   int64_t block_size = (n + blocks - 1) / blocks;
   double partial[kMaxBlocks];
-  parallel_for(threads, blocks, 1, [&](int64_t begin, int64_t end) {
+  parallel_for(threads, blocks, 1, [&](int64_t begin, int64_t end) TK_CPU_CLONES {
     for (int64_t b = begin; b < end; ++b) {
       // Eight independent lanes in a fixed pattern: vectorizable, and still
       // the same order of additions for a given n.
@@ -85,7 +85,7 @@ void column_sum(Backend& backend, DType x_dt, DType out_dt, int64_t rows, int64_
       const S* in = static_cast<const S*>(x);
       O* sums = static_cast<O*>(out);
       // Split over columns so each sum runs rows in order: deterministic.
-      parallel_for(threads, cols, 64, [&](int64_t begin, int64_t end) {
+      parallel_for(threads, cols, 64, [&](int64_t begin, int64_t end) TK_CPU_CLONES {
         for (int64_t c = begin; c < end; ++c) {
           T total = accumulate ? load(sums[c]) : T(0);
           for (int64_t r = 0; r < rows; ++r) total += static_cast<T>(load(in[r * cols + c]));
@@ -106,7 +106,7 @@ void channel_sum(Backend& backend, DType x_dt, DType out_dt, int64_t batch, int6
       using T = compute_t<O>;
       const S* in = static_cast<const S*>(x);
       O* sums = static_cast<O*>(out);
-      parallel_for(threads, channels, 1, [&](int64_t begin, int64_t end) {
+      parallel_for(threads, channels, 1, [&](int64_t begin, int64_t end) TK_CPU_CLONES {
         for (int64_t c = begin; c < end; ++c) {
           T total = accumulate ? load(sums[c]) : T(0);
           for (int64_t n = 0; n < batch; ++n)

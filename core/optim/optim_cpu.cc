@@ -48,7 +48,7 @@ void sgd_update(Backend& backend, DType dt, int64_t n, void* params, const void*
   if (!resolve(step, &grad_scale, &lr, &number)) return;
   dispatch_float(dt, [&](auto tag) {
     using T = decltype(tag);
-    parallel_for(threads, n, kGrain, [&](int64_t begin, int64_t end) {
+    parallel_for(threads, n, kGrain, [&](int64_t begin, int64_t end) TK_CPU_CLONES {
       sgd_range<T>(begin, end, static_cast<T*>(params), static_cast<const T*>(grads), static_cast<T*>(momentum_buf),
                    static_cast<T>(grad_scale), static_cast<T>(lr), static_cast<T>(momentum),
                    static_cast<T>(weight_decay), nesterov, number == 1);
@@ -68,7 +68,7 @@ void adam_update(Backend& backend, DType dt, int64_t n, void* params, const void
     using T = decltype(tag);
     const math::AdamConstants<T> c =
         math::adam_constants<T>(grad_scale, lr, beta1, beta2, eps, weight_decay, decoupled_weight_decay, number);
-    parallel_for(threads, n, kGrain, [&](int64_t begin, int64_t end) {
+    parallel_for(threads, n, kGrain, [&](int64_t begin, int64_t end) TK_CPU_CLONES {
       adam_range<T>(begin, end, static_cast<T*>(params), static_cast<const T*>(grads), static_cast<T*>(m),
                     static_cast<T*>(v), c);
     });

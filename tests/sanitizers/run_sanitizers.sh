@@ -7,12 +7,14 @@
 #  - ThreadSanitizer: the two-trainer threads test.
 # Any sanitizer report fails. Trainers run one thread each (threads = 1, one
 # OpenMP and BLAS thread): libgomp is not instrumented, and the threads under
-# test are the host's. Args: the generated core/backend/plugin_abi.h.
+# test are the host's. Args: the generated core/backend/plugin_abi.h and
+# core/dist/mpi_plugin_abi.h.
 set -euo pipefail
-plugin_abi="$1"
+plugin_abi="$1" mpi_plugin_abi="$2"
 work="${TEST_TMPDIR:-/tmp}/sanitizers"
-mkdir -p "$work/include/core/backend"
+mkdir -p "$work/include/core/backend" "$work/include/core/dist"
 cp "$plugin_abi" "$work/include/core/backend/plugin_abi.h"
+cp "$mpi_plugin_abi" "$work/include/core/dist/mpi_plugin_abi.h"
 sources=($(find core capi -name '*.cc' -not -path 'core/backend/cuda/*' | sort))
 mpi_compile=($(mpicxx --showme:compile))
 mpi_link=($(mpicxx --showme:link))

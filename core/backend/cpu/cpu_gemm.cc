@@ -114,7 +114,7 @@ void CpuBackend::convert(DType src_dt, DType dst_dt, int64_t n, const void* src,
       using D = decltype(d_tag);
       const S* in = static_cast<const S*>(src);
       D* out = static_cast<D*>(dst);
-      parallel_for(threads_, n, 16384, [&](int64_t begin, int64_t end) {
+      parallel_for(threads_, n, 16384, [&](int64_t begin, int64_t end) TK_CPU_CLONES {
         for (int64_t i = begin; i < end; ++i) out[i] = store<D>(static_cast<compute_t<D>>(load(in[i])));
       });
     });

@@ -8,6 +8,17 @@
 #include "core/base/error.h"
 #include "core/base/half.h"
 
+// Shipped code targets a baseline x86-64 (x86-64-v2: SSE4.2, no AVX), so it
+// runs on any machine of a fleet. Loop bodies marked TK_CPU_CLONES are also
+// compiled for x86-64-v3 (AVX2, FMA, F16C), and the loader picks the clone the
+// CPU supports (an ifunc, resolved once). Callees inlined into a clone take its
+// instruction set. Other compilers and architectures build the body once.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define TK_CPU_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define TK_CPU_CLONES
+#endif
+
 namespace tk::cpu {
 
 // Calls body(begin, end) over [0, n) in contiguous chunks of at least `grain`.

@@ -32,7 +32,7 @@ void activation_forward(Backend& backend, DType dt, Activation act, int64_t n, c
   dispatch_storage(dt, [&](auto tag) {
     math::dispatch_activation(act, [&](auto kind) {
       using S = decltype(tag);
-      parallel_for(threads, n, kGrain, [&](int64_t begin, int64_t end) {
+      parallel_for(threads, n, kGrain, [&](int64_t begin, int64_t end) TK_CPU_CLONES {
         activation_forward_range<decltype(kind)::value>(begin, end, static_cast<const S*>(x), static_cast<S*>(y));
       });
     });
@@ -45,7 +45,7 @@ void activation_backward(Backend& backend, DType dt, Activation act, int64_t n, 
   dispatch_storage(dt, [&](auto tag) {
     math::dispatch_activation(act, [&](auto kind) {
       using S = decltype(tag);
-      parallel_for(threads, n, kGrain, [&](int64_t begin, int64_t end) {
+      parallel_for(threads, n, kGrain, [&](int64_t begin, int64_t end) TK_CPU_CLONES {
         activation_backward_range<decltype(kind)::value>(begin, end, static_cast<const S*>(x), static_cast<const S*>(y),
                                                          static_cast<const S*>(dy), static_cast<S*>(dx), accumulate);
       });

@@ -39,7 +39,7 @@ void im2col(Backend& backend, DType dt, const Window2d& w, const void* image, vo
     const S zero = store<S>(0);
     const int threads =
         w.channels * w.kernel_h * w.kernel_w * spatial < kMinParallelElements ? 1 : as_cpu(backend).threads();
-    parallel_for(threads, w.channels, 1, [&](int64_t begin, int64_t end) {
+    parallel_for(threads, w.channels, 1, [&](int64_t begin, int64_t end) TK_CPU_CLONES {
       for (int64_t c = begin; c < end; ++c)
         for_each_row(w, c, [&](int64_t r, int64_t oy, int64_t iy, int64_t lo, int64_t hi, int64_t x_offset) {
           S* dst = out + r * column_stride + oy * w.out_w;
@@ -63,7 +63,7 @@ void col2im(Backend& backend, DType dt, const Window2d& w, const void* columns, 
     const int threads =
         w.channels * w.kernel_h * w.kernel_w * spatial < kMinParallelElements ? 1 : as_cpu(backend).threads();
     // Channels are independent: each thread owns whole image planes.
-    parallel_for(threads, w.channels, 1, [&](int64_t begin, int64_t end) {
+    parallel_for(threads, w.channels, 1, [&](int64_t begin, int64_t end) TK_CPU_CLONES {
       std::vector<T> sums(plane);
       for (int64_t c = begin; c < end; ++c) {
         for (int64_t i = 0; i < plane; ++i) sums[i] = accumulate ? load(out[c * plane + i]) : T(0);
@@ -87,7 +87,7 @@ void channel_bias_add(Backend& backend, DType y_dt, DType bias_dt, int64_t batch
       using B = decltype(b_tag);
       const B* b = static_cast<const B*>(bias);
       S* out = static_cast<S*>(y);
-      parallel_for(threads, batch * channels, 4, [&](int64_t begin, int64_t end) {
+      parallel_for(threads, batch * channels, 4, [&](int64_t begin, int64_t end) TK_CPU_CLONES {
         for (int64_t row = begin; row < end; ++row) {
           const compute_t<S> add = static_cast<compute_t<S>>(load(b[row % channels]));
           for (int64_t s = 0; s < spatial; ++s) out[row * spatial + s] = store<S>(load(out[row * spatial + s]) + add);

@@ -19,7 +19,7 @@ void dropout(Backend& backend, DType dt, int64_t n, int64_t block, double p, uin
     const S* in = static_cast<const S*>(x);
     S* out = static_cast<S*>(y);
     const T keep_scale = static_cast<T>(1.0 / (1.0 - p));
-    parallel_for(threads, n, kGrain, [&](int64_t begin, int64_t end) {
+    parallel_for(threads, n, kGrain, [&](int64_t begin, int64_t end) TK_CPU_CLONES {
       for (int64_t i = begin; i < end; ++i) {
         T v = load(in[i]) * math::dropout_factor(p, seed, stream, i, block, keep_scale);
         out[i] = store<S>(accumulate ? load(out[i]) + v : v);

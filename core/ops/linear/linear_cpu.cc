@@ -19,7 +19,7 @@ void add_bias(int threads, DType y_dt, DType bias_dt, int64_t rows, int64_t cols
       using T = compute_t<S>;
       const B* b = static_cast<const B*>(bias);
       S* out = static_cast<S*>(y);
-      parallel_for(threads, rows, 16, [&](int64_t begin, int64_t end) {
+      parallel_for(threads, rows, 16, [&](int64_t begin, int64_t end) TK_CPU_CLONES {
         for (int64_t r = begin; r < end; ++r)
           for (int64_t c = 0; c < cols; ++c) {
             const T v = load(out[r * cols + c]) + static_cast<T>(load(b[c]));

@@ -28,7 +28,7 @@ void softmax_cross_entropy(Backend& backend, DType dt, DType value_dt, int64_t r
     const S* x = static_cast<const S*>(logits);
     V* loss = static_cast<V*>(row_loss);
     S* dx = static_cast<S*>(dlogits);
-    parallel_for(threads, rows, 8, [&](int64_t begin, int64_t end) {
+    parallel_for(threads, rows, 8, [&](int64_t begin, int64_t end) TK_CPU_CLONES {
       for (int64_t r = begin; r < end; ++r) {
         const S* row = x + r * classes;
         V max_logit = load(row[0]);
@@ -63,7 +63,7 @@ void elementwise_loss(Backend& backend, DType dt, DType value_dt, int64_t rows, 
     const V* t = static_cast<const V*>(target);
     V* loss = static_cast<V*>(row_loss);
     S* dx = static_cast<S*>(dout);
-    parallel_for(threads, rows, 8, [&](int64_t begin, int64_t end) {
+    parallel_for(threads, rows, 8, [&](int64_t begin, int64_t end) TK_CPU_CLONES {
       for (int64_t r = begin; r < end; ++r) {
         V total = 0;
         for (int64_t c = r * cols; c < (r + 1) * cols; ++c) {
@@ -101,7 +101,7 @@ void softmax(Backend& backend, DType dt, int64_t rows, int64_t cols, const void*
     using T = compute_t<S>;
     const S* in = static_cast<const S*>(x);
     S* out = static_cast<S*>(y);
-    parallel_for(threads, rows, 8, [&](int64_t begin, int64_t end) {
+    parallel_for(threads, rows, 8, [&](int64_t begin, int64_t end) TK_CPU_CLONES {
       for (int64_t r = begin; r < end; ++r) {
         const S* row = in + r * cols;
         T max_value = load(row[0]);

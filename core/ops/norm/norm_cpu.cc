@@ -55,7 +55,7 @@ void batch_norm_statistics(Backend& backend, DType dt, DType param_dt, int64_t b
     using P = decltype(p_tag);
     const S* in = static_cast<const S*>(x);
     const double count = static_cast<double>(batch * spatial);
-    parallel_for(threads, channels, 1, [&](int64_t begin, int64_t end) {
+    parallel_for(threads, channels, 1, [&](int64_t begin, int64_t end) TK_CPU_CLONES {
       for (int64_t c = begin; c < end; ++c) {
         // Two passes: the mean first, then squares around it (no cancellation).
         double total = 0;
@@ -92,7 +92,7 @@ void apply_batch_norm(int threads, DType dt, DType param_dt, int64_t batch, int6
     S* out = static_cast<S*>(y);
     const P *mu = static_cast<const P*>(mean), *sigma2 = static_cast<const P*>(var);
     const P *g = static_cast<const P*>(gamma), *b = static_cast<const P*>(beta);
-    parallel_for(threads, batch * channels, 1, [&](int64_t begin, int64_t end) {
+    parallel_for(threads, batch * channels, 1, [&](int64_t begin, int64_t end) TK_CPU_CLONES {
       for (int64_t plane = begin; plane < end; ++plane) {
         const int64_t c = plane % channels;
         // y = x * scale + shift, folded once per plane.
@@ -176,7 +176,7 @@ void batch_norm_gradients(int threads, DType dt, DType param_dt, int64_t batch, 
         }
       }
     };
-    parallel_for(threads, channels, 1, [&](int64_t begin, int64_t end) {
+    parallel_for(threads, channels, 1, [&](int64_t begin, int64_t end) TK_CPU_CLONES {
       std::vector<T> masked(kRelu ? static_cast<size_t>(batch * spatial) : 0);
       for (int64_t c = begin; c < end; ++c) {
         if constexpr (kRelu) {
@@ -265,7 +265,7 @@ void layer_norm_forward(Backend& backend, DType dt, DType param_dt, int64_t rows
     const S* in = static_cast<const S*>(x);
     S* out = static_cast<S*>(y);
     const P *g = static_cast<const P*>(gamma), *b = static_cast<const P*>(beta);
-    parallel_for(threads, rows, 1, [&](int64_t begin, int64_t end) {
+    parallel_for(threads, rows, 1, [&](int64_t begin, int64_t end) TK_CPU_CLONES {
       for (int64_t r = begin; r < end; ++r) {
         const S* row = in + r * cols;
         double m, inv_std;
@@ -294,12 +294,12 @@ void layer_norm_backward(Backend& backend, DType dt, DType param_dt, int64_t row
     const double n = static_cast<double>(cols);
     // Each row's statistics once, for both passes.
     std::vector<double> row_mean(static_cast<size_t>(rows)), row_inv_std(static_cast<size_t>(rows));
-    parallel_for(threads, rows, 16, [&](int64_t begin, int64_t end) {
+    parallel_for(threads, rows, 16, [&](int64_t begin, int64_t end) TK_CPU_CLONES {
       for (int64_t r = begin; r < end; ++r) row_statistics(in + r * cols, cols, eps, &row_mean[r], &row_inv_std[r]);
     });
     // The input gradient is per row (parallel over rows).
     if (grad_in) {
-      parallel_for(threads, rows, 1, [&](int64_t begin, int64_t end) {
+      parallel_for(threads, rows, 1, [&](int64_t begin, int64_t end) TK_CPU_CLONES {
         for (int64_t r = begin; r < end; ++r) {
           const double m = row_mean[r], inv_std = row_inv_std[r];
           // dx = inv_std * (g_hat - mean(g_hat) - x_hat * mean(g_hat * x_hat)), g_hat = dy * gamma.
@@ -322,7 +322,7 @@ void layer_norm_backward(Backend& backend, DType dt, DType param_dt, int64_t row
     // The parameter gradients sum over rows: each thread owns a block of
     // columns and walks the rows in order (f64 sums, a fixed order, no two
     // threads writing one element).
-    parallel_for(threads, cols, 64, [&](int64_t begin, int64_t end) {
+    parallel_for(threads, cols, 64, [&](int64_t begin, int64_t end) TK_CPU_CLONES {
       std::vector<double> sum_dy(static_cast<size_t>(end - begin)), sum_dy_xhat(static_cast<size_t>(end - begin));
       for (int64_t r = 0; r < rows; ++r) {
         const double m = row_mean[r], inv_std = row_inv_std[r];

@@ -179,7 +179,7 @@ void pool2d_forward(Backend& backend, DType dt, Pool pool, int64_t planes, const
     S* out = static_cast<S*>(y);
     const int64_t grain = std::max<int64_t>(1, kMinParallelElements / (w.height * w.width));
     const bool tiled = tiles(w), two_by_two = tiled && w.kernel_h == 2 && w.kernel_w == 2;
-    parallel_for(threads, planes, grain, [&](int64_t begin, int64_t end) {
+    parallel_for(threads, planes, grain, [&](int64_t begin, int64_t end) TK_CPU_CLONES {
       if (pool == Pool::kAverage)
         average_pool_planes(w, begin, end, in, out);
       else if (two_by_two)
@@ -206,7 +206,7 @@ void pool2d_backward(Backend& backend, DType dt, Pool pool, int64_t planes, cons
     const int64_t grain = std::max<int64_t>(1, kMinParallelElements / plane_size);
     if (pool == Pool::kMax && tiles(w)) {
       const bool two_by_two = w.kernel_h == 2 && w.kernel_w == 2;
-      parallel_for(threads, planes, grain, [&](int64_t begin, int64_t end) {
+      parallel_for(threads, planes, grain, [&](int64_t begin, int64_t end) TK_CPU_CLONES {
         if (two_by_two)
           max_pool_tiles_backward<2, 2>(w, begin, end, in, grad_out, grad_in, accumulate);
         else
@@ -214,7 +214,7 @@ void pool2d_backward(Backend& backend, DType dt, Pool pool, int64_t planes, cons
       });
       return;
     }
-    parallel_for(threads, planes, grain, [&](int64_t begin, int64_t end) {
+    parallel_for(threads, planes, grain, [&](int64_t begin, int64_t end) TK_CPU_CLONES {
       const std::vector<TapColumns> taps = tap_columns(w);
       std::vector<T> sums(static_cast<size_t>(plane_size)), best(static_cast<size_t>(w.out_w));
       std::vector<int32_t> best_tap(static_cast<size_t>(w.out_w));

@@ -1,0 +1,36 @@
+#include "core/base/plugin_library.h"
+
+#include <dlfcn.h>
+
+#include <cstdlib>
+
+namespace tk {
+
+std::string own_directory() {
+  Dl_info info{};
+  if (!dladdr(reinterpret_cast<void*>(&own_directory), &info) || !info.dli_fname) return "";
+  const std::string path = info.dli_fname;
+  const size_t slash = path.rfind('/');
+  return slash == std::string::npos ? "" : path.substr(0, slash + 1);
+}
+
+void* open_plugin(const char* file_name, const char* path_variable, std::string* why) {
+  std::string tried;
+  void* handle = nullptr;
+  auto attempt = [&](const std::string& path) {
+    if (handle || path.empty()) return;
+    handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!handle) tried += std::string(tried.empty() ? "" : "; ") + dlerror();
+  };
+  const char* explicit_path = std::getenv(path_variable);
+  if (explicit_path && *explicit_path) {
+    attempt(explicit_path);
+  } else {
+    attempt(own_directory() + file_name);
+    attempt(file_name);
+  }
+  if (!handle && why) *why = tried;
+  return handle;
+}
+
+}  // namespace tk
