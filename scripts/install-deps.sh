@@ -20,6 +20,8 @@ packages=(
   openmpi-bin libopenmpi-dev  # data parallel across processes and machines
   dataset-fashion-mnist  # the default data set
   abigail-tools          # abidw/abidiff: the ABI baseline test of libtrainkit.so
+  zip unzip              # the jar, NuGet and wheel packages and their tests
+  cmake pkg-config python3-venv  # the tests that use the packages as a user's own project would
 )
 
 SUDO=""

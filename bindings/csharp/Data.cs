@@ -6,6 +6,8 @@ namespace TrainKit {
 
 /// <summary>Samples and their targets, held (copied) by trainkit.</summary>
 public sealed class Dataset : NativeObject<SWIGTYPE_p_tk_dataset> {
+  static Dataset() => NativeLoader.Load();  // before anything calls into the native library
+
   static readonly Action<IntPtr> Destroy = address => TrainKitC.tk_dataset_destroy(new SWIGTYPE_p_tk_dataset(address, false));
 
   Dataset(SWIGTYPE_p_tk_dataset native) : base(native, SWIGTYPE_p_tk_dataset.getCPtr(native).Handle, Destroy) {}
@@ -112,6 +114,8 @@ public sealed class Dataset : NativeObject<SWIGTYPE_p_tk_dataset> {
 /// <summary>Mini-batches over a dataset. With shuffle, each epoch's order is a fixed function of
 /// (seed, epoch). It keeps the dataset's samples alive, so the dataset may be disposed first.</summary>
 public sealed class Batcher : NativeObject<SWIGTYPE_p_tk_batcher> {
+  static Batcher() => NativeLoader.Load();  // before anything calls into the native library
+
   static readonly Action<IntPtr> Destroy = address => TrainKitC.tk_batcher_destroy(new SWIGTYPE_p_tk_batcher(address, false));
 
   /// <summary>Batches of <paramref name="batchSize"/> samples of <paramref name="dataset"/>.</summary>

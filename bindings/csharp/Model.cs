@@ -8,6 +8,8 @@ namespace TrainKit {
 /// shape checked as it is added. A <see cref="Trainer"/> compiles a copy, so a model may be
 /// disposed once its trainers exist.</summary>
 public sealed class Model : NativeObject<SWIGTYPE_p_tk_model> {
+  static Model() => NativeLoader.Load();  // before anything calls into the native library
+
   static readonly Action<IntPtr> Destroy = address => TrainKitC.tk_model_destroy(new SWIGTYPE_p_tk_model(address, false));
 
   /// <summary>An empty model.</summary>

@@ -9,6 +9,8 @@ namespace TrainKit {
 /// device Auto (a CUDA GPU when one can be used, else the CPU). A trainer copies the options at
 /// creation, so they may be disposed afterwards.</summary>
 public sealed class TrainerOptions : NativeObject<SWIGTYPE_p_tk_trainer_options> {
+  static TrainerOptions() => NativeLoader.Load();  // before anything calls into the native library
+
   static readonly Action<IntPtr> Destroy =
       address => TrainKitC.tk_trainer_options_destroy(new SWIGTYPE_p_tk_trainer_options(address, false));
 
