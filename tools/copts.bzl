@@ -7,6 +7,10 @@ TK_COPTS = [
     # std::sqrt does not block that. NaN and Inf semantics stay IEEE.
     "-O3",
     "-fno-math-errno",
+    # No fused multiply-adds the source does not write: the AVX2 clones of
+    # the CPU loops (TK_CPU_CLONES) then round exactly as the baseline copies
+    # do, so replicas on machines with and without AVX2 apply identical updates.
+    "-ffp-contract=off",
 ]
 
 TK_LINKOPTS = ["-fopenmp"]

@@ -17,7 +17,7 @@ def main() -> None:
         parser.print_help()
         return
     if args.version:
-        print(f"trainkit {version()} (C API {capi.TK_API_VERSION}) from {os.path.dirname(capi.__file__)}")
+        print(f"trainkit {version()} from {os.path.dirname(capi.__file__)}")
     if args.gpus:
         count, reason = gpu_status()
         print(f"GPUs: {count}" + (f" ({reason})" if count == 0 else ""))

@@ -1,15 +1,28 @@
 #include "core/base/plugin_library.h"
 
 #include <dlfcn.h>
+#include <errno.h>  // program_invocation_name
+#include <limits.h>
+#include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 
 namespace tk {
 
 std::string own_directory() {
   Dl_info info{};
   if (!dladdr(reinterpret_cast<void*>(&own_directory), &info) || !info.dli_fname) return "";
-  const std::string path = info.dli_fname;
+  std::string path = info.dli_fname;
+  // Linked into the program itself, the loader names it by argv[0], which may
+  // be a bare name found on PATH or relative to a folder since left: the
+  // kernel knows the real file.
+  if (std::strcmp(info.dli_fname, program_invocation_name) == 0 || path.find('/') == std::string::npos) {
+    char real[PATH_MAX];
+    const ssize_t length = readlink("/proc/self/exe", real, sizeof real - 1);
+    if (length <= 0) return "";
+    path.assign(real, static_cast<size_t>(length));
+  }
   const size_t slash = path.rfind('/');
   return slash == std::string::npos ? "" : path.substr(0, slash + 1);
 }

@@ -16,17 +16,20 @@ cp "$sources"/train_teacher.c "$sources"/CMakeLists.txt "$sources"/Makefile "$wo
 echo "== CMake: find_package(trainkit) from $prefix"
 cmake -S "$work/project" -B "$work/cmake-build" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=Release > "$work/cmake.log" || { cat "$work/cmake.log"; exit 1; }
 cmake --build "$work/cmake-build" > "$work/build.log" || { cat "$work/build.log"; exit 1; }
-check_accuracy "$("$work/cmake-build/train_teacher")"
+out=$("$work/cmake-build/train_teacher")
+check_accuracy "$out"
 echo "   links: $(ldd "$work/cmake-build/train_teacher" | grep libtrainkit)"
 
 echo "== Makefile: pkg-config --cflags --libs trainkit"
 echo "   $(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs trainkit)"
 (cd "$work/project" && PKG_CONFIG_PATH="$prefix/lib/pkgconfig" make -s train_teacher)
-check_accuracy "$("$work/project/train_teacher")"
+out=$("$work/project/train_teacher")
+check_accuracy "$out"
 
 echo "== the prefix moved elsewhere"
 mv "$prefix" "$work/moved"
 rm -f "$work/project/train_teacher"
 (cd "$work/project" && PKG_CONFIG_PATH="$work/moved/lib/pkgconfig" make -s train_teacher)
-check_accuracy "$("$work/project/train_teacher")"
+out=$("$work/project/train_teacher")
+check_accuracy "$out"
 echo "PASS"

@@ -18,13 +18,15 @@ cp "$source" "$work/app/"
 cd "$work/app"
 mcs -nologo -r:"$package/lib/netstandard2.0/TrainKit.dll" -out:TrainTeacher.exe TrainTeacher.cs
 echo "== from the package's layout (MONO_PATH to its lib/netstandard2.0)"
-check_accuracy "$(MONO_PATH="$package/lib/netstandard2.0" mono TrainTeacher.exe)"
+out=$(MONO_PATH="$package/lib/netstandard2.0" mono TrainTeacher.exe)
+check_accuracy "$out"
 
 echo "== from a .NET-style output folder"
 mkdir -p "$work/out/runtimes/linux-x64/native"
 cp TrainTeacher.exe "$package/lib/netstandard2.0/TrainKit.dll" "$work/out/"
 cp "$package"/runtimes/linux-x64/native/* "$work/out/runtimes/linux-x64/native/"
-check_accuracy "$(cd "$work/out" && mono TrainTeacher.exe)"
+out=$(cd "$work/out" && mono TrainTeacher.exe)
+check_accuracy "$out"
 
 echo "== without the natives"
 rm -rf "$work/out/runtimes"

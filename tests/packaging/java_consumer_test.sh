@@ -32,6 +32,11 @@ cached=$(find "$work/cache" -name libtrainkit.so.0)
 chmod u+w "$cached" && printf 'garbage' > "$cached"
 [ "$(run)" = "$first" ] || { echo "FAIL: a tampered cache broke the run"; exit 1; }
 
+echo "== a cache folder others may write is not used"
+mkdir -p "$work/shared" && chmod 0777 "$work/shared"
+[ "$(java -Dtrainkit.native.cache="$work/shared" -cp trainkit.jar:. TrainTeacher)" = "$first" ] || { echo "FAIL: run with a shared cache"; exit 1; }
+[ -z "$(find "$work/shared" -type f)" ] || { echo "FAIL: libraries were extracted into a world-writable folder"; exit 1; }
+
 echo "== a jar without natives names what is missing"
 mkdir -p "$work/bare" && (cd "$work/bare" && unzip -q "$work/app/trainkit.jar" && rm -rf native && jar cf ../bare.jar .)
 if message=$(java -Dtrainkit.native.cache="$work/cache2" -cp "$work/bare.jar:." TrainTeacher 2>&1); then

@@ -27,7 +27,8 @@ cd "$work/app"
 unset PYTHONPATH
 "$work/venv/bin/python" -m trainkit --version | tee version.txt
 grep -q "$work/venv/lib/" version.txt || { echo "FAIL: not loaded from the virtual environment"; exit 1; }
-check_accuracy "$("$work/venv/bin/python" "$(basename "$script")")"
+out=$("$work/venv/bin/python" "$(basename "$script")")
+check_accuracy "$out"
 maps=$("$work/venv/bin/python" -c "import trainkit; print(open('/proc/self/maps').read())")
 echo "$maps" | grep -q "$work/venv/lib/.*/trainkit/libdnnl.so.2" || { echo "FAIL: oneDNN not loaded from the wheel"; exit 1; }
 echo "$maps" | grep -q "$work/venv/lib/.*/trainkit/libtrainkit.so.0" || { echo "FAIL: libtrainkit not loaded from the wheel"; exit 1; }

@@ -8,11 +8,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 
 /**
  * Loads the JNI library, in this order: from beside the jar (a build tree); from the jar itself,
@@ -88,8 +90,7 @@ public final class TrainKitLoader {
    * once never load a half-written library. Returns the JNI library's path.
    */
   private static Path extract(String folder, byte[] list) throws IOException, NoSuchAlgorithmException {
-    Path cache = cacheRoot().resolve(hex(sha256(list)).substring(0, 16));
-    Files.createDirectories(cache);
+    Path cache = privateFolder(cacheRoot().resolve(hex(sha256(list)).substring(0, 16)));
     for (String line : new String(list, StandardCharsets.UTF_8).split("\n")) {
       String[] fields = line.trim().split("\\s+");
       if (fields.length != 2) continue;
@@ -110,26 +111,37 @@ public final class TrainKitLoader {
     return library;
   }
 
-  /** trainkit.native.cache if set, else $XDG_CACHE_HOME/trainkit or ~/.cache/trainkit (owner-only). */
+  /** trainkit.native.cache if set, else $XDG_CACHE_HOME/trainkit or ~/.cache/trainkit. */
   private static Path cacheRoot() throws IOException {
     String configured = System.getProperty("trainkit.native.cache");
-    Path root;
-    if (configured != null && !configured.isEmpty()) {
-      root = Paths.get(configured);
-    } else {
-      String xdg = System.getenv("XDG_CACHE_HOME");
-      root = (xdg != null && !xdg.isEmpty() ? Paths.get(xdg) : Paths.get(System.getProperty("user.home"), ".cache"))
-          .resolve("trainkit");
-    }
-    if (!Files.isDirectory(root)) {
-      Files.createDirectories(root);
-      try {
-        Files.setPosixFilePermissions(root, PosixFilePermissions.fromString("rwx------"));
-      } catch (UnsupportedOperationException notPosix) {
-        // Left as created.
+    if (configured != null && !configured.isEmpty()) return privateFolder(Paths.get(configured));
+    String xdg = System.getenv("XDG_CACHE_HOME");
+    Path base = xdg != null && !xdg.isEmpty() ? Paths.get(xdg) : Paths.get(System.getProperty("user.home"), ".cache");
+    return privateFolder(base.resolve("trainkit"));
+  }
+
+  /**
+   * `folder`, created owner-only when absent, if it is owned by this user and writable by no one else
+   * (so no other user can swap a library between its check and its load); otherwise a fresh
+   * owner-only temporary folder.
+   */
+  private static Path privateFolder(Path folder) throws IOException {
+    try {
+      if (!Files.isDirectory(folder)) {
+        Files.createDirectories(folder);
+        Files.setPosixFilePermissions(folder, PosixFilePermissions.fromString("rwx------"));
       }
+      Set<PosixFilePermission> permissions = Files.getPosixFilePermissions(folder);
+      boolean shared = permissions.contains(PosixFilePermission.GROUP_WRITE)
+          || permissions.contains(PosixFilePermission.OTHERS_WRITE);
+      boolean mine = Files.getOwner(folder).getName().equals(System.getProperty("user.name"));
+      if (mine && !shared) return folder;
+      return Files.createTempDirectory("trainkit-native",
+          PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+    } catch (UnsupportedOperationException notPosix) {
+      Files.createDirectories(folder);
+      return folder;
     }
-    return root;
   }
 
   private static byte[] sha256(byte[] bytes) throws NoSuchAlgorithmException {
