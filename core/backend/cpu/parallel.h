@@ -13,7 +13,9 @@
 // compiled for x86-64-v3 (AVX2, FMA, F16C), and the loader picks the clone the
 // CPU supports (an ifunc, resolved once). Callees inlined into a clone take its
 // instruction set. Other compilers and architectures build the body once.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+// ThreadSanitizer's instrumented ifunc resolvers run before its runtime is
+// up (a crash at load), so its builds take the baseline body alone.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_THREAD__)
 #define TK_CPU_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define TK_CPU_CLONES
