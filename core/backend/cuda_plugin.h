@@ -14,7 +14,8 @@ class Backend;
 class Communicator;
 
 // kCudaPluginAbi (plugin_abi.h) is derived from the headers both sides
-// compile against: a plugin from another build is refused instead of called
+// compile against; the plugin's trainkit_cuda_plugin_abi() returns its own,
+// and open_plugin refuses a plugin from another build instead of calling it
 // through a wrong vtable or kernel signature.
 
 struct CudaDeviceProperties {
@@ -23,7 +24,6 @@ struct CudaDeviceProperties {
   int32_t major, minor;  // compute capability
 };
 
-using CudaPluginAbiFn = long long (*)();
 using CudaDeviceCountFn = int (*)(int* count, char* message, size_t capacity);
 using CudaDevicePropertiesFn = int (*)(int device, CudaDeviceProperties* out, char* message, size_t capacity);
 // *out is owned by the caller, who deletes it through Backend's virtual destructor.

@@ -36,12 +36,11 @@ Plugin load_plugin() {
     plugin.why_not = why;
     return plugin;
   }
-  void* handle = open_plugin(kPluginName, "TK_CUDA_LIBRARY", &why);
+  void* handle = open_plugin(kPluginName, "TK_CUDA_LIBRARY", "trainkit_cuda_plugin_abi", kCudaPluginAbi, &why);
   if (!handle) {
-    plugin.why_not = std::string(kPluginName) + " could not be loaded (" + why + ")";
+    plugin.why_not = why;
     return plugin;
   }
-  auto abi = reinterpret_cast<CudaPluginAbiFn>(dlsym(handle, "trainkit_cuda_plugin_abi"));
   plugin.device_count = reinterpret_cast<CudaDeviceCountFn>(dlsym(handle, "trainkit_cuda_device_count"));
   plugin.device_properties = reinterpret_cast<CudaDevicePropertiesFn>(dlsym(handle, "trainkit_cuda_device_properties"));
   plugin.backend_create = reinterpret_cast<CudaBackendCreateFn>(dlsym(handle, "trainkit_cuda_backend_create"));
@@ -51,12 +50,9 @@ Plugin load_plugin() {
   plugin.host_alloc = reinterpret_cast<CudaHostAllocFn>(dlsym(handle, "trainkit_cuda_host_alloc"));
   plugin.host_free = reinterpret_cast<CudaHostFreeFn>(dlsym(handle, "trainkit_cuda_host_free"));
   auto kernels = reinterpret_cast<CudaKernelsFn>(dlsym(handle, "trainkit_cuda_kernels"));
-  if (!abi || !kernels || !plugin.device_count || !plugin.device_properties || !plugin.backend_create ||
+  if (!kernels || !plugin.device_count || !plugin.device_properties || !plugin.backend_create ||
       !plugin.nccl_unique_id || !plugin.nccl_communicator_create || !plugin.host_alloc || !plugin.host_free) {
     plugin.why_not = std::string(kPluginName) + " lacks trainkit's plugin entry points";
-  } else if (abi() != kCudaPluginAbi) {
-    plugin.why_not = std::string(kPluginName) + " is from another trainkit build (plugin ABI " + std::to_string(abi()) +
-                     ", expected " + std::to_string(kCudaPluginAbi) + ")";
   } else {
     // The op families' CUDA kernels join this library's kernel table.
     const KernelEntry* entries = nullptr;

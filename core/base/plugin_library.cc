@@ -27,7 +27,8 @@ std::string own_directory() {
   return slash == std::string::npos ? "" : path.substr(0, slash + 1);
 }
 
-void* open_plugin(const char* file_name, const char* path_variable, std::string* why) {
+void* open_plugin(const char* file_name, const char* path_variable, const char* abi_symbol, long long abi,
+                  std::string* why) {
   std::string tried;
   void* handle = nullptr;
   auto attempt = [&](const std::string& path) {
@@ -42,7 +43,21 @@ void* open_plugin(const char* file_name, const char* path_variable, std::string*
     attempt(own_directory() + file_name);
     attempt(file_name);
   }
-  if (!handle && why) *why = tried;
+  if (!handle) {
+    *why = std::string(file_name) + " could not be loaded (" + tried + ")";
+    return nullptr;
+  }
+  using AbiFn = long long (*)();
+  auto plugin_abi = reinterpret_cast<AbiFn>(dlsym(handle, abi_symbol));
+  if (!plugin_abi) {
+    *why = std::string(file_name) + " lacks trainkit's plugin entry points";
+    return nullptr;
+  }
+  if (plugin_abi() != abi) {
+    *why = std::string(file_name) + " is from another trainkit build (plugin ABI " + std::to_string(plugin_abi()) +
+           ", expected " + std::to_string(abi) + ")";
+    return nullptr;
+  }
   return handle;
 }
 

@@ -13,9 +13,13 @@ std::string own_directory();
 
 // dlopens plugin `file_name` from the path in environment variable
 // `path_variable` when that is set, else from own_directory(), else through
-// the dynamic loader's search path. Returns the handle, or null with every
-// loader message in *why. The handle is never closed: what the plugin made may
-// outlive any caller.
-void* open_plugin(const char* file_name, const char* path_variable, std::string* why);
+// the dynamic loader's search path, and checks that the plugin was built with
+// this library: its function `abi_symbol` must return `abi` (a hash of the
+// headers both compile against), so no call goes through a wrong vtable or
+// signature. Returns the handle, or null with the reason in *why (naming the
+// plugin, with every loader message). The handle is never closed: what the
+// plugin made may outlive any caller.
+void* open_plugin(const char* file_name, const char* path_variable, const char* abi_symbol, long long abi,
+                  std::string* why);
 
 }  // namespace tk

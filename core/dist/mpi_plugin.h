@@ -15,8 +15,8 @@ class Communicator;
 constexpr const char* kMpiPluginName = "libtrainkit_mpi.so";
 
 // kMpiPluginAbi (mpi_plugin_abi.h) hashes the headers both sides compile
-// against, so a plugin from another build is refused, not called.
-using MpiPluginAbiFn = long long (*)();
+// against; the plugin's trainkit_mpi_plugin_abi() returns its own, and
+// open_plugin refuses a plugin from another build.
 // The process's world (initializing MPI unless the host did), owned by the
 // plugin until exit. Returns 0 or an ErrorCode value with a message.
 using MpiWorldFn = int (*)(long long timeout_ms, Communicator** out, char* message, size_t capacity);

@@ -19,23 +19,12 @@ struct MpiPlugin {
 MpiPlugin load_mpi_plugin() {
   MpiPlugin plugin;
   std::string why;
-  void* handle = open_plugin(kMpiPluginName, "TK_MPI_LIBRARY", &why);
-  if (!handle) {
-    plugin.why_not = std::string("MPI data parallel needs the MPI plugin ") + kMpiPluginName +
-                     ", which could not be loaded (" + why +
-                     "); install it beside libtrainkit.so or set TK_MPI_LIBRARY to its path";
-    return plugin;
-  }
-  auto abi = reinterpret_cast<MpiPluginAbiFn>(dlsym(handle, "trainkit_mpi_plugin_abi"));
-  auto world = reinterpret_cast<MpiWorldFn>(dlsym(handle, "trainkit_mpi_world"));
-  if (!abi || !world) {
-    plugin.why_not = std::string(kMpiPluginName) + " lacks trainkit's MPI plugin entry points";
-  } else if (abi() != kMpiPluginAbi) {
-    plugin.why_not = std::string(kMpiPluginName) + " is from another trainkit build (plugin ABI " +
-                     std::to_string(abi()) + ", expected " + std::to_string(kMpiPluginAbi) + ")";
-  } else {
-    plugin.world = world;
-  }
+  void* handle = open_plugin(kMpiPluginName, "TK_MPI_LIBRARY", "trainkit_mpi_plugin_abi", kMpiPluginAbi, &why);
+  if (handle) plugin.world = reinterpret_cast<MpiWorldFn>(dlsym(handle, "trainkit_mpi_world"));
+  if (!handle || !plugin.world)
+    plugin.why_not = "MPI data parallel needs the MPI plugin: " +
+                     (handle ? std::string(kMpiPluginName) + " lacks trainkit's plugin entry points" : why) +
+                     "; install it beside libtrainkit.so or set TK_MPI_LIBRARY to its path";
   return plugin;
 }
 

@@ -1,10 +1,9 @@
 // libtrainkit_cuda.so's exported entry points (core/backend/cuda_plugin.h).
-// No exception leaves them: errors become a code and a message.
+// No exception leaves them: errors become a code and a message (plugin_entry.h).
 #include <cuda_runtime_api.h>
 
 #include <cstdio>
 #include <cstring>
-#include <exception>
 #include <vector>
 
 #include "core/backend/cuda/cuda_backend.h"
@@ -12,35 +11,14 @@
 #include "core/backend/cuda/nccl_communicator.h"
 #include "core/backend/cuda_plugin.h"
 #include "core/base/error.h"
+#include "core/base/plugin_entry.h"
 #include "core/kernels/kernel_table.h"
-
-#define TK_PLUGIN_EXPORT extern "C" __attribute__((visibility("default")))
 
 namespace {
 
-void write_message(const char* text, char* message, size_t capacity) {
-  if (!message || capacity == 0) return;
-  std::snprintf(message, capacity, "%s", text);
-}
-
 template <typename Body>
 int guarded(char* message, size_t capacity, const Body& body) {
-  try {
-    body();
-    return 0;
-  } catch (const tk::Error& e) {
-    write_message(e.what(), message, capacity);
-    return static_cast<int>(e.code());
-  } catch (const std::bad_alloc&) {
-    write_message("out of host memory", message, capacity);
-    return static_cast<int>(tk::ErrorCode::kOutOfMemory);
-  } catch (const std::exception& e) {
-    write_message(e.what(), message, capacity);
-    return static_cast<int>(tk::ErrorCode::kInternal);
-  } catch (...) {
-    write_message("unknown error in the CUDA backend", message, capacity);
-    return static_cast<int>(tk::ErrorCode::kInternal);
-  }
+  return tk::plugin_guarded("the CUDA backend", message, capacity, body);
 }
 
 }  // namespace
