@@ -96,7 +96,8 @@ def main():
     # takes and returns Any (statuses and out-params, see trainkit.i); the
     # typed surface is the package's own classes.
     stub = ['"""Type stub of trainkit.capi, generated from capi/trainkit.h by bindings/gen_api.py."""',
-            "from typing import Any", "", "TensorView: Any", "StepReport: Any", "GpuInfo: Any", ""]
+            "from typing import Any", "", "TensorView: Any", "StepReport: Any", "GpuInfo: Any", "FitEvent: Any", "FitReport: Any",
+            "Metrics: Any", ""]
     stub += [f"{item}: int" for _, _, _, items in all_enums for item, _ in items]
     stub += [""] + [f"def {name}(*args: Any) -> Any: ..." for name in names if name not in excluded]
     (out / "capi.pyi").write_text("\n".join(stub) + "\n")

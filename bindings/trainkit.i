@@ -51,6 +51,9 @@
 %rename(TensorView) tk_tensor_view;
 %rename(StepReport) tk_step_report;
 %rename(GpuInfo) tk_gpu_info;
+%rename(FitEvent) tk_fit_event;
+%rename(FitReport) tk_fit_report;
+%rename(Metrics) tk_metrics;
 
 /* uint64_t (seeds, byte counts) is a plain long in Java and C#; size_t a
  * 64-bit one in C#. */
@@ -132,6 +135,8 @@ TK_HANDLE(tk_trainer_options)
 TK_HANDLE(tk_trainer)
 TK_HANDLE(tk_dataset)
 TK_HANDLE(tk_batcher)
+TK_HANDLE(tk_fit_options)
+TK_HANDLE(tk_fit)
 
 /* ---- Scalar out-params ------------------------------------------------------ */
 %apply int32_t* OUTPUT { int32_t* out_count, int32_t* out_rank, int32_t* out_size, tk_node* out_node };
@@ -147,7 +152,7 @@ TK_HANDLE(tk_batcher)
 #else
 %apply size_t* OUTPUT { size_t* out_length };
 #endif
-%apply int32_t* OUTPUT { int32_t* out_has_batch };
+%apply int32_t* OUTPUT { int32_t* out_has_batch, int32_t* out_has_event };
 
 /* Host memory: an address in Python, an IntPtr in C#, a direct ByteBuffer of
  * the allocation in Java. */
@@ -433,6 +438,21 @@ TK_CS_ARRAY(char*, byte, "[global::System.Runtime.InteropServices.In, global::Sy
   }
   ~tk_gpu_info() { free($self); }
 }
+/* Size-versioned results of the training loop, made with struct_size set. */
+%define TK_SIZED_STRUCT(TYPE)
+%extend TYPE {
+  TYPE() {
+    TYPE* value = (TYPE*)calloc(1, sizeof(TYPE));
+    if (value) value->struct_size = sizeof(TYPE);
+    return value;
+  }
+  ~TYPE() { free($self); }
+}
+%immutable TYPE::struct_size;
+%enddef
+TK_SIZED_STRUCT(tk_fit_event)
+TK_SIZED_STRUCT(tk_fit_report)
+TK_SIZED_STRUCT(tk_metrics)
 /* Views are filled with reset() and read with extent() and nbytes(). */
 %ignore tk_tensor_view::data;
 %ignore tk_tensor_view::shape;
@@ -532,7 +552,7 @@ static int tk_py_view(PyObject* object, int writable, Py_buffer* buffer, tk_tens
 %typemap(freearg) tk_tensor_view* outputs "if (have$argnum) PyBuffer_Release(&buffer$argnum);"
 %apply const tk_tensor_view* inputs { const tk_tensor_view* targets, const tk_tensor_view* features,
                                      const tk_tensor_view* values };
-%apply tk_tensor_view* outputs { tk_tensor_view* out };
+%apply tk_tensor_view* outputs { tk_tensor_view* out, tk_tensor_view* out_confusion, tk_tensor_view* out_per_class };
 /* tk_batcher_next's views come back as TensorView proxies (copies of the
  * structs; the memory stays the batcher's until its next call). */
 %typemap(in, numinputs=0) tk_tensor_view* out_features (tk_tensor_view view), tk_tensor_view* out_targets (tk_tensor_view view) {

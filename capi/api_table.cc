@@ -122,6 +122,30 @@ constexpr tk_api table(uint32_t version, uint32_t size) {
       tk_op_catalog,
       tk_batcher_set_shard_ex,
       tk_trainer_options_set_sync_batch_norm,
+      tk_trainer_set_learning_rate,
+      tk_trainer_cancel,
+      tk_trainer_clear_cancel,
+      tk_fit_options_create,
+      tk_fit_options_destroy,
+      tk_fit_options_set_epochs,
+      tk_fit_options_set_validation,
+      tk_fit_options_set_early_stopping,
+      tk_fit_options_set_reduce_on_plateau,
+      tk_fit_options_set_keep_best,
+      tk_fit_options_set_keep_last,
+      tk_fit_options_set_time_budget,
+      tk_fit_options_set_step_events,
+      tk_fit_options_set_callback,
+      tk_trainer_fit,
+      tk_fit_begin,
+      tk_fit_next,
+      tk_fit_stop,
+      tk_fit_get_report,
+      tk_fit_destroy,
+      tk_trainer_metrics,
+      tk_dataset_load_csv,
+      tk_trainer_output_shape,
+      tk_dataset_split,
   };
 }
 
@@ -131,7 +155,7 @@ constexpr tk_api kApiV2 = table(2, sizeof(tk_api));
 }  // namespace
 
 static_assert(TK_API_VERSION == 2, "regenerate api_table.cc");
-static_assert(sizeof(tk_api) == 111 * sizeof(void*), "regenerate api_table.cc");
+static_assert(sizeof(tk_api) == 135 * sizeof(void*), "regenerate api_table.cc");
 
 extern "C" TK_API const tk_api* tk_get_api(uint32_t version) {
   switch (version) {

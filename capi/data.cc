@@ -1,5 +1,11 @@
 // tk_dataset_* and tk_batcher_*: datasets in memory and their mini-batches.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
 #include "capi/handles.h"
+#include "core/api/metrics.h"
 
 using tk::capi::enum_value;
 using tk::capi::guarded;
@@ -74,9 +80,109 @@ TK_API tk_status tk_trainer_evaluate_dataset(tk_trainer* trainer, const tk_datas
   return guarded([&] {
     require(trainer, "trainer");
     require(dataset, "dataset");
-    tk::Evaluation result = trainer->trainer->evaluate(*dataset->dataset, batch_size);
+    tk::Evaluation result;
+    tk::capi::cancellable(trainer, [&] { result = trainer->trainer->evaluate(*dataset->dataset, batch_size, &trainer->cancel); });
     if (out_loss) *out_loss = result.loss;
     if (out_accuracy) *out_accuracy = result.accuracy;
+  });
+}
+
+TK_API tk_status tk_trainer_metrics(tk_trainer* trainer, const tk_dataset* dataset, int64_t batch_size, int32_t top_k,
+                                    tk_metrics* out_metrics, tk_tensor_view* out_confusion,
+                                    tk_tensor_view* out_per_class) {
+  return guarded([&] {
+    require(trainer, "trainer");
+    require(dataset, "dataset");
+    require(out_metrics, "out_metrics");
+    if (out_metrics->struct_size < sizeof(uint32_t) + sizeof(int64_t) + sizeof(double))
+      tk::fail(tk::ErrorCode::kInvalidArgument, "set out_metrics->struct_size to sizeof(tk_metrics) (got ",
+               out_metrics->struct_size, ")");
+    // The views are checked against the model before the pass.
+    const tk::LossKind loss = trainer->trainer->config().loss;
+    const int64_t classes = loss == tk::LossKind::kSoftmaxCrossEntropy ? tk::shape_numel(trainer->trainer->plan().output_shape())
+                            : loss == tk::LossKind::kBceWithLogits   ? 2
+                                                                      : 0;
+    tk::HostView confusion, per_class;
+    if (out_confusion) {
+      confusion = to_host_view(out_confusion, "out_confusion");
+      if (confusion.shape != tk::Shape{classes, classes})
+        tk::fail(tk::ErrorCode::kShapeMismatch, "out_confusion has shape ", tk::shape_to_string(confusion.shape),
+                 ", the confusion matrix is [", classes, ", ", classes, "]");
+    }
+    if (out_per_class) {
+      per_class = to_host_view(out_per_class, "out_per_class");
+      if (per_class.shape != tk::Shape{3, classes})
+        tk::fail(tk::ErrorCode::kShapeMismatch, "out_per_class has shape ", tk::shape_to_string(per_class.shape),
+                 ", per-class precision, recall and F1 are [3, ", classes, "]");
+      if (!tk::dtype_is_float(per_class.dtype))
+        tk::fail(tk::ErrorCode::kDtypeMismatch, "out_per_class must be a float dtype, not ", tk::dtype_name(per_class.dtype));
+    }
+    tk::Metrics m;
+    tk::capi::cancellable(trainer, [&] {
+      m = tk::compute_metrics(*trainer->trainer, *dataset->dataset, batch_size, top_k, &trainer->cancel);
+    });
+    if (out_confusion && classes > 0) {
+      std::vector<double> counts(m.confusion.begin(), m.confusion.end());
+      tk::copy_to_view(tk::DType::kF64, counts.data(), confusion);
+    }
+    if (out_per_class && classes > 0) {
+      std::vector<double> rows = m.precision;
+      rows.insert(rows.end(), m.recall.begin(), m.recall.end());
+      rows.insert(rows.end(), m.f1.begin(), m.f1.end());
+      tk::copy_to_view(tk::DType::kF64, rows.data(), per_class);
+    }
+    tk_metrics full;
+    std::memset(&full, 0, sizeof full);
+    full.samples = m.samples;
+    full.loss = m.loss;
+    full.accuracy = m.accuracy;
+    full.top_k = m.top_k;
+    full.top_k_accuracy = m.top_k_accuracy;
+    full.classes = m.classes;
+    const double none = std::nan("");
+    full.macro_precision = classes ? m.macro_precision : none;
+    full.macro_recall = classes ? m.macro_recall : none;
+    full.macro_f1 = classes ? m.macro_f1 : none;
+    full.mse = m.mse;
+    full.mae = m.mae;
+    full.struct_size = static_cast<uint32_t>(std::min<size_t>(out_metrics->struct_size, sizeof full));
+    std::memcpy(out_metrics, &full, full.struct_size);
+  });
+}
+
+TK_API tk_status tk_dataset_split(const tk_dataset* dataset, int64_t first_count, tk_dataset** out_first,
+                                  tk_dataset** out_rest) {
+  return guarded([&] {
+    require(dataset, "dataset");
+    require(out_first, "out_first");
+    require(out_rest, "out_rest");
+    const tk::Dataset& d = *dataset->dataset;
+    if (first_count < 1 || first_count >= d.size())
+      tk::fail(tk::ErrorCode::kInvalidArgument, "a split needs 0 < first_count < ", d.size(), ", got ", first_count);
+    auto first = std::make_unique<tk_dataset>();
+    auto rest = std::make_unique<tk_dataset>();
+    first->dataset = std::make_shared<tk::Dataset>(d.slice(0, first_count));
+    rest->dataset = std::make_shared<tk::Dataset>(d.slice(first_count, d.size() - first_count));
+    *out_first = first.release();
+    *out_rest = rest.release();
+  });
+}
+
+TK_API tk_status tk_dataset_load_csv(const char* path, const char* label_column, int32_t header, int32_t class_labels,
+                                     tk_dataset** out_dataset) {
+  return guarded([&] {
+    require(path, "path");
+    require(out_dataset, "out_dataset");
+    if (header != 0 && header != 1) tk::fail(tk::ErrorCode::kInvalidArgument, "header must be 0 or 1, got ", header);
+    if (class_labels != 0 && class_labels != 1)
+      tk::fail(tk::ErrorCode::kInvalidArgument, "class_labels must be 0 or 1, got ", class_labels);
+    tk::CsvOptions options;
+    options.label_column = label_column ? label_column : "";
+    options.header = header == 1;
+    options.class_labels = class_labels == 1;
+    auto handle = std::make_unique<tk_dataset>();
+    handle->dataset = std::make_shared<tk::Dataset>(tk::load_csv(path, options));
+    *out_dataset = handle.release();
   });
 }
 

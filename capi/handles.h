@@ -2,6 +2,7 @@
 // exceptions into a tk_status plus the thread-local message.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -12,6 +13,7 @@
 #include "capi/trainkit.h"
 #include "core/api/data.h"
 #include "core/api/distributed_options.h"
+#include "core/api/fit.h"
 #include "core/api/model.h"
 #include "core/api/trainer.h"
 #include "core/api/training_group.h"
@@ -30,6 +32,8 @@ struct tk_trainer {
   std::unique_ptr<tk::TrainingGroup> session;
   tk::ReplicatedTrainer* group = nullptr;  // session's replicas
   tk::Trainer* trainer = nullptr;          // replica 0: answers every read
+  // Set by tk_trainer_cancel from any thread; cleared by the call it ends.
+  std::atomic<bool> cancel{false};
 };
 
 // Shared: a batcher keeps its dataset alive even after tk_dataset_destroy.
@@ -40,6 +44,19 @@ struct tk_dataset {
 struct tk_batcher {
   std::shared_ptr<const tk::Dataset> dataset;
   std::unique_ptr<tk::Batcher> batcher;
+};
+
+struct tk_fit_options {
+  tk::FitConfig config;
+  std::shared_ptr<const tk::Dataset> validation;  // config.validation points into it
+  tk_fit_callback callback = nullptr;
+  void* user_data = nullptr;
+};
+
+struct tk_fit {
+  tk_trainer* trainer = nullptr;
+  std::shared_ptr<const tk::Dataset> validation;
+  std::unique_ptr<tk::FitLoop> loop;
 };
 
 namespace tk::capi {
@@ -85,6 +102,18 @@ tk_status guarded(const Body& body) noexcept {
 // Throws kNullArgument naming the argument.
 inline void require(const void* pointer, const char* name) {
   if (!pointer) fail(ErrorCode::kNullArgument, "'", name, "' must not be NULL");
+}
+
+// Runs a call that tk_trainer_cancel may end; the request it honoured is
+// withdrawn, so the trainer's next call runs.
+template <typename Body>
+void cancellable(tk_trainer* trainer, const Body& body) {
+  try {
+    body();
+  } catch (const Error& e) {
+    if (e.code() == ErrorCode::kCancelled) trainer->cancel.store(false);
+    throw;
+  }
 }
 
 // Checks a C view (dtype, rank, extents, strides) and converts it.

@@ -14,6 +14,8 @@ static_assert(TK_ERROR_CORRUPT_DATA == static_cast<int>(tk::ErrorCode::kCorruptD
 static_assert(TK_ERROR_UNSUPPORTED == static_cast<int>(tk::ErrorCode::kUnsupported));
 static_assert(TK_ERROR_INTERNAL == static_cast<int>(tk::ErrorCode::kInternal));
 static_assert(TK_ERROR_COMMUNICATION == static_cast<int>(tk::ErrorCode::kCommunication));
+static_assert(TK_ERROR_CANCELLED == static_cast<int>(tk::ErrorCode::kCancelled));
+static_assert(TK_ERROR_CALLBACK == static_cast<int>(tk::ErrorCode::kCallback));
 static_assert(TK_DTYPE_U8 == static_cast<int>(tk::DType::kU8));
 static_assert(TK_MAX_RANK == tk::kMaxRank);
 
@@ -104,6 +106,8 @@ TK_API const char* tk_status_string(tk_status status) {
     case TK_ERROR_UNSUPPORTED: return "TK_ERROR_UNSUPPORTED";
     case TK_ERROR_INTERNAL: return "TK_ERROR_INTERNAL";
     case TK_ERROR_COMMUNICATION: return "TK_ERROR_COMMUNICATION";
+    case TK_ERROR_CANCELLED: return "TK_ERROR_CANCELLED";
+    case TK_ERROR_CALLBACK: return "TK_ERROR_CALLBACK";
   }
   return "TK_ERROR_UNKNOWN";
 }

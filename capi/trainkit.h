@@ -71,7 +71,9 @@ typedef enum tk_status {
   TK_ERROR_CORRUPT_DATA = 8,     /* a file's contents are malformed */
   TK_ERROR_UNSUPPORTED = 9,      /* valid, but not supported by this build */
   TK_ERROR_INTERNAL = 10,        /* a bug in trainkit: please report it */
-  TK_ERROR_COMMUNICATION = 11    /* a data-parallel peer failed or timed out */
+  TK_ERROR_COMMUNICATION = 11,   /* a data-parallel peer failed or timed out */
+  TK_ERROR_CANCELLED = 12,       /* tk_trainer_cancel ended the call between steps */
+  TK_ERROR_CALLBACK = 13         /* a callback returned TK_CALLBACK_ABORT */
 } tk_status;
 
 /* The message of the most recent failed call on this thread ("" if none). */
@@ -567,6 +569,179 @@ TK_API tk_status tk_batcher_reset(tk_batcher* batcher, int64_t epoch);
 TK_API tk_status tk_batcher_next(tk_batcher* batcher, tk_tensor_view* out_features,
                                  tk_tensor_view* out_targets, int32_t* out_has_batch);
 
+/* ---- Training loop: fit, callbacks, cancel, metrics, CSV ----------------- */
+
+/* Sets the base learning rate of a running trainer (the peak the schedule
+ * scales) from the next step on: for a custom schedule or reduce-on-plateau.
+ * Finite and >= 0. Checkpoints keep it. */
+TK_API tk_status tk_trainer_set_learning_rate(tk_trainer* trainer, double learning_rate);
+
+/* The shape of one sample's output (what tk_trainer_predict writes per row). */
+TK_API tk_status tk_trainer_output_shape(const tk_trainer* trainer, int32_t* out_rank, int64_t* out_shape);
+
+/* Asks the fit, evaluation or metrics call running on `trainer` to end at the
+ * next step or batch boundary; that call returns TK_ERROR_CANCELLED, with the
+ * trainer as its last completed step left it. The one function that may be
+ * called from another thread while the trainer is in use. The request holds
+ * until a call ends with TK_ERROR_CANCELLED (one made while nothing runs ends
+ * the next such call at its start); tk_trainer_clear_cancel withdraws it. */
+TK_API tk_status tk_trainer_cancel(tk_trainer* trainer);
+TK_API tk_status tk_trainer_clear_cancel(tk_trainer* trainer);
+
+/* What fit watches: a metric and whether lower or higher is better
+ * (TK_MODE_AUTO: accuracy higher, losses lower). */
+typedef enum tk_monitor {
+  TK_MONITOR_VAL_LOSS = 0, /* validation metrics need tk_fit_options_set_validation */
+  TK_MONITOR_VAL_ACCURACY = 1,
+  TK_MONITOR_TRAIN_LOSS = 2 /* the mean of the epoch's step losses */
+} tk_monitor;
+typedef enum tk_monitor_mode { TK_MODE_AUTO = 0, TK_MODE_MIN = 1, TK_MODE_MAX = 2 } tk_monitor_mode;
+
+/* How a fit ended. */
+typedef enum tk_fit_end {
+  TK_FIT_RUNNING = 0,
+  TK_FIT_COMPLETED = 1,     /* every epoch ran */
+  TK_FIT_EARLY_STOPPED = 2, /* early stopping saw no improvement for `patience` epochs */
+  TK_FIT_STOPPED = 3,       /* a callback returned TK_CALLBACK_STOP, or tk_fit_stop */
+  TK_FIT_TIME_BUDGET = 4,   /* the time budget ran out (checked between steps) */
+  TK_FIT_CANCELLED = 5      /* tk_trainer_cancel */
+} tk_fit_end;
+
+typedef enum tk_fit_event_kind { TK_FIT_EVENT_STEP = 1, TK_FIT_EVENT_EPOCH = 2 } tk_fit_event_kind;
+
+/* One event of a fit: a step (every N steps, see tk_fit_options_set_step_events)
+ * or an epoch's end. Fields of the other kind are 0. Set struct_size. */
+typedef struct tk_fit_event {
+  uint32_t struct_size;
+  int32_t kind;      /* tk_fit_event_kind */
+  int64_t step;      /* optimizer steps so far (after this step; at the epoch's end) */
+  int64_t epoch;     /* 0-based */
+  int64_t epochs;    /* the epoch the fit ends at */
+  int64_t batch;     /* step: 1-based within the epoch */
+  int64_t batches;   /* step: per epoch */
+  double loss;       /* step: this step's loss */
+  double learning_rate; /* step: of this update; epoch: of the next step (schedule and reductions applied) */
+  double loss_scale;    /* step */
+  double samples_per_second; /* step: over this epoch so far */
+  int32_t skipped;           /* step: the update was skipped (non-finite under loss scaling) */
+  int32_t has_validation;    /* epoch */
+  double train_loss;         /* epoch: mean of its step losses */
+  double validation_loss;    /* epoch */
+  double validation_accuracy; /* epoch (NaN for losses without accuracy) */
+  double seconds;             /* epoch: its wall-clock time */
+  int32_t improved;           /* epoch: the best so far by keep-best's watch */
+} tk_fit_event;
+
+typedef struct tk_fit_report {
+  uint32_t struct_size;
+  int32_t end;              /* tk_fit_end */
+  int64_t epochs_completed; /* the epoch the batcher is at */
+  int64_t steps;            /* optimizer steps in this fit */
+  int64_t best_epoch;       /* by keep-best's watch; -1 without keep-best */
+  double best_value;
+  double learning_rate;     /* base rate at the end */
+  double seconds;
+} tk_fit_report;
+
+/* Returned by a fit callback. */
+typedef enum tk_callback_result {
+  TK_CALLBACK_CONTINUE = 0,
+  TK_CALLBACK_STOP = 1, /* end the fit cleanly after this event (TK_FIT_STOPPED, status TK_OK) */
+  TK_CALLBACK_ABORT = 2 /* end it with TK_ERROR_CALLBACK (after the trainer's last step, nothing lost) */
+} tk_callback_result;
+/* Called on the thread running tk_trainer_fit, between steps. */
+typedef int32_t (*tk_fit_callback)(const tk_fit_event* event, void* user_data);
+
+typedef struct tk_fit_options tk_fit_options;
+TK_API tk_status tk_fit_options_create(tk_fit_options** out_options);
+TK_API void tk_fit_options_destroy(tk_fit_options* options);
+/* The epoch to end at (default 1). A fit resumed from a checkpoint's cursor
+ * runs the epochs left. */
+TK_API tk_status tk_fit_options_set_epochs(tk_fit_options* options, int64_t epochs);
+/* Evaluated after every epoch, in batches of batch_size (kept alive by the options). */
+TK_API tk_status tk_fit_options_set_validation(tk_fit_options* options, const tk_dataset* dataset,
+                                               int64_t batch_size);
+/* Stops after `patience` epochs (at least 1) in which `monitor` did not improve on its best by more than min_delta. */
+TK_API tk_status tk_fit_options_set_early_stopping(tk_fit_options* options, tk_monitor monitor,
+                                                   tk_monitor_mode mode, int64_t patience, double min_delta);
+/* Multiplies the base learning rate by factor (0 < factor < 1, never below
+ * min_lr) after `patience` epochs without improvement, then waits `cooldown` epochs. */
+TK_API tk_status tk_fit_options_set_reduce_on_plateau(tk_fit_options* options, tk_monitor monitor,
+                                                      tk_monitor_mode mode, double factor, int64_t patience,
+                                                      int64_t cooldown, double min_lr);
+/* Saves a checkpoint (with the cursor) at `path` whenever an epoch is the best
+ * by `monitor`; when the fit ends, the trainer is put back as the best epoch
+ * left it (weights, optimizer state, counters; the batcher stays where it is). */
+TK_API tk_status tk_fit_options_set_keep_best(tk_fit_options* options, const char* path, tk_monitor monitor,
+                                              tk_monitor_mode mode);
+/* After every epoch, "<prefix>-<step>.safetensors" (with the cursor); the newest `keep` are kept. */
+TK_API tk_status tk_fit_options_set_keep_last(tk_fit_options* options, const char* prefix, int32_t keep);
+/* Ends the fit between steps once `seconds` have passed (0: no budget). */
+TK_API tk_status tk_fit_options_set_time_budget(tk_fit_options* options, double seconds);
+/* A step event every `every` steps and at each epoch's last step (default 1; 0: none). */
+TK_API tk_status tk_fit_options_set_step_events(tk_fit_options* options, int64_t every);
+/* The callback tk_trainer_fit calls for each event (NULL: none). */
+TK_API tk_status tk_fit_options_set_callback(tk_fit_options* options, tk_fit_callback callback, void* user_data);
+
+/* Trains over `batcher`'s epochs from its cursor to `epochs`, calling the
+ * callback for each event. A step that fails (a non-finite loss under
+ * TK_NONFINITE_ERROR, say) ends the fit with its status; its batch is passed
+ * over. out_report may be NULL. */
+TK_API tk_status tk_trainer_fit(tk_trainer* trainer, tk_batcher* batcher, const tk_fit_options* options,
+                                tk_fit_report* out_report);
+
+/* The same fit as a stream of events, for hosts that run their own code
+ * between steps (the bindings' callbacks): tk_fit_next runs to the next event
+ * and sets *out_has_event to 1, or to 0 once the fit has ended. After a failed
+ * tk_fit_next the trainer is at a step boundary and the fit may go on. The
+ * trainer and batcher must outlive the tk_fit and are not used otherwise meanwhile. */
+typedef struct tk_fit tk_fit;
+TK_API tk_status tk_fit_begin(tk_trainer* trainer, tk_batcher* batcher, const tk_fit_options* options,
+                              tk_fit** out_fit);
+TK_API tk_status tk_fit_next(tk_fit* fit, tk_fit_event* out_event, int32_t* out_has_event);
+/* Ends the fit after the last event (TK_FIT_STOPPED). */
+TK_API tk_status tk_fit_stop(tk_fit* fit);
+TK_API tk_status tk_fit_get_report(const tk_fit* fit, tk_fit_report* out_report);
+TK_API void tk_fit_destroy(tk_fit* fit);
+
+/* Metrics over a dataset. Classification (softmax cross-entropy: `classes`
+ * is the output's width; BCE with logits: each output element is a yes/no
+ * case, classes = 2): accuracy, top-k accuracy (softmax cross-entropy only),
+ * per-class precision / recall / F1 and their macro means. MSE and MAE between
+ * outputs (BCE: probabilities) and targets for MSE and BCE models. NaN where
+ * a metric does not apply. Set struct_size. */
+typedef struct tk_metrics {
+  uint32_t struct_size;
+  int64_t samples;
+  double loss;
+  double accuracy;
+  int32_t top_k;
+  double top_k_accuracy;
+  int64_t classes; /* 0 for MSE models */
+  double macro_precision, macro_recall, macro_f1;
+  double mse, mae;
+} tk_metrics;
+/* out_confusion (optional): [classes, classes] (rows: true class, columns:
+ * predicted), any dtype; out_per_class (optional): [3, classes], precision,
+ * recall and F1 rows, a float dtype. Views that do not fit are refused before
+ * anything is written; call with NULL views first to learn `classes`. */
+TK_API tk_status tk_trainer_metrics(tk_trainer* trainer, const tk_dataset* dataset, int64_t batch_size,
+                                    int32_t top_k, tk_metrics* out_metrics, tk_tensor_view* out_confusion,
+                                    tk_tensor_view* out_per_class);
+
+/* Splits a dataset in two copies: its first `first_count` samples and the
+ * rest (0 < first_count < size), e.g. a validation split from the end. */
+TK_API tk_status tk_dataset_split(const tk_dataset* dataset, int64_t first_count, tk_dataset** out_first,
+                                  tk_dataset** out_rest);
+
+/* Loads a CSV file: numeric feature columns and a label column, named by
+ * label_column (a header name, or a 0-based index as digits; NULL or "": the
+ * last column). header = 1: the first row names the columns. class_labels = 1:
+ * labels are class indices (whole numbers >= 0, i32 targets); 0: values (f32
+ * targets [N, 1]). A malformed row is TK_ERROR_CORRUPT_DATA naming its line and column. */
+TK_API tk_status tk_dataset_load_csv(const char* path, const char* label_column, int32_t header,
+                                     int32_t class_labels, tk_dataset** out_dataset);
+
 /* ---- Versioned function table (for hosts that dlopen the library) -------- */
 
 /* Entries are only ever appended; never reordered or removed (the shipped
@@ -695,6 +870,32 @@ typedef struct tk_api {
   tk_status (*op_catalog)(char*, size_t, size_t*);
   tk_status (*batcher_set_shard_ex)(tk_batcher*, int32_t, int32_t, tk_shard_remainder);
   tk_status (*trainer_options_set_sync_batch_norm)(tk_trainer_options*, int32_t);
+  tk_status (*trainer_set_learning_rate)(tk_trainer*, double);
+  tk_status (*trainer_cancel)(tk_trainer*);
+  tk_status (*trainer_clear_cancel)(tk_trainer*);
+  tk_status (*fit_options_create)(tk_fit_options**);
+  void (*fit_options_destroy)(tk_fit_options*);
+  tk_status (*fit_options_set_epochs)(tk_fit_options*, int64_t);
+  tk_status (*fit_options_set_validation)(tk_fit_options*, const tk_dataset*, int64_t);
+  tk_status (*fit_options_set_early_stopping)(tk_fit_options*, tk_monitor, tk_monitor_mode, int64_t, double);
+  tk_status (*fit_options_set_reduce_on_plateau)(tk_fit_options*, tk_monitor, tk_monitor_mode, double, int64_t,
+                                                 int64_t, double);
+  tk_status (*fit_options_set_keep_best)(tk_fit_options*, const char*, tk_monitor, tk_monitor_mode);
+  tk_status (*fit_options_set_keep_last)(tk_fit_options*, const char*, int32_t);
+  tk_status (*fit_options_set_time_budget)(tk_fit_options*, double);
+  tk_status (*fit_options_set_step_events)(tk_fit_options*, int64_t);
+  tk_status (*fit_options_set_callback)(tk_fit_options*, tk_fit_callback, void*);
+  tk_status (*trainer_fit)(tk_trainer*, tk_batcher*, const tk_fit_options*, tk_fit_report*);
+  tk_status (*fit_begin)(tk_trainer*, tk_batcher*, const tk_fit_options*, tk_fit**);
+  tk_status (*fit_next)(tk_fit*, tk_fit_event*, int32_t*);
+  tk_status (*fit_stop)(tk_fit*);
+  tk_status (*fit_get_report)(const tk_fit*, tk_fit_report*);
+  void (*fit_destroy)(tk_fit*);
+  tk_status (*trainer_metrics)(tk_trainer*, const tk_dataset*, int64_t, int32_t, tk_metrics*, tk_tensor_view*,
+                               tk_tensor_view*);
+  tk_status (*dataset_load_csv)(const char*, const char*, int32_t, int32_t, tk_dataset**);
+  tk_status (*trainer_output_shape)(const tk_trainer*, int32_t*, int64_t*);
+  tk_status (*dataset_split)(const tk_dataset*, int64_t, tk_dataset**, tk_dataset**);
   /* Append new entries here, never above. */
 } tk_api;
 

@@ -12,6 +12,8 @@ packages=(
   libgtest-dev libgmock-dev
   libbenchmark-dev
   nlohmann-json3-dev     # JSON for safetensors headers and model specs
+  libcli11-dev           # the CLI's argument parsing
+  gnuplot-nox            # the CLI's loss and accuracy plots (PNG)
   clang-14 libclang-rt-14-dev  # libFuzzer and sanitizers for the fuzz test
   swig                   # generates the Java, C# and Python bindings
   default-jdk-headless junit4  # Java binding and its tests

@@ -30,7 +30,7 @@ public struct LossScaleState {
 
 /// <summary>Trains a compiled copy of a model. Not for use from two threads at once (the C API's
 /// rule for one handle); different trainers may run on different threads.</summary>
-public sealed class Trainer : NativeObject<SWIGTYPE_p_tk_trainer> {
+public sealed partial class Trainer : NativeObject<SWIGTYPE_p_tk_trainer> {
   static Trainer() => NativeLoader.Load();  // before anything calls into the native library
 
   static readonly Action<IntPtr> Destroy = address => TrainKitC.tk_trainer_destroy(new SWIGTYPE_p_tk_trainer(address, false));

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from typing import Tuple
 
-from ._enums import (Device, Distributed, DType, Init, Loss, LossScaling, NonFinite, Normalization, Optimizer,
-                     Precision, Reduction, Schedule, ShardRemainder, Status)
+from ._enums import (CallbackResult, Device, Distributed, DType, FitEnd, FitEventKind, Init, Loss, LossScaling, Monitor, MonitorMode,
+                     NonFinite, Normalization, Optimizer, Precision, Reduction, Schedule, ShardRemainder, Status)
 from . import capi as capi
 from ._native import TrainKitError, c_string, call
 from .data import Batcher, Dataset
+from .fit import FitEvent, FitOptions, FitReport
+from .metrics import Metrics
 from .model import Model, Node
 from .options import TrainerOptions
 from .trainer import StepReport, Trainer
@@ -24,6 +26,7 @@ from .trainer import StepReport, Trainer
 __all__ = ["capi", "TrainKitError", "Status", "DType", "Init", "Loss", "Reduction", "Optimizer", "Schedule",
            "NonFinite", "Device", "Precision", "LossScaling", "Distributed", "Normalization", "ShardRemainder",
            "Model", "Node", "TrainerOptions", "Trainer", "StepReport", "Dataset", "Batcher", "version", "gpu_count",
+           "CallbackResult", "Monitor", "MonitorMode", "FitEnd", "FitEventKind", "FitOptions", "FitEvent", "FitReport", "Metrics",
            "gpu_status", "gpu_info"]
 
 

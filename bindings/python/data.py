@@ -29,6 +29,19 @@ class Dataset(Handle):
         x = array if array.dtype == np.uint8 else features(array)
         return cls(call(capi.tk_dataset_create, x, targets(labels)))
 
+    @classmethod
+    def load_csv(cls, csv_path: PathLike, label: Optional[str] = None, header: bool = True,
+                 class_labels: bool = True) -> "Dataset":
+        """Numeric feature columns and a label column (a header name or a 0-based
+        index; default the last). Malformed rows raise with line and column."""
+        return cls(call(capi.tk_dataset_load_csv, path(csv_path, "csv_path"), "" if label is None else str(label),
+                        int(header), int(class_labels)))
+
+    def split(self, first_count: int) -> Tuple["Dataset", "Dataset"]:
+        """Copies of the first `first_count` samples and of the rest."""
+        first, rest = call(capi.tk_dataset_split, self.handle, extent(first_count, "first_count"))
+        return Dataset(first), Dataset(rest)
+
     def __len__(self) -> int:
         return int(call(capi.tk_dataset_size, self.handle))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import json
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -14,6 +14,8 @@ from ._native import ArrayLike, Handle, PathLike, c_string, call, capi, extent, 
 from ._native import features as as_inputs
 from ._native import targets as as_targets
 from .data import Batcher, Dataset
+from .fit import FitEvent, FitOptions, FitReport, run_fit
+from .metrics import Metrics
 from .model import Model
 from .options import TrainerOptions
 
@@ -83,7 +85,46 @@ class Trainer(Handle):
             return None
         return float(call(capi.tk_trainer_step, self.handle, views[0], views[1]))
 
+    def fit(self, batcher: Batcher, options: Optional[FitOptions] = None,
+            callback: Optional[Callable[[FitEvent], Optional[bool]]] = None, **settings: Any) -> FitReport:
+        """Epochs over the batcher from its cursor (see FitOptions, or pass its
+        settings as keywords: epochs=10, validation=dataset, ...). `callback`
+        gets each FitEvent on this thread; returning True stops the fit cleanly,
+        raising ends it and the exception comes out of fit, with the trainer
+        at the last completed step. cancel() from another thread ends it with
+        a TrainKitError of status CANCELLED."""
+        if options is not None and settings:
+            raise TypeError("give FitOptions or keyword settings, not both")
+        if options is None:
+            with FitOptions(**settings) as made:
+                return run_fit(self.handle, batcher, made, callback)
+        return run_fit(self.handle, batcher, options, callback)
+
+    def set_learning_rate(self, learning_rate: float) -> None:
+        """The base rate (what the schedule scales), from the next step on."""
+        call(capi.tk_trainer_set_learning_rate, self.handle, float(learning_rate))
+
+    def cancel(self) -> None:
+        """Ends a fit, evaluate or metrics call running on another thread at its
+        next step; callable from any thread (see tk_trainer_cancel)."""
+        call(capi.tk_trainer_cancel, self.handle)
+
+    def clear_cancel(self) -> None:
+        call(capi.tk_trainer_clear_cancel, self.handle)
+
     # ---- Evaluation and prediction -------------------------------------------
+
+    def metrics(self, dataset: Dataset, batch_size: int = 1000, top_k: int = 5) -> Metrics:
+        """Metrics over the dataset; top_k is capped at the number of classes."""
+        m = capi.Metrics()
+        call(capi.tk_trainer_metrics, self.handle, dataset.handle, extent(batch_size, "batch_size"), 1, m, None, None)
+        classes = int(m.classes)
+        confusion = np.zeros((classes, classes), dtype=np.float64)
+        per_class = np.zeros((3, classes), dtype=np.float64)
+        k = max(1, min(int(top_k), classes)) if classes else 1
+        call(capi.tk_trainer_metrics, self.handle, dataset.handle, extent(batch_size, "batch_size"), k, m,
+             confusion if classes else None, per_class if classes else None)
+        return Metrics.of(m, confusion, per_class)
 
     def evaluate(self, inputs: Union[ArrayLike, Dataset], targets: Optional[ArrayLike] = None,
                  batch_size: int = 1000) -> Tuple[float, float]:

@@ -205,7 +205,8 @@ void save_checkpoint(Trainer& trainer, const std::string& path, const Batcher* c
                 {"loss_scale", s.loss_scale},
                 {"growth_tracker", s.growth_tracker},
                 {"seed", s.seed},
-                {"last_grad_norm", s.last_grad_norm}};
+                {"last_grad_norm", s.last_grad_norm},
+                {"learning_rate", s.learning_rate}};
   std::map<std::string, std::string> metadata = {{"format", kCheckpointFormat},
                                                  {"format_version", "1"},
                                                  {"model_spec", model_spec_to_json(plan.graph())},
@@ -295,6 +296,8 @@ void load_checkpoint(Trainer& trainer, const std::string& path, Batcher* cursor)
   s.loss_scale = static_cast<float>(loss_scale);
   s.seed = field<uint64_t>(state, "seed", path);
   s.last_grad_norm = field<double>(state, "last_grad_norm", path);
+  // Checkpoints from before the base rate was kept restore the trainer's own.
+  s.learning_rate = state.contains("learning_rate") ? field<double>(state, "learning_rate", path) : std::nan("");
   const DType dtype = config.compute_dtype;
   size_t expected_tensors = 0;
   auto take = [&](const std::string& name, const ParamTensor& p) {

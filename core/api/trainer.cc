@@ -305,6 +305,16 @@ double Trainer::current_learning_rate() {
   return scheduled_learning_rate(config_.schedule, config_.optimizer.learning_rate, optimizer_steps_);
 }
 
+void Trainer::set_learning_rate(double learning_rate) {
+  if (!std::isfinite(learning_rate) || learning_rate < 0)
+    fail(ErrorCode::kInvalidArgument, "the learning rate must be finite and >= 0, got ", learning_rate);
+  wait_for_queued_steps();
+  config_.optimizer.learning_rate = learning_rate;
+  rules_.schedule = schedule_rules(config_.schedule, learning_rate);
+  // A recorded step holds the rules it was recorded with.
+  recording_.reset();
+}
+
 void Trainer::join(Communicator* communicator) {
   wait_for_queued_steps();
   throw_pending_error();
@@ -448,11 +458,13 @@ Evaluation Trainer::evaluate(const HostView& inputs, const HostView& targets) {
   return result;
 }
 
-Evaluation Trainer::evaluate(const Dataset& dataset, int64_t batch_size) {
+Evaluation Trainer::evaluate(const Dataset& dataset, int64_t batch_size, const std::atomic<bool>* cancel) {
   if (batch_size <= 0) fail(ErrorCode::kInvalidArgument, "batch size must be > 0, got ", batch_size);
   if (dataset.size() == 0) fail(ErrorCode::kInvalidArgument, "cannot evaluate on an empty dataset");
   Evaluation total;
   for (int64_t begin = 0; begin < dataset.size(); begin += batch_size) {
+    if (cancel && cancel->load(std::memory_order_relaxed))
+      fail(ErrorCode::kCancelled, "the evaluation was cancelled after ", begin, " of ", dataset.size(), " samples");
     const int64_t count = std::min(batch_size, dataset.size() - begin);
     Evaluation part = evaluate(dataset.feature_view(begin, count), dataset.target_view(begin, count));
     // A mean loss is weighted by its batch; a summed loss simply adds up.
@@ -564,6 +576,7 @@ TrainerSnapshot Trainer::snapshot() {
   s.growth_tracker = scaler_.growth_tracker();
   s.seed = config_.seed;
   s.last_grad_norm = last_grad_norm_;
+  s.learning_rate = config_.optimizer.learning_rate;
   s.properties = properties_;
   auto read = [&](const Tensor& flat, const std::vector<ParamTensor>& layout) {
     std::vector<std::vector<uint8_t>> tensors;
@@ -622,6 +635,9 @@ void Trainer::restore(const TrainerSnapshot& s) {
   LossScaler scaler = scaler_;
   if (scaler.enabled()) scaler.restore(s.loss_scale, s.growth_tracker);
   std::map<std::string, std::string> properties = s.properties;
+  const bool restores_rate = !std::isnan(s.learning_rate);
+  if (restores_rate && (!std::isfinite(s.learning_rate) || s.learning_rate < 0))
+    fail(ErrorCode::kInvalidArgument, "the learning rate must be finite and >= 0, got ", s.learning_rate);
 
   // Commit: nothing below can fail.
   auto write = [&](Tensor& flat, const std::vector<std::vector<uint8_t>>& tensors,
@@ -642,6 +658,11 @@ void Trainer::restore(const TrainerSnapshot& s) {
   skipped_steps_ = s.skipped_steps;
   accumulated_count_ = s.accumulated_count;
   last_grad_norm_ = s.last_grad_norm;
+  if (restores_rate) {
+    config_.optimizer.learning_rate = s.learning_rate;
+    rules_.schedule = schedule_rules(config_.schedule, s.learning_rate);
+    recording_.reset();
+  }
   config_.seed = s.seed;
   properties_.swap(properties);
   pending_error_.clear();  // the failed step's state is gone with the rest

@@ -3,7 +3,9 @@
 // error it throws with weights, optimizer state and counters unchanged.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <memory>
 #include <string>
@@ -98,6 +100,10 @@ struct TrainerSnapshot {
   int64_t growth_tracker = 0;
   uint64_t seed = 0;
   double last_grad_norm = 0;
+  // The base learning rate (the schedule's peak), which set_learning_rate
+  // may have changed; NaN in a snapshot from before it was kept: restore()
+  // then keeps the trainer's own.
+  double learning_rate = std::numeric_limits<double>::quiet_NaN();
   std::vector<std::vector<uint8_t>> params;
   std::vector<std::vector<uint8_t>> state;  // per Plan::states() tensor (running statistics)
   std::map<std::string, std::vector<std::vector<uint8_t>>> optimizer_state;  // by state name
@@ -134,7 +140,8 @@ class Trainer {
   int64_t replayed_steps() const { return replayed_steps_; }
   Evaluation evaluate(const HostView& inputs, const HostView& targets);
   // Over a whole dataset in batches; the mean loss is over all samples.
-  Evaluation evaluate(const Dataset& dataset, int64_t batch_size);
+  // `cancel`, when set (from any thread), ends it between batches with kCancelled.
+  Evaluation evaluate(const Dataset& dataset, int64_t batch_size, const std::atomic<bool>* cancel = nullptr);
   void predict(const HostView& inputs, bool probabilities, const HostView& out);
 
   const Plan& plan() const { return *plan_; }
@@ -145,6 +152,10 @@ class Trainer {
   int64_t micro_steps() { return (wait_for_queued_steps(), micro_steps_); }
   int64_t skipped_steps() { return (wait_for_queued_steps(), skipped_steps_); }
   double current_learning_rate();
+  // Sets the base learning rate (what the schedule scales) of a running
+  // trainer, from the next step on; finite and >= 0.
+  void set_learning_rate(double learning_rate);
+  double base_learning_rate() const { return config_.optimizer.learning_rate; }
   double last_grad_norm() { return (wait_for_queued_steps(), last_grad_norm_); }
   const LossScaler& loss_scaler() { return (wait_for_queued_steps(), scaler_); }
   const PrecisionPolicy& precision_policy() const { return policy_; }

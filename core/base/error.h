@@ -21,6 +21,8 @@ enum class ErrorCode : int {
   kUnsupported = 9,
   kInternal = 10,
   kCommunication = 11,
+  kCancelled = 12,  // a cancel request ended the call between steps
+  kCallback = 13,   // a host callback asked to abort
 };
 
 class Error : public std::runtime_error {

@@ -90,6 +90,13 @@ void Dataset::normalize_mean_std(bool compute_stats, double mean, double std) {
   for (float& x : features_) x = static_cast<float>((x - mean) / std);
 }
 
+Dataset Dataset::slice(int64_t begin, int64_t count) const {
+  if (begin < 0 || count < 1 || begin > size_ - count)
+    fail(ErrorCode::kInvalidArgument, "samples [", begin, ", ", begin + count, ") are not a non-empty part of a dataset of ",
+         size_);
+  return from_views(feature_view(begin, count), target_view(begin, count));
+}
+
 HostView Dataset::feature_view(int64_t begin, int64_t count) const {
   Shape shape = {count};
   shape.insert(shape.end(), sample_shape_.begin(), sample_shape_.end());

@@ -18,6 +18,9 @@ class Dataset {
   // Images as features (u8 kept as 0..255 until normalized), labels as class indices.
   static Dataset from_idx(const std::string& images_path, const std::string& labels_path);
 
+  // A copy of samples [begin, begin + count), e.g. a validation split.
+  Dataset slice(int64_t begin, int64_t count) const;
+
   int64_t size() const { return size_; }
   const Shape& sample_shape() const { return sample_shape_; }
   const Shape& target_shape() const { return target_shape_; }  // [] for class indices

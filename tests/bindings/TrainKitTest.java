@@ -880,4 +880,42 @@ public class TrainKitTest {
     }
     System.out.println("cycles " + cycles + ", resident " + warm + " kB -> " + end + " kB");
   }
+
+  @Test
+  public void fitCallsBackInOrderStopsAndPassesExceptionsOut() throws Exception {
+    try (Model model = new Model(); Trainer trainer = referenceTrainer(model);
+         Dataset data = Dataset.fromArrays(INPUTS, new long[] {16, 4}, LABELS);
+         Batcher batcher = new Batcher(data, 4, true, 1, false);
+         FitOptions options = new FitOptions().epochs(2)) {
+      List<Long> steps = new ArrayList<>();
+      int[] epochs = new int[1];
+      FitReport report = trainer.fit(batcher, options, event -> {
+        if (event.getKind() == FitEventKind.STEP.value) steps.add(event.getStep());
+        else epochs[0]++;
+        return false;
+      });
+      assertEquals(8, steps.size());
+      assertEquals(Long.valueOf(8), steps.get(7));
+      assertEquals(2, epochs[0]);
+      assertEquals(FitEnd.COMPLETED.value, report.getEnd());
+      // true from the callback stops cleanly after that event
+      options.epochs(10);
+      report = trainer.fit(batcher, options, event -> event.getStep() == 11);
+      assertEquals(FitEnd.STOPPED.value, report.getEnd());
+      assertEquals(11, trainer.stepCount());
+      // an exception comes out of fit, with the trainer at that step
+      IllegalStateException thrown = assertThrows(IllegalStateException.class, () -> trainer.fit(batcher, options,
+          event -> {
+            if (event.getStep() == 13) throw new IllegalStateException("from the callback");
+            return false;
+          }));
+      assertEquals("from the callback", thrown.getMessage());
+      assertEquals(13, trainer.stepCount());
+      report = trainer.fit(batcher, options, null);
+      assertEquals(FitEnd.COMPLETED.value, report.getEnd());
+      assertEquals(40, trainer.stepCount());
+      trainer.setLearningRate(0.5);
+      assertEquals(0.5, trainer.learningRate(), 0.0);
+    }
+  }
 }

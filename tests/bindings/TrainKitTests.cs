@@ -840,6 +840,35 @@ static class TrainKitTests {
     Console.WriteLine($"cycles {cycles}, resident {warm} kB -> {end} kB");
   }
 
+  static void FitCallsBackStopsAndPassesExceptionsOut() {
+    using (var model = new Model())
+    using (var trainer = ReferenceTrainer(model))
+    using (var data = Dataset.FromArrays(Inputs, Shape, Labels))
+    using (var batcher = new Batcher(data, 4, true, 1))
+    using (var options = new FitOptions().Epochs(2)) {
+      var steps = new List<long>();
+      int epochs = 0;
+      FitReport report = trainer.Fit(batcher, options, e => {
+        if (e.kind == (int)FitEventKind.Step) steps.Add(e.step); else ++epochs;
+        return false;
+      });
+      Assert(steps.Count == 8 && steps[7] == 8 && epochs == 2, "8 step events and 2 epoch events");
+      Assert(report.end == (int)FitEnd.Completed, "completed");
+      options.Epochs(10);
+      report = trainer.Fit(batcher, options, e => e.step == 11);
+      Assert(report.end == (int)FitEnd.Stopped && trainer.StepCount == 11, "stopped at step 11");
+      var thrown = Throws<InvalidOperationException>(() => trainer.Fit(batcher, options, e => {
+        if (e.step == 13) throw new InvalidOperationException("from the callback");
+        return false;
+      }));
+      Assert(thrown.Message == "from the callback" && trainer.StepCount == 13, "the exception comes out at step 13");
+      report = trainer.Fit(batcher, options);
+      Assert(report.end == (int)FitEnd.Completed && trainer.StepCount == 40, "the fit goes on to the end");
+      trainer.SetLearningRate(0.5);
+      Assert(trainer.LearningRate == 0.5, "the new learning rate");
+    }
+  }
+
   static int Main(string[] args) {
     reference = File.ReadAllLines(args[0]);
     manifest = args[1];
@@ -867,6 +896,7 @@ static class TrainKitTests {
     Add(nameof(MisuseIsAnExceptionNeverACrash), MisuseIsAnExceptionNeverACrash);
     Add(nameof(DisposingTwiceIsANoOpAndDisposedObjectsRefuseUse), DisposingTwiceIsANoOpAndDisposedObjectsRefuseUse);
     Add(nameof(TheStepPathAllocatesNothing), TheStepPathAllocatesNothing);
+    Add(nameof(FitCallsBackStopsAndPassesExceptionsOut), FitCallsBackStopsAndPassesExceptionsOut);
     Add(nameof(ManyCyclesKeepMemoryFlatAndCollectedObjectsDoNotCrash), ManyCyclesKeepMemoryFlatAndCollectedObjectsDoNotCrash);
     string only = Environment.GetEnvironmentVariable("TRAINKIT_TEST_FILTER");
     int passed = 0, failed = 0;

@@ -107,7 +107,7 @@ def test_every_function_and_enum_value_of_the_header_is_reachable():
         enums.setdefault(binding, set()).add(item)
     for binding, items in enums.items():
         assert set(getattr(trainkit, binding).__members__) == items, binding
-    assert len(enums) == 14
+    assert len(enums) == 19
 
 
 def test_a_dataset_from_arrays_trains_to_the_weights_the_c_api_reaches():
@@ -427,3 +427,112 @@ def test_many_cycles_keep_memory_flat_and_collected_objects_do_not_crash():
         reference_trainer(trainkit.Model()).step(INPUTS, LABELS)
     gc.collect()
     print(f"cycles {cycles}, resident {warm} kB -> {end} kB")
+
+
+def fit_data():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((48, 4)).astype(np.float32)
+    y = (x @ np.array([[1, -1, 0], [0, 1, -1], [-1, 0, 1], [1, 1, 1]], dtype=np.float32)).argmax(axis=1)
+    return x, y.astype(np.int32)
+
+
+def test_fit_calls_back_in_order_and_stops_when_asked():
+    x, y = fit_data()
+    events = []
+    with trainkit.Model() as model, reference_trainer(model) as trainer, \
+            trainkit.Dataset.from_arrays(x, y) as data, trainkit.Batcher(data, 16, seed=1) as batcher:
+        report = trainer.fit(batcher, callback=events.append, epochs=2)
+        kinds = [e.kind for e in events]
+        step, epoch = trainkit.FitEventKind.STEP, trainkit.FitEventKind.EPOCH
+        assert kinds == [step, step, step, epoch] * 2
+        assert [e.step for e in events if e.kind == step] == [1, 2, 3, 4, 5, 6]
+        assert report.end == trainkit.FitEnd.COMPLETED and report.steps == 6 and report.epochs_completed == 2
+        # A callable returning True stops the fit cleanly after that event.
+        report = trainer.fit(batcher, callback=lambda e: e.step == 8, epochs=5)
+        assert report.end == trainkit.FitEnd.STOPPED and trainer.step_count == 8
+
+
+def test_an_exception_in_a_callback_comes_out_of_fit_with_nothing_lost():
+    x, y = fit_data()
+
+    def explode(event):
+        if event.step == 4:
+            raise KeyError("from the callback")
+
+    with trainkit.Model() as model, reference_trainer(model) as trainer, \
+            trainkit.Dataset.from_arrays(x, y) as data, trainkit.Batcher(data, 16, seed=1) as batcher:
+        with pytest.raises(KeyError, match="from the callback"):
+            trainer.fit(batcher, callback=explode, epochs=3)
+        assert trainer.step_count == 4
+        # The trainer and the cursor are at that step: the fit goes on to the end.
+        report = trainer.fit(batcher, epochs=3)
+        assert report.end == trainkit.FitEnd.COMPLETED and trainer.step_count == 9
+
+
+def test_cancel_from_another_thread_ends_fit_with_cancelled():
+    x, y = fit_data()
+    with trainkit.Model() as model, reference_trainer(model) as trainer, \
+            trainkit.Dataset.from_arrays(x, y) as data, trainkit.Batcher(data, 4, seed=1) as batcher:
+        started = threading.Event()
+
+        def slow(event):
+            started.set()
+            time.sleep(0.002)
+
+        canceller = threading.Thread(target=lambda: (started.wait(10), time.sleep(0.02), trainer.cancel()))
+        canceller.start()
+        with pytest.raises(trainkit.TrainKitError) as error:
+            trainer.fit(batcher, callback=slow, epochs=100000)
+        canceller.join()
+        assert error.value.status == trainkit.Status.ERROR_CANCELLED
+        assert 0 < trainer.step_count < 100000 * 12
+        assert trainer.evaluate(data)[1] >= 0  # the request was withdrawn
+
+
+def test_early_stopping_keep_best_and_the_learning_rate():
+    x, y = fit_data()
+    best = tmp("python-best.safetensors")
+    with trainkit.Model() as model, reference_trainer(model) as trainer, \
+            trainkit.Dataset.from_arrays(x, y) as train, trainkit.Dataset.from_arrays(x, (y + 1) % 3) as rising, \
+            trainkit.Batcher(train, 16, seed=1) as batcher:
+        events = []
+        report = trainer.fit(batcher, callback=events.append, epochs=30, validation=rising,
+                             early_stopping=trainkit.Monitor.VAL_LOSS, patience=2, keep_best=best, step_events=0)
+        assert report.end == trainkit.FitEnd.EARLY_STOPPED and report.best_epoch == 0
+        assert len(events) == 3 and events[0].improved
+        assert trainer.evaluate(rising)[0] == events[0].validation_loss
+        trainer.set_learning_rate(0.0)
+        before = trainer.parameters()
+        trainer.step(x[:8], y[:8])
+        assert np.array_equal(before, trainer.parameters()) and trainer.learning_rate == 0.0
+        with pytest.raises(trainkit.TrainKitError):
+            trainer.set_learning_rate(-1.0)
+
+
+def test_metrics_csv_and_split():
+    x, y = fit_data()
+    csv = tmp("python.csv")
+    with open(csv, "w") as f:
+        f.write("a,b,c,d,label\n")
+        for row, label in zip(x, y):
+            f.write(",".join(f"{v:.9g}" for v in row) + f",{label}\n")
+    with trainkit.Dataset.load_csv(csv, label="label") as data, trainkit.Model() as model, \
+            reference_trainer(model) as trainer, trainkit.Batcher(data, 16, seed=1) as batcher:
+        assert len(data) == 48 and data.sample_shape == (4,)
+        trainer.fit(batcher, epochs=20)
+        m = trainer.metrics(data, batch_size=10, top_k=2)
+        predicted = trainer.predict(x).argmax(axis=1)
+        expected = np.zeros((3, 3), dtype=np.int64)
+        np.add.at(expected, (y, predicted), 1)
+        assert np.array_equal(m.confusion, expected)
+        assert m.accuracy == pytest.approx((predicted == y).mean())
+        assert m.top_k_accuracy >= m.accuracy and m.classes == 3
+        recall = np.diag(expected) / expected.sum(axis=1)
+        np.testing.assert_allclose(m.recall, recall)
+        first, rest = data.split(40)
+        with first, rest:
+            assert len(first) == 40 and len(rest) == 8
+    with open(csv, "a") as f:
+        f.write("1,2,x,4,0\n")
+    with pytest.raises(trainkit.TrainKitError, match="line 50, column 3"):
+        trainkit.Dataset.load_csv(csv, label="label")

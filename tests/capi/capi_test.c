@@ -11,31 +11,7 @@
 #include <string.h>
 
 #include "capi/trainkit.h"
-
-static int passed, failed;
-
-#define EXPECT(cond)                                                        \
-  do {                                                                      \
-    if (cond) {                                                             \
-      ++passed;                                                             \
-    } else {                                                                \
-      ++failed;                                                             \
-      fprintf(stderr, "%s:%d: expected %s\n", __FILE__, __LINE__, #cond);   \
-    }                                                                       \
-  } while (0)
-
-/* The status must match, and a failure must come with a message. */
-#define EXPECT_STATUS(call, expected)                                                             \
-  do {                                                                                            \
-    tk_status got_ = (call);                                                                      \
-    if (got_ == (expected) && (got_ == TK_OK || tk_last_error_message()[0] != '\0')) {            \
-      ++passed;                                                                                   \
-    } else {                                                                                      \
-      ++failed;                                                                                   \
-      fprintf(stderr, "%s:%d: %s returned %s, expected %s (message: %s)\n", __FILE__, __LINE__,   \
-              #call, tk_status_string(got_), tk_status_string(expected), tk_last_error_message()); \
-    }                                                                                             \
-  } while (0)
+#include "tests/capi/expect.h"
 
 #define NULL_ARG TK_ERROR_NULL_ARGUMENT
 #define INVALID TK_ERROR_INVALID_ARGUMENT

@@ -1,6 +1,6 @@
 """Seeds for the fuzzers: a valid safetensors file written by the reference
 implementation (Python's safetensors) with all its truncations and a sample of
-header bit flips, a valid model spec, and a valid IDX file."""
+header bit flips, a valid model spec, a valid IDX file, and CSV files."""
 import json
 import os
 import random
@@ -12,7 +12,7 @@ from safetensors.numpy import save_file
 
 
 def main(out: str) -> None:
-    for name in ("safetensors", "model_spec", "idx"):
+    for name in ("safetensors", "model_spec", "idx", "csv"):
         os.makedirs(f"{out}/{name}", exist_ok=True)
     path = f"{out}/reference.safetensors"
     save_file({"w": np.arange(6, dtype=np.float32).reshape(2, 3), "b": np.ones(3, dtype=np.float16)}, path,
@@ -34,6 +34,10 @@ def main(out: str) -> None:
                       {"name": "s", "op": "add", "inputs": ["d", "h"]}],
             "output": {"node": "s", "name": "y"}}
     open(f"{out}/model_spec/valid.json", "w").write(json.dumps(spec))
+    csv = 'a,"b, c",label\r\n1,2.5,0\r\n\r\n-1,"4",2\n0.5,1e-3,1\n'
+    open(f"{out}/csv/valid.csv", "w").write(csv)
+    open(f"{out}/csv/no_header.csv", "w").write("1,2,0\n3,4,1\n")
+    open(f"{out}/csv/quoted.csv", "w").write('x,label\n"1""",0\n"2\n3",1\n')
     idx = bytes([0, 0, 8, 2, 0, 0, 0, 2, 0, 0, 0, 3, 1, 2, 3, 4, 5, 6])
     open(f"{out}/idx/valid.idx", "wb").write(idx)
     open(f"{out}/idx/i32.idx", "wb").write(bytes([0, 0, 0x0C, 1, 0, 0, 0, 1, 1, 2, 3, 4]))

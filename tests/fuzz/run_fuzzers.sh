@@ -1,5 +1,5 @@
 #!/bin/bash
-# Builds the checkpoint-reader, model-spec and IDX fuzz targets with clang-14
+# Builds the checkpoint-reader, model-spec, IDX and CSV fuzz targets with clang-14
 # (libFuzzer + AddressSanitizer + UBSan), runs each over its seed corpus
 # (every truncation and sampled header bit flips of a reference file), then
 # fuzzes each for a bounded time. Any crash, leak or sanitizer report fails.
@@ -10,7 +10,7 @@ mkdir -p "$work/obj"
 flags=(-std=c++17 -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -I.)
 # The ops' definitions and the kernel table, not their kernels: nothing here runs one.
 sources=(core/base/dtype.cc core/base/file_read.cc core/base/shape.cc core/graph/graph.cc core/io/model_spec.cc core/io/safetensors.cc
-         core/data/idx.cc core/kernels/kernel_table.cc $(ls core/ops/*.cc core/ops/*/*.cc | grep -v '_cpu\.cc$'))
+         core/data/idx.cc core/data/csv.cc core/kernels/kernel_table.cc $(ls core/ops/*.cc core/ops/*/*.cc | grep -v '_cpu\.cc$'))
 objects=()
 for source in "${sources[@]}"; do
   object="$work/obj/$(echo "$source" | tr / _).o"
@@ -18,7 +18,7 @@ for source in "${sources[@]}"; do
   objects+=("$object")
 done
 python3 tests/fuzz/make_corpus.py "$work/corpus"
-for target in safetensors model_spec idx; do
+for target in safetensors model_spec idx csv; do
   clang++-14 "${flags[@]}" -fsanitize=fuzzer tests/fuzz/${target}_fuzz.cc "${objects[@]}" -lz -o "$work/$target"
   echo "== $target: seed corpus, then ${seconds}s of fuzzing"
   "$work/$target" -runs=0 "$work/corpus/$target" 2>&1 | tail -1

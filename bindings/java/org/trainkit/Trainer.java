@@ -407,6 +407,44 @@ public final class Trainer extends NativeObject<SWIGTYPE_p_tk_trainer> {
         double0, double1));
   }
 
+  /**
+   * Epochs over {@code batcher} from its cursor, with {@code callback} (may be null) called per event on this
+   * thread. {@link #cancel} from another thread ends it with a TrainKitException of status ERROR_CANCELLED.
+   * Exceptions thrown by the callback come out of this call unchanged.
+   */
+  public FitReport fit(Batcher batcher, FitOptions options, FitCallback callback) throws Exception {
+    Objects.requireNonNull(batcher, "batcher");
+    Objects.requireNonNull(options, "options");
+    SWIGTYPE_p_tk_fit[] out = new SWIGTYPE_p_tk_fit[1];
+    done(TrainKitC.tk_fit_begin(handle(), batcher.handle(), options.handle(), out));
+    FitEvent event = new FitEvent();
+    int[] has = new int[1];
+    try {
+      while (true) {
+        done(TrainKitC.tk_fit_next(out[0], event, has));
+        if (has[0] == 0) break;
+        if (callback != null && callback.onEvent(event)) done(TrainKitC.tk_fit_stop(out[0]));
+      }
+      FitReport report = new FitReport();
+      done(TrainKitC.tk_fit_get_report(out[0], report));
+      return report;
+    } finally {
+      TrainKitC.tk_fit_destroy(out[0]);
+      Reference.reachabilityFence(batcher);
+      Reference.reachabilityFence(options);
+    }
+  }
+
+  /** Sets the base learning rate (what the schedule scales) from the next step on. */
+  public void setLearningRate(double learningRate) {
+    done(TrainKitC.tk_trainer_set_learning_rate(handle(), learningRate));
+  }
+
+  /** Ends a fit or evaluation running on another thread at its next step (callable from any thread). */
+  public void cancel() {
+    done(TrainKitC.tk_trainer_cancel(handle()));
+  }
+
   /** Loss and accuracy over a whole dataset, in batches of {@code batchSize}. */
   public Evaluation evaluate(Dataset dataset, long batchSize) {
     SWIGTYPE_p_tk_dataset data = Objects.requireNonNull(dataset, "dataset").handle();
