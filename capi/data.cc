@@ -108,6 +108,10 @@ TK_API tk_status tk_trainer_metrics(tk_trainer* trainer, const tk_dataset* datas
       if (confusion.shape != tk::Shape{classes, classes})
         tk::fail(tk::ErrorCode::kShapeMismatch, "out_confusion has shape ", tk::shape_to_string(confusion.shape),
                  ", the confusion matrix is [", classes, ", ", classes, "]");
+      // Counts fit in these; a u8 or 16-bit float would overflow or round them.
+      if (confusion.dtype != tk::DType::kI32 && confusion.dtype != tk::DType::kF32 && confusion.dtype != tk::DType::kF64)
+        tk::fail(tk::ErrorCode::kDtypeMismatch, "out_confusion must be i32, f32 or f64, not ",
+                 tk::dtype_name(confusion.dtype));
     }
     if (out_per_class) {
       per_class = to_host_view(out_per_class, "out_per_class");

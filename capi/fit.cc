@@ -168,9 +168,10 @@ TK_API tk_status tk_fit_options_set_early_stopping(tk_fit_options* options, tk_m
     rule.enabled = true;
     rule.watch = watch_of(monitor, mode, min_delta);
     rule.patience = patience;
-    tk::FitConfig config = options->config;
+    // The rule's own values; whether a validation set is there is checked
+    // when the fit starts, whatever order the setters come in.
+    tk::FitConfig config;
     config.early_stopping = rule;
-    config.validation = nullptr;  // checked when the fit starts, whatever the order of the setters
     config.early_stopping.watch.monitor = tk::Monitor::kTrainLoss;
     tk::validate(config);
     options->config.early_stopping = rule;
@@ -189,7 +190,7 @@ TK_API tk_status tk_fit_options_set_reduce_on_plateau(tk_fit_options* options, t
     rule.patience = patience;
     rule.cooldown = cooldown;
     rule.min_lr = min_lr;
-    tk::FitConfig config = options->config;
+    tk::FitConfig config;  // the rule alone, as for early stopping
     config.plateau = rule;
     config.plateau.watch.monitor = tk::Monitor::kTrainLoss;
     tk::validate(config);

@@ -15,6 +15,7 @@
 #include "core/api/distributed_options.h"
 #include "core/api/fit.h"
 #include "core/api/model.h"
+#include "core/api/predictor.h"
 #include "core/api/trainer.h"
 #include "core/api/training_group.h"
 #include "core/base/error.h"
@@ -44,6 +45,10 @@ struct tk_dataset {
 struct tk_batcher {
   std::shared_ptr<const tk::Dataset> dataset;
   std::unique_ptr<tk::Batcher> batcher;
+};
+
+struct tk_predictor {
+  std::unique_ptr<tk::Predictor> predictor;
 };
 
 struct tk_fit_options {

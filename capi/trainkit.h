@@ -722,12 +722,31 @@ typedef struct tk_metrics {
   double mse, mae;
 } tk_metrics;
 /* out_confusion (optional): [classes, classes] (rows: true class, columns:
- * predicted), any dtype; out_per_class (optional): [3, classes], precision,
+ * predicted), i32, f32 or f64; out_per_class (optional): [3, classes], precision,
  * recall and F1 rows, a float dtype. Views that do not fit are refused before
  * anything is written; call with NULL views first to learn `classes`. */
 TK_API tk_status tk_trainer_metrics(tk_trainer* trainer, const tk_dataset* dataset, int64_t batch_size,
                                     int32_t top_k, tk_metrics* out_metrics, tk_tensor_view* out_confusion,
                                     tk_tensor_view* out_per_class);
+
+/* An inference-only handle: the weights and non-trainable state once, in f32
+ * on the CPU, and no gradients or optimizer moments; activations are planned
+ * for the forward pass alone. tk_predictor_predict may be called from several
+ * threads at once (each call takes a plan of its own from a pool), with the
+ * results each would get alone. `threads` per call (0: all cores). */
+typedef struct tk_predictor tk_predictor;
+/* The trainer's weights as they are now; later steps do not change the predictor. */
+TK_API tk_status tk_predictor_create(const tk_trainer* trainer, int32_t threads, tk_predictor** out_predictor);
+/* A model spec's model with the weights of a file from tk_trainer_export_weights. */
+TK_API tk_status tk_predictor_load(const tk_model* model, tk_loss loss, const char* weights_path, int32_t threads,
+                                   tk_predictor** out_predictor);
+TK_API void tk_predictor_destroy(tk_predictor* predictor);
+/* As tk_trainer_predict: outputs [batch, output shape], logits or probabilities. */
+TK_API tk_status tk_predictor_predict(tk_predictor* predictor, const tk_tensor_view* inputs, int32_t probabilities,
+                                      tk_tensor_view* outputs);
+TK_API tk_status tk_predictor_output_shape(const tk_predictor* predictor, int32_t* out_rank, int64_t* out_shape);
+/* Bytes the predictor holds: weights, state and the activation arenas made so far. */
+TK_API tk_status tk_predictor_memory(const tk_predictor* predictor, int64_t* out_bytes);
 
 /* Splits a dataset in two copies: its first `first_count` samples and the
  * rest (0 < first_count < size), e.g. a validation split from the end. */
@@ -896,6 +915,12 @@ typedef struct tk_api {
   tk_status (*dataset_load_csv)(const char*, const char*, int32_t, int32_t, tk_dataset**);
   tk_status (*trainer_output_shape)(const tk_trainer*, int32_t*, int64_t*);
   tk_status (*dataset_split)(const tk_dataset*, int64_t, tk_dataset**, tk_dataset**);
+  tk_status (*predictor_create)(const tk_trainer*, int32_t, tk_predictor**);
+  tk_status (*predictor_load)(const tk_model*, tk_loss, const char*, int32_t, tk_predictor**);
+  void (*predictor_destroy)(tk_predictor*);
+  tk_status (*predictor_predict)(tk_predictor*, const tk_tensor_view*, int32_t, tk_tensor_view*);
+  tk_status (*predictor_output_shape)(const tk_predictor*, int32_t*, int64_t*);
+  tk_status (*predictor_memory)(const tk_predictor*, int64_t*);
   /* Append new entries here, never above. */
 } tk_api;
 

@@ -34,7 +34,8 @@ bool is_csv(const std::string& path) {
 
 Dataset load_csv_file(const std::string& path, const DataOptions& options) {
   tk_dataset* d = nullptr;
-  check(tk_dataset_load_csv(path.c_str(), options.label_column.c_str(), options.csv_header ? 1 : 0, 1, &d),
+  check(tk_dataset_load_csv(path.c_str(), options.label_column.c_str(), options.csv_header ? 1 : 0,
+                            options.class_labels ? 1 : 0, &d),
         "reading '" + path + "'");
   return Dataset(d);
 }

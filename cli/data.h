@@ -13,6 +13,7 @@ struct DataOptions {
   std::string path;          // an IDX folder or a .csv file
   std::string label_column;  // CSV: a name or 0-based index ("" = last)
   bool csv_header = true;
+  bool class_labels = true;  // CSV labels as class indices (cross-entropy) or values (MSE, BCE)
 };
 
 // How features are scaled before the model sees them: fitted on the

@@ -72,6 +72,7 @@ Inference open_for_inference(const std::string& dir, const DataOptions& data, in
   run.trainer = load_model_dir(dir, threads, &run.info);
   DataOptions options = data;
   if (options.label_column.empty()) options.label_column = run.info.label_column;
+  options.class_labels = run.info.loss == TK_LOSS_SOFTMAX_CROSS_ENTROPY;
   run.dataset = load_evaluation_set(options);
   apply_scaling(run.dataset.get(), run.info.scaling);
   return run;

@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 
 #include "cli/status.h"
@@ -30,6 +31,11 @@ void print_value(FILE* pipe, double value) {
 
 void plot_curves(const std::vector<EpochRecord>& records, const std::string& title, const std::string& png) {
   if (records.empty()) throw CliError("no epoch finished: nothing to plot");
+  // A gnuplot that is missing or dies must not kill this process on write.
+  struct IgnorePipe {
+    void (*previous)(int) = std::signal(SIGPIPE, SIG_IGN);
+    ~IgnorePipe() { std::signal(SIGPIPE, previous); }
+  } ignore_pipe;
   FILE* pipe = popen("gnuplot 2>&1", "w");
   if (!pipe) throw CliError("cannot start gnuplot (Debian package gnuplot-nox)");
   const bool validation = records.front().has_validation;

@@ -21,8 +21,15 @@ int predict(const PredictOptions& o) {
   check(tk_batcher_create(dataset.get(), o.batch, 0, 0, 0, &raw), "batches");
   Batcher batcher(raw);
 
-  std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(o.out.c_str(), "w"), &std::fclose);
-  if (!file) throw CliError("cannot write '" + o.out + "': " + std::strerror(errno));
+  // Written aside and renamed: a failure leaves no half-written file.
+  const std::string partial = o.out + ".partial";
+  std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(partial.c_str(), "w"), &std::fclose);
+  if (!file) throw CliError("cannot write '" + partial + "': " + std::strerror(errno));
+  struct Remove {
+    const std::string& path;
+    bool keep = false;
+    ~Remove() { if (!keep) std::remove(path.c_str()); }
+  } cleanup{partial};
   FILE* out = file.get();
   // Softmax models get a predicted class; BCE models probabilities; MSE models values.
   const bool classes = info.loss == TK_LOSS_SOFTMAX_CROSS_ENTROPY;
@@ -63,7 +70,10 @@ int predict(const PredictOptions& o) {
     }
     rows += count;
   }
-  if (std::fclose(file.release()) != 0) throw CliError("cannot write '" + o.out + "' (disk full?)");
+  if (std::fclose(file.release()) != 0) throw CliError("cannot write '" + partial + "' (disk full?)");
+  if (std::rename(partial.c_str(), o.out.c_str()) != 0)
+    throw CliError("cannot rename '" + partial + "' to '" + o.out + "': " + std::strerror(errno));
+  cleanup.keep = true;
   std::printf("wrote %lld predictions to %s\n", static_cast<long long>(rows), o.out.c_str());
   return 0;
 }

@@ -19,7 +19,11 @@ namespace tkcli {
 namespace {
 
 volatile std::sig_atomic_t interrupted = 0;
-void on_interrupt(int) { interrupted = 1; }
+// The first Ctrl-C stops after the current step; a second one kills.
+void on_interrupt(int) {
+  interrupted = 1;
+  std::signal(SIGINT, SIG_DFL);
+}
 
 struct FitState {
   Progress* progress;
@@ -86,10 +90,12 @@ int train(const TrainOptions& o) {
   if (o.scaling != "mean-std" && o.scaling != "unit-range" && o.scaling != "none")
     throw CliError("unknown scaling '" + o.scaling + "' (mean-std, unit-range or none)");
 
-  Splits data = load_splits(o.data);
+  DataOptions data_options = o.data;
+  data_options.class_labels = info.loss == TK_LOSS_SOFTMAX_CROSS_ENTROPY;
+  Splits data = load_splits(data_options);
   Dataset test = std::move(data.test);
   Dataset validation;
-  if (!o.validation.empty()) validation = load_csv_file(o.validation, o.data);
+  if (!o.validation.empty()) validation = load_csv_file(o.validation, data_options);
   const double split = o.validation_split >= 0 ? o.validation_split : (o.validation.empty() && test ? 0.1 : 0.0);
   if (split > 0 && validation) throw CliError("give --validation or --validation-split, not both");
   if (split >= 1) throw CliError("--validation-split must be below 1");
@@ -200,10 +206,16 @@ int train(const TrainOptions& o) {
   }
   std::printf("model: %s  metrics: %s\n", model_path.c_str(), log_path.c_str());
   if (o.plot && !log.records().empty()) {
-    plot_curves(log.records(), "trainkit: " + o.spec.substr(o.spec.find_last_of('/') + 1), plot_path);
-    std::printf("plot: %s\n", plot_path.c_str());
+    // The model is saved: a plot that cannot be drawn is a warning, not a failed run.
+    try {
+      plot_curves(log.records(), "trainkit: " + o.spec.substr(o.spec.find_last_of('/') + 1), plot_path);
+      std::printf("plot: %s\n", plot_path.c_str());
+    } catch (const CliError& e) {
+      std::fflush(stdout);
+      std::fprintf(stderr, "trainkit: warning: %s\n", e.what());
+    }
   }
-  return 0;
+  return interrupted ? 130 : 0;  // 128 + SIGINT, as shells report an interrupted command
 }
 
 }  // namespace tkcli

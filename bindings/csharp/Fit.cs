@@ -90,12 +90,12 @@ public sealed partial class Trainer {
     using (options.Lease()) {
       Interop.Check(TrainKitC.tk_fit_begin(Native, batcher.Native, options.Native, out SWIGTYPE_p_tk_fit fit));
       try {
-        using (var fitEvent = new FitEvent()) {
-          while (true) {
-            Interop.Check(TrainKitC.tk_fit_next(fit, fitEvent, out int hasEvent));
-            if (hasEvent == 0) break;
-            if (callback != null && callback(fitEvent)) Interop.Check(TrainKitC.tk_fit_stop(fit));
-          }
+        while (true) {
+          // A fresh event each time: a callback may keep the ones it is given.
+          var fitEvent = new FitEvent();
+          Interop.Check(TrainKitC.tk_fit_next(fit, fitEvent, out int hasEvent));
+          if (hasEvent == 0) break;
+          if (callback != null && callback(fitEvent)) Interop.Check(TrainKitC.tk_fit_stop(fit));
         }
         var report = new FitReport();
         Interop.Check(TrainKitC.tk_fit_get_report(fit, report));

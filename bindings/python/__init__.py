@@ -21,12 +21,13 @@ from .fit import FitEvent, FitOptions, FitReport
 from .metrics import Metrics
 from .model import Model, Node
 from .options import TrainerOptions
+from .predictor import Predictor
 from .trainer import StepReport, Trainer
 
 __all__ = ["capi", "TrainKitError", "Status", "DType", "Init", "Loss", "Reduction", "Optimizer", "Schedule",
            "NonFinite", "Device", "Precision", "LossScaling", "Distributed", "Normalization", "ShardRemainder",
            "Model", "Node", "TrainerOptions", "Trainer", "StepReport", "Dataset", "Batcher", "version", "gpu_count",
-           "CallbackResult", "Monitor", "MonitorMode", "FitEnd", "FitEventKind", "FitOptions", "FitEvent", "FitReport", "Metrics",
+           "CallbackResult", "Monitor", "MonitorMode", "FitEnd", "FitEventKind", "FitOptions", "FitEvent", "FitReport", "Metrics", "Predictor",
            "gpu_status", "gpu_info"]
 
 

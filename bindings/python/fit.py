@@ -66,24 +66,27 @@ class FitOptions(Handle):
 
     def __init__(self, epochs: int = 1, validation: Optional[Dataset] = None, validation_batch: int = 256,
                  early_stopping: Optional[Monitor] = None, patience: int = 0, min_delta: float = 0.0,
+                 early_stopping_mode: MonitorMode = MonitorMode.AUTO,
                  reduce_on_plateau: Optional[Monitor] = None, factor: float = 0.1, plateau_patience: int = 0,
-                 cooldown: int = 0, min_lr: float = 0.0, keep_best: Optional[PathLike] = None,
-                 best_monitor: Monitor = Monitor.VAL_LOSS, keep_last: Optional[PathLike] = None, keep: int = 1,
-                 time_budget: float = 0.0, step_events: int = 1, mode: MonitorMode = MonitorMode.AUTO) -> None:
+                 cooldown: int = 0, min_lr: float = 0.0, plateau_mode: MonitorMode = MonitorMode.AUTO,
+                 keep_best: Optional[PathLike] = None, best_monitor: Monitor = Monitor.VAL_LOSS,
+                 best_mode: MonitorMode = MonitorMode.AUTO, keep_last: Optional[PathLike] = None, keep: int = 1,
+                 time_budget: float = 0.0, step_events: int = 1) -> None:
         super().__init__(call(capi.tk_fit_options_create))
         call(capi.tk_fit_options_set_epochs, self.handle, extent(epochs, "epochs"))
         if validation is not None:
             call(capi.tk_fit_options_set_validation, self.handle, validation.handle, extent(validation_batch, "batch"))
             self._validation = validation  # the options keep it alive natively; this keeps the handle open
         if early_stopping is not None:
-            call(capi.tk_fit_options_set_early_stopping, self.handle, Monitor(early_stopping), MonitorMode(mode),
+            call(capi.tk_fit_options_set_early_stopping, self.handle, Monitor(early_stopping),
+                 MonitorMode(early_stopping_mode),
                  int(patience), float(min_delta))
         if reduce_on_plateau is not None:
             call(capi.tk_fit_options_set_reduce_on_plateau, self.handle, Monitor(reduce_on_plateau),
-                 MonitorMode(mode), float(factor), int(plateau_patience), int(cooldown), float(min_lr))
+                 MonitorMode(plateau_mode), float(factor), int(plateau_patience), int(cooldown), float(min_lr))
         if keep_best is not None:
             call(capi.tk_fit_options_set_keep_best, self.handle, path(keep_best, "keep_best"), Monitor(best_monitor),
-                 MonitorMode(mode))
+                 MonitorMode(best_mode))
         if keep_last is not None:
             call(capi.tk_fit_options_set_keep_last, self.handle, path(keep_last, "keep_last"), int(keep))
         call(capi.tk_fit_options_set_time_budget, self.handle, float(time_budget))

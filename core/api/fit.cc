@@ -89,6 +89,18 @@ double FitLoop::elapsed() const {
 
 void FitLoop::finish(FitEnd end) {
   report_.end = end;
+  // The partial epoch's train-loss sums travel with a checkpoint saved now.
+  save_counters();
+  // Keep-best: a fit that ends (not cancelled) leaves the trainer as its best
+  // epoch left it, whether it completed, stopped early, ran out of time or
+  // was stopped by a callback.
+  if (end != FitEnd::kCancelled && !config_.best_path.empty() && has_best_ &&
+      trainer_.optimizer_steps() != best_steps_) {
+    if (has_best_snapshot_)
+      group_.for_each([&](Trainer& t) { t.restore(best_snapshot_); });
+    else
+      load_checkpoint_on_all(group_, config_.best_path, nullptr);
+  }
   report_.epochs_completed = batcher_.epoch();
   report_.steps = trainer_.optimizer_steps() - start_steps_;
   report_.best_epoch = best_epoch_;
@@ -103,6 +115,11 @@ void FitLoop::stop() {
 
 bool FitLoop::next() {
   if (report_.end != FitEnd::kRunning) return false;
+  // An epoch's end decided before its files failed to write.
+  if (pending_end_ != FitEnd::kRunning) {
+    finish(pending_end_);
+    return false;
+  }
   if (cancel_ && cancel_->load(std::memory_order_relaxed)) {
     finish(FitEnd::kCancelled);
     fail(ErrorCode::kCancelled, "the fit was cancelled at optimizer step ", trainer_.optimizer_steps(),
@@ -118,14 +135,22 @@ bool FitLoop::next() {
   }
   if (!epoch_open_) {
     epoch_open_ = true;
-    loss_sum_ = 0;
-    loss_count_ = samples_ = 0;
+    // A fit resumed mid-epoch goes on with the sums its checkpoint kept.
+    if (!resumed_mid_epoch_) loss_sum_ = 0, loss_count_ = 0;
+    resumed_mid_epoch_ = false;
+    samples_ = 0;
     epoch_start_ = std::chrono::steady_clock::now();
   }
   for (;;) {
     HostView features, targets;
     if (!batcher_.next(&features, &targets)) {
-      end_epoch();
+      try {
+        end_epoch();
+      } catch (const Error& e) {
+        // A cancel during validation ends the fit as one between steps does.
+        if (e.code() == ErrorCode::kCancelled) report_.end = FitEnd::kCancelled;
+        throw;
+      }
       kind_ = FitEventKind::kEpoch;
       return true;
     }
@@ -199,14 +224,15 @@ void FitLoop::end_epoch() {
       stop_wait_ = 0;
     } else {
       ++stop_wait_;
-      stop_early = stop_wait_ >= std::max<int64_t>(rule.patience, 1);
+      stop_early = stop_wait_ >= std::max<int64_t>(rule.patience, 1) && epoch > 0;
     }
   }
   if (config_.plateau.enabled) {
     const PlateauRule& rule = config_.plateau;
     const double value = watched(rule.watch);
-    const bool cooling = cooldown_ > 0;
-    if (cooling) {
+    // Keras' ReduceLROnPlateau: the cooldown counts down first; an epoch
+    // in it resets the wait; a reduction starts it only if the rate fell.
+    if (cooldown_ > 0) {
       --cooldown_;
       plateau_wait_ = 0;
     }
@@ -214,12 +240,14 @@ void FitLoop::end_epoch() {
       plateau_best_ = value;
       has_plateau_best_ = true;
       plateau_wait_ = 0;
-    } else if (!cooling && ++plateau_wait_ >= std::max<int64_t>(rule.patience, 1)) {
+    } else if (cooldown_ == 0 && ++plateau_wait_ >= std::max<int64_t>(rule.patience, 1)) {
       const double rate = trainer_.base_learning_rate();
-      const double reduced = std::max(rate * rule.factor, rule.min_lr);
-      if (reduced < rate) group_.for_each([&](Trainer& t) { t.set_learning_rate(reduced); });
-      cooldown_ = rule.cooldown;
-      plateau_wait_ = 0;
+      if (rate > rule.min_lr) {
+        const double reduced = std::max(rate * rule.factor, rule.min_lr);
+        group_.for_each([&](Trainer& t) { t.set_learning_rate(reduced); });
+        cooldown_ = rule.cooldown;
+        plateau_wait_ = 0;
+      }
     }
   }
   epoch_.learning_rate = trainer_.current_learning_rate();  // the next step's, after the schedule
@@ -228,10 +256,19 @@ void FitLoop::end_epoch() {
   // The cursor moves to the next epoch before anything is saved, so a
   // checkpoint of this epoch resumes with the next one.
   batcher_.reset(epoch + 1);
+  loss_sum_ = 0;
+  loss_count_ = 0;
+  // Decided before any file is written: if a write fails, the next call
+  // still ends the fit as decided.
+  pending_end_ = stop_early ? FitEnd::kEarlyStopped
+                 : batcher_.epoch() >= config_.epochs ? FitEnd::kCompleted
+                                                      : FitEnd::kRunning;
   save_counters();
   Communicator* world = trainer_.communicator();
   const bool writes_files = !world || world->rank() == 0;
   if (epoch_.improved) {
+    best_steps_ = trainer_.optimizer_steps();
+    save_counters();  // the snapshot and the file carry the counters as of this epoch
     best_snapshot_ = trainer_.snapshot();
     has_best_snapshot_ = true;
     if (writes_files) save_checkpoint(trainer_, config_.best_path, &batcher_);
@@ -239,19 +276,10 @@ void FitLoop::end_epoch() {
   if (!config_.last_prefix.empty() && writes_files)
     save_checkpoint_keep_last(trainer_, config_.last_prefix, config_.keep_last, &batcher_);
   epoch_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start_).count();
-
-  if (stop_early) {
-    finish(FitEnd::kEarlyStopped);
-  } else if (batcher_.epoch() >= config_.epochs) {
-    finish(FitEnd::kCompleted);
-  }
-  // Keep-best: a finished fit leaves the trainer as its best epoch left it.
-  if (report_.end != FitEnd::kRunning && has_best_ && best_epoch_ != epoch) {
-    if (has_best_snapshot_)
-      group_.for_each([&](Trainer& t) { t.restore(best_snapshot_); });
-    else
-      load_checkpoint_on_all(group_, config_.best_path, nullptr);
-    report_.learning_rate = trainer_.base_learning_rate();
+  if (pending_end_ != FitEnd::kRunning) {
+    const FitEnd end = pending_end_;
+    pending_end_ = FitEnd::kRunning;
+    finish(end);
   }
 }
 
@@ -260,11 +288,14 @@ void FitLoop::save_counters() {
   std::map<std::string, std::string>& p = trainer_.properties();
   p["fit.best"] = has_best_ ? number(best_) : "";
   p["fit.best_epoch"] = std::to_string(best_epoch_);
+  p["fit.best_steps"] = std::to_string(best_steps_);
   p["fit.stop_best"] = has_stop_best_ ? number(stop_best_) : "";
   p["fit.stop_wait"] = std::to_string(stop_wait_);
   p["fit.plateau_best"] = has_plateau_best_ ? number(plateau_best_) : "";
   p["fit.plateau_wait"] = std::to_string(plateau_wait_);
   p["fit.cooldown"] = std::to_string(cooldown_);
+  p["fit.loss_sum"] = number(loss_sum_);
+  p["fit.loss_count"] = std::to_string(loss_count_);
 }
 
 void FitLoop::load_counters() {
@@ -278,13 +309,20 @@ void FitLoop::load_counters() {
     auto it = p.find(key);
     if (it != p.end() && !it->second.empty()) *value = std::strtoll(it->second.c_str(), nullptr, 10);
   };
-  read("fit.best", &best_, &has_best_);
+  if (!config_.best_path.empty()) {
+    read("fit.best", &best_, &has_best_);
+    read_count("fit.best_epoch", &best_epoch_);
+    read_count("fit.best_steps", &best_steps_);
+  }
   read("fit.stop_best", &stop_best_, &has_stop_best_);
   read("fit.plateau_best", &plateau_best_, &has_plateau_best_);
-  read_count("fit.best_epoch", &best_epoch_);
   read_count("fit.stop_wait", &stop_wait_);
   read_count("fit.plateau_wait", &plateau_wait_);
   read_count("fit.cooldown", &cooldown_);
+  bool has_sum = false;
+  read("fit.loss_sum", &loss_sum_, &has_sum);
+  read_count("fit.loss_count", &loss_count_);
+  resumed_mid_epoch_ = has_sum && batcher_.cursor().position > 0;
 }
 
 }  // namespace tk

@@ -165,6 +165,9 @@ class FitLoop {
   // The best epoch's state, seen in this loop (a resumed fit reads best_path).
   TrainerSnapshot best_snapshot_;
   bool has_best_snapshot_ = false;
+  int64_t best_steps_ = -1;           // optimizer steps at the best epoch's end
+  FitEnd pending_end_ = FitEnd::kRunning;  // decided at an epoch's end, before its files
+  bool resumed_mid_epoch_ = false;    // loss sums came from a checkpoint
 };
 
 }  // namespace tk

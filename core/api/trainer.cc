@@ -480,18 +480,8 @@ Evaluation Trainer::evaluate(const Dataset& dataset, int64_t batch_size, const s
 
 void Trainer::predict(const HostView& inputs, bool probabilities, const HostView& out) {
   wait_for_queued_steps();
-  if (probabilities && config_.loss == LossKind::kMse)
-    fail(ErrorCode::kInvalidArgument, "probabilities need a classification loss (softmax cross-entropy or BCE); "
-         "an MSE model's outputs are values: predict them with probabilities = 0");
   plan_->check_batch(inputs, nullptr);
-  Shape expected = {inputs.shape[0]};
-  expected.insert(expected.end(), plan_->output_shape().begin(), plan_->output_shape().end());
-  if (!out.data) fail(ErrorCode::kNullArgument, "the output view has no data pointer");
-  if (out.shape != expected)
-    fail(ErrorCode::kShapeMismatch, "the output view has shape ", shape_to_string(out.shape),
-         ", predictions have shape ", shape_to_string(expected));
-  if (out.dtype != DType::kF32 && out.dtype != DType::kF64)
-    fail(ErrorCode::kDtypeMismatch, "predictions are written as f32 or f64, not ", dtype_name(out.dtype));
+  plan_->check_predictions(inputs.shape[0], probabilities, out);
   plan_->reserve(inputs.shape[0]);
   plan_->load_batch(inputs, nullptr);
   plan_->forward(params_.data(), false, config_.seed, 0, 0.0, half_params(), state_.data());

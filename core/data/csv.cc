@@ -1,6 +1,6 @@
 #include "core/data/csv.h"
 
-#include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -92,12 +92,13 @@ double parse_number(const std::string& field, const std::string& path, int64_t l
            (column_name.empty() ? "" : " ('" + column_name + "')");
   };
   if (text.empty()) fail(ErrorCode::kCorruptData, where(), ": the value is empty");
-  char* end = nullptr;
-  errno = 0;
-  const double value = std::strtod(text.c_str(), &end);
-  if (end != text.c_str() + text.size())
+  // from_chars reads the C locale's numbers, whatever locale the host set.
+  const char* begin = text.c_str() + (text[0] == '+' ? 1 : 0);
+  double value = 0;
+  const auto [end, error] = std::from_chars(begin, text.c_str() + text.size(), value);
+  if (error == std::errc::invalid_argument || end != text.c_str() + text.size())
     fail(ErrorCode::kCorruptData, where(), ": '", text, "' is not a number");
-  if (!std::isfinite(value) || errno == ERANGE || std::abs(value) > 3.4e38)
+  if (error == std::errc::result_out_of_range || !std::isfinite(value) || std::abs(value) > 3.4e38)
     fail(ErrorCode::kCorruptData, where(), ": '", text, "' is not a finite f32 number");
   return value;
 }

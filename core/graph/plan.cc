@@ -165,6 +165,11 @@ void Plan::init_state(void* flat_state) const { init_flat(states_, flat_state_co
 void* Plan::value(int node) const { return value_at(node_of_.at(static_cast<size_t>(node))); }
 void* Plan::grad(int node) const { return grad_at(node_of_.at(static_cast<size_t>(node))); }
 
+void Plan::set_forward_only() {
+  forward_only_ = true;
+  reserved_ = 0;  // the next reserve() lays the arena out again, without gradients
+}
+
 void Plan::reserve(int64_t batch) {
   if (batch <= reserved_) return;
   // Times: node i runs forward at i, the loss at n, node i backward at 2n - i.
@@ -174,9 +179,11 @@ void Plan::reserve(int64_t batch) {
   for (const Step& step : schedule_) {
     const Node& node = graph_.node(step.node);
     value_last[step.node] = std::max(value_last[step.node], step.node);
-    if (node.op->backward_needs_output()) value_last[step.node] = std::max(value_last[step.node], 2 * n - step.node);
+    if (node.op->backward_needs_output() && !forward_only_)
+      value_last[step.node] = std::max(value_last[step.node], 2 * n - step.node);
     for (int in : node.inputs) {
-      value_last[in] = std::max(value_last[in], node.op->backward_needs_inputs() ? 2 * n - step.node : step.node);
+      const bool kept_for_backward = node.op->backward_needs_inputs() && !forward_only_;
+      value_last[in] = std::max(value_last[in], kept_for_backward ? 2 * n - step.node : step.node);
       grad_first[in] = std::min(grad_first[in], 2 * n - step.node);
     }
   }
@@ -202,15 +209,15 @@ void Plan::reserve(int64_t batch) {
   for (const Step& step : schedule_) {
     const int64_t numel = shape_numel(graph_.node(step.node).shape);
     add(numel, elem, step.node, value_last[step.node], step.node, false);
-    add(numel, elem, grad_first[step.node], grad_last[step.node], step.node, true);
-    // What the op's forward keeps for its backward.
+    if (!forward_only_) add(numel, elem, grad_first[step.node], grad_last[step.node], step.node, true);
+    // What the op's forward keeps for its backward (forward only: written, never read).
     const int64_t saved = saved_elements_[step.node];
     if (saved > 0)
-      add_bytes(checked_size(saved, value_elem, "an op's saved values"), step.node, 2 * n - step.node, step.node,
-                Holds::kSaved);
+      add_bytes(checked_size(saved, value_elem, "an op's saved values"), step.node,
+                forward_only_ ? step.node : 2 * n - step.node, step.node, Holds::kSaved);
     // What its backward needs for itself, during that call alone.
     const int64_t scratch = backward_scratch_elements_[step.node];
-    if (scratch > 0)
+    if (scratch > 0 && !forward_only_)
       add_bytes(checked_size(checked_size(batch, scratch, "an op's backward scratch"), elem, "an op's backward scratch"),
                 2 * n - step.node, 2 * n - step.node, step.node, Holds::kScratch);
   }
@@ -271,12 +278,12 @@ std::vector<OpContext> Plan::build_contexts(char* arena, const std::vector<int64
       const int mode = step.dinput_accumulate[i];
       ctx.input_shapes.push_back(graph_.node(in).shape);
       ctx.inputs.push_back(arena + value_offset[in]);
-      ctx.dinputs.push_back(mode < 0 ? nullptr : arena + grad_offset[in]);
+      ctx.dinputs.push_back(mode < 0 || grad_offset[in] < 0 ? nullptr : arena + grad_offset[in]);
       ctx.accumulate.push_back(mode == 1);
     }
     ctx.output_shape = node.shape;
     ctx.output = arena + value_offset[step.node];
-    ctx.doutput = arena + grad_offset[step.node];
+    ctx.doutput = grad_offset[step.node] >= 0 ? arena + grad_offset[step.node] : nullptr;
     ctx.saved = saved_offset[step.node] >= 0 ? arena + saved_offset[step.node] : nullptr;
     ctx.backward_scratch = scratch_offset[step.node] >= 0 ? arena + scratch_offset[step.node] : nullptr;
     ctx.params.assign(node_params_[step.node].size(), nullptr);
@@ -439,6 +446,7 @@ void Plan::run_forward(const void* flat_params, bool training, uint64_t seed, ui
 
 void Plan::backward(const void* flat_params, void* flat_grads, uint64_t seed, uint64_t stream, const void* half_params,
                     const std::function<void(int node)>* after_op) {
+  if (forward_only_) fail(ErrorCode::kInternal, "a forward-only plan has no backward");
   if (last_loss_grad_scale_ == 0) fail(ErrorCode::kInternal, "backward needs a forward with a loss gradient");
   // Ops read what a training forward saved for them (batch norm's statistics).
   if (!last_forward_training_) fail(ErrorCode::kInternal, "backward needs a training forward");
@@ -455,6 +463,20 @@ int64_t Plan::count_correct() const {
 }
 
 int64_t Plan::predictions_per_batch() const { return loss_->predictions_per_batch(batch_, output_shape()); }
+
+void Plan::check_predictions(int64_t rows, bool probabilities, const HostView& out) const {
+  if (probabilities && loss_->probabilities() == Loss::Probabilities::kIdentity)
+    fail(ErrorCode::kInvalidArgument, "probabilities need a classification loss (softmax cross-entropy or BCE); "
+         "an MSE model's outputs are values: predict them with probabilities = 0");
+  Shape expected = {rows};
+  expected.insert(expected.end(), output_shape().begin(), output_shape().end());
+  if (!out.data) fail(ErrorCode::kNullArgument, "the output view has no data pointer");
+  if (out.shape != expected)
+    fail(ErrorCode::kShapeMismatch, "the output view has shape ", shape_to_string(out.shape),
+         ", predictions have shape ", shape_to_string(expected));
+  if (out.dtype != DType::kF32 && out.dtype != DType::kF64)
+    fail(ErrorCode::kDtypeMismatch, "predictions are written as f32 or f64, not ", dtype_name(out.dtype));
+}
 
 void Plan::store_output(bool probabilities, const HostView& out) {
   const DType dt = policy_.activation;

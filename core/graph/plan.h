@@ -72,6 +72,10 @@ class Plan {
 
   // Grows the arena to hold `batch` rows; the only call that allocates.
   void reserve(int64_t batch);
+  // Plans inference alone: no gradient buffers or backward scratch, values
+  // freed as soon as the forward has read them (backward() then refuses).
+  void set_forward_only();
+  bool forward_only() const { return forward_only_; }
   size_t arena_bytes() const { return arena_.bytes(); }
 
   // Throws (kShapeMismatch, kDtypeMismatch, kInvalidArgument) if the views do
@@ -123,6 +127,9 @@ class Plan {
   int64_t predictions_per_batch() const;
   // After forward: the output (or softmax/sigmoid probabilities) into caller memory.
   void store_output(bool probabilities, const HostView& out);
+  // Throws unless `out` can take predictions for `rows` samples (shape,
+  // dtype f32/f64), and probabilities are something this loss has.
+  void check_predictions(int64_t rows, bool probabilities, const HostView& out) const;
 
   // What the summed row losses of the loaded batch are divided by: the mean's count, or 1.
   int64_t loss_divisor() const;
@@ -180,6 +187,7 @@ class Plan {
 
   // Arena layout for reserved_ rows; offsets per node value/grad, -1 if absent.
   int64_t reserved_ = 0;
+  bool forward_only_ = false;
   int64_t batch_ = 0;
   Buffer arena_;
   std::vector<int64_t> value_offset_, grad_offset_;

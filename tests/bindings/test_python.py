@@ -536,3 +536,33 @@ def test_metrics_csv_and_split():
         f.write("1,2,x,4,0\n")
     with pytest.raises(trainkit.TrainKitError, match="line 50, column 3"):
         trainkit.Dataset.load_csv(csv, label="label")
+
+
+def test_a_predictor_serves_four_threads_with_the_trainers_outputs():
+    x, y = fit_data()
+    weights = tmp("python-predictor.safetensors")
+    with trainkit.Model() as model, reference_trainer(model) as trainer:
+        for _ in range(20):
+            trainer.step(x, y)
+        expected = trainer.predict(x)
+        trainer.export_weights(weights)
+        with trainkit.Predictor.from_trainer(trainer, threads=1) as predictor, \
+                trainkit.Predictor.load(model, weights, threads=1) as loaded:
+            assert np.array_equal(predictor.predict(x), expected)
+            assert np.array_equal(loaded.predict(x), expected)
+            assert predictor.output_shape == (3,) and predictor.memory > 0
+            alone = [predictor.predict(x[i * 8:i * 8 + 8 + i], probabilities=True) for i in range(4)]
+            mismatches = [0] * 4
+
+            def serve(i):
+                for _ in range(30):
+                    mismatches[i] += not np.array_equal(predictor.predict(x[i * 8:i * 8 + 8 + i], True), alone[i])
+
+            threads = [threading.Thread(target=serve, args=(i,)) for i in range(4)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            assert mismatches == [0] * 4
+            with pytest.raises(trainkit.TrainKitError):
+                predictor.predict(np.zeros((2, 5), dtype=np.float32))

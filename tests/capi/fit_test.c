@@ -356,6 +356,42 @@ static void test_early_stopping_and_keep_best(const char* dir) {
   tk_dataset_destroy(val);
 }
 
+/* Keep-best also holds when a fit is stopped mid-epoch; reduce-on-plateau
+ * with cooldown 1 and patience 1 reduces every epoch, as Keras' does. */
+static void test_keep_best_on_stop_and_cooldown(const char* dir) {
+  tk_dataset* train = dataset_of(labels);
+  tk_dataset* val = dataset_of(shifted_labels);
+  tk_trainer* t = make_trainer(3e-2);
+  tk_batcher* b = make_batcher(train);
+  recorder* r = calloc(1, sizeof *r);
+  tk_fit_options* o = options_with(r, 20);
+  tk_fit_report report = new_report();
+  char best[1024];
+  double loss = 0, accuracy = 0;
+  int64_t steps = 0;
+  snprintf(best, sizeof best, "%s/best_on_stop.safetensors", dir);
+  tk_fit_options_set_validation(o, val, 16);
+  tk_fit_options_set_keep_best(o, best, TK_MONITOR_VAL_LOSS, TK_MODE_AUTO);
+  tk_fit_options_set_reduce_on_plateau(o, TK_MONITOR_VAL_LOSS, TK_MODE_AUTO, 0.5, 1, 1, 0.0);
+  tk_fit_options_set_step_events(o, 1);
+  r->stop_at_step = 3 * STEPS_PER_EPOCH + 2;
+  EXPECT_STATUS(tk_trainer_fit(t, b, o, &report), TK_OK);
+  EXPECT(report.end == TK_FIT_STOPPED && report.best_epoch == 0);
+  EXPECT_STATUS(tk_trainer_evaluate_dataset(t, val, 16, &loss, &accuracy), TK_OK);
+  EXPECT(loss == r->events[STEPS_PER_EPOCH].validation_loss);
+  tk_trainer_step_count(t, &steps);
+  EXPECT(steps == STEPS_PER_EPOCH);
+  EXPECT(r->events[STEPS_PER_EPOCH].learning_rate == 3e-2);
+  EXPECT(fabs(r->events[2 * STEPS_PER_EPOCH + 1].learning_rate - 1.5e-2) < 1e-15);
+  EXPECT(fabs(r->events[3 * STEPS_PER_EPOCH + 2].learning_rate - 7.5e-3) < 1e-15);
+  tk_fit_options_destroy(o);
+  free(r);
+  tk_batcher_destroy(b);
+  tk_trainer_destroy(t);
+  tk_dataset_destroy(train);
+  tk_dataset_destroy(val);
+}
+
 /* A fit stopped mid-epoch, saved, loaded into a fresh trainer and batcher and
  * fitted on gives the weights of the uninterrupted fit (the plateau rule's
  * reduced rate and counters travel in the checkpoint). */
@@ -702,6 +738,10 @@ static void test_options_bad_input(void) {
   EXPECT_STATUS(tk_fit_options_set_reduce_on_plateau(o, TK_MONITOR_VAL_LOSS, TK_MODE_AUTO, 1.5, 1, 0, 0), INVALID_ARG);
   EXPECT_STATUS(tk_fit_options_set_reduce_on_plateau(o, TK_MONITOR_VAL_LOSS, TK_MODE_AUTO, 0.5, 1, 0, -1), INVALID_ARG);
   EXPECT_STATUS(tk_fit_options_set_keep_last(o, "x", 0), INVALID_ARG);
+  /* Validation metrics may be watched before the validation set is given, in any order. */
+  EXPECT_STATUS(tk_fit_options_set_keep_best(o, "best.safetensors", TK_MONITOR_VAL_LOSS, TK_MODE_AUTO), TK_OK);
+  EXPECT_STATUS(tk_fit_options_set_early_stopping(o, TK_MONITOR_VAL_LOSS, TK_MODE_AUTO, 2, 0.0), TK_OK);
+  EXPECT_STATUS(tk_fit_options_set_reduce_on_plateau(o, TK_MONITOR_VAL_ACCURACY, TK_MODE_AUTO, 0.5, 1, 0, 0), TK_OK);
   EXPECT_STATUS(tk_fit_options_set_step_events(o, -1), INVALID_ARG);
   EXPECT_STATUS(tk_fit_options_set_validation(o, NULL, 0), INVALID_ARG);
   EXPECT_STATUS(tk_trainer_fit(NULL, NULL, o, NULL), TK_ERROR_NULL_ARGUMENT);
@@ -721,6 +761,7 @@ int main(void) {
   test_cancel();
   test_cancel_evaluation();
   test_early_stopping_and_keep_best(dir);
+  test_keep_best_on_stop_and_cooldown(dir);
   test_resume_mid_fit(dir);
   test_time_budget_and_keep_last(dir);
   test_event_stream();

@@ -36,7 +36,7 @@ JSON
 
 # In a terminal.
 script -qfec "$cli train --spec spec.json --data train.csv --label label --validation valid.csv --epochs 6 \
-  --batch 8 --lr 0.01 --threads 1 --out run" tty.log > /dev/null || fail "train in a pty exited non-zero"
+  --batch 8 --lr 0.01 --threads 1 --patience 3 --out run" tty.log > /dev/null || fail "train in a pty exited non-zero"
 redraws=$(grep -o $'\r\033\[2Kepoch 1/6 \[' tty.log | wc -l)
 [ "$redraws" -ge 2 ] || fail "the bar of epoch 1 was drawn $redraws times, not redrawn in place"
 grep -q "ETA" tty.log || fail "the bar shows no ETA"

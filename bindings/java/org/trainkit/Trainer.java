@@ -417,10 +417,10 @@ public final class Trainer extends NativeObject<SWIGTYPE_p_tk_trainer> {
     Objects.requireNonNull(options, "options");
     SWIGTYPE_p_tk_fit[] out = new SWIGTYPE_p_tk_fit[1];
     done(TrainKitC.tk_fit_begin(handle(), batcher.handle(), options.handle(), out));
-    FitEvent event = new FitEvent();
     int[] has = new int[1];
     try {
       while (true) {
+        FitEvent event = new FitEvent();  // fresh each time: a callback may keep the ones it is given
         done(TrainKitC.tk_fit_next(out[0], event, has));
         if (has[0] == 0) break;
         if (callback != null && callback.onEvent(event)) done(TrainKitC.tk_fit_stop(out[0]));

@@ -1,0 +1,84 @@
+// tk_predictor_*: inference-only handles, safe for concurrent calls.
+#include "capi/handles.h"
+#include "core/api/checkpoint.h"
+
+using tk::capi::enum_value;
+using tk::capi::guarded;
+using tk::capi::require;
+using tk::capi::to_host_view;
+
+namespace {
+
+void check_threads(int32_t threads) {
+  if (threads < 0 || threads > tk::kMaxThreads)
+    tk::fail(tk::ErrorCode::kInvalidArgument, "threads must be in [0, ", tk::kMaxThreads, "], got ", threads);
+}
+
+}  // namespace
+
+extern "C" {
+
+TK_API tk_status tk_predictor_create(const tk_trainer* trainer, int32_t threads, tk_predictor** out_predictor) {
+  return guarded([&] {
+    require(trainer, "trainer");
+    require(out_predictor, "out_predictor");
+    check_threads(threads);
+    auto handle = std::make_unique<tk_predictor>();
+    handle->predictor = std::make_unique<tk::Predictor>(*trainer->trainer, threads);
+    *out_predictor = handle.release();
+  });
+}
+
+TK_API tk_status tk_predictor_load(const tk_model* model, tk_loss loss, const char* weights_path, int32_t threads,
+                                   tk_predictor** out_predictor) {
+  return guarded([&] {
+    require(model, "model");
+    require(weights_path, "weights_path");
+    require(out_predictor, "out_predictor");
+    check_threads(threads);
+    if (enum_value(loss) < TK_LOSS_SOFTMAX_CROSS_ENTROPY || enum_value(loss) > TK_LOSS_BCE_WITH_LOGITS)
+      tk::fail(tk::ErrorCode::kInvalidArgument, "unknown loss ", enum_value(loss));
+    // The file is read and checked by a plain CPU trainer (SGD: no moments),
+    // which is gone once the predictor has copied the weights.
+    tk::TrainerConfig config;
+    config.loss = static_cast<tk::LossKind>(enum_value(loss));
+    config.device = tk::kDeviceCpu;
+    config.threads = threads;
+    tk::Trainer reader(model->model.graph(), config);
+    tk::import_weights(reader, weights_path);
+    auto handle = std::make_unique<tk_predictor>();
+    handle->predictor = std::make_unique<tk::Predictor>(reader, threads);
+    *out_predictor = handle.release();
+  });
+}
+
+TK_API void tk_predictor_destroy(tk_predictor* predictor) { delete predictor; }
+
+TK_API tk_status tk_predictor_predict(tk_predictor* predictor, const tk_tensor_view* inputs, int32_t probabilities,
+                                      tk_tensor_view* outputs) {
+  return guarded([&] {
+    require(predictor, "predictor");
+    if (probabilities != 0 && probabilities != 1)
+      tk::fail(tk::ErrorCode::kInvalidArgument, "probabilities must be 0 or 1, got ", probabilities);
+    predictor->predictor->predict(to_host_view(inputs, "inputs"), probabilities == 1, to_host_view(outputs, "outputs"));
+  });
+}
+
+TK_API tk_status tk_predictor_output_shape(const tk_predictor* predictor, int32_t* out_rank, int64_t* out_shape) {
+  return guarded([&] {
+    require(predictor, "predictor");
+    require(out_rank, "out_rank");
+    require(out_shape, "out_shape");
+    tk::capi::write_shape(predictor->predictor->output_shape(), out_rank, out_shape);
+  });
+}
+
+TK_API tk_status tk_predictor_memory(const tk_predictor* predictor, int64_t* out_bytes) {
+  return guarded([&] {
+    require(predictor, "predictor");
+    require(out_bytes, "out_bytes");
+    *out_bytes = static_cast<int64_t>(predictor->predictor->bytes());
+  });
+}
+
+}  // extern "C"
