@@ -11,8 +11,8 @@ using tk::capi::require;
 
 namespace {
 
-tk::Watch watch_of(tk_monitor monitor, tk_monitor_mode mode, double min_delta) {
-  const int32_t m = enum_value(monitor), d = enum_value(mode);
+// Takes the enums as the ints enum_value read: a host may pass any int.
+tk::Watch watch_of(int32_t m, int32_t d, double min_delta) {
   if (m < TK_MONITOR_VAL_LOSS || m > TK_MONITOR_TRAIN_LOSS) tk::fail(tk::ErrorCode::kInvalidArgument, "unknown monitor ", m);
   if (d < TK_MODE_AUTO || d > TK_MODE_MAX) tk::fail(tk::ErrorCode::kInvalidArgument, "unknown monitor mode ", d);
   tk::Watch watch;
@@ -166,7 +166,7 @@ TK_API tk_status tk_fit_options_set_early_stopping(tk_fit_options* options, tk_m
     require(options, "options");
     tk::EarlyStopping rule;
     rule.enabled = true;
-    rule.watch = watch_of(monitor, mode, min_delta);
+    rule.watch = watch_of(enum_value(monitor), enum_value(mode), min_delta);
     rule.patience = patience;
     // The rule's own values; whether a validation set is there is checked
     // when the fit starts, whatever order the setters come in.
@@ -185,7 +185,7 @@ TK_API tk_status tk_fit_options_set_reduce_on_plateau(tk_fit_options* options, t
     require(options, "options");
     tk::PlateauRule rule;
     rule.enabled = true;
-    rule.watch = watch_of(monitor, mode, 0.0);
+    rule.watch = watch_of(enum_value(monitor), enum_value(mode), 0.0);
     rule.factor = factor;
     rule.patience = patience;
     rule.cooldown = cooldown;
@@ -202,7 +202,7 @@ TK_API tk_status tk_fit_options_set_keep_best(tk_fit_options* options, const cha
                                               tk_monitor_mode mode) {
   return guarded([&] {
     require(options, "options");
-    const tk::Watch watch = watch_of(monitor, mode, 0.0);
+    const tk::Watch watch = watch_of(enum_value(monitor), enum_value(mode), 0.0);
     options->config.best_path = path ? path : "";
     options->config.best_watch = watch;
   });

@@ -52,6 +52,20 @@ void blas_gemm(DType dt, bool trans_a, bool trans_b, int64_t m, int64_t n, int64
   const blasint ldb = static_cast<blasint>(trans_b ? k : n);
   const CBLAS_TRANSPOSE ta = trans_a ? CblasTrans : CblasNoTrans;
   const CBLAS_TRANSPOSE tb = trans_b ? CblasTrans : CblasNoTrans;
+  if (m == 1) {
+    // One row (a batch of one): a matrix-vector product. sgemm would copy
+    // ("pack") the whole of B for a single row, which costs as much as the
+    // product itself. A's one row is contiguous either way (lda is 1 or k).
+    const CBLAS_TRANSPOSE tv = trans_b ? CblasNoTrans : CblasTrans;
+    const blasint rows = static_cast<blasint>(trans_b ? n : k), cols = static_cast<blasint>(trans_b ? k : n);
+    if (dt == DType::kF32)
+      cblas_sgemv(CblasRowMajor, tv, rows, cols, static_cast<float>(alpha), static_cast<const float*>(b), ldb,
+                  static_cast<const float*>(a), 1, static_cast<float>(beta), static_cast<float*>(c), 1);
+    else
+      cblas_dgemv(CblasRowMajor, tv, rows, cols, alpha, static_cast<const double*>(b), ldb,
+                  static_cast<const double*>(a), 1, beta, static_cast<double*>(c), 1);
+    return;
+  }
   if (dt == DType::kF32) {
     cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, static_cast<float>(alpha), static_cast<const float*>(a), lda,
                 static_cast<const float*>(b), ldb, static_cast<float>(beta), static_cast<float*>(c), n);
