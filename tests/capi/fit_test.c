@@ -97,13 +97,13 @@ typedef struct {
   int count;
   int64_t stop_at_step, abort_at_step;
   int sleep_us;
-  volatile int started;
+  int started; /* read by the cancelling thread: atomic accesses only */
 } recorder;
 
 static int32_t record(const tk_fit_event* event, void* user_data) {
   recorder* r = (recorder*)user_data;
   if (r->count < MAX_EVENTS) r->events[r->count++] = *event;
-  r->started = 1;
+  __atomic_store_n(&r->started, 1, __ATOMIC_RELEASE);
   if (r->sleep_us) usleep((useconds_t)r->sleep_us);
   if (event->kind == TK_FIT_EVENT_STEP && event->step == r->stop_at_step) return TK_CALLBACK_STOP;
   if (event->kind == TK_FIT_EVENT_STEP && event->step == r->abort_at_step) return TK_CALLBACK_ABORT;
@@ -215,13 +215,13 @@ static void test_stop_and_abort(void) {
 
 typedef struct {
   tk_trainer* trainer;
-  volatile int* go;
+  int* go; /* atomic accesses only */
   int delay_us;
 } canceller;
 
 static void* cancel_later(void* arg) {
   canceller* c = (canceller*)arg;
-  while (c->go && !*c->go) usleep(100);
+  while (c->go && !__atomic_load_n(c->go, __ATOMIC_ACQUIRE)) usleep(100);
   usleep((useconds_t)c->delay_us);
   tk_trainer_cancel(c->trainer);
   return NULL;
