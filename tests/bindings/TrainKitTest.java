@@ -918,4 +918,35 @@ public class TrainKitTest {
       assertEquals(0.5, trainer.learningRate(), 0.0);
     }
   }
+
+  @Test
+  public void aPredictorServesFourThreadsWithTheTrainersOutputs() throws Exception {
+    try (Model model = new Model(); Trainer trainer = referenceTrainer(model)) {
+      for (int i = 0; i < 20; ++i) trainer.step(INPUTS, new long[] {16, 4}, LABELS);
+      float[] expected = trainer.predict(INPUTS, new long[] {16, 4}, 3, false);
+      try (Predictor predictor = Predictor.fromTrainer(trainer, 1)) {
+        float[] got = new float[48];
+        predictor.predict(INPUTS, new long[] {16, 4}, false, got, new long[] {16, 3});
+        assertArrayEquals(expected, got, 0.0f);
+        assertTrue(predictor.memory() > 0);
+        int[] mismatches = new int[4];
+        List<Thread> threads = new ArrayList<>();
+        for (int t = 0; t < 4; ++t) {
+          final int index = t;
+          threads.add(new Thread(() -> {
+            float[] mine = new float[48];
+            for (int r = 0; r < 30; ++r) {
+              predictor.predict(INPUTS, new long[] {16, 4}, false, mine, new long[] {16, 3});
+              if (!java.util.Arrays.equals(mine, expected)) mismatches[index]++;
+            }
+          }));
+        }
+        for (Thread t : threads) t.start();
+        for (Thread t : threads) t.join();
+        assertArrayEquals(new int[4], mismatches);
+        assertThrows(TrainKitException.class,
+            () -> predictor.predict(INPUTS, new long[] {16, 4}, false, new float[64], new long[] {16, 4}));
+      }
+    }
+  }
 }

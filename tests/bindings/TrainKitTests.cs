@@ -869,6 +869,33 @@ static class TrainKitTests {
     }
   }
 
+  static void APredictorServesFourThreadsWithTheTrainersOutputs() {
+    using (var model = new Model())
+    using (var trainer = ReferenceTrainer(model)) {
+      for (int i = 0; i < 20; ++i) trainer.Step(Inputs, Shape, Labels);
+      long[] outShape = { 16, 3 };
+      float[] expected = trainer.Predict(Inputs, Shape, 3);
+      using (var predictor = Predictor.FromTrainer(trainer, 1)) {
+        var got = new float[48];
+        predictor.Predict(Inputs, Shape, got, outShape);
+        Assert(got.SequenceEqual(expected), "the predictor gives the trainer's outputs");
+        Assert(predictor.Memory > 0, "memory is reported");
+        int mismatches = 0;
+        var threads = Enumerable.Range(0, 4).Select(t => new System.Threading.Thread(() => {
+          var mine = new float[48];
+          for (int r = 0; r < 30; ++r) {
+            predictor.Predict(Inputs, Shape, mine, outShape);
+            if (!mine.SequenceEqual(expected)) System.Threading.Interlocked.Increment(ref mismatches);
+          }
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+        Assert(mismatches == 0, "four threads at once get what one gets");
+        Throws<TrainKitException>(() => predictor.Predict(Inputs, Shape, new float[48], new long[] { 16, 4 }));
+      }
+    }
+  }
+
   static int Main(string[] args) {
     reference = File.ReadAllLines(args[0]);
     manifest = args[1];
@@ -897,6 +924,7 @@ static class TrainKitTests {
     Add(nameof(DisposingTwiceIsANoOpAndDisposedObjectsRefuseUse), DisposingTwiceIsANoOpAndDisposedObjectsRefuseUse);
     Add(nameof(TheStepPathAllocatesNothing), TheStepPathAllocatesNothing);
     Add(nameof(FitCallsBackStopsAndPassesExceptionsOut), FitCallsBackStopsAndPassesExceptionsOut);
+    Add(nameof(APredictorServesFourThreadsWithTheTrainersOutputs), APredictorServesFourThreadsWithTheTrainersOutputs);
     Add(nameof(ManyCyclesKeepMemoryFlatAndCollectedObjectsDoNotCrash), ManyCyclesKeepMemoryFlatAndCollectedObjectsDoNotCrash);
     string only = Environment.GetEnvironmentVariable("TRAINKIT_TEST_FILTER");
     int passed = 0, failed = 0;
