@@ -142,7 +142,8 @@ TK_HANDLE(tk_predictor)
 /* ---- Scalar out-params ------------------------------------------------------ */
 %apply int32_t* OUTPUT { int32_t* out_count, int32_t* out_rank, int32_t* out_size, tk_node* out_node };
 %apply int64_t* OUTPUT { int64_t* out_count, int64_t* out_size, int64_t* out_optimizer_steps,
-                         int64_t* out_skipped, int64_t* out_growth_tracker, int64_t* out_bytes };
+                         int64_t* out_skipped, int64_t* out_growth_tracker, int64_t* out_bytes,
+                         int64_t* out_classes };
 %apply double* OUTPUT { double* out_loss, double* out_accuracy, double* out_mean, double* out_std,
                         double* out_scale, double* out_learning_rate, double* out_norm };
 %apply float* OUTPUT { float* out_loss };

@@ -152,6 +152,7 @@ constexpr tk_api table(uint32_t version, uint32_t size) {
       tk_predictor_predict,
       tk_predictor_output_shape,
       tk_predictor_memory,
+      tk_trainer_metric_classes,
   };
 }
 
@@ -161,7 +162,7 @@ constexpr tk_api kApiV2 = table(2, sizeof(tk_api));
 }  // namespace
 
 static_assert(TK_API_VERSION == 2, "regenerate api_table.cc");
-static_assert(sizeof(tk_api) == 141 * sizeof(void*), "regenerate api_table.cc");
+static_assert(sizeof(tk_api) == 142 * sizeof(void*), "regenerate api_table.cc");
 
 extern "C" TK_API const tk_api* tk_get_api(uint32_t version) {
   switch (version) {

@@ -98,10 +98,7 @@ TK_API tk_status tk_trainer_metrics(tk_trainer* trainer, const tk_dataset* datas
       tk::fail(tk::ErrorCode::kInvalidArgument, "set out_metrics->struct_size to sizeof(tk_metrics) (got ",
                out_metrics->struct_size, ")");
     // The views are checked against the model before the pass.
-    const tk::LossKind loss = trainer->trainer->config().loss;
-    const int64_t classes = loss == tk::LossKind::kSoftmaxCrossEntropy ? tk::shape_numel(trainer->trainer->plan().output_shape())
-                            : loss == tk::LossKind::kBceWithLogits   ? 2
-                                                                      : 0;
+    const int64_t classes = tk::metric_classes(*trainer->trainer);
     tk::HostView confusion, per_class;
     if (out_confusion) {
       confusion = to_host_view(out_confusion, "out_confusion");
@@ -149,8 +146,15 @@ TK_API tk_status tk_trainer_metrics(tk_trainer* trainer, const tk_dataset* datas
     full.macro_f1 = classes ? m.macro_f1 : none;
     full.mse = m.mse;
     full.mae = m.mae;
-    full.struct_size = static_cast<uint32_t>(std::min<size_t>(out_metrics->struct_size, sizeof full));
-    std::memcpy(out_metrics, &full, full.struct_size);
+    tk::capi::write_sized(full, out_metrics);
+  });
+}
+
+TK_API tk_status tk_trainer_metric_classes(const tk_trainer* trainer, int64_t* out_classes) {
+  return guarded([&] {
+    require(trainer, "trainer");
+    require(out_classes, "out_classes");
+    *out_classes = tk::metric_classes(*trainer->trainer);
   });
 }
 

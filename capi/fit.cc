@@ -1,5 +1,4 @@
 // tk_fit_*, tk_trainer_fit, cancel and the learning rate of a running trainer.
-#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -8,6 +7,7 @@
 using tk::capi::enum_value;
 using tk::capi::guarded;
 using tk::capi::require;
+using tk::capi::write_sized;
 
 namespace {
 
@@ -28,13 +28,15 @@ void require_struct_size(const Struct* s, const char* name) {
     tk::fail(tk::ErrorCode::kInvalidArgument, "set ", name, "->struct_size to sizeof its type (got ", s->struct_size, ")");
 }
 
-// Copies the fields that fit the caller's struct_size.
-template <typename Struct>
-void write_sized(const Struct& full, Struct* out) {
-  const uint32_t size = static_cast<uint32_t>(std::min<size_t>(out->struct_size, sizeof(Struct)));
-  Struct copy = full;
-  copy.struct_size = size;
-  std::memcpy(out, &copy, size);
+// Applies `change` to a copy of the options' settings and keeps it if each
+// value holds (tk::validate_values); cross-checks, such as a validation set
+// for a validation metric, wait for the fit, whatever order setters come in.
+template <typename Change>
+void update(tk_fit_options* options, const Change& change) {
+  tk::FitConfig config = options->config;
+  change(config);
+  tk::validate_values(config);
+  options->config = std::move(config);
 }
 
 tk_fit_event event_of(const tk::FitLoop& loop) {
@@ -103,8 +105,7 @@ extern "C" {
 TK_API tk_status tk_trainer_set_learning_rate(tk_trainer* trainer, double learning_rate) {
   return guarded([&] {
     require(trainer, "trainer");
-    if (!std::isfinite(learning_rate) || learning_rate < 0)
-      tk::fail(tk::ErrorCode::kInvalidArgument, "the learning rate must be finite and >= 0, got ", learning_rate);
+    // Trainer::set_learning_rate refuses a bad rate before it changes anything.
     trainer->group->for_each([&](tk::Trainer& t) { t.set_learning_rate(learning_rate); });
   });
 }
@@ -144,8 +145,7 @@ TK_API void tk_fit_options_destroy(tk_fit_options* options) { delete options; }
 TK_API tk_status tk_fit_options_set_epochs(tk_fit_options* options, int64_t epochs) {
   return guarded([&] {
     require(options, "options");
-    if (epochs < 1) tk::fail(tk::ErrorCode::kInvalidArgument, "epochs must be >= 1, got ", epochs);
-    options->config.epochs = epochs;
+    update(options, [&](tk::FitConfig& c) { c.epochs = epochs; });
   });
 }
 
@@ -153,10 +153,12 @@ TK_API tk_status tk_fit_options_set_validation(tk_fit_options* options, const tk
                                                int64_t batch_size) {
   return guarded([&] {
     require(options, "options");
-    if (batch_size < 1) tk::fail(tk::ErrorCode::kInvalidArgument, "the validation batch must be >= 1, got ", batch_size);
-    options->validation = dataset ? dataset->dataset : nullptr;
-    options->config.validation = options->validation.get();
-    options->config.validation_batch = batch_size;
+    std::shared_ptr<const tk::Dataset> validation = dataset ? dataset->dataset : nullptr;
+    update(options, [&](tk::FitConfig& c) {
+      c.validation = validation.get();
+      c.validation_batch = batch_size;
+    });
+    options->validation = std::move(validation);
   });
 }
 
@@ -164,17 +166,12 @@ TK_API tk_status tk_fit_options_set_early_stopping(tk_fit_options* options, tk_m
                                                    tk_monitor_mode mode, int64_t patience, double min_delta) {
   return guarded([&] {
     require(options, "options");
-    tk::EarlyStopping rule;
-    rule.enabled = true;
-    rule.watch = watch_of(enum_value(monitor), enum_value(mode), min_delta);
-    rule.patience = patience;
-    // The rule's own values; whether a validation set is there is checked
-    // when the fit starts, whatever order the setters come in.
-    tk::FitConfig config;
-    config.early_stopping = rule;
-    config.early_stopping.watch.monitor = tk::Monitor::kTrainLoss;
-    tk::validate(config);
-    options->config.early_stopping = rule;
+    const tk::Watch watch = watch_of(enum_value(monitor), enum_value(mode), min_delta);
+    update(options, [&](tk::FitConfig& c) {
+      c.early_stopping.enabled = true;
+      c.early_stopping.watch = watch;
+      c.early_stopping.patience = patience;
+    });
   });
 }
 
@@ -183,18 +180,15 @@ TK_API tk_status tk_fit_options_set_reduce_on_plateau(tk_fit_options* options, t
                                                       int64_t cooldown, double min_lr) {
   return guarded([&] {
     require(options, "options");
-    tk::PlateauRule rule;
-    rule.enabled = true;
-    rule.watch = watch_of(enum_value(monitor), enum_value(mode), 0.0);
-    rule.factor = factor;
-    rule.patience = patience;
-    rule.cooldown = cooldown;
-    rule.min_lr = min_lr;
-    tk::FitConfig config;  // the rule alone, as for early stopping
-    config.plateau = rule;
-    config.plateau.watch.monitor = tk::Monitor::kTrainLoss;
-    tk::validate(config);
-    options->config.plateau = rule;
+    const tk::Watch watch = watch_of(enum_value(monitor), enum_value(mode), 0.0);
+    update(options, [&](tk::FitConfig& c) {
+      c.plateau.enabled = true;
+      c.plateau.watch = watch;
+      c.plateau.factor = factor;
+      c.plateau.patience = patience;
+      c.plateau.cooldown = cooldown;
+      c.plateau.min_lr = min_lr;
+    });
   });
 }
 
@@ -203,34 +197,34 @@ TK_API tk_status tk_fit_options_set_keep_best(tk_fit_options* options, const cha
   return guarded([&] {
     require(options, "options");
     const tk::Watch watch = watch_of(enum_value(monitor), enum_value(mode), 0.0);
-    options->config.best_path = path ? path : "";
-    options->config.best_watch = watch;
+    update(options, [&](tk::FitConfig& c) {
+      c.best_path = path ? path : "";
+      c.best_watch = watch;
+    });
   });
 }
 
 TK_API tk_status tk_fit_options_set_keep_last(tk_fit_options* options, const char* prefix, int32_t keep) {
   return guarded([&] {
     require(options, "options");
-    if (prefix && *prefix && keep < 1) tk::fail(tk::ErrorCode::kInvalidArgument, "keep must be >= 1, got ", keep);
-    options->config.last_prefix = prefix ? prefix : "";
-    options->config.keep_last = keep;
+    update(options, [&](tk::FitConfig& c) {
+      c.last_prefix = prefix ? prefix : "";
+      c.keep_last = keep;
+    });
   });
 }
 
 TK_API tk_status tk_fit_options_set_time_budget(tk_fit_options* options, double seconds) {
   return guarded([&] {
     require(options, "options");
-    if (!(std::isfinite(seconds) && seconds >= 0))
-      tk::fail(tk::ErrorCode::kInvalidArgument, "the time budget must be finite and >= 0 seconds, got ", seconds);
-    options->config.time_budget_seconds = seconds;
+    update(options, [&](tk::FitConfig& c) { c.time_budget_seconds = seconds; });
   });
 }
 
 TK_API tk_status tk_fit_options_set_step_events(tk_fit_options* options, int64_t every) {
   return guarded([&] {
     require(options, "options");
-    if (every < 0) tk::fail(tk::ErrorCode::kInvalidArgument, "step events every N steps needs N >= 0, got ", every);
-    options->config.step_event_every = every;
+    update(options, [&](tk::FitConfig& c) { c.step_event_every = every; });
   });
 }
 

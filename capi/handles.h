@@ -2,6 +2,7 @@
 // exceptions into a tk_status plus the thread-local message.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstring>
@@ -77,6 +78,14 @@ int32_t enum_value(const Enum& value) {
   return raw;
 }
 
+// The core's loss for a C tk_loss; kInvalidArgument for a value tk_loss lacks.
+inline LossKind loss_kind(const tk_loss& loss) {
+  const int32_t value = enum_value(loss);
+  if (value < TK_LOSS_SOFTMAX_CROSS_ENTROPY || value > TK_LOSS_BCE_WITH_LOGITS)
+    fail(ErrorCode::kInvalidArgument, "unknown loss ", value);
+  return static_cast<LossKind>(value);
+}
+
 // Records the message (prefix + detail); never throws, even out of memory.
 void set_last_error(const char* prefix, const char* detail) noexcept;
 
@@ -119,6 +128,16 @@ void cancellable(tk_trainer* trainer, const Body& body) {
     if (e.code() == ErrorCode::kCancelled) trainer->cancel.store(false);
     throw;
   }
+}
+
+// Copies into a caller's size-versioned struct the fields its struct_size
+// covers (a host built against an older header passes a smaller struct).
+template <typename Struct>
+void write_sized(const Struct& full, Struct* out) {
+  const uint32_t size = static_cast<uint32_t>(std::min<size_t>(out->struct_size, sizeof(Struct)));
+  Struct copy = full;
+  copy.struct_size = size;
+  std::memcpy(out, &copy, size);
 }
 
 // Checks a C view (dtype, rank, extents, strides) and converts it.

@@ -2,19 +2,9 @@
 #include "capi/handles.h"
 #include "core/api/checkpoint.h"
 
-using tk::capi::enum_value;
 using tk::capi::guarded;
 using tk::capi::require;
 using tk::capi::to_host_view;
-
-namespace {
-
-void check_threads(int32_t threads) {
-  if (threads < 0 || threads > tk::kMaxThreads)
-    tk::fail(tk::ErrorCode::kInvalidArgument, "threads must be in [0, ", tk::kMaxThreads, "], got ", threads);
-}
-
-}  // namespace
 
 extern "C" {
 
@@ -22,7 +12,6 @@ TK_API tk_status tk_predictor_create(const tk_trainer* trainer, int32_t threads,
   return guarded([&] {
     require(trainer, "trainer");
     require(out_predictor, "out_predictor");
-    check_threads(threads);
     auto handle = std::make_unique<tk_predictor>();
     handle->predictor = std::make_unique<tk::Predictor>(*trainer->trainer, threads);
     *out_predictor = handle.release();
@@ -35,13 +24,10 @@ TK_API tk_status tk_predictor_load(const tk_model* model, tk_loss loss, const ch
     require(model, "model");
     require(weights_path, "weights_path");
     require(out_predictor, "out_predictor");
-    check_threads(threads);
-    if (enum_value(loss) < TK_LOSS_SOFTMAX_CROSS_ENTROPY || enum_value(loss) > TK_LOSS_BCE_WITH_LOGITS)
-      tk::fail(tk::ErrorCode::kInvalidArgument, "unknown loss ", enum_value(loss));
     // The file is read and checked by a plain CPU trainer (SGD: no moments),
     // which is gone once the predictor has copied the weights.
     tk::TrainerConfig config;
-    config.loss = static_cast<tk::LossKind>(enum_value(loss));
+    config.loss = tk::capi::loss_kind(loss);
     config.device = tk::kDeviceCpu;
     config.threads = threads;
     tk::Trainer reader(model->model.graph(), config);

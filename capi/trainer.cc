@@ -24,10 +24,8 @@ TK_API tk_status tk_trainer_create(const tk_model* model, tk_loss loss, const tk
   return guarded([&] {
     require(model, "model");
     require(out_trainer, "out_trainer");
-    if (enum_value(loss) < TK_LOSS_SOFTMAX_CROSS_ENTROPY || enum_value(loss) > TK_LOSS_BCE_WITH_LOGITS)
-      tk::fail(tk::ErrorCode::kInvalidArgument, "unknown loss ", enum_value(loss));
     tk::TrainerConfig config = options ? options->config : tk::TrainerConfig{};
-    config.loss = static_cast<tk::LossKind>(enum_value(loss));
+    config.loss = tk::capi::loss_kind(loss);
     auto handle = std::make_unique<tk_trainer>();
     handle->session = std::make_unique<tk::TrainingGroup>(model->model, config,
                                                           options ? options->distributed : tk::DistributedOptions{});
@@ -56,7 +54,6 @@ namespace {
 void write_report(const tk::StepResult& result, int64_t optimizer_steps, tk_step_report* out_report) {
   tk_step_report report;
   std::memset(&report, 0, sizeof(report));
-  report.struct_size = static_cast<uint32_t>(std::min<size_t>(out_report->struct_size, sizeof(report)));
   report.applied = result.applied;
   report.skipped = result.skipped;
   report.loss = static_cast<float>(result.loss);
@@ -64,7 +61,7 @@ void write_report(const tk::StepResult& result, int64_t optimizer_steps, tk_step
   report.learning_rate = result.learning_rate;
   report.grad_norm = result.grad_norm;
   report.step = optimizer_steps;
-  std::memcpy(out_report, &report, report.struct_size);
+  tk::capi::write_sized(report, out_report);
 }
 
 void require_report_size(const tk_step_report* out_report) {

@@ -724,10 +724,12 @@ typedef struct tk_metrics {
 /* out_confusion (optional): [classes, classes] (rows: true class, columns:
  * predicted), i32, f32 or f64; out_per_class (optional): [3, classes], precision,
  * recall and F1 rows, a float dtype. Views that do not fit are refused before
- * anything is written; call with NULL views first to learn `classes`. */
+ * anything is written; tk_trainer_metric_classes gives `classes`. */
 TK_API tk_status tk_trainer_metrics(tk_trainer* trainer, const tk_dataset* dataset, int64_t batch_size,
                                     int32_t top_k, tk_metrics* out_metrics, tk_tensor_view* out_confusion,
                                     tk_tensor_view* out_per_class);
+/* The `classes` tk_trainer_metrics counts for this trainer, to size its views. */
+TK_API tk_status tk_trainer_metric_classes(const tk_trainer* trainer, int64_t* out_classes);
 
 /* An inference-only handle: the weights and non-trainable state once, in f32
  * on the CPU, and no gradients or optimizer moments; activations are planned
@@ -921,6 +923,7 @@ typedef struct tk_api {
   tk_status (*predictor_predict)(tk_predictor*, const tk_tensor_view*, int32_t, tk_tensor_view*);
   tk_status (*predictor_output_shape)(const tk_predictor*, int32_t*, int64_t*);
   tk_status (*predictor_memory)(const tk_predictor*, int64_t*);
+  tk_status (*trainer_metric_classes)(const tk_trainer*, int64_t*);
   /* Append new entries here, never above. */
 } tk_api;
 

@@ -18,8 +18,8 @@ int evaluate(const EvalOptions& o) {
   tk_metrics m;
   std::memset(&m, 0, sizeof m);
   m.struct_size = sizeof m;
-  check(tk_trainer_metrics(trainer.get(), dataset.get(), o.batch, 1, &m, nullptr, nullptr), "metrics");
-  const int64_t classes = m.classes;
+  int64_t classes = 0;
+  check(tk_trainer_metric_classes(trainer.get(), &classes), "metrics");
   const int top_k = static_cast<int>(std::min<int64_t>(o.top_k, classes > 0 ? classes : 1));
   std::vector<double> confusion(static_cast<size_t>(classes * classes)), per_class(static_cast<size_t>(3 * classes));
   int64_t confusion_shape[2] = {classes, classes}, per_class_shape[2] = {3, classes};

@@ -23,10 +23,14 @@ tk_loss loss_from_name(const std::string& name) {
   throw CliError("unknown loss '" + name + "' (cross-entropy, mse or bce)");
 }
 
-void save_model_dir(const std::string& dir, const tk_model* model, tk_trainer* trainer, const ModelInfo& info) {
+void make_dir(const std::string& dir) {
   std::error_code error;
   std::filesystem::create_directories(dir, error);
   if (error) throw CliError("cannot make '" + dir + "': " + error.message());
+}
+
+void save_model_dir(const std::string& dir, const tk_model* model, tk_trainer* trainer, const ModelInfo& info) {
+  make_dir(dir);
   check(tk_model_save_spec(model, (dir + "/spec.json").c_str()), "saving the model spec");
   check(tk_trainer_export_weights(trainer, (dir + "/weights.safetensors").c_str(), TK_DTYPE_F32), "saving the weights");
   const nlohmann::json preprocess = {

@@ -17,6 +17,9 @@ struct ModelInfo {
   std::string label_column;
 };
 
+// Makes `dir` and its parents (nothing if it is there).
+void make_dir(const std::string& dir);
+
 void save_model_dir(const std::string& dir, const tk_model* model, tk_trainer* trainer, const ModelInfo& info);
 // A trainer holding the folder's weights, for evaluation and prediction.
 Trainer load_model_dir(const std::string& dir, int threads, ModelInfo* info);

@@ -6,7 +6,6 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <string>
 
 #include "cli/commands.h"
@@ -61,12 +60,6 @@ tk_precision precision_from(const std::string& name) {
   if (name == "fp16") return TK_PRECISION_FP16;
   if (name == "bf16") return TK_PRECISION_BF16;
   throw CliError("unknown precision '" + name + "' (fp32, fp16 or bf16)");
-}
-
-void make_dir(const std::string& dir) {
-  std::error_code error;
-  std::filesystem::create_directories(dir, error);
-  if (error) throw CliError("cannot make '" + dir + "': " + error.message());
 }
 
 const char* end_text(int32_t end) {

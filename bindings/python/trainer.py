@@ -117,8 +117,7 @@ class Trainer(Handle):
     def metrics(self, dataset: Dataset, batch_size: int = 1000, top_k: int = 5) -> Metrics:
         """Metrics over the dataset; top_k is capped at the number of classes."""
         m = capi.Metrics()
-        call(capi.tk_trainer_metrics, self.handle, dataset.handle, extent(batch_size, "batch_size"), 1, m, None, None)
-        classes = int(m.classes)
+        classes = int(call(capi.tk_trainer_metric_classes, self.handle))
         confusion = np.zeros((classes, classes), dtype=np.float64)
         per_class = np.zeros((3, classes), dtype=np.float64)
         k = max(1, min(int(top_k), classes)) if classes else 1

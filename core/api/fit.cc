@@ -15,12 +15,16 @@ namespace {
 
 bool needs_validation(Monitor monitor) { return monitor != Monitor::kTrainLoss; }
 
-void check_watch(const Watch& w, const char* what, const FitConfig& config) {
+// The watch's own values; whether its metric has data is validate()'s to check.
+void check_watch(const Watch& w, const char* what) {
   const int monitor = static_cast<int>(w.monitor), mode = static_cast<int>(w.mode);
   if (monitor < 0 || monitor > 2) fail(ErrorCode::kInvalidArgument, what, ": unknown metric ", monitor);
   if (mode < 0 || mode > 2) fail(ErrorCode::kInvalidArgument, what, ": unknown mode ", mode);
   if (!(std::isfinite(w.min_delta) && w.min_delta >= 0))
     fail(ErrorCode::kInvalidArgument, what, ": min_delta must be finite and >= 0, got ", w.min_delta);
+}
+
+void require_validation(const Watch& w, const char* what, const FitConfig& config) {
   if (needs_validation(w.monitor) && !config.validation)
     fail(ErrorCode::kInvalidArgument, what, " watches a validation metric, but the fit has no validation dataset");
 }
@@ -42,19 +46,18 @@ bool Watch::improves(double value, double best) const {
   return maximises() ? value > best + min_delta : value < best - min_delta;
 }
 
-void validate(const FitConfig& c) {
+void validate_values(const FitConfig& c) {
   if (c.epochs < 1) fail(ErrorCode::kInvalidArgument, "epochs must be >= 1, got ", c.epochs);
   if (c.validation_batch < 1)
     fail(ErrorCode::kInvalidArgument, "the validation batch must be >= 1, got ", c.validation_batch);
-  if (c.validation && c.validation->size() == 0) fail(ErrorCode::kInvalidArgument, "the validation dataset is empty");
   if (c.early_stopping.enabled) {
-    check_watch(c.early_stopping.watch, "early stopping", c);
+    check_watch(c.early_stopping.watch, "early stopping");
     if (c.early_stopping.patience < 0)
       fail(ErrorCode::kInvalidArgument, "early stopping: patience must be >= 0, got ", c.early_stopping.patience);
   }
   if (c.plateau.enabled) {
     const PlateauRule& p = c.plateau;
-    check_watch(p.watch, "reduce-on-plateau", c);
+    check_watch(p.watch, "reduce-on-plateau");
     if (!(p.factor > 0 && p.factor < 1))
       fail(ErrorCode::kInvalidArgument, "reduce-on-plateau: the factor must be in (0, 1), got ", p.factor);
     if (p.patience < 0 || p.cooldown < 0)
@@ -62,13 +65,21 @@ void validate(const FitConfig& c) {
     if (!(std::isfinite(p.min_lr) && p.min_lr >= 0))
       fail(ErrorCode::kInvalidArgument, "reduce-on-plateau: min_lr must be finite and >= 0, got ", p.min_lr);
   }
-  if (!c.best_path.empty()) check_watch(c.best_watch, "keep-best", c);
+  if (!c.best_path.empty()) check_watch(c.best_watch, "keep-best");
   if (!c.last_prefix.empty() && c.keep_last < 1)
     fail(ErrorCode::kInvalidArgument, "keep-last: keep must be >= 1, got ", c.keep_last);
   if (!(std::isfinite(c.time_budget_seconds) && c.time_budget_seconds >= 0))
     fail(ErrorCode::kInvalidArgument, "the time budget must be finite and >= 0 seconds, got ", c.time_budget_seconds);
   if (c.step_event_every < 0)
     fail(ErrorCode::kInvalidArgument, "step events every N steps needs N >= 0, got ", c.step_event_every);
+}
+
+void validate(const FitConfig& c) {
+  validate_values(c);
+  if (c.validation && c.validation->size() == 0) fail(ErrorCode::kInvalidArgument, "the validation dataset is empty");
+  if (c.early_stopping.enabled) require_validation(c.early_stopping.watch, "early stopping", c);
+  if (c.plateau.enabled) require_validation(c.plateau.watch, "reduce-on-plateau", c);
+  if (!c.best_path.empty()) require_validation(c.best_watch, "keep-best", c);
 }
 
 FitLoop::FitLoop(ReplicatedTrainer& trainer, Batcher& batcher, const FitConfig& config,
@@ -113,13 +124,7 @@ void FitLoop::stop() {
   if (report_.end == FitEnd::kRunning) finish(FitEnd::kStopped);
 }
 
-bool FitLoop::next() {
-  if (report_.end != FitEnd::kRunning) return false;
-  // An epoch's end decided before its files failed to write.
-  if (pending_end_ != FitEnd::kRunning) {
-    finish(pending_end_);
-    return false;
-  }
+bool FitLoop::ends_before_step() {
   if (cancel_ && cancel_->load(std::memory_order_relaxed)) {
     finish(FitEnd::kCancelled);
     fail(ErrorCode::kCancelled, "the fit was cancelled at optimizer step ", trainer_.optimizer_steps(),
@@ -127,12 +132,23 @@ bool FitLoop::next() {
   }
   if (batcher_.epoch() >= config_.epochs) {
     finish(FitEnd::kCompleted);
-    return false;
+    return true;
   }
   if (config_.time_budget_seconds > 0 && elapsed() >= config_.time_budget_seconds) {
     finish(FitEnd::kTimeBudget);
+    return true;
+  }
+  return false;
+}
+
+bool FitLoop::next() {
+  if (report_.end != FitEnd::kRunning) return false;
+  // An epoch's end decided before its files failed to write.
+  if (pending_end_ != FitEnd::kRunning) {
+    finish(pending_end_);
     return false;
   }
+  if (ends_before_step()) return false;
   if (!epoch_open_) {
     epoch_open_ = true;
     // A fit resumed mid-epoch goes on with the sums its checkpoint kept.
@@ -148,7 +164,7 @@ bool FitLoop::next() {
         end_epoch();
       } catch (const Error& e) {
         // A cancel during validation ends the fit as one between steps does.
-        if (e.code() == ErrorCode::kCancelled) report_.end = FitEnd::kCancelled;
+        if (e.code() == ErrorCode::kCancelled) finish(FitEnd::kCancelled);
         throw;
       }
       kind_ = FitEventKind::kEpoch;
@@ -176,8 +192,7 @@ bool FitLoop::next() {
       kind_ = FitEventKind::kStep;
       return true;
     }
-    if (cancel_ && cancel_->load(std::memory_order_relaxed)) return next();  // reports the cancel
-    if (config_.time_budget_seconds > 0 && elapsed() >= config_.time_budget_seconds) return next();
+    if (ends_before_step()) return false;
   }
 }
 

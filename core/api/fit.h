@@ -67,6 +67,9 @@ struct FitConfig {
   int64_t step_event_every = 1;    // a step event every N steps (0: none)
 };
 
+// Each value on its own (what a setter can check before the rest is set)...
+void validate_values(const FitConfig& config);
+// ...and the whole: also that watched validation metrics have a validation set.
 void validate(const FitConfig& config);
 
 enum class FitEventKind : int32_t { kStep = 1, kEpoch = 2 };
@@ -135,6 +138,8 @@ class FitLoop {
  private:
   double elapsed() const;
   void finish(FitEnd end);
+  // Ends the fit when it is cancelled (throws kCancelled), complete or out of time.
+  bool ends_before_step();
   // The epoch's end: evaluation, watches, checkpoints; fills epoch_.
   void end_epoch();
   double watched(const Watch& watch) const;

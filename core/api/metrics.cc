@@ -37,6 +37,15 @@ void per_class_scores(Metrics* m) {
 
 }  // namespace
 
+int64_t metric_classes(const Trainer& trainer) {
+  switch (trainer.config().loss) {
+    case LossKind::kSoftmaxCrossEntropy: return shape_numel(trainer.plan().output_shape());
+    case LossKind::kBceWithLogits: return 2;
+    case LossKind::kMse: return 0;
+  }
+  return 0;
+}
+
 Metrics compute_metrics(Trainer& trainer, const Dataset& dataset, int64_t batch_size, int top_k,
                         const std::atomic<bool>* cancel) {
   if (batch_size <= 0) fail(ErrorCode::kInvalidArgument, "batch size must be > 0, got ", batch_size);
@@ -47,12 +56,9 @@ Metrics compute_metrics(Trainer& trainer, const Dataset& dataset, int64_t batch_
   const int64_t width = shape_numel(output_shape);
   Metrics m;
   m.top_k = top_k;
-  if (loss == LossKind::kSoftmaxCrossEntropy) {
-    m.classes = width;
-    if (top_k > width) fail(ErrorCode::kInvalidArgument, "top_k is ", top_k, ", the model has ", width, " classes");
-  } else if (loss == LossKind::kBceWithLogits) {
-    m.classes = 2;
-  }
+  m.classes = metric_classes(trainer);
+  if (loss == LossKind::kSoftmaxCrossEntropy && top_k > width)
+    fail(ErrorCode::kInvalidArgument, "top_k is ", top_k, ", the model has ", width, " classes");
   m.confusion.assign(m.classes * m.classes, 0);
   int64_t top_k_hits = 0, value_count = 0;
   double squares = 0, absolutes = 0;
@@ -63,12 +69,13 @@ Metrics compute_metrics(Trainer& trainer, const Dataset& dataset, int64_t batch_
     const int64_t count = std::min(batch_size, dataset.size() - begin);
     const HostView features = dataset.feature_view(begin, count);
     const HostView targets = dataset.target_view(begin, count);
-    const Evaluation part = trainer.evaluate(features, targets);
-    m.loss += trainer.config().reduction == Reduction::kMean ? part.loss * count : part.loss;
     outputs.resize(static_cast<size_t>(count * width));
     Shape out_shape = {count};
     out_shape.insert(out_shape.end(), output_shape.begin(), output_shape.end());
-    trainer.predict(features, false, {outputs.data(), DType::kF32, out_shape, {}});
+    // One forward gives the loss and the outputs the other metrics read.
+    const HostView out{outputs.data(), DType::kF32, out_shape, {}};
+    const Evaluation part = trainer.evaluate(features, targets, &out);
+    m.loss += trainer.config().reduction == Reduction::kMean ? part.loss * count : part.loss;
     for (int64_t i = 0; i < count; ++i) {
       const float* row = outputs.data() + i * width;
       if (loss == LossKind::kSoftmaxCrossEntropy) {

@@ -28,6 +28,10 @@ struct Metrics {
   double mse = 0, mae = 0;
 };
 
+// The classes metrics count for this trainer's loss: the output's width for
+// softmax cross-entropy, 2 (no / yes per element) for BCE, 0 for MSE.
+int64_t metric_classes(const Trainer& trainer);
+
 // One pass over `dataset` in batches. top_k >= 1; `cancel` as Trainer::evaluate's.
 Metrics compute_metrics(Trainer& trainer, const Dataset& dataset, int64_t batch_size, int top_k,
                         const std::atomic<bool>* cancel);

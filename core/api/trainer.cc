@@ -444,13 +444,15 @@ StepResult Trainer::wait() {
   return last_result_;
 }
 
-Evaluation Trainer::evaluate(const HostView& inputs, const HostView& targets) {
+Evaluation Trainer::evaluate(const HostView& inputs, const HostView& targets, const HostView* outputs) {
   wait_for_queued_steps();
   plan_->check_batch(inputs, &targets);
+  if (outputs) plan_->check_predictions(inputs.shape[0], false, *outputs);
   plan_->reserve(inputs.shape[0]);
   plan_->load_batch(inputs, &targets);
   Evaluation result;
   result.loss = plan_->forward(params_.data(), false, config_.seed, 0, 0.0, half_params(), state_.data());
+  if (outputs) plan_->store_output(false, *outputs);
   result.samples = inputs.shape[0];
   result.judged = plan_->predictions_per_batch();
   result.correct = result.judged ? plan_->count_correct() : 0;

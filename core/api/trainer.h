@@ -138,7 +138,9 @@ class Trainer {
   bool decides_on_device() const;
   // Steps replayed from a recording so far (CUDA graphs).
   int64_t replayed_steps() const { return replayed_steps_; }
-  Evaluation evaluate(const HostView& inputs, const HostView& targets);
+  // With `outputs`, the same forward also writes the batch's logits there
+  // (checked as predict() checks them).
+  Evaluation evaluate(const HostView& inputs, const HostView& targets, const HostView* outputs = nullptr);
   // Over a whole dataset in batches; the mean loss is over all samples.
   // `cancel`, when set (from any thread), ends it between batches with kCancelled.
   Evaluation evaluate(const Dataset& dataset, int64_t batch_size, const std::atomic<bool>* cancel = nullptr);

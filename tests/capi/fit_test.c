@@ -118,6 +118,36 @@ static tk_fit_options* options_with(recorder* r, int64_t epochs) {
   return o;
 }
 
+/* What most tests start from: the training and validation sets, a trainer,
+ * its batcher, a recorder and fit options (calling the recorder or not). */
+typedef struct {
+  tk_dataset *train, *validation;
+  tk_trainer* trainer;
+  tk_batcher* batcher;
+  recorder* rec;
+  tk_fit_options* options;
+} fixture;
+
+static fixture open_fixture(double lr, int64_t epochs, int recorded) {
+  fixture f;
+  f.train = dataset_of(labels);
+  f.validation = dataset_of(shifted_labels);
+  f.trainer = make_trainer(lr);
+  f.batcher = make_batcher(f.train);
+  f.rec = calloc(1, sizeof *f.rec);
+  f.options = options_with(recorded ? f.rec : NULL, epochs);
+  return f;
+}
+
+static void close_fixture(fixture* f) {
+  tk_fit_options_destroy(f->options);
+  free(f->rec);
+  tk_batcher_destroy(f->batcher);
+  tk_trainer_destroy(f->trainer);
+  tk_dataset_destroy(f->train);
+  tk_dataset_destroy(f->validation);
+}
+
 static tk_fit_report new_report(void) {
   tk_fit_report report;
   memset(&report, 0, sizeof report);
@@ -128,11 +158,11 @@ static tk_fit_report new_report(void) {
 /* ---- Tests ------------------------------------------------------------------ */
 
 static void test_events_in_order(void) {
-  tk_dataset* d = dataset_of(labels);
-  tk_trainer* t = make_trainer(1e-2);
-  tk_batcher* b = make_batcher(d);
-  recorder* r = calloc(1, sizeof *r);
-  tk_fit_options* o = options_with(r, 3);
+  fixture fx = open_fixture(1e-2, 3, 1);
+  tk_trainer* t = fx.trainer;
+  tk_batcher* b = fx.batcher;
+  recorder* r = fx.rec;
+  tk_fit_options* o = fx.options;
   tk_fit_report report = new_report();
   int i, epoch, step, in_order = 1;
   int64_t steps = 0;
@@ -165,19 +195,15 @@ static void test_events_in_order(void) {
   EXPECT(r->count == 4);
   EXPECT(r->events[0].batch == 2 && r->events[1].batch == 4 && r->events[2].batch == 5 &&
          r->events[3].kind == TK_FIT_EVENT_EPOCH);
-  tk_fit_options_destroy(o);
-  free(r);
-  tk_batcher_destroy(b);
-  tk_trainer_destroy(t);
-  tk_dataset_destroy(d);
+  close_fixture(&fx);
 }
 
 static void test_stop_and_abort(void) {
-  tk_dataset* d = dataset_of(labels);
-  tk_trainer* t = make_trainer(1e-2);
-  tk_batcher* b = make_batcher(d);
-  recorder* r = calloc(1, sizeof *r);
-  tk_fit_options* o = options_with(r, 3);
+  fixture fx = open_fixture(1e-2, 3, 1);
+  tk_trainer* t = fx.trainer;
+  tk_batcher* b = fx.batcher;
+  recorder* r = fx.rec;
+  tk_fit_options* o = fx.options;
   tk_fit_report report = new_report();
   int64_t steps = 0;
   float before[200], after[200];
@@ -206,11 +232,7 @@ static void test_stop_and_abort(void) {
   copy_params(t, after, count);
   EXPECT(report.end == TK_FIT_COMPLETED && report.steps == 6);
   EXPECT(memcmp(before, after, (size_t)count * sizeof(float)) != 0);
-  tk_fit_options_destroy(o);
-  free(r);
-  tk_batcher_destroy(b);
-  tk_trainer_destroy(t);
-  tk_dataset_destroy(d);
+  close_fixture(&fx);
 }
 
 typedef struct {
@@ -228,11 +250,12 @@ static void* cancel_later(void* arg) {
 }
 
 static void test_cancel(void) {
-  tk_dataset* d = dataset_of(labels);
-  tk_trainer* t = make_trainer(1e-2);
-  tk_batcher* b = make_batcher(d);
-  recorder* r = calloc(1, sizeof *r);
-  tk_fit_options* o = options_with(r, 1000);
+  fixture fx = open_fixture(1e-2, 1000, 1);
+  tk_dataset* d = fx.train;
+  tk_trainer* t = fx.trainer;
+  tk_batcher* b = fx.batcher;
+  recorder* r = fx.rec;
+  tk_fit_options* o = fx.options;
   tk_fit_report report = new_report();
   pthread_t thread;
   canceller c;
@@ -260,11 +283,7 @@ static void test_cancel(void) {
   EXPECT_STATUS(tk_trainer_clear_cancel(t), TK_OK);
   EXPECT_STATUS(tk_trainer_evaluate_dataset(t, d, 8, &loss, &accuracy), TK_OK);
   EXPECT_STATUS(tk_trainer_cancel(NULL), TK_ERROR_NULL_ARGUMENT);
-  tk_fit_options_destroy(o);
-  free(r);
-  tk_batcher_destroy(b);
-  tk_trainer_destroy(t);
-  tk_dataset_destroy(d);
+  close_fixture(&fx);
 }
 
 /* An evaluation long enough (200000 samples, one per batch) to be cancelled
@@ -301,12 +320,12 @@ static void test_cancel_evaluation(void) {
 /* Training on `labels` while validating on `shifted_labels`: the validation
  * loss rises from the first epoch on. */
 static void test_early_stopping_and_keep_best(const char* dir) {
-  tk_dataset* train = dataset_of(labels);
-  tk_dataset* val = dataset_of(shifted_labels);
-  tk_trainer* t = make_trainer(3e-2);
-  tk_batcher* b = make_batcher(train);
-  recorder* r = calloc(1, sizeof *r);
-  tk_fit_options* o = options_with(r, 20);
+  fixture fx = open_fixture(3e-2, 20, 1);
+  tk_dataset* val = fx.validation;
+  tk_trainer* t = fx.trainer;
+  tk_batcher* b = fx.batcher;
+  recorder* r = fx.rec;
+  tk_fit_options* o = fx.options;
   tk_fit_report report = new_report();
   char best[1024];
   double loss = 0, accuracy = 0;
@@ -348,23 +367,18 @@ static void test_early_stopping_and_keep_best(const char* dir) {
   copy_params(fresh, loaded, count);
   EXPECT(memcmp(kept, loaded, (size_t)count * sizeof(float)) == 0);
   tk_trainer_destroy(fresh);
-  tk_fit_options_destroy(o);
-  free(r);
-  tk_batcher_destroy(b);
-  tk_trainer_destroy(t);
-  tk_dataset_destroy(train);
-  tk_dataset_destroy(val);
+  close_fixture(&fx);
 }
 
 /* Keep-best also holds when a fit is stopped mid-epoch; reduce-on-plateau
  * with cooldown 1 and patience 1 reduces every epoch, as Keras' does. */
 static void test_keep_best_on_stop_and_cooldown(const char* dir) {
-  tk_dataset* train = dataset_of(labels);
-  tk_dataset* val = dataset_of(shifted_labels);
-  tk_trainer* t = make_trainer(3e-2);
-  tk_batcher* b = make_batcher(train);
-  recorder* r = calloc(1, sizeof *r);
-  tk_fit_options* o = options_with(r, 20);
+  fixture fx = open_fixture(3e-2, 20, 1);
+  tk_dataset* val = fx.validation;
+  tk_trainer* t = fx.trainer;
+  tk_batcher* b = fx.batcher;
+  recorder* r = fx.rec;
+  tk_fit_options* o = fx.options;
   tk_fit_report report = new_report();
   char best[1024];
   double loss = 0, accuracy = 0;
@@ -384,12 +398,7 @@ static void test_keep_best_on_stop_and_cooldown(const char* dir) {
   EXPECT(r->events[STEPS_PER_EPOCH].learning_rate == 3e-2);
   EXPECT(fabs(r->events[2 * STEPS_PER_EPOCH + 1].learning_rate - 1.5e-2) < 1e-15);
   EXPECT(fabs(r->events[3 * STEPS_PER_EPOCH + 2].learning_rate - 7.5e-3) < 1e-15);
-  tk_fit_options_destroy(o);
-  free(r);
-  tk_batcher_destroy(b);
-  tk_trainer_destroy(t);
-  tk_dataset_destroy(train);
-  tk_dataset_destroy(val);
+  close_fixture(&fx);
 }
 
 /* A fit stopped mid-epoch, saved, loaded into a fresh trainer and batcher and
@@ -450,11 +459,11 @@ static void test_resume_mid_fit(const char* dir) {
 }
 
 static void test_time_budget_and_keep_last(const char* dir) {
-  tk_dataset* d = dataset_of(labels);
-  tk_trainer* t = make_trainer(1e-2);
-  tk_batcher* b = make_batcher(d);
-  recorder* r = calloc(1, sizeof *r);
-  tk_fit_options* o = options_with(r, 1000);
+  fixture fx = open_fixture(1e-2, 1000, 1);
+  tk_trainer* t = fx.trainer;
+  tk_batcher* b = fx.batcher;
+  recorder* r = fx.rec;
+  tk_fit_options* o = fx.options;
   tk_fit_report report = new_report();
   char prefix[1024], name[1100];
   FILE* f;
@@ -479,19 +488,15 @@ static void test_time_budget_and_keep_last(const char* dir) {
   EXPECT(kept == (report.epochs_completed < 2 ? report.epochs_completed : 2));
   EXPECT_STATUS(tk_fit_options_set_time_budget(o, -1), INVALID_ARG);
   EXPECT_STATUS(tk_fit_options_set_time_budget(o, NAN), INVALID_ARG);
-  tk_fit_options_destroy(o);
-  free(r);
-  tk_batcher_destroy(b);
-  tk_trainer_destroy(t);
-  tk_dataset_destroy(d);
+  close_fixture(&fx);
 }
 
 /* The event stream the bindings use: the same fit, one event per call. */
 static void test_event_stream(void) {
-  tk_dataset* d = dataset_of(labels);
-  tk_trainer* t = make_trainer(1e-2);
-  tk_batcher* b = make_batcher(d);
-  tk_fit_options* o = options_with(NULL, 2);
+  fixture fx = open_fixture(1e-2, 2, 0);
+  tk_trainer* t = fx.trainer;
+  tk_batcher* b = fx.batcher;
+  tk_fit_options* o = fx.options;
   tk_fit* fit = NULL;
   tk_fit_event event;
   tk_fit_report report = new_report();
@@ -516,10 +521,7 @@ static void test_event_stream(void) {
   EXPECT_STATUS(tk_fit_next(fit, &event, &has), INVALID_ARG);
   tk_fit_destroy(fit);
   tk_fit_destroy(NULL);
-  tk_fit_options_destroy(o);
-  tk_batcher_destroy(b);
-  tk_trainer_destroy(t);
-  tk_dataset_destroy(d);
+  close_fixture(&fx);
 }
 
 static void test_set_learning_rate(void) {
@@ -554,10 +556,11 @@ static void test_set_learning_rate(void) {
 }
 
 static void test_metrics(void) {
-  tk_dataset* d = dataset_of(labels);
-  tk_trainer* t = make_trainer(3e-2);
-  tk_batcher* b = make_batcher(d);
-  tk_fit_options* o = options_with(NULL, 5);
+  fixture fx = open_fixture(3e-2, 5, 0);
+  tk_dataset* d = fx.train;
+  tk_trainer* t = fx.trainer;
+  tk_batcher* b = fx.batcher;
+  tk_fit_options* o = fx.options;
   tk_metrics m;
   double confusion[CLASSES * CLASSES], per_class[3 * CLASSES], wrong[4], loss, accuracy, f1_mean = 0;
   int32_t int_confusion[CLASSES * CLASSES];
@@ -618,10 +621,7 @@ static void test_metrics(void) {
   EXPECT(m.samples == -5);
   m.struct_size = 0;
   EXPECT_STATUS(tk_trainer_metrics(t, d, 8, 1, &m, NULL, NULL), INVALID_ARG);
-  tk_fit_options_destroy(o);
-  tk_batcher_destroy(b);
-  tk_trainer_destroy(t);
-  tk_dataset_destroy(d);
+  close_fixture(&fx);
 }
 
 /* An MSE model's metrics: MSE and MAE against the predictions, no classes. */
