@@ -140,12 +140,14 @@ TK_HANDLE(tk_fit)
 TK_HANDLE(tk_predictor)
 
 /* ---- Scalar out-params ------------------------------------------------------ */
-%apply int32_t* OUTPUT { int32_t* out_count, int32_t* out_rank, int32_t* out_size, tk_node* out_node };
+%apply int32_t* OUTPUT { int32_t* out_count, int32_t* out_rank, int32_t* out_size, tk_node* out_node,
+                         int32_t* out_frozen };
 %apply int64_t* OUTPUT { int64_t* out_count, int64_t* out_size, int64_t* out_optimizer_steps,
                          int64_t* out_skipped, int64_t* out_growth_tracker, int64_t* out_bytes,
-                         int64_t* out_classes };
+                         int64_t* out_classes, int64_t* out_matched };
 %apply double* OUTPUT { double* out_loss, double* out_accuracy, double* out_mean, double* out_std,
-                        double* out_scale, double* out_learning_rate, double* out_norm };
+                        double* out_scale, double* out_learning_rate, double* out_norm,
+                        double* out_lr_scale, double* out_weight_decay };
 %apply float* OUTPUT { float* out_loss };
 #if defined(SWIGJAVA)
 %apply long long* OUTPUT { size_t* out_length };

@@ -153,6 +153,12 @@ constexpr tk_api table(uint32_t version, uint32_t size) {
       tk_predictor_output_shape,
       tk_predictor_memory,
       tk_trainer_metric_classes,
+      tk_trainer_freeze,
+      tk_trainer_unfreeze,
+      tk_trainer_set_param_group,
+      tk_trainer_parameter_settings,
+      tk_trainer_options_set_decay_bias_and_norm,
+      tk_trainer_memory,
   };
 }
 
@@ -162,7 +168,7 @@ constexpr tk_api kApiV2 = table(2, sizeof(tk_api));
 }  // namespace
 
 static_assert(TK_API_VERSION == 2, "regenerate api_table.cc");
-static_assert(sizeof(tk_api) == 142 * sizeof(void*), "regenerate api_table.cc");
+static_assert(sizeof(tk_api) == 148 * sizeof(void*), "regenerate api_table.cc");
 
 extern "C" TK_API const tk_api* tk_get_api(uint32_t version) {
   switch (version) {

@@ -105,6 +105,14 @@ TK_API tk_status tk_trainer_options_set_sync_batch_norm(tk_trainer_options* opti
   });
 }
 
+TK_API tk_status tk_trainer_options_set_decay_bias_and_norm(tk_trainer_options* options, int32_t enabled) {
+  return update(options, [&](tk::TrainerConfig& c) {
+    if (enabled != 0 && enabled != 1)
+      tk::fail(tk::ErrorCode::kInvalidArgument, "decay on biases and norms is 0 or 1, got ", enabled);
+    c.decay_bias_and_norm = enabled == 1;
+  });
+}
+
 TK_API tk_status tk_trainer_options_set_reduction(tk_trainer_options* options, tk_reduction reduction) {
   return update(options, [&](tk::TrainerConfig& c) { c.reduction = static_cast<tk::Reduction>(enum_value(reduction)); });
 }

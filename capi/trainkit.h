@@ -576,6 +576,39 @@ TK_API tk_status tk_batcher_next(tk_batcher* batcher, tk_tensor_view* out_featur
  * Finite and >= 0. Checkpoints keep it. */
 TK_API tk_status tk_trainer_set_learning_rate(tk_trainer* trainer, double learning_rate);
 
+/* Freezing and parameter groups pick parameter tensors by name pattern: a
+ * shell glob over "<node>.<param>" names ('*' and '?' match any characters,
+ * dots included; [abc] a set), e.g. "encoder_*", "*.bias". Each writes how
+ * many tensors matched to *out_matched (may be NULL); a pattern matching none
+ * is TK_ERROR_INVALID_ARGUMENT, naming the tensors, and changes nothing.
+ *
+ * A frozen tensor gets no gradient (backward skips the weight-gradient
+ * products, and layers below the last trainable one entirely) and keeps no
+ * optimizer moments; its memory is released. Unfrozen, it trains with fresh
+ * moments, Adam's bias correction counted from then. Refused inside a
+ * gradient accumulation window. With every tensor frozen (say, before the
+ * head is unfrozen) steps fail with TK_ERROR_INVALID_ARGUMENT.
+ * Checkpoints keep the moments of trainable tensors; load into a trainer
+ * frozen alike to resume exactly. With tk_trainer_options_set_replicas,
+ * every replica follows; under MPI every rank must make the same calls. */
+TK_API tk_status tk_trainer_freeze(tk_trainer* trainer, const char* pattern, int64_t* out_matched);
+TK_API tk_status tk_trainer_unfreeze(tk_trainer* trainer, const char* pattern, int64_t* out_matched);
+/* The matching tensors train at lr_scale times the scheduled learning rate
+ * (finite, >= 0; 0 holds them still but keeps their moments) with their own
+ * weight decay (finite, >= 0; NaN: the default). By default biases and
+ * normalization weights get no decay (BERT's and GPT-2's recipes);
+ * tk_trainer_options_set_decay_bias_and_norm(options, 1) decays them too.
+ * A later call overrides an earlier one for the tensors both match. */
+TK_API tk_status tk_trainer_set_param_group(tk_trainer* trainer, const char* pattern, double lr_scale,
+                                            double weight_decay, int64_t* out_matched);
+/* Tensor `index`'s settings: frozen (0/1), rate factor and weight decay. */
+TK_API tk_status tk_trainer_parameter_settings(const tk_trainer* trainer, int32_t index, int32_t* out_frozen,
+                                               double* out_lr_scale, double* out_weight_decay);
+TK_API tk_status tk_trainer_options_set_decay_bias_and_norm(tk_trainer_options* options, int32_t enabled);
+/* Bytes of device memory the trainer holds now, over all its replicas:
+ * weights, gradients, optimizer moments, activations and scratch. */
+TK_API tk_status tk_trainer_memory(const tk_trainer* trainer, int64_t* out_bytes);
+
 /* The shape of one sample's output (what tk_trainer_predict writes per row). */
 TK_API tk_status tk_trainer_output_shape(const tk_trainer* trainer, int32_t* out_rank, int64_t* out_shape);
 
@@ -924,6 +957,12 @@ typedef struct tk_api {
   tk_status (*predictor_output_shape)(const tk_predictor*, int32_t*, int64_t*);
   tk_status (*predictor_memory)(const tk_predictor*, int64_t*);
   tk_status (*trainer_metric_classes)(const tk_trainer*, int64_t*);
+  tk_status (*trainer_freeze)(tk_trainer*, const char*, int64_t*);
+  tk_status (*trainer_unfreeze)(tk_trainer*, const char*, int64_t*);
+  tk_status (*trainer_set_param_group)(tk_trainer*, const char*, double, double, int64_t*);
+  tk_status (*trainer_parameter_settings)(const tk_trainer*, int32_t, int32_t*, double*, double*);
+  tk_status (*trainer_options_set_decay_bias_and_norm)(tk_trainer_options*, int32_t);
+  tk_status (*trainer_memory)(const tk_trainer*, int64_t*);
   /* Append new entries here, never above. */
 } tk_api;
 

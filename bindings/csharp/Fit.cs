@@ -118,3 +118,4 @@ public sealed partial class Trainer {
 }
 
 }  // namespace TrainKit
+

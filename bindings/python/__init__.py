@@ -22,11 +22,11 @@ from .metrics import Metrics
 from .model import Model, Node
 from .options import TrainerOptions
 from .predictor import Predictor
-from .trainer import StepReport, Trainer
+from .trainer import ParameterSettings, StepReport, Trainer
 
 __all__ = ["capi", "TrainKitError", "Status", "DType", "Init", "Loss", "Reduction", "Optimizer", "Schedule",
            "NonFinite", "Device", "Precision", "LossScaling", "Distributed", "Normalization", "ShardRemainder",
-           "Model", "Node", "TrainerOptions", "Trainer", "StepReport", "Dataset", "Batcher", "version", "gpu_count",
+           "Model", "Node", "TrainerOptions", "Trainer", "StepReport", "ParameterSettings", "Dataset", "Batcher", "version", "gpu_count",
            "CallbackResult", "Monitor", "MonitorMode", "FitEnd", "FitEventKind", "FitOptions", "FitEvent", "FitReport", "Metrics", "Predictor",
            "gpu_status", "gpu_info"]
 

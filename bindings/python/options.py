@@ -106,6 +106,10 @@ class TrainerOptions(Handle):
         """Data parallel: batch norm normalizes over every replica's rows (CPU replicas)."""
         return self._set("sync_batch_norm", capi.tk_trainer_options_set_sync_batch_norm, int(enabled))
 
+    def decay_bias_and_norm(self, enabled: bool) -> "TrainerOptions":
+        """Weight decay on biases and normalization weights too (off by default)."""
+        return self._set("decay_bias_and_norm", capi.tk_trainer_options_set_decay_bias_and_norm, int(enabled))
+
     def distributed(self, mode: Distributed) -> "TrainerOptions":
         """Data parallel across processes: MPI (under mpirun) or NCCL."""
         return self._set("distributed", capi.tk_trainer_options_set_distributed, Distributed(mode))

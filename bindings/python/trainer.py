@@ -21,6 +21,15 @@ from .options import TrainerOptions
 
 
 @dataclasses.dataclass(frozen=True)
+class ParameterSettings:
+    """How one parameter tensor trains (tk_trainer_parameter_settings)."""
+
+    frozen: bool
+    lr_scale: float  # times the scheduled learning rate
+    weight_decay: float
+
+
+@dataclasses.dataclass(frozen=True)
 class StepReport:
     """What one step did (tk_step_report)."""
 
@@ -216,6 +225,30 @@ class Trainer(Handle):
     def state_dict(self) -> Dict[str, npt.NDArray[np.float32]]:
         """Every parameter tensor by name (copies)."""
         return {name: self.parameter(i) for i, name in enumerate(self.parameter_names())}
+
+    def freeze(self, pattern: str) -> int:
+        """Freezes the tensors whose names match a shell glob ("encoder_*", "*.bias"):
+        no gradients, no optimizer moments. Returns how many matched (none: an error)."""
+        return int(call(capi.tk_trainer_freeze, self.handle, pattern))
+
+    def unfreeze(self, pattern: str) -> int:
+        """Trains the matching tensors again, with fresh optimizer moments."""
+        return int(call(capi.tk_trainer_unfreeze, self.handle, pattern))
+
+    def set_param_group(self, pattern: str, lr_scale: float = 1.0, weight_decay: Optional[float] = None) -> int:
+        """The matching tensors train at lr_scale times the scheduled rate, with their own
+        weight decay (None: the default, which spares biases and norms)."""
+        decay = float("nan") if weight_decay is None else float(weight_decay)
+        return int(call(capi.tk_trainer_set_param_group, self.handle, pattern, float(lr_scale), decay))
+
+    def parameter_settings(self, tensor: Union[int, str]) -> ParameterSettings:
+        frozen, lr_scale, weight_decay = call(capi.tk_trainer_parameter_settings, self.handle, self._index(tensor))
+        return ParameterSettings(bool(frozen), float(lr_scale), float(weight_decay))
+
+    @property
+    def memory_bytes(self) -> int:
+        """Device memory the trainer holds now: weights, gradients, moments, activations."""
+        return int(call(capi.tk_trainer_memory, self.handle))
 
     def num_parameters(self) -> int:
         return int(call(capi.tk_trainer_num_parameters, self.handle))

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <limits>
+#include <set>
 #include <nlohmann/json.hpp>
 #include <type_traits>
 
@@ -186,12 +187,20 @@ void save_checkpoint(Trainer& trainer, const std::string& path, const Batcher* c
     tensors.push_back({plan.params()[i].name, dtype, plan.params()[i].spec.shape, s.params[i]});
   for (size_t i = 0; i < plan.states().size(); ++i)
     tensors.push_back({plan.states()[i].name, dtype, plan.states()[i].spec.shape, s.state[i]});
+  // Frozen tensors have no moments or accumulated gradients to save.
   for (const auto& [state, buffers] : s.optimizer_state)
     for (size_t i = 0; i < plan.params().size(); ++i)
-      tensors.push_back({"optimizer." + state + "." + plan.params()[i].name, dtype, plan.params()[i].spec.shape,
-                         buffers[i]});
+      if (!buffers[i].empty())
+        tensors.push_back({"optimizer." + state + "." + plan.params()[i].name, dtype, plan.params()[i].spec.shape,
+                           buffers[i]});
   for (size_t i = 0; i < s.accumulated.size(); ++i)
-    tensors.push_back({"accumulation." + plan.params()[i].name, dtype, plan.params()[i].spec.shape, s.accumulated[i]});
+    if (!s.accumulated[i].empty())
+      tensors.push_back({"accumulation." + plan.params()[i].name, dtype, plan.params()[i].spec.shape, s.accumulated[i]});
+  Json frozen = Json::array(), moments_since = Json::object();
+  for (size_t i = 0; i < plan.params().size(); ++i) {
+    if (plan.params()[i].grad_offset < 0) frozen.push_back(plan.params()[i].name);
+    if (i < s.moments_since.size() && s.moments_since[i] != 0) moments_since[plan.params()[i].name] = s.moments_since[i];
+  }
 
   const TrainerConfig& config = trainer.config();
   Json state = {{"optimizer", optimizer_name(config.optimizer.kind)},
@@ -206,7 +215,9 @@ void save_checkpoint(Trainer& trainer, const std::string& path, const Batcher* c
                 {"growth_tracker", s.growth_tracker},
                 {"seed", s.seed},
                 {"last_grad_norm", s.last_grad_norm},
-                {"learning_rate", s.learning_rate}};
+                {"learning_rate", s.learning_rate},
+                {"frozen", frozen},
+                {"moments_since", moments_since}};
   std::map<std::string, std::string> metadata = {{"format", kCheckpointFormat},
                                                  {"format_version", "1"},
                                                  {"model_spec", model_spec_to_json(plan.graph())},
@@ -311,10 +322,30 @@ void load_checkpoint(Trainer& trainer, const std::string& path, Batcher* cursor)
   };
   for (const ParamTensor& p : plan.params()) s.params.push_back(take(p.name, p));
   for (const ParamTensor& p : plan.states()) s.state.push_back(take(p.name, p));
+  // Tensors the writer had frozen have no moments in the file (they start
+  // fresh if this trainer trains them); any other missing tensor is an error.
+  std::set<std::string> saved_frozen;
+  if (state.contains("frozen")) {
+    if (!state["frozen"].is_array()) fail(ErrorCode::kCorruptData, "'", path, "': 'frozen' is not a list of names");
+    for (const Json& name : state["frozen"]) {
+      if (!name.is_string()) fail(ErrorCode::kCorruptData, "'", path, "': 'frozen' holds a non-name");
+      saved_frozen.insert(name.get<std::string>());
+    }
+  }
+  auto take_trained = [&](const std::string& name, const ParamTensor& p) {
+    return saved_frozen.count(p.name) && !file.find(name) ? std::vector<uint8_t>{} : take(name, p);
+  };
   for (const OptimizerState& o : trainer.optimizer().state())
-    for (const ParamTensor& p : plan.params()) s.optimizer_state[o.name].push_back(take("optimizer." + o.name + "." + p.name, p));
+    for (const ParamTensor& p : plan.params())
+      s.optimizer_state[o.name].push_back(take_trained("optimizer." + o.name + "." + p.name, p));
   if (s.accumulated_count > 0)
-    for (const ParamTensor& p : plan.params()) s.accumulated.push_back(take("accumulation." + p.name, p));
+    for (const ParamTensor& p : plan.params()) s.accumulated.push_back(take_trained("accumulation." + p.name, p));
+  if (state.contains("moments_since")) {
+    const Json& since = state["moments_since"];
+    if (!since.is_object()) fail(ErrorCode::kCorruptData, "'", path, "': 'moments_since' is not an object");
+    for (const ParamTensor& p : plan.params())
+      s.moments_since.push_back(since.contains(p.name) ? count_field(since, p.name.c_str(), path) : 0);
+  }
   if (file.tensors.size() != expected_tensors)
     for (const StoredTensor& t : file.tensors) {
       bool used = false;

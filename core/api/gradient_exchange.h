@@ -23,6 +23,9 @@ class GradientExchange {
   GradientExchange(const GradientExchange&) = delete;
   GradientExchange& operator=(const GradientExchange&) = delete;
 
+  // The gradients changed size (freezing); between steps only.
+  void set_count(int64_t count) { count_ = count; }
+
   // Joins (or, with null, leaves) a group.
   void join(Communicator* communicator) { comm_ = communicator; }
   bool joined() const { return comm_ != nullptr; }

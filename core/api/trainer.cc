@@ -78,13 +78,15 @@ Trainer::Trainer(const Graph& graph, const TrainerConfig& config)
   backend_ = make_backend(config.device, config.threads);
   backend_->set_memory_limit(config.memory_limit);
   plan_ = std::make_unique<Plan>(graph, config.loss, config.reduction, backend_.get(), policy_);
-  const Shape flat = {plan_->flat_param_count()};
+  const Shape flat = {plan_->flat_param_count()}, flat_grads = {plan_->flat_grad_count()};
   params_ = Tensor(backend_.get(), config.compute_dtype, flat);
-  grads_ = Tensor(backend_.get(), config.compute_dtype, flat);
-  if (config.accumulation_steps > 1) accumulated_ = Tensor(backend_.get(), config.compute_dtype, flat);
+  grads_ = Tensor(backend_.get(), config.compute_dtype, flat_grads);
+  if (config.accumulation_steps > 1) accumulated_ = Tensor(backend_.get(), config.compute_dtype, flat_grads);
   if (policy_.mixed()) half_params_ = Tensor(backend_.get(), policy_.activation, flat);
-  optimizer_ = make_optimizer(config.optimizer, backend_.get(), config.compute_dtype, plan_->flat_param_count());
-  guard_ = std::make_unique<GuardedUpdate>(backend_.get(), config.compute_dtype, plan_->flat_param_count());
+  tensor_settings_.assign(plan_->params().size(), TensorSettings{});
+  optimizer_ = make_optimizer(config.optimizer, backend_.get(), config.compute_dtype, update_layout_for(tensor_settings_));
+  guard_ = std::make_unique<GuardedUpdate>(backend_.get(), config.compute_dtype, plan_->flat_param_count(),
+                                           plan_->flat_grad_count());
   plan_->init_params(params_.data(), config.seed);
   if (plan_->flat_state_count() > 0) {
     state_ = Tensor(backend_.get(), config.compute_dtype, {plan_->flat_state_count()});
@@ -99,7 +101,7 @@ Trainer::Trainer(const Graph& graph, const TrainerConfig& config)
   rules_.clip_norm = config.clip_norm;
   rules_.schedule = schedule_rules(config.schedule, config.optimizer.learning_rate);
   rules_.accumulation_steps = config.accumulation_steps;
-  exchange_ = std::make_unique<GradientExchange>(backend_.get(), config.compute_dtype, plan_->flat_param_count(),
+  exchange_ = std::make_unique<GradientExchange>(backend_.get(), config.compute_dtype, plan_->flat_grad_count(),
                                                  config.bucket_bytes);
   control_ = Buffer(backend_.get(), sizeof(StepControl));
   upload_control();
@@ -124,7 +126,17 @@ void Trainer::refresh_half_params() {
     kernels::convert(*backend_, policy_.master, policy_.activation, plan_->flat_param_count(), params_.data(), half_params_.data());
 }
 
+namespace {
+
+void require_trainable(const Plan& plan) {
+  if (plan.flat_grad_count() == 0)
+    fail(ErrorCode::kInvalidArgument, "every parameter is frozen: unfreeze one to train");
+}
+
+}  // namespace
+
 StepResult Trainer::step(const HostView& inputs, const HostView& targets) {
+  require_trainable(*plan_);
   if (decides_on_device()) {
     queue_device_step(inputs, targets);
     return wait();
@@ -193,7 +205,7 @@ Trainer::StepSums Trainer::forward_backward(uint64_t stream, double loss_grad_sc
   const int loss_ticket = plan_->forward_queued(params_.data(), true, config_.seed, stream, loss_grad_scale,
                                                 half_params(), state_.data(), next_state_.data());
   backward_into_grads(stream);
-  const int grad_ticket = kernels::queue_sum_squares(*backend_, config_.compute_dtype, plan_->flat_param_count(), grads_.data());
+  const int grad_ticket = kernels::queue_sum_squares(*backend_, config_.compute_dtype, plan_->flat_grad_count(), grads_.data());
   const std::vector<double> queued = backend_->read_queued();
   StepSums sums;
   sums.loss = plan_->loss_from(queued.at(static_cast<size_t>(loss_ticket)));
@@ -241,14 +253,14 @@ void Trainer::backward_into_grads(uint64_t stream) {
   // grads_ becomes the running sum of the accumulation window, so the check
   // that follows covers the sum too (two large finite halves can add up to Inf).
   if (accumulated_count_ > 0)
-    kernels::axpy(*backend_, config_.compute_dtype, plan_->flat_param_count(), 1.0, accumulated_.data(), grads_.data(), true);
+    kernels::axpy(*backend_, config_.compute_dtype, plan_->flat_grad_count(), 1.0, accumulated_.data(), grads_.data(), true);
 }
 
 void Trainer::backward_exchanging(bool finite_loss, bool run_backward, uint64_t stream) {
   exchange_->begin_sum(grads_.data(), accumulated_count_ > 0 ? accumulated_.data() : nullptr, finite_loss);
   if (run_backward) {
     const std::function<void(int)> after_op = [&](int node) {
-      const int64_t first = plan_->first_param_offset(node);
+      const int64_t first = plan_->first_grad_offset(node);
       if (first >= 0) exchange_->backward_reached(first);
     };
     plan_->backward(params_.data(), grads_.data(), config_.seed, stream, half_params(), &after_op);
@@ -257,7 +269,7 @@ void Trainer::backward_exchanging(bool finite_loss, bool run_backward, uint64_t 
 }
 
 bool Trainer::gradients_finite(double* sum_squares) {
-  *sum_squares = kernels::sum_squares(*backend_, config_.compute_dtype, plan_->flat_param_count(), grads_.data());
+  *sum_squares = kernels::sum_squares(*backend_, config_.compute_dtype, plan_->flat_grad_count(), grads_.data());
   return gradients_finite_given(*sum_squares);
 }
 
@@ -265,7 +277,7 @@ bool Trainer::gradients_finite_given(double sum_squares) {
   // A finite sum of squares proves every gradient finite in one pass; only
   // when it is not (Inf/NaN, or a huge f64 square) look element by element.
   return std::isfinite(sum_squares) ||
-         kernels::all_finite(*backend_, config_.compute_dtype, plan_->flat_param_count(), grads_.data());
+         kernels::all_finite(*backend_, config_.compute_dtype, plan_->flat_grad_count(), grads_.data());
 }
 
 void Trainer::commit(const StepControl& decision) {
@@ -315,6 +327,102 @@ void Trainer::set_learning_rate(double learning_rate) {
   recording_.reset();
 }
 
+int64_t Trainer::set_frozen(const std::string& pattern, bool frozen) {
+  const std::vector<size_t> matched = match_parameters(*plan_, pattern);
+  std::vector<TensorSettings> next = tensor_settings_;
+  for (size_t i : matched) next[i].frozen = frozen;
+  apply_settings(next);
+  return static_cast<int64_t>(matched.size());
+}
+
+int64_t Trainer::set_param_group(const std::string& pattern, double lr_scale, std::optional<double> weight_decay) {
+  if (!std::isfinite(lr_scale) || lr_scale < 0)
+    fail(ErrorCode::kInvalidArgument, "a parameter group's learning-rate factor must be finite and >= 0, got ", lr_scale);
+  if (weight_decay && (!std::isfinite(*weight_decay) || *weight_decay < 0))
+    fail(ErrorCode::kInvalidArgument, "a parameter group's weight decay must be finite and >= 0, got ", *weight_decay);
+  const std::vector<size_t> matched = match_parameters(*plan_, pattern);
+  std::vector<TensorSettings> next = tensor_settings_;
+  for (size_t i : matched) {
+    next[i].lr_scale = lr_scale;
+    next[i].weight_decay = weight_decay;
+  }
+  apply_settings(next);
+  return static_cast<int64_t>(matched.size());
+}
+
+const TensorSettings& Trainer::tensor_settings(size_t index) const {
+  plan_->param(static_cast<int64_t>(index));  // checks the index
+  return tensor_settings_[index];
+}
+
+double Trainer::weight_decay_of(size_t index) const {
+  return resolved_weight_decay(*plan_, index, tensor_settings(index), config_.optimizer, config_.decay_bias_and_norm);
+}
+
+void Trainer::apply_settings(const std::vector<TensorSettings>& requested) {
+  wait_for_queued_steps();
+  std::vector<TensorSettings> next = requested;
+  std::vector<bool> frozen(next.size()), was_frozen(next.size());
+  bool layout_changes = false;
+  for (size_t i = 0; i < next.size(); ++i) {
+    frozen[i] = next[i].frozen;
+    was_frozen[i] = tensor_settings_[i].frozen;
+    layout_changes = layout_changes || frozen[i] != was_frozen[i];
+    // Moments begin when a tensor starts training.
+    if (was_frozen[i] && !frozen[i]) next[i].moments_since = optimizer_steps_;
+  }
+  if (!layout_changes) {
+    optimizer_->set_layout(update_layout_for(next));
+    tensor_settings_ = next;
+    recording_.reset();  // a recorded step holds the runs it was recorded with
+    return;
+  }
+  if (accumulated_count_ > 0)
+    fail(ErrorCode::kInvalidArgument, "freezing cannot change inside a gradient accumulation window (",
+         accumulated_count_, " of ", config_.accumulation_steps, " micro-batches in); change it after the window's "
+         "last micro-batch");
+  // The moments of tensors that train before and after, on the host.
+  const size_t elem = dtype_size(config_.compute_dtype);
+  std::vector<std::vector<std::vector<uint8_t>>> kept;
+  for (const OptimizerState& state : optimizer_->state()) {
+    std::vector<std::vector<uint8_t>> tensors(next.size());
+    for (size_t i = 0; i < next.size(); ++i) {
+      if (was_frozen[i] || frozen[i]) continue;
+      const ParamTensor& p = plan_->params()[i];
+      tensors[i].resize(static_cast<size_t>(p.count) * elem);
+      backend_->copy_to_host(tensors[i].data(), state.tensor->element(p.grad_offset), tensors[i].size());
+    }
+    kept.push_back(std::move(tensors));
+  }
+  plan_->set_frozen(frozen);  // throws (out of memory) changing nothing
+  try {
+    const Shape flat_grads = {plan_->flat_grad_count()};
+    Tensor grads(backend_.get(), config_.compute_dtype, flat_grads), accumulated;
+    if (config_.accumulation_steps > 1) accumulated = Tensor(backend_.get(), config_.compute_dtype, flat_grads);
+    std::unique_ptr<Optimizer> optimizer =
+        make_optimizer(config_.optimizer, backend_.get(), config_.compute_dtype, update_layout_for(next));
+    const std::vector<OptimizerState> states = optimizer->state();
+    for (size_t s = 0; s < states.size(); ++s)
+      for (size_t i = 0; i < next.size(); ++i)
+        if (!kept[s][i].empty())
+          backend_->copy_from_host(states[s].tensor->element(plan_->params()[i].grad_offset), kept[s][i].data(),
+                                   kept[s][i].size());
+    optimizer->set_steps(optimizer_steps_);
+    // Commit: nothing below can fail.
+    grads_ = std::move(grads);
+    accumulated_ = std::move(accumulated);
+    optimizer_ = std::move(optimizer);
+    guard_ = std::make_unique<GuardedUpdate>(backend_.get(), config_.compute_dtype, plan_->flat_param_count(),
+                                             plan_->flat_grad_count());
+    exchange_->set_count(plan_->flat_grad_count());
+    tensor_settings_ = next;
+    recording_.reset();
+  } catch (...) {
+    plan_->set_frozen(was_frozen);
+    throw;
+  }
+}
+
 void Trainer::join(Communicator* communicator) {
   wait_for_queued_steps();
   throw_pending_error();
@@ -341,8 +449,9 @@ void Trainer::join(Communicator* communicator) {
 bool Trainer::decides_on_device() const {
   if (config_.step_decision == StepDecision::kHost) return false;
   if (config_.step_decision == StepDecision::kAuto && !backend_->offers_recording()) return false;
+  // The device's step has one rate and step count for every tensor.
   return !exchange_->joined() && config_.accumulation_steps == 1 && config_.compute_dtype == DType::kF32 &&
-         !plan_->draws_per_step();
+         !plan_->draws_per_step() && optimizer_->layout().uniform();
 }
 
 void Trainer::upload_control() {
@@ -380,7 +489,7 @@ void Trainer::run_device_step(const StepRules& rules) {
   plan_->forward_into(params_.data(), config_.seed, 0, GradScale(1.0, &c->loss_scale), &c->loss_sum, half_params(),
                       state_.data(), next_state_.data());
   plan_->backward(params_.data(), grads_.data(), config_.seed, 0, half_params());
-  kernels::sum_into(*backend_, config_.compute_dtype, plan_->flat_param_count(), grads_.data(), true, &c->grad_sum_squares);
+  kernels::sum_into(*backend_, config_.compute_dtype, plan_->flat_grad_count(), grads_.data(), true, &c->grad_sum_squares);
   kernels::decide_step(*backend_, c, rules);
   optimizer_->step_decided_on_device(params_.data(), grads_.data(), c, half_copy());
   // Not guarded on the device (the host does not see the step); the bounds
@@ -393,6 +502,7 @@ void Trainer::queue_device_step(const HostView& inputs, const HostView& targets)
   // A failure already seen is reported here; one still on the device makes
   // this step a no-op there and is reported by wait().
   throw_pending_error();
+  require_trainable(*plan_);
   plan_->check_batch(inputs, &targets);
   const int64_t rows = inputs.shape[0];
   plan_->reserve(rows);
@@ -579,11 +689,21 @@ TrainerSnapshot Trainer::snapshot() {
     }
     return tensors;
   };
+  // Gradient-layout buffers: frozen tensors have no entry's bytes.
+  auto read_trained = [&](const Tensor& flat) {
+    std::vector<std::vector<uint8_t>> tensors;
+    for (const ParamTensor& p : plan_->params()) {
+      std::vector<uint8_t> bytes(p.grad_offset < 0 ? 0 : p.count * dtype_size(flat.dtype()));
+      if (!bytes.empty()) backend_->copy_to_host(bytes.data(), flat.element(p.grad_offset), bytes.size());
+      tensors.push_back(std::move(bytes));
+    }
+    return tensors;
+  };
   s.params = read(params_, plan_->params());
   s.state = read(state_, plan_->states());
-  for (const OptimizerState& state : optimizer_->state())
-    s.optimizer_state[state.name] = read(*state.tensor, plan_->params());
-  if (accumulated_count_ > 0) s.accumulated = read(accumulated_, plan_->params());
+  for (const OptimizerState& state : optimizer_->state()) s.optimizer_state[state.name] = read_trained(*state.tensor);
+  for (const TensorSettings& t : tensor_settings_) s.moments_since.push_back(t.moments_since);
+  if (accumulated_count_ > 0) s.accumulated = read_trained(accumulated_);
   return s;
 }
 
@@ -593,12 +713,13 @@ void Trainer::restore(const TrainerSnapshot& s) {
   const auto& params = plan_->params();
   const auto& states = plan_->states();
   const size_t elem = dtype_size(config_.compute_dtype);
+  // empty_allowed: a tensor saved without moments (it was frozen).
   auto check = [&](const std::vector<std::vector<uint8_t>>& tensors, const std::string& what,
-                   const std::vector<ParamTensor>& layout) {
+                   const std::vector<ParamTensor>& layout, bool empty_allowed = false) {
     if (tensors.size() != layout.size())
       fail(ErrorCode::kInvalidArgument, what, " has ", tensors.size(), " tensors, the model has ", layout.size());
     for (size_t i = 0; i < layout.size(); ++i)
-      if (tensors[i].size() != layout[i].count * elem)
+      if (tensors[i].size() != layout[i].count * elem && !(empty_allowed && tensors[i].empty()))
         fail(ErrorCode::kInvalidArgument, what, " tensor '", layout[i].name, "' has ", tensors[i].size(),
              " bytes, expected ", layout[i].count * elem);
   };
@@ -616,12 +737,19 @@ void Trainer::restore(const TrainerSnapshot& s) {
     auto it = s.optimizer_state.find(state.name);
     if (it == s.optimizer_state.end())
       fail(ErrorCode::kInvalidArgument, "the optimizer state lacks '", state.name, "'");
-    check(it->second, "optimizer state '" + state.name + "'", params);
+    check(it->second, "optimizer state '" + state.name + "'", params, /*empty_allowed=*/true);
   }
+  if (!s.moments_since.empty() && s.moments_since.size() != params.size())
+    fail(ErrorCode::kInvalidArgument, "the moments' start steps cover ", s.moments_since.size(),
+         " tensors, the model has ", params.size());
+  for (int64_t since : s.moments_since)
+    if (since < 0 || since > s.optimizer_steps)
+      fail(ErrorCode::kInvalidArgument, "a tensor's moments start at step ", since, ", outside [0, ",
+           s.optimizer_steps, "]");
   if (s.accumulated_count < 0 || s.accumulated_count >= config_.accumulation_steps)
     fail(ErrorCode::kInvalidArgument, "accumulated micro-batches ", s.accumulated_count, " out of range [0, ",
          config_.accumulation_steps, ")");
-  if (s.accumulated_count > 0) check(s.accumulated, "the accumulated gradients", params);
+  if (s.accumulated_count > 0) check(s.accumulated, "the accumulated gradients", params, /*empty_allowed=*/true);
   if (s.optimizer_steps < 0 || s.micro_steps < 0 || s.skipped_steps < 0)
     fail(ErrorCode::kInvalidArgument, "step counters must be >= 0");
   LossScaler scaler = scaler_;
@@ -640,8 +768,25 @@ void Trainer::restore(const TrainerSnapshot& s) {
   write(params_, s.params, params);
   guard_->forget();
   write(state_, s.state, states);
-  for (const OptimizerState& state : optimizer_states) write(*state.tensor, s.optimizer_state.at(state.name), params);
-  if (s.accumulated_count > 0) write(accumulated_, s.accumulated, params);
+  // Trained tensors' moments (fresh where none were saved); frozen ones keep none.
+  auto write_trained = [&](Tensor& flat, const std::vector<std::vector<uint8_t>>& tensors) {
+    for (size_t i = 0; i < params.size(); ++i) {
+      if (params[i].grad_offset < 0) continue;
+      void* at = flat.element(params[i].grad_offset);
+      if (tensors[i].empty())
+        backend_->fill_zero(at, static_cast<size_t>(params[i].count) * elem);
+      else
+        backend_->copy_from_host(at, tensors[i].data(), tensors[i].size());
+    }
+  };
+  for (const OptimizerState& state : optimizer_states) write_trained(*state.tensor, s.optimizer_state.at(state.name));
+  if (s.accumulated_count > 0) write_trained(accumulated_, s.accumulated);
+  for (size_t i = 0; i < params.size(); ++i) {
+    const bool fresh = !optimizer_states.empty() && s.optimizer_state.at(optimizer_states[0].name)[i].empty();
+    tensor_settings_[i].moments_since = fresh ? s.optimizer_steps : s.moments_since.empty() ? 0 : s.moments_since[i];
+  }
+  optimizer_->set_layout(update_layout_for(tensor_settings_));
+  recording_.reset();
   refresh_half_params();
   scaler_ = scaler;
   optimizer_->set_steps(s.optimizer_steps);

@@ -8,12 +8,14 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/amp/loss_scaler.h"
 #include "core/amp/precision.h"
 #include "core/api/gradient_exchange.h"
+#include "core/api/param_groups.h"
 #include "core/backend/backend.h"
 #include "core/backend/buffer.h"
 #include "core/backend/device.h"
@@ -72,6 +74,9 @@ struct TrainerConfig {
   // Data parallel: batch norm normalizes over every replica's rows (sync
   // batch norm) instead of each replica's own. CPU replicas only, for now.
   bool sync_batch_norm = false;
+  // Weight decay on biases and normalization parameters too (off: they get
+  // none unless a parameter group gives them one).
+  bool decay_bias_and_norm = false;
 };
 
 constexpr int kMaxThreads = 1024;
@@ -106,8 +111,12 @@ struct TrainerSnapshot {
   double learning_rate = std::numeric_limits<double>::quiet_NaN();
   std::vector<std::vector<uint8_t>> params;
   std::vector<std::vector<uint8_t>> state;  // per Plan::states() tensor (running statistics)
-  std::map<std::string, std::vector<std::vector<uint8_t>>> optimizer_state;  // by state name
-  std::vector<std::vector<uint8_t>> accumulated;  // empty unless accumulated_count > 0
+  // By state name, per parameter tensor; a tensor's entry is empty where it
+  // had no moments (frozen), and restores as fresh moments if it trains.
+  std::map<std::string, std::vector<std::vector<uint8_t>>> optimizer_state;
+  // Per parameter tensor: the optimizer step its moments began at (empty: all 0).
+  std::vector<int64_t> moments_since;
+  std::vector<std::vector<uint8_t>> accumulated;  // empty unless accumulated_count > 0; empty entries as above
   std::map<std::string, std::string> properties;
 };
 
@@ -162,6 +171,24 @@ class Trainer {
   const LossScaler& loss_scaler() { return (wait_for_queued_steps(), scaler_); }
   const PrecisionPolicy& precision_policy() const { return policy_; }
 
+  // Freezing and parameter groups, by tensor-name pattern (match_parameters);
+  // each returns how many tensors matched and throws, changing nothing, when
+  // none do. A frozen tensor gets no gradient and keeps no optimizer moments;
+  // unfrozen, it starts with fresh moments (Adam's bias correction counted
+  // from then). Refused inside a gradient accumulation window. With every
+  // tensor frozen, steps fail (kInvalidArgument) until one is unfrozen. In
+  // a data-parallel group every replica must make the same calls.
+  int64_t set_frozen(const std::string& pattern, bool frozen);
+  // A factor on the scheduled learning rate and a weight decay (unset: the
+  // default, see TrainerConfig::decay_bias_and_norm) for the matching tensors.
+  int64_t set_param_group(const std::string& pattern, double lr_scale, std::optional<double> weight_decay);
+  const TensorSettings& tensor_settings(size_t index) const;
+  // The weight decay tensor `index` trains with.
+  double weight_decay_of(size_t index) const;
+  // Bytes of device memory the trainer holds now (weights, gradients,
+  // optimizer state, activations, scratch).
+  size_t memory_bytes() const { return backend_->bytes_in_use(); }
+
   // Parameters by tensor, converted from/to caller memory (any float dtype).
   void get_parameter(size_t index, const HostView& out) const;
   void set_parameter(size_t index, const HostView& in);
@@ -208,6 +235,13 @@ class Trainer {
   // The same copy, as the optimizer's update writes it.
   HalfCopy half_copy() { return policy_.mixed() ? HalfCopy{half_params_.data(), policy_.activation} : HalfCopy{}; }
   void refresh_half_params();
+  // Adopts new per-tensor settings: a new gradient layout when the frozen
+  // set changed (moments of tensors that stay trainable are kept), new
+  // update runs otherwise. All-or-nothing.
+  void apply_settings(const std::vector<TensorSettings>& next);
+  UpdateLayout update_layout_for(const std::vector<TensorSettings>& settings) const {
+    return update_layout(*plan_, settings, config_.optimizer, config_.decay_bias_and_norm);
+  }
 
   // Steps decided on the host. load_batch returns this replica's share of
   // the global mean (1 alone).
@@ -257,6 +291,7 @@ class Trainer {
   Tensor state_, next_state_;
   Tensor grads_;        // this micro-batch's gradients, plus the window's sum so far
   Tensor accumulated_;  // the window's sum after each committed micro-batch
+  std::vector<TensorSettings> tensor_settings_;  // per Plan::params() tensor
   std::unique_ptr<Optimizer> optimizer_;
   std::unique_ptr<GuardedUpdate> guard_;  // refuses updates that would leave non-finite weights
   // Counters, as of the last step this host has adopted.

@@ -72,6 +72,7 @@ Plan::Plan(const Graph& graph, LossKind loss, Reduction reduction, Backend* back
   // Flat parameter layout, in node order; non-trainable state beside it.
   flat_param_count_ = lay_out(live, &Node::params, &params_, &node_params_, "parameters");
   flat_state_count_ = lay_out(live, &Node::states, &states_, &node_states_, "state");
+  set_frozen(std::vector<bool>(params_.size(), false));
 
   // Backward runs nodes in reverse; the first gradient written into an input
   // overwrites, later ones add. The loss writes the output's gradient first.
@@ -126,6 +127,45 @@ int64_t Plan::lay_out(const std::vector<bool>& live, std::vector<ParamSpec> Node
   return total;
 }
 
+void Plan::set_frozen(const std::vector<bool>& frozen) {
+  if (frozen.size() != params_.size())
+    fail(ErrorCode::kInternal, "freezing names ", frozen.size(), " tensors, the model has ", params_.size());
+  // Gradients keep the parameters' order and alignment, without the frozen.
+  int64_t total = 0;
+  std::vector<int64_t> grad_offsets(params_.size(), -1);
+  for (size_t i = 0; i < params_.size(); ++i) {
+    if (frozen[i]) continue;
+    grad_offsets[i] = total;
+    total += (params_[i].count + kParamAlignElements - 1) / kParamAlignElements * kParamAlignElements;
+  }
+  // Nodes in topological order: a node's gradient is needed when it trains
+  // a tensor of its own or one of its inputs' gradients is needed.
+  const size_t n = graph_.nodes().size();
+  std::vector<bool> requires_grad(n, false);
+  for (size_t node = 0; node < n; ++node) {
+    for (int t : node_params_[node]) requires_grad[node] = requires_grad[node] || !frozen[t];
+    for (int in : graph_.node(static_cast<int>(node)).inputs) requires_grad[node] = requires_grad[node] || requires_grad[in];
+  }
+  int64_t discarded = 0;
+  for (size_t node = 0; node < n; ++node)
+    if (requires_grad[node] && !graph_.node(static_cast<int>(node)).op->accepts_null_param_gradients())
+      for (int t : node_params_[node])
+        if (frozen[t]) discarded = std::max(discarded, params_[t].count);
+  Buffer discarded_grads(backend_, checked_size(discarded, dtype_size(policy_.master), "discarded gradients"));
+  // Commit: nothing below can fail.
+  for (size_t i = 0; i < params_.size(); ++i) params_[i].grad_offset = grad_offsets[i];
+  flat_grad_count_ = total;
+  requires_grad_.swap(requires_grad);
+  discarded_grads_ = std::move(discarded_grads);
+  reserved_ = 0;  // the arena is laid out again without the gradients no longer needed
+}
+
+int64_t Plan::first_grad_offset(int node) const {
+  for (int t : node_params_[node_of_[node]])
+    if (params_[t].grad_offset >= 0) return params_[t].grad_offset;
+  return -1;
+}
+
 namespace {
 
 const ParamTensor& tensor_at(const std::vector<ParamTensor>& tensors, int64_t index, const char* what) {
@@ -178,11 +218,12 @@ void Plan::reserve(int64_t batch) {
   std::vector<int> value_last(n, -1), grad_first(n, 2 * n + 1);
   for (const Step& step : schedule_) {
     const Node& node = graph_.node(step.node);
+    const bool runs_backward = !forward_only_ && requires_grad_[step.node];
     value_last[step.node] = std::max(value_last[step.node], step.node);
-    if (node.op->backward_needs_output() && !forward_only_)
+    if (node.op->backward_needs_output() && runs_backward)
       value_last[step.node] = std::max(value_last[step.node], 2 * n - step.node);
     for (int in : node.inputs) {
-      const bool kept_for_backward = node.op->backward_needs_inputs() && !forward_only_;
+      const bool kept_for_backward = node.op->backward_needs_inputs() && runs_backward;
       value_last[in] = std::max(value_last[in], kept_for_backward ? 2 * n - step.node : step.node);
       grad_first[in] = std::min(grad_first[in], 2 * n - step.node);
     }
@@ -209,15 +250,16 @@ void Plan::reserve(int64_t batch) {
   for (const Step& step : schedule_) {
     const int64_t numel = shape_numel(graph_.node(step.node).shape);
     add(numel, elem, step.node, value_last[step.node], step.node, false);
-    if (!forward_only_) add(numel, elem, grad_first[step.node], grad_last[step.node], step.node, true);
+    const bool runs_backward = !forward_only_ && requires_grad_[step.node];
+    if (runs_backward) add(numel, elem, grad_first[step.node], grad_last[step.node], step.node, true);
     // What the op's forward keeps for its backward (forward only: written, never read).
     const int64_t saved = saved_elements_[step.node];
     if (saved > 0)
       add_bytes(checked_size(saved, value_elem, "an op's saved values"), step.node,
-                forward_only_ ? step.node : 2 * n - step.node, step.node, Holds::kSaved);
+                runs_backward ? 2 * n - step.node : step.node, step.node, Holds::kSaved);
     // What its backward needs for itself, during that call alone.
     const int64_t scratch = backward_scratch_elements_[step.node];
-    if (scratch > 0 && !forward_only_)
+    if (scratch > 0 && runs_backward)
       add_bytes(checked_size(checked_size(batch, scratch, "an op's backward scratch"), elem, "an op's backward scratch"),
                 2 * n - step.node, 2 * n - step.node, step.node, Holds::kScratch);
   }
@@ -376,7 +418,14 @@ OpContext& Plan::context(size_t step, const void* flat_params, const void* half_
   for (size_t j = 0; j < node_params_[node].size(); ++j) {
     const int64_t element = params_[node_params_[node][j]].offset;
     ctx.params[j] = const_cast<char*>(weights) + element * dtype_size(ctx.param_dtype);
-    ctx.dparams[j] = flat_grads ? static_cast<char*>(flat_grads) + element * dtype_size(policy_.master) : nullptr;
+    // A frozen tensor's gradient: none, or discarded scratch for ops that must write one.
+    const int64_t grad_element = params_[node_params_[node][j]].grad_offset;
+    if (!flat_grads)
+      ctx.dparams[j] = nullptr;
+    else if (grad_element >= 0)
+      ctx.dparams[j] = static_cast<char*>(flat_grads) + grad_element * dtype_size(policy_.master);
+    else
+      ctx.dparams[j] = graph_.node(node).op->accepts_null_param_gradients() ? nullptr : discarded_grads_.data();
   }
   for (size_t j = 0; j < node_states_[node].size(); ++j) {
     const int64_t bytes = states_[node_states_[node][j]].offset * static_cast<int64_t>(dtype_size(policy_.master));
@@ -451,6 +500,8 @@ void Plan::backward(const void* flat_params, void* flat_grads, uint64_t seed, ui
   // Ops read what a training forward saved for them (batch norm's statistics).
   if (!last_forward_training_) fail(ErrorCode::kInternal, "backward needs a training forward");
   for (size_t s = schedule_.size(); s-- > 0;) {
+    // Below the last trainable tensor nothing needs a gradient.
+    if (!requires_grad_[schedule_[s].node]) continue;
     graph_.node(schedule_[s].node)
         .op->backward(context(s, flat_params, half_params, flat_grads, true, seed, stream, nullptr, nullptr));
     if (after_op) (*after_op)(model_of_[schedule_[s].node]);

@@ -24,6 +24,9 @@ struct ParamTensor {
   ParamSpec spec;
   int64_t offset;  // in elements into the flat buffer
   int64_t count;
+  // Parameters: in elements into the flat gradients, which leave frozen
+  // tensors out; -1 while frozen.
+  int64_t grad_offset = -1;
 };
 
 class Plan {
@@ -50,15 +53,22 @@ class Plan {
   int64_t flat_param_count() const { return flat_param_count_; }
   // Tensor `index`, or kInvalidArgument naming the range.
   const ParamTensor& param(int64_t index) const;
-  // Flat offset of node's first parameter, or -1 for a node without any.
-  // Later nodes' parameters lie above it. Node indices here and in value(),
-  // grad() and backward's after_op are the model's.
-  int64_t first_param_offset(int node) const {
-    const std::vector<int>& own = node_params_[node_of_[node]];
-    return own.empty() ? -1 : params_[own.front()].offset;
-  }
+  // Offset in the flat gradients of node's first trainable parameter, or -1
+  // for a node without any. Later nodes' gradients lie above it. Node
+  // indices here and in value(), grad() and backward's after_op are the model's.
+  int64_t first_grad_offset(int node) const;
   // Scalar parameters without the alignment padding.
   int64_t param_elements() const;
+
+  // Freezing: `frozen[i]` for params()[i]. Frozen tensors get no gradient:
+  // the flat gradients (flat_grad_count() elements) hold the others alone,
+  // in the same order, backward computes none for them, and ops that need
+  // no input gradient below them are not run backward at all. The arena is
+  // laid out again at the next reserve(). With every tensor frozen there is
+  // no backward: forward and evaluation only.
+  void set_frozen(const std::vector<bool>& frozen);
+  bool frozen(int64_t index) const { return param(index).grad_offset < 0; }
+  int64_t flat_grad_count() const { return flat_grad_count_; }
   // Seeded He/Xavier/zeros init of the whole flat buffer (device memory).
   void init_params(void* flat_params, uint64_t seed) const;
 
@@ -181,6 +191,12 @@ class Plan {
   std::vector<ParamTensor> params_;
   std::vector<std::vector<int>> node_params_;  // node -> indices into params_
   int64_t flat_param_count_ = 0;
+  int64_t flat_grad_count_ = 0;
+  // Per node: whether backward runs it (it has a trainable parameter, or an
+  // input whose gradient is needed).
+  std::vector<bool> requires_grad_;
+  // Where ops that cannot skip a frozen tensor's gradient write it.
+  Buffer discarded_grads_;
   std::vector<ParamTensor> states_;
   std::vector<std::vector<int>> node_states_;
   int64_t flat_state_count_ = 0;

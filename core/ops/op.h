@@ -27,6 +27,9 @@ struct ParamSpec {
   Init init;
   int64_t fan_in;
   int64_t fan_out;
+  // Whether weight decay applies by default: not to biases and normalization
+  // parameters (the convention of BERT, GPT-2 and timm's training recipes).
+  bool decays = true;
 };
 
 // Everything one forward or backward call sees. Pointers are device memory;
@@ -113,6 +116,9 @@ class Op {
   // What backward reads, so the memory planner knows how long values live.
   virtual bool backward_needs_inputs() const { return true; }
   virtual bool backward_needs_output() const { return false; }
+  // Whether backward skips a parameter's gradient whose dparams entry is null
+  // (a frozen tensor); ops that do not get scratch to write it into instead.
+  virtual bool accepts_null_param_gradients() const { return false; }
   // Whether forward draws random numbers from the context's per-step stream
   // (dropout), so that a step cannot be recorded once and replayed.
   virtual bool draws_per_step() const { return false; }

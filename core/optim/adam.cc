@@ -11,18 +11,17 @@ namespace {
 
 class Adam final : public Optimizer {
  public:
-  Adam(const OptimizerConfig& config, Backend* backend, DType dtype, int64_t count)
-      : config_(config),
+  Adam(const OptimizerConfig& config, Backend* backend, DType dtype, const UpdateLayout& layout)
+      : Optimizer(layout, dtype),
+        config_(config),
         backend_(backend),
-        dtype_(dtype),
-        count_(count),
-        exp_avg_(backend, dtype, {count}),
-        exp_avg_sq_(backend, dtype, {count}) {}
+        exp_avg_(backend, dtype, {layout.grad_count}),
+        exp_avg_sq_(backend, dtype, {layout.grad_count}) {}
 
-  void update(void* params, const void* grads, const UpdateStep& step, const HalfCopy& half) override {
-    kernels::adam_update(*backend_, dtype_, count_, params, grads, exp_avg_.data(), exp_avg_sq_.data(), step,
-                         config_.beta1, config_.beta2, config_.eps, effective_weight_decay(config_),
-                         config_.kind == OptimizerKind::kAdamW, half);
+  void update_run(void* params, const void* grads, const std::vector<void*>& state, const UpdateRun& run,
+                  const UpdateStep& step, const HalfCopy& half) override {
+    kernels::adam_update(*backend_, dtype_, run.count, params, grads, state[0], state[1], step, config_.beta1,
+                         config_.beta2, config_.eps, run.weight_decay, config_.kind == OptimizerKind::kAdamW, half);
   }
 
   std::vector<OptimizerState> state() override { return {{"exp_avg", &exp_avg_}, {"exp_avg_sq", &exp_avg_sq_}}; }
@@ -31,8 +30,11 @@ class Adam final : public Optimizer {
                                int64_t step) const override {
     // g' = g (+ wd p for Adam); m = b1 m + (1 - b1) g'; v = b2 v + (1 - b2) g'^2;
     // the step lr m^ / (sqrt(v^) + eps) is at most lr m^ / eps; AdamW first
-    // scales p by (1 - lr wd).
-    const double wd = effective_weight_decay(config_), b1 = config_.beta1, b2 = config_.beta2;
+    // scales p by (1 - lr wd). Every run's update is bounded by the largest
+    // rate and decay and the fewest steps (the bound grows with each).
+    const double wd = layout_.max_weight_decay(), b1 = config_.beta1, b2 = config_.beta2;
+    lr *= layout_.max_lr_scale();
+    step = layout_.min_run_step(step);
     const bool decoupled = config_.kind == OptimizerKind::kAdamW;
     const double g = grad_bound + (decoupled ? 0.0 : wd * now.params);
     // 0 * an unknown bound is 0: beta 0 keeps nothing of the old moment.
@@ -55,15 +57,14 @@ class Adam final : public Optimizer {
  private:
   OptimizerConfig config_;
   Backend* backend_;
-  DType dtype_;
-  int64_t count_;
   Tensor exp_avg_, exp_avg_sq_;
 };
 
 }  // namespace
 
-std::unique_ptr<Optimizer> make_adam(const OptimizerConfig& config, Backend* backend, DType dtype, int64_t count) {
-  return std::make_unique<Adam>(config, backend, dtype, count);
+std::unique_ptr<Optimizer> make_adam(const OptimizerConfig& config, Backend* backend, DType dtype,
+                                     const UpdateLayout& layout) {
+  return std::make_unique<Adam>(config, backend, dtype, layout);
 }
 
 }  // namespace tk

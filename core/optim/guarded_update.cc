@@ -33,17 +33,17 @@ MagnitudeBounds GuardedUpdate::measure(Optimizer& optimizer, const void* params)
   // An L2 norm bounds every element's magnitude; a square that overflows
   // leaves the bound infinite, which proves nothing and is safe.
   MagnitudeBounds bounds;
-  bounds.params = std::sqrt(kernels::sum_squares(*backend_, dtype_, count_, params));
+  bounds.params = std::sqrt(kernels::sum_squares(*backend_, dtype_, param_count_, params));
   for (const OptimizerState& s : optimizer.state())
-    bounds.state.push_back(std::sqrt(kernels::sum_squares(*backend_, dtype_, count_, s.tensor->data())));
+    bounds.state.push_back(std::sqrt(kernels::sum_squares(*backend_, dtype_, state_count_, s.tensor->data())));
   return bounds;
 }
 
 bool GuardedUpdate::all_finite(Optimizer& optimizer, const void* params, const HalfCopy& half) const {
-  if (!kernels::all_finite(*backend_, dtype_, count_, params)) return false;
-  if (half.data && !kernels::all_finite(*backend_, half.dtype, count_, half.data)) return false;
+  if (!kernels::all_finite(*backend_, dtype_, param_count_, params)) return false;
+  if (half.data && !kernels::all_finite(*backend_, half.dtype, param_count_, half.data)) return false;
   for (const OptimizerState& s : optimizer.state())
-    if (!kernels::all_finite(*backend_, dtype_, count_, s.tensor->data())) return false;
+    if (!kernels::all_finite(*backend_, dtype_, state_count_, s.tensor->data())) return false;
   return true;
 }
 
@@ -70,13 +70,14 @@ bool GuardedUpdate::apply(Optimizer& optimizer, void* params, const void* grads,
   // Not provable: update a kept copy's originals in place, check, and put
   // them back if anything became non-finite (the caller makes the half copy
   // again from the weights put back).
-  const size_t bytes = static_cast<size_t>(count_) * dtype_size(dtype_);
-  Tensor kept_params(backend_, dtype_, {count_});
+  const size_t bytes = static_cast<size_t>(param_count_) * dtype_size(dtype_);
+  const size_t state_bytes = static_cast<size_t>(state_count_) * dtype_size(dtype_);
+  Tensor kept_params(backend_, dtype_, {param_count_});
   backend_->copy(kept_params.data(), params, bytes);
   std::vector<Tensor> kept_state;
   for (const OptimizerState& s : optimizer.state()) {
-    kept_state.emplace_back(backend_, dtype_, Shape{count_});
-    backend_->copy(kept_state.back().data(), s.tensor->data(), bytes);
+    kept_state.emplace_back(backend_, dtype_, Shape{state_count_});
+    backend_->copy(kept_state.back().data(), s.tensor->data(), state_bytes);
   }
   optimizer.step(params, grads, grad_scale, lr, half);
   if (all_finite(optimizer, params, half)) {
@@ -85,7 +86,8 @@ bool GuardedUpdate::apply(Optimizer& optimizer, void* params, const void* grads,
   }
   backend_->copy(params, kept_params.data(), bytes);
   const std::vector<OptimizerState> state = optimizer.state();
-  for (size_t i = 0; i < state.size(); ++i) backend_->copy(state[i].tensor->data(), kept_state[i].data(), bytes);
+  for (size_t i = 0; i < state.size(); ++i)
+    backend_->copy(state[i].tensor->data(), kept_state[i].data(), state_bytes);
   optimizer.set_steps(step - 1);
   return false;
 }

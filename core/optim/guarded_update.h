@@ -21,7 +21,10 @@ namespace tk {
 
 class GuardedUpdate {
  public:
-  GuardedUpdate(Backend* backend, DType dtype, int64_t count) : backend_(backend), dtype_(dtype), count_(count) {}
+  // Over `param_count` weights and state buffers of `state_count` elements
+  // (the gradients' layout, which leaves frozen tensors out).
+  GuardedUpdate(Backend* backend, DType dtype, int64_t param_count, int64_t state_count)
+      : backend_(backend), dtype_(dtype), param_count_(param_count), state_count_(state_count) {}
 
   // optimizer.step(params, grads, grad_scale, lr, half) if that leaves every
   // weight and moment finite, and true; otherwise nothing changes (the
@@ -41,7 +44,7 @@ class GuardedUpdate {
 
   Backend* backend_;
   DType dtype_;
-  int64_t count_;
+  int64_t param_count_, state_count_;
   MagnitudeBounds bounds_;  // unknown (infinite) until first measured
 };
 

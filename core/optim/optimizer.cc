@@ -1,5 +1,6 @@
 #include "core/optim/optimizer.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/base/error.h"
@@ -27,10 +28,76 @@ double effective_weight_decay(const OptimizerConfig& c) {
   return c.kind == OptimizerKind::kAdamW ? 0.01 : 0.0;  // PyTorch's defaults
 }
 
+UpdateLayout UpdateLayout::whole(int64_t count, double weight_decay) {
+  UpdateLayout layout;
+  layout.runs.push_back({0, 0, count, 1.0, weight_decay, 0});
+  layout.grad_count = count;
+  return layout;
+}
+
+bool UpdateLayout::uniform() const {
+  for (const UpdateRun& r : runs)
+    if (r.param_offset != r.grad_offset || r.lr_scale != 1 || r.first_step != 0) return false;
+  return true;
+}
+
+double UpdateLayout::max_lr_scale() const {
+  double most = 0;
+  for (const UpdateRun& r : runs) most = std::max(most, r.lr_scale);
+  return most;
+}
+
+double UpdateLayout::max_weight_decay() const {
+  double most = 0;
+  for (const UpdateRun& r : runs) most = std::max(most, r.weight_decay);
+  return most;
+}
+
+int64_t UpdateLayout::min_run_step(int64_t step) const {
+  int64_t fewest = step;
+  for (const UpdateRun& r : runs) fewest = std::min(fewest, step - r.first_step);
+  return std::max<int64_t>(fewest, 1);
+}
+
+void Optimizer::set_layout(const UpdateLayout& layout) {
+  if (layout.grad_count != layout_.grad_count)
+    fail(ErrorCode::kInternal, "an optimizer's layout changed size (", layout_.grad_count, " to ", layout.grad_count,
+         ")");
+  layout_ = layout;
+}
+
+void Optimizer::update(void* params, const void* grads, const UpdateStep& step, const HalfCopy& half) {
+  // A device-decided step carries one rate and one step count for everything.
+  if (step.control && !layout_.uniform())
+    fail(ErrorCode::kInternal, "a step decided on the device cannot run parameter groups or late-started moments");
+  const std::vector<OptimizerState> state = this->state();
+  const size_t elem = dtype_size(dtype_);
+  for (const UpdateRun& run : layout_.runs) {
+    UpdateStep run_step = step;
+    run_step.lr = step.lr * run.lr_scale;
+    run_step.step = step.step - run.first_step;
+    std::vector<void*> run_state;
+    for (const OptimizerState& s : state) run_state.push_back(static_cast<char*>(s.tensor->data()) + run.grad_offset * elem);
+    HalfCopy run_half = half;
+    if (half.data) run_half.data = static_cast<char*>(half.data) + run.param_offset * dtype_size(half.dtype);
+    update_run(static_cast<char*>(params) + run.param_offset * elem,
+               static_cast<const char*>(grads) + run.grad_offset * elem, run_state, run, run_step, run_half);
+  }
+}
+
+std::unique_ptr<Optimizer> make_optimizer(const OptimizerConfig& config, Backend* backend, DType dtype,
+                                          const UpdateLayout& layout) {
+  validate(config);
+  for (const UpdateRun& r : layout.runs)
+    if (!(std::isfinite(r.lr_scale) && r.lr_scale >= 0 && std::isfinite(r.weight_decay) && r.weight_decay >= 0))
+      fail(ErrorCode::kInvalidArgument, "a parameter group's rate factor and weight decay must be finite and >= 0");
+  if (config.kind == OptimizerKind::kSgd) return make_sgd(config, backend, dtype, layout);
+  return make_adam(config, backend, dtype, layout);
+}
+
 std::unique_ptr<Optimizer> make_optimizer(const OptimizerConfig& config, Backend* backend, DType dtype, int64_t count) {
   validate(config);
-  if (config.kind == OptimizerKind::kSgd) return make_sgd(config, backend, dtype, count);
-  return make_adam(config, backend, dtype, count);
+  return make_optimizer(config, backend, dtype, UpdateLayout::whole(count, effective_weight_decay(config)));
 }
 
 }  // namespace tk

@@ -1,5 +1,6 @@
-// Optimizers over one flat parameter buffer. Each owns its state buffers (same
-// layout as the parameters) and updates everything in one fused backend pass.
+// Optimizers over one flat parameter buffer. Each owns its state buffers (the
+// gradients' layout, which leaves frozen tensors out) and updates each run of
+// tensors that share their settings in one fused backend pass.
 #pragma once
 
 #include <cmath>
@@ -31,9 +32,42 @@ struct OptimizerConfig {
 void validate(const OptimizerConfig& config);
 double effective_weight_decay(const OptimizerConfig& config);
 
+// One stretch of the update: adjacent tensors that share their settings,
+// contiguous in the parameters and in the gradients.
+struct UpdateRun {
+  int64_t param_offset = 0;  // elements into the flat parameters (and their half copy)
+  int64_t grad_offset = 0;   // elements into the gradients and each state buffer
+  int64_t count = 0;
+  double lr_scale = 1;  // times the scheduled learning rate
+  double weight_decay = 0;
+  // Optimizer steps taken before these tensors' moments began (they were
+  // frozen): Adam's bias correction and SGD's first step count from there,
+  // as PyTorch's per-parameter state does.
+  int64_t first_step = 0;
+  bool operator==(const UpdateRun& o) const {
+    return param_offset == o.param_offset && grad_offset == o.grad_offset && count == o.count &&
+           lr_scale == o.lr_scale && weight_decay == o.weight_decay && first_step == o.first_step;
+  }
+};
+
+struct UpdateLayout {
+  std::vector<UpdateRun> runs;
+  int64_t grad_count = 0;  // elements of the gradients and of each state buffer
+  // One run over all `count` elements.
+  static UpdateLayout whole(int64_t count, double weight_decay);
+  // One run with the scheduled rate from step 0 over gradients laid out as
+  // the parameters: what a step decided on the device can run.
+  bool uniform() const;
+  // The largest rate factor and decay, and the fewest steps any run's moments
+  // have taken by 1-based step `step`: what bounds every run's update.
+  double max_lr_scale() const;
+  double max_weight_decay() const;
+  int64_t min_run_step(int64_t step) const;
+};
+
 struct OptimizerState {
   std::string name;  // "momentum", "exp_avg", "exp_avg_sq"
-  Tensor* tensor;    // same layout as the flat parameters
+  Tensor* tensor;    // the gradients' layout (UpdateLayout::grad_count elements)
 };
 
 // Upper bounds of the magnitudes of the weights' and of each state buffer's
@@ -70,17 +104,31 @@ class Optimizer {
                                        int64_t step) const = 0;
   int64_t steps() const { return steps_; }
   void set_steps(int64_t steps) { steps_ = steps; }  // restoring a checkpoint
+  const UpdateLayout& layout() const { return layout_; }
+  // New rate factors and decays over the same gradient layout.
+  void set_layout(const UpdateLayout& layout);
 
  protected:
-  virtual void update(void* params, const void* grads, const UpdateStep& step, const HalfCopy& half) = 0;
+  explicit Optimizer(const UpdateLayout& layout, DType dtype) : layout_(layout), dtype_(dtype) {}
+  // One fused pass over `run`, its buffers already offset to the run.
+  virtual void update_run(void* params, const void* grads, const std::vector<void*>& state, const UpdateRun& run,
+                          const UpdateStep& step, const HalfCopy& half) = 0;
+  UpdateLayout layout_;
+  DType dtype_;
+
+ private:
+  void update(void* params, const void* grads, const UpdateStep& step, const HalfCopy& half);
   int64_t steps_ = 0;
 };
 
 std::unique_ptr<Optimizer> make_sgd(const OptimizerConfig& config, Backend* backend, DType dtype,
-                                    int64_t count);  // sgd.cc
+                                    const UpdateLayout& layout);  // sgd.cc
 std::unique_ptr<Optimizer> make_adam(const OptimizerConfig& config, Backend* backend, DType dtype,
-                                     int64_t count);  // adam.cc (Adam and AdamW)
-std::unique_ptr<Optimizer> make_optimizer(const OptimizerConfig& config, Backend* backend,
-                                          DType dtype, int64_t count);  // optimizer.cc
+                                     const UpdateLayout& layout);  // adam.cc (Adam and AdamW)
+// Over `layout` (optimizer.cc); over `count` elements with the config's decay.
+std::unique_ptr<Optimizer> make_optimizer(const OptimizerConfig& config, Backend* backend, DType dtype,
+                                          const UpdateLayout& layout);
+std::unique_ptr<Optimizer> make_optimizer(const OptimizerConfig& config, Backend* backend, DType dtype,
+                                          int64_t count);
 
 }  // namespace tk

@@ -920,6 +920,39 @@ public class TrainKitTest {
   }
 
   @Test
+  public void freezingKeepsALayerStillAndGroupsSetRatesAndDecay() throws Exception {
+    try (Model model = new Model(); Trainer trainer = referenceTrainer(model);
+         Dataset data = Dataset.fromArrays(INPUTS, new long[] {16, 4}, LABELS);
+         Batcher batcher = new Batcher(data, 4, true, 1, false);
+         FitOptions options = new FitOptions().epochs(2)) {
+      String first = trainer.parameterName(0);
+      String body = first.substring(0, first.lastIndexOf('.')) + ".*";
+      long fullMemory = trainer.memoryBytes();
+      assertEquals(2, trainer.freeze(body));
+      assertTrue(trainer.parameterSettings(0).frozen);
+      assertTrue(trainer.memoryBytes() < fullMemory);
+      float[] before = trainer.parameters();
+      trainer.fit(batcher, options, null);
+      float[] after = trainer.parameters();
+      int bodySize = 4 * 8 + 8;
+      assertArrayEquals(java.util.Arrays.copyOf(before, bodySize), java.util.Arrays.copyOf(after, bodySize), 0.0f);
+      assertFalse(java.util.Arrays.equals(before, after));
+      assertEquals(2, trainer.unfreeze(body));
+      assertFalse(trainer.parameterSettings(0).frozen);
+      assertEquals(2, trainer.setParamGroup("*.bias", 0.5, 0.1));
+      ParameterSettings bias = trainer.parameterSettings(1);
+      assertEquals(0.5, bias.learningRateScale, 0.0);
+      assertEquals(0.1, bias.weightDecay, 0.0);
+      TrainKitException none = assertThrows(TrainKitException.class, () -> trainer.freeze("encoder.*"));
+      assertTrue(none.getMessage(), none.getMessage().contains(first));
+      assertEquals(4, trainer.freeze("*"));
+      assertThrows(TrainKitException.class, () -> trainer.step(INPUTS, new long[] {16, 4}, LABELS));
+      trainer.unfreeze("*");
+      assertThrows(TrainKitException.class, () -> trainer.setParamGroup("*", -1.0, Double.NaN));
+    }
+  }
+
+  @Test
   public void aPredictorServesFourThreadsWithTheTrainersOutputs() throws Exception {
     try (Model model = new Model(); Trainer trainer = referenceTrainer(model)) {
       for (int i = 0; i < 20; ++i) trainer.step(INPUTS, new long[] {16, 4}, LABELS);

@@ -869,6 +869,42 @@ static class TrainKitTests {
     }
   }
 
+  static void FreezingKeepsALayerStillAndGroupsSetRatesAndDecay() {
+    using (var model = new Model())
+    using (var trainer = ReferenceTrainer(model))
+    using (var data = Dataset.FromArrays(Inputs, Shape, Labels))
+    using (var batcher = new Batcher(data, 4, true, 1))
+    using (var options = new FitOptions().Epochs(2)) {
+      string first = trainer.ParameterName(0);
+      string body = first.Substring(0, first.LastIndexOf('.')) + ".*";
+      long fullMemory = trainer.MemoryBytes;
+      Assert(trainer.Freeze(body) == 2, "the first layer's two tensors match");
+      Assert(trainer.GetParameterSettings(0).Frozen, "frozen");
+      Assert(trainer.MemoryBytes < fullMemory, "less memory once frozen");
+      float[] before = trainer.Parameters();
+      trainer.Fit(batcher, options);
+      float[] after = trainer.Parameters();
+      const int bodySize = 4 * 8 + 8;
+      bool still = true, moved = false;
+      for (int i = 0; i < before.Length; ++i) {
+        if (i < bodySize) still &= before[i] == after[i]; else moved |= before[i] != after[i];
+      }
+      Assert(still && moved, "the frozen layer stays, the rest learns");
+      Assert(trainer.Unfreeze(body) == 2 && !trainer.GetParameterSettings(0).Frozen, "unfrozen");
+      Assert(trainer.SetParamGroup("*.bias", 0.5, 0.1) == 2, "two biases");
+      ParameterSettings bias = trainer.GetParameterSettings(1);
+      Assert(bias.LearningRateScale == 0.5 && bias.WeightDecay == 0.1, "the group's rate and decay");
+      trainer.SetParamGroup("*.bias");
+      Assert(trainer.GetParameterSettings(1).WeightDecay == 0.0, "biases get no decay by default");
+      var none = Throws<TrainKitException>(() => trainer.Freeze("encoder.*"));
+      Assert(none.Message.Contains(first), "the error lists the tensors: " + none.Message);
+      Assert(trainer.Freeze("*") == 4, "everything frozen");
+      Throws<TrainKitException>(() => trainer.Step(Inputs, Shape, Labels));
+      trainer.Unfreeze("*");
+      Throws<TrainKitException>(() => trainer.SetParamGroup("*", -1.0));
+    }
+  }
+
   static void APredictorServesFourThreadsWithTheTrainersOutputs() {
     using (var model = new Model())
     using (var trainer = ReferenceTrainer(model)) {
@@ -924,6 +960,7 @@ static class TrainKitTests {
     Add(nameof(DisposingTwiceIsANoOpAndDisposedObjectsRefuseUse), DisposingTwiceIsANoOpAndDisposedObjectsRefuseUse);
     Add(nameof(TheStepPathAllocatesNothing), TheStepPathAllocatesNothing);
     Add(nameof(FitCallsBackStopsAndPassesExceptionsOut), FitCallsBackStopsAndPassesExceptionsOut);
+    Add(nameof(FreezingKeepsALayerStillAndGroupsSetRatesAndDecay), FreezingKeepsALayerStillAndGroupsSetRatesAndDecay);
     Add(nameof(APredictorServesFourThreadsWithTheTrainersOutputs), APredictorServesFourThreadsWithTheTrainersOutputs);
     Add(nameof(ManyCyclesKeepMemoryFlatAndCollectedObjectsDoNotCrash), ManyCyclesKeepMemoryFlatAndCollectedObjectsDoNotCrash);
     string only = Environment.GetEnvironmentVariable("TRAINKIT_TEST_FILTER");

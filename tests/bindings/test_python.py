@@ -509,6 +509,39 @@ def test_early_stopping_keep_best_and_the_learning_rate():
             trainer.set_learning_rate(-1.0)
 
 
+def test_freezing_keeps_a_layer_still_and_groups_set_rates_and_decay():
+    x, y = fit_data()
+    with trainkit.Model() as model, reference_trainer(model) as trainer, \
+            trainkit.Dataset.from_arrays(x, y) as train, trainkit.Batcher(train, 8, seed=1) as batcher:
+        names = trainer.parameter_names()
+        body = names[0].rsplit(".", 1)[0] + ".*"
+        full_memory = trainer.memory_bytes
+        assert trainer.freeze(body) == 2
+        assert trainer.parameter_settings(names[0]).frozen and not trainer.parameter_settings(names[2]).frozen
+        assert trainer.memory_bytes < full_memory
+        before = trainer.state_dict()
+        trainer.fit(batcher, epochs=2)
+        after = trainer.state_dict()
+        assert all(np.array_equal(before[n], after[n]) for n in names[:2])
+        assert not np.array_equal(before[names[2]], after[names[2]])
+        assert trainer.unfreeze(body) == 2
+        batcher.reset(0)
+        trainer.fit(batcher, epochs=1)
+        assert not np.array_equal(after[names[0]], trainer.parameter(names[0]))
+        assert trainer.set_param_group("*.bias", lr_scale=0.5, weight_decay=0.1) == 2
+        assert trainer.parameter_settings(names[1]) == trainkit.ParameterSettings(False, 0.5, 0.1)
+        trainer.set_param_group("*.bias")
+        assert trainer.parameter_settings(names[1]) == trainkit.ParameterSettings(False, 1.0, 0.0)
+        with pytest.raises(trainkit.TrainKitError, match=names[0]):
+            trainer.freeze("encoder.*")
+        assert trainer.freeze("*") == 4
+        with pytest.raises(trainkit.TrainKitError, match="every parameter is frozen"):
+            trainer.step(x[:8], y[:8])
+        trainer.unfreeze("*")
+        with pytest.raises(trainkit.TrainKitError):
+            trainer.set_param_group("*", lr_scale=-1.0)
+
+
 def test_metrics_csv_and_split():
     x, y = fit_data()
     csv = tmp("python.csv")

@@ -3,7 +3,8 @@
  * abort from a callback, cancel from another thread (fit and evaluation),
  * early stopping on a validation curve made to rise, keep-best, reduce on
  * plateau, the time budget, resume mid-fit against an uninterrupted fit,
- * the learning rate of a running trainer, metrics, and CSV files good and bad.
+ * the learning rate of a running trainer, freezing and parameter groups,
+ * metrics, and CSV files good and bad.
  */
 #include <math.h>
 #include <pthread.h>
@@ -55,7 +56,7 @@ static tk_dataset* dataset_of(const int32_t* targets) {
   return d;
 }
 
-static tk_trainer* make_trainer(double lr) {
+static tk_trainer* make_trainer_with(double lr, int32_t replicas) {
   tk_model* m = NULL;
   tk_node x, h;
   int64_t shape[1] = {FEATURES};
@@ -72,12 +73,15 @@ static tk_trainer* make_trainer(double lr) {
   tk_trainer_options_set_learning_rate(o, lr);
   tk_trainer_options_set_seed(o, 7);
   tk_trainer_options_set_threads(o, 1);
+  if (replicas > 1) tk_trainer_options_set_replicas(o, replicas);
   if (tk_trainer_create(m, TK_LOSS_SOFTMAX_CROSS_ENTROPY, o, &t) != TK_OK)
     fprintf(stderr, "trainer: %s\n", tk_last_error_message());
   tk_trainer_options_destroy(o);
   tk_model_destroy(m);
   return t;
 }
+
+static tk_trainer* make_trainer(double lr) { return make_trainer_with(lr, 1); }
 
 static tk_batcher* make_batcher(tk_dataset* d) {
   tk_batcher* b = NULL;
@@ -524,6 +528,93 @@ static void test_event_stream(void) {
   close_fixture(&fx);
 }
 
+/* Freezing the first layer (16 x 4 weights and 16 biases, the first 80
+ * parameters in tensor order) keeps it bit for bit through a fit, on one
+ * trainer and on two replicas; unfrozen, it trains again. */
+static void test_freeze_and_param_groups(void) {
+  enum { BODY = FEATURES * 16 + 16 };
+  tk_dataset* d = dataset_of(labels);
+  tk_batcher* b = make_batcher(d);
+  tk_fit_options* fo = NULL;
+  int32_t replicas, frozen = -1;
+  double scale = 0, decay = -1;
+  int64_t matched = 0, count = 0, full_memory = 0, frozen_memory = 0;
+  float before[200], after[200];
+  tk_fit_options_create(&fo);
+  tk_fit_options_set_epochs(fo, 2);
+  for (replicas = 1; replicas <= 2; ++replicas) {
+    tk_trainer *t = make_trainer_with(1e-2, replicas), *full = make_trainer_with(1e-2, replicas);
+    tk_batcher_reset(b, 0);
+    tk_trainer_num_parameters(t, &count);
+    EXPECT_STATUS(tk_trainer_freeze(t, "linear_1.*", &matched), TK_OK);
+    EXPECT(matched == 2);
+    EXPECT_STATUS(tk_trainer_parameter_settings(t, 0, &frozen, &scale, &decay), TK_OK);
+    EXPECT(frozen == 1 && scale == 1.0 && decay == 0.0);
+    EXPECT_STATUS(tk_trainer_parameter_settings(t, 2, &frozen, &scale, &decay), TK_OK);
+    EXPECT(frozen == 0);
+    copy_params(t, before, count);
+    EXPECT_STATUS(tk_trainer_fit(t, b, fo, NULL), TK_OK);
+    copy_params(t, after, count);
+    EXPECT(memcmp(before, after, BODY * sizeof(float)) == 0);
+    EXPECT(memcmp(before + BODY, after + BODY, (size_t)(count - BODY) * sizeof(float)) != 0);
+    /* No gradients or moments for the frozen layer. */
+    tk_batcher_reset(b, 0);
+    EXPECT_STATUS(tk_trainer_fit(full, b, fo, NULL), TK_OK);
+    EXPECT_STATUS(tk_trainer_memory(t, &frozen_memory), TK_OK);
+    EXPECT_STATUS(tk_trainer_memory(full, &full_memory), TK_OK);
+    EXPECT(frozen_memory > 0 && full_memory - frozen_memory >= (int64_t)(3 * BODY * sizeof(float)) * replicas);
+    /* Unfrozen, it trains on. */
+    EXPECT_STATUS(tk_trainer_unfreeze(t, "linear_1.*", NULL), TK_OK);
+    EXPECT_STATUS(tk_trainer_parameter_settings(t, 0, &frozen, &scale, &decay), TK_OK);
+    EXPECT(frozen == 0);
+    tk_batcher_reset(b, 0);
+    EXPECT_STATUS(tk_trainer_fit(t, b, fo, NULL), TK_OK);
+    copy_params(t, before, count);
+    EXPECT(memcmp(before, after, BODY * sizeof(float)) != 0);
+    tk_trainer_destroy(full);
+    tk_trainer_destroy(t);
+  }
+  {
+    tk_trainer* t = make_trainer(1e-2);
+    EXPECT_STATUS(tk_trainer_set_param_group(t, "*.bias", 0.5, 0.25, &matched), TK_OK);
+    EXPECT(matched == 2);
+    EXPECT_STATUS(tk_trainer_parameter_settings(t, 1, &frozen, &scale, &decay), TK_OK);
+    EXPECT(frozen == 0 && scale == 0.5 && decay == 0.25);
+    EXPECT_STATUS(tk_trainer_set_param_group(t, "*.bias", 1.0, NAN, NULL), TK_OK);
+    EXPECT_STATUS(tk_trainer_parameter_settings(t, 1, &frozen, &scale, &decay), TK_OK);
+    EXPECT(scale == 1.0 && decay == 0.0);
+    /* Bad requests change nothing. */
+    EXPECT_STATUS(tk_trainer_freeze(t, "encoder.*", &matched), INVALID_ARG);
+    EXPECT_MESSAGE("linear_1.weight");
+    {
+      int64_t fshape[2] = {BATCH, FEATURES}, tshape[1] = {BATCH};
+      tk_tensor_view f = tk_view_f32(features, 2, fshape), y = tk_view_i32(labels, 1, tshape);
+      float loss;
+      EXPECT_STATUS(tk_trainer_freeze(t, "*", &matched), TK_OK);
+      EXPECT(matched == 4);
+      EXPECT_STATUS(tk_trainer_step(t, &f, &y, &loss), INVALID_ARG);
+      EXPECT_MESSAGE("every parameter is frozen");
+      EXPECT_STATUS(tk_trainer_unfreeze(t, "*", NULL), TK_OK);
+      EXPECT_STATUS(tk_trainer_step(t, &f, &y, &loss), TK_OK);
+    }
+    EXPECT_STATUS(tk_trainer_freeze(t, NULL, &matched), TK_ERROR_NULL_ARGUMENT);
+    EXPECT_STATUS(tk_trainer_freeze(NULL, "*", &matched), TK_ERROR_NULL_ARGUMENT);
+    EXPECT_STATUS(tk_trainer_set_param_group(t, "*", -1.0, NAN, NULL), INVALID_ARG);
+    EXPECT_STATUS(tk_trainer_set_param_group(t, "*", 1.0, -0.5, NULL), INVALID_ARG);
+    EXPECT_STATUS(tk_trainer_set_param_group(t, "*", INFINITY, NAN, NULL), INVALID_ARG);
+    EXPECT_STATUS(tk_trainer_parameter_settings(t, 99, &frozen, &scale, &decay), INVALID_ARG);
+    EXPECT_STATUS(tk_trainer_parameter_settings(t, -1, &frozen, &scale, &decay), INVALID_ARG);
+    EXPECT_STATUS(tk_trainer_parameter_settings(t, 0, NULL, &scale, &decay), TK_ERROR_NULL_ARGUMENT);
+    EXPECT_STATUS(tk_trainer_memory(t, NULL), TK_ERROR_NULL_ARGUMENT);
+    EXPECT_STATUS(tk_trainer_parameter_settings(t, 0, &frozen, &scale, &decay), TK_OK);
+    EXPECT(frozen == 0 && scale == 1.0);
+    tk_trainer_destroy(t);
+  }
+  tk_fit_options_destroy(fo);
+  tk_batcher_destroy(b);
+  tk_dataset_destroy(d);
+}
+
 static void test_set_learning_rate(void) {
   tk_dataset* d = dataset_of(labels);
   tk_trainer* t = make_trainer(1e-2);
@@ -766,6 +857,7 @@ int main(void) {
   test_time_budget_and_keep_last(dir);
   test_event_stream();
   test_set_learning_rate();
+  test_freeze_and_param_groups();
   test_metrics();
   test_value_metrics();
   test_csv(dir);

@@ -55,7 +55,7 @@ class Conv2d final : public Op {
     const int64_t per_group = inputs[0][0] / groups_, taps = per_group * kernel_ * kernel_;
     std::vector<ParamSpec> specs = {
         {"weight", {out_, per_group, kernel_, kernel_}, init_, taps, out_ / groups_ * kernel_ * kernel_}};
-    if (bias_) specs.push_back({"bias", {out_}, Init::kZeros, taps, out_});
+    if (bias_) specs.push_back({"bias", {out_}, Init::kZeros, taps, out_, false});
     return specs;
   }
 

@@ -1,6 +1,7 @@
 // Linear: y = x W^T + b over the last dimension, W stored [units, in_features]
 // (PyTorch layout, so exported weights load there unchanged).
 #include "core/base/error.h"
+#include "core/kernels/reduce_kernels.h"
 #include "core/ops/activation/activation_kernels.h"
 #include "core/ops/linear/linear_kernels.h"
 #include "core/ops/ops.h"
@@ -29,7 +30,7 @@ class Linear final : public Op {
   std::vector<ParamSpec> param_specs(const std::vector<Shape>& inputs) const override {
     int64_t in_features = inputs[0].back();
     std::vector<ParamSpec> specs = {{"weight", {units_, in_features}, weight_init_, in_features, units_}};
-    if (bias_) specs.push_back({"bias", {units_}, Init::kZeros, in_features, units_});
+    if (bias_) specs.push_back({"bias", {units_}, Init::kZeros, in_features, units_, false});
     return specs;
   }
 
@@ -60,6 +61,8 @@ class Linear final : public Op {
                         ctx.inputs[0], ctx.params[0], 0.0, ctx.output);
   }
 
+  bool accepts_null_param_gradients() const override { return true; }
+
   void backward(const OpContext& ctx) const override {
     int64_t in_features = ctx.input_shapes[0].back();
     int64_t rows = ctx.batch * shape_numel(ctx.input_shapes[0]) / in_features;
@@ -69,13 +72,18 @@ class Linear final : public Op {
                                    ctx.doutput, ctx.backward_scratch, false);
       dy = ctx.backward_scratch;
     }
-    // dW = dY^T X, db = column sums of dY, dX = dY W.
-    if (bias_)
+    // dW = dY^T X, db = column sums of dY, dX = dY W; a frozen tensor's
+    // gradient (null) is not computed.
+    void* dweight = ctx.dparams[0];
+    void* dbias = bias_ ? ctx.dparams[1] : nullptr;
+    if (dweight && dbias)
       kernels::gemm_bias_grad(*ctx.backend, ctx.dtype, ctx.dtype, ctx.grad_dtype, units_, in_features, rows, 1.0, dy,
-                              ctx.inputs[0], ctx.dparams[0], ctx.grad_dtype, ctx.dparams[1]);
-    else
+                              ctx.inputs[0], dweight, ctx.grad_dtype, dbias);
+    else if (dweight)
       ctx.backend->gemm(ctx.dtype, ctx.dtype, ctx.grad_dtype, true, false, units_, in_features, rows, 1.0, dy,
-                        ctx.inputs[0], 0.0, ctx.dparams[0]);
+                        ctx.inputs[0], 0.0, dweight);
+    else if (dbias)
+      kernels::channel_sum(*ctx.backend, ctx.dtype, ctx.grad_dtype, rows, units_, 1, dy, dbias, false);
     if (ctx.dinputs[0])
       ctx.backend->gemm(ctx.dtype, ctx.param_dtype, ctx.dtype, false, false, rows, in_features, units_, 1.0, dy,
                         ctx.params[0], ctx.accumulate[0] ? 1.0 : 0.0, ctx.dinputs[0]);

@@ -27,7 +27,7 @@ class BatchNorm final : public Op {
   }
   std::vector<ParamSpec> param_specs(const std::vector<Shape>& inputs) const override {
     const int64_t c = inputs[0][0];
-    return {{"weight", {c}, Init::kOnes, c, c}, {"bias", {c}, Init::kZeros, c, c}};
+    return {{"weight", {c}, Init::kOnes, c, c, false}, {"bias", {c}, Init::kZeros, c, c, false}};
   }
   std::vector<ParamSpec> state_specs(const std::vector<Shape>& inputs) const override {
     const int64_t c = inputs[0][0];

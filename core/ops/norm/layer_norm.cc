@@ -23,7 +23,7 @@ class LayerNorm final : public Op {
   std::vector<ParamSpec> param_specs(const std::vector<Shape>& inputs) const override {
     const Shape normalized(inputs[0].end() - axes_, inputs[0].end());
     const int64_t n = shape_numel(normalized);
-    return {{"weight", normalized, Init::kOnes, n, n}, {"bias", normalized, Init::kZeros, n, n}};
+    return {{"weight", normalized, Init::kOnes, n, n, false}, {"bias", normalized, Init::kZeros, n, n, false}};
   }
 
   void forward(const OpContext& ctx) const override {

@@ -440,6 +440,45 @@ public final class Trainer extends NativeObject<SWIGTYPE_p_tk_trainer> {
     done(TrainKitC.tk_trainer_set_learning_rate(handle(), learningRate));
   }
 
+  /**
+   * Freezes the parameter tensors whose names match a shell glob ("encoder_*", "*.bias"): no
+   * gradients and no optimizer moments. Returns how many matched; none is an error.
+   */
+  public long freeze(String pattern) {
+    Objects.requireNonNull(pattern, "pattern");
+    done(TrainKitC.tk_trainer_freeze(handle(), pattern, long0));
+    return long0[0];
+  }
+
+  /** Trains the matching tensors again, with fresh optimizer moments; returns how many matched. */
+  public long unfreeze(String pattern) {
+    Objects.requireNonNull(pattern, "pattern");
+    done(TrainKitC.tk_trainer_unfreeze(handle(), pattern, long0));
+    return long0[0];
+  }
+
+  /**
+   * The matching tensors train at {@code learningRateScale} times the scheduled rate with their own
+   * weight decay ({@code Double.NaN}: the default, which spares biases and norms).
+   */
+  public long setParamGroup(String pattern, double learningRateScale, double weightDecay) {
+    Objects.requireNonNull(pattern, "pattern");
+    done(TrainKitC.tk_trainer_set_param_group(handle(), pattern, learningRateScale, weightDecay, long0));
+    return long0[0];
+  }
+
+  /** How parameter tensor {@code index} trains. */
+  public ParameterSettings parameterSettings(int index) {
+    done(TrainKitC.tk_trainer_parameter_settings(handle(), index, int0, double0, double1));
+    return new ParameterSettings(int0[0] != 0, double0[0], double1[0]);
+  }
+
+  /** Bytes of device memory the trainer holds now: weights, gradients, moments, activations. */
+  public long memoryBytes() {
+    done(TrainKitC.tk_trainer_memory(handle(), long0));
+    return long0[0];
+  }
+
   /** Ends a fit or evaluation running on another thread at its next step (callable from any thread). */
   public void cancel() {
     done(TrainKitC.tk_trainer_cancel(handle()));
