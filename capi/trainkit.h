@@ -590,7 +590,11 @@ TK_API tk_status tk_trainer_set_learning_rate(tk_trainer* trainer, double learni
  * head is unfrozen) steps fail with TK_ERROR_INVALID_ARGUMENT.
  * Checkpoints keep the moments of trainable tensors; load into a trainer
  * frozen alike to resume exactly. With tk_trainer_options_set_replicas,
- * every replica follows; under MPI every rank must make the same calls. */
+ * every replica follows; under MPI every rank must make the same calls.
+ * Replicas that train different tensors (a call that failed part-way, out
+ * of memory, or ranks that froze differently) make the next step fail on
+ * every replica with TK_ERROR_INVALID_ARGUMENT, before any gradient is
+ * summed; the same call, made again, brings them back in line. */
 TK_API tk_status tk_trainer_freeze(tk_trainer* trainer, const char* pattern, int64_t* out_matched);
 TK_API tk_status tk_trainer_unfreeze(tk_trainer* trainer, const char* pattern, int64_t* out_matched);
 /* The matching tensors train at lr_scale times the scheduled learning rate

@@ -219,7 +219,8 @@ void save_checkpoint(Trainer& trainer, const std::string& path, const Batcher* c
                 {"frozen", frozen},
                 {"moments_since", moments_since}};
   std::map<std::string, std::string> metadata = {{"format", kCheckpointFormat},
-                                                 {"format_version", "1"},
+                                                 // 2: some moments are left out (frozen tensors)
+                                                 {"format_version", frozen.empty() ? "1" : "2"},
                                                  {"model_spec", model_spec_to_json(plan.graph())},
                                                  {"state", state.dump()},
                                                  {"checksums", checksums_json(tensors)}};
@@ -274,7 +275,7 @@ void load_checkpoint(Trainer& trainer, const std::string& path, Batcher* cursor)
     fail(ErrorCode::kInvalidArgument, "'", path, "' is not a trainkit checkpoint (", kWeightsFormat,
          " files load with tk_trainer_import_weights)");
   auto version = file.metadata.find("format_version");
-  if (version == file.metadata.end() || version->second != "1")
+  if (version == file.metadata.end() || (version->second != "1" && version->second != "2"))
     fail(ErrorCode::kUnsupported, "'", path, "' has a checkpoint version this build does not read");
   verify_checksums(file, path);
   const Json state = parse_metadata_json(file, "state", path);

@@ -28,7 +28,8 @@ void GradientExchange::broadcast_from_first(void* data, size_t bytes) {
 void GradientExchange::require_same(const char* setting, double value) {
   small_[0] = value;
   small_[1] = 0;
-  comm_->all_reduce_sum(DType::kF64, small_.data(), 2);
+  small_[2] = 0;
+  comm_->all_reduce_sum(DType::kF64, small_.data(), 3);
   if (small_[0] != value * comm_->size())
     fail(ErrorCode::kInvalidArgument, "the replicas of a group must agree on ", setting, "; replica ", comm_->rank(),
          " has ", value, ", and the others' sum to ", small_[0] - value);
@@ -37,9 +38,16 @@ void GradientExchange::require_same(const char* setting, double value) {
 double GradientExchange::agree_on_batch(int64_t rows, const std::exception_ptr& local_error, bool mean) {
   small_[0] = static_cast<double>(rows);
   small_[1] = local_error ? 1.0 : 0.0;
-  comm_->all_reduce_sum(DType::kF64, small_.data(), 2);
+  small_[2] = static_cast<double>(count_);
+  comm_->all_reduce_sum(DType::kF64, small_.data(), 3);
   if (local_error) std::rethrow_exception(local_error);
   if (small_[1] > 0) fail(ErrorCode::kCommunication, "another replica failed this step");
+  // Before any gradient is summed: replicas that froze different tensors
+  // would sum buffers of different layouts.
+  if (small_[2] != static_cast<double>(count_) * comm_->size())
+    fail(ErrorCode::kInvalidArgument, "the replicas train different tensors: this one has ", count_,
+         " gradient elements, the group ", small_[2], " in all over ", comm_->size(),
+         " replicas; freeze and unfreeze the same tensors on every replica");
   return mean ? static_cast<double>(rows) / small_[0] : 1.0;
 }
 

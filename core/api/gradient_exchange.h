@@ -41,7 +41,8 @@ class GradientExchange {
   // Every replica says how many rows it loaded, or that loading failed
   // (`local_error`, rethrown here after the peers were told); a peer's
   // failure throws kCommunication. Returns this replica's share of the
-  // global mean (1 for a summed loss).
+  // global mean (1 for a summed loss). Replicas whose gradient counts
+  // differ (other tensors frozen) throw kInvalidArgument, all alike.
   double agree_on_batch(int64_t rows, const std::exception_ptr& local_error, bool mean);
 
   // Summing this micro-batch's gradients `grads` across replicas. Backward
@@ -99,7 +100,7 @@ class GradientExchange {
   int64_t overlapped_buckets_ = 0;
   // Small collectives' data: a member, not a local, so a peer still writing
   // after this replica gave up never writes into a dead stack frame.
-  std::array<double, 2> small_{};
+  std::array<double, 3> small_{};
 };
 
 }  // namespace tk

@@ -374,7 +374,10 @@ void Trainer::apply_settings(const std::vector<TensorSettings>& requested) {
   if (!layout_changes) {
     optimizer_->set_layout(update_layout_for(next));
     tensor_settings_ = next;
-    recording_.reset();  // a recorded step holds the runs it was recorded with
+    // A recorded step holds the runs it was recorded with, and the runs
+    // decide between host- and device-decided steps.
+    recording_.reset();
+    upload_control();
     return;
   }
   if (accumulated_count_ > 0)
@@ -394,7 +397,8 @@ void Trainer::apply_settings(const std::vector<TensorSettings>& requested) {
     }
     kept.push_back(std::move(tensors));
   }
-  plan_->set_frozen(frozen);  // throws (out of memory) changing nothing
+  // Throws (out of memory) changing nothing; `previous` swapped back undoes it.
+  GradientLayout previous = plan_->swap_gradient_layout(plan_->gradient_layout(frozen));
   try {
     const Shape flat_grads = {plan_->flat_grad_count()};
     Tensor grads(backend_.get(), config_.compute_dtype, flat_grads), accumulated;
@@ -418,9 +422,10 @@ void Trainer::apply_settings(const std::vector<TensorSettings>& requested) {
     tensor_settings_ = next;
     recording_.reset();
   } catch (...) {
-    plan_->set_frozen(was_frozen);
+    plan_->swap_gradient_layout(std::move(previous));
     throw;
   }
+  upload_control();
 }
 
 void Trainer::join(Communicator* communicator) {
@@ -739,6 +744,15 @@ void Trainer::restore(const TrainerSnapshot& s) {
       fail(ErrorCode::kInvalidArgument, "the optimizer state lacks '", state.name, "'");
     check(it->second, "optimizer state '" + state.name + "'", params, /*empty_allowed=*/true);
   }
+  // A tensor's moments were saved whole (it trained) or not at all (frozen).
+  for (size_t i = 0; i < params.size() && optimizer_states.size() > 1; ++i) {
+    const bool saved = !s.optimizer_state.at(optimizer_states[0].name)[i].empty();
+    for (const OptimizerState& state : optimizer_states)
+      if (s.optimizer_state.at(state.name)[i].empty() == saved)
+        fail(ErrorCode::kInvalidArgument, "tensor '", params[i].name, "' has optimizer state '",
+             saved ? optimizer_states[0].name : state.name, "' but not '", saved ? state.name : optimizer_states[0].name,
+             "'");
+  }
   if (!s.moments_since.empty() && s.moments_since.size() != params.size())
     fail(ErrorCode::kInvalidArgument, "the moments' start steps cover ", s.moments_since.size(),
          " tensors, the model has ", params.size());
@@ -749,7 +763,15 @@ void Trainer::restore(const TrainerSnapshot& s) {
   if (s.accumulated_count < 0 || s.accumulated_count >= config_.accumulation_steps)
     fail(ErrorCode::kInvalidArgument, "accumulated micro-batches ", s.accumulated_count, " out of range [0, ",
          config_.accumulation_steps, ")");
-  if (s.accumulated_count > 0) check(s.accumulated, "the accumulated gradients", params, /*empty_allowed=*/true);
+  if (s.accumulated_count > 0) {
+    check(s.accumulated, "the accumulated gradients", params, /*empty_allowed=*/true);
+    // A window continues only under the freezing it was gathered with.
+    for (size_t i = 0; i < params.size(); ++i)
+      if (s.accumulated[i].empty() != (params[i].grad_offset < 0))
+        fail(ErrorCode::kInvalidArgument, "the accumulated gradients were gathered with tensor '", params[i].name,
+             s.accumulated[i].empty() ? "' frozen" : "' training", ", it is ", params[i].grad_offset < 0 ? "frozen" : "training",
+             " here: resume it under the same freezing, or from a checkpoint at a window's end");
+  }
   if (s.optimizer_steps < 0 || s.micro_steps < 0 || s.skipped_steps < 0)
     fail(ErrorCode::kInvalidArgument, "step counters must be >= 0");
   LossScaler scaler = scaler_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 #include <vector>
 
 #include "core/base/error.h"
@@ -127,37 +128,61 @@ int64_t Plan::lay_out(const std::vector<bool>& live, std::vector<ParamSpec> Node
   return total;
 }
 
-void Plan::set_frozen(const std::vector<bool>& frozen) {
+GradientLayout Plan::gradient_layout(const std::vector<bool>& frozen) const {
   if (frozen.size() != params_.size())
     fail(ErrorCode::kInternal, "freezing names ", frozen.size(), " tensors, the model has ", params_.size());
+  auto padded = [](int64_t count) { return (count + kParamAlignElements - 1) / kParamAlignElements * kParamAlignElements; };
+  GradientLayout layout;
   // Gradients keep the parameters' order and alignment, without the frozen.
-  int64_t total = 0;
-  std::vector<int64_t> grad_offsets(params_.size(), -1);
+  layout.grad_offsets.assign(params_.size(), -1);
   for (size_t i = 0; i < params_.size(); ++i) {
     if (frozen[i]) continue;
-    grad_offsets[i] = total;
-    total += (params_[i].count + kParamAlignElements - 1) / kParamAlignElements * kParamAlignElements;
+    layout.grad_offsets[i] = layout.flat_grad_count;
+    layout.flat_grad_count += padded(params_[i].count);
   }
   // Nodes in topological order: a node's gradient is needed when it trains
   // a tensor of its own or one of its inputs' gradients is needed.
   const size_t n = graph_.nodes().size();
-  std::vector<bool> requires_grad(n, false);
+  layout.requires_grad.assign(n, false);
   for (size_t node = 0; node < n; ++node) {
-    for (int t : node_params_[node]) requires_grad[node] = requires_grad[node] || !frozen[t];
-    for (int in : graph_.node(static_cast<int>(node)).inputs) requires_grad[node] = requires_grad[node] || requires_grad[in];
+    bool needed = false;
+    for (int t : node_params_[node]) needed = needed || !frozen[t];
+    for (int in : graph_.node(static_cast<int>(node)).inputs) needed = needed || layout.requires_grad[in];
+    layout.requires_grad[node] = needed;
   }
+  // One node's backward runs at a time: its frozen tensors share scratch
+  // with other nodes', not with each other.
+  layout.discard_offsets.assign(params_.size(), -1);
   int64_t discarded = 0;
-  for (size_t node = 0; node < n; ++node)
-    if (requires_grad[node] && !graph_.node(static_cast<int>(node)).op->accepts_null_param_gradients())
-      for (int t : node_params_[node])
-        if (frozen[t]) discarded = std::max(discarded, params_[t].count);
-  Buffer discarded_grads(backend_, checked_size(discarded, dtype_size(policy_.master), "discarded gradients"));
-  // Commit: nothing below can fail.
-  for (size_t i = 0; i < params_.size(); ++i) params_[i].grad_offset = grad_offsets[i];
-  flat_grad_count_ = total;
-  requires_grad_.swap(requires_grad);
-  discarded_grads_ = std::move(discarded_grads);
-  reserved_ = 0;  // the arena is laid out again without the gradients no longer needed
+  for (size_t node = 0; node < n; ++node) {
+    if (!layout.requires_grad[node] || graph_.node(static_cast<int>(node)).op->accepts_null_param_gradients()) continue;
+    int64_t used = 0;
+    for (int t : node_params_[node]) {
+      if (!frozen[t]) continue;
+      layout.discard_offsets[t] = used;
+      used += padded(params_[t].count);
+    }
+    discarded = std::max(discarded, used);
+  }
+  layout.discarded = Buffer(backend_, checked_size(discarded, dtype_size(policy_.master), "discarded gradients"));
+  return layout;
+}
+
+GradientLayout Plan::swap_gradient_layout(GradientLayout next) noexcept {
+  GradientLayout previous;
+  previous.grad_offsets.swap(next.grad_offsets);
+  for (size_t i = 0; i < params_.size() && i < previous.grad_offsets.size(); ++i)
+    std::swap(params_[i].grad_offset, previous.grad_offsets[i]);
+  previous.flat_grad_count = flat_grad_count_;
+  flat_grad_count_ = next.flat_grad_count;
+  previous.requires_grad.swap(requires_grad_);
+  requires_grad_.swap(next.requires_grad);
+  previous.discard_offsets.swap(discard_offsets_);
+  discard_offsets_.swap(next.discard_offsets);
+  previous.discarded = std::move(discarded_grads_);
+  discarded_grads_ = std::move(next.discarded);
+  reserved_ = 0;  // the arena is laid out again for the gradients now needed
+  return previous;
 }
 
 int64_t Plan::first_grad_offset(int node) const {
@@ -425,7 +450,10 @@ OpContext& Plan::context(size_t step, const void* flat_params, const void* half_
     else if (grad_element >= 0)
       ctx.dparams[j] = static_cast<char*>(flat_grads) + grad_element * dtype_size(policy_.master);
     else
-      ctx.dparams[j] = graph_.node(node).op->accepts_null_param_gradients() ? nullptr : discarded_grads_.data();
+      ctx.dparams[j] = discard_offsets_[node_params_[node][j]] < 0
+                           ? nullptr
+                           : static_cast<char*>(discarded_grads_.data()) +
+                                 discard_offsets_[node_params_[node][j]] * dtype_size(policy_.master);
   }
   for (size_t j = 0; j < node_states_[node].size(); ++j) {
     const int64_t bytes = states_[node_states_[node][j]].offset * static_cast<int64_t>(dtype_size(policy_.master));
@@ -488,6 +516,9 @@ void Plan::run_forward(const void* flat_params, bool training, uint64_t seed, ui
   const int64_t divisor = loss_divisor();
   last_loss_grad_scale_ = loss_grad_scale.value;
   const bool with_gradient = loss_grad_scale.value != 0;
+  // With every tensor frozen the output has no gradient buffer.
+  if (with_gradient && (forward_only_ || !requires_grad_[graph_.output()]))
+    fail(ErrorCode::kInvalidArgument, "a loss gradient was asked of a plan that trains no tensor (all are frozen)");
   loss_->compute(backend_, policy_.activation, policy_.master, batch_, output_shape(), value_at(graph_.output()),
                  arena_at(target_offset_), arena_at(row_loss_offset_), with_gradient ? grad_at(graph_.output()) : nullptr,
                  GradScale(loss_grad_scale.value, loss_grad_scale.device, static_cast<double>(divisor)));

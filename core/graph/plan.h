@@ -29,6 +29,22 @@ struct ParamTensor {
   int64_t grad_offset = -1;
 };
 
+// Which tensors get gradients, where each lies in the flat gradients, and
+// which nodes run backward: what freezing changes. Built aside and swapped
+// into a plan, so a change either happens whole or not at all.
+struct GradientLayout {
+  std::vector<int64_t> grad_offsets;  // per tensor, -1 when frozen
+  int64_t flat_grad_count = 0;
+  // Per node: whether backward runs it (it has a trainable parameter, or an
+  // input whose gradient is needed).
+  std::vector<bool> requires_grad;
+  // Per tensor: where in `discarded` an op that cannot skip a frozen
+  // tensor's gradient writes it (-1: none). Each tensor of a node has its
+  // own place, since ops may combine their parameters' gradients.
+  std::vector<int64_t> discard_offsets;
+  Buffer discarded;
+};
+
 class Plan {
  public:
   Plan(const Graph& graph, LossKind loss, Reduction reduction, Backend* backend, const PrecisionPolicy& policy);
@@ -66,7 +82,12 @@ class Plan {
   // no input gradient below them are not run backward at all. The arena is
   // laid out again at the next reserve(). With every tensor frozen there is
   // no backward: forward and evaluation only.
-  void set_frozen(const std::vector<bool>& frozen);
+  void set_frozen(const std::vector<bool>& frozen) { swap_gradient_layout(gradient_layout(frozen)); }
+  // The layout for `frozen`, built without changing the plan (throws
+  // kOutOfMemory for its scratch); swapping it in cannot fail and hands back
+  // the layout it replaces, which swapped back undoes the change.
+  GradientLayout gradient_layout(const std::vector<bool>& frozen) const;
+  GradientLayout swap_gradient_layout(GradientLayout next) noexcept;
   bool frozen(int64_t index) const { return param(index).grad_offset < 0; }
   int64_t flat_grad_count() const { return flat_grad_count_; }
   // Seeded He/Xavier/zeros init of the whole flat buffer (device memory).
@@ -192,10 +213,8 @@ class Plan {
   std::vector<std::vector<int>> node_params_;  // node -> indices into params_
   int64_t flat_param_count_ = 0;
   int64_t flat_grad_count_ = 0;
-  // Per node: whether backward runs it (it has a trainable parameter, or an
-  // input whose gradient is needed).
-  std::vector<bool> requires_grad_;
-  // Where ops that cannot skip a frozen tensor's gradient write it.
+  std::vector<bool> requires_grad_;  // see GradientLayout
+  std::vector<int64_t> discard_offsets_;
   Buffer discarded_grads_;
   std::vector<ParamTensor> states_;
   std::vector<std::vector<int>> node_states_;

@@ -342,6 +342,60 @@ TEST(ReplicatedTrainerTest, SyncBatchNormSkipsAStepWhoseLossIsNotFiniteOnOneRepl
   });
 }
 
+// Batch norm with both its tensors frozen under sync batch norm: each
+// frozen tensor's discarded gradient has its own scratch (the op sums them
+// across replicas together), so two replicas still train the rest as one
+// replica on the whole batch.
+TEST(ReplicatedTrainerTest, SyncBatchNormWithFrozenNormTensorsMatchesOneReplica) {
+  TrainerConfig config;
+  config.optimizer.learning_rate = 0.05;
+  config.seed = 9;
+  config.sync_batch_norm = true;
+  const int64_t batch = 16;
+  Data data(batch * 6);
+  ReplicatedTrainer single(batch_norm_model(), config, 1), group(batch_norm_model(), config, 2);
+  int64_t frozen = 0;
+  for (ReplicatedTrainer* t : {&single, &group})
+    t->for_each([&](Trainer& replica) {
+      for (const ParamTensor& p : replica.plan().params())
+        if (p.name.find("batch_norm") != std::string::npos) frozen += replica.set_frozen(p.name, true);
+    });
+  ASSERT_EQ(frozen, 3 * 4);  // two norms of two tensors, on three trainers
+  for (int s = 0; s < 6; ++s) {
+    const StepResult a = single.step(data.inputs(s * batch, batch), data.targets(s * batch, batch));
+    const StepResult b = group.step(data.inputs(s * batch, batch), data.targets(s * batch, batch));
+    ASSERT_NEAR(a.loss, b.loss, 1e-5 * std::max(1.0, std::abs(a.loss))) << "step " << s;
+  }
+  const std::vector<float> w = weights(single.primary());
+  group.for_each([&](Trainer& replica) {
+    const std::vector<float> got = weights(replica);
+    for (size_t i = 0; i < w.size(); ++i) ASSERT_NEAR(got[i], w[i], 1e-5 * std::max(1.0f, std::abs(w[i]))) << i;
+  });
+}
+
+// Replicas that froze different tensors fail the next step on all of them,
+// before summing gradients of different layouts; freezing the rest alike
+// brings the group back.
+TEST(ReplicatedTrainerTest, ReplicasThatFreezeDifferentlyFailTheStepClearly) {
+  TrainerConfig config;
+  config.seed = 2;
+  Data data(16);
+  ReplicatedTrainer group(mlp(), config, 2);
+  group.step(data.inputs(0, 8), data.targets(0, 8));
+  int replica = 0;
+  group.for_each([&](Trainer& t) {
+    if (replica++ == 0) t.set_frozen("*.bias", true);
+  });
+  try {
+    group.step(data.inputs(8, 8), data.targets(8, 8));
+    FAIL() << "replicas with different frozen tensors stepped";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("different tensors"), std::string::npos) << e.what();
+  }
+  group.for_each([&](Trainer& t) { t.set_frozen("*.bias", true); });
+  EXPECT_TRUE(group.step(data.inputs(8, 8), data.targets(8, 8)).applied);
+}
+
 TEST(LocalGroupTest, APeerThatNeverArrivesTimesOut) {
   LocalGroup group(2, std::chrono::milliseconds(200));
   const auto start = std::chrono::steady_clock::now();
