@@ -13,26 +13,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench/bench_c.h"
 #include "capi/trainkit.h"
-
-#define CHECK(call)                                                                              \
-  do {                                                                                           \
-    tk_status s_ = (call);                                                                       \
-    if (s_ != TK_OK) {                                                                           \
-      fprintf(stderr, "%s: %s: %s\n", #call, tk_status_string(s_), tk_last_error_message());     \
-      exit(1);                                                                                   \
-    }                                                                                            \
-  } while (0)
 
 enum { IN = 784, OUT = 10, MAX_BATCH = 256 };
 static float inputs[MAX_BATCH * IN];
 static double seconds = 1.0;
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 typedef struct {
   tk_trainer* trainer;     /* one of the two is set */

@@ -156,7 +156,8 @@ TK_HANDLE(tk_predictor)
 #else
 %apply size_t* OUTPUT { size_t* out_length };
 #endif
-%apply int32_t* OUTPUT { int32_t* out_has_batch, int32_t* out_has_event };
+%apply int32_t* OUTPUT { int32_t* out_has_batch, int32_t* out_has_event, int32_t* out_open };
+%apply int64_t* OUTPUT { int64_t* out_epoch, int64_t* out_batch };
 
 /* Host memory: an address in Python, an IntPtr in C#, a direct ByteBuffer of
  * the allocation in Java. */
@@ -227,6 +228,8 @@ static int tk_py_buffer(PyObject* object, Py_buffer* buffer, int writable, Py_ss
   Py_DECREF(seq);
   $2 = extents;
 }
+%apply (int32_t rank, const int64_t* shape) { (int32_t sample_rank, const int64_t* sample_shape),
+                                              (int32_t target_rank, const int64_t* target_shape) };
 %typemap(in) (const tk_node* inputs, size_t n_inputs) (tk_node* nodes = NULL) {
   PyObject* seq = PySequence_Fast($input, "inputs is a sequence of nodes");
   if (!seq) SWIG_fail;
@@ -300,6 +303,8 @@ static int tk_java_shape(JNIEnv* jenv, jlongArray array, int64_t* extents, int32
   if (tk_java_shape(jenv, $input, extents, &$1) != 0) return $null;
   $2 = extents;
 }
+%apply (int32_t rank, const int64_t* shape) { (int32_t sample_rank, const int64_t* sample_shape),
+                                              (int32_t target_rank, const int64_t* target_shape) };
 /* Strings too are taken in `check`, after every argument's `in`: a later
  * argument's refusal then leaves no UTF-8 copy held (freearg releases it). */
 %typemap(in, noblock=1) char*, const char* (jstring held = NULL) {
@@ -395,7 +400,8 @@ static int tk_java_shape(JNIEnv* jenv, jlongArray array, int64_t* extents, int32
 %typemap(csin) DECLS "$csinput"
 %typemap(in) DECLS %{ $1 = ($1_ltype)$input; %}
 %enddef
-TK_CS_ARRAY(int64_t*, long, "[global::System.Runtime.InteropServices.In]", const int64_t* shape)
+TK_CS_ARRAY(int64_t*, long, "[global::System.Runtime.InteropServices.In]", const int64_t* shape,
+            const int64_t* sample_shape, const int64_t* target_shape)
 TK_CS_ARRAY(tk_node*, int, "[global::System.Runtime.InteropServices.In]", const tk_node* inputs)
 TK_CS_ARRAY(int64_t*, long, "[global::System.Runtime.InteropServices.In, global::System.Runtime.InteropServices.Out]",
             int64_t* out_shape)

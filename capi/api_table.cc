@@ -159,6 +159,12 @@ constexpr tk_api table(uint32_t version, uint32_t size) {
       tk_trainer_parameter_settings,
       tk_trainer_options_set_decay_bias_and_norm,
       tk_trainer_memory,
+      tk_batcher_create_stream,
+      tk_batcher_stream_request,
+      tk_batcher_stream_supply,
+      tk_batcher_stream_supply_copy,
+      tk_batcher_stream_fail,
+      tk_batcher_stream_close,
   };
 }
 
@@ -168,7 +174,7 @@ constexpr tk_api kApiV2 = table(2, sizeof(tk_api));
 }  // namespace
 
 static_assert(TK_API_VERSION == 2, "regenerate api_table.cc");
-static_assert(sizeof(tk_api) == 148 * sizeof(void*), "regenerate api_table.cc");
+static_assert(sizeof(tk_api) == 154 * sizeof(void*), "regenerate api_table.cc");
 
 extern "C" TK_API const tk_api* tk_get_api(uint32_t version) {
   switch (version) {

@@ -203,7 +203,9 @@ TK_API tk_status tk_batcher_create(const tk_dataset* dataset, int64_t batch_size
       tk::fail(tk::ErrorCode::kInvalidArgument, "shuffle and drop_last must be 0 or 1");
     auto handle = std::make_unique<tk_batcher>();
     handle->dataset = dataset->dataset;
-    handle->batcher = std::make_unique<tk::Batcher>(*handle->dataset, batch_size, shuffle == 1, seed, drop_last == 1);
+    auto batcher = std::make_unique<tk::Batcher>(*handle->dataset, batch_size, shuffle == 1, seed, drop_last == 1);
+    handle->batcher = batcher.get();
+    handle->source = std::move(batcher);
     *out_batcher = handle.release();
   });
 }
@@ -220,6 +222,9 @@ TK_API tk_status tk_batcher_set_shard_ex(tk_batcher* batcher, int32_t rank, int3
     require(batcher, "batcher");
     if (enum_value(remainder) != TK_SHARD_PAD && enum_value(remainder) != TK_SHARD_DROP)
       tk::fail(tk::ErrorCode::kInvalidArgument, "unknown tk_shard_remainder ", enum_value(remainder));
+    if (!batcher->batcher)
+      tk::fail(tk::ErrorCode::kUnsupported, "a stream batcher serves what its producer supplies: shard the data in "
+               "the producer (by rank and count)");
     batcher->batcher->shard(rank, count,
                             enum_value(remainder) == TK_SHARD_PAD ? tk::Batcher::Remainder::kPad : tk::Batcher::Remainder::kDrop);
   });
@@ -229,7 +234,7 @@ TK_API tk_status tk_batcher_reset(tk_batcher* batcher, int64_t epoch) {
   return guarded([&] {
     require(batcher, "batcher");
     if (epoch < 0) tk::fail(tk::ErrorCode::kInvalidArgument, "epoch must be >= 0, got ", epoch);
-    batcher->batcher->reset(epoch);
+    batcher->source->reset(epoch);
   });
 }
 
@@ -241,7 +246,7 @@ TK_API tk_status tk_batcher_next(tk_batcher* batcher, tk_tensor_view* out_featur
     require(out_targets, "out_targets");
     require(out_has_batch, "out_has_batch");
     tk::HostView features, targets;
-    bool has_batch = batcher->batcher->next(&features, &targets);
+    bool has_batch = batcher->source->next(&features, &targets);
     if (has_batch) {
       *out_features = tk::capi::to_c_view(features);
       *out_targets = tk::capi::to_c_view(targets);

@@ -95,7 +95,7 @@ bool next_event(tk_fit* fit) {
 std::unique_ptr<tk::FitLoop> make_loop(tk_trainer* trainer, tk_batcher* batcher, const tk_fit_options* options) {
   static const tk_fit_options defaults;
   const tk_fit_options& o = options ? *options : defaults;
-  return std::make_unique<tk::FitLoop>(*trainer->group, *batcher->batcher, o.config, &trainer->cancel);
+  return std::make_unique<tk::FitLoop>(*trainer->group, *batcher->source, o.config, &trainer->cancel);
 }
 
 }  // namespace

@@ -43,9 +43,13 @@ struct tk_dataset {
   std::shared_ptr<tk::Dataset> dataset;
 };
 
+// Over a dataset (`batcher` set) or fed by a producer (`stream` set);
+// `source` is whichever it is. Destroying a stream joins its fill thread.
 struct tk_batcher {
   std::shared_ptr<const tk::Dataset> dataset;
-  std::unique_ptr<tk::Batcher> batcher;
+  std::unique_ptr<tk::BatchSource> source;
+  tk::Batcher* batcher = nullptr;
+  tk::StreamBatcher* stream = nullptr;
 };
 
 struct tk_predictor {

@@ -62,7 +62,7 @@ TK_API tk_status tk_trainer_save(tk_trainer* trainer, const char* path, const tk
   return guarded([&] {
     require(trainer, "trainer");
     require(path, "path");
-    tk::save_checkpoint(*trainer->trainer, path, cursor ? cursor->batcher.get() : nullptr);
+    tk::save_checkpoint(*trainer->trainer, path, cursor ? cursor->source.get() : nullptr);
   });
 }
 
@@ -72,7 +72,7 @@ TK_API tk_status tk_trainer_save_keep_last(tk_trainer* trainer, const char* pref
     require(trainer, "trainer");
     require(prefix, "prefix");
     const std::string path =
-        tk::save_checkpoint_keep_last(*trainer->trainer, prefix, keep, cursor ? cursor->batcher.get() : nullptr);
+        tk::save_checkpoint_keep_last(*trainer->trainer, prefix, keep, cursor ? cursor->source.get() : nullptr);
     if (out_path && capacity > path.size()) std::memcpy(out_path, path.c_str(), path.size() + 1);
   });
 }
@@ -81,7 +81,7 @@ TK_API tk_status tk_trainer_load(tk_trainer* trainer, const char* path, tk_batch
   return guarded([&] {
     require(trainer, "trainer");
     require(path, "path");
-    tk::load_checkpoint_on_all(*trainer->group, path, cursor ? cursor->batcher.get() : nullptr);
+    tk::load_checkpoint_on_all(*trainer->group, path, cursor ? cursor->source.get() : nullptr);
   });
 }
 

@@ -29,8 +29,11 @@
  *             tk_trainer_create, tk_batcher_create, tk_trainer_evaluate_dataset)
  *             may be shared. A tk_batcher keeps its dataset alive (the
  *             dataset may be destroyed first) but must not see it modified
- *             (normalized) while it exists. A trainer copies
- *             the model, so the model may be destroyed after tk_trainer_create.
+ *             (normalized) while it exists. A streaming batcher's producer
+ *             calls (tk_batcher_stream_*) may run on one thread while another
+ *             trains from it; tk_trainer_cancel comes from any thread.
+ *             A trainer copies the model, so the model may be destroyed
+ *             after tk_trainer_create.
  * ABI.        Enum values and struct layouts never change; new values and
  *             functions are only appended. Hosts that dlopen the library use
  *             tk_get_api(TK_API_VERSION) for a table of every function.
@@ -569,6 +572,63 @@ TK_API tk_status tk_batcher_reset(tk_batcher* batcher, int64_t epoch);
 TK_API tk_status tk_batcher_next(tk_batcher* batcher, tk_tensor_view* out_features,
                                  tk_tensor_view* out_targets, int32_t* out_has_batch);
 
+/* Streaming batches: a batcher the host feeds while training runs, for data
+ * that never sits in memory whole (files read in pieces, a database, a
+ * generator). The batcher asks for batch `batch` of `epoch`, the producer
+ * writes up to batch_size rows into one of `prefetch` slots (1 to 64; 2 is a
+ * good start) and hands it over, and training (tk_trainer_fit,
+ * tk_batcher_next) takes the slots in order: reading the next batches
+ * overlaps the current step, and only `prefetch` + 1 batches are ever held.
+ * An epoch ends when the producer hands over 0 rows; it then goes on with the
+ * next epoch's first batches while training validates. A producer that can
+ * seek to (epoch, batch) resumes exactly from a checkpoint's cursor: a reset
+ * or load discards what was prefetched, and the next request names the new
+ * place. tk_batcher_set_shard does not apply: shard in the producer.
+ *
+ * Features are f32 of shape [rows, sample_shape...]; targets are int32 class
+ * indices of shape [rows] (target_dtype TK_DTYPE_I32, target_rank 0) or f32 values
+ * of shape [rows, target_shape...] (TK_DTYPE_F32). batches_per_epoch, if known,
+ * gives progress a total (0: unknown).
+ *
+ * With `fill` set, the batcher runs it on a thread of its own: it writes the
+ * rows into the views (contiguous, shaped for a full batch) and returns how
+ * many it wrote (0 ends the epoch), or a negative value to fail (after
+ * tk_batcher_stream_fail(batcher, why), to say why). It may be called before
+ * tk_batcher_create_stream returns. With `fill` NULL, a thread of the
+ * host's feeds the batcher through request and supply below (the bindings
+ * do this). Either way the producer runs beside training: these stream calls
+ * may come from one producer thread while another uses the batcher. */
+typedef int64_t (*tk_batch_fill_fn)(void* user_data, tk_batcher* batcher, int64_t epoch,
+                                    int64_t batch, tk_tensor_view* features,
+                                    tk_tensor_view* targets);
+TK_API tk_status tk_batcher_create_stream(int32_t sample_rank, const int64_t* sample_shape,
+                                          tk_dtype target_dtype, int32_t target_rank,
+                                          const int64_t* target_shape, int64_t batch_size, int32_t prefetch,
+                                          int64_t batches_per_epoch, tk_batch_fill_fn fill,
+                                          void* user_data, tk_batcher** out_batcher);
+/* Waits for a free slot and names the batch wanted; the views point into the
+ * slot (full-batch shapes) until it is supplied. *out_open = 0 once the
+ * stream is closed: the producer should stop. One request at a time. */
+TK_API tk_status tk_batcher_stream_request(tk_batcher* batcher, int64_t* out_epoch,
+                                           int64_t* out_batch, tk_tensor_view* out_features,
+                                           tk_tensor_view* out_targets, int32_t* out_open);
+/* Hands the requested slot over with `rows` rows written into its views
+ * (0: the epoch has ended). */
+TK_API tk_status tk_batcher_stream_supply(tk_batcher* batcher, int64_t rows);
+/* Copies the batch from the producer's own views (features f32, f64 or u8;
+ * targets int32 or f32/f64; any strides; rows = features->shape[0], at most
+ * batch_size) into the requested slot and hands it over. NULL features and
+ * targets end the epoch. A bad shape or dtype keeps the request open. */
+TK_API tk_status tk_batcher_stream_supply_copy(tk_batcher* batcher, const tk_tensor_view* features,
+                                               const tk_tensor_view* targets);
+/* The producer cannot go on: once the batches it supplied before are
+ * served, training's next batch fails with TK_ERROR_IO and this message. */
+TK_API tk_status tk_batcher_stream_fail(tk_batcher* batcher, const char* message);
+/* Wakes a waiting request with *out_open = 0, and every later one. A host
+ * producer thread must have returned from its last stream call before
+ * tk_batcher_destroy; destroy closes the stream and joins a fill thread. */
+TK_API tk_status tk_batcher_stream_close(tk_batcher* batcher);
+
 /* ---- Training loop: fit, callbacks, cancel, metrics, CSV ----------------- */
 
 /* Sets the base learning rate of a running trainer (the peak the schedule
@@ -967,6 +1027,13 @@ typedef struct tk_api {
   tk_status (*trainer_parameter_settings)(const tk_trainer*, int32_t, int32_t*, double*, double*);
   tk_status (*trainer_options_set_decay_bias_and_norm)(tk_trainer_options*, int32_t);
   tk_status (*trainer_memory)(const tk_trainer*, int64_t*);
+  tk_status (*batcher_create_stream)(int32_t, const int64_t*, tk_dtype, int32_t, const int64_t*, int64_t, int32_t,
+                                     int64_t, tk_batch_fill_fn, void*, tk_batcher**);
+  tk_status (*batcher_stream_request)(tk_batcher*, int64_t*, int64_t*, tk_tensor_view*, tk_tensor_view*, int32_t*);
+  tk_status (*batcher_stream_supply)(tk_batcher*, int64_t);
+  tk_status (*batcher_stream_supply_copy)(tk_batcher*, const tk_tensor_view*, const tk_tensor_view*);
+  tk_status (*batcher_stream_fail)(tk_batcher*, const char*);
+  tk_status (*batcher_stream_close)(tk_batcher*);
   /* Append new entries here, never above. */
 } tk_api;
 

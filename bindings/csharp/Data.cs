@@ -113,7 +113,7 @@ public sealed class Dataset : NativeObject<SWIGTYPE_p_tk_dataset> {
 
 /// <summary>Mini-batches over a dataset. With shuffle, each epoch's order is a fixed function of
 /// (seed, epoch). It keeps the dataset's samples alive, so the dataset may be disposed first.</summary>
-public sealed class Batcher : NativeObject<SWIGTYPE_p_tk_batcher> {
+public class Batcher : NativeObject<SWIGTYPE_p_tk_batcher> {
   static Batcher() => NativeLoader.Load();  // before anything calls into the native library
 
   static readonly Action<IntPtr> Destroy = address => TrainKitC.tk_batcher_destroy(new SWIGTYPE_p_tk_batcher(address, false));
@@ -127,7 +127,11 @@ public sealed class Batcher : NativeObject<SWIGTYPE_p_tk_batcher> {
   public Batcher(Dataset dataset, long batchSize, bool shuffle = true, ulong seed = 0, bool dropLast = false)
       : this(Create(dataset, batchSize, shuffle, seed, dropLast)) {}
 
-  Batcher(SWIGTYPE_p_tk_batcher native) : base(native, SWIGTYPE_p_tk_batcher.getCPtr(native).Handle, Destroy) {}
+  Batcher(SWIGTYPE_p_tk_batcher native) : this(native, Destroy) {}
+
+  // A batcher of another kind (StreamBatcher), freed by `destroy`.
+  internal Batcher(SWIGTYPE_p_tk_batcher native, Action<IntPtr> destroy)
+      : base(native, SWIGTYPE_p_tk_batcher.getCPtr(native).Handle, destroy) {}
 
   static SWIGTYPE_p_tk_batcher Create(Dataset dataset, long batchSize, bool shuffle, ulong seed, bool dropLast) {
     Interop.NotNull(dataset, nameof(dataset));

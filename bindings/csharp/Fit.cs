@@ -80,8 +80,8 @@ public sealed class FitOptions : NativeObject<SWIGTYPE_p_tk_fit_options> {
 public sealed partial class Trainer {
   /// <summary>Epochs over <paramref name="batcher"/> from its cursor, calling <paramref name="callback"/>
   /// (may be null) per event on this thread; returning true stops the fit cleanly. An exception thrown
-  /// by the callback ends the fit and comes out of this call, with the trainer at the last completed
-  /// step. <see cref="Cancel"/> from another thread ends it with a TrainKitException (ErrorCancelled).</summary>
+  /// by the callback (or by a <see cref="StreamBatcher"/>'s fill) ends the fit and comes out of this
+  /// call, with the trainer at the last completed step. <see cref="Cancel"/> from another thread ends it with a TrainKitException (ErrorCancelled).</summary>
   public FitReport Fit(Batcher batcher, FitOptions options, Func<FitEvent, bool> callback = null) {
     Interop.NotNull(batcher, nameof(batcher));
     Interop.NotNull(options, nameof(options));
@@ -100,6 +100,9 @@ public sealed partial class Trainer {
         var report = new FitReport();
         Interop.Check(TrainKitC.tk_fit_get_report(fit, report));
         return report;
+      } catch (TrainKitException failure) when (batcher is StreamBatcher stream) {
+        stream.RethrowFillError(failure);
+        throw;
       } finally {
         TrainKitC.tk_fit_destroy(fit);
       }

@@ -16,7 +16,7 @@ from ._enums import (CallbackResult, Device, Distributed, DType, FitEnd, FitEven
                      NonFinite, Normalization, Optimizer, Precision, Reduction, Schedule, ShardRemainder, Status)
 from . import capi as capi
 from ._native import TrainKitError, c_string, call
-from .data import Batcher, Dataset
+from .data import Batcher, Dataset, StreamBatcher
 from .fit import FitEvent, FitOptions, FitReport
 from .metrics import Metrics
 from .model import Model, Node
@@ -26,7 +26,7 @@ from .trainer import ParameterSettings, StepReport, Trainer
 
 __all__ = ["capi", "TrainKitError", "Status", "DType", "Init", "Loss", "Reduction", "Optimizer", "Schedule",
            "NonFinite", "Device", "Precision", "LossScaling", "Distributed", "Normalization", "ShardRemainder",
-           "Model", "Node", "TrainerOptions", "Trainer", "StepReport", "ParameterSettings", "Dataset", "Batcher", "version", "gpu_count",
+           "Model", "Node", "TrainerOptions", "Trainer", "StepReport", "ParameterSettings", "Dataset", "Batcher", "StreamBatcher", "version", "gpu_count",
            "CallbackResult", "Monitor", "MonitorMode", "FitEnd", "FitEventKind", "FitOptions", "FitEvent", "FitReport", "Metrics", "Predictor",
            "gpu_status", "gpu_info"]
 

@@ -1,13 +1,16 @@
-"""Dataset (samples in native memory) and Batcher (seeded mini-batches)."""
+"""Dataset (samples in native memory), Batcher (seeded mini-batches) and
+StreamBatcher (batches a Python function produces while training runs)."""
 from __future__ import annotations
 
-from typing import Any, Iterator, Optional, Tuple
+import threading
+from typing import Any, Callable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 import numpy.typing as npt
 
-from ._enums import Normalization, ShardRemainder
-from ._native import ArrayLike, Handle, PathLike, call, capi, extent, features, path, targets, view_array
+from ._enums import DType, Normalization, ShardRemainder
+from ._native import (ArrayLike, Handle, PathLike, call, capi, extent, features, path, shape, targets,
+                      view_array)
 
 
 class Dataset(Handle):
@@ -119,3 +122,73 @@ class Batcher(Handle):
         return (f"<Batcher: batches of {batch_size} over {len(self.dataset)} samples, "
                 f"{'shuffled with seed ' + str(seed) if shuffle else 'in order'}"
                 f"{', dropping a short last batch' if drop_last else ''}{shard}, epoch {self._epoch}>")
+
+
+# fill(epoch, batch) -> (features, targets) for that batch, or None when the epoch has ended.
+FillFunction = Callable[[int, int], Optional[Tuple[ArrayLike, ArrayLike]]]
+
+
+def _produce(handle: Any, fill: FillFunction, errors: List[BaseException]) -> None:
+    """The producer thread: asks which batch is wanted, calls fill, hands the
+    arrays over (copied into the batcher's slot). Holds the handle, never the
+    StreamBatcher, so that one can still be garbage collected."""
+    while True:
+        epoch, batch, _, _, is_open = call(capi.tk_batcher_stream_request, handle)
+        if not is_open:
+            return
+        try:
+            produced = fill(int(epoch), int(batch))
+            if produced is None:
+                call(capi.tk_batcher_stream_supply_copy, handle, None, None)
+            else:
+                call(capi.tk_batcher_stream_supply_copy, handle, features(produced[0]), targets(produced[1]))
+        except BaseException as error:  # noqa: B036 - any failure of fill ends the stream
+            errors.append(error)
+            call(capi.tk_batcher_stream_fail, handle, f"{type(error).__name__}: {error}")
+            return
+
+
+class StreamBatcher(Batcher):
+    """Batches that `fill(epoch, batch)` produces on a background thread while
+    training runs, for data that never sits in memory whole: it returns the
+    batch's (features, targets) arrays, at most batch_size rows, or None when
+    the epoch has ended. Only `prefetch` batches are produced ahead. After a
+    reset or a checkpoint load, fill is asked for the batch to go on from, so
+    a fill that can seek resumes exactly. An exception in fill ends the fit
+    once the batches before it are trained, and comes out of Trainer.fit.
+
+    Targets are class indices (`target_shape` None) or float values of
+    `target_shape` per sample. `batches_per_epoch` gives progress a total."""
+
+    def __init__(self, fill: FillFunction, sample_shape: Sequence[int], batch_size: int,
+                 target_shape: Optional[Sequence[int]] = None, prefetch: int = 2,
+                 batches_per_epoch: int = 0) -> None:
+        if not callable(fill):
+            raise TypeError(f"fill must be callable, got {type(fill).__name__}")
+        sample = shape(sample_shape, "sample_shape")
+        target = shape(target_shape, "target_shape") if target_shape is not None else []
+        dtype = DType.I32 if target_shape is None else DType.F32
+        Handle.__init__(self, call(capi.tk_batcher_create_stream, sample, dtype, target,
+                                   extent(batch_size, "batch_size"), extent(prefetch, "prefetch"),
+                                   extent(batches_per_epoch, "batches_per_epoch"), None, None))
+        self._settings = (batch_size, False, 0, False)
+        self._epoch = 0
+        self._shard = None
+        self.errors: List[BaseException] = []  # what fill raised
+        self._thread = threading.Thread(target=_produce, args=(self.handle, fill, self.errors),
+                                        name="trainkit-stream", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        """Stops the producer thread (after its current fill) and frees the batcher."""
+        handle = self._handle
+        if handle is not None:
+            call(capi.tk_batcher_stream_close, handle)
+            if self._thread is not threading.current_thread():
+                self._thread.join()
+        super().close()
+
+    def __repr__(self) -> str:
+        if self.closed:
+            return "<StreamBatcher closed>"
+        return f"<StreamBatcher: batches of {self._settings[0]} from {self._thread.name}>"

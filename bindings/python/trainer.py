@@ -9,11 +9,12 @@ from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 import numpy as np
 import numpy.typing as npt
 
-from ._enums import DType, Loss
-from ._native import ArrayLike, Handle, PathLike, c_string, call, capi, extent, handle_or_none, path, sized_text, text
+from ._enums import DType, Loss, Status
+from ._native import (ArrayLike, Handle, PathLike, TrainKitError, c_string, call, capi, extent, handle_or_none, path,
+                      sized_text, text)
 from ._native import features as as_inputs
 from ._native import targets as as_targets
-from .data import Batcher, Dataset
+from .data import Batcher, Dataset, StreamBatcher
 from .fit import FitEvent, FitOptions, FitReport, run_fit
 from .metrics import Metrics
 from .model import Model
@@ -100,14 +101,20 @@ class Trainer(Handle):
         settings as keywords: epochs=10, validation=dataset, ...). `callback`
         gets each FitEvent on this thread; returning True stops the fit cleanly,
         raising ends it and the exception comes out of fit, with the trainer
-        at the last completed step. cancel() from another thread ends it with
+        at the last completed step (so does one a StreamBatcher's fill raises). cancel() from another thread ends it with
         a TrainKitError of status CANCELLED."""
         if options is not None and settings:
             raise TypeError("give FitOptions or keyword settings, not both")
-        if options is None:
-            with FitOptions(**settings) as made:
-                return run_fit(self.handle, batcher, made, callback)
-        return run_fit(self.handle, batcher, options, callback)
+        try:
+            if options is None:
+                with FitOptions(**settings) as made:
+                    return run_fit(self.handle, batcher, made, callback)
+            return run_fit(self.handle, batcher, options, callback)
+        except TrainKitError as error:
+            # A StreamBatcher's fill raised: that exception, not the stream's status.
+            if isinstance(batcher, StreamBatcher) and batcher.errors and error.status == Status.ERROR_IO:
+                raise batcher.errors[-1] from error
+            raise
 
     def set_learning_rate(self, learning_rate: float) -> None:
         """The base rate (what the schedule scales), from the next step on."""

@@ -178,7 +178,7 @@ const StoredTensor& require_tensor(const SafetensorsFile& file, const std::strin
 
 }  // namespace
 
-void save_checkpoint(Trainer& trainer, const std::string& path, const Batcher* cursor) {
+void save_checkpoint(Trainer& trainer, const std::string& path, const BatchSource* cursor) {
   const TrainerSnapshot s = trainer.snapshot();
   const Plan& plan = trainer.plan();
   const DType dtype = trainer.config().compute_dtype;
@@ -228,14 +228,14 @@ void save_checkpoint(Trainer& trainer, const std::string& path, const Batcher* c
     const BatcherCursor c = cursor->cursor();
     metadata["data_cursor"] = Json{{"epoch", c.epoch},       {"position", c.position},   {"seed", c.seed},
                                    {"batch_size", c.batch_size}, {"shuffle", c.shuffle}, {"drop_last", c.drop_last},
-                                   {"dataset_size", c.dataset_size}}
+                                   {"dataset_size", c.dataset_size}, {"batch", c.batch}}
                                   .dump();
   }
   for (const auto& [key, value] : s.properties) metadata[kUserPrefix + key] = value;
   write_file_atomically(path, serialize_safetensors(tensors, metadata));
 }
 
-std::string save_checkpoint_keep_last(Trainer& trainer, const std::string& prefix, int keep, const Batcher* cursor) {
+std::string save_checkpoint_keep_last(Trainer& trainer, const std::string& prefix, int keep, const BatchSource* cursor) {
   if (keep < 1) fail(ErrorCode::kInvalidArgument, "keep must be >= 1, got ", keep);
   char step[32];
   std::snprintf(step, sizeof step, "-%010lld.safetensors", static_cast<long long>(trainer.optimizer_steps()));
@@ -268,7 +268,7 @@ std::string save_checkpoint_keep_last(Trainer& trainer, const std::string& prefi
   return path;
 }
 
-void load_checkpoint(Trainer& trainer, const std::string& path, Batcher* cursor) {
+void load_checkpoint(Trainer& trainer, const std::string& path, BatchSource* cursor) {
   const SafetensorsFile file = read_safetensors(path);
   auto format = file.metadata.find("format");
   if (format == file.metadata.end() || format->second != kCheckpointFormat)
@@ -372,9 +372,13 @@ void load_checkpoint(Trainer& trainer, const std::string& path, Batcher* cursor)
                     field<uint64_t>(c, "seed", path),      field<int64_t>(c, "batch_size", path),
                     field<bool>(c, "shuffle", path),       field<bool>(c, "drop_last", path),
                     field<int64_t>(c, "dataset_size", path)};
-    // Check the cursor on a copy first, so a bad one changes nothing.
-    Batcher probe = *cursor;
-    probe.restore(saved_cursor);
+    // Cursors written before streams count their batches from the position.
+    saved_cursor.batch = c.contains("batch") ? field<int64_t>(c, "batch", path)
+                         : saved_cursor.batch_size > 0
+                             ? (saved_cursor.position + saved_cursor.batch_size - 1) / saved_cursor.batch_size
+                             : 0;
+    // Checked first, so a bad one changes nothing.
+    cursor->check_cursor(saved_cursor);
   }
   trainer.restore(s);
   if (cursor) cursor->restore(saved_cursor);

@@ -11,18 +11,18 @@
 #include <string>
 
 #include "core/api/trainer.h"
-#include "core/data/batcher.h"
+#include "core/data/batch_source.h"
 
 namespace tk {
 
 // Atomic: a crash during the save leaves the previous file as it was.
-void save_checkpoint(Trainer& trainer, const std::string& path, const Batcher* cursor);
+void save_checkpoint(Trainer& trainer, const std::string& path, const BatchSource* cursor);
 // Saves "<prefix>-<optimizer step, 10 digits>.safetensors" and deletes the
 // oldest such files beyond `keep`; returns the path written.
-std::string save_checkpoint_keep_last(Trainer& trainer, const std::string& prefix, int keep, const Batcher* cursor);
+std::string save_checkpoint_keep_last(Trainer& trainer, const std::string& prefix, int keep, const BatchSource* cursor);
 // All-or-nothing: on any error (unreadable, corrupt, another model or
 // optimizer) the trainer and the cursor are unchanged.
-void load_checkpoint(Trainer& trainer, const std::string& path, Batcher* cursor);
+void load_checkpoint(Trainer& trainer, const std::string& path, BatchSource* cursor);
 
 // Weights only, as f32, f16 or bf16, with the model spec in the metadata.
 void export_weights(Trainer& trainer, const std::string& path, DType dtype);

@@ -6,3 +6,4 @@
 #include "core/data/batcher.h"
 #include "core/data/csv.h"
 #include "core/data/dataset.h"
+#include "core/data/stream_batcher.h"

@@ -82,7 +82,7 @@ void validate(const FitConfig& c) {
   if (!c.best_path.empty()) require_validation(c.best_watch, "keep-best", c);
 }
 
-FitLoop::FitLoop(ReplicatedTrainer& trainer, Batcher& batcher, const FitConfig& config,
+FitLoop::FitLoop(ReplicatedTrainer& trainer, BatchSource& batcher, const FitConfig& config,
                  const std::atomic<bool>* cancel)
     : group_(trainer), trainer_(trainer.primary()), batcher_(batcher), config_((validate(config), config)),
       cancel_(cancel), start_(std::chrono::steady_clock::now()) {
@@ -159,7 +159,15 @@ bool FitLoop::next() {
   }
   for (;;) {
     HostView features, targets;
-    if (!batcher_.next(&features, &targets)) {
+    bool has_batch = false;
+    try {
+      has_batch = batcher_.next(&features, &targets, cancel_);
+    } catch (const Error& e) {
+      // A cancel while a stream is waiting for its producer.
+      if (e.code() == ErrorCode::kCancelled) finish(FitEnd::kCancelled);
+      throw;
+    }
+    if (!has_batch) {
       try {
         end_epoch();
       } catch (const Error& e) {
@@ -179,9 +187,10 @@ bool FitLoop::next() {
     step_.epoch = cursor.epoch;
     step_.epochs = config_.epochs;
     step_.batches = batcher_.batches_per_epoch();
-    step_.batch = std::min(step_.batches, (cursor.position + cursor.batch_size - 1) / cursor.batch_size);
+    // A stream that does not know its length has no last batch to report.
+    step_.batch = step_.batches > 0 ? std::min(step_.batches, cursor.batch) : cursor.batch;
     const int64_t every = config_.step_event_every;
-    const bool last = step_.batch == step_.batches;
+    const bool last = step_.batches > 0 && step_.batch == step_.batches;
     if (every > 0 && (step_.batch % every == 0 || last)) {
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start_).count();
       step_.loss = result.loss;

@@ -13,7 +13,7 @@
 #include <string>
 
 #include "core/api/replicated_trainer.h"
-#include "core/data/batcher.h"
+#include "core/data/batch_source.h"
 #include "core/data/dataset.h"
 
 namespace tk {
@@ -123,7 +123,7 @@ class FitLoop {
  public:
   // `trainer` and `batcher` are borrowed for the loop's life; `cancel`, when
   // given, may be set from any thread and ends the loop between steps.
-  FitLoop(ReplicatedTrainer& trainer, Batcher& batcher, const FitConfig& config, const std::atomic<bool>* cancel);
+  FitLoop(ReplicatedTrainer& trainer, BatchSource& batcher, const FitConfig& config, const std::atomic<bool>* cancel);
 
   // Runs until the next event; false once the fit has ended (see report()).
   // After an exception the loop is at a step boundary, and next() goes on.
@@ -148,7 +148,7 @@ class FitLoop {
 
   ReplicatedTrainer& group_;
   Trainer& trainer_;
-  Batcher& batcher_;
+  BatchSource& batcher_;
   FitConfig config_;
   const std::atomic<bool>* cancel_;
   std::chrono::steady_clock::time_point start_;

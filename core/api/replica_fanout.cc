@@ -13,7 +13,7 @@ void import_weights_on_all(ReplicatedTrainer& group, const std::string& path) {
   group.for_each([&](Trainer& replica) { import_weights(replica, path); });
 }
 
-void load_checkpoint_on_all(ReplicatedTrainer& group, const std::string& path, Batcher* cursor) {
+void load_checkpoint_on_all(ReplicatedTrainer& group, const std::string& path, BatchSource* cursor) {
   Trainer& primary = group.primary();
   load_checkpoint(primary, path, cursor);
   if (group.replicas() > 1) {

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "core/api/replicated_trainer.h"
-#include "core/data/batcher.h"
+#include "core/data/batch_source.h"
 
 namespace tk {
 
@@ -13,6 +13,6 @@ void set_parameter_on_all(ReplicatedTrainer& group, int index, const HostView& v
 void import_weights_on_all(ReplicatedTrainer& group, const std::string& path);
 // Replica 0 reads, validates and loads the file (with the cursor); the others
 // take its state, so the file is read once and every replica ends up equal.
-void load_checkpoint_on_all(ReplicatedTrainer& group, const std::string& path, Batcher* cursor);
+void load_checkpoint_on_all(ReplicatedTrainer& group, const std::string& path, BatchSource* cursor);
 
 }  // namespace tk

@@ -61,10 +61,11 @@ void Batcher::reset(int64_t epoch) {
 }
 
 BatcherCursor Batcher::cursor() const {
-  return {epoch_, position_, seed_, batch_size_, shuffle_, drop_last_, dataset_.size()};
+  return {epoch_, position_, seed_, batch_size_, shuffle_, drop_last_, dataset_.size(),
+          (position_ + batch_size_ - 1) / batch_size_};
 }
 
-void Batcher::restore(const BatcherCursor& c) {
+void Batcher::check_cursor(const BatcherCursor& c) const {
   if (c.batch_size != batch_size_ || c.shuffle != shuffle_ || c.drop_last != drop_last_ ||
       c.dataset_size != dataset_.size())
     fail(ErrorCode::kInvalidArgument, "the saved data cursor is for batch size ", c.batch_size, ", shuffle ", c.shuffle,
@@ -73,12 +74,16 @@ void Batcher::restore(const BatcherCursor& c) {
   if (c.epoch < 0 || c.position < 0 || c.position > dataset_.size())
     fail(ErrorCode::kInvalidArgument, "the saved data cursor (epoch ", c.epoch, ", position ", c.position,
          ") is out of range");
+}
+
+void Batcher::restore(const BatcherCursor& c) {
+  check_cursor(c);
   seed_ = c.seed;
   reset(c.epoch);
   position_ = c.position;
 }
 
-bool Batcher::next(HostView* features, HostView* targets) {
+bool Batcher::next(HostView* features, HostView* targets, const std::atomic<bool>*) {
   const int64_t remaining = static_cast<int64_t>(order_.size()) - position_;
   if (remaining <= 0 || (drop_last_ && remaining < batch_size_)) return false;
   const int64_t count = std::min(batch_size_, remaining);

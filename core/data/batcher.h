@@ -5,32 +5,19 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/data/batch_source.h"
 #include "core/data/dataset.h"
 
 namespace tk {
 
-// Where a batcher is, for checkpoints: enough to continue with exactly the
-// batches an uninterrupted run would have seen.
-struct BatcherCursor {
-  int64_t epoch = 0;
-  int64_t position = 0;  // samples already served this epoch
-  uint64_t seed = 0;
-  int64_t batch_size = 0;
-  bool shuffle = false;
-  bool drop_last = false;
-  int64_t dataset_size = 0;
-};
-
-class Batcher {
+class Batcher : public BatchSource {
  public:
   Batcher(const Dataset& dataset, int64_t batch_size, bool shuffle, uint64_t seed, bool drop_last);
 
-  // Starts `epoch` from its first batch.
-  void reset(int64_t epoch);
-  // Fills views of the next batch (valid until the next call); false at the end of the epoch.
-  bool next(HostView* features, HostView* targets);
-  int64_t epoch() const { return epoch_; }
-  int64_t batches_per_epoch() const;
+  void reset(int64_t epoch) override;
+  bool next(HostView* features, HostView* targets, const std::atomic<bool>* cancel = nullptr) override;
+  int64_t epoch() const override { return epoch_; }
+  int64_t batches_per_epoch() const override;
   // Serves only this replica's share of each epoch: the positions p of the
   // epoch's order with p % count == rank (seeded alike on every rank). The
   // shares are equal, so every rank takes the same number of steps and none
@@ -39,10 +26,11 @@ class Batcher {
   // DistributedSampler), kDrop leaves the last N % count out.
   enum class Remainder { kPad, kDrop };
   void shard(int rank, int count, Remainder remainder = Remainder::kPad);
-  BatcherCursor cursor() const;
-  // Throws kInvalidArgument if the cursor is for another batch size, order,
-  // dataset size or an impossible position; otherwise continues from it.
-  void restore(const BatcherCursor& cursor);
+  BatcherCursor cursor() const override;
+  // Refuses a cursor for another batch size, order, dataset size or an
+  // impossible position.
+  void check_cursor(const BatcherCursor& cursor) const override;
+  void restore(const BatcherCursor& cursor) override;
 
  private:
   const Dataset& dataset_;

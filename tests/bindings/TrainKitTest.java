@@ -920,6 +920,79 @@ public class TrainKitTest {
   }
 
   @Test
+  public void aStreamBatcherTrainsAsTheSameRowsInADatasetAndPassesFillErrorsOut() throws Exception {
+    StreamBatcher.Fill fill = (epoch, batch) -> batch == 4 ? null
+        : StreamBatcher.Batch.ofLabels(java.util.Arrays.copyOfRange(INPUTS, (int) batch * 16, (int) batch * 16 + 16),
+            java.util.Arrays.copyOfRange(LABELS, (int) batch * 4, (int) batch * 4 + 4));
+    float[] expected;
+    try (Model model = new Model(); Trainer trainer = referenceTrainer(model);
+         Dataset data = Dataset.fromArrays(INPUTS, new long[] {16, 4}, LABELS);
+         Batcher batcher = new Batcher(data, 4, false, 0, false);
+         FitOptions options = new FitOptions().epochs(3)) {
+      trainer.fit(batcher, options, null);
+      expected = trainer.parameters();
+    }
+    try (Model model = new Model(); Trainer trainer = referenceTrainer(model);
+         StreamBatcher stream = new StreamBatcher(fill, new long[] {4}, 4, null, 2, 4);
+         FitOptions options = new FitOptions().epochs(3)) {
+      List<Long> batches = new ArrayList<>();
+      FitReport report = trainer.fit(stream, options, event -> {
+        if (event.getKind() == FitEventKind.STEP.value) batches.add(event.getBatch());
+        return false;
+      });
+      assertEquals(FitEnd.COMPLETED.value, report.getEnd());
+      assertEquals(12, batches.size());
+      assertEquals(Long.valueOf(4), batches.get(3));
+      assertBitsEqual(expected, trainer.parameters());
+    }
+    // The fill's exception comes out of fit after the batches before it were trained.
+    try (Model model = new Model(); Trainer trainer = referenceTrainer(model);
+         StreamBatcher stream = new StreamBatcher((epoch, batch) -> {
+           if (batch == 2) throw new java.io.IOException("the file went away");
+           return fill.fill(epoch, batch);
+         }, new long[] {4}, 4, null, 1, 0);
+         FitOptions options = new FitOptions().epochs(2)) {
+      java.io.IOException thrown = assertThrows(java.io.IOException.class, () -> trainer.fit(stream, options, null));
+      assertEquals("the file went away", thrown.getMessage());
+      assertEquals(2, trainer.stepCount());
+      assertTrue(stream.error() instanceof java.io.IOException);
+    }
+    assertThrows(TrainKitException.class, () -> new StreamBatcher(fill, new long[] {4}, 0));
+    assertThrows(NullPointerException.class, () -> new StreamBatcher(null, new long[] {4}, 4));
+  }
+
+  @Test
+  public void metricsAgreeWithEvaluationAndCountEverySample() throws Exception {
+    try (Model model = new Model(); Trainer trainer = referenceTrainer(model);
+         Dataset data = Dataset.fromArrays(INPUTS, new long[] {16, 4}, LABELS)) {
+      for (int i = 0; i < 10; ++i) trainer.step(INPUTS, new long[] {16, 4}, LABELS);
+      MetricsReport m = trainer.metrics(data, 5, 5);
+      Evaluation e = trainer.evaluate(data, 5);
+      assertEquals(16, m.samples);
+      assertEquals(3, m.classes);
+      assertEquals(3, m.topK);  // capped at the classes
+      assertEquals(1.0, m.topKAccuracy, 0.0);
+      assertEquals(e.accuracy, m.accuracy, 1e-12);
+      assertEquals(e.loss, m.loss, 1e-6);
+      long total = 0, diagonal = 0;
+      long[][] confusion = m.confusion();
+      for (int t = 0; t < 3; ++t)
+        for (int p = 0; p < 3; ++p) {
+          total += confusion[t][p];
+          if (t == p) diagonal += confusion[t][p];
+          assertEquals(confusion[t][p], m.confusion(t, p));
+        }
+      assertEquals(16, total);
+      assertEquals(m.accuracy, diagonal / 16.0, 1e-12);
+      double meanF1 = (m.f1()[0] + m.f1()[1] + m.f1()[2]) / 3;
+      assertEquals(m.macroF1, meanF1, 1e-12);
+      assertTrue(Double.isNaN(m.mse));
+      assertTrue(m.toString().startsWith("samples 16"));
+      assertThrows(IndexOutOfBoundsException.class, () -> m.confusion(3, 0));
+    }
+  }
+
+  @Test
   public void freezingKeepsALayerStillAndGroupsSetRatesAndDecay() throws Exception {
     try (Model model = new Model(); Trainer trainer = referenceTrainer(model);
          Dataset data = Dataset.fromArrays(INPUTS, new long[] {16, 4}, LABELS);

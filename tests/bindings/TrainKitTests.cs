@@ -869,6 +869,66 @@ static class TrainKitTests {
     }
   }
 
+  static void AStreamBatcherTrainsAsTheSameRowsInADatasetAndPassesFillErrorsOut() {
+    Func<long, long, StreamBatch> fill = (epoch, batch) => batch == 4 ? null
+        : StreamBatch.OfLabels(Inputs.Skip((int)batch * 16).Take(16).ToArray(), Labels.Skip((int)batch * 4).Take(4).ToArray());
+    float[] expected;
+    using (var model = new Model())
+    using (var trainer = ReferenceTrainer(model))
+    using (var data = Dataset.FromArrays(Inputs, Shape, Labels))
+    using (var batcher = new Batcher(data, 4, false))
+    using (var options = new FitOptions().Epochs(3)) {
+      trainer.Fit(batcher, options);
+      expected = trainer.Parameters();
+    }
+    using (var model = new Model())
+    using (var trainer = ReferenceTrainer(model))
+    using (var stream = new StreamBatcher(fill, new long[] { 4 }, 4, null, 2, 4))
+    using (var options = new FitOptions().Epochs(3)) {
+      var batches = new List<long>();
+      FitReport report = trainer.Fit(stream, options, e => {
+        if (e.kind == (int)FitEventKind.Step) batches.Add(e.batch);
+        return false;
+      });
+      Assert(report.end == (int)FitEnd.Completed && batches.Count == 12 && batches[3] == 4, "12 steps of 4 batches an epoch");
+      Assert(Bits(trainer.Parameters()).SequenceEqual(Bits(expected)), "the stream trains as the dataset");
+    }
+    using (var model = new Model())
+    using (var trainer = ReferenceTrainer(model))
+    using (var stream = new StreamBatcher((epoch, batch) => {
+             if (batch == 2) throw new IOException("the file went away");
+             return fill(epoch, batch);
+           }, new long[] { 4 }, 4, null, 1))
+    using (var options = new FitOptions().Epochs(2)) {
+      var thrown = Throws<IOException>(() => trainer.Fit(stream, options));
+      Assert(thrown.Message == "the file went away" && trainer.StepCount == 2, "the fill's exception after its batches");
+      Assert(stream.Error is IOException, "the stream keeps the fill's exception");
+    }
+    Throws<TrainKitException>(() => new StreamBatcher(fill, new long[] { 4 }, 0));
+    Throws<ArgumentNullException>(() => new StreamBatcher(null, new long[] { 4 }, 4));
+  }
+
+  static void MetricsAgreeWithEvaluationAndCountEverySample() {
+    using (var model = new Model())
+    using (var trainer = ReferenceTrainer(model))
+    using (var data = Dataset.FromArrays(Inputs, Shape, Labels)) {
+      for (int i = 0; i < 10; ++i) trainer.Step(Inputs, Shape, Labels);
+      MetricsReport m = trainer.Metrics(data, 5, 5);
+      Evaluation e = trainer.Evaluate(data, 5);
+      Assert(m.Samples == 16 && m.Classes == 3 && m.TopK == 3 && m.TopKAccuracy == 1.0, "16 samples, 3 classes, top-3");
+      Assert(Math.Abs(m.Accuracy - e.Accuracy) < 1e-12 && Math.Abs(m.Loss - e.Loss) < 1e-6, "metrics agree with Evaluate");
+      long total = 0, diagonal = 0;
+      for (int t = 0; t < 3; ++t)
+        for (int p = 0; p < 3; ++p) {
+          total += m.Confusion(t, p);
+          if (t == p) diagonal += m.Confusion(t, p);
+        }
+      Assert(total == 16 && Math.Abs(diagonal / 16.0 - m.Accuracy) < 1e-12, "the confusion matrix counts every sample");
+      Assert(Math.Abs(m.F1().Average() - m.MacroF1) < 1e-12, "macro F1 is the mean of the per-class F1");
+      Assert(double.IsNaN(m.Mse) && m.ToString().StartsWith("samples 16"), "no MSE for a classifier");
+    }
+  }
+
   static void FreezingKeepsALayerStillAndGroupsSetRatesAndDecay() {
     using (var model = new Model())
     using (var trainer = ReferenceTrainer(model))
@@ -960,6 +1020,9 @@ static class TrainKitTests {
     Add(nameof(DisposingTwiceIsANoOpAndDisposedObjectsRefuseUse), DisposingTwiceIsANoOpAndDisposedObjectsRefuseUse);
     Add(nameof(TheStepPathAllocatesNothing), TheStepPathAllocatesNothing);
     Add(nameof(FitCallsBackStopsAndPassesExceptionsOut), FitCallsBackStopsAndPassesExceptionsOut);
+    Add(nameof(AStreamBatcherTrainsAsTheSameRowsInADatasetAndPassesFillErrorsOut),
+        AStreamBatcherTrainsAsTheSameRowsInADatasetAndPassesFillErrorsOut);
+    Add(nameof(MetricsAgreeWithEvaluationAndCountEverySample), MetricsAgreeWithEvaluationAndCountEverySample);
     Add(nameof(FreezingKeepsALayerStillAndGroupsSetRatesAndDecay), FreezingKeepsALayerStillAndGroupsSetRatesAndDecay);
     Add(nameof(APredictorServesFourThreadsWithTheTrainersOutputs), APredictorServesFourThreadsWithTheTrainersOutputs);
     Add(nameof(ManyCyclesKeepMemoryFlatAndCollectedObjectsDoNotCrash), ManyCyclesKeepMemoryFlatAndCollectedObjectsDoNotCrash);

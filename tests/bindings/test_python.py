@@ -489,6 +489,56 @@ def test_cancel_from_another_thread_ends_fit_with_cancelled():
         assert trainer.evaluate(data)[1] >= 0  # the request was withdrawn
 
 
+def test_a_stream_batcher_trains_as_the_same_rows_in_a_dataset_and_resumes():
+    x, y = fit_data()
+    batches = len(x) // 16
+
+    def fill(epoch, batch):
+        return None if batch == batches else (x[batch * 16:(batch + 1) * 16].astype(np.float64), y[batch * 16:(batch + 1) * 16])
+
+    with trainkit.Model() as a, trainkit.Model() as b, trainkit.Model() as c, reference_trainer(a) as expected, \
+            reference_trainer(b) as streamed, reference_trainer(c) as resumed, trainkit.Dataset.from_arrays(x, y) as data, \
+            trainkit.Batcher(data, 16, shuffle=False) as batcher:
+        expected.fit(batcher, epochs=3)
+        with trainkit.StreamBatcher(fill, [4], 16, batches_per_epoch=batches) as stream:
+            events = []
+            report = streamed.fit(stream, callback=events.append, epochs=3)
+            assert report.end == trainkit.FitEnd.COMPLETED and report.steps == 3 * batches
+            assert [e.batch for e in events if e.kind == trainkit.FitEventKind.STEP][:3] == [1, 2, 3]
+            assert np.array_equal(streamed.parameters(), expected.parameters())
+        # Stopped mid-epoch, saved with the stream's cursor, resumed by a new stream.
+        checkpoint = tmp("python-stream.safetensors")
+        asked = []
+        with trainkit.StreamBatcher(fill, [4], 16) as stream:
+            resumed.fit(stream, callback=lambda e: e.step == batches + 1, epochs=3)
+            resumed.save(checkpoint, stream)
+        with trainkit.StreamBatcher(lambda e, b: (asked.append((e, b)), fill(e, b))[1], [4], 16) as stream:
+            resumed.load(checkpoint, stream)
+            report = resumed.fit(stream, epochs=3)
+        # It prefetched epoch 0 before the load; after it, it went on from batch 1 of epoch 1.
+        assert (1, 1) in asked and (1, 0) not in asked and report.steps == 3 * batches - (batches + 1)
+        assert np.array_equal(resumed.parameters(), expected.parameters())
+
+
+def test_an_exception_in_a_stream_fill_comes_out_of_fit_after_its_batches():
+    x, y = fit_data()
+
+    def fill(epoch, batch):
+        if batch == 2:
+            raise OSError("the file went away")
+        return x[batch * 16:(batch + 1) * 16], y[batch * 16:(batch + 1) * 16]
+
+    with trainkit.Model() as model, reference_trainer(model) as trainer, \
+            trainkit.StreamBatcher(fill, [4], 16, prefetch=1) as stream:
+        with pytest.raises(OSError, match="the file went away"):
+            trainer.fit(stream, epochs=2)
+        assert trainer.step_count == 2
+        with pytest.raises(trainkit.TrainKitError):
+            trainkit.StreamBatcher(fill, [4], 0)
+        with pytest.raises(TypeError):
+            trainkit.StreamBatcher(None, [4], 16)
+
+
 def test_early_stopping_keep_best_and_the_learning_rate():
     x, y = fit_data()
     best = tmp("python-best.safetensors")

@@ -17,6 +17,7 @@
 
 #include "capi/trainkit.h"
 #include "tests/capi/expect.h"
+#include "tests/capi/small_mlp.h"
 
 #define INVALID_ARG TK_ERROR_INVALID_ARGUMENT
 
@@ -57,28 +58,7 @@ static tk_dataset* dataset_of(const int32_t* targets) {
 }
 
 static tk_trainer* make_trainer_with(double lr, int32_t replicas) {
-  tk_model* m = NULL;
-  tk_node x, h;
-  int64_t shape[1] = {FEATURES};
-  tk_trainer_options* o = NULL;
-  tk_trainer* t = NULL;
-  tk_model_create(&m);
-  tk_model_input(m, "x", 1, shape, &x);
-  tk_model_linear(m, x, 16, &h);
-  tk_model_relu(m, h, &h);
-  tk_model_linear(m, h, CLASSES, &h);
-  tk_model_output(m, h, "logits");
-  tk_trainer_options_create(&o);
-  tk_trainer_options_set_optimizer(o, TK_OPTIMIZER_ADAM);
-  tk_trainer_options_set_learning_rate(o, lr);
-  tk_trainer_options_set_seed(o, 7);
-  tk_trainer_options_set_threads(o, 1);
-  if (replicas > 1) tk_trainer_options_set_replicas(o, replicas);
-  if (tk_trainer_create(m, TK_LOSS_SOFTMAX_CROSS_ENTROPY, o, &t) != TK_OK)
-    fprintf(stderr, "trainer: %s\n", tk_last_error_message());
-  tk_trainer_options_destroy(o);
-  tk_model_destroy(m);
-  return t;
+  return small_mlp(FEATURES, CLASSES, lr, 7, replicas);
 }
 
 static tk_trainer* make_trainer(double lr) { return make_trainer_with(lr, 1); }

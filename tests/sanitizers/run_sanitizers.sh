@@ -5,8 +5,10 @@
 #    (tests/capi/capi_test.c: misuse, failed steps, files, a short training)
 #    and two trainers on two threads;
 #    and the training loop (tests/capi/fit_test.c: fit, callbacks, cancel
-#    from another thread, CSV files) and the predictor (four threads at once);
-#  - ThreadSanitizer: the two-trainer threads test, the training loop and the predictor.
+#    from another thread, CSV files), the predictor (four threads at once)
+#    and streaming batchers (tests/capi/stream_test.c: fill and producer threads);
+#  - ThreadSanitizer: the two-trainer threads test, the training loop, the
+#    predictor and streaming batchers.
 # Any sanitizer report fails. Trainers run one thread each (threads = 1, one
 # OpenMP and BLAS thread): libgomp is not instrumented, and the threads under
 # test are the host's. Args: the generated core/backend/plugin_abi.h and
@@ -36,7 +38,8 @@ build() {  # name, sanitizer flags...
   done
   wait
   ar rcs "$work/$name/libtrainkit.a" "${objects[@]}"
-  for program in tests/capi/capi_test.c tests/capi/fit_test.c tests/capi/predictor_test.c tests/sanitizers/two_trainers.c; do
+  for program in tests/capi/capi_test.c tests/capi/fit_test.c tests/capi/predictor_test.c tests/capi/stream_test.c \
+      tests/sanitizers/two_trainers.c; do
     local exe="$work/$name/$(basename "$program" .c)"
     gcc -std=c99 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE "${flags[@]}" -I. -c "$program" -o "$exe.o"
     # Whole archive: the CPU kernels register themselves from objects nothing names.
@@ -50,10 +53,12 @@ build asan -fsanitize=address,undefined -fno-sanitize-recover=undefined
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 "$work/asan/two_trainers"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 "$work/asan/fit_test"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 "$work/asan/predictor_test"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 "$work/asan/stream_test"
 
 echo "== ThreadSanitizer"
 build tsan -fsanitize=thread
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 "$work/tsan/two_trainers"
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 "$work/tsan/fit_test"
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 "$work/tsan/predictor_test"
+TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 "$work/tsan/stream_test"
 echo "PASS: no sanitizer reports"

@@ -17,6 +17,7 @@
 #include "core/api/checkpoint.h"
 #include "core/base/error.h"
 #include "core/base/rng.h"
+#include "core/data/batcher.h"
 #include "core/io/safetensors.h"
 #include "core/ops/ops.h"
 

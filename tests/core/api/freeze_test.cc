@@ -19,6 +19,7 @@
 #include "core/base/rng.h"
 #include "core/io/safetensors.h"
 #include "core/ops/ops.h"
+#include "tests/core/error_code.h"
 
 namespace tk {
 namespace {
@@ -96,16 +97,6 @@ size_t index_of(const Trainer& t, const std::string& name) {
 
 void train(Trainer& t, Data& data, const Shape& sample, int steps, DType dtype = DType::kF32) {
   for (int s = 0; s < steps; ++s) t.step(data.inputs(sample, s % 4, dtype), data.targets(s % 4));
-}
-
-// The code of the error `fn` throws; kInternal when it throws none.
-ErrorCode code_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  return ErrorCode::kInternal;
 }
 
 TEST(Freeze, FrozenTensorsStayBitForBitAndTheRestLearn) {

@@ -2,18 +2,24 @@ package org.trainkit;
 
 import java.lang.ref.Reference;
 import java.util.Objects;
+import java.util.function.Consumer;
 
 /**
  * Mini-batches over a {@link Dataset}: with shuffle on, each epoch's order is a fixed function of (seed,
  * epoch). The batcher keeps its dataset's memory alive; the dataset must not be normalized while it
  * exists. {@link Trainer#stepNext(Batcher, double[])} steps on its batches without copying them.
  */
-public final class Batcher extends NativeObject<SWIGTYPE_p_tk_batcher> {
+public class Batcher extends NativeObject<SWIGTYPE_p_tk_batcher> {
   private final int[] hasBatch = new int[1];
 
   /** Batches of {@code batchSize} samples; {@code dropLast} drops a short final batch. */
   public Batcher(Dataset dataset, long batchSize, boolean shuffle, long seed, boolean dropLast) {
     super(create(dataset, batchSize, shuffle, seed, dropLast), TrainKitC::tk_batcher_destroy);
+  }
+
+  /** A batcher of another kind ({@link StreamBatcher}), freed by {@code destroy}. */
+  Batcher(SWIGTYPE_p_tk_batcher handle, Consumer<SWIGTYPE_p_tk_batcher> destroy) {
+    super(handle, destroy);
   }
 
   private static SWIGTYPE_p_tk_batcher create(Dataset dataset, long batchSize, boolean shuffle, long seed,

@@ -410,7 +410,7 @@ public final class Trainer extends NativeObject<SWIGTYPE_p_tk_trainer> {
   /**
    * Epochs over {@code batcher} from its cursor, with {@code callback} (may be null) called per event on this
    * thread. {@link #cancel} from another thread ends it with a TrainKitException of status ERROR_CANCELLED.
-   * Exceptions thrown by the callback come out of this call unchanged.
+   * Exceptions thrown by the callback, or by a {@link StreamBatcher}'s fill, come out of this call unchanged.
    */
   public FitReport fit(Batcher batcher, FitOptions options, FitCallback callback) throws Exception {
     Objects.requireNonNull(batcher, "batcher");
@@ -428,10 +428,55 @@ public final class Trainer extends NativeObject<SWIGTYPE_p_tk_trainer> {
       FitReport report = new FitReport();
       done(TrainKitC.tk_fit_get_report(out[0], report));
       return report;
+    } catch (TrainKitException e) {
+      // A StreamBatcher's fill threw: that exception, not the stream's status.
+      Exception fillError = batcher instanceof StreamBatcher ? ((StreamBatcher) batcher).error() : null;
+      if (fillError != null && e.status() == Status.ERROR_IO) {
+        fillError.addSuppressed(e);
+        throw fillError;
+      }
+      throw e;
     } finally {
       TrainKitC.tk_fit_destroy(out[0]);
       Reference.reachabilityFence(batcher);
       Reference.reachabilityFence(options);
+    }
+  }
+
+  /**
+   * Metrics of the trainer's model over {@code dataset}, in batches of {@code batchSize}; {@code topK} is capped
+   * at the number of classes. {@link #cancel} from another thread ends it with ERROR_CANCELLED.
+   */
+  public MetricsReport metrics(Dataset dataset, long batchSize, int topK) {
+    Objects.requireNonNull(dataset, "dataset");
+    SWIGTYPE_p_tk_trainer trainer = handle();
+    done(TrainKitC.tk_trainer_metric_classes(trainer, long0));
+    int classes = Support.arraySize(long0[0], "the classes");
+    if (classes > 46340)
+      throw new TrainKitException(Status.ERROR_OUT_OF_MEMORY, classes + " classes make too large a confusion matrix");
+    java.nio.ByteBuffer confusion = java.nio.ByteBuffer.allocateDirect(Math.max(8, 8 * classes * classes))
+        .order(java.nio.ByteOrder.nativeOrder());
+    java.nio.ByteBuffer perClass = java.nio.ByteBuffer.allocateDirect(Math.max(8, 24 * classes))
+        .order(java.nio.ByteOrder.nativeOrder());
+    Metrics m = new Metrics();
+    TensorView confusionView = new TensorView(), perClassView = new TensorView();
+    try {
+      confusionView.reset(confusion, DType.F64, new long[] {classes, classes});
+      perClassView.reset(perClass, DType.F64, new long[] {3, classes});
+      int k = classes == 0 ? 1 : Math.max(1, Math.min(topK, classes));
+      done(TrainKitC.tk_trainer_metrics(trainer, dataset.handle(), batchSize, k, m,
+          classes == 0 ? null : confusionView, classes == 0 ? null : perClassView));
+      long[] counts = new long[classes * classes];
+      java.nio.DoubleBuffer values = confusion.asDoubleBuffer();
+      for (int i = 0; i < counts.length; ++i) counts[i] = (long) values.get(i);
+      double[] rows = new double[3 * classes];
+      perClass.asDoubleBuffer().get(rows);
+      return new MetricsReport(m, counts, rows);
+    } finally {
+      m.delete();
+      confusionView.delete();
+      perClassView.delete();
+      Reference.reachabilityFence(dataset);
     }
   }
 
