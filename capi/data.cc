@@ -210,7 +210,13 @@ TK_API tk_status tk_batcher_create(const tk_dataset* dataset, int64_t batch_size
   });
 }
 
-TK_API void tk_batcher_destroy(tk_batcher* batcher) { delete batcher; }
+TK_API void tk_batcher_destroy(tk_batcher* batcher) {
+  if (!batcher) return;
+  // A stream's fill thread may still call in with this handle until it has
+  // been joined, which freeing the source does: the handle stays whole till then.
+  batcher->source.reset();
+  delete batcher;
+}
 
 TK_API tk_status tk_batcher_set_shard(tk_batcher* batcher, int32_t rank, int32_t count) {
   return tk_batcher_set_shard_ex(batcher, rank, count, TK_SHARD_PAD);

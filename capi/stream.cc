@@ -24,6 +24,15 @@ tk::StreamBatcher& stream_of(tk_batcher* batcher) {
   return *batcher->stream;
 }
 
+// Request and supply: only where no fill function produces already.
+tk::StreamBatcher& host_fed(tk_batcher* batcher) {
+  tk::StreamBatcher& stream = stream_of(batcher);
+  if (stream.has_fill_thread())
+    tk::fail(tk::ErrorCode::kInvalidArgument, "this stream is fed by its fill function: it takes no requests or "
+             "supplies from the host");
+  return stream;
+}
+
 }  // namespace
 
 extern "C" {
@@ -68,7 +77,7 @@ TK_API tk_status tk_batcher_stream_request(tk_batcher* batcher, int64_t* out_epo
                                            tk_tensor_view* out_features, tk_tensor_view* out_targets,
                                            int32_t* out_open) {
   return guarded([&] {
-    tk::StreamBatcher& stream = stream_of(batcher);
+    tk::StreamBatcher& stream = host_fed(batcher);
     require(out_epoch, "out_epoch");
     require(out_batch, "out_batch");
     require(out_features, "out_features");
@@ -86,13 +95,13 @@ TK_API tk_status tk_batcher_stream_request(tk_batcher* batcher, int64_t* out_epo
 }
 
 TK_API tk_status tk_batcher_stream_supply(tk_batcher* batcher, int64_t rows) {
-  return guarded([&] { stream_of(batcher).supply(rows); });
+  return guarded([&] { host_fed(batcher).supply(rows); });
 }
 
 TK_API tk_status tk_batcher_stream_supply_copy(tk_batcher* batcher, const tk_tensor_view* features,
                                                const tk_tensor_view* targets) {
   return guarded([&] {
-    tk::StreamBatcher& stream = stream_of(batcher);
+    tk::StreamBatcher& stream = host_fed(batcher);
     if (!features && !targets) return stream.supply(0);
     stream.supply_copy(tk::capi::to_host_view(features, "features"), tk::capi::to_host_view(targets, "targets"));
   });

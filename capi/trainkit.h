@@ -594,10 +594,17 @@ TK_API tk_status tk_batcher_next(tk_batcher* batcher, tk_tensor_view* out_featur
  * rows into the views (contiguous, shaped for a full batch) and returns how
  * many it wrote (0 ends the epoch), or a negative value to fail (after
  * tk_batcher_stream_fail(batcher, why), to say why). It may be called before
- * tk_batcher_create_stream returns. With `fill` NULL, a thread of the
+ * tk_batcher_create_stream returns, and may call only tk_batcher_stream_fail
+ * and tk_batcher_stream_close on its batcher (destroying it from there would
+ * wait for the fill itself). With `fill` NULL, a thread of the
  * host's feeds the batcher through request and supply below (the bindings
  * do this). Either way the producer runs beside training: these stream calls
- * may come from one producer thread while another uses the batcher. */
+ * may come from one producer thread while another uses the batcher.
+ *
+ * Any reset or load other than to the epoch about to begin, or to where the
+ * stream stands, needs a producer that can seek. tk_batcher_next on a stream
+ * waits for the producer (tk_trainer_fit's cancel ends that wait), and fails
+ * with TK_ERROR_IO once the stream is closed or its producer has failed. */
 typedef int64_t (*tk_batch_fill_fn)(void* user_data, tk_batcher* batcher, int64_t epoch,
                                     int64_t batch, tk_tensor_view* features,
                                     tk_tensor_view* targets);
@@ -613,12 +620,14 @@ TK_API tk_status tk_batcher_stream_request(tk_batcher* batcher, int64_t* out_epo
                                            int64_t* out_batch, tk_tensor_view* out_features,
                                            tk_tensor_view* out_targets, int32_t* out_open);
 /* Hands the requested slot over with `rows` rows written into its views
- * (0: the epoch has ended). */
+ * (0: the epoch has ended). Request and supply are refused on a stream that
+ * has a fill function. */
 TK_API tk_status tk_batcher_stream_supply(tk_batcher* batcher, int64_t rows);
 /* Copies the batch from the producer's own views (features f32, f64 or u8;
  * targets int32 or f32/f64; any strides; rows = features->shape[0], at most
  * batch_size) into the requested slot and hands it over. NULL features and
- * targets end the epoch. A bad shape or dtype keeps the request open. */
+ * targets, or views of 0 rows, end the epoch. A bad shape or dtype keeps the
+ * request open. */
 TK_API tk_status tk_batcher_stream_supply_copy(tk_batcher* batcher, const tk_tensor_view* features,
                                                const tk_tensor_view* targets);
 /* The producer cannot go on: once the batches it supplied before are

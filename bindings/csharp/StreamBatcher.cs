@@ -33,7 +33,9 @@ public sealed class StreamBatch {
 /// <c>prefetch</c> batches are produced ahead. After a reset or a checkpoint load the fill is asked
 /// for the batch to go on from, so a fill that can seek resumes exactly. An exception thrown by the
 /// fill ends a fit once the batches before it are trained, and comes out of
-/// <see cref="Trainer.Fit"/>. Dispose stops the thread (after its current fill).</summary>
+/// <see cref="Trainer.Fit"/>. Dispose stops the thread after its current fill, never waiting for it:
+/// the batcher and the thread hold the native stream together and the last to let go frees it, so a
+/// fill may dispose its own stream and the finalizer never blocks on a slow fill.</summary>
 public sealed class StreamBatcher : Batcher {
   // Owns the thread and what the fill threw; the handle's destroy delegate
   // is its own, so it never references the StreamBatcher.
@@ -43,6 +45,7 @@ public sealed class StreamBatcher : Batcher {
     internal readonly SWIGTYPE_p_tk_batcher Native;
     internal readonly Thread Thread;
     internal volatile Exception Error;
+    int holders = 2;  // the StreamBatcher and the thread
 
     internal Producer(Func<long, long, StreamBatch> fill, long[] sampleShape, long batchSize, long[] targetShape,
                       int prefetch, long batchesPerEpoch) {
@@ -75,6 +78,8 @@ public sealed class StreamBatcher : Batcher {
         } catch (Exception e) {
           Error = e;
           TrainKitC.tk_batcher_stream_fail(Native, e.GetType().Name + ": " + e.Message);
+        } finally {
+          Release();
         }
       }
     }
@@ -111,12 +116,15 @@ public sealed class StreamBatcher : Batcher {
       }
     }
 
-    // Closes the stream, waits for the thread, frees the batcher.
+    // The StreamBatcher lets go: the stream closes, and the thread frees it
+    // if it has not yet ended.
     internal void Destroy(IntPtr address) {
-      var native = new SWIGTYPE_p_tk_batcher(address, false);
-      TrainKitC.tk_batcher_stream_close(native);
-      if (Thread != System.Threading.Thread.CurrentThread && Thread.IsAlive) Thread.Join();
-      TrainKitC.tk_batcher_destroy(native);
+      TrainKitC.tk_batcher_stream_close(Native);
+      Release();
+    }
+
+    void Release() {
+      if (Interlocked.Decrement(ref holders) == 0) TrainKitC.tk_batcher_destroy(Native);
     }
   }
 

@@ -128,24 +128,52 @@ class Batcher(Handle):
 FillFunction = Callable[[int, int], Optional[Tuple[ArrayLike, ArrayLike]]]
 
 
-def _produce(handle: Any, fill: FillFunction, errors: List[BaseException]) -> None:
+class _Shared:
+    """A stream handle held by two: the StreamBatcher and its producer
+    thread. Whichever lets go last destroys it, so closing never waits for a
+    fill (from the garbage collector, or from inside fill itself)."""
+
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+        self._holders = 2
+        self._lock = threading.Lock()
+
+    def release(self) -> None:
+        with self._lock:
+            self._holders -= 1
+            last = self._holders == 0
+        if last:
+            capi.tk_batcher_destroy(self.handle)
+
+
+def _stream_features(values: ArrayLike) -> Any:
+    array = features(values)
+    return array.astype(np.float32) if array.dtype == np.float16 else array  # streams take f32, f64 or u8
+
+
+def _produce(shared: _Shared, fill: FillFunction, errors: List[BaseException]) -> None:
     """The producer thread: asks which batch is wanted, calls fill, hands the
-    arrays over (copied into the batcher's slot). Holds the handle, never the
-    StreamBatcher, so that one can still be garbage collected."""
-    while True:
-        epoch, batch, _, _, is_open = call(capi.tk_batcher_stream_request, handle)
-        if not is_open:
-            return
-        try:
-            produced = fill(int(epoch), int(batch))
-            if produced is None:
-                call(capi.tk_batcher_stream_supply_copy, handle, None, None)
-            else:
-                call(capi.tk_batcher_stream_supply_copy, handle, features(produced[0]), targets(produced[1]))
-        except BaseException as error:  # noqa: B036 - any failure of fill ends the stream
-            errors.append(error)
-            call(capi.tk_batcher_stream_fail, handle, f"{type(error).__name__}: {error}")
-            return
+    arrays over (copied into the batcher's slot). Holds the shared handle,
+    never the StreamBatcher, so that one can still be garbage collected."""
+    handle = shared.handle
+    try:
+        while True:
+            epoch, batch, _, _, is_open = call(capi.tk_batcher_stream_request, handle)
+            if not is_open:
+                return
+            try:
+                produced = fill(int(epoch), int(batch))
+                if produced is None:
+                    call(capi.tk_batcher_stream_supply_copy, handle, None, None)
+                else:
+                    call(capi.tk_batcher_stream_supply_copy, handle, _stream_features(produced[0]),
+                         targets(produced[1]))
+            except BaseException as error:  # noqa: B036 - any failure of fill ends the stream
+                errors.append(error)
+                call(capi.tk_batcher_stream_fail, handle, f"{type(error).__name__}: {error}")
+                return
+    finally:
+        shared.release()
 
 
 class StreamBatcher(Batcher):
@@ -175,18 +203,19 @@ class StreamBatcher(Batcher):
         self._epoch = 0
         self._shard = None
         self.errors: List[BaseException] = []  # what fill raised
-        self._thread = threading.Thread(target=_produce, args=(self.handle, fill, self.errors),
+        self._shared = _Shared(self.handle)
+        self._thread = threading.Thread(target=_produce, args=(self._shared, fill, self.errors),
                                         name="trainkit-stream", daemon=True)
         self._thread.start()
 
     def close(self) -> None:
-        """Stops the producer thread (after its current fill) and frees the batcher."""
-        handle = self._handle
+        """Closes the stream: the producer thread stops after its current fill
+        and frees the batcher then. Never waits, so fill itself may call it."""
+        with self._lock:
+            handle, self._handle = self._handle, None
         if handle is not None:
             call(capi.tk_batcher_stream_close, handle)
-            if self._thread is not threading.current_thread():
-                self._thread.join()
-        super().close()
+            self._shared.release()
 
     def __repr__(self) -> str:
         if self.closed:

@@ -54,6 +54,7 @@ std::unique_ptr<Predictor::Context> Predictor::take() {
   context->plan = std::make_unique<Plan>(graph_, loss_, reduction_, context->backend.get(),
                                          make_precision_policy(Precision::kFp32, DType::kF32));
   context->plan->set_forward_only();
+  context->plan->set_constant_cache(&constants_);
   return context;
 }
 
@@ -64,7 +65,7 @@ void Predictor::give_back(std::unique_ptr<Context> context) {
 
 size_t Predictor::bytes() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  size_t total = params_.bytes() + (has_state_ ? state_.bytes() : 0);
+  size_t total = params_.bytes() + (has_state_ ? state_.bytes() : 0) + constants_.bytes();
   for (const auto& context : idle_) total += context->plan->arena_bytes();
   return total;
 }

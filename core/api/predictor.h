@@ -2,7 +2,9 @@
 // non-trainable state once, in f32 on the CPU, and no gradients or optimizer
 // moments; each call takes a forward-only plan (activations planned without
 // gradients) from a pool, so any number of threads may predict at once and
-// each gets the same results it would get alone.
+// each gets the same results it would get alone. As the weights never
+// change, kernels may keep them prepared (a Linear's packed for oneDNN),
+// once for every plan of the pool.
 #pragma once
 
 #include <memory>
@@ -23,8 +25,11 @@ class Predictor {
   // Safe to call from several threads at once; same checks as Trainer::predict.
   void predict(const HostView& inputs, bool probabilities, const HostView& out);
   const Shape& output_shape() const { return output_shape_; }
-  // Bytes held: weights and state, plus the activation arenas made so far.
+  // Bytes held: weights and state, their prepared copies, and the
+  // activation arenas made so far.
   size_t bytes() const;
+  // Of those, the prepared copies of the weights.
+  size_t prepared_bytes() const { return constants_.bytes(); }
 
  private:
   struct Context {
@@ -42,6 +47,7 @@ class Predictor {
   std::unique_ptr<Backend> backend_;  // owns the weights' memory
   Tensor params_, state_;
   bool has_state_ = false;
+  ConstantCache constants_;  // outlives the plans that point into it
   mutable std::mutex mutex_;
   std::vector<std::unique_ptr<Context>> idle_;
   size_t arena_bytes_ = 0;  // of every context made

@@ -62,7 +62,8 @@ StreamRequest StreamBatcher::request() {
   std::unique_lock<std::mutex> lock(mu_);
   if (producing_ >= 0)
     fail(ErrorCode::kInvalidArgument, "the stream's last requested batch was not supplied yet: one request at a time");
-  changed_.wait(lock, [&] { return closed_ || !free_.empty(); });
+  // Two host threads may both wait here: a slot goes to one at a time.
+  changed_.wait(lock, [&] { return closed_ || (producing_ < 0 && !free_.empty()); });
   StreamRequest r;
   if (closed_) return r;
   producing_ = free_.front();
@@ -221,8 +222,11 @@ void StreamBatcher::seek(int64_t epoch, int64_t batch) {
 void StreamBatcher::reset(int64_t epoch) {
   if (epoch < 0) fail(ErrorCode::kInvalidArgument, "epoch must be >= 0, got ", epoch);
   std::lock_guard<std::mutex> lock(mu_);
-  // The epoch after the one that just ended is already being produced.
-  if (!(epoch_ended_ && epoch == epoch_ + 1)) seek(epoch, 0);
+  // The epoch after the one that just ended is already being produced, and
+  // an epoch not yet begun is where the stream stands: what was produced
+  // for them stays (a producer that cannot seek loses nothing).
+  const bool produced_already = epoch_ended_ ? epoch == epoch_ + 1 : epoch == epoch_ && batch_ == 0;
+  if (!produced_already) seek(epoch, 0);
   epoch_ = epoch;
   position_ = 0;
   batch_ = 0;
@@ -252,7 +256,9 @@ void StreamBatcher::check_cursor(const BatcherCursor& c) const {
   if (c.batch_size != shape_.batch_size)
     fail(ErrorCode::kInvalidArgument, "the saved data cursor is for batch size ", c.batch_size, ", this stream has ",
          shape_.batch_size);
-  if (c.epoch < 0 || c.position < 0 || c.batch < 0 || c.position > c.batch * c.batch_size)
+  // position <= batch * batch_size, without the product (it may overflow).
+  if (c.epoch < 0 || c.position < 0 || c.batch < 0 || c.position / c.batch_size > c.batch ||
+      (c.position / c.batch_size == c.batch && c.position % c.batch_size != 0))
     fail(ErrorCode::kInvalidArgument, "the saved data cursor (epoch ", c.epoch, ", batch ", c.batch, ", position ",
          c.position, ") is out of range");
 }
@@ -260,7 +266,7 @@ void StreamBatcher::check_cursor(const BatcherCursor& c) const {
 void StreamBatcher::restore(const BatcherCursor& c) {
   check_cursor(c);
   std::lock_guard<std::mutex> lock(mu_);
-  seek(c.epoch, c.batch);
+  if (epoch_ended_ || c.epoch != epoch_ || c.batch != batch_) seek(c.epoch, c.batch);
   epoch_ = c.epoch;
   position_ = c.position;
   batch_ = c.batch;

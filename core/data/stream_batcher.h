@@ -68,7 +68,9 @@ class StreamBatcher : public BatchSource {
   void close();
   // Runs `fill` on a thread of the batcher's own: fill(request) returns the
   // rows it wrote (0 ends the epoch) or throws to fail the stream.
+  // Only fail_producer() and close() may be called from inside fill.
   void start_fill_thread(std::function<int64_t(const StreamRequest&)> fill);
+  bool has_fill_thread() const { return fill_thread_.joinable(); }
 
   // Training's side (BatchSource).
   bool next(HostView* features, HostView* targets, const std::atomic<bool>* cancel = nullptr) override;

@@ -235,6 +235,11 @@ void Plan::set_forward_only() {
   reserved_ = 0;  // the next reserve() lays the arena out again, without gradients
 }
 
+void Plan::set_constant_cache(ConstantCache* cache) {
+  constants_ = cache;
+  reserved_ = 0;  // the contexts are made again, with the slots
+}
+
 void Plan::reserve(int64_t batch) {
   if (batch <= reserved_) return;
   // Times: node i runs forward at i, the loss at n, node i backward at 2n - i.
@@ -358,6 +363,7 @@ std::vector<OpContext> Plan::build_contexts(char* arena, const std::vector<int64
     ctx.state.assign(node_states_[step.node].size(), nullptr);
     ctx.next_state.assign(node_states_[step.node].size(), nullptr);
     ctx.workspace = workspace_.data();
+    ctx.constants = constants_ ? constants_->slot(step.node) : nullptr;
     ctx.replica_sums = replica_sums_.get();
   }
   return contexts;

@@ -106,6 +106,10 @@ class Plan {
   // Plans inference alone: no gradient buffers or backward scratch, values
   // freed as soon as the forward has read them (backward() then refuses).
   void set_forward_only();
+  // The parameters will never change while `cache` lives (a predictor's):
+  // ops may keep derived forms of them there (packed weights), shared by
+  // every plan given the same cache. Laid out again at the next reserve().
+  void set_constant_cache(ConstantCache* cache);
   bool forward_only() const { return forward_only_; }
   size_t arena_bytes() const { return arena_.bytes(); }
 
@@ -223,6 +227,7 @@ class Plan {
   // Arena layout for reserved_ rows; offsets per node value/grad, -1 if absent.
   int64_t reserved_ = 0;
   bool forward_only_ = false;
+  ConstantCache* constants_ = nullptr;  // see set_constant_cache
   int64_t batch_ = 0;
   Buffer arena_;
   std::vector<int64_t> value_offset_, grad_offset_;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/backend/backend.h"
+#include "core/kernels/constant_slot.h"
 #include "core/base/shape.h"
 #include "core/ops/activation/activation_kernels.h"
 
@@ -68,6 +69,9 @@ struct OpContext {
   // Set when the replicas of a group share their batch statistics (sync
   // batch norm): sums across them, called by every replica alike.
   ReplicaSums* replica_sums = nullptr;
+  // Set when the parameters never change for the plan's life (a
+  // predictor's): kernels may keep derived forms of them here.
+  ConstantSlot* constants = nullptr;
 };
 
 // An op's configuration as name/value pairs: what a model spec stores and

@@ -1033,7 +1033,8 @@ public class TrainKitTest {
       try (Predictor predictor = Predictor.fromTrainer(trainer, 1)) {
         float[] got = new float[48];
         predictor.predict(INPUTS, new long[] {16, 4}, false, got, new long[] {16, 3});
-        assertArrayEquals(expected, got, 0.0f);
+        // Packed weights (oneDNN) against the trainer's (BLAS): equal to float rounding.
+        assertArrayEquals(expected, got, 1e-5f);
         assertTrue(predictor.memory() > 0);
         int[] mismatches = new int[4];
         List<Thread> threads = new ArrayList<>();

@@ -292,7 +292,7 @@ static void test_cancel_while_waiting(void) {
   tk_fit_options_set_epochs(o, 1);
   pthread_create(&thread, NULL, cancel_soon, &c);
   EXPECT_STATUS(tk_trainer_fit(t, b, o, &report), TK_ERROR_CANCELLED);
-  EXPECT_MESSAGE("waiting for the stream");
+  EXPECT_MESSAGE("cancel"); /* while waiting for the stream, or (a slow start) before its first batch */
   pthread_join(thread, NULL);
   tk_fit_options_destroy(o);
   tk_batcher_destroy(b);
@@ -344,6 +344,15 @@ static void test_bad_input(void) {
   EXPECT_MESSAGE("not a stream");
   tk_batcher_destroy(data_batcher);
   tk_dataset_destroy(d);
+  {
+    /* A stream with a fill function takes no host requests. */
+    filler f = {-1, -1, 0, 0, 0};
+    tk_batcher* filled = make_stream(&f);
+    EXPECT_STATUS(tk_batcher_stream_request(filled, &epoch, &batch, &x, &y, &open), TK_ERROR_INVALID_ARGUMENT);
+    EXPECT_MESSAGE("fill function");
+    EXPECT_STATUS(tk_batcher_stream_supply(filled, 1), TK_ERROR_INVALID_ARGUMENT);
+    tk_batcher_destroy(filled);
+  }
 }
 
 int main(void) {

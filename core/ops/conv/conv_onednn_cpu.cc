@@ -19,17 +19,13 @@
 #include "core/backend/cpu/cpu_backend.h"
 #include "core/base/error.h"
 #include "core/ops/conv/conv_kernels.h"
+#include "core/ops/onednn_cpu.h"
 
 namespace tk::cpu {
 namespace {
 
 using dnnl::memory;
 using Tag = memory::format_tag;
-
-dnnl::engine& cpu_engine() {
-  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
-  return engine;
-}
 
 // One convolution geometry's primitives and the blocked buffers they work
 // on (made once per shape and backend, reused every step).
@@ -64,25 +60,10 @@ constexpr size_t kMaxShapes = 32;
 // Every shape's convolution on one backend (null: oneDNN has none for it).
 using Convolutions = std::map<Key, std::unique_ptr<Convolution>>;
 
-// OpenMP (and so oneDNN) on the backend's thread count for a scope; the
-// caller's count is given back however the scope ends.
-class BackendThreads {
- public:
-  explicit BackendThreads(Backend& backend) : saved_(omp_get_max_threads()) {
-    omp_set_num_threads(as_cpu(backend).threads());
-  }
-  ~BackendThreads() { omp_set_num_threads(saved_); }
-  BackendThreads(const BackendThreads&) = delete;
-  BackendThreads& operator=(const BackendThreads&) = delete;
-
- private:
-  int saved_;
-};
-
 // Runs fn on the backend's threads; oneDNN's errors become kInternal.
 template <typename Fn>
 void with_threads(Backend& backend, const Fn& fn) {
-  const BackendThreads threads(backend);
+  const OnednnThreads threads(backend);
   try {
     fn();
   } catch (const dnnl::error& e) {
@@ -114,7 +95,7 @@ Convolution* convolution_for(Backend& backend, const Conv2dShape& shape) {
   const memory::dims pad_r = {(w.out_h - 1) * w.stride_h + (w.kernel_h - 1) * w.dilation_h + 1 - w.height - w.pad_h,
                               (w.out_w - 1) * w.stride_w + (w.kernel_w - 1) * w.dilation_w + 1 - w.width - w.pad_w};
   auto convolution = std::make_unique<Convolution>();
-  const BackendThreads threads(backend);
+  const OnednnThreads threads(backend);
   try {
     using dt = memory::data_type;
     convolution->src = memory::desc(src_dims, dt::f32, Tag::nchw);
@@ -122,7 +103,7 @@ Convolution* convolution_for(Backend& backend, const Conv2dShape& shape) {
     convolution->weights = memory::desc(weight_dims, dt::f32, g == 1 ? Tag::oihw : Tag::goihw);
     const memory::desc src_any(src_dims, dt::f32, Tag::any), dst_any(dst_dims, dt::f32, Tag::any);
     const memory::desc weights_any(weight_dims, dt::f32, Tag::any);
-    dnnl::engine& engine = cpu_engine();
+    dnnl::engine& engine = onednn_engine();
     // Each convolution's own scratchpad: oneDNN's shared one is not safe for
     // replicas that run convolutions on several threads at once.
     dnnl::primitive_attr own_scratchpad;
@@ -162,7 +143,7 @@ memory buffer(Convolution& c, const char* name, const memory::desc& desc) {
   const auto [begin, end] = c.blocked.equal_range(name);
   for (auto it = begin; it != end; ++it)
     if (it->second.get_desc() == desc) return it->second;
-  return c.blocked.emplace(name, memory(desc, cpu_engine()))->second;
+  return c.blocked.emplace(name, memory(desc, onednn_engine()))->second;
 }
 
 // `user` (plain) as the primitive wants it: itself when the layouts agree,
@@ -184,16 +165,16 @@ void store(const memory& result, const memory& user, bool accumulate, dnnl::stre
     sum.append_sum(1.0f);
     attr.set_post_ops(sum);
   }
-  dnnl::reorder::primitive_desc pd(cpu_engine(), result.get_desc(), cpu_engine(), user.get_desc(), attr);
+  dnnl::reorder::primitive_desc pd(onednn_engine(), result.get_desc(), onednn_engine(), user.get_desc(), attr);
   dnnl::reorder(pd).execute(stream, const_cast<memory&>(result), const_cast<memory&>(user));
 }
 
 // The convolution's scratchpad as the primitive `pd` describes its own.
 memory scratchpad(Convolution& c, const dnnl::primitive_desc_base& pd) {
-  return memory(pd.scratchpad_desc(), cpu_engine(), c.scratchpad.get_data_handle());
+  return memory(pd.scratchpad_desc(), onednn_engine(), c.scratchpad.get_data_handle());
 }
 
-memory wrap(const memory::desc& desc, const void* data) { return memory(desc, cpu_engine(), const_cast<void*>(data)); }
+memory wrap(const memory::desc& desc, const void* data) { return memory(desc, onednn_engine(), const_cast<void*>(data)); }
 
 // The f32 copy for role `name` of n elements, filled from bf16 `from` if given.
 float* widened(Backend& backend, Convolution& c, const char* name, size_t n, const void* from) {
@@ -207,7 +188,7 @@ size_t elements(const memory::desc& desc) { return desc.get_size() / sizeof(floa
 
 void forward_f32(Backend& backend, Convolution* c, const void* x, const void* weight, void* y) {
   with_threads(backend, [&] {
-    dnnl::stream stream(cpu_engine());
+    dnnl::stream stream(onednn_engine());
     const memory user_y = wrap(c->dst, y);
     const memory src = as_layout(*c, "input", c->forward_pd.src_desc(), wrap(c->src, x), true, stream);
     const memory weights =
@@ -225,7 +206,7 @@ void forward_f32(Backend& backend, Convolution* c, const void* x, const void* we
 void backward_f32(Backend& backend, Convolution* c, const void* x, const void* weight, const void* dy, void* dweight,
                   void* dx, bool accumulate_dx) {
   with_threads(backend, [&] {
-    dnnl::stream stream(cpu_engine());
+    dnnl::stream stream(onednn_engine());
     const memory diff_dst =
         as_layout(*c, "output", c->backward_weights_pd.diff_dst_desc(), wrap(c->dst, dy), true, stream);
     const memory src = as_layout(*c, "input", c->backward_weights_pd.src_desc(), wrap(c->src, x), true, stream);

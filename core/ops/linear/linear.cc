@@ -50,7 +50,12 @@ class Linear final : public Op {
   void forward(const OpContext& ctx) const override {
     int64_t in_features = ctx.input_shapes[0].back();
     int64_t rows = ctx.batch * shape_numel(ctx.input_shapes[0]) / in_features;
-    if (relu_)
+    // Weights that never change may be kept prepared by the device.
+    if (ctx.constants)
+      kernels::linear_constant(*ctx.backend, ctx.dtype, ctx.param_dtype, ctx.dtype, rows, units_, in_features,
+                               ctx.inputs[0], ctx.params[0], ctx.output, ctx.param_dtype,
+                               bias_ ? ctx.params[1] : nullptr, relu_, ctx.constants);
+    else if (relu_)
       kernels::gemm_bias_relu(*ctx.backend, ctx.dtype, ctx.param_dtype, ctx.dtype, rows, units_, in_features,
                               ctx.inputs[0], ctx.params[0], ctx.output, ctx.param_dtype, ctx.params[1]);
     else if (bias_)

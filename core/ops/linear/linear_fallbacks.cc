@@ -25,4 +25,15 @@ void gemm_bias_grad_composed(Backend& backend, DType a_dt, DType b_dt, DType c_d
   column_sum(backend, a_dt, sums_dt, k, m, a, sums, false);
 }
 
+void linear_constant_composed(Backend& backend, DType x_dt, DType w_dt, DType y_dt, int64_t m, int64_t n, int64_t k,
+                              const void* x, const void* w, void* y, DType bias_dt, const void* bias, bool relu,
+                              ConstantSlot*) {
+  if (relu)
+    gemm_bias_relu(backend, x_dt, w_dt, y_dt, m, n, k, x, w, y, bias_dt, bias);
+  else if (bias)
+    gemm_bias(backend, x_dt, w_dt, y_dt, true, m, n, k, 1.0, x, w, y, bias_dt, bias);
+  else
+    backend.gemm(x_dt, w_dt, y_dt, false, true, m, n, k, 1.0, x, w, 0.0, y);
+}
+
 }  // namespace tk::kernels

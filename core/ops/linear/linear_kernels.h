@@ -5,6 +5,7 @@
 
 #include <cstdint>
 
+#include "core/kernels/constant_slot.h"
 #include "core/kernels/kernel_table.h"
 
 namespace tk::kernels {
@@ -34,5 +35,15 @@ inline const Kernel<void(DType a_dt, DType b_dt, DType c_dt, int64_t m, int64_t 
 inline const Kernel<void(DType a_dt, DType b_dt, DType c_dt, int64_t m, int64_t n, int64_t k, double alpha,
                          const void* a, const void* b, void* c, DType sums_dt, void* sums)>
     gemm_bias_grad{"gemm_bias_grad", gemm_bias_grad_composed};
+
+void linear_constant_composed(Backend& backend, DType x_dt, DType w_dt, DType y_dt, int64_t m, int64_t n, int64_t k,
+                              const void* x, const void* w, void* y, DType bias_dt, const void* bias, bool relu,
+                              ConstantSlot* slot);
+// y = x W^T (+ bias, then ReLU when `relu`; W stored n x k) with W constant
+// for the life of `slot`, where a device may keep W prepared for it (packed
+// once). Composed: gemm_bias, gemm_bias_relu or a plain product.
+inline const Kernel<void(DType x_dt, DType w_dt, DType y_dt, int64_t m, int64_t n, int64_t k, const void* x,
+                         const void* w, void* y, DType bias_dt, const void* bias, bool relu, ConstantSlot* slot)>
+    linear_constant{"linear_constant", linear_constant_composed};
 
 }  // namespace tk::kernels

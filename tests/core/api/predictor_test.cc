@@ -3,6 +3,8 @@
 // the trainer trains on.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <thread>
 #include <vector>
@@ -65,20 +67,47 @@ std::vector<float> predicted(Predictor& p, Data& data, int64_t begin, int64_t co
   return out;
 }
 
+// The predictor's Linear layers multiply by weights packed once (oneDNN),
+// the trainer's by the weights as stored (BLAS): the same products, summed
+// in another order, so equal to float rounding, not bit for bit.
+void expect_close(const std::vector<float>& got, const std::vector<float>& expected, const char* what) {
+  ASSERT_EQ(got.size(), expected.size()) << what;
+  for (size_t i = 0; i < got.size(); ++i)
+    ASSERT_NEAR(got[i], expected[i], 1e-5f * std::max(1.0f, std::abs(expected[i]))) << what << " [" << i << "]";
+}
+
 TEST(PredictorTest, PredictsAsTheTrainerDoes) {
   Data data(64);
   Trainer trainer(cnn(), config());
   for (int s = 0; s < 8; ++s) trainer.step(data.inputs(s * 8, 8), data.targets(s * 8, 8));
   Predictor predictor(trainer, 1);
-  for (bool probabilities : {false, true}) {
-    std::vector<float> expected(64 * kClasses);
-    trainer.predict(data.inputs(0, 64), probabilities, {expected.data(), DType::kF32, {64, kClasses}, {}});
-    EXPECT_EQ(predicted(predictor, data, 0, 64, probabilities), expected);
-  }
+  for (bool probabilities : {false, true})
+    for (int64_t rows : {1, 7, 64}) {
+      std::vector<float> expected(rows * kClasses);
+      trainer.predict(data.inputs(0, rows), probabilities, {expected.data(), DType::kF32, {rows, kClasses}, {}});
+      expect_close(predicted(predictor, data, 0, rows, probabilities), expected,
+                   probabilities ? "probabilities" : "logits");
+    }
+  EXPECT_GT(predictor.prepared_bytes(), 0u);  // the packed path ran
   // Later steps do not reach the predictor.
   const std::vector<float> before = predicted(predictor, data, 0, 16, false);
   trainer.step(data.inputs(0, 16), data.targets(0, 16));
   EXPECT_EQ(predicted(predictor, data, 0, 16, false), before);
+}
+
+// More batch sizes than a node keeps products for: the oldest are made
+// again, still from the weights packed once.
+TEST(PredictorTest, ManyBatchSizesStayCorrect) {
+  Data data(64);
+  Trainer trainer(cnn(), config());
+  trainer.step(data.inputs(0, 16), data.targets(0, 16));
+  Predictor predictor(trainer, 1);
+  for (int round = 0; round < 2; ++round)
+    for (int64_t rows = 1; rows <= 20; ++rows) {
+      std::vector<float> expected(rows * kClasses);
+      trainer.predict(data.inputs(0, rows), false, {expected.data(), DType::kF32, {rows, kClasses}, {}});
+      expect_close(predicted(predictor, data, 0, rows, false), expected, "logits");
+    }
 }
 
 TEST(PredictorTest, FourThreadsAtOnceGetWhatOneGetsAlone) {
@@ -108,7 +137,7 @@ TEST(PredictorTest, ItsForwardOnlyArenaIsUnderHalfTheTrainers) {
   Predictor predictor(trainer, 1);
   predicted(predictor, data, 0, 256, false);
   const size_t weights = static_cast<size_t>(trainer.plan().flat_param_count() + trainer.plan().flat_state_count()) * 4;
-  const size_t inference_arena = predictor.bytes() - weights;
+  const size_t inference_arena = predictor.bytes() - weights - predictor.prepared_bytes();
   std::printf("arena at batch 256: training %zu bytes, forward only %zu bytes\n", training_arena, inference_arena);
   EXPECT_LT(inference_arena * 2, training_arena);
 }

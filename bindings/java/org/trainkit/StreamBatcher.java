@@ -1,6 +1,7 @@
 package org.trainkit;
 
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
@@ -8,7 +9,9 @@ import java.util.concurrent.atomic.AtomicReference;
  * in memory whole (files read in pieces, a database, a generator). Only {@code prefetch} batches are produced
  * ahead. After a reset or a checkpoint load the fill is asked for the batch to go on from, so a fill that can
  * seek resumes exactly. An exception thrown by the fill ends a fit once the batches before it are trained,
- * and comes out of {@link Trainer#fit}. {@link #close()} stops the thread (after its current fill).
+ * and comes out of {@link Trainer#fit}. {@link #close()} stops the thread after its current fill, never
+ * waiting for it: the batcher and the thread hold the native stream together, and whichever lets go last frees
+ * it, so a fill may close its own stream and the Cleaner never blocks on a slow fill.
  */
 public final class StreamBatcher extends Batcher {
   /** Produces batch {@code batch} of {@code epoch}, or returns null when the epoch has ended. */
@@ -42,14 +45,15 @@ public final class StreamBatcher extends Batcher {
 
   /**
    * The producer: owns the thread, its staging memory and what the fill threw. Shared with the Cleaner, so
-   * it must not reference the StreamBatcher.
+   * it must not reference the StreamBatcher. The handle is freed by the last of the two holders to let go.
    */
   private static final class Producer implements Runnable {
     final Fill fill;
     final long[] sampleShape;
     final long[] targetShape;  // null: class labels
     final SWIGTYPE_p_tk_batcher handle;
-    final AtomicReference<Exception> error = new AtomicReference<>();
+    final AtomicReference<Throwable> error = new AtomicReference<>();
+    private final AtomicInteger holders = new AtomicInteger(2);  // the StreamBatcher and the thread
     final Thread thread = new Thread(this, "trainkit-stream");
 
     Producer(Fill fill, long[] sampleShape, long batchSize, long[] targetShape, int prefetch, long batchesPerEpoch) {
@@ -83,7 +87,7 @@ public final class StreamBatcher extends Batcher {
           stage(produced, features, targets, featureBuffer, targetBuffer);
           TrainKitException.check(TrainKitC.tk_batcher_stream_supply_copy(handle, features, targets));
         }
-      } catch (Exception e) {
+      } catch (Throwable e) {  // an Error too: the fit must not wait for batches that never come
         error.set(e);
         TrainKitC.tk_batcher_stream_fail(handle, e.getClass().getSimpleName() + ": " + e.getMessage());
       } finally {
@@ -93,6 +97,7 @@ public final class StreamBatcher extends Batcher {
         targets.delete();
         featureBuffer.free();
         targetBuffer.free();
+        release();
       }
     }
 
@@ -120,21 +125,14 @@ public final class StreamBatcher extends Batcher {
       }
     }
 
-    /** Closes the stream, waits for the thread, frees the batcher. */
+    /** The StreamBatcher lets go: the stream closes, and the thread frees it if it has not yet ended. */
     void destroy(SWIGTYPE_p_tk_batcher h) {
       TrainKitC.tk_batcher_stream_close(h);
-      if (thread != Thread.currentThread()) {
-        boolean interrupted = false;
-        while (thread.isAlive()) {
-          try {
-            thread.join();
-          } catch (InterruptedException e) {
-            interrupted = true;
-          }
-        }
-        if (interrupted) Thread.currentThread().interrupt();
-      }
-      TrainKitC.tk_batcher_destroy(h);
+      release();
+    }
+
+    private void release() {
+      if (holders.decrementAndGet() == 0) TrainKitC.tk_batcher_destroy(handle);
     }
   }
 
@@ -162,7 +160,7 @@ public final class StreamBatcher extends Batcher {
   }
 
   /** What the fill threw, or null. */
-  public Exception error() {
+  public Throwable error() {
     return producer.error.get();
   }
 }

@@ -430,10 +430,11 @@ public final class Trainer extends NativeObject<SWIGTYPE_p_tk_trainer> {
       return report;
     } catch (TrainKitException e) {
       // A StreamBatcher's fill threw: that exception, not the stream's status.
-      Exception fillError = batcher instanceof StreamBatcher ? ((StreamBatcher) batcher).error() : null;
+      Throwable fillError = batcher instanceof StreamBatcher ? ((StreamBatcher) batcher).error() : null;
       if (fillError != null && e.status() == Status.ERROR_IO) {
         fillError.addSuppressed(e);
-        throw fillError;
+        if (fillError instanceof Exception) throw (Exception) fillError;
+        throw (Error) fillError;
       }
       throw e;
     } finally {
@@ -452,7 +453,8 @@ public final class Trainer extends NativeObject<SWIGTYPE_p_tk_trainer> {
     SWIGTYPE_p_tk_trainer trainer = handle();
     done(TrainKitC.tk_trainer_metric_classes(trainer, long0));
     int classes = Support.arraySize(long0[0], "the classes");
-    if (classes > 46340)
+    // f64 counts in one direct buffer, whose size is an int.
+    if (classes > 16383)
       throw new TrainKitException(Status.ERROR_OUT_OF_MEMORY, classes + " classes make too large a confusion matrix");
     java.nio.ByteBuffer confusion = java.nio.ByteBuffer.allocateDirect(Math.max(8, 8 * classes * classes))
         .order(java.nio.ByteOrder.nativeOrder());
