@@ -156,7 +156,7 @@ TK_HANDLE(tk_predictor)
 #else
 %apply size_t* OUTPUT { size_t* out_length };
 #endif
-%apply int32_t* OUTPUT { int32_t* out_has_batch, int32_t* out_has_event, int32_t* out_open };
+%apply int32_t* OUTPUT { int32_t* out_has_batch, int32_t* out_has_event, int32_t* out_open, int32_t* out_has_targets };
 %apply int64_t* OUTPUT { int64_t* out_epoch, int64_t* out_batch };
 
 /* Host memory: an address in Python, an IntPtr in C#, a direct ByteBuffer of

@@ -194,6 +194,30 @@ TK_API tk_status tk_dataset_load_csv(const char* path, const char* label_column,
   });
 }
 
+TK_API tk_status tk_dataset_load_csv_features(const char* path, const char* skip_column, int32_t header,
+                                              tk_dataset** out_dataset) {
+  return guarded([&] {
+    require(path, "path");
+    require(out_dataset, "out_dataset");
+    if (header != 0 && header != 1) tk::fail(tk::ErrorCode::kInvalidArgument, "header must be 0 or 1, got ", header);
+    tk::CsvOptions options;
+    options.label_column = skip_column ? skip_column : "";
+    options.header = header == 1;
+    options.labelled = false;
+    auto handle = std::make_unique<tk_dataset>();
+    handle->dataset = std::make_shared<tk::Dataset>(tk::load_csv(path, options));
+    *out_dataset = handle.release();
+  });
+}
+
+TK_API tk_status tk_dataset_has_targets(const tk_dataset* dataset, int32_t* out_has_targets) {
+  return guarded([&] {
+    require(dataset, "dataset");
+    require(out_has_targets, "out_has_targets");
+    *out_has_targets = dataset->dataset->has_targets() ? 1 : 0;
+  });
+}
+
 TK_API tk_status tk_batcher_create(const tk_dataset* dataset, int64_t batch_size, int32_t shuffle, uint64_t seed,
                                    int32_t drop_last, tk_batcher** out_batcher) {
   return guarded([&] {

@@ -68,6 +68,7 @@ tk_fit_event event_of(const tk::FitLoop& loop) {
     e.learning_rate = s.learning_rate;
     e.seconds = s.seconds;
     e.improved = s.improved;
+    e.train_accuracy = s.train_accuracy;
   }
   return e;
 }

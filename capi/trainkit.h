@@ -736,6 +736,10 @@ typedef struct tk_fit_event {
   double validation_accuracy; /* epoch (NaN for losses without accuracy) */
   double seconds;             /* epoch: its wall-clock time */
   int32_t improved;           /* epoch: the best so far by keep-best's watch */
+  /* epoch: right predictions of its training forwards, as they ran (Keras'
+   * training accuracy); NaN for losses without accuracy, or where steps were
+   * decided on the device (which does not count them). */
+  double train_accuracy;
 } tk_fit_event;
 
 typedef struct tk_fit_report {
@@ -868,6 +872,15 @@ TK_API tk_status tk_dataset_split(const tk_dataset* dataset, int64_t first_count
  * targets [N, 1]). A malformed row is TK_ERROR_CORRUPT_DATA naming its line and column. */
 TK_API tk_status tk_dataset_load_csv(const char* path, const char* label_column, int32_t header,
                                      int32_t class_labels, tk_dataset** out_dataset);
+/* A CSV file's features alone, for prediction (tk_trainer_predict over a
+ * batcher): every column, except skip_column when the header names it (a
+ * training file predicted again; NULL or "": none). The dataset has no
+ * targets: training, evaluation and metrics on it fail with
+ * TK_ERROR_INVALID_ARGUMENT, and its batches' target views have no data. */
+TK_API tk_status tk_dataset_load_csv_features(const char* path, const char* skip_column, int32_t header,
+                                              tk_dataset** out_dataset);
+/* 1 for a dataset with targets, 0 for features alone. */
+TK_API tk_status tk_dataset_has_targets(const tk_dataset* dataset, int32_t* out_has_targets);
 
 /* ---- Versioned function table (for hosts that dlopen the library) -------- */
 
@@ -1043,6 +1056,8 @@ typedef struct tk_api {
   tk_status (*batcher_stream_supply_copy)(tk_batcher*, const tk_tensor_view*, const tk_tensor_view*);
   tk_status (*batcher_stream_fail)(tk_batcher*, const char*);
   tk_status (*batcher_stream_close)(tk_batcher*);
+  tk_status (*dataset_load_csv_features)(const char*, const char*, int32_t, tk_dataset**);
+  tk_status (*dataset_has_targets)(const tk_dataset*, int32_t*);
   /* Append new entries here, never above. */
 } tk_api;
 

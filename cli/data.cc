@@ -56,6 +56,15 @@ Dataset load_evaluation_set(const DataOptions& options) {
   return load_idx(options.path, "t10k");
 }
 
+Dataset load_prediction_set(const DataOptions& options) {
+  if (!is_csv(options.path)) return load_idx(options.path, "t10k");
+  tk_dataset* d = nullptr;
+  check(tk_dataset_load_csv_features(options.path.c_str(), options.label_column.c_str(), options.csv_header ? 1 : 0,
+                                     &d),
+        "reading '" + options.path + "'");
+  return Dataset(d);
+}
+
 void fit_scaling(const tk_dataset* train, Scaling* scaling) {
   if (scaling->kind == "mean-std") check(tk_dataset_stats(train, &scaling->mean, &scaling->std), "dataset statistics");
 }

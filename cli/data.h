@@ -33,6 +33,9 @@ bool is_csv(const std::string& path);
 Splits load_splits(const DataOptions& options);
 // One set: an IDX folder's test files or the CSV file.
 Dataset load_evaluation_set(const DataOptions& options);
+// What `predict` reads: a CSV file's features alone (its label column, when
+// the header names it, left out), or an IDX folder's test files.
+Dataset load_prediction_set(const DataOptions& options);
 Dataset load_csv_file(const std::string& path, const DataOptions& options);
 
 // Fits `scaling.kind` on `train` (mean-std only; unit-range is fixed).

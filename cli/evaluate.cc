@@ -11,7 +11,7 @@
 namespace tkcli {
 
 int evaluate(const EvalOptions& o) {
-  Inference run = open_for_inference(o.model, o.data, o.threads);
+  Inference run = open_for_inference(o.model, o.data, o.threads, true);
   Trainer& trainer = run.trainer;
   Dataset& dataset = run.dataset;
 

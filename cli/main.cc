@@ -67,9 +67,12 @@ int main(int argc, char** argv) {
   CLI::App* predict_cmd = app.add_subcommand("predict", "a trained model's predictions for a dataset, as CSV");
   predict_cmd->add_option("--model", predict.model, "a model folder written by train (<out>/model)")->required()
       ->check(CLI::ExistingDirectory);
-  predict_cmd->add_option("--data", predict.data.path, "an IDX folder (its t10k files) or a CSV file")->required()
+  predict_cmd->add_option("--data", predict.data.path,
+                          "an IDX folder (its t10k files) or a CSV file (features; a label column the header names "
+                          "as in training is left out)")->required()
       ->check(CLI::ExistingPath);
-  predict_cmd->add_option("--label", predict.data.label_column, "CSV: the label column (default: as in training)");
+  predict_cmd->add_option("--label", predict.data.label_column,
+                          "CSV: a label column to leave out, by header name (default: as in training)");
   predict_cmd->add_flag("!--no-header", predict.data.csv_header, "CSV: the first row is data");
   predict_cmd->add_option("--out", predict.out, "the CSV to write")->capture_default_str();
   predict_cmd->add_option("--batch", predict.batch, "samples per batch")->capture_default_str()->check(CLI::PositiveNumber);

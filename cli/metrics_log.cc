@@ -21,6 +21,7 @@ void MetricsLog::add(const tk_fit_event& e) {
   EpochRecord r;
   r.epoch = e.epoch + 1;
   r.train_loss = e.train_loss;
+  r.train_accuracy = e.train_accuracy;
   r.has_validation = e.has_validation;
   r.validation_loss = e.validation_loss;
   r.validation_accuracy = e.validation_accuracy;
@@ -30,6 +31,7 @@ void MetricsLog::add(const tk_fit_event& e) {
   nlohmann::json line = {{"epoch", r.epoch},
                          {"steps", e.step},
                          {"train_loss", number_or_null(r.train_loss)},
+                         {"train_accuracy", number_or_null(r.train_accuracy)},
                          {"learning_rate", r.learning_rate},
                          {"seconds", r.seconds},
                          {"best", e.improved != 0}};

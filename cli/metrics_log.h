@@ -12,7 +12,8 @@ namespace tkcli {
 
 struct EpochRecord {
   int64_t epoch = 0;  // 1-based
-  double train_loss = 0, validation_loss = 0, validation_accuracy = 0, learning_rate = 0, seconds = 0;
+  double train_loss = 0, train_accuracy = 0, validation_loss = 0, validation_accuracy = 0, learning_rate = 0,
+         seconds = 0;
   bool has_validation = false;
 };
 

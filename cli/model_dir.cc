@@ -71,13 +71,13 @@ Trainer load_model_dir(const std::string& dir, int threads, ModelInfo* info) {
   return owned_trainer;
 }
 
-Inference open_for_inference(const std::string& dir, const DataOptions& data, int threads) {
+Inference open_for_inference(const std::string& dir, const DataOptions& data, int threads, bool labelled) {
   Inference run;
   run.trainer = load_model_dir(dir, threads, &run.info);
   DataOptions options = data;
   if (options.label_column.empty()) options.label_column = run.info.label_column;
   options.class_labels = run.info.loss == TK_LOSS_SOFTMAX_CROSS_ENTROPY;
-  run.dataset = load_evaluation_set(options);
+  run.dataset = labelled ? load_evaluation_set(options) : load_prediction_set(options);
   apply_scaling(run.dataset.get(), run.info.scaling);
   return run;
 }

@@ -31,7 +31,8 @@ struct Inference {
   Trainer trainer;
   Dataset dataset;
 };
-Inference open_for_inference(const std::string& dir, const DataOptions& data, int threads);
+// `labelled`: the data must have labels (eval); otherwise features suffice (predict).
+Inference open_for_inference(const std::string& dir, const DataOptions& data, int threads, bool labelled);
 
 const char* loss_name(tk_loss loss);
 tk_loss loss_from_name(const std::string& name);

@@ -40,13 +40,15 @@ void plot_curves(const std::vector<EpochRecord>& records, const std::string& tit
   if (!pipe) throw CliError("cannot start gnuplot (Debian package gnuplot-nox)");
   const bool validation = records.front().has_validation;
   bool accuracy = false;
-  for (const EpochRecord& r : records) accuracy = accuracy || (r.has_validation && std::isfinite(r.validation_accuracy));
+  for (const EpochRecord& r : records)
+    accuracy = accuracy || std::isfinite(r.train_accuracy) || (r.has_validation && std::isfinite(r.validation_accuracy));
   std::fprintf(pipe, "$curves << EOD\n");
   for (const EpochRecord& r : records) {
     std::fprintf(pipe, "%lld", static_cast<long long>(r.epoch));
     print_value(pipe, r.train_loss);
     print_value(pipe, r.has_validation ? r.validation_loss : NAN);
     print_value(pipe, r.has_validation ? r.validation_accuracy : NAN);
+    print_value(pipe, r.train_accuracy);
     std::fprintf(pipe, "\n");
   }
   std::fprintf(pipe, "EOD\n");
@@ -63,7 +65,8 @@ void plot_curves(const std::vector<EpochRecord>& records, const std::string& tit
                validation ? ", $curves using 1:3 with linespoints lw 2 title \"validation loss\"" : "");
   if (accuracy) {
     std::fprintf(pipe, "set ylabel \"accuracy\"\nset key bottom right\n");
-    std::fprintf(pipe, "plot $curves using 1:4 with linespoints lw 2 lc rgb \"#2ca02c\" title \"validation accuracy\"\n");
+    std::fprintf(pipe, "plot $curves using 1:5 with linespoints lw 2 lc rgb \"#1f77b4\" title \"train accuracy\"%s\n",
+                 validation ? ", $curves using 1:4 with linespoints lw 2 lc rgb \"#2ca02c\" title \"validation accuracy\"" : "");
     std::fprintf(pipe, "unset multiplot\n");
   }
   std::fprintf(pipe, "set output\n");

@@ -13,7 +13,7 @@
 namespace tkcli {
 
 int predict(const PredictOptions& o) {
-  Inference run = open_for_inference(o.model, o.data, o.threads);
+  Inference run = open_for_inference(o.model, o.data, o.threads, false);
   const ModelInfo& info = run.info;
   Trainer& trainer = run.trainer;
   Dataset& dataset = run.dataset;

@@ -61,6 +61,7 @@ void Progress::epoch(const tk_fit_event& e) {
   epoch_started_ = false;
   std::fprintf(out_, "epoch %lld/%lld  loss %.4f", static_cast<long long>(e.epoch + 1),
                static_cast<long long>(e.epochs), e.train_loss);
+  if (!std::isnan(e.train_accuracy)) std::fprintf(out_, "  accuracy %.4f", e.train_accuracy);
   if (e.has_validation) {
     std::fprintf(out_, "  val_loss %.4f", e.validation_loss);
     if (!std::isnan(e.validation_accuracy)) std::fprintf(out_, "  val_accuracy %.4f", e.validation_accuracy);

@@ -20,6 +20,35 @@ public sealed class Dataset : NativeObject<SWIGTYPE_p_tk_dataset> {
     return new Dataset(dataset);
   }
 
+  /// <summary>A CSV file: numeric feature columns and a label column (a header name or a 0-based
+  /// index; null: the last), read as class indices or, with <paramref name="classLabels"/> false, as
+  /// values. A malformed row throws with its line and column.</summary>
+  public static Dataset LoadCsv(string path, string label = null, bool header = true, bool classLabels = true) {
+    Interop.NotNull(path, nameof(path));
+    Interop.Check(TrainKitC.tk_dataset_load_csv(path, label ?? "", header ? 1 : 0, classLabels ? 1 : 0,
+                                                out SWIGTYPE_p_tk_dataset dataset));
+    return new Dataset(dataset);
+  }
+
+  /// <summary>A CSV file's features alone, for prediction: every column but <paramref name="skip"/>
+  /// when the header names it. The dataset has no targets: training and evaluation on it throw.</summary>
+  public static Dataset LoadCsvFeatures(string path, string skip = null, bool header = true) {
+    Interop.NotNull(path, nameof(path));
+    Interop.Check(TrainKitC.tk_dataset_load_csv_features(path, skip ?? "", header ? 1 : 0,
+                                                         out SWIGTYPE_p_tk_dataset dataset));
+    return new Dataset(dataset);
+  }
+
+  /// <summary>False for features alone (<see cref="LoadCsvFeatures"/>).</summary>
+  public bool HasTargets {
+    get {
+      using (Lease()) {
+        Interop.Check(TrainKitC.tk_dataset_has_targets(Native, out int has));
+        return has != 0;
+      }
+    }
+  }
+
   /// <summary>A dataset of class-index targets, copied from caller arrays.</summary>
   /// <param name="features">The features, row-major.</param>
   /// <param name="featureShape">Their shape [N, ...].</param>

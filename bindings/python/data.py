@@ -40,6 +40,19 @@ class Dataset(Handle):
         return cls(call(capi.tk_dataset_load_csv, path(csv_path, "csv_path"), "" if label is None else str(label),
                         int(header), int(class_labels)))
 
+    @classmethod
+    def load_csv_features(cls, csv_path: PathLike, skip: Optional[str] = None, header: bool = True) -> "Dataset":
+        """A CSV file's features alone, for prediction: every column but `skip`
+        when the header names it (a training file predicted again). It has no
+        targets: training and evaluation on it raise."""
+        return cls(call(capi.tk_dataset_load_csv_features, path(csv_path, "csv_path"), "" if skip is None else str(skip),
+                        int(header)))
+
+    @property
+    def has_targets(self) -> bool:
+        """False for features alone (Dataset.load_csv_features)."""
+        return bool(call(capi.tk_dataset_has_targets, self.handle))
+
     def split(self, first_count: int) -> Tuple["Dataset", "Dataset"]:
         """Copies of the first `first_count` samples and of the rest."""
         first, rest = call(capi.tk_dataset_split, self.handle, extent(first_count, "first_count"))
@@ -111,8 +124,12 @@ class Batcher(Handle):
         return (features_view, targets_view) if has_batch else None
 
     def __iter__(self) -> Iterator[Tuple[npt.NDArray[Any], npt.NDArray[Any]]]:
+        """(features, targets) of each batch left in this epoch; a dataset of
+        features alone gives targets of shape [rows, 0]."""
         while (views := self._next_views()) is not None:
-            yield view_array(views[0]), view_array(views[1])
+            x = view_array(views[0])
+            y = view_array(views[1]) if len(views[1].memory()) else np.empty((x.shape[0], 0), dtype=np.float32)
+            yield x, y
 
     def __repr__(self) -> str:
         if self.closed:

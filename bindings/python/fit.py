@@ -32,13 +32,14 @@ class FitEvent:
     validation_accuracy: float
     seconds: float
     improved: bool
+    train_accuracy: float  # epoch: of its training forwards; NaN without accuracy
 
     @staticmethod
     def of(e: Any) -> "FitEvent":
         return FitEvent(FitEventKind(e.kind), int(e.step), int(e.epoch), int(e.epochs), int(e.batch), int(e.batches),
                         float(e.loss), float(e.learning_rate), float(e.loss_scale), float(e.samples_per_second),
                         bool(e.skipped), bool(e.has_validation), float(e.train_loss), float(e.validation_loss),
-                        float(e.validation_accuracy), float(e.seconds), bool(e.improved))
+                        float(e.validation_accuracy), float(e.seconds), bool(e.improved), float(e.train_accuracy))
 
 
 @dataclasses.dataclass(frozen=True)

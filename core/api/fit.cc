@@ -76,6 +76,8 @@ void validate_values(const FitConfig& c) {
 
 void validate(const FitConfig& c) {
   validate_values(c);
+  if (c.validation && !c.validation->has_targets())
+    fail(ErrorCode::kInvalidArgument, "the validation set has no targets (a CSV file read without labels)");
   if (c.validation && c.validation->size() == 0) fail(ErrorCode::kInvalidArgument, "the validation dataset is empty");
   if (c.early_stopping.enabled) require_validation(c.early_stopping.watch, "early stopping", c);
   if (c.plateau.enabled) require_validation(c.plateau.watch, "reduce-on-plateau", c);
@@ -86,12 +88,20 @@ FitLoop::FitLoop(ReplicatedTrainer& trainer, BatchSource& batcher, const FitConf
                  const std::atomic<bool>* cancel)
     : group_(trainer), trainer_(trainer.primary()), batcher_(batcher), config_((validate(config), config)),
       cancel_(cancel), start_(std::chrono::steady_clock::now()) {
+  if (!batcher.has_targets())
+    fail(ErrorCode::kInvalidArgument, "the batcher's dataset has no targets (a CSV file read without labels): it "
+         "can be predicted, not trained on");
   start_steps_ = trainer_.optimizer_steps();
+  group_.for_each([](Trainer& t) { t.set_count_correct(true); });
   // A fit from the very start is a new one; elsewhere it resumes the
   // counters a checkpoint (or an earlier fit on this trainer) left.
   const BatcherCursor cursor = batcher_.cursor();
   if (cursor.epoch != 0 || cursor.position != 0) load_counters();
   report_.learning_rate = trainer_.base_learning_rate();
+}
+
+FitLoop::~FitLoop() {
+  group_.for_each([](Trainer& t) { t.set_count_correct(false); });
 }
 
 double FitLoop::elapsed() const {
@@ -152,7 +162,7 @@ bool FitLoop::next() {
   if (!epoch_open_) {
     epoch_open_ = true;
     // A fit resumed mid-epoch goes on with the sums its checkpoint kept.
-    if (!resumed_mid_epoch_) loss_sum_ = 0, loss_count_ = 0;
+    if (!resumed_mid_epoch_) loss_sum_ = 0, loss_count_ = 0, correct_ = 0, judged_ = 0, all_counted_ = true;
     resumed_mid_epoch_ = false;
     samples_ = 0;
     epoch_start_ = std::chrono::steady_clock::now();
@@ -181,6 +191,9 @@ bool FitLoop::next() {
     const StepResult result = group_.step(features, targets);
     loss_sum_ += result.loss;
     ++loss_count_;
+    if (result.correct < 0) all_counted_ = false;
+    correct_ += std::max<int64_t>(result.correct, 0);
+    judged_ += result.judged;
     samples_ += features.shape[0];
     const BatcherCursor cursor = batcher_.cursor();
     step_.step = trainer_.optimizer_steps();
@@ -219,6 +232,8 @@ void FitLoop::end_epoch() {
   epoch_.epoch = batcher_.epoch();
   epoch_.epochs = config_.epochs;
   epoch_.train_loss = loss_count_ ? loss_sum_ / static_cast<double>(loss_count_) : std::nan("");
+  epoch_.train_accuracy =
+      all_counted_ && judged_ > 0 ? static_cast<double>(correct_) / static_cast<double>(judged_) : std::nan("");
   if (config_.validation) {
     // A cancel here leaves the epoch open: the next call evaluates again.
     const Evaluation e = trainer_.evaluate(*config_.validation, config_.validation_batch, cancel_);
@@ -282,6 +297,8 @@ void FitLoop::end_epoch() {
   batcher_.reset(epoch + 1);
   loss_sum_ = 0;
   loss_count_ = 0;
+  correct_ = judged_ = 0;
+  all_counted_ = true;
   // Decided before any file is written: if a write fails, the next call
   // still ends the fit as decided.
   pending_end_ = stop_early ? FitEnd::kEarlyStopped
@@ -320,6 +337,8 @@ void FitLoop::save_counters() {
   p["fit.cooldown"] = std::to_string(cooldown_);
   p["fit.loss_sum"] = number(loss_sum_);
   p["fit.loss_count"] = std::to_string(loss_count_);
+  p["fit.correct"] = all_counted_ ? std::to_string(correct_) : "";
+  p["fit.judged"] = std::to_string(judged_);
 }
 
 void FitLoop::load_counters() {
@@ -346,6 +365,11 @@ void FitLoop::load_counters() {
   bool has_sum = false;
   read("fit.loss_sum", &loss_sum_, &has_sum);
   read_count("fit.loss_count", &loss_count_);
+  // Checkpoints written before training accuracy was counted have none.
+  auto correct = p.find("fit.correct");
+  all_counted_ = correct != p.end() && !correct->second.empty();
+  read_count("fit.correct", &correct_);
+  read_count("fit.judged", &judged_);
   resumed_mid_epoch_ = has_sum && batcher_.cursor().position > 0;
 }
 

@@ -92,6 +92,9 @@ struct EpochEvent {
   int64_t step = 0;   // optimizer steps so far
   int64_t epochs = 0;
   double train_loss = 0;  // mean of the epoch's step losses
+  // Of the epoch's training forwards (weights changing as they went, as
+  // Keras reports it); NaN for losses without accuracy or steps not counted.
+  double train_accuracy = 0;
   bool has_validation = false;
   double validation_loss = 0, validation_accuracy = 0;
   double learning_rate = 0;  // the next step's (after the schedule and any reduction)
@@ -124,6 +127,9 @@ class FitLoop {
   // `trainer` and `batcher` are borrowed for the loop's life; `cancel`, when
   // given, may be set from any thread and ends the loop between steps.
   FitLoop(ReplicatedTrainer& trainer, BatchSource& batcher, const FitConfig& config, const std::atomic<bool>* cancel);
+  ~FitLoop();
+  FitLoop(const FitLoop&) = delete;
+  FitLoop& operator=(const FitLoop&) = delete;
 
   // Runs until the next event; false once the fit has ended (see report()).
   // After an exception the loop is at a step boundary, and next() goes on.
@@ -161,6 +167,8 @@ class FitLoop {
   bool epoch_open_ = false;   // a step of the cursor's epoch has run in this loop
   double loss_sum_ = 0;       // this epoch's, in this loop
   int64_t loss_count_ = 0, samples_ = 0;
+  int64_t correct_ = 0, judged_ = 0;  // this epoch's training predictions
+  bool all_counted_ = true;           // every step of the epoch counted them
   std::chrono::steady_clock::time_point epoch_start_;
 
   // Kept as trainer properties ("fit.*") so checkpoints resume them.

@@ -145,7 +145,18 @@ StepResult ReplicatedTrainer::step(const HostView& inputs, const HostView& targe
     }
   }
   if (first) std::rethrow_exception(first);
-  return results[0];
+  // Every replica counted its own rows.
+  StepResult result = results[0];
+  for (int r = 1; r < n && result.correct >= 0; ++r) {
+    if (results[r].correct < 0) {
+      result.correct = -1;
+      result.judged = 0;
+      break;
+    }
+    result.correct += results[r].correct;
+    result.judged += results[r].judged;
+  }
+  return result;
 }
 
 }  // namespace tk

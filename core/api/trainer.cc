@@ -177,6 +177,8 @@ StepResult Trainer::step(const HostView& inputs, const HostView& targets) {
   }
   commit(decision);
   last_result_ = result_of(decision, sums.loss);
+  last_result_.correct = sums.correct;
+  last_result_.judged = sums.judged;
   return last_result_;
 }
 
@@ -204,14 +206,21 @@ Trainer::StepSums Trainer::forward_backward(uint64_t stream, double loss_grad_sc
   backend_->clear_queued();
   const int loss_ticket = plan_->forward_queued(params_.data(), true, config_.seed, stream, loss_grad_scale,
                                                 half_params(), state_.data(), next_state_.data());
+  StepSums sums;
+  count_predictions(&sums);  // before backward reuses the outputs' memory
   backward_into_grads(stream);
   const int grad_ticket = kernels::queue_sum_squares(*backend_, config_.compute_dtype, plan_->flat_grad_count(), grads_.data());
   const std::vector<double> queued = backend_->read_queued();
-  StepSums sums;
   sums.loss = plan_->loss_from(queued.at(static_cast<size_t>(loss_ticket)));
   sums.grad_sum_squares = queued.at(static_cast<size_t>(grad_ticket));
   sums.finite = std::isfinite(sums.loss) && gradients_finite_given(sums.grad_sum_squares);
   return sums;
+}
+
+void Trainer::count_predictions(StepSums* sums) const {
+  if (!count_correct_) return;
+  sums->judged = plan_->predictions_per_batch();
+  sums->correct = sums->judged ? plan_->count_correct() : 0;
 }
 
 // Joined to a group, the last micro-batch's gradients are summed across
@@ -222,6 +231,7 @@ Trainer::StepSums Trainer::forward_backward_exchanged(uint64_t stream, double lo
   StepSums sums;
   sums.loss = plan_->forward(params_.data(), true, config_.seed, stream, loss_grad_scale, half_params(), state_.data(),
                              next_state_.data());
+  count_predictions(&sums);
   bool finite = std::isfinite(sums.loss);
   // Sync batch norm's backward sums across replicas: every replica runs
   // backward, whatever its own loss, so all make the same collectives (a

@@ -91,6 +91,10 @@ struct StepResult {
   double loss_scale = 1;  // the scale this step's backward used
   double learning_rate = 0;  // of the update, when applied
   double grad_norm = 0;      // unscaled global norm, when applied
+  // With set_count_correct: the training forward's right predictions and
+  // how many it judged (0 for losses without accuracy); -1 when not counted
+  // (off, or a step decided on the device).
+  int64_t correct = -1, judged = 0;
 };
 
 // Everything that changes while training, copied to the host: what a
@@ -133,6 +137,9 @@ class Trainer {
   ~Trainer();
 
   StepResult step(const HostView& inputs, const HostView& targets);
+  // Steps also count their training forward's right predictions (the
+  // training accuracy a fit reports); steps decided on the device do not.
+  void set_count_correct(bool on) { count_correct_ = on; }
   // step() without waiting for the device, where steps are decided on the
   // device (decides_on_device()); elsewhere the same as step(). The views
   // may be reused as soon as it returns. wait() returns the last queued
@@ -223,7 +230,10 @@ class Trainer {
     double loss = 0;
     double grad_sum_squares = 0;
     bool finite = true;
+    int64_t correct = -1, judged = 0;  // when counting
   };
+  // After a training forward: its predictions counted, when asked.
+  void count_predictions(StepSums* sums) const;
 
   // The half copy of the weights that half-precision ops read (null if not mixed).
   const void* half_params() const { return policy_.mixed() ? half_params_.data() : nullptr; }
@@ -311,6 +321,7 @@ class Trainer {
 
   // Steps decided on the device.
   Buffer control_;  // one StepControl
+  bool count_correct_ = false;      // see set_count_correct
   bool queued_ = false;             // device steps queued since the last wait_for_queued_steps()
   double queued_loss_divisor_ = 1;  // the last queued step's (its batch's mean count)
   std::string pending_error_;       // a queued step's failure, not yet thrown

@@ -35,6 +35,8 @@ class BatchSource {
   virtual int64_t epoch() const = 0;
   // 0 when the source does not know.
   virtual int64_t batches_per_epoch() const = 0;
+  // False for features alone (prediction): targets' views have no data.
+  virtual bool has_targets() const { return true; }
   virtual BatcherCursor cursor() const = 0;
   // Throws kInvalidArgument, changing nothing, if `cursor` is not one this
   // source can continue from.

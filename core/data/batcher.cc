@@ -15,8 +15,13 @@ Batcher::Batcher(const Dataset& dataset, int64_t batch_size, bool shuffle, uint6
   // A batch never holds more rows than the dataset.
   const int64_t rows = std::min(batch_size, dataset.size());
   features_.resize(checked_size(rows, dataset.sample_numel(), "a batch"));
-  if (dataset.has_class_targets()) class_targets_.resize(rows);
-  else value_targets_.resize(checked_size(rows, dataset.target_numel(), "a batch"));
+  if (!dataset.has_targets()) {
+    // Features alone.
+  } else if (dataset.has_class_targets()) {
+    class_targets_.resize(rows);
+  } else {
+    value_targets_.resize(checked_size(rows, dataset.target_numel(), "a batch"));
+  }
   reset(0);
 }
 
@@ -91,7 +96,9 @@ bool Batcher::next(HostView* features, HostView* targets, const std::atomic<bool
   for (int64_t r = 0; r < count; ++r) {
     const int64_t sample = order_[position_ + r];
     std::memcpy(&features_[r * feature_numel], &dataset_.features()[sample * feature_numel], feature_numel * sizeof(float));
-    if (dataset_.has_class_targets()) {
+    if (!dataset_.has_targets()) {
+      // Features alone.
+    } else if (dataset_.has_class_targets()) {
       class_targets_[r] = dataset_.class_targets()[sample];
     } else {
       std::memcpy(&value_targets_[r * target_numel], &dataset_.value_targets()[sample * target_numel], target_numel * sizeof(float));
@@ -101,7 +108,9 @@ bool Batcher::next(HostView* features, HostView* targets, const std::atomic<bool
   Shape shape = {count};
   shape.insert(shape.end(), dataset_.sample_shape().begin(), dataset_.sample_shape().end());
   *features = {features_.data(), DType::kF32, shape, {}};
-  if (dataset_.has_class_targets()) {
+  if (!dataset_.has_targets()) {
+    *targets = {nullptr, DType::kI32, {count}, {}};
+  } else if (dataset_.has_class_targets()) {
     *targets = {class_targets_.data(), DType::kI32, {count}, {}};
   } else {
     Shape target_shape = {count};

@@ -18,6 +18,7 @@ class Batcher : public BatchSource {
   bool next(HostView* features, HostView* targets, const std::atomic<bool>* cancel = nullptr) override;
   int64_t epoch() const override { return epoch_; }
   int64_t batches_per_epoch() const override;
+  bool has_targets() const override { return dataset_.has_targets(); }
   // Serves only this replica's share of each epoch: the positions p of the
   // epoch's order with p % count == rank (seeded alike on every rank). The
   // shares are equal, so every rank takes the same number of steps and none

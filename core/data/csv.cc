@@ -124,12 +124,17 @@ CsvTable parse_csv(const std::string& path, std::string_view text, const CsvOpti
   }
   if (rows.size() == first) fail(ErrorCode::kCorruptData, "'", path, "' has a header but no data rows");
   const size_t columns = options.header ? names.size() : rows[first].fields.size();
-  if (columns < 2)
+  if (columns < (options.labelled ? 2u : 1u))
     fail(ErrorCode::kCorruptData, "'", path, "' line ", rows[0].line, " has ", columns,
          " column; a dataset needs at least one feature column and a label column");
 
   size_t label = columns - 1;
-  if (!options.label_column.empty()) {
+  if (!options.labelled) {
+    // No label, unless the header names the training file's label column.
+    label = columns;
+    for (size_t c = 0; c < names.size() && !options.label_column.empty(); ++c)
+      if (names[c] == options.label_column) label = c;
+  } else if (!options.label_column.empty()) {
     size_t found = columns;
     for (size_t c = 0; c < names.size() && found == columns; ++c)
       if (names[c] == options.label_column) found = c;
@@ -151,7 +156,8 @@ CsvTable parse_csv(const std::string& path, std::string_view text, const CsvOpti
 
   CsvTable table;
   table.samples = static_cast<int64_t>(rows.size() - first);
-  table.features_per_row = static_cast<int64_t>(columns - 1);
+  table.features_per_row = static_cast<int64_t>(label < columns ? columns - 1 : columns);
+  table.labelled = options.labelled;
   std::vector<float>& features = table.features;
   features.reserve(static_cast<size_t>(table.samples * table.features_per_row));
   std::vector<int32_t>& classes = table.classes;
@@ -166,6 +172,8 @@ CsvTable parse_csv(const std::string& path, std::string_view text, const CsvOpti
       const double value = parse_number(row.fields[c], path, row.line, c, name);
       if (c != label) {
         features.push_back(static_cast<float>(value));
+      } else if (!options.labelled) {
+        // The training file's label column, not read.
       } else if (!options.class_labels) {
         values.push_back(static_cast<float>(value));
       } else {

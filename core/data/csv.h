@@ -22,6 +22,9 @@ struct CsvOptions {
   // Labels as class indices (whole numbers >= 0, i32 targets) or as values
   // (f32 targets of shape [1]).
   bool class_labels = true;
+  // false: no labels, for prediction. Every column is a feature, except the
+  // label_column when the header names it (a training file predicted again).
+  bool labelled = true;
   char delimiter = ',';
   size_t max_bytes = size_t{4} << 30;  // a larger file is refused, not read
 };
@@ -32,6 +35,7 @@ struct CsvTable {
   std::vector<float> features;    // samples x features_per_row
   std::vector<int32_t> classes;   // class_labels
   std::vector<float> values;      // otherwise
+  bool labelled = true;           // false: neither classes nor values
 };
 
 Dataset load_csv(const std::string& path, const CsvOptions& options);

@@ -21,14 +21,9 @@ Dataset Dataset::from_views(const HostView& features, const HostView& targets) {
   if (shape_numel(features.shape) == 0 || shape_numel(targets.shape) == 0)
     fail(ErrorCode::kInvalidArgument, "a dataset needs at least one sample with at least one feature, got features ",
          shape_to_string(features.shape), " and targets ", shape_to_string(targets.shape));
-  if (!features.data || !targets.data) fail(ErrorCode::kNullArgument, "dataset features and targets need data pointers");
-  if (features.dtype != DType::kF32 && features.dtype != DType::kF64 && features.dtype != DType::kU8)
-    fail(ErrorCode::kDtypeMismatch, "dataset features must be f32, f64 or u8, got ", dtype_name(features.dtype));
-  Dataset ds;
-  ds.size_ = features.shape[0];
-  ds.sample_shape_.assign(features.shape.begin() + 1, features.shape.end());
-  ds.features_.resize(shape_numel(features.shape));
-  copy_from_view(features, DType::kF32, ds.features_.data());
+  if (!targets.data) fail(ErrorCode::kNullArgument, "dataset features and targets need data pointers");
+  Dataset ds = from_features(features);
+  ds.has_targets_ = true;
   if (targets.dtype == DType::kI32) {
     if (targets.shape.size() != 1)
       fail(ErrorCode::kShapeMismatch, "class-index targets need shape [N], got ", shape_to_string(targets.shape));
@@ -46,6 +41,24 @@ Dataset Dataset::from_views(const HostView& features, const HostView& targets) {
     fail(ErrorCode::kDtypeMismatch, "dataset targets must be i32 class indices or f32/f64 values, got ",
          dtype_name(targets.dtype));
   }
+  return ds;
+}
+
+Dataset Dataset::from_features(const HostView& features) {
+  if (features.shape.size() < 2)
+    fail(ErrorCode::kShapeMismatch, "dataset features need shape [N, ...], got ", shape_to_string(features.shape));
+  if (shape_numel(features.shape) == 0)
+    fail(ErrorCode::kInvalidArgument, "a dataset needs at least one sample with at least one feature, got features ",
+         shape_to_string(features.shape));
+  if (!features.data) fail(ErrorCode::kNullArgument, "dataset features and targets need data pointers");
+  if (features.dtype != DType::kF32 && features.dtype != DType::kF64 && features.dtype != DType::kU8)
+    fail(ErrorCode::kDtypeMismatch, "dataset features must be f32, f64 or u8, got ", dtype_name(features.dtype));
+  Dataset ds;
+  ds.size_ = features.shape[0];
+  ds.sample_shape_.assign(features.shape.begin() + 1, features.shape.end());
+  ds.features_.resize(shape_numel(features.shape));
+  copy_from_view(features, DType::kF32, ds.features_.data());
+  ds.has_targets_ = false;
   return ds;
 }
 
@@ -94,6 +107,7 @@ Dataset Dataset::slice(int64_t begin, int64_t count) const {
   if (begin < 0 || count < 1 || begin > size_ - count)
     fail(ErrorCode::kInvalidArgument, "samples [", begin, ", ", begin + count, ") are not a non-empty part of a dataset of ",
          size_);
+  if (!has_targets_) return from_features(feature_view(begin, count));
   return from_views(feature_view(begin, count), target_view(begin, count));
 }
 
@@ -104,6 +118,9 @@ HostView Dataset::feature_view(int64_t begin, int64_t count) const {
 }
 
 HostView Dataset::target_view(int64_t begin, int64_t count) const {
+  if (!has_targets_)
+    fail(ErrorCode::kInvalidArgument, "the dataset has no targets (a CSV file read without labels): it can be "
+         "predicted, not trained on or evaluated");
   if (class_targets_) return {const_cast<int32_t*>(class_targets_data_.data()) + begin, DType::kI32, {count}, {}};
   Shape shape = {count};
   shape.insert(shape.end(), target_shape_.begin(), target_shape_.end());

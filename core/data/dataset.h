@@ -15,6 +15,8 @@ class Dataset {
  public:
   // Copies features (any float or u8 dtype) and targets (i32 class indices or floats).
   static Dataset from_views(const HostView& features, const HostView& targets);
+  // Features alone, for prediction: no targets to train or evaluate on.
+  static Dataset from_features(const HostView& features);
   // Images as features (u8 kept as 0..255 until normalized), labels as class indices.
   static Dataset from_idx(const std::string& images_path, const std::string& labels_path);
 
@@ -25,6 +27,7 @@ class Dataset {
   const Shape& sample_shape() const { return sample_shape_; }
   const Shape& target_shape() const { return target_shape_; }  // [] for class indices
   bool has_class_targets() const { return class_targets_; }
+  bool has_targets() const { return has_targets_; }
   int64_t sample_numel() const { return shape_numel(sample_shape_); }
   int64_t target_numel() const { return shape_numel(target_shape_); }
 
@@ -46,6 +49,7 @@ class Dataset {
   int64_t size_ = 0;
   Shape sample_shape_, target_shape_;
   bool class_targets_ = true;
+  bool has_targets_ = true;
   std::vector<float> features_;
   std::vector<int32_t> class_targets_data_;
   std::vector<float> value_targets_;

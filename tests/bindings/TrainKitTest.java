@@ -962,6 +962,32 @@ public class TrainKitTest {
   }
 
   @Test
+  public void aCsvOfFeaturesAloneIsReadButNotTrainedOn() throws Exception {
+    java.nio.file.Path labelled = Paths.get(tmp("java-labelled.csv")), features = Paths.get(tmp("java-features.csv"));
+    StringBuilder a = new StringBuilder("f0,f1,f2,f3,label\n"), f = new StringBuilder("f0,f1,f2,f3\n");
+    for (int i = 0; i < 16; ++i) {
+      StringBuilder row = new StringBuilder();
+      for (int c = 0; c < 4; ++c) row.append(c == 0 ? "" : ",").append(INPUTS[i * 4 + c]);
+      a.append(row).append(',').append(LABELS[i]).append('\n');
+      f.append(row).append('\n');
+    }
+    Files.write(labelled, a.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    Files.write(features, f.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    try (Model model = new Model(); Trainer trainer = referenceTrainer(model);
+         Dataset data = Dataset.loadCsv(labelled.toString(), "label", true, true);
+         Dataset alone = Dataset.loadCsvFeatures(features.toString(), null, true);
+         Dataset again = Dataset.loadCsvFeatures(labelled.toString(), "label", true)) {
+      assertTrue(data.hasTargets());
+      assertFalse(alone.hasTargets());
+      assertEquals(16, again.size());
+      assertArrayEquals(new long[] {4}, again.sampleShape());
+      TrainKitException thrown = assertThrows(TrainKitException.class, () -> trainer.evaluate(alone, 8));
+      assertTrue(thrown.getMessage(), thrown.getMessage().contains("no targets"));
+      assertTrue(trainer.evaluate(data, 8).accuracy >= 0);  // the labelled file evaluates
+    }
+  }
+
+  @Test
   public void metricsAgreeWithEvaluationAndCountEverySample() throws Exception {
     try (Model model = new Model(); Trainer trainer = referenceTrainer(model);
          Dataset data = Dataset.fromArrays(INPUTS, new long[] {16, 4}, LABELS)) {

@@ -908,6 +908,29 @@ static class TrainKitTests {
     Throws<ArgumentNullException>(() => new StreamBatcher(null, new long[] { 4 }, 4));
   }
 
+  static void ACsvOfFeaturesAloneIsReadButNotTrainedOn() {
+    string labelled = Tmp("csharp-labelled.csv"), features = Tmp("csharp-features.csv");
+    var a = new System.Text.StringBuilder("f0,f1,f2,f3,label\n");
+    var f = new System.Text.StringBuilder("f0,f1,f2,f3\n");
+    for (int i = 0; i < 16; ++i) {
+      string row = string.Join(",", Enumerable.Range(0, 4).Select(c => Inputs[i * 4 + c].ToString("R", CultureInfo.InvariantCulture)));
+      a.Append(row).Append(',').Append(Labels[i]).Append('\n');
+      f.Append(row).Append('\n');
+    }
+    File.WriteAllText(labelled, a.ToString());
+    File.WriteAllText(features, f.ToString());
+    using (var model = new Model())
+    using (var trainer = ReferenceTrainer(model))
+    using (var data = Dataset.LoadCsv(labelled, "label"))
+    using (var alone = Dataset.LoadCsvFeatures(features))
+    using (var again = Dataset.LoadCsvFeatures(labelled, "label")) {
+      Assert(data.HasTargets && !alone.HasTargets, "labels or features alone");
+      Assert(again.Size == 16 && again.SampleShape().SequenceEqual(new long[] { 4 }), "the label column is left out");
+      var e = Throws<TrainKitException>(() => trainer.Evaluate(alone, 8));
+      Assert(e.Message.Contains("no targets"), "evaluation without targets: " + e.Message);
+    }
+  }
+
   static void MetricsAgreeWithEvaluationAndCountEverySample() {
     using (var model = new Model())
     using (var trainer = ReferenceTrainer(model))
@@ -1024,6 +1047,7 @@ static class TrainKitTests {
     Add(nameof(FitCallsBackStopsAndPassesExceptionsOut), FitCallsBackStopsAndPassesExceptionsOut);
     Add(nameof(AStreamBatcherTrainsAsTheSameRowsInADatasetAndPassesFillErrorsOut),
         AStreamBatcherTrainsAsTheSameRowsInADatasetAndPassesFillErrorsOut);
+    Add(nameof(ACsvOfFeaturesAloneIsReadButNotTrainedOn), ACsvOfFeaturesAloneIsReadButNotTrainedOn);
     Add(nameof(MetricsAgreeWithEvaluationAndCountEverySample), MetricsAgreeWithEvaluationAndCountEverySample);
     Add(nameof(FreezingKeepsALayerStillAndGroupsSetRatesAndDecay), FreezingKeepsALayerStillAndGroupsSetRatesAndDecay);
     Add(nameof(APredictorServesFourThreadsWithTheTrainersOutputs), APredictorServesFourThreadsWithTheTrainersOutputs);

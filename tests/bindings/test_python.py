@@ -446,6 +446,7 @@ def test_fit_calls_back_in_order_and_stops_when_asked():
         step, epoch = trainkit.FitEventKind.STEP, trainkit.FitEventKind.EPOCH
         assert kinds == [step, step, step, epoch] * 2
         assert [e.step for e in events if e.kind == step] == [1, 2, 3, 4, 5, 6]
+        assert all(0 <= e.train_accuracy <= 1 for e in events if e.kind == epoch)
         assert report.end == trainkit.FitEnd.COMPLETED and report.steps == 6 and report.epochs_completed == 2
         # A callable returning True stops the fit cleanly after that event.
         report = trainer.fit(batcher, callback=lambda e: e.step == 8, epochs=5)
@@ -643,6 +644,32 @@ def test_metrics_csv_and_split():
         f.write("1,2,x,4,0\n")
     with pytest.raises(trainkit.TrainKitError, match="line 50, column 3"):
         trainkit.Dataset.load_csv(csv, label="label")
+
+
+def test_a_csv_of_features_alone_is_predicted_and_not_trained_on():
+    x, y = fit_data()
+    labelled, unlabelled = tmp("python-labelled.csv"), tmp("python-features.csv")
+    with open(labelled, "w") as a, open(unlabelled, "w") as f:
+        a.write("f0,f1,f2,f3,label\n")
+        f.write("f0,f1,f2,f3\n")
+        for row, label in zip(x, y):
+            values = ",".join(repr(float(v)) for v in row)
+            a.write(f"{values},{label}\n")
+            f.write(values + "\n")
+    with trainkit.Model() as model, reference_trainer(model) as trainer, \
+            trainkit.Dataset.load_csv(labelled, label="label") as data, \
+            trainkit.Dataset.load_csv_features(unlabelled) as features, \
+            trainkit.Dataset.load_csv_features(labelled, skip="label") as again:
+        assert data.has_targets and not features.has_targets and not again.has_targets
+        assert len(again) == len(x) and again.sample_shape == (4,)
+        with trainkit.Batcher(features, len(x), shuffle=False) as batches:
+            (inputs, targets), = list(batches)
+        assert targets.shape == (len(x), 0)
+        assert np.array_equal(trainer.predict(inputs), trainer.predict(x))
+        with pytest.raises(trainkit.TrainKitError, match="no targets"):
+            trainer.evaluate(features)
+        with pytest.raises(trainkit.TrainKitError, match="no targets"), trainkit.Batcher(features, 8) as batcher:
+            trainer.fit(batcher, epochs=1)
 
 
 def test_a_predictor_serves_four_threads_with_the_trainers_outputs():

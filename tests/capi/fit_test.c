@@ -595,6 +595,34 @@ static void test_freeze_and_param_groups(void) {
   tk_dataset_destroy(d);
 }
 
+/* At rate 0 the weights stay put, so an epoch's training accuracy (counted
+ * from its steps' forwards) is the accuracy of evaluating the training set;
+ * with two replicas too (each counts its own rows). */
+static void test_train_accuracy(void) {
+  int32_t replicas;
+  for (replicas = 1; replicas <= 2; ++replicas) {
+    tk_dataset* d = dataset_of(labels);
+    tk_trainer* t = make_trainer_with(0.0, replicas);
+    tk_batcher* b = make_batcher(d);
+    recorder* r = calloc(1, sizeof *r);
+    tk_fit_options* o = options_with(r, 1);
+    tk_fit_report report = new_report();
+    double loss, accuracy;
+    const tk_fit_event* epoch;
+    EXPECT_STATUS(tk_trainer_fit(t, b, o, &report), TK_OK);
+    epoch = &r->events[r->count - 1];
+    EXPECT(epoch->kind == TK_FIT_EVENT_EPOCH);
+    EXPECT_STATUS(tk_trainer_evaluate_dataset(t, d, SAMPLES, &loss, &accuracy), TK_OK);
+    EXPECT(fabs(epoch->train_accuracy - accuracy) < 1e-12);
+    EXPECT(accuracy > 0 && accuracy < 1);
+    tk_fit_options_destroy(o);
+    free(r);
+    tk_batcher_destroy(b);
+    tk_trainer_destroy(t);
+    tk_dataset_destroy(d);
+  }
+}
+
 static void test_set_learning_rate(void) {
   tk_dataset* d = dataset_of(labels);
   tk_trainer* t = make_trainer(1e-2);
@@ -796,6 +824,84 @@ static void test_csv(const char* dir) {
   EXPECT(d == NULL);
 }
 
+/* Features alone, for prediction: predicted as the labelled file is, and
+ * refused for training, evaluation and metrics. */
+static void test_csv_features(const char* dir) {
+  char labelled_path[1024], features_path[1024];
+  tk_dataset *labelled = NULL, *features_only = NULL, *again = NULL;
+  tk_trainer* t = make_trainer(1e-2);
+  tk_batcher* b = NULL;
+  tk_fit_options* o = options_with(NULL, 1);
+  tk_fit_report report = new_report();
+  int32_t has = -1, has_batch = 0;
+  int64_t size = 0, shape[8], batch_shape[2] = {SAMPLES, CLASSES};
+  int32_t rank = 0;
+  double loss, accuracy;
+  float from_labelled[SAMPLES * CLASSES], from_features[SAMPLES * CLASSES];
+  tk_tensor_view x, y, out;
+  FILE* a;
+  FILE* f;
+  int i, c;
+  snprintf(labelled_path, sizeof labelled_path, "%s/labelled.csv", dir);
+  snprintf(features_path, sizeof features_path, "%s/features.csv", dir);
+  a = fopen(labelled_path, "w");
+  f = fopen(features_path, "w");
+  fprintf(a, "f0,f1,label,f2,f3\n");
+  fprintf(f, "f0,f1,f2,f3\n");
+  for (i = 0; i < SAMPLES; ++i) {
+    for (c = 0; c < FEATURES; ++c) {
+      fprintf(a, "%s%.9g%s", c ? "," : "", features[i * FEATURES + c], c == 1 ? "," : "");
+      if (c == 1) fprintf(a, "%d", labels[i]);
+      fprintf(f, "%s%.9g", c ? "," : "", features[i * FEATURES + c]);
+    }
+    fprintf(a, "\n");
+    fprintf(f, "\n");
+  }
+  fclose(a);
+  fclose(f);
+  EXPECT_STATUS(tk_dataset_load_csv(labelled_path, "label", 1, 1, &labelled), TK_OK);
+  EXPECT_STATUS(tk_dataset_load_csv_features(features_path, "label", 1, &features_only), TK_OK);
+  EXPECT_STATUS(tk_dataset_load_csv_features(labelled_path, "label", 1, &again), TK_OK); /* label left out */
+  EXPECT_STATUS(tk_dataset_has_targets(features_only, &has), TK_OK);
+  EXPECT(has == 0);
+  EXPECT_STATUS(tk_dataset_has_targets(labelled, &has), TK_OK);
+  EXPECT(has == 1);
+  tk_dataset_size(again, &size);
+  tk_dataset_sample_shape(again, &rank, shape);
+  EXPECT(size == SAMPLES && rank == 1 && shape[0] == FEATURES);
+  /* The same predictions from the features alone as from the labelled rows. */
+  out = tk_view_f32(from_labelled, 2, batch_shape);
+  tk_batcher_create(labelled, SAMPLES, 0, 0, 0, &b);
+  EXPECT_STATUS(tk_batcher_next(b, &x, &y, &has_batch), TK_OK);
+  EXPECT_STATUS(tk_trainer_predict(t, &x, 1, &out), TK_OK);
+  tk_batcher_destroy(b);
+  out = tk_view_f32(from_features, 2, batch_shape);
+  tk_batcher_create(features_only, SAMPLES, 0, 0, 0, &b);
+  EXPECT_STATUS(tk_batcher_next(b, &x, &y, &has_batch), TK_OK);
+  EXPECT(has_batch == 1 && y.data == NULL);
+  EXPECT_STATUS(tk_trainer_predict(t, &x, 1, &out), TK_OK);
+  EXPECT(memcmp(from_labelled, from_features, sizeof from_labelled) == 0);
+  /* No targets: no training, evaluation or metrics. */
+  EXPECT_STATUS(tk_batcher_reset(b, 0), TK_OK);
+  EXPECT_STATUS(tk_trainer_fit(t, b, o, &report), INVALID_ARG);
+  EXPECT_MESSAGE("no targets");
+  EXPECT_STATUS(tk_trainer_evaluate_dataset(t, features_only, 8, &loss, &accuracy), INVALID_ARG);
+  EXPECT_MESSAGE("no targets");
+  EXPECT_STATUS(tk_fit_options_set_validation(o, features_only, 8), TK_OK);
+  tk_batcher_destroy(b);
+  tk_batcher_create(labelled, BATCH, 0, 0, 0, &b);
+  EXPECT_STATUS(tk_trainer_fit(t, b, o, &report), INVALID_ARG);
+  EXPECT_MESSAGE("validation set has no targets");
+  EXPECT_STATUS(tk_dataset_load_csv_features(NULL, NULL, 1, &again), TK_ERROR_NULL_ARGUMENT);
+  EXPECT_STATUS(tk_dataset_has_targets(NULL, &has), TK_ERROR_NULL_ARGUMENT);
+  tk_batcher_destroy(b);
+  tk_fit_options_destroy(o);
+  tk_trainer_destroy(t);
+  tk_dataset_destroy(labelled);
+  tk_dataset_destroy(features_only);
+  tk_dataset_destroy(again);
+}
+
 static void test_options_bad_input(void) {
   tk_fit_options* o = NULL;
   EXPECT_STATUS(tk_fit_options_create(NULL), TK_ERROR_NULL_ARGUMENT);
@@ -837,10 +943,12 @@ int main(void) {
   test_time_budget_and_keep_last(dir);
   test_event_stream();
   test_set_learning_rate();
+  test_train_accuracy();
   test_freeze_and_param_groups();
   test_metrics();
   test_value_metrics();
   test_csv(dir);
+  test_csv_features(dir);
   test_options_bad_input();
   printf("fit_test: %d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;

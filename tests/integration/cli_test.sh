@@ -49,6 +49,7 @@ lines = [json.loads(l) for l in open("run/metrics.jsonl")]
 assert [l["epoch"] for l in lines] == [1, 2, 3, 4, 5, 6], lines
 assert all(l["steps"] == 75 * l["epoch"] for l in lines), lines
 assert lines[-1]["val_accuracy"] > 0.8, lines[-1]
+assert 0.5 < lines[-1]["train_accuracy"] <= 1 and lines[-1]["train_accuracy"] > lines[0]["train_accuracy"], lines
 assert lines[-1]["train_loss"] < lines[0]["train_loss"], lines
 png = open("run/curves.png", "rb").read()
 assert png[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
@@ -81,6 +82,13 @@ accuracy = float([l for l in open("eval.txt") if l.startswith("accuracy:")][0].s
 assert abs(right - accuracy) < 1e-9, (right, accuracy)
 print("PASS: predict agrees with eval (accuracy %.4f)" % right)
 PY
+# New data has no label column: predict reads its features alone, with the same results.
+cut -d, -f1-4 valid.csv > unlabelled.csv
+"$cli" predict --model run/model --data unlabelled.csv --out unlabelled_predictions.csv > /dev/null ||
+  fail "predict on a CSV without labels exited non-zero"
+cmp -s predictions.csv unlabelled_predictions.csv || fail "predictions without the label column differ"
+if "$cli" eval --model run/model --data unlabelled.csv > out.txt 2>&1; then fail "eval without labels succeeded"; fi
+grep -q "no label column 'label'" out.txt || fail "eval without labels said: $(cat out.txt)"
 
 # Without a terminal: one line per epoch, no redraws.
 "$cli" train --spec spec.json --data train.csv --epochs 2 --threads 1 --no-plot --out plain > plain.txt ||

@@ -21,6 +21,37 @@ public final class Dataset extends NativeObject<SWIGTYPE_p_tk_dataset> {
     return new Dataset(out[0]);
   }
 
+  /**
+   * A CSV file: numeric feature columns and a label column ({@code label}: a header name or a 0-based index;
+   * null: the last), read as class indices or, with {@code classLabels} false, as values. A malformed row
+   * throws with its line and column.
+   */
+  public static Dataset loadCsv(String path, String label, boolean header, boolean classLabels) {
+    Objects.requireNonNull(path, "path");
+    SWIGTYPE_p_tk_dataset[] out = new SWIGTYPE_p_tk_dataset[1];
+    TrainKitException.check(TrainKitC.tk_dataset_load_csv(path, label == null ? "" : label, header ? 1 : 0,
+        classLabels ? 1 : 0, out));
+    return new Dataset(out[0]);
+  }
+
+  /**
+   * A CSV file's features alone, for prediction: every column but {@code skip} when the header names it (null:
+   * none). The dataset has no targets: training and evaluation on it throw.
+   */
+  public static Dataset loadCsvFeatures(String path, String skip, boolean header) {
+    Objects.requireNonNull(path, "path");
+    SWIGTYPE_p_tk_dataset[] out = new SWIGTYPE_p_tk_dataset[1];
+    TrainKitException.check(TrainKitC.tk_dataset_load_csv_features(path, skip == null ? "" : skip, header ? 1 : 0, out));
+    return new Dataset(out[0]);
+  }
+
+  /** False for features alone ({@link #loadCsvFeatures}). */
+  public boolean hasTargets() {
+    int[] has = new int[1];
+    done(TrainKitC.tk_dataset_has_targets(handle(), has));
+    return has[0] != 0;
+  }
+
   /** A copy of f32 features of shape [N, ...] and class labels [N]. */
   public static Dataset fromArrays(float[] features, long[] featureShape, int[] labels) {
     Objects.requireNonNull(features, "features");
