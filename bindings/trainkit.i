@@ -141,7 +141,7 @@ TK_HANDLE(tk_predictor)
 
 /* ---- Scalar out-params ------------------------------------------------------ */
 %apply int32_t* OUTPUT { int32_t* out_count, int32_t* out_rank, int32_t* out_size, tk_node* out_node,
-                         int32_t* out_frozen };
+                         int32_t* out_frozen, int32_t* out_indices };
 %apply int64_t* OUTPUT { int64_t* out_count, int64_t* out_size, int64_t* out_optimizer_steps,
                          int64_t* out_skipped, int64_t* out_growth_tracker, int64_t* out_bytes,
                          int64_t* out_classes, int64_t* out_matched };
@@ -560,6 +560,34 @@ static int tk_py_view(PyObject* object, int writable, Py_buffer* buffer, tk_tens
   }
 }
 %typemap(freearg) tk_tensor_view* outputs "if (have$argnum) PyBuffer_Release(&buffer$argnum);"
+/* Several inputs (tk_*_inputs): a sequence of buffers, one per model input. */
+%typemap(in) (int32_t input_count, const tk_tensor_view* inputs) (Py_buffer* buffers = NULL, int held = 0) {
+  PyObject* items = PySequence_Fast($input, "inputs must be a sequence of arrays, one per model input");
+  if (!items) SWIG_fail;
+  Py_ssize_t count = PySequence_Fast_GET_SIZE(items);
+  if (count > 1024) count = 1025; /* refused by the C API with its message */
+  $1 = (int32_t)count;
+  $2 = (tk_tensor_view*)calloc(count ? count : 1, sizeof(tk_tensor_view));
+  buffers = (Py_buffer*)calloc(count ? count : 1, sizeof(Py_buffer));
+  if (!$2 || !buffers) {
+    Py_DECREF(items);
+    PyErr_NoMemory();
+    SWIG_fail;
+  }
+  for (Py_ssize_t i = 0; i < count && i < PySequence_Fast_GET_SIZE(items); ++i) {
+    if (tk_py_view(PySequence_Fast_GET_ITEM(items, i), 0, &buffers[i], &$2[i], "inputs") != 0) {
+      Py_DECREF(items);
+      SWIG_fail;
+    }
+    held = (int)i + 1;
+  }
+  Py_DECREF(items);
+}
+%typemap(freearg) (int32_t input_count, const tk_tensor_view* inputs) {
+  for (int i = 0; i < held$argnum; ++i) PyBuffer_Release(&buffers$argnum[i]);
+  free(buffers$argnum);
+  free($2);
+}
 %apply const tk_tensor_view* inputs { const tk_tensor_view* targets, const tk_tensor_view* features,
                                      const tk_tensor_view* values };
 %apply tk_tensor_view* outputs { tk_tensor_view* out, tk_tensor_view* out_confusion, tk_tensor_view* out_per_class };
@@ -596,3 +624,11 @@ static int tk_py_view(PyObject* object, int writable, Py_buffer* buffer, tk_tens
 #endif
 
 %include "capi/trainkit.h"
+
+/* The views of a model of several inputs (tk_*_inputs take a C array):
+ * TensorViewArray(count), setitem(i, view) copies a view in, cast() passes
+ * the array. Python passes a sequence of buffers instead (above). */
+#if defined(SWIGJAVA) || defined(SWIGCSHARP)
+%include <carrays.i>
+%array_class(tk_tensor_view, TensorViewArray);
+#endif

@@ -167,6 +167,15 @@ constexpr tk_api table(uint32_t version, uint32_t size) {
       tk_batcher_stream_close,
       tk_dataset_load_csv_features,
       tk_dataset_has_targets,
+      tk_model_input_indices,
+      tk_trainer_step_inputs,
+      tk_trainer_evaluate_inputs,
+      tk_trainer_predict_inputs,
+      tk_trainer_input_count,
+      tk_predictor_predict_inputs,
+      tk_trainer_input_info,
+      tk_predictor_input_count,
+      tk_predictor_input_info,
   };
 }
 
@@ -176,7 +185,7 @@ constexpr tk_api kApiV2 = table(2, sizeof(tk_api));
 }  // namespace
 
 static_assert(TK_API_VERSION == 2, "regenerate api_table.cc");
-static_assert(sizeof(tk_api) == 156 * sizeof(void*), "regenerate api_table.cc");
+static_assert(sizeof(tk_api) == 165 * sizeof(void*), "regenerate api_table.cc");
 
 extern "C" TK_API const tk_api* tk_get_api(uint32_t version) {
   switch (version) {

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "capi/trainkit.h"
+#include "core/base/input_views.h"
 #include "core/api/data.h"
 #include "core/api/distributed_options.h"
 #include "core/api/fit.h"
@@ -147,8 +148,14 @@ void write_sized(const Struct& full, Struct* out) {
 // Checks a C view (dtype, rank, extents, strides) and converts it.
 HostView to_host_view(const tk_tensor_view* view, const char* name);
 tk_tensor_view to_c_view(const HostView& view);
+// The caller's array of `count` views, one per model input in order.
+InputViews to_input_views(int32_t count, const tk_tensor_view* inputs);
 // Writes a per-sample shape into C out-params.
 void write_shape(const Shape& shape, int32_t* out_rank, int64_t* out_shape);
 void copy_name(const std::string& name, char* buffer, size_t capacity);
+// tk_*_input_info: input `index` of `inputs` (graph nodes, in order), checked
+// before any out-param is written.
+void write_input_info(const Graph& graph, const std::vector<int>& inputs, int32_t index, char* name,
+                      size_t capacity, int32_t* out_indices, int32_t* out_rank, int64_t* out_shape);
 
 }  // namespace tk::capi

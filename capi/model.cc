@@ -64,8 +64,10 @@ TK_API tk_status tk_model_create(tk_model** out_model) {
 
 TK_API void tk_model_destroy(tk_model* model) { delete model; }
 
-TK_API tk_status tk_model_input(tk_model* model, const char* name, int32_t rank,
-                                const int64_t* shape, tk_node* out_node) {
+namespace {
+
+tk_status add_input(tk_model* model, const char* name, int32_t rank, const int64_t* shape, bool indices,
+                    tk_node* out_node) {
   return guarded([&] {
     require(model, "model");
     require(name, "name");
@@ -74,8 +76,20 @@ TK_API tk_status tk_model_input(tk_model* model, const char* name, int32_t rank,
     // The batch adds one dimension, and views hold at most TK_MAX_RANK.
     if (rank < 1 || rank > TK_MAX_RANK - 1)
       tk::fail(tk::ErrorCode::kInvalidArgument, "input rank must be in [1, ", TK_MAX_RANK - 1, "], got ", rank);
-    *out_node = model->model.add_input(name, tk::Shape(shape, shape + rank));
+    *out_node = model->model.add_input(name, tk::Shape(shape, shape + rank), indices);
   });
+}
+
+}  // namespace
+
+TK_API tk_status tk_model_input(tk_model* model, const char* name, int32_t rank,
+                                const int64_t* shape, tk_node* out_node) {
+  return add_input(model, name, rank, shape, false, out_node);
+}
+
+TK_API tk_status tk_model_input_indices(tk_model* model, const char* name, int32_t rank, const int64_t* shape,
+                                        tk_node* out_node) {
+  return add_input(model, name, rank, shape, true, out_node);
 }
 
 TK_API tk_status tk_model_linear(tk_model* model, tk_node input, int64_t units, tk_node* out_node) {

@@ -50,12 +50,41 @@ TK_API tk_status tk_predictor_predict(tk_predictor* predictor, const tk_tensor_v
   });
 }
 
+TK_API tk_status tk_predictor_predict_inputs(tk_predictor* predictor, int32_t input_count,
+                                             const tk_tensor_view* inputs, int32_t probabilities,
+                                             tk_tensor_view* outputs) {
+  return guarded([&] {
+    require(predictor, "predictor");
+    if (probabilities != 0 && probabilities != 1)
+      tk::fail(tk::ErrorCode::kInvalidArgument, "probabilities must be 0 or 1, got ", probabilities);
+    predictor->predictor->predict(tk::capi::to_input_views(input_count, inputs), probabilities == 1,
+                                  to_host_view(outputs, "outputs"));
+  });
+}
+
 TK_API tk_status tk_predictor_output_shape(const tk_predictor* predictor, int32_t* out_rank, int64_t* out_shape) {
   return guarded([&] {
     require(predictor, "predictor");
     require(out_rank, "out_rank");
     require(out_shape, "out_shape");
     tk::capi::write_shape(predictor->predictor->output_shape(), out_rank, out_shape);
+  });
+}
+
+TK_API tk_status tk_predictor_input_count(const tk_predictor* predictor, int32_t* out_count) {
+  return guarded([&] {
+    require(predictor, "predictor");
+    require(out_count, "out_count");
+    *out_count = static_cast<int32_t>(predictor->predictor->graph().input_nodes().size());
+  });
+}
+
+TK_API tk_status tk_predictor_input_info(const tk_predictor* predictor, int32_t index, char* name, size_t capacity,
+                                         int32_t* out_indices, int32_t* out_rank, int64_t* out_shape) {
+  return guarded([&] {
+    require(predictor, "predictor");
+    const tk::Graph& graph = predictor->predictor->graph();
+    tk::capi::write_input_info(graph, graph.input_nodes(), index, name, capacity, out_indices, out_rank, out_shape);
   });
 }
 

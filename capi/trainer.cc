@@ -16,6 +16,7 @@ using tk::capi::enum_value;
 using tk::capi::guarded;
 using tk::capi::require;
 using tk::capi::to_host_view;
+using tk::capi::to_input_views;
 
 extern "C" {
 
@@ -101,6 +102,58 @@ TK_API tk_status tk_trainer_wait(tk_trainer* trainer, tk_step_report* out_report
     if (out_report) require_report_size(out_report);
     tk::StepResult result = trainer->group->wait();
     if (out_report) write_report(result, trainer->trainer->optimizer_steps(), out_report);
+  });
+}
+
+TK_API tk_status tk_trainer_step_inputs(tk_trainer* trainer, int32_t input_count, const tk_tensor_view* inputs,
+                                        const tk_tensor_view* targets, tk_step_report* out_report) {
+  return guarded([&] {
+    require(trainer, "trainer");
+    if (out_report) require_report_size(out_report);
+    const tk::InputViews in = to_input_views(input_count, inputs);
+    tk::HostView target = to_host_view(targets, "targets");
+    tk::StepResult result = trainer->group->step(in, target);
+    if (out_report) write_report(result, trainer->trainer->optimizer_steps(), out_report);
+  });
+}
+
+TK_API tk_status tk_trainer_evaluate_inputs(tk_trainer* trainer, int32_t input_count, const tk_tensor_view* inputs,
+                                            const tk_tensor_view* targets, double* out_loss, double* out_accuracy) {
+  return guarded([&] {
+    require(trainer, "trainer");
+    tk::Evaluation result =
+        trainer->trainer->evaluate(to_input_views(input_count, inputs), to_host_view(targets, "targets"));
+    if (out_loss) *out_loss = result.loss;
+    if (out_accuracy) *out_accuracy = result.accuracy;
+  });
+}
+
+TK_API tk_status tk_trainer_predict_inputs(tk_trainer* trainer, int32_t input_count, const tk_tensor_view* inputs,
+                                           int32_t probabilities, tk_tensor_view* outputs) {
+  return guarded([&] {
+    require(trainer, "trainer");
+    if (probabilities != 0 && probabilities != 1)
+      tk::fail(tk::ErrorCode::kInvalidArgument, "probabilities must be 0 or 1, got ", probabilities);
+    trainer->trainer->predict(to_input_views(input_count, inputs), probabilities == 1,
+                              to_host_view(outputs, "outputs"));
+  });
+}
+
+TK_API tk_status tk_trainer_input_count(const tk_trainer* trainer, int32_t* out_count) {
+  return guarded([&] {
+    require(trainer, "trainer");
+    require(out_count, "out_count");
+    *out_count = static_cast<int32_t>(trainer->trainer->plan().inputs().size());
+  });
+}
+
+TK_API tk_status tk_trainer_input_info(const tk_trainer* trainer, int32_t index, char* name, size_t capacity,
+                                       int32_t* out_indices, int32_t* out_rank, int64_t* out_shape) {
+  return guarded([&] {
+    require(trainer, "trainer");
+    const tk::Plan& plan = trainer->trainer->plan();
+    tk::capi::write_input_info(plan.graph(), plan.inputs(), index, name, capacity, out_indices, out_rank,
+                               out_shape);
   });
 }
 

@@ -133,9 +133,17 @@ typedef enum tk_init {
 TK_API tk_status tk_model_create(tk_model** out_model);
 TK_API void tk_model_destroy(tk_model* model);
 
-/* An input of per-sample shape shape[0..rank). */
+/* An input of per-sample shape shape[0..rank). A model may have several:
+ * batches give one view per input, in the order the inputs were added
+ * (tk_trainer_step_inputs); one-input models take the plain calls. */
 TK_API tk_status tk_model_input(tk_model* model, const char* name, int32_t rank,
                                 const int64_t* shape, tk_node* out_node);
+/* An input of int32 indices (token ids, categories) of per-sample shape
+ * shape[0..rank), for ops that take indices (embedding); its views are
+ * TK_DTYPE_I32, and each index is checked against the op's range before a
+ * batch is used. */
+TK_API tk_status tk_model_input_indices(tk_model* model, const char* name, int32_t rank, const int64_t* shape,
+                                        tk_node* out_node);
 /* y = x W^T + b over the last dimension; W is [units, in_features], He-uniform init. */
 TK_API tk_status tk_model_linear(tk_model* model, tk_node input, int64_t units, tk_node* out_node);
 /* As tk_model_linear with a choice of bias (0 or 1) and weight init. */
@@ -404,6 +412,23 @@ typedef struct tk_step_report {
 /* tk_trainer_step with a full report of what happened. */
 TK_API tk_status tk_trainer_step_report(tk_trainer* trainer, const tk_tensor_view* inputs,
                                         const tk_tensor_view* targets, tk_step_report* out_report);
+/* The calls above for a model of several inputs: inputs[0..input_count), one
+ * view per model input in the order they were added, all with the same
+ * batch. out_report may be NULL. */
+TK_API tk_status tk_trainer_step_inputs(tk_trainer* trainer, int32_t input_count, const tk_tensor_view* inputs,
+                                        const tk_tensor_view* targets, tk_step_report* out_report);
+TK_API tk_status tk_trainer_evaluate_inputs(tk_trainer* trainer, int32_t input_count, const tk_tensor_view* inputs,
+                                            const tk_tensor_view* targets, double* out_loss, double* out_accuracy);
+TK_API tk_status tk_trainer_predict_inputs(tk_trainer* trainer, int32_t input_count, const tk_tensor_view* inputs,
+                                           int32_t probabilities, tk_tensor_view* outputs);
+/* How many inputs the trainer's model takes. */
+TK_API tk_status tk_trainer_input_count(const tk_trainer* trainer, int32_t* out_count);
+/* Input `index` (0 .. count-1, in the order added): its name into
+ * name[0..capacity) (NULL to skip), whether it takes int32 indices
+ * (out_indices 1) or floats (0), and its per-sample shape (out_rank and
+ * out_shape[TK_MAX_RANK], or both NULL). */
+TK_API tk_status tk_trainer_input_info(const tk_trainer* trainer, int32_t index, char* name, size_t capacity,
+                                       int32_t* out_indices, int32_t* out_rank, int64_t* out_shape);
 /* A training step queued without waiting for the GPU, so the next batch's copy
  * overlaps this step's work. On a GPU (one device, no gradient accumulation,
  * no dropout) the whole step is decided on the device and replayed as a CUDA
@@ -856,7 +881,15 @@ TK_API void tk_predictor_destroy(tk_predictor* predictor);
 /* As tk_trainer_predict: outputs [batch, output shape], logits or probabilities. */
 TK_API tk_status tk_predictor_predict(tk_predictor* predictor, const tk_tensor_view* inputs, int32_t probabilities,
                                       tk_tensor_view* outputs);
+/* tk_predictor_predict for a model of several inputs (as tk_trainer_predict_inputs). */
+TK_API tk_status tk_predictor_predict_inputs(tk_predictor* predictor, int32_t input_count,
+                                             const tk_tensor_view* inputs, int32_t probabilities,
+                                             tk_tensor_view* outputs);
 TK_API tk_status tk_predictor_output_shape(const tk_predictor* predictor, int32_t* out_rank, int64_t* out_shape);
+/* The predictor's inputs, as tk_trainer_input_count and tk_trainer_input_info. */
+TK_API tk_status tk_predictor_input_count(const tk_predictor* predictor, int32_t* out_count);
+TK_API tk_status tk_predictor_input_info(const tk_predictor* predictor, int32_t index, char* name, size_t capacity,
+                                         int32_t* out_indices, int32_t* out_rank, int64_t* out_shape);
 /* Bytes the predictor holds: weights, state and the activation arenas made so far. */
 TK_API tk_status tk_predictor_memory(const tk_predictor* predictor, int64_t* out_bytes);
 
@@ -1058,6 +1091,17 @@ typedef struct tk_api {
   tk_status (*batcher_stream_close)(tk_batcher*);
   tk_status (*dataset_load_csv_features)(const char*, const char*, int32_t, tk_dataset**);
   tk_status (*dataset_has_targets)(const tk_dataset*, int32_t*);
+  tk_status (*model_input_indices)(tk_model*, const char*, int32_t, const int64_t*, tk_node*);
+  tk_status (*trainer_step_inputs)(tk_trainer*, int32_t, const tk_tensor_view*, const tk_tensor_view*,
+                                   tk_step_report*);
+  tk_status (*trainer_evaluate_inputs)(tk_trainer*, int32_t, const tk_tensor_view*, const tk_tensor_view*, double*,
+                                       double*);
+  tk_status (*trainer_predict_inputs)(tk_trainer*, int32_t, const tk_tensor_view*, int32_t, tk_tensor_view*);
+  tk_status (*trainer_input_count)(const tk_trainer*, int32_t*);
+  tk_status (*predictor_predict_inputs)(tk_predictor*, int32_t, const tk_tensor_view*, int32_t, tk_tensor_view*);
+  tk_status (*trainer_input_info)(const tk_trainer*, int32_t, char*, size_t, int32_t*, int32_t*, int64_t*);
+  tk_status (*predictor_input_count)(const tk_predictor*, int32_t*);
+  tk_status (*predictor_input_info)(const tk_predictor*, int32_t, char*, size_t, int32_t*, int32_t*, int64_t*);
   /* Append new entries here, never above. */
 } tk_api;
 

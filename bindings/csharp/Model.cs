@@ -91,6 +91,17 @@ public sealed class Model : NativeObject<SWIGTYPE_p_tk_model> {
     }
   }
 
+  /// <summary>An input of int32 indices (token ids, categories) of the given per-sample shape;
+  /// embedding takes it.</summary>
+  public int InputIndices(string name, params long[] shape) {
+    Interop.NotNull(name, nameof(name));
+    Interop.NotNull(shape, nameof(shape));
+    using (Lease()) {
+      Interop.Check(TrainKitC.tk_model_input_indices(Native, name, shape.Length, shape, out int node));
+      return node;
+    }
+  }
+
   /// <summary>y = x W^T + b over the last dimension, W [units, in_features] He-uniform, with bias.</summary>
   public int Linear(int input, long units) {
     using (Lease()) {

@@ -52,6 +52,31 @@ public sealed class Predictor : NativeObject<SWIGTYPE_p_tk_predictor> {
       }
   }
 
+  /// <summary>Writes the outputs of a model of several inputs into <paramref name="outputs"/>; each
+  /// thread passes its own <see cref="Inputs"/>.</summary>
+  public unsafe void Predict(Inputs inputs, Span<float> outputs, long[] outputShape, bool probabilities = false) {
+    Interop.NotNull(inputs, nameof(inputs));
+    Interop.Fits(outputShape, outputs.Length, "outputs", nameof(outputShape));
+    using (Lease())
+    using (var outputView = new TensorView())
+      fixed (float* y = &MemoryMarshal.GetReference(outputs)) {
+        outputView.reset((IntPtr)y, DType.F32, outputShape.Length, outputShape);
+        Interop.Check(TrainKitC.tk_predictor_predict_inputs(Native, inputs.Count, inputs.First(),
+                                                            probabilities ? 1 : 0, outputView));
+      }
+  }
+
+  /// <summary>The model's inputs, in the order <see cref="Inputs"/> takes them.</summary>
+  public InputInfo[] InputInfos {
+    get {
+      using (Lease()) {
+        Interop.Check(TrainKitC.tk_predictor_input_count(Native, out int count));
+        return InputInfo.Read(count, (int i, byte[] name, out int indices, out int rank, long[] shape) =>
+            TrainKitC.tk_predictor_input_info(Native, i, name, (ulong)name.Length, out indices, out rank, shape));
+      }
+    }
+  }
+
   /// <summary>Bytes held: weights, state and the activation arenas made so far.</summary>
   public long Memory {
     get {

@@ -254,6 +254,76 @@ public sealed partial class Trainer : NativeObject<SWIGTYPE_p_tk_trainer> {
     }
   }
 
+  // ---- Several inputs -----------------------------------------------------------
+
+  /// <summary>One training step on a model of several inputs (see <see cref="Inputs"/>) and
+  /// class-index targets, reported into <paramref name="into"/> (null: the trainer's report).</summary>
+  public unsafe StepReport StepWithReport(Inputs inputs, ReadOnlySpan<int> labels, StepReport into = null) {
+    Interop.NotNull(inputs, nameof(inputs));
+    StepReport target = into ?? report;
+    using (Lease())
+      fixed (int* y = &MemoryMarshal.GetReference(labels)) {
+        long[] shape = Labels(labels.Length);
+        targetView.reset((IntPtr)y, DType.I32, shape.Length, shape);
+        Interop.Check(TrainKitC.tk_trainer_step_inputs(Native, inputs.Count, inputs.First(), targetView, target));
+      }
+    return target;
+  }
+
+  /// <summary>One training step on several inputs and class-index targets.</summary>
+  /// <returns>The batch loss before the update.</returns>
+  public double Step(Inputs inputs, ReadOnlySpan<int> labels) => StepWithReport(inputs, labels).loss;
+
+  /// <summary>One training step on several inputs and float targets (MSE, BCE).</summary>
+  public unsafe double Step(Inputs inputs, ReadOnlySpan<float> targets, long[] targetShape) {
+    Interop.NotNull(inputs, nameof(inputs));
+    Interop.Fits(targetShape, targets.Length, "targets", nameof(targetShape));
+    using (Lease())
+      fixed (float* y = &MemoryMarshal.GetReference(targets)) {
+        targetView.reset((IntPtr)y, DType.F32, targetShape.Length, targetShape);
+        Interop.Check(TrainKitC.tk_trainer_step_inputs(Native, inputs.Count, inputs.First(), targetView, report));
+      }
+    return report.loss;
+  }
+
+  /// <summary>Loss and accuracy on one batch of several inputs and class-index targets, without
+  /// training.</summary>
+  public unsafe Evaluation Evaluate(Inputs inputs, ReadOnlySpan<int> labels) {
+    Interop.NotNull(inputs, nameof(inputs));
+    using (Lease())
+      fixed (int* y = &MemoryMarshal.GetReference(labels)) {
+        long[] shape = Labels(labels.Length);
+        targetView.reset((IntPtr)y, DType.I32, shape.Length, shape);
+        Interop.Check(TrainKitC.tk_trainer_evaluate_inputs(Native, inputs.Count, inputs.First(), targetView,
+                                                           out double loss, out double accuracy));
+        return new Evaluation { Loss = loss, Accuracy = accuracy };
+      }
+  }
+
+  /// <summary>Writes the outputs of several inputs into <paramref name="outputs"/> [batch, output
+  /// shape...]: logits, or probabilities.</summary>
+  public unsafe void Predict(Inputs inputs, Span<float> outputs, long[] outputShape, bool probabilities = false) {
+    Interop.NotNull(inputs, nameof(inputs));
+    Interop.Fits(outputShape, outputs.Length, "outputs", nameof(outputShape));
+    using (Lease())
+      fixed (float* y = &MemoryMarshal.GetReference(outputs)) {
+        outputView.reset((IntPtr)y, DType.F32, outputShape.Length, outputShape);
+        Interop.Check(TrainKitC.tk_trainer_predict_inputs(Native, inputs.Count, inputs.First(), probabilities ? 1 : 0,
+                                                          outputView));
+      }
+  }
+
+  /// <summary>The model's inputs, in the order <see cref="Inputs"/> takes them.</summary>
+  public InputInfo[] InputInfos {
+    get {
+      using (Lease()) {
+        Interop.Check(TrainKitC.tk_trainer_input_count(Native, out int count));
+        return InputInfo.Read(count, (int i, byte[] name, out int indices, out int rank, long[] shape) =>
+            TrainKitC.tk_trainer_input_info(Native, i, name, (ulong)name.Length, out indices, out rank, shape));
+      }
+    }
+  }
+
   // ---- Evaluation and prediction -------------------------------------------------
 
   /// <summary>Loss and accuracy on one batch of class-index targets, without training.</summary>

@@ -3,6 +3,7 @@ exceptions, handle ownership, and the checks on paths and arrays that the C
 API cannot make on Python values."""
 from __future__ import annotations
 
+import dataclasses
 import operator
 import os
 import threading
@@ -126,6 +127,60 @@ def targets(values: ArrayLike) -> npt.NDArray[Any]:
     if array.dtype.kind in "bf":
         return array.astype(np.float32, copy=False)
     raise TypeError(f"targets must be class indices or numbers, got dtype {array.dtype}")
+
+
+def indices(values: ArrayLike, what: str) -> npt.NDArray[np.int32]:
+    """Token ids (or any indices) as int32, refused rather than rounded or
+    wrapped: a float array, or an id that does not fit, is an error."""
+    array = _positive_strides(np.asarray(values))
+    if array.dtype.kind not in "iu":
+        raise TypeError(f"input '{what}' takes integer indices, got dtype {array.dtype}")
+    return targets(array)
+
+
+@dataclasses.dataclass(frozen=True)
+class InputInfo:
+    """One model input: its name, whether it takes int32 indices (token
+    ids) or floats, and its per-sample shape."""
+
+    name: str
+    indices: bool
+    shape: Tuple[int, ...]
+
+
+def input_infos(count_function: Callable[..., Any], info_function: Callable[..., Any],
+                handle: Any) -> Tuple[InputInfo, ...]:
+    """The inputs of a trainer or predictor, in the order it takes them."""
+    infos = []
+    for index in range(int(call(count_function, handle))):
+        name = bytearray(256)
+        extents = np.zeros(8, dtype=np.int64)
+        is_indices, rank = call(info_function, handle, index, name, extents)
+        infos.append(InputInfo(c_string(name), bool(is_indices), tuple(int(e) for e in extents[:rank])))
+    return tuple(infos)
+
+
+def model_inputs(infos: Sequence[InputInfo], inputs: Any) -> list[npt.NDArray[Any]]:
+    """One array per model input, each converted for its kind: from a dict
+    by input name, a list or tuple in input order, or (one input) an array."""
+    if isinstance(inputs, dict):
+        unknown = sorted(set(map(str, inputs)) - {info.name for info in infos})
+        if unknown:
+            raise KeyError(f"no model input named {unknown[0]!r} (inputs: {[info.name for info in infos]})")
+        missing = [info.name for info in infos if info.name not in inputs]
+        if missing:
+            raise KeyError(f"model input {missing[0]!r} is not given")
+        values = [inputs[info.name] for info in infos]
+    elif len(infos) > 1:
+        if not isinstance(inputs, (list, tuple)):
+            raise TypeError(f"the model takes {len(infos)} inputs {[info.name for info in infos]}: "
+                            "give a dict by name or a list in that order")
+        if len(inputs) != len(infos):
+            raise ValueError(f"the model takes {len(infos)} inputs, got {len(inputs)}")
+        values = list(inputs)
+    else:
+        values = [inputs]
+    return [indices(value, info.name) if info.indices else features(value) for value, info in zip(values, infos)]
 
 
 H = TypeVar("H", bound="Handle")

@@ -43,6 +43,11 @@ class Model(Handle):
     def input(self, name: str, *extents: int) -> Node:
         return int(call(capi.tk_model_input, self.handle, name, shape(extents, "an input extent")))
 
+    def input_indices(self, name: str, *extents: int) -> Node:
+        """An input of int32 indices (token ids, categories): the batch passes
+        integer arrays, which embedding and the like take."""
+        return int(call(capi.tk_model_input_indices, self.handle, name, shape(extents, "an input extent")))
+
     def linear(self, node: Node, units: int, bias: bool = True, init: Init = Init.HE_UNIFORM) -> Node:
         """y = x W^T + b over the last dimension."""
         return int(call(capi.tk_model_linear_ex, self.handle, node, extent(units, "units"), int(bias), int(init)))

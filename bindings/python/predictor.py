@@ -8,8 +8,8 @@ import numpy as np
 import numpy.typing as npt
 
 from ._enums import Loss
-from ._native import ArrayLike, Handle, PathLike, call, capi, path
-from ._native import features as as_inputs
+from ._native import Handle, PathLike, call, capi, path
+from ._native import InputInfo, input_infos, model_inputs
 from .model import Model
 
 
@@ -26,6 +26,8 @@ class Predictor(Handle):
         extents = np.zeros(8, dtype=np.int64)
         rank = call(capi.tk_predictor_output_shape, self.handle, extents)
         self.output_shape: Tuple[int, ...] = tuple(int(e) for e in extents[:rank])
+        self.inputs: Tuple[InputInfo, ...] = input_infos(capi.tk_predictor_input_count,
+                                                          capi.tk_predictor_input_info, self.handle)
 
     @classmethod
     def from_trainer(cls, trainer: Any, threads: int = 0) -> "Predictor":
@@ -37,13 +39,17 @@ class Predictor(Handle):
         """A model (from its spec) with the weights of tk_trainer_export_weights."""
         return cls(call(capi.tk_predictor_load, model.handle, Loss(loss), path(weights, "weights"), int(threads)))
 
-    def predict(self, inputs: ArrayLike, probabilities: bool = False,
+    def predict(self, inputs: Any, probabilities: bool = False,
                 out: Optional[npt.NDArray[Any]] = None) -> npt.NDArray[Any]:
-        """Outputs [batch, output shape]: logits, or probabilities."""
-        x = as_inputs(inputs)
+        """Outputs [batch, output shape]: logits, or probabilities. A model of
+        several inputs takes a dict by input name or a list in input order."""
+        arrays = model_inputs(self.inputs, inputs)
         if out is None:
-            out = np.empty((x.shape[0], *self.output_shape), dtype=np.float32)
-        call(capi.tk_predictor_predict, self.handle, x, int(probabilities), out)
+            out = np.empty((arrays[0].shape[0], *self.output_shape), dtype=np.float32)
+        if len(arrays) == 1:
+            call(capi.tk_predictor_predict, self.handle, arrays[0], int(probabilities), out)
+        else:
+            call(capi.tk_predictor_predict_inputs, self.handle, arrays, int(probabilities), out)
         return out
 
     @property

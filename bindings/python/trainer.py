@@ -14,6 +14,7 @@ from ._native import (ArrayLike, Handle, PathLike, TrainKitError, c_string, call
                       sized_text, text)
 from ._native import features as as_inputs
 from ._native import targets as as_targets
+from ._native import InputInfo, input_infos, model_inputs
 from .data import Batcher, Dataset, StreamBatcher
 from .fit import FitEvent, FitOptions, FitReport, run_fit
 from .metrics import Metrics
@@ -66,21 +67,39 @@ class Trainer(Handle):
         output = spec.get("output", {}).get("node")
         self.output_shape = model.node_shape(names.index(output)) if output in names else ()
         self._report = capi.StepReport()
+        self.inputs: Tuple[InputInfo, ...] = input_infos(capi.tk_trainer_input_count, capi.tk_trainer_input_info,
+                                                          self.handle)
+
+    def _one_input(self, inputs: Any, what: str) -> npt.NDArray[Any]:
+        arrays = model_inputs(self.inputs, inputs)
+        if len(arrays) != 1:
+            raise TypeError(f"{what} takes a model of one input; this one has {len(self.inputs)}: use step_report()")
+        return arrays[0]
 
     # ---- Training ----------------------------------------------------------
 
-    def step(self, inputs: ArrayLike, targets: ArrayLike) -> float:
-        """One training step on a batch; returns the batch loss (before the update)."""
-        return float(call(capi.tk_trainer_step, self.handle, as_inputs(inputs), as_targets(targets)))
+    def step(self, inputs: Any, targets: ArrayLike) -> float:
+        """One training step on a batch; returns the batch loss (before the
+        update). A model of several inputs takes a dict by input name or a
+        list in input order; token-id inputs take integer arrays (as int32)."""
+        arrays = model_inputs(self.inputs, inputs)
+        if len(arrays) == 1:
+            return float(call(capi.tk_trainer_step, self.handle, arrays[0], as_targets(targets)))
+        call(capi.tk_trainer_step_inputs, self.handle, arrays, as_targets(targets), self._report)
+        return float(self._report.loss)
 
     def step_report(self, inputs: ArrayLike, targets: ArrayLike) -> StepReport:
         """tk_trainer_step with a full report (skipped steps under fp16 show here)."""
-        call(capi.tk_trainer_step_report, self.handle, as_inputs(inputs), as_targets(targets), self._report)
+        arrays = model_inputs(self.inputs, inputs)
+        if len(arrays) == 1:
+            call(capi.tk_trainer_step_report, self.handle, arrays[0], as_targets(targets), self._report)
+        else:
+            call(capi.tk_trainer_step_inputs, self.handle, arrays, as_targets(targets), self._report)
         return StepReport.of(self._report)
 
     def step_async(self, inputs: ArrayLike, targets: ArrayLike) -> None:
         """Queues a step (on a GPU, overlapping the next batch's copy); see wait()."""
-        call(capi.tk_trainer_step_async, self.handle, as_inputs(inputs), as_targets(targets))
+        call(capi.tk_trainer_step_async, self.handle, self._one_input(inputs, "step_async"), as_targets(targets))
 
     def wait(self) -> StepReport:
         """Waits for queued steps and reports the last one."""
@@ -141,7 +160,7 @@ class Trainer(Handle):
              confusion if classes else None, per_class if classes else None)
         return Metrics.of(m, confusion, per_class)
 
-    def evaluate(self, inputs: Union[ArrayLike, Dataset], targets: Optional[ArrayLike] = None,
+    def evaluate(self, inputs: Union[Any, Dataset], targets: Optional[ArrayLike] = None,
                  batch_size: int = 1000) -> Tuple[float, float]:
         """(loss, accuracy) on a batch, or on a whole Dataset in batches."""
         if isinstance(inputs, Dataset):
@@ -150,18 +169,26 @@ class Trainer(Handle):
         else:
             if targets is None:
                 raise TypeError("evaluate on a batch needs its targets")
-            loss, accuracy = call(capi.tk_trainer_evaluate, self.handle, as_inputs(inputs), as_targets(targets))
+            arrays = model_inputs(self.inputs, inputs)
+            if len(arrays) == 1:
+                loss, accuracy = call(capi.tk_trainer_evaluate, self.handle, arrays[0], as_targets(targets))
+            else:
+                loss, accuracy = call(capi.tk_trainer_evaluate_inputs, self.handle, arrays, as_targets(targets))
         return float(loss), float(accuracy)
 
-    def predict(self, inputs: ArrayLike, outputs_per_sample: Optional[int] = None, probabilities: bool = False,
+    def predict(self, inputs: Any, outputs_per_sample: Optional[int] = None, probabilities: bool = False,
                 out: Optional[npt.NDArray[Any]] = None) -> npt.NDArray[Any]:
         """Outputs [batch, output shape] (logits, or probabilities): into `out`
         (f32 or f64) when given, else a new f32 array."""
-        x = as_inputs(inputs)
+        arrays = model_inputs(self.inputs, inputs)
         if out is None:
+            x = arrays[0]
             per_sample = self.output_shape if outputs_per_sample is None else (extent(outputs_per_sample, "outputs"),)
             out = np.empty((x.shape[0], *per_sample) if x.ndim else per_sample, dtype=np.float32)
-        call(capi.tk_trainer_predict, self.handle, x, int(probabilities), out)
+        if len(arrays) == 1:
+            call(capi.tk_trainer_predict, self.handle, arrays[0], int(probabilities), out)
+        else:
+            call(capi.tk_trainer_predict_inputs, self.handle, arrays, int(probabilities), out)
         return out
 
     # ---- State ---------------------------------------------------------------------

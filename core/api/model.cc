@@ -71,7 +71,9 @@ void Model::save_spec(const std::string& path) const {
   write_file_atomically(path, std::vector<uint8_t>(text.begin(), text.end()));
 }
 
-int Model::add_input(const std::string& name, const Shape& shape) { return graph_.add_input(name, shape); }
+int Model::add_input(const std::string& name, const Shape& shape, bool indices) {
+  return graph_.add_input(name, shape, indices);
+}
 
 int Model::add_op(const std::string& type, const std::vector<int>& inputs, const std::vector<Attribute>& attributes) {
   const OpSchema* schema = find_op(type);

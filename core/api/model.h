@@ -20,7 +20,8 @@ class Model {
   std::string spec() const;
   void save_spec(const std::string& path) const;  // atomic
 
-  int add_input(const std::string& name, const Shape& shape);
+  // indices: int32 indices (token ids) fed to ops such as embedding.
+  int add_input(const std::string& name, const Shape& shape, bool indices = false);
   // Adds a registered op over the given nodes. Throws kInvalidArgument naming
   // the op (and the attribute) for an unknown op, a wrong input count, or a
   // missing, unknown or wrong-typed attribute.

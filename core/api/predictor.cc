@@ -70,7 +70,7 @@ size_t Predictor::bytes() const {
   return total;
 }
 
-void Predictor::predict(const HostView& inputs, bool probabilities, const HostView& out) {
+void Predictor::predict(const InputViews& inputs, bool probabilities, const HostView& out) {
   std::unique_ptr<Context> context = take();
   // The context goes back to the pool whatever happens below.
   struct Return {
@@ -80,8 +80,8 @@ void Predictor::predict(const HostView& inputs, bool probabilities, const HostVi
   } returned{this, &context};
   Plan& plan = *context->plan;
   plan.check_batch(inputs, nullptr);
-  plan.check_predictions(inputs.shape[0], probabilities, out);
-  plan.reserve(inputs.shape[0]);
+  plan.check_predictions(inputs.rows(), probabilities, out);
+  plan.reserve(inputs.rows());
   plan.load_batch(inputs, nullptr);
   plan.forward(params_.data(), false, 0, 0, 0.0, nullptr, has_state_ ? state_.data() : nullptr);
   plan.store_output(probabilities, out);

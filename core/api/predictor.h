@@ -23,8 +23,9 @@ class Predictor {
   ~Predictor();
 
   // Safe to call from several threads at once; same checks as Trainer::predict.
-  void predict(const HostView& inputs, bool probabilities, const HostView& out);
+  void predict(const InputViews& inputs, bool probabilities, const HostView& out);
   const Shape& output_shape() const { return output_shape_; }
+  const Graph& graph() const { return graph_; }
   // Bytes held: weights and state, their prepared copies, and the
   // activation arenas made so far.
   size_t bytes() const;

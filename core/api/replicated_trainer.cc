@@ -24,6 +24,12 @@ HostView rows_of(const HostView& view, int64_t begin, int64_t count) {
   return part;
 }
 
+InputViews rows_of(const InputViews& inputs, int64_t begin, int64_t count) {
+  std::vector<HostView> parts;
+  for (const HostView& view : inputs.views()) parts.push_back(rows_of(view, begin, count));
+  return InputViews(std::move(parts));
+}
+
 }  // namespace
 
 ReplicatedTrainer::ReplicatedTrainer(const Graph& graph, const TrainerConfig& config, int replicas,
@@ -93,19 +99,19 @@ void ReplicatedTrainer::for_each(const std::function<void(Trainer&)>& fn) {
   for (auto& replica : replicas_) fn(*replica);
 }
 
-void ReplicatedTrainer::step_async(const HostView& inputs, const HostView& targets) {
+void ReplicatedTrainer::step_async(const InputViews& inputs, const HostView& targets) {
   if (replicas_.size() == 1) return replicas_[0]->step_async(inputs, targets);
   last_result_ = step(inputs, targets);
 }
 
 StepResult ReplicatedTrainer::wait() { return replicas_.size() == 1 ? replicas_[0]->wait() : last_result_; }
 
-StepResult ReplicatedTrainer::step(const HostView& inputs, const HostView& targets) {
+StepResult ReplicatedTrainer::step(const InputViews& inputs, const HostView& targets) {
   if (replicas_.size() == 1) return replicas_[0]->step(inputs, targets);
   // Check the whole batch once, so a bad one fails before any replica starts.
   primary().plan().check_batch(inputs, &targets);
   const int n = replicas();
-  const int64_t rows = inputs.shape[0];
+  const int64_t rows = inputs.rows();
   if (rows < n) fail(ErrorCode::kShapeMismatch, "a batch of ", rows, " rows cannot be split over ", n, " replicas");
   std::vector<StepResult> results(n);
   std::vector<std::exception_ptr> errors(n);

@@ -29,9 +29,9 @@ class ReplicatedTrainer {
   const Trainer& primary() const { return *replicas_[0]; }
 
   // Splits the global batch by rows (at least one row per replica).
-  StepResult step(const HostView& inputs, const HostView& targets);
+  StepResult step(const InputViews& inputs, const HostView& targets);
   // Trainer::step_async and wait(); over several replicas a step is synchronous.
-  void step_async(const HostView& inputs, const HostView& targets);
+  void step_async(const InputViews& inputs, const HostView& targets);
   StepResult wait();
   // Runs fn on every replica in turn (fn must not use collectives).
   void for_each(const std::function<void(Trainer&)>& fn);

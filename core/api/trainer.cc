@@ -135,7 +135,7 @@ void require_trainable(const Plan& plan) {
 
 }  // namespace
 
-StepResult Trainer::step(const HostView& inputs, const HostView& targets) {
+StepResult Trainer::step(const InputViews& inputs, const HostView& targets) {
   require_trainable(*plan_);
   if (decides_on_device()) {
     queue_device_step(inputs, targets);
@@ -182,20 +182,20 @@ StepResult Trainer::step(const HostView& inputs, const HostView& targets) {
   return last_result_;
 }
 
-double Trainer::load_batch(const HostView& inputs, const HostView& targets) {
+double Trainer::load_batch(const InputViews& inputs, const HostView& targets) {
   // Joined to a group, a replica that fails here still tells its peers, so
   // that every replica fails the step together instead of waiting.
   std::exception_ptr local_error;
   try {
     plan_->check_batch(inputs, &targets);
-    plan_->reserve(inputs.shape[0]);
+    plan_->reserve(inputs.rows());
     plan_->load_batch(inputs, &targets);
   } catch (...) {
     if (!exchange_->joined()) throw;
     local_error = std::current_exception();
   }
   if (!exchange_->joined()) return 1.0;
-  return exchange_->agree_on_batch(local_error ? 0 : inputs.shape[0], local_error,
+  return exchange_->agree_on_batch(local_error ? 0 : inputs.rows(), local_error,
                                    config_.reduction == Reduction::kMean);
 }
 
@@ -513,13 +513,13 @@ void Trainer::run_device_step(const StepRules& rules) {
   if (plan_->flat_state_count() > 0) kernels::copy_if_applied(*backend_, c, state_.data(), next_state_.data(), state_.bytes());
 }
 
-void Trainer::queue_device_step(const HostView& inputs, const HostView& targets) {
+void Trainer::queue_device_step(const InputViews& inputs, const HostView& targets) {
   // A failure already seen is reported here; one still on the device makes
   // this step a no-op there and is reported by wait().
   throw_pending_error();
   require_trainable(*plan_);
   plan_->check_batch(inputs, &targets);
-  const int64_t rows = inputs.shape[0];
+  const int64_t rows = inputs.rows();
   plan_->reserve(rows);
   plan_->load_batch(inputs, &targets);
   queued_loss_divisor_ = static_cast<double>(plan_->loss_divisor());
@@ -555,7 +555,7 @@ void Trainer::queue_device_step(const HostView& inputs, const HostView& targets)
   queued_ = true;
 }
 
-void Trainer::step_async(const HostView& inputs, const HostView& targets) {
+void Trainer::step_async(const InputViews& inputs, const HostView& targets) {
   if (!decides_on_device()) {
     step(inputs, targets);
     return;
@@ -569,16 +569,16 @@ StepResult Trainer::wait() {
   return last_result_;
 }
 
-Evaluation Trainer::evaluate(const HostView& inputs, const HostView& targets, const HostView* outputs) {
+Evaluation Trainer::evaluate(const InputViews& inputs, const HostView& targets, const HostView* outputs) {
   wait_for_queued_steps();
   plan_->check_batch(inputs, &targets);
-  if (outputs) plan_->check_predictions(inputs.shape[0], false, *outputs);
-  plan_->reserve(inputs.shape[0]);
+  if (outputs) plan_->check_predictions(inputs.rows(), false, *outputs);
+  plan_->reserve(inputs.rows());
   plan_->load_batch(inputs, &targets);
   Evaluation result;
   result.loss = plan_->forward(params_.data(), false, config_.seed, 0, 0.0, half_params(), state_.data());
   if (outputs) plan_->store_output(false, *outputs);
-  result.samples = inputs.shape[0];
+  result.samples = inputs.rows();
   result.judged = plan_->predictions_per_batch();
   result.correct = result.judged ? plan_->count_correct() : 0;
   result.accuracy = result.judged ? static_cast<double>(result.correct) / result.judged : std::nan("");
@@ -605,11 +605,11 @@ Evaluation Trainer::evaluate(const Dataset& dataset, int64_t batch_size, const s
   return total;
 }
 
-void Trainer::predict(const HostView& inputs, bool probabilities, const HostView& out) {
+void Trainer::predict(const InputViews& inputs, bool probabilities, const HostView& out) {
   wait_for_queued_steps();
   plan_->check_batch(inputs, nullptr);
-  plan_->check_predictions(inputs.shape[0], probabilities, out);
-  plan_->reserve(inputs.shape[0]);
+  plan_->check_predictions(inputs.rows(), probabilities, out);
+  plan_->reserve(inputs.rows());
   plan_->load_batch(inputs, nullptr);
   plan_->forward(params_.data(), false, config_.seed, 0, 0.0, half_params(), state_.data());
   plan_->store_output(probabilities, out);

@@ -20,6 +20,7 @@
 #include "core/backend/buffer.h"
 #include "core/backend/device.h"
 #include "core/backend/tensor.h"
+#include "core/base/input_views.h"
 #include "core/data/dataset.h"
 #include "core/dist/communicator.h"
 #include "core/graph/plan.h"
@@ -136,7 +137,7 @@ class Trainer {
   Trainer(const Graph& graph, const TrainerConfig& config);
   ~Trainer();
 
-  StepResult step(const HostView& inputs, const HostView& targets);
+  StepResult step(const InputViews& inputs, const HostView& targets);
   // Steps also count their training forward's right predictions (the
   // training accuracy a fit reports); steps decided on the device do not.
   void set_count_correct(bool on) { count_correct_ = on; }
@@ -147,7 +148,7 @@ class Trainer {
   // NonFinitePolicy::kError) is thrown by wait() (or by the next step_async,
   // where a call in between waited for the steps), and that step and any
   // queued after it changed nothing.
-  void step_async(const HostView& inputs, const HostView& targets);
+  void step_async(const InputViews& inputs, const HostView& targets);
   StepResult wait();
   // Whether steps are decided on the device (see StepDecision): no data-parallel
   // group, no gradient accumulation, f32 master weights, no dropout.
@@ -156,11 +157,11 @@ class Trainer {
   int64_t replayed_steps() const { return replayed_steps_; }
   // With `outputs`, the same forward also writes the batch's logits there
   // (checked as predict() checks them).
-  Evaluation evaluate(const HostView& inputs, const HostView& targets, const HostView* outputs = nullptr);
+  Evaluation evaluate(const InputViews& inputs, const HostView& targets, const HostView* outputs = nullptr);
   // Over a whole dataset in batches; the mean loss is over all samples.
   // `cancel`, when set (from any thread), ends it between batches with kCancelled.
   Evaluation evaluate(const Dataset& dataset, int64_t batch_size, const std::atomic<bool>* cancel = nullptr);
-  void predict(const HostView& inputs, bool probabilities, const HostView& out);
+  void predict(const InputViews& inputs, bool probabilities, const HostView& out);
 
   const Plan& plan() const { return *plan_; }
   Backend& backend() { return *backend_; }
@@ -255,7 +256,7 @@ class Trainer {
 
   // Steps decided on the host. load_batch returns this replica's share of
   // the global mean (1 alone).
-  double load_batch(const HostView& inputs, const HostView& targets);
+  double load_batch(const InputViews& inputs, const HostView& targets);
   StepSums forward_backward(uint64_t stream, double loss_grad_scale);
   StepSums forward_backward_exchanged(uint64_t stream, double loss_grad_scale, double share, bool last_micro_batch);
   // Backward into grads_, plus the accumulation window's running sum.
@@ -280,7 +281,7 @@ class Trainer {
 
   // Steps decided on the device: queue one (replaying or making the
   // recording when it fits), the step itself, and the control's upkeep.
-  void queue_device_step(const HostView& inputs, const HostView& targets);
+  void queue_device_step(const InputViews& inputs, const HostView& targets);
   void run_device_step(const StepRules& rules);
   StepControl* control() const { return static_cast<StepControl*>(control_.data()); }
   // Writes the host's counters and scaler into the device control.

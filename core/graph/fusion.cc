@@ -39,7 +39,7 @@ FusedGraph fuse_activations(const Graph& model) {
     }
     std::vector<int> inputs;
     for (int in : node.inputs) inputs.push_back(out.node_of[in]);
-    out.node_of[i] = node.is_input() ? out.graph.add_input(node.name, node.shape)
+    out.node_of[i] = node.is_input() ? out.graph.add_input(node.name, node.shape, node.indices)
                                      : out.graph.add(fused_op[i] ? fused_op[i] : node.op, inputs, node.name);
     out.model_of.push_back(i);
   }

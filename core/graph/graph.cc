@@ -27,7 +27,7 @@ int Graph::find(const std::string& name) const {
   return -1;
 }
 
-int Graph::add_input(const std::string& name, const Shape& shape) {
+int Graph::add_input(const std::string& name, const Shape& shape, bool indices) {
   if (shape.empty() || static_cast<int>(shape.size()) > kMaxRank - 1)
     fail(ErrorCode::kInvalidArgument, "input '", name, "' needs a per-sample rank from 1 to ", kMaxRank - 1,
          ", got ", shape.size());
@@ -35,7 +35,7 @@ int Graph::add_input(const std::string& name, const Shape& shape) {
     if (extent <= 0) fail(ErrorCode::kInvalidArgument, "input '", name, "' has a non-positive extent in ", shape_to_string(shape));
   check_name_free(name);
   shape_numel(shape);  // rejects overflow
-  nodes_.push_back(Node{name, nullptr, {}, shape, {}, {}});
+  nodes_.push_back(Node{name, nullptr, {}, shape, {}, {}, indices});
   return static_cast<int>(nodes_.size()) - 1;
 }
 
@@ -43,9 +43,17 @@ int Graph::add(OpPtr op, const std::vector<int>& inputs, const std::string& name
   if (static_cast<int>(inputs.size()) != op->num_inputs())
     fail(ErrorCode::kInvalidArgument, op->type(), " takes ", op->num_inputs(), " inputs, got ", inputs.size());
   std::vector<Shape> shapes;
-  for (int id : inputs) {
-    check_node(id, "input");
-    shapes.push_back(nodes_[id].shape);
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    check_node(inputs[i], "input");
+    const Node& in = nodes_[inputs[i]];
+    const bool takes = op->takes_indices(static_cast<int>(i));
+    if (takes && !in.indices)
+      fail(ErrorCode::kDtypeMismatch, op->type(), " takes int32 indices as its input ", i, ", but '", in.name,
+           "' holds activations; make it an indices input");
+    if (!takes && in.indices)
+      fail(ErrorCode::kDtypeMismatch, "'", in.name, "' holds int32 indices, which only ops such as embedding take; ",
+           op->type(), " takes activations as its input ", i);
+    shapes.push_back(in.shape);
   }
   Shape shape;
   try {

@@ -18,12 +18,15 @@ struct Node {
   Shape shape;  // per sample
   std::vector<ParamSpec> params;
   std::vector<ParamSpec> states;  // non-trainable (Op::state_specs)
+  // An input of int32 indices (token ids, categories) rather than
+  // activations: stored as given, fed only to ops that take indices.
+  bool indices = false;
   bool is_input() const { return op == nullptr; }
 };
 
 class Graph {
  public:
-  int add_input(const std::string& name, const Shape& shape);
+  int add_input(const std::string& name, const Shape& shape, bool indices = false);
   // Adds op over the given inputs; an empty name becomes "<type>_<id>".
   int add(OpPtr op, const std::vector<int>& inputs, const std::string& name = "");
   void set_output(int node, const std::string& name);
@@ -34,7 +37,7 @@ class Graph {
   int find(const std::string& name) const;  // -1 if no node has that name
   int output() const { return output_; }  // -1 until set
   const std::string& output_name() const { return output_name_; }
-  std::vector<int> input_nodes() const;
+  std::vector<int> input_nodes() const;  // in the order they were added: the order batches give them
   int64_t num_parameters() const;
 
  private:

@@ -1,6 +1,7 @@
 #include "core/graph/plan.h"
 
 #include <algorithm>
+#include <limits>
 #include <cmath>
 #include <utility>
 #include <vector>
@@ -54,10 +55,8 @@ Plan::Plan(const Graph& graph, LossKind loss, Reduction reduction, Backend* back
   graph_ = std::move(fused.graph);
   model_of_ = std::move(fused.model_of);
   node_of_ = std::move(fused.node_of);
-  std::vector<int> inputs = graph_.input_nodes();
-  if (inputs.size() != 1)
-    fail(ErrorCode::kUnsupported, "a trainer needs a model with exactly one input, this one has ", inputs.size());
-  input_ = inputs[0];
+  inputs_ = graph_.input_nodes();
+  if (inputs_.empty()) fail(ErrorCode::kInvalidArgument, "the model has no input; call tk_model_input first");
   loss_->target_shape(output_shape());  // rejects outputs the loss cannot take
 
   // Live nodes: ancestors of the output. Others are never computed.
@@ -67,8 +66,16 @@ Plan::Plan(const Graph& graph, LossKind loss, Reduction reduction, Backend* back
   for (int i = n - 1; i >= 0; --i)
     if (live[i])
       for (int in : graph_.node(i).inputs) live[in] = true;
-  if (!live[input_])
-    fail(ErrorCode::kInvalidArgument, "the output does not depend on the input '", graph_.node(input_).name, "'");
+  for (int input : inputs_)
+    if (!live[input])
+      fail(ErrorCode::kInvalidArgument, "the output does not depend on the input '", graph_.node(input).name, "'");
+  index_limits_.assign(inputs_.size(), std::numeric_limits<int64_t>::max());
+  for (size_t i = 0; i < inputs_.size(); ++i)
+    for (int node = 0; node < n; ++node)
+      if (live[node] && !graph_.node(node).is_input())
+        for (size_t k = 0; k < graph_.node(node).inputs.size(); ++k)
+          if (graph_.node(node).inputs[k] == inputs_[i])
+            index_limits_[i] = std::min(index_limits_[i], graph_.node(node).op->index_limit(static_cast<int>(k)));
 
   // Flat parameter layout, in node order; non-trainable state beside it.
   flat_param_count_ = lay_out(live, &Node::params, &params_, &node_params_, "parameters");
@@ -96,12 +103,14 @@ Plan::Plan(const Graph& graph, LossKind loss, Reduction reduction, Backend* back
 
   int64_t workspace = 0;
   saved_elements_.assign(n, 0);
+  saved_per_sample_.assign(n, 0);
   backward_scratch_elements_.assign(n, 0);
   for (const Step& step : schedule_) {
     std::vector<Shape> shapes;
     for (int in : graph_.node(step.node).inputs) shapes.push_back(graph_.node(in).shape);
     workspace = std::max(workspace, graph_.node(step.node).op->workspace_elements(shapes));
     saved_elements_[step.node] = graph_.node(step.node).op->saved_elements(shapes);
+    saved_per_sample_[step.node] = graph_.node(step.node).op->saved_elements_per_sample(shapes);
     backward_scratch_elements_[step.node] = graph_.node(step.node).op->backward_scratch_elements(shapes);
   }
   workspace_ = Buffer(backend_, checked_size(workspace, dtype_size(policy_.activation), "op workspace"));
@@ -276,14 +285,17 @@ void Plan::reserve(int64_t batch) {
                            "the activation arena"),
               first, last, node, is_grad ? Holds::kGrad : Holds::kValue);
   };
-  add(shape_numel(input_shape()), elem, 0, std::max(value_last[input_], 0), input_, false);
+  for (int input : inputs_)
+    add(shape_numel(graph_.node(input).shape), graph_.node(input).indices ? sizeof(int32_t) : elem, 0,
+        std::max(value_last[input], 0), input, false);
   for (const Step& step : schedule_) {
     const int64_t numel = shape_numel(graph_.node(step.node).shape);
     add(numel, elem, step.node, value_last[step.node], step.node, false);
     const bool runs_backward = !forward_only_ && requires_grad_[step.node];
     if (runs_backward) add(numel, elem, grad_first[step.node], grad_last[step.node], step.node, true);
     // What the op's forward keeps for its backward (forward only: written, never read).
-    const int64_t saved = saved_elements_[step.node];
+    const int64_t saved = saved_elements_[step.node] +
+                          static_cast<int64_t>(checked_size(batch, saved_per_sample_[step.node], "an op's saved values"));
     if (saved > 0)
       add_bytes(checked_size(saved, value_elem, "an op's saved values"), step.node,
                 runs_backward ? 2 * n - step.node : step.node, step.node, Holds::kSaved);
@@ -375,22 +387,45 @@ void Plan::share_batch_statistics(Communicator* communicator) {
   for (OpContext& ctx : contexts_) ctx.replica_sums = replica_sums_.get();
 }
 
-void Plan::check_batch(const HostView& inputs, const HostView* targets) const {
+void Plan::check_batch(const InputViews& inputs, const HostView* targets) const {
   auto describe = [](const Shape& per_sample) {
     Shape full = {-1};
     full.insert(full.end(), per_sample.begin(), per_sample.end());
     std::string text = shape_to_string(full);
     return "[batch" + text.substr(3);
   };
-  if (!inputs.data) fail(ErrorCode::kNullArgument, "the input view has no data pointer");
-  if (inputs.dtype != DType::kF32 && inputs.dtype != DType::kF64 && inputs.dtype != DType::kU8)
-    fail(ErrorCode::kDtypeMismatch, "inputs must be f32, f64 or u8, got ", dtype_name(inputs.dtype));
-  Shape expected = input_shape();
-  if (inputs.shape.size() != expected.size() + 1 ||
-      !std::equal(expected.begin(), expected.end(), inputs.shape.begin() + 1))
-    fail(ErrorCode::kShapeMismatch, "inputs have shape ", shape_to_string(inputs.shape), ", the model expects ",
-         describe(expected));
-  const int64_t batch = inputs.shape[0];
+  if (inputs.size() != inputs_.size())
+    fail(ErrorCode::kInvalidArgument, "the model takes ", inputs_.size(), " input", inputs_.size() == 1 ? "" : "s",
+         ", got ", inputs.size(), " views");
+  const int64_t batch = inputs.rows();
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const HostView& view = inputs[i];
+    const Node& node = input(i);
+    // One input keeps the plain wording; several name the one at fault.
+    const std::string which = inputs.size() == 1 ? "inputs" : "input '" + node.name + "'";
+    if (!view.data) fail(ErrorCode::kNullArgument, "the ", which, " view has no data pointer");
+    if (node.indices) {
+      if (view.dtype != DType::kI32)
+        fail(ErrorCode::kDtypeMismatch, which, " must be i32 indices, got ", dtype_name(view.dtype));
+    } else if (view.dtype != DType::kF32 && view.dtype != DType::kF64 && view.dtype != DType::kU8) {
+      fail(ErrorCode::kDtypeMismatch, which, " must be f32, f64 or u8, got ", dtype_name(view.dtype));
+    }
+    const Shape& expected = node.shape;
+    if (view.shape.size() != expected.size() + 1 ||
+        !std::equal(expected.begin(), expected.end(), view.shape.begin() + 1))
+      fail(ErrorCode::kShapeMismatch, which, " have shape ", shape_to_string(view.shape), ", the model expects ",
+           describe(expected));
+    if (view.shape[0] != batch)
+      fail(ErrorCode::kShapeMismatch, which, " have ", view.shape[0], " rows, the first input ", batch);
+    if (node.indices) {
+      std::vector<int32_t> ids(static_cast<size_t>(shape_numel(view.shape)));
+      copy_from_view(view, DType::kI32, ids.data());
+      for (size_t k = 0; k < ids.size(); ++k)
+        if (ids[k] < 0 || ids[k] >= index_limits_[i])
+          fail(ErrorCode::kInvalidArgument, which, " element ", k, " is ", ids[k], ", outside [0, ", index_limits_[i],
+               ")");
+    }
+  }
   if (batch <= 0) fail(ErrorCode::kShapeMismatch, "a batch needs at least one sample, got ", batch);
   if (!targets) return;
   if (!targets->data) fail(ErrorCode::kNullArgument, "the target view has no data pointer");
@@ -423,10 +458,11 @@ void Plan::check_batch(const HostView& inputs, const HostView* targets) const {
   }
 }
 
-void Plan::load_batch(const HostView& inputs, const HostView* targets) {
-  batch_ = inputs.shape[0];
+void Plan::load_batch(const InputViews& inputs, const HostView* targets) {
+  batch_ = inputs.rows();
   if (batch_ > reserved_) fail(ErrorCode::kInternal, "batch ", batch_, " exceeds the reserved ", reserved_);
-  backend_->load_host_async(inputs, policy_.activation, value_at(input_));
+  for (size_t i = 0; i < inputs.size(); ++i)
+    backend_->load_host_async(inputs[i], input(i).indices ? DType::kI32 : policy_.activation, value_at(inputs_[i]));
   has_targets_ = targets != nullptr;
   if (targets) {
     DType target_dtype = loss_->targets_are_class_indices() ? DType::kI32 : policy_.master;

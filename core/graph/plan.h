@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/amp/precision.h"
+#include "core/base/input_views.h"
 #include "core/backend/buffer.h"
 #include "core/dist/replica_sums.h"
 #include "core/graph/graph.h"
@@ -59,7 +60,9 @@ class Plan {
   // The model as built (what checkpoints describe); the plan runs it fused.
   const Graph& graph() const { return model_; }
   const Loss& loss() const { return *loss_; }
-  const Shape& input_shape() const { return graph_.node(input_).shape; }
+  // The model's input nodes (the fused graph's), in the order batches give them.
+  const std::vector<int>& inputs() const { return inputs_; }
+  const Node& input(size_t i) const { return graph_.node(inputs_.at(i)); }
   const Shape& output_shape() const { return graph_.node(graph_.output()).shape; }
   Shape target_shape() const { return loss_->target_shape(output_shape()); }
 
@@ -115,11 +118,11 @@ class Plan {
 
   // Throws (kShapeMismatch, kDtypeMismatch, kInvalidArgument) if the views do
   // not fit the model; touches nothing. targets may be null.
-  void check_batch(const HostView& inputs, const HostView* targets) const;
+  void check_batch(const InputViews& inputs, const HostView* targets) const;
   // Copies a checked batch into the arena (reserve() first). The copy may
   // still be reading the caller's memory until the backend next waits for
   // the device (the loss read by forward(), or read_queued()).
-  void load_batch(const HostView& inputs, const HostView* targets);
+  void load_batch(const InputViews& inputs, const HostView* targets);
   int64_t batch() const { return batch_; }
 
   // Forward over the loaded batch. With targets loaded it returns the reduced
@@ -208,9 +211,12 @@ class Plan {
   Reduction reduction_;
   Backend* backend_;
   PrecisionPolicy policy_;
-  int input_ = -1;
+  std::vector<int> inputs_;
+  // Per input of indices: the smallest index_limit() of the ops reading it.
+  std::vector<int64_t> index_limits_;
   std::vector<Step> schedule_;  // live op nodes in topological order
   bool last_forward_training_ = false;  // the last forward ran in training mode
+  std::vector<int64_t> saved_per_sample_;  // per node: Op::saved_elements_per_sample()
   std::vector<int64_t> saved_elements_;  // per node: Op::saved_elements() (master dtype)
   std::vector<int64_t> backward_scratch_elements_;  // per node, per sample (activation dtype)
   std::vector<ParamTensor> params_;

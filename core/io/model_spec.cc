@@ -35,6 +35,7 @@ std::string model_spec_to_json(const Graph& graph) {
     if (node.is_input()) {
       entry["op"] = "input";
       entry["shape"] = node.shape;
+      if (node.indices) entry["dtype"] = "i32";
     } else {
       entry["op"] = node.op->type();
       Json inputs = Json::array();
@@ -75,14 +76,19 @@ Graph model_spec_from_json(const std::string& text) {
     const std::string type = entry["op"].get<std::string>();
     try {
       if (type == "input") {
-        if (!entry.contains("shape") || !entry["shape"].is_array() || entry.size() != 3)
-          fail(ErrorCode::kInvalidArgument, "an input needs exactly \"name\", \"op\" and \"shape\"");
+        // "dtype": "i32" makes an input of indices (token ids); absent or "f32": activations.
+        const bool has_dtype = entry.contains("dtype");
+        if (!entry.contains("shape") || !entry["shape"].is_array() || entry.size() != (has_dtype ? 4u : 3u))
+          fail(ErrorCode::kInvalidArgument,
+               "an input needs exactly \"name\", \"op\" and \"shape\", and optionally \"dtype\"");
+        if (has_dtype && (!entry["dtype"].is_string() || (entry["dtype"] != "i32" && entry["dtype"] != "f32")))
+          fail(ErrorCode::kInvalidArgument, "an input's \"dtype\" is \"f32\" or \"i32\"");
         Shape shape;
         for (const Json& extent : entry["shape"]) {
           if (!extent.is_number_integer()) fail(ErrorCode::kInvalidArgument, "shape extents must be integers");
           shape.push_back(extent.get<int64_t>());
         }
-        graph.add_input(name, shape);
+        graph.add_input(name, shape, has_dtype && entry["dtype"] == "i32");
         continue;
       }
       if (!entry.contains("inputs") || !entry["inputs"].is_array())

@@ -91,6 +91,19 @@ class Op {
   virtual std::string type() const = 0;
   virtual std::vector<Attribute> attributes() const { return {}; }
   virtual int num_inputs() const { return 1; }
+  // Whether input `i` is int32 indices (an embedding's token ids) rather than
+  // activations; the graph checks that the node feeding it is of that kind.
+  // Indices get no gradient.
+  virtual bool takes_indices(int input) const {
+    (void)input;
+    return false;
+  }
+  // For an indices input: they must lie in [0, limit) (the vocabulary), which
+  // the plan checks on the host before a batch is loaded.
+  virtual int64_t index_limit(int input) const {
+    (void)input;
+    return 0;
+  }
   // Throws Error(kShapeMismatch) with a message naming the problem.
   virtual Shape infer_shape(const std::vector<Shape>& inputs) const = 0;
   virtual std::vector<ParamSpec> param_specs(const std::vector<Shape>& inputs) const {
@@ -108,6 +121,12 @@ class Op {
   // Master-dtype elements a training forward keeps for the backward that
   // follows (batch norm's batch statistics); the plan gives each op its own.
   virtual int64_t saved_elements(const std::vector<Shape>& inputs) const {
+    (void)inputs;
+    return 0;
+  }
+  // The same, per sample of the batch (attention's row statistics), laid
+  // out after saved_elements() in the same block.
+  virtual int64_t saved_elements_per_sample(const std::vector<Shape>& inputs) const {
     (void)inputs;
     return 0;
   }

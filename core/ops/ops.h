@@ -25,6 +25,16 @@ OpPtr make_avg_pool2d(int64_t kernel, int64_t stride, int64_t padding);  // pool
 OpPtr make_global_avg_pool();                                    // global_avg_pool.cc
 OpPtr make_batch_norm(double eps, double momentum);  // batch_norm.cc: per channel of [C, ...]
 OpPtr make_layer_norm(int64_t axes, double eps);     // layer_norm.cc: over the last `axes` axes
+// Rows of a [vocab, dim] table picked by int32 indices; padding_index -1: none.
+OpPtr make_embedding(int64_t vocab, int64_t dim, int64_t padding_index);  // embedding.cc
+OpPtr make_learned_positions(int64_t max_length);                         // positions.cc
+OpPtr make_sinusoidal_positions();                                        // positions.cc
+OpPtr make_l2_normalize(double eps);  // l2_normalize.cc: unit rows over the last axis
+OpPtr make_mean_pool(bool masked);  // sequence_mean.cc: [seq, dim] -> [dim], masked by [seq]
+OpPtr make_softmax(bool log);  // softmax.cc: softmax or log_softmax over the last axis
+// softmax(scale q k^T (+ mask)) v per head; scale 0: 1 / sqrt(head_dim);
+// keep_mask: the mask is 1 (attend) / 0 (padding) instead of additive.
+OpPtr make_attention(int64_t heads, bool causal, double scale, bool masked, bool keep_mask = false);  // attention.cc
 
 // Rebuilds an op from its type and attributes (as Op::attributes() gives
 // them); throws kInvalidArgument naming an unknown type or a bad attribute.

@@ -1082,4 +1082,88 @@ public class TrainKitTest {
       }
     }
   }
+
+  /** Sample i: 2..6 real tokens in [1, 12), then padding (id 0, mask 0); class: token 5 among the real ones. */
+  private static int[] tokenSamples(long seed, int count, int[] ids, float[] mask) {
+    java.util.Random random = new java.util.Random(seed);
+    int[] labels = new int[count];
+    for (int i = 0; i < count; ++i) {
+      int length = 2 + random.nextInt(5);
+      for (int s = 0; s < 6; ++s) {
+        boolean real = s < length;
+        int token = real ? 1 + random.nextInt(11) : 0;
+        if (token == 5) token = 6;
+        if (real && s == 0 && i % 2 == 0) token = 5;
+        ids[i * 6 + s] = token;
+        mask[i * 6 + s] = real ? 1f : 0f;
+        if (token == 5) labels[i] = 1;
+      }
+    }
+    return labels;
+  }
+
+  @Test
+  public void tokenIdsAndAMaskTrainAsTwoInputs() throws Exception {
+    int[] ids = new int[2048 * 6], testIds = new int[256 * 6];
+    float[] mask = new float[2048 * 6], testMask = new float[256 * 6];
+    int[] labels = tokenSamples(4, 2048, ids, mask), testLabels = tokenSamples(5, 256, testIds, testMask);
+    try (Model model = new Model();
+         TrainerOptions options = new TrainerOptions().optimizer(Optimizer.ADAM).learningRate(3e-3).seed(3).threads(1)) {
+      int x = model.op("embedding", "{\"vocab\": 12, \"dim\": 16, \"padding_index\": 0}", model.inputIndices("ids", 6));
+      int pooled = model.op("masked_mean_pool", null, x, model.input("mask", 6));
+      model.output(model.linear(model.relu(model.linear(pooled, 32)), 2), "logits");
+      try (Trainer trainer = new Trainer(model, Loss.SOFTMAX_CROSS_ENTROPY, options); Inputs in = new Inputs(2)) {
+        InputInfo[] infos = trainer.inputs();
+        assertEquals(2, infos.length);
+        assertEquals("ids", infos[0].name);
+        assertTrue(infos[0].indices);
+        assertArrayEquals(new long[] {6}, infos[0].shape());
+        assertEquals("mask", infos[1].name);
+        assertFalse(infos[1].indices);
+        for (int step = 0; step < 200; ++step) {
+          int at = (step * 32) % 2048;
+          in.set(0, java.util.Arrays.copyOfRange(ids, at * 6, at * 6 + 192), 32, 6)
+              .set(1, java.util.Arrays.copyOfRange(mask, at * 6, at * 6 + 192), 32, 6);
+          trainer.step(in, java.util.Arrays.copyOfRange(labels, at, at + 32));
+        }
+        in.set(0, testIds, 256, 6).set(1, testMask, 256, 6);
+        Evaluation evaluation = trainer.evaluate(in, testLabels);
+        assertTrue("accuracy " + evaluation.accuracy, evaluation.accuracy >= 0.95);
+        float[] expected = new float[512], got = new float[512];
+        trainer.predict(in, false, expected, new long[] {256, 2});
+        try (Predictor predictor = Predictor.fromTrainer(trainer, 1)) {
+          assertEquals("mask", predictor.inputs()[1].name);
+          predictor.predict(in, false, got, new long[] {256, 2});
+          assertArrayEquals(expected, got, 1e-5f);
+        }
+        // Zero-copy ids from a direct buffer give the same outputs.
+        java.nio.IntBuffer direct = java.nio.ByteBuffer.allocateDirect(4 * testIds.length)
+            .order(java.nio.ByteOrder.nativeOrder()).asIntBuffer();
+        direct.put(testIds);
+        in.set(0, direct, DType.I32, 256, 6);
+        trainer.predict(in, false, got, new long[] {256, 2});
+        assertArrayEquals(expected, got, 0f);
+        float[] before = trainer.parameters();
+        int[] bad = testIds.clone();
+        bad[7] = 12;
+        in.set(0, bad, 256, 6);
+        TrainKitException error = assertThrows(TrainKitException.class, () -> trainer.step(in, testLabels));
+        assertTrue(error.getMessage(), error.getMessage().contains("outside [0, 12)"));
+        // Floats where the model takes ids.
+        in.set(0, new float[256 * 6], 256, 6);
+        assertEquals(Status.ERROR_DTYPE_MISMATCH, assertThrows(TrainKitException.class,
+            () -> trainer.step(in, testLabels)).status());
+        try (Inputs one = new Inputs(1)) {
+          one.set(0, testIds, 256, 6);
+          assertThrows(TrainKitException.class, () -> trainer.step(one, testLabels));
+        }
+        try (Inputs unset = new Inputs(2)) {
+          unset.set(0, testIds, 256, 6);
+          assertThrows(IllegalStateException.class, () -> trainer.step(unset, testLabels));
+        }
+        assertThrows(IndexOutOfBoundsException.class, () -> in.set(2, testIds, 256, 6));
+        assertArrayEquals(before, trainer.parameters(), 0f);
+      }
+    }
+  }
 }

@@ -1017,6 +1017,85 @@ static class TrainKitTests {
     }
   }
 
+  // Sample i: 2..6 real tokens in [1, 12), then padding (id 0, mask 0); class: token 5 among the real ones.
+  static int[] TokenSamples(int seed, int count, int[] ids, float[] mask) {
+    var random = new Random(seed);
+    var labels = new int[count];
+    for (int i = 0; i < count; ++i) {
+      int length = 2 + random.Next(5);
+      for (int s = 0; s < 6; ++s) {
+        bool real = s < length;
+        int token = real ? 1 + random.Next(11) : 0;
+        if (token == 5) token = 6;
+        if (real && s == 0 && i % 2 == 0) token = 5;
+        ids[i * 6 + s] = token;
+        mask[i * 6 + s] = real ? 1f : 0f;
+        if (token == 5) labels[i] = 1;
+      }
+    }
+    return labels;
+  }
+
+  static void TokenIdsAndAMaskTrainAsTwoInputs() {
+    int[] ids = new int[2048 * 6], testIds = new int[256 * 6];
+    float[] mask = new float[2048 * 6], testMask = new float[256 * 6];
+    int[] labels = TokenSamples(4, 2048, ids, mask), testLabels = TokenSamples(5, 256, testIds, testMask);
+    using (var model = new Model())
+    using (var options = new TrainerOptions().Optimizer(Optimizer.Adam).LearningRate(3e-3).Seed(3).Threads(1)) {
+      int x = model.Op("embedding", "{\"vocab\": 12, \"dim\": 16, \"padding_index\": 0}", model.InputIndices("ids", 6));
+      int pooled = model.Op("masked_mean_pool", null, x, model.Input("mask", 6));
+      model.Output(model.Linear(model.Relu(model.Linear(pooled, 32)), 2), "logits");
+      using (var trainer = new Trainer(model, Loss.SoftmaxCrossEntropy, options))
+      using (var inputs = new Inputs(2)) {
+        InputInfo[] infos = trainer.InputInfos;
+        Assert(infos.Length == 2 && infos[0].Name == "ids" && infos[0].Indices && infos[0].Shape.Length == 1 &&
+               infos[0].Shape[0] == 6, "the ids input: " + infos[0]);
+        Assert(infos[1].Name == "mask" && !infos[1].Indices, "the mask input: " + infos[1]);
+        var batchIds = new int[192];
+        var batchMask = new float[192];
+        var batchLabels = new int[32];
+        for (int step = 0; step < 200; ++step) {
+          int at = (step * 32) % 2048;
+          Array.Copy(ids, at * 6, batchIds, 0, 192);
+          Array.Copy(mask, at * 6, batchMask, 0, 192);
+          Array.Copy(labels, at, batchLabels, 0, 32);
+          inputs.Set(0, batchIds, 32, 6).Set(1, batchMask, 32, 6);
+          trainer.Step(inputs, batchLabels);
+        }
+        inputs.Set(0, testIds, 256, 6).Set(1, testMask, 256, 6);
+        Evaluation evaluation = trainer.Evaluate(inputs, testLabels);
+        Assert(evaluation.Accuracy >= 0.95, "test accuracy " + evaluation.Accuracy);
+        float[] expected = new float[512], got = new float[512];
+        trainer.Predict(inputs, expected, new long[] { 256, 2 });
+        using (var predictor = Predictor.FromTrainer(trainer, 1)) {
+          Assert(predictor.InputInfos[1].Name == "mask", "the predictor's inputs");
+          predictor.Predict(inputs, got, new long[] { 256, 2 });
+          for (int i = 0; i < 512; ++i)
+            Assert(Math.Abs(got[i] - expected[i]) <= 1e-5f * (1 + Math.Abs(expected[i])), "predictor output " + i);
+        }
+        float[] before = trainer.Parameters();
+        var bad = (int[])testIds.Clone();
+        bad[7] = 12;
+        inputs.Set(0, bad, 256, 6);
+        var e = Fails(Status.ErrorInvalidArgument, () => trainer.Step(inputs, testLabels), "an id out of range");
+        Assert(e.Message.Contains("outside [0, 12)"), e.Message);
+        inputs.Set(0, new float[256 * 6], 256, 6);
+        Fails(Status.ErrorDtypeMismatch, () => trainer.Step(inputs, testLabels), "floats for ids");
+        using (var one = new Inputs(1)) {
+          one.Set(0, testIds, 256, 6);
+          Fails(Status.ErrorInvalidArgument, () => trainer.Step(one, testLabels), "one input of two");
+        }
+        using (var unset = new Inputs(2)) {
+          unset.Set(0, testIds, 256, 6);
+          Throws<InvalidOperationException>(() => trainer.Step(unset, testLabels));
+        }
+        Throws<ArgumentOutOfRangeException>(() => inputs.Set(2, testIds, 256, 6));
+        Throws<TrainKitException>(() => inputs.Set(0, testIds, 255, 6));
+        Assert(Bits(before).SequenceEqual(Bits(trainer.Parameters())), "a refused step changes nothing");
+      }
+    }
+  }
+
   static int Main(string[] args) {
     reference = File.ReadAllLines(args[0]);
     manifest = args[1];
@@ -1051,6 +1130,7 @@ static class TrainKitTests {
     Add(nameof(MetricsAgreeWithEvaluationAndCountEverySample), MetricsAgreeWithEvaluationAndCountEverySample);
     Add(nameof(FreezingKeepsALayerStillAndGroupsSetRatesAndDecay), FreezingKeepsALayerStillAndGroupsSetRatesAndDecay);
     Add(nameof(APredictorServesFourThreadsWithTheTrainersOutputs), APredictorServesFourThreadsWithTheTrainersOutputs);
+    Add(nameof(TokenIdsAndAMaskTrainAsTwoInputs), TokenIdsAndAMaskTrainAsTwoInputs);
     Add(nameof(ManyCyclesKeepMemoryFlatAndCollectedObjectsDoNotCrash), ManyCyclesKeepMemoryFlatAndCollectedObjectsDoNotCrash);
     string only = Environment.GetEnvironmentVariable("TRAINKIT_TEST_FILTER");
     int passed = 0, failed = 0;

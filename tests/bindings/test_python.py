@@ -702,3 +702,63 @@ def test_a_predictor_serves_four_threads_with_the_trainers_outputs():
             assert mismatches == [0] * 4
             with pytest.raises(trainkit.TrainKitError):
                 predictor.predict(np.zeros((2, 5), dtype=np.float32))
+
+
+def token_samples(rng, count, seq=6, vocab=12, mark=5):
+    """Ids in [1, vocab) with a padded tail (id 0, mask 0); the class says
+    whether token `mark` is among the real ones."""
+    lengths = rng.integers(2, seq + 1, size=count)
+    ids = rng.integers(1, vocab, size=(count, seq))
+    ids[ids == mark] = mark + 1
+    ids[::2, 0] = mark
+    mask = (np.arange(seq)[None, :] < lengths[:, None]).astype(np.float32)
+    ids = np.where(mask > 0, ids, 0).astype(np.int64)  # int64 on purpose: converted to int32
+    return ids, mask, (ids == mark).any(axis=1).astype(np.int32)
+
+
+def test_token_ids_and_a_mask_train_as_two_named_inputs():
+    rng = np.random.default_rng(4)
+    ids, mask, labels = token_samples(rng, 2048)
+    test_ids, test_mask, test_labels = token_samples(rng, 256)
+    options = trainkit.TrainerOptions(optimizer=trainkit.Optimizer.ADAM, learning_rate=3e-3, seed=3, threads=1)
+    with trainkit.Model() as model:
+        x = model.op("embedding", model.input_indices("ids", 6), vocab=12, dim=16, padding_index=0)
+        m = model.input("mask", 6)
+        h = model.relu(model.linear(model.op("masked_mean_pool", x, m), 32))
+        model.output(model.linear(h, 2), "logits")
+        with trainkit.Trainer(model, options=options) as trainer:
+            assert [(i.name, i.indices, i.shape) for i in trainer.inputs] == [("ids", True, (6,)),
+                                                                              ("mask", False, (6,))]
+            for step in range(200):
+                at = (step * 32) % 2048
+                batch = slice(at, at + 32)
+                trainer.step({"mask": mask[batch], "ids": ids[batch]}, labels[batch])
+            loss, accuracy = trainer.evaluate([test_ids, test_mask], test_labels)
+            assert accuracy >= 0.95, accuracy
+            by_name = trainer.predict({"ids": test_ids, "mask": test_mask})
+            assert np.array_equal(by_name, trainer.predict((test_ids, test_mask)))
+            # Padding changes nothing: other ids behind the mask, the same outputs.
+            noise = np.where(test_mask > 0, test_ids, rng.integers(1, 12, size=test_ids.shape))
+            np.testing.assert_allclose(trainer.predict([noise, test_mask]), by_name, rtol=1e-6, atol=1e-6)
+            with trainkit.Predictor.from_trainer(trainer, threads=1) as predictor:
+                assert [i.name for i in predictor.inputs] == ["ids", "mask"]
+                np.testing.assert_allclose(predictor.predict({"ids": test_ids, "mask": test_mask}), by_name,
+                                           rtol=1e-5, atol=1e-5)
+            before = trainer.parameters()
+            with pytest.raises(TypeError, match="integer indices"):
+                trainer.step([test_ids.astype(np.float32), test_mask], test_labels)
+            with pytest.raises(KeyError, match="'mask' is not given"):
+                trainer.step({"ids": test_ids}, test_labels)
+            with pytest.raises(KeyError, match="no model input named 'tokens'"):
+                trainer.step({"ids": test_ids, "mask": test_mask, "tokens": test_ids}, test_labels)
+            with pytest.raises(ValueError, match="takes 2 inputs, got 1"):
+                trainer.step([test_ids], test_labels)
+            with pytest.raises(TypeError, match="one input"):
+                trainer.step_async([test_ids, test_mask], test_labels)
+            bad = test_ids.copy()
+            bad[3, 1] = 12
+            with pytest.raises(trainkit.TrainKitError, match=r"outside \[0, 12\)"):
+                trainer.step([bad, test_mask], test_labels)
+            with pytest.raises(ValueError, match="does not fit in int32"):
+                trainer.step([test_ids + 2**40, test_mask], test_labels)
+            assert np.array_equal(trainer.parameters(), before)

@@ -537,8 +537,8 @@ void expect_same_training(const Graph& graph, const Shape& sample, Precision pre
   for (int step = 0; step < 20; ++step) {
     for (float& v : x) v = static_cast<float>(rng.normal());
     for (int32_t& v : y) v = static_cast<int32_t>(rng.next_u64() % 5);
-    const StepResult a = cpu.step({x.data(), DType::kF32, shape, {}}, {y.data(), DType::kI32, {batch}, {}});
-    const StepResult b = gpu.step({x.data(), DType::kF32, shape, {}}, {y.data(), DType::kI32, {batch}, {}});
+    const StepResult a = cpu.step(HostView{x.data(), DType::kF32, shape, {}}, {y.data(), DType::kI32, {batch}, {}});
+    const StepResult b = gpu.step(HostView{x.data(), DType::kF32, shape, {}}, {y.data(), DType::kI32, {batch}, {}});
     EXPECT_NEAR(a.loss, b.loss, tolerance * std::max(1.0, std::abs(a.loss))) << "step " << step;
     if (step == 0) first = b.loss;
     last = b.loss;
@@ -645,9 +645,9 @@ TEST(CudaTrainingTest, AStepAfterTheFirstAllocatesNothing) {
   Trainer t(mlp(), config);
   std::vector<float> x(32 * 20, 0.5f);
   std::vector<int32_t> y(32, 1);
-  t.step({x.data(), DType::kF32, {32, 20}, {}}, {y.data(), DType::kI32, {32}, {}});
+  t.step(HostView{x.data(), DType::kF32, {32, 20}, {}}, {y.data(), DType::kI32, {32}, {}});
   const uint64_t allocations = t.backend().allocation_count();
-  for (int i = 0; i < 5; ++i) t.step({x.data(), DType::kF32, {32, 20}, {}}, {y.data(), DType::kI32, {32}, {}});
+  for (int i = 0; i < 5; ++i) t.step(HostView{x.data(), DType::kF32, {32, 20}, {}}, {y.data(), DType::kI32, {32}, {}});
   EXPECT_EQ(t.backend().allocation_count(), allocations);
 }
 
@@ -766,7 +766,7 @@ TEST(CudaGraphTest, RecordingsFollowTheBatchSizeAndTheArena) {
   for (int64_t batch : {16, 16, 16, 7, 16, 16, 7, 7, 7}) run(batch);
   std::vector<float> big(256 * 144, 0.1f);
   std::vector<int32_t> labels(256, 1);
-  graph_t.evaluate({big.data(), DType::kF32, {256, 1, 12, 12}, {}}, {labels.data(), DType::kI32, {256}, {}});
+  graph_t.evaluate(HostView{big.data(), DType::kF32, {256, 1, 12, 12}, {}}, {labels.data(), DType::kI32, {256}, {}});
   for (int64_t batch : {16, 16, 16}) run(batch);
   EXPECT_GT(graph_t.replayed_steps(), 3);
   EXPECT_EQ(all_weights(graph_t), all_weights(launched_t));

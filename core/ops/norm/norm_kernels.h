@@ -1,4 +1,5 @@
-// The kernels of BatchNorm and LayerNorm (batch_norm.cc, layer_norm.cc).
+// The kernels of BatchNorm, LayerNorm and L2 normalization (batch_norm.cc,
+// layer_norm.cc, l2_normalize.cc).
 // Statistics (mean, biased variance), gamma, beta and their gradients are of
 // `param_dt` (the master dtype); x, y and their gradients of `dt`.
 #pragma once
@@ -75,5 +76,13 @@ inline const Kernel<void(DType dt, DType param_dt, int64_t rows, int64_t cols, d
 inline const Kernel<void(DType dt, DType param_dt, int64_t rows, int64_t cols, double eps, const void* x,
                          const void* dy, const void* gamma, void* dx, bool accumulate, void* dgamma, void* dbeta)>
     layer_norm_backward{"layer_norm_backward"};
+
+// y = x / max(||x||_2, eps) per row (PyTorch's F.normalize), and its gradient
+// from x and y: dx = (dy - y (y . dy)) / ||x|| (dy / eps where clamped).
+inline const Kernel<void(DType dt, int64_t rows, int64_t cols, double eps, const void* x, void* y)>
+    l2_normalize_forward{"l2_normalize_forward"};
+inline const Kernel<void(DType dt, int64_t rows, int64_t cols, double eps, const void* x, const void* y, const void* dy,
+                         void* dx, bool accumulate)>
+    l2_normalize_backward{"l2_normalize_backward"};
 
 }  // namespace tk::kernels

@@ -104,7 +104,7 @@ TEST(NormalizationStateTest, EvaluationUsesRunningStatisticsNotTheBatch) {
   g.set_output(h, "logits");
   Trainer t(g, config());
   std::vector<float> x = {1, 2, 3, 4, 5, 7}, out(6);
-  t.predict({x.data(), DType::kF32, {2, kClasses}, {}}, false, {out.data(), DType::kF32, {2, kClasses}, {}});
+  t.predict(HostView{x.data(), DType::kF32, {2, kClasses}, {}}, false, {out.data(), DType::kF32, {2, kClasses}, {}});
   for (size_t i = 0; i < x.size(); ++i) EXPECT_NEAR(out[i], x[i] / std::sqrt(1 + 1e-5), 1e-5) << i;
 }
 
@@ -143,7 +143,7 @@ TEST(NormalizationStateTest, TrainingWithOneValuePerChannelIsRefused) {
   std::vector<float> x = {1, 2, 3};
   std::vector<int32_t> y = {0};
   try {
-    t.step({x.data(), DType::kF32, {1, kClasses}, {}}, {y.data(), DType::kI32, {1}, {}});
+    t.step(HostView{x.data(), DType::kF32, {1, kClasses}, {}}, {y.data(), DType::kI32, {1}, {}});
     FAIL() << "a batch of one trained batch norm";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::kShapeMismatch);

@@ -195,7 +195,7 @@ void expect_atomic_failure(TrainerConfig config, ErrorCode expected,
 
 TEST(TrainerAtomicityTest, WrongInputShape) {
   expect_atomic_failure(adam_config(), ErrorCode::kShapeMismatch, [](Trainer& t, Data& d) {
-    t.step({d.x.data(), DType::kF32, {4, kFeatures + 1}, {}}, d.targets(0, 4));
+    t.step(HostView{d.x.data(), DType::kF32, {4, kFeatures + 1}, {}}, d.targets(0, 4));
   });
 }
 
@@ -217,14 +217,14 @@ TEST(TrainerAtomicityTest, NonFiniteLoss) {
   expect_atomic_failure(adam_config(), ErrorCode::kNonFinite, [](Trainer& t, Data& d) {
     std::vector<float> x(d.x.begin(), d.x.begin() + 4 * kFeatures);
     x[5] = std::numeric_limits<float>::quiet_NaN();
-    t.step({x.data(), DType::kF32, {4, kFeatures}, {}}, d.targets(0, 4));
+    t.step(HostView{x.data(), DType::kF32, {4, kFeatures}, {}}, d.targets(0, 4));
   }, nullptr, "the loss is not finite");
 }
 
 TEST(TrainerAtomicityTest, NonFiniteLossIsNamed) {
   expect_atomic_failure(adam_config(), ErrorCode::kNonFinite, [](Trainer& t, Data& d) {
     std::vector<float> x(4 * kFeatures, std::numeric_limits<float>::infinity());
-    t.step({x.data(), DType::kF32, {4, kFeatures}, {}}, d.targets(0, 4));
+    t.step(HostView{x.data(), DType::kF32, {4, kFeatures}, {}}, d.targets(0, 4));
   }, nullptr, "the loss is not finite");
 }
 
@@ -242,7 +242,7 @@ TEST(TrainerAtomicityTest, NonFiniteGradientWithFiniteLoss) {
   expect_atomic_failure(config, ErrorCode::kNonFinite, [](Trainer& t, Data&) {
     std::vector<float> x(64 * kFeatures, 3e38f);
     std::vector<int32_t> labels(64, 0);
-    t.step({x.data(), DType::kF32, {64, kFeatures}, {}}, {labels.data(), DType::kI32, {64}, {}});
+    t.step(HostView{x.data(), DType::kF32, {64, kFeatures}, {}}, {labels.data(), DType::kI32, {64}, {}});
   }, zero_first_layer, "a gradient is not finite");
 }
 
@@ -264,7 +264,7 @@ TEST(TrainerAtomicityTest, AccumulatedGradientsSurviveAFailedMicroBatch) {
   reference.step(data.inputs(0, 8), data.targets(0, 8));
   std::vector<float> x(data.x.begin(), data.x.begin() + 8 * kFeatures);
   x[0] = std::numeric_limits<float>::infinity();
-  EXPECT_THROW(t.step({x.data(), DType::kF32, {8, kFeatures}, {}}, data.targets(8, 8)), Error);
+  EXPECT_THROW(t.step(HostView{x.data(), DType::kF32, {8, kFeatures}, {}}, data.targets(8, 8)), Error);
   t.step(data.inputs(8, 8), data.targets(8, 8));
   reference.step(data.inputs(8, 8), data.targets(8, 8));
   EXPECT_TRUE(Snapshot(t) == Snapshot(reference));
@@ -279,7 +279,7 @@ TEST(TrainerTest, SkipPolicyDropsNonFiniteBatches) {
   Snapshot before(t);
   std::vector<float> x(data.x.begin(), data.x.begin() + 8 * kFeatures);
   x[3] = std::numeric_limits<float>::quiet_NaN();
-  StepResult r = t.step({x.data(), DType::kF32, {8, kFeatures}, {}}, data.targets(0, 8));
+  StepResult r = t.step(HostView{x.data(), DType::kF32, {8, kFeatures}, {}}, data.targets(0, 8));
   EXPECT_TRUE(r.skipped);
   EXPECT_FALSE(r.applied);
   EXPECT_EQ(t.skipped_steps(), 1);
@@ -332,8 +332,8 @@ TEST(TrainerTest, RegressionWithMseLearns) {
   c.optimizer.learning_rate = 0.1;
   Trainer t(g, c);
   std::vector<float> x = {1, 0, 0, 1, 1, 1, -1, 2}, y = {3, -1, 2, -5};  // y = 3a - b
-  for (int i = 0; i < 500; ++i) t.step({x.data(), DType::kF32, {4, 2}, {}}, {y.data(), DType::kF32, {4, 1}, {}});
-  Evaluation e = t.evaluate({x.data(), DType::kF32, {4, 2}, {}}, {y.data(), DType::kF32, {4, 1}, {}});
+  for (int i = 0; i < 500; ++i) t.step(HostView{x.data(), DType::kF32, {4, 2}, {}}, {y.data(), DType::kF32, {4, 1}, {}});
+  Evaluation e = t.evaluate(HostView{x.data(), DType::kF32, {4, 2}, {}}, {y.data(), DType::kF32, {4, 1}, {}});
   EXPECT_LT(e.loss, 1e-6);
   EXPECT_TRUE(std::isnan(e.accuracy));
 }

@@ -200,7 +200,7 @@ TEST(ReplicatedTrainerTest, ABadBatchFailsBeforeAnyReplicaStartsAndTheGroupGoesO
   Data data(64);
   ReplicatedTrainer group(mlp(), config, 2);
   std::vector<float> wide(4 * (kFeatures + 1));
-  EXPECT_THROW(group.step({wide.data(), DType::kF32, {4, kFeatures + 1}, {}}, data.targets(0, 4)), Error);
+  EXPECT_THROW(group.step(HostView{wide.data(), DType::kF32, {4, kFeatures + 1}, {}}, data.targets(0, 4)), Error);
   EXPECT_THROW(group.step(data.inputs(0, 1), data.targets(0, 1)), Error);  // 1 row, 2 replicas
   EXPECT_NO_THROW(group.step(data.inputs(0, 8), data.targets(0, 8)));
 }

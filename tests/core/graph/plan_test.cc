@@ -169,7 +169,7 @@ struct LoadedPlan {
     plan.init_state(state.data());
     HostView targets{labels.data(), DType::kI32, {5}, {}};
     plan.reserve(5);
-    plan.load_batch({x.data(), DType::kF32, {5, 6}, {}}, &targets);
+    plan.load_batch(HostView{x.data(), DType::kF32, {5, 6}, {}}, &targets);
   }
   void forward(bool training) { plan.forward(params.data(), training, 1, 2, 1.0, nullptr, state.data()); }
   void backward() { plan.backward(params.data(), grads.data(), 1, 2); }

@@ -5,12 +5,15 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <string>
 #include <vector>
 
 #include "core/backend/cpu/cpu_backend.h"
 #include "core/base/rng.h"
+#include "core/ops/attention/attention_kernels.h"
 #include "core/ops/dropout/dropout_kernels.h"
+#include "core/ops/embedding/embedding_kernels.h"
 #include "core/ops/loss/loss.h"
 #include "core/ops/norm/norm_kernels.h"
 #include "core/ops/ops.h"
@@ -32,13 +35,30 @@ std::vector<double> random_values(size_t n, Rng& rng) {
   return v;
 }
 
+// An input that is not random values in +-[0.1, 1]: int32 indices in
+// [0, index_limit), or the given values (a mask), checked against finite
+// differences only when `differentiable`.
+struct GivenInput {
+  int input;
+  int64_t index_limit = 0;  // > 0: indices
+  std::vector<double> values = {};
+  bool differentiable = false;
+};
+
 struct OpCase {
   std::string name;
   OpPtr op;
   std::vector<Shape> input_shapes;  // per sample
   int64_t batch;
   bool training;
+  std::vector<GivenInput> given = {};
 };
+
+const GivenInput* given_input(const OpCase& c, size_t k) {
+  for (const GivenInput& g : c.given)
+    if (g.input == static_cast<int>(k)) return &g;
+  return nullptr;
+}
 
 std::vector<OpCase> OpCases() {
   return {
@@ -76,6 +96,27 @@ std::vector<OpCase> OpCases() {
       {"layer_norm_two_axes", make_layer_norm(2, 1e-5), {{2, 3, 4}}, 2, true},
       {"dropout2d_training", make_dropout2d(0.4), {{4, 3, 3}}, 3, true},
       {"dropout2d_eval", make_dropout2d(0.4), {{4, 3, 3}}, 3, false},
+      {"embedding", make_embedding(7, 3, -1), {{4}}, 3, true, {{0, 7}}},
+      {"embedding_of_a_matrix_of_ids", make_embedding(5, 2, -1), {{2, 3}}, 2, true, {{0, 5}}},
+      {"learned_positions_shorter_than_table", make_learned_positions(5), {{3, 4}}, 2, true},
+      {"sinusoidal_positions_odd_dim", make_sinusoidal_positions(), {{3, 5}}, 2, true},
+      {"softmax", make_softmax(false), {{2, 5}}, 3, true},
+      {"log_softmax", make_softmax(true), {{6}}, 3, true},
+      {"attention_cross_odd_lengths", make_attention(2, false, 0, false), {{3, 4}, {5, 4}, {5, 4}}, 2, true},
+      {"attention_causal_three_heads", make_attention(3, true, 0, false), {{4, 6}, {4, 6}, {4, 6}}, 2, true},
+      {"attention_causal_more_keys", make_attention(1, true, 0.7, false), {{2, 3}, {5, 3}, {5, 3}}, 2, true},
+      {"attention_additive_mask", make_attention(2, false, 0, true), {{3, 4}, {3, 4}, {3, 4}, {3}}, 2, true},
+      // Sample 0 hides keys 1 and 3; sample 1 hides every key (its rows are zeros).
+      {"attention_keep_mask", make_attention(2, false, 0, true, true), {{3, 4}, {4, 4}, {4, 4}, {4}}, 2, true,
+       {{3, 0, {1, 0, 1, 0, 0, 0, 0, 0}}}},
+      {"attention_causal_keep_mask", make_attention(1, true, 0, true, true), {{3, 2}, {3, 2}, {3, 2}, {3}}, 2, true,
+       {{3, 0, {1, 1, 0, 0, 1, 1}}}},
+      {"mean_pool", make_mean_pool(false), {{4, 3}}, 2, true},
+      {"masked_mean_pool", make_mean_pool(true), {{4, 3}, {4}}, 2, true,
+       {{1, 0, {1, 0.5, 0.2, 0.9, 0.3, 1, 0.7, 0.1}, true}}},
+      {"masked_mean_pool_all_masked", make_mean_pool(true), {{3, 2}, {3}}, 2, true, {{1, 0, {1, 0, 1, 0, 0, 0}}}},
+      {"l2_normalize", make_l2_normalize(1e-12), {{5}}, 3, true},
+      {"l2_normalize_rows_of_a_matrix", make_l2_normalize(1e-12), {{2, 3}}, 2, true},
   };
 }
 
@@ -94,6 +135,26 @@ std::vector<std::vector<double>> random_state(const OpCase& c, Rng& rng) {
   return state;
 }
 
+// Indices inputs as int32 (the values hold whole numbers); others empty.
+std::vector<std::vector<int32_t>> index_inputs(const OpCase& c, const std::vector<std::vector<double>>& inputs) {
+  std::vector<std::vector<int32_t>> ids(inputs.size());
+  for (size_t k = 0; k < inputs.size(); ++k) {
+    const GivenInput* g = given_input(c, k);
+    if (g && g->index_limit > 0)
+      for (double v : inputs[k]) ids[k].push_back(static_cast<int32_t>(v));
+  }
+  return ids;
+}
+
+void* input_data(std::vector<std::vector<double>>& inputs, std::vector<std::vector<int32_t>>& ids, size_t k) {
+  return ids[k].empty() ? static_cast<void*>(inputs[k].data()) : static_cast<void*>(ids[k].data());
+}
+
+size_t saved_size(const OpCase& c) {
+  return static_cast<size_t>(c.op->saved_elements(c.input_shapes) +
+                             c.batch * c.op->saved_elements_per_sample(c.input_shapes) + 1);
+}
+
 double weighted_output(const OpCase& c, cpu::CpuBackend& backend, std::vector<std::vector<double>>& inputs,
                        std::vector<std::vector<double>>& params, const std::vector<std::vector<double>>& state,
                        const std::vector<double>& weights) {
@@ -105,13 +166,14 @@ double weighted_output(const OpCase& c, cpu::CpuBackend& backend, std::vector<st
   ctx.seed = 7;
   ctx.stream = 3;
   ctx.input_shapes = c.input_shapes;
-  for (auto& in : inputs) ctx.inputs.push_back(in.data());
+  std::vector<std::vector<int32_t>> ids = index_inputs(c, inputs);
+  for (size_t k = 0; k < inputs.size(); ++k) ctx.inputs.push_back(input_data(inputs, ids, k));
   for (auto& p : params) ctx.params.push_back(p.data());
   for (auto& v : state) ctx.state.push_back(v.data());
   ctx.next_state.assign(state.size(), nullptr);
   std::vector<double> workspace(c.op->workspace_elements(c.input_shapes) + 1);
   ctx.workspace = workspace.data();
-  std::vector<double> saved_values(c.op->saved_elements(c.input_shapes) + 1);
+  std::vector<double> saved_values(saved_size(c));
   ctx.saved = saved_values.data();
   std::vector<double> out(weights.size());
   ctx.output_shape = c.op->infer_shape(c.input_shapes);
@@ -127,7 +189,16 @@ void check_op(const OpCase& c, bool accumulate) {
   Rng rng(11);
   const Shape out_shape = c.op->infer_shape(c.input_shapes);
   std::vector<std::vector<double>> inputs, params;
-  for (const Shape& s : c.input_shapes) inputs.push_back(random_values(c.batch * shape_numel(s), rng));
+  for (size_t k = 0; k < c.input_shapes.size(); ++k) {
+    std::vector<double> values = random_values(c.batch * shape_numel(c.input_shapes[k]), rng);
+    if (const GivenInput* g = given_input(c, k)) {
+      if (g->index_limit > 0)
+        for (double& v : values) v = std::floor(rng.uniform() * static_cast<double>(g->index_limit));
+      else
+        values = g->values;
+    }
+    inputs.push_back(values);
+  }
   for (const ParamSpec& spec : c.op->param_specs(c.input_shapes)) params.push_back(random_values(shape_numel(spec.shape), rng));
   std::vector<double> weights = random_values(c.batch * shape_numel(out_shape), rng);
   const std::vector<std::vector<double>> state = random_state(c, rng);
@@ -145,13 +216,14 @@ void check_op(const OpCase& c, bool accumulate) {
   std::vector<double> workspace(c.op->workspace_elements(c.input_shapes) + 1);
   ctx.workspace = workspace.data();
   // Forward then backward, as in a plan: what forward saves, backward reads.
-  std::vector<double> saved_values(c.op->saved_elements(c.input_shapes) + 1);
+  std::vector<double> saved_values(saved_size(c));
   ctx.saved = saved_values.data();
   std::vector<double> out(weights.size());
   std::vector<std::vector<double>> dinputs, dparams;
-  for (auto& in : inputs) {
-    ctx.inputs.push_back(in.data());
-    dinputs.push_back(std::vector<double>(in.size(), prior));
+  std::vector<std::vector<int32_t>> ids = index_inputs(c, inputs);
+  for (size_t k = 0; k < inputs.size(); ++k) {
+    ctx.inputs.push_back(input_data(inputs, ids, k));
+    dinputs.push_back(std::vector<double>(inputs[k].size(), prior));
   }
   for (auto& p : params) {
     ctx.params.push_back(p.data());
@@ -163,8 +235,10 @@ void check_op(const OpCase& c, bool accumulate) {
   ctx.output = out.data();
   c.op->forward(ctx);
   ctx.doutput = weights.data();
-  for (auto& d : dinputs) {
-    ctx.dinputs.push_back(d.data());
+  for (size_t k = 0; k < dinputs.size(); ++k) {
+    // Indices get no gradient: the plan passes null for them.
+    const GivenInput* g = given_input(c, k);
+    ctx.dinputs.push_back(g && g->index_limit > 0 ? nullptr : dinputs[k].data());
     ctx.accumulate.push_back(accumulate);
   }
   for (auto& d : dparams) ctx.dparams.push_back(d.data());
@@ -181,6 +255,8 @@ void check_op(const OpCase& c, bool accumulate) {
   };
   for (size_t k = 0; k < inputs.size(); ++k)
     for (size_t i = 0; i < inputs[k].size(); ++i) {
+      const GivenInput* g = given_input(c, k);
+      if (g && !g->differentiable) continue;
       const double analytic = dinputs[k][i] - (accumulate ? prior : 0.0);
       const double expected = numeric(inputs[k], i);
       EXPECT_LT(relative_error(analytic, expected), kTolerance)
@@ -318,6 +394,106 @@ TEST(LossValueTest, BceWithLogitsIsStableForLargeLogits) {
   std::vector<double> logits = {1000.0, -1000.0}, target = {0.0, 1.0}, rows(1);
   make_bce_with_logits()->compute(&backend, DType::kF64, DType::kF64, 1, {2}, logits.data(), target.data(), rows.data(), nullptr, 0);
   EXPECT_NEAR(rows[0], 2000.0, 1e-9);
+}
+
+}  // namespace
+}  // namespace tk
+
+namespace tk {
+namespace {
+
+// Attention against its definition, composed step by step in float64:
+// scores = scale q k^T + mask, causal keys hidden, softmax, times v.
+TEST(AttentionTest, ForwardEqualsTheNaiveComposition) {
+  cpu::CpuBackend backend(2);
+  Rng rng(5);
+  const int64_t batch = 2, heads = 2, seq_q = 5, seq_k = 5, head_dim = 3, width = heads * head_dim;
+  for (bool causal : {false, true}) {
+    std::vector<double> q = random_values(batch * seq_q * width, rng), k = random_values(batch * seq_k * width, rng),
+                        v = random_values(batch * seq_k * width, rng), mask = random_values(batch * seq_k, rng);
+    std::vector<double> out(q.size()), lse(batch * heads * seq_q);
+    const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
+    kernels::attention_forward(backend, DType::kF64, DType::kF64,
+                               {batch, heads, seq_q, seq_k, head_dim, scale, causal, false}, q.data(), k.data(),
+                               v.data(), mask.data(), out.data(), lse.data());
+    for (int64_t b = 0; b < batch; ++b)
+      for (int64_t h = 0; h < heads; ++h)
+        for (int64_t i = 0; i < seq_q; ++i) {
+          std::vector<double> p(seq_k, 0.0);
+          double top = -1e300, sum = 0;
+          for (int64_t j = 0; j < seq_k; ++j) {
+            if (causal && j > i) continue;
+            double s = mask[b * seq_k + j];
+            for (int64_t d = 0; d < head_dim; ++d)
+              s += scale * q[(b * seq_q + i) * width + h * head_dim + d] * k[(b * seq_k + j) * width + h * head_dim + d];
+            p[j] = s;
+            top = std::max(top, s);
+          }
+          for (int64_t j = 0; j < seq_k; ++j) {
+            p[j] = causal && j > i ? 0.0 : std::exp(p[j] - top);
+            sum += p[j];
+          }
+          for (int64_t d = 0; d < head_dim; ++d) {
+            double expected = 0;
+            for (int64_t j = 0; j < seq_k; ++j) expected += p[j] / sum * v[(b * seq_k + j) * width + h * head_dim + d];
+            EXPECT_NEAR(out[(b * seq_q + i) * width + h * head_dim + d], expected, 1e-14)
+                << "causal " << causal << " sample " << b << " head " << h << " query " << i;
+          }
+          EXPECT_NEAR(lse[(b * heads + h) * seq_q + i], top + std::log(sum), 1e-13);
+        }
+  }
+}
+
+// A keep mask of 1/0 hides the same keys as an additive mask of 0/-inf.
+TEST(AttentionTest, KeepMaskEqualsAnAdditiveMaskOfMinusInfinity) {
+  cpu::CpuBackend backend(1);
+  Rng rng(8);
+  const int64_t batch = 2, seq = 4, width = 4;
+  std::vector<double> q = random_values(batch * seq * width, rng), k = random_values(batch * seq * width, rng),
+                      v = random_values(batch * seq * width, rng);
+  const std::vector<double> keep = {1, 1, 0, 1, 0, 1, 1, 1};
+  std::vector<double> additive;
+  for (double m : keep) additive.push_back(m == 0 ? -std::numeric_limits<double>::infinity() : 0.0);
+  std::vector<double> a(q.size()), b(q.size());
+  kernels::attention_forward(backend, DType::kF64, DType::kF64, {batch, 2, seq, seq, 2, 0.5, false, true}, q.data(),
+                             k.data(), v.data(), keep.data(), a.data(), nullptr);
+  kernels::attention_forward(backend, DType::kF64, DType::kF64, {batch, 2, seq, seq, 2, 0.5, false, false}, q.data(),
+                             k.data(), v.data(), additive.data(), b.data(), nullptr);
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-15) << i;
+}
+
+// A padding index gets no gradient; every other row gets the same as without one.
+TEST(EmbeddingTest, PaddingRowGetsNoGradient) {
+  cpu::CpuBackend backend(2);
+  Rng rng(4);
+  const int64_t vocab = 5, dim = 3, rows = 8;
+  const std::vector<int32_t> ids = {0, 2, 0, 4, 1, 2, 0, 3};
+  const std::vector<double> dy = random_values(rows * dim, rng);
+  std::vector<double> with_padding(vocab * dim, 9.0), without(vocab * dim, 9.0);
+  kernels::embedding_backward(backend, DType::kF64, DType::kF64, rows, dim, vocab, 0, ids.data(), dy.data(),
+                              with_padding.data());
+  kernels::embedding_backward(backend, DType::kF64, DType::kF64, rows, dim, vocab, -1, ids.data(), dy.data(),
+                              without.data());
+  for (int64_t d = 0; d < dim; ++d) EXPECT_EQ(with_padding[d], 0.0);
+  for (int64_t i = dim; i < vocab * dim; ++i) EXPECT_EQ(with_padding[i], without[i]) << i;
+  EXPECT_NE(without[0], 0.0);
+}
+
+// A LayerNorm over [seq, dim] normalizes each token (the last axis) alone.
+TEST(LayerNormTest, NormalizesEachTokenOfASequence) {
+  cpu::CpuBackend backend(1);
+  const std::vector<double> x = {1, 2, 3, 10, 20, 30};  // two tokens of three values
+  const std::vector<double> gamma = {1, 1, 1}, beta = {0, 0, 0};
+  std::vector<double> y(x.size());
+  kernels::layer_norm_forward(backend, DType::kF64, DType::kF64, 2, 3, 1e-5, x.data(), gamma.data(), beta.data(),
+                              y.data());
+  for (int t = 0; t < 2; ++t) {
+    double mean = 0, squares = 0;
+    for (int d = 0; d < 3; ++d) mean += y[t * 3 + d] / 3;
+    for (int d = 0; d < 3; ++d) squares += (y[t * 3 + d] - mean) * (y[t * 3 + d] - mean) / 3;
+    EXPECT_NEAR(mean, 0.0, 1e-12);
+    EXPECT_NEAR(squares, 1.0, 1e-3);
+  }
 }
 
 }  // namespace

@@ -68,6 +68,11 @@ public final class Model extends NativeObject<SWIGTYPE_p_tk_model> {
     return node(TrainKitC.tk_model_input(handle(), name, shape, node));
   }
 
+  /** An input of int32 indices (token ids, categories) of the given per-sample shape; embedding takes it. */
+  public int inputIndices(String name, long... shape) {
+    return node(TrainKitC.tk_model_input_indices(handle(), name, shape, node));
+  }
+
   /** y = x W^T + b over the last dimension; W is [units, in_features], He-uniform initialized. */
   public int linear(int input, long units) {
     return node(TrainKitC.tk_model_linear(handle(), input, units, node));

@@ -62,6 +62,38 @@ public final class Predictor extends NativeObject<SWIGTYPE_p_tk_predictor> {
     }
   }
 
+  /**
+   * Outputs of a model of several inputs into {@code out} ([batch, output shape]); each thread passes
+   * its own {@link Inputs}.
+   */
+  public void predict(Inputs inputs, boolean probabilities, float[] out, long[] outShape) {
+    Objects.requireNonNull(inputs, "inputs");
+    Objects.requireNonNull(out, "out");
+    Support.checkCount(out.length, outShape, "out");
+    ByteBuffer result = ByteBuffer.allocateDirect(4 * out.length).order(ByteOrder.nativeOrder());
+    TensorView outView = new TensorView();
+    try {
+      outView.reset(result, DType.F32, outShape);
+      done(TrainKitC.tk_predictor_predict_inputs(handle(), inputs.count(), inputs.first(), probabilities ? 1 : 0,
+          outView));
+      result.asFloatBuffer().get(out);
+    } finally {
+      outView.delete();
+      inputs.fence();
+    }
+  }
+
+  /** The model's inputs in the order {@link Inputs} takes them. */
+  public InputInfo[] inputs() {
+    SWIGTYPE_p_tk_predictor predictor = handle();
+    int[] count = new int[1];
+    done(TrainKitC.tk_predictor_input_count(predictor, count));
+    InputInfo[] infos = InputInfo.read(count[0], (i, name, indices, rank, shape) ->
+        TrainKitC.tk_predictor_input_info(predictor, i, name, indices, rank, shape));
+    Reference.reachabilityFence(this);
+    return infos;
+  }
+
   /** Bytes held: weights, state and the activation arenas made so far. */
   public long memory() {
     long[] bytes = new long[1];

@@ -251,6 +251,41 @@ public final class Trainer extends NativeObject<SWIGTYPE_p_tk_trainer> {
   }
 
   /**
+   * One step on a model of several inputs (views set in the model's input order) and class labels;
+   * returns the batch loss.
+   */
+  public double step(Inputs inputs, int[] labels) {
+    return stepReport(inputs, labels, report()).getLoss();
+  }
+
+  /** A step on several inputs and class labels, reported into {@code out} (null: this trainer's report). */
+  public StepReport stepReport(Inputs inputs, int[] labels, StepReport out) {
+    SWIGTYPE_p_tk_trainer trainer = handle();
+    Objects.requireNonNull(inputs, "inputs");
+    StepReport into = out == null ? report() : out;
+    stageLabels(labels);
+    try {
+      return reported(TrainKitC.tk_trainer_step_inputs(trainer, inputs.count(), inputs.first(), scratch.targets,
+          into), into);
+    } finally {
+      inputs.fence();
+    }
+  }
+
+  /** One step on several inputs and f32 targets (MSE, BCE); returns the batch loss. */
+  public double step(Inputs inputs, float[] targets, long[] targetShape) {
+    SWIGTYPE_p_tk_trainer trainer = handle();
+    Objects.requireNonNull(inputs, "inputs");
+    stageTargets(targets, targetShape);
+    try {
+      return reported(TrainKitC.tk_trainer_step_inputs(trainer, inputs.count(), inputs.first(), scratch.targets,
+          report()), report()).getLoss();
+    } finally {
+      inputs.fence();
+    }
+  }
+
+  /**
    * Steps on the batcher's next batch without copying it and returns true, or returns false at the end of
    * the epoch. The batch loss goes to {@code lossOut[0]} when {@code lossOut} is not null.
    */
@@ -405,6 +440,19 @@ public final class Trainer extends NativeObject<SWIGTYPE_p_tk_trainer> {
   public Evaluation evaluate(TensorView inputs, TensorView targets) {
     return evaluation(TrainKitC.tk_trainer_evaluate(handle(), given(inputs, "inputs"), given(targets, "targets"),
         double0, double1));
+  }
+
+  /** Loss and accuracy on one batch of several inputs and class labels, without training. */
+  public Evaluation evaluate(Inputs inputs, int[] labels) {
+    SWIGTYPE_p_tk_trainer trainer = handle();
+    Objects.requireNonNull(inputs, "inputs");
+    stageLabels(labels);
+    try {
+      return evaluation(TrainKitC.tk_trainer_evaluate_inputs(trainer, inputs.count(), inputs.first(),
+          scratch.targets, double0, double1));
+    } finally {
+      inputs.fence();
+    }
   }
 
   /**
@@ -579,6 +627,32 @@ public final class Trainer extends NativeObject<SWIGTYPE_p_tk_trainer> {
       Reference.reachabilityFence(inputs);
       Reference.reachabilityFence(out);
     }
+  }
+
+  /** Outputs of several inputs into a caller array of shape {@code outShape} ([batch, output shape]). */
+  public void predict(Inputs inputs, boolean probabilities, float[] out, long[] outShape) {
+    Objects.requireNonNull(inputs, "inputs");
+    Objects.requireNonNull(out, "out");
+    Support.checkCount(out.length, outShape, "out");
+    SWIGTYPE_p_tk_trainer trainer = handle();
+    scratch.outputs.reset(scratch.outputBuffer.ensure(4L * out.length), DType.F32, outShape);
+    try {
+      done(TrainKitC.tk_trainer_predict_inputs(trainer, inputs.count(), inputs.first(), probabilities ? 1 : 0,
+          scratch.outputs));
+    } finally {
+      inputs.fence();
+    }
+    scratch.outputBuffer.get(out);
+  }
+
+  /** The model's inputs in the order the calls on {@link Inputs} take them. */
+  public InputInfo[] inputs() {
+    SWIGTYPE_p_tk_trainer trainer = handle();
+    done(TrainKitC.tk_trainer_input_count(trainer, int0));
+    InputInfo[] infos = InputInfo.read(int0[0],
+        (i, name, indices, rank, shape) -> TrainKitC.tk_trainer_input_info(trainer, i, name, indices, rank, shape));
+    java.lang.ref.Reference.reachabilityFence(this);
+    return infos;
   }
 
   // ---- State -------------------------------------------------------------------------------------------------
