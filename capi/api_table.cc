@@ -176,6 +176,8 @@ constexpr tk_api table(uint32_t version, uint32_t size) {
       tk_trainer_input_info,
       tk_predictor_input_count,
       tk_predictor_input_info,
+      tk_trainer_import_weights_mapped,
+      tk_trainer_import_report,
   };
 }
 
@@ -185,7 +187,7 @@ constexpr tk_api kApiV2 = table(2, sizeof(tk_api));
 }  // namespace
 
 static_assert(TK_API_VERSION == 2, "regenerate api_table.cc");
-static_assert(sizeof(tk_api) == 165 * sizeof(void*), "regenerate api_table.cc");
+static_assert(sizeof(tk_api) == 167 * sizeof(void*), "regenerate api_table.cc");
 
 extern "C" TK_API const tk_api* tk_get_api(uint32_t version) {
   switch (version) {

@@ -37,6 +37,7 @@ struct tk_trainer {
   tk::Trainer* trainer = nullptr;          // replica 0: answers every read
   // Set by tk_trainer_cancel from any thread; cleared by the call it ends.
   std::atomic<bool> cancel{false};
+  std::string import_report = "{}";  // of the last tk_trainer_import_weights_mapped
 };
 
 // Shared: a batcher keeps its dataset alive even after tk_dataset_destroy.

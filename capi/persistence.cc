@@ -4,6 +4,7 @@
 #include "capi/handles.h"
 #include "core/api/checkpoint.h"
 #include "core/api/replica_fanout.h"
+#include "core/api/weight_map.h"
 
 using tk::capi::enum_value;
 using tk::capi::guarded;
@@ -99,6 +100,30 @@ TK_API tk_status tk_trainer_import_weights(tk_trainer* trainer, const char* path
     require(trainer, "trainer");
     require(path, "path");
     tk::import_weights_on_all(*trainer->group, path);
+  });
+}
+
+TK_API tk_status tk_trainer_import_weights_mapped(tk_trainer* trainer, const char* path, const char* map_json,
+                                                  int32_t strict) {
+  return guarded([&] {
+    require(trainer, "trainer");
+    require(path, "path");
+    if (strict != 0 && strict != 1) tk::fail(tk::ErrorCode::kInvalidArgument, "strict is 0 or 1, not ", strict);
+    const tk::WeightMap map = map_json ? tk::parse_weight_map(map_json) : tk::WeightMap{};
+    const tk::WeightImport import(trainer->trainer->plan(), path, map, strict == 1);
+    trainer->group->for_each([&](tk::Trainer& replica) { import.apply(replica); });
+    trainer->import_report = import.report().to_json();
+  });
+}
+
+TK_API tk_status tk_trainer_import_report(const tk_trainer* trainer, char* buffer, size_t capacity,
+                                          size_t* out_length) {
+  return guarded([&] {
+    require(trainer, "trainer");
+    require(out_length, "out_length");
+    const std::string& report = trainer->import_report;
+    if (buffer && capacity > report.size()) std::memcpy(buffer, report.c_str(), report.size() + 1);
+    *out_length = report.size() + 1;
   });
 }
 

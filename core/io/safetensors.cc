@@ -26,20 +26,26 @@ using Json = nlohmann::json;
 // Checkpoints and weight files larger than this are refused unread.
 constexpr size_t kMaxSafetensorsBytes = size_t{1} << 40;
 
-// Recognized safetensors dtypes; those trainkit cannot hold are refused by name.
-bool dtype_from_name(const std::string& name, DType* dtype, bool* known) {
+// Recognized safetensors dtypes; those trainkit cannot hold are refused by
+// name, or kept as foreign (with their element size, to check the offsets).
+bool dtype_from_name(const std::string& name, DType* dtype, bool* known, int64_t* foreign_size) {
   static const std::pair<const char*, DType> supported[] = {
       {"F32", DType::kF32}, {"F64", DType::kF64}, {"F16", DType::kF16},
       {"BF16", DType::kBF16}, {"I32", DType::kI32}, {"U8", DType::kU8}};
-  static const char* other_known[] = {"BOOL", "I8", "I16", "U16", "U32", "I64", "U64", "F8_E4M3", "F8_E5M2"};
+  static const std::pair<const char*, int64_t> other_known[] = {
+      {"BOOL", 1}, {"I8", 1}, {"I16", 2}, {"U16", 2}, {"U32", 4}, {"I64", 8}, {"U64", 8}, {"F8_E4M3", 1}, {"F8_E5M2", 1}};
   for (const auto& [text, value] : supported)
     if (name == text) {
       *dtype = value;
       *known = true;
       return true;
     }
-  *known = std::find_if(std::begin(other_known), std::end(other_known),
-                        [&](const char* text) { return name == text; }) != std::end(other_known);
+  *known = false;
+  for (const auto& [text, size] : other_known)
+    if (name == text) {
+      *known = true;
+      *foreign_size = size;
+    }
   return false;
 }
 
@@ -97,7 +103,7 @@ const StoredTensor* SafetensorsFile::find(const std::string& name) const {
   return nullptr;
 }
 
-SafetensorsFile parse_safetensors(const std::string& what, const uint8_t* data, size_t size) {
+SafetensorsFile parse_safetensors(const std::string& what, const uint8_t* data, size_t size, bool keep_foreign) {
   if (size < 8) fail(ErrorCode::kCorruptData, what, ": too short for a safetensors header (", size, " bytes)");
   const uint64_t header_size = read_le64(data);
   if (header_size > kMaxSafetensorsHeader)
@@ -131,6 +137,7 @@ SafetensorsFile parse_safetensors(const std::string& what, const uint8_t* data, 
     DType dtype;
     Shape shape;
     uint64_t begin, end;
+    std::string foreign_dtype;  // set for a dtype trainkit does not hold
   };
   std::vector<Entry> entries;
   for (auto it = header.begin(); it != header.end(); ++it) {
@@ -152,15 +159,21 @@ SafetensorsFile parse_safetensors(const std::string& what, const uint8_t* data, 
     const Json& shape = value["shape"];
     const Json& offsets = value["data_offsets"];
     if (!dtype.is_string()) fail(ErrorCode::kCorruptData, what, ": tensor '", name, "' has a non-string dtype");
-    Entry entry{name, DType::kF32, {}, 0, 0};
+    Entry entry{name, DType::kF32, {}, 0, 0, {}};
     bool known = false;
-    if (!dtype_from_name(dtype.get<std::string>(), &entry.dtype, &known))
-      fail(known ? ErrorCode::kUnsupported : ErrorCode::kCorruptData, what, ": tensor '", name, "' has ",
-           known ? "unsupported" : "unknown", " dtype '", dtype.get<std::string>(), "'");
+    int64_t element_size = 0;
+    if (!dtype_from_name(dtype.get<std::string>(), &entry.dtype, &known, &element_size)) {
+      if (!known || !keep_foreign)
+        fail(known ? ErrorCode::kUnsupported : ErrorCode::kCorruptData, what, ": tensor '", name, "' has ",
+             known ? "unsupported" : "unknown", " dtype '", dtype.get<std::string>(), "'");
+      entry.foreign_dtype = dtype.get<std::string>();
+    } else {
+      element_size = static_cast<int64_t>(dtype_size(entry.dtype));
+    }
     if (!shape.is_array() || shape.size() > static_cast<size_t>(kMaxRank))
       fail(ErrorCode::kCorruptData, what, ": tensor '", name, "' has a bad shape (an array of at most ", kMaxRank,
            " extents)");
-    int64_t bytes = static_cast<int64_t>(dtype_size(entry.dtype));
+    int64_t bytes = element_size;
     for (const Json& extent : shape) {
       if (!extent.is_number_unsigned() || extent.get<uint64_t>() > static_cast<uint64_t>(kMaxBytes))
         fail(ErrorCode::kCorruptData, what, ": tensor '", name, "' has a bad extent");
@@ -198,14 +211,18 @@ SafetensorsFile parse_safetensors(const std::string& what, const uint8_t* data, 
     fail(ErrorCode::kCorruptData, what, ": ", data_size - expected, " trailing bytes after the last tensor");
 
   const uint8_t* payload = header_begin + header_size;
-  for (Entry& e : entries)
-    file.tensors.push_back({e.name, e.dtype, e.shape, std::vector<uint8_t>(payload + e.begin, payload + e.end)});
+  for (Entry& e : entries) {
+    if (!e.foreign_dtype.empty())
+      file.foreign.push_back({e.name, e.foreign_dtype, e.shape});
+    else
+      file.tensors.push_back({e.name, e.dtype, e.shape, std::vector<uint8_t>(payload + e.begin, payload + e.end)});
+  }
   return file;
 }
 
-SafetensorsFile read_safetensors(const std::string& path) {
+SafetensorsFile read_safetensors(const std::string& path, bool keep_foreign) {
   const std::vector<uint8_t> bytes = read_file_bounded(path, kMaxSafetensorsBytes, "safetensors file");
-  return parse_safetensors("'" + path + "'", bytes.data(), bytes.size());
+  return parse_safetensors("'" + path + "'", bytes.data(), bytes.size(), keep_foreign);
 }
 
 std::vector<uint8_t> serialize_safetensors(const std::vector<StoredTensor>& tensors,

@@ -21,8 +21,17 @@ struct StoredTensor {
   std::vector<uint8_t> bytes;
 };
 
+// A tensor of a dtype trainkit does not hold (I64, BOOL, ...): its name, the
+// file's dtype name and its shape, without the bytes.
+struct ForeignTensor {
+  std::string name;
+  std::string dtype;
+  Shape shape;
+};
+
 struct SafetensorsFile {
   std::vector<StoredTensor> tensors;  // in file (offset) order
+  std::vector<ForeignTensor> foreign;  // only with keep_foreign
   std::map<std::string, std::string> metadata;
   const StoredTensor* find(const std::string& name) const;
 };
@@ -33,10 +42,14 @@ constexpr uint64_t kMaxSafetensorsHeader = 100'000'000;
 // Throws kCorruptData naming the problem (and the tensor, where there is one):
 // short file, header length out of range, malformed JSON, unknown dtype,
 // shapes whose size overflows, offsets that overlap, leave gaps, run past the
-// data or leave trailing bytes. `what` names the source in messages.
-SafetensorsFile parse_safetensors(const std::string& what, const uint8_t* data, size_t size);
+// data or leave trailing bytes. `what` names the source in messages. A
+// known dtype trainkit does not hold is kUnsupported, or with keep_foreign
+// (files of other tools: an I64 position table beside the weights) listed
+// in `foreign`.
+SafetensorsFile parse_safetensors(const std::string& what, const uint8_t* data, size_t size,
+                                  bool keep_foreign = false);
 // Reads and parses a file (kIo if it cannot be read).
-SafetensorsFile read_safetensors(const std::string& path);
+SafetensorsFile read_safetensors(const std::string& path, bool keep_foreign = false);
 // Serializes tensors in the given order.
 std::vector<uint8_t> serialize_safetensors(const std::vector<StoredTensor>& tensors,
                                            const std::map<std::string, std::string>& metadata);

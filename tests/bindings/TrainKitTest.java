@@ -1166,4 +1166,29 @@ public class TrainKitTest {
       }
     }
   }
+
+  @Test
+  public void weightsOfOtherNamesLoadThroughANameMap() throws Exception {
+    java.nio.file.Path file = Files.createTempFile("trainkit-java-map", ".safetensors");
+    try (Model a = new Model(); Model b = new Model()) {
+      a.output(a.linear(a.input("x", 4), 3), "logits");
+      b.output(b.linear(b.input("x", 4), 3), "logits");
+      try (Trainer source = new Trainer(a, Loss.SOFTMAX_CROSS_ENTROPY, null);
+           Trainer target = new Trainer(b, Loss.SOFTMAX_CROSS_ENTROPY, null)) {
+        source.exportWeights(file.toString(), DType.F32);
+        String[] names = {target.parameterName(0)};
+        String map = "{\"" + names[0] + "\": \"" + source.parameterName(0) + "\"}";
+        String report = target.importWeights(file.toString(), map, false);
+        assertTrue(report, report.contains("\"loaded\":[\"" + names[0]));
+        // Only the mapped weight moved: the bias (named alike in both) came along, the weight by the map.
+        float[] want = source.parameters(), got = target.parameters();
+        assertArrayEquals(java.util.Arrays.copyOf(want, 12), java.util.Arrays.copyOf(got, 12), 0f);
+        TrainKitException e = assertThrows(TrainKitException.class,
+            () -> target.importWeights(file.toString(), "{\"" + names[0] + "\": \"missing.weight\"}", false));
+        assertTrue(e.getMessage(), e.getMessage().contains("has no tensor 'missing.weight'"));
+      }
+    } finally {
+      Files.deleteIfExists(file);
+    }
+  }
 }

@@ -1096,6 +1096,26 @@ static class TrainKitTests {
     }
   }
 
+  static void WeightsLoadThroughANameMap() {
+    string file = Path.Combine(Path.GetTempPath(), "trainkit-cs-map.safetensors");
+    using (var a = new Model())
+    using (var b = new Model()) {
+      a.Output(a.Linear(a.Input("x", 4), 3), "logits");
+      b.Output(b.Linear(b.Input("x", 4), 3), "logits");
+      using (var source = new Trainer(a, Loss.SoftmaxCrossEntropy))
+      using (var target = new Trainer(b, Loss.SoftmaxCrossEntropy)) {
+        source.ExportWeights(file, DType.F32);
+        string name = target.ParameterName(0);
+        string report = target.ImportWeights(file, "{\"" + name + "\": \"" + source.ParameterName(0) + "\"}", false);
+        Assert(report.Contains("\"loaded\":[\"" + name), report);
+        Assert(Bits(source.Parameters()).SequenceEqual(Bits(target.Parameters())), "the weights came over");
+        var e = Throws<TrainKitException>(() => target.ImportWeights(file, "{\"" + name + "\": \"missing.weight\"}", false));
+        Assert(e.Message.Contains("has no tensor 'missing.weight'"), e.Message);
+      }
+    }
+    File.Delete(file);
+  }
+
   static int Main(string[] args) {
     reference = File.ReadAllLines(args[0]);
     manifest = args[1];
@@ -1131,6 +1151,7 @@ static class TrainKitTests {
     Add(nameof(FreezingKeepsALayerStillAndGroupsSetRatesAndDecay), FreezingKeepsALayerStillAndGroupsSetRatesAndDecay);
     Add(nameof(APredictorServesFourThreadsWithTheTrainersOutputs), APredictorServesFourThreadsWithTheTrainersOutputs);
     Add(nameof(TokenIdsAndAMaskTrainAsTwoInputs), TokenIdsAndAMaskTrainAsTwoInputs);
+    Add(nameof(WeightsLoadThroughANameMap), WeightsLoadThroughANameMap);
     Add(nameof(ManyCyclesKeepMemoryFlatAndCollectedObjectsDoNotCrash), ManyCyclesKeepMemoryFlatAndCollectedObjectsDoNotCrash);
     string only = Environment.GetEnvironmentVariable("TRAINKIT_TEST_FILTER");
     int passed = 0, failed = 0;

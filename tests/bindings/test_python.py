@@ -762,3 +762,70 @@ def test_token_ids_and_a_mask_train_as_two_named_inputs():
             with pytest.raises(ValueError, match="does not fit in int32"):
                 trainer.step([test_ids + 2**40, test_mask], test_labels)
             assert np.array_equal(trainer.parameters(), before)
+
+
+def test_another_tools_weights_load_through_a_name_map():
+    from safetensors.numpy import save_file
+    rng = np.random.default_rng(9)
+    body = rng.standard_normal((8, 4)).astype(np.float32)  # [out, in], as trainkit keeps it
+    bias = rng.standard_normal(8).astype(np.float32)
+    norm = rng.standard_normal(8).astype(np.float16)
+    other = tmp("python-other-tool.safetensors")
+    # Another tool's names; its dense kernel stored [in, out]; an I64 table and a head it does not share.
+    save_file({"encoder.dense.kernel": np.ascontiguousarray(body.T), "encoder.dense.bias": bias,
+               "encoder.norm.gamma": norm, "position_ids": np.arange(6, dtype=np.int64)[None, :],
+               "pooler.weight": np.ones((3, 3), dtype=np.float32)}, other)
+    with trainkit.Model() as model:
+        h = model.input("x", 4)
+        h = model.linear(h, 8)
+        h = model.layer_norm(h)
+        model.output(model.linear(h, 3), "logits")
+        spec = model.spec()
+        with trainkit.Trainer(model) as trainer:
+            names = trainer.parameter_names()
+            dense, dense_bias, norm_weight = names[0], names[1], names[2]
+            head = names[4]
+            mapping = {dense: ("encoder.dense.kernel", True), dense_bias: "encoder.dense.bias",
+                       norm_weight: "encoder.norm.gamma"}
+            before = trainer.parameters()
+            # Strict: the head and the norm bias are missing, the file has extra tensors.
+            with pytest.raises(trainkit.TrainKitError, match="missing; import non-strictly"):
+                trainer.import_mapped(other, mapping)
+            # A map entry naming a tensor the file lacks, or one that does not fit transposed or not.
+            with pytest.raises(trainkit.TrainKitError, match="has no tensor 'encoder.dense.w'"):
+                trainer.import_mapped(other, {dense: "encoder.dense.w"}, strict=False)
+            with pytest.raises(trainkit.TrainKitError, match=r"is \[4, 8\], but"):
+                trainer.import_mapped(other, {dense: "encoder.dense.kernel"}, strict=False)
+            with pytest.raises(trainkit.TrainKitError, match="only a 2-D tensor can be transposed"):
+                trainer.import_mapped(other, {dense_bias: ("encoder.dense.bias", True)}, strict=False)
+            with pytest.raises(trainkit.TrainKitError, match="I64, not a float dtype"):
+                trainer.import_mapped(other, {dense_bias: "position_ids"}, strict=False)
+            with pytest.raises(trainkit.TrainKitError, match="which the model lacks"):
+                trainer.import_mapped(other, {"no_such.weight": "encoder.dense.bias"}, strict=False)
+            bad_map = '{"%s": {"name": "encoder.dense.bias", "flip": true}}' % dense_bias
+            assert capi.tk_trainer_import_weights_mapped(trainer.handle, other, bad_map, 0) != 0
+            assert "unknown field 'flip'" in capi.tk_last_error_message()
+            head_before = trainer.parameter(head)
+            assert np.array_equal(trainer.parameters(), before)
+            report = trainer.import_mapped(other, mapping, strict=False)
+            assert sorted(report["loaded"]) == sorted([dense, dense_bias, norm_weight])
+            assert set(report["missing"]) == set(names) - {dense, dense_bias, norm_weight}
+            assert sorted(report["unexpected"]) == ["pooler.weight", "position_ids"]
+            assert report["mismatched"] == []
+            assert np.array_equal(trainer.parameter(dense), body)
+            assert np.array_equal(trainer.parameter(dense_bias), bias)
+            assert np.array_equal(trainer.parameter(norm_weight), norm.astype(np.float32))
+            assert np.array_equal(trainer.parameter(head), head_before)
+    # A same-named tensor of another shape, non-strict: reported and left alone.
+    save_file({"logits_w": np.zeros((5, 8), dtype=np.float32)}, other)
+    with trainkit.Model.from_spec(spec) as model, trainkit.Trainer(model) as trainer:
+        head = trainer.parameter_names()[4]
+        kept = trainer.parameter(head)
+        report = trainer.import_mapped(other, {}, strict=False)
+        assert report["loaded"] == [] and report["unexpected"] == ["logits_w"]
+        save_file({head: np.zeros((5, 8), dtype=np.float32)}, other)
+        report = trainer.import_mapped(other, strict=False)
+        assert report["mismatched"] == [{"name": head, "file_name": head, "expected": [3, 8], "found": [5, 8]}]
+        assert np.array_equal(trainer.parameter(head), kept)
+        with pytest.raises(trainkit.TrainKitError, match=r"is \[5, 8\], but"):
+            trainer.import_mapped(other)

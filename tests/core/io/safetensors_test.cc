@@ -119,6 +119,30 @@ TEST(SafetensorsTest, RejectsEachKindOfMalformedHeader) {
             ErrorCode::kCorruptData);  // unknown field
 }
 
+// Files of other tools carry tensors trainkit does not hold (an I64 position
+// table): kept by name, dtype and shape on request, their offsets checked.
+TEST(SafetensorsTest, ForeignDtypesAreListedOnRequest) {
+  const std::vector<uint8_t> bytes = with_header(
+      R"({"ids":{"dtype":"I64","shape":[1,2],"data_offsets":[0,16]},"w":{"dtype":"F32","shape":[2],"data_offsets":[16,24]}})",
+      24);
+  const SafetensorsFile file = parse_safetensors("test", bytes.data(), bytes.size(), /*keep_foreign=*/true);
+  ASSERT_EQ(file.tensors.size(), 1u);
+  EXPECT_EQ(file.tensors[0].name, "w");
+  ASSERT_EQ(file.foreign.size(), 1u);
+  EXPECT_EQ(file.foreign[0].name, "ids");
+  EXPECT_EQ(file.foreign[0].dtype, "I64");
+  EXPECT_EQ(file.foreign[0].shape, (Shape{1, 2}));
+  EXPECT_EQ(error_of(bytes), ErrorCode::kUnsupported);  // not on request
+  // A foreign tensor's offsets must fit its element size all the same.
+  const std::vector<uint8_t> short_ids = with_header(R"({"ids":{"dtype":"I64","shape":[2],"data_offsets":[0,8]}})", 8);
+  try {
+    parse_safetensors("test", short_ids.data(), short_ids.size(), true);
+    ADD_FAILURE() << "an I64 tensor of 8 bytes for 2 elements was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kCorruptData);
+  }
+}
+
 TEST(SafetensorsTest, SavingTwoTensorsOfOneNameIsRefused) {
   std::vector<StoredTensor> tensors = {{"a", DType::kF32, {1}, std::vector<uint8_t>(4)},
                                        {"a", DType::kF32, {1}, std::vector<uint8_t>(4)}};

@@ -830,6 +830,25 @@ public final class Trainer extends NativeObject<SWIGTYPE_p_tk_trainer> {
     done(TrainKitC.tk_trainer_import_weights(handle(), path));
   }
 
+  /**
+   * Loads another tool's safetensors weights through a name map ({@code mapJson}: trainkit name -> the
+   * file's name, or -> {"name": ..., "transpose": true}; null: names as they are); non-strict keeps the
+   * trainer's values where the file has none that fit. Returns the report as JSON (loaded, missing,
+   * unexpected, mismatched); nothing changes on an error.
+   */
+  public String importWeights(String path, String mapJson, boolean strict) {
+    SWIGTYPE_p_tk_trainer trainer = handle();
+    try {
+      TrainKitException.check(TrainKitC.tk_trainer_import_weights_mapped(trainer, path, mapJson, strict ? 1 : 0));
+      TrainKitException.check(TrainKitC.tk_trainer_import_report(trainer, null, long0));
+      byte[] report = new byte[Support.arraySize(long0[0], "the import report")];
+      TrainKitException.check(TrainKitC.tk_trainer_import_report(trainer, report, long0));
+      return Support.string(report);
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
   /** Sets a user property, saved with checkpoints. */
   public void setProperty(String key, String value) {
     done(TrainKitC.tk_trainer_set_property(handle(), key, value));
