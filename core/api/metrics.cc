@@ -39,7 +39,7 @@ void per_class_scores(Metrics* m) {
 
 int64_t metric_classes(const Trainer& trainer) {
   switch (trainer.config().loss) {
-    case LossKind::kSoftmaxCrossEntropy: return shape_numel(trainer.plan().output_shape());
+    case LossKind::kSoftmaxCrossEntropy: return trainer.plan().output_shape().back();
     case LossKind::kBceWithLogits: return 2;
     case LossKind::kMse: return 0;
   }
@@ -53,6 +53,9 @@ Metrics compute_metrics(Trainer& trainer, const Dataset& dataset, int64_t batch_
   if (dataset.size() == 0) fail(ErrorCode::kInvalidArgument, "cannot compute metrics on an empty dataset");
   const LossKind loss = trainer.config().loss;
   const Shape& output_shape = trainer.plan().output_shape();
+  if (loss == LossKind::kSoftmaxCrossEntropy && output_shape.size() != 1)
+    fail(ErrorCode::kUnsupported, "metrics take a model of output [classes]; this one's is ",
+         shape_to_string(output_shape), " (a loss per token: use evaluate for its loss and accuracy)");
   const int64_t width = shape_numel(output_shape);
   Metrics m;
   m.top_k = top_k;

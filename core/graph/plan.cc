@@ -18,6 +18,13 @@
 namespace tk {
 namespace {
 
+// A batch's class-index targets, read in row-major order from any strides.
+std::vector<int32_t> host_labels(const HostView& targets) {
+  std::vector<int32_t> labels(static_cast<size_t>(shape_numel(targets.shape)));
+  copy_from_view(targets, DType::kI32, labels.data());
+  return labels;
+}
+
 constexpr int64_t kParamAlignElements = 16;
 
 double init_value(const ParamSpec& spec, Rng& rng) {
@@ -307,7 +314,7 @@ void Plan::reserve(int64_t batch) {
   }
   const int64_t target_elem = loss_->targets_are_class_indices() ? sizeof(int32_t) : value_elem;
   add(std::max<int64_t>(shape_numel(target_shape()), 1), target_elem, 0, n, -1, false);
-  add(1, value_elem, n, n, -2, false);
+  add(loss_->rows_per_sample(output_shape()), value_elem, n, n, -2, false);
   add(shape_numel(output_shape()), elem, n, n, -3, false);
 
   // Build the new layout aside; the plan changes only once all of it exists.
@@ -438,14 +445,12 @@ void Plan::check_batch(const InputViews& inputs, const HostView* targets) const 
     if (targets->dtype != DType::kI32)
       fail(ErrorCode::kDtypeMismatch, loss_->name(), " takes i32 class indices as targets, got ",
            dtype_name(targets->dtype));
-    const int64_t classes = output_shape()[0];
-    int64_t stride = targets->strides.empty() ? 1 : targets->strides[0];
-    const int32_t* labels = static_cast<const int32_t*>(targets->data);
-    for (int64_t i = 0; i < batch; ++i) {
-      int32_t label = labels[i * stride];
-      if (label < 0 || label >= classes)
-        fail(ErrorCode::kInvalidArgument, "target ", i, " is class ", label, ", outside [0, ", classes, ")");
-    }
+    const int64_t classes = output_shape().back();
+    const std::vector<int32_t> labels = host_labels(*targets);
+    for (size_t i = 0; i < labels.size(); ++i)
+      if ((labels[i] < 0 || labels[i] >= classes) && labels[i] != kIgnoreIndex)
+        fail(ErrorCode::kInvalidArgument, "target ", i, " is class ", labels[i], ", outside [0, ", classes,
+             ") (", kIgnoreIndex, " leaves a target out)");
   } else if (targets->dtype != DType::kF32 && targets->dtype != DType::kF64) {
     fail(ErrorCode::kDtypeMismatch, loss_->name(), " takes f32 or f64 targets, got ", dtype_name(targets->dtype));
   } else if (loss_->targets_are_probabilities()) {
@@ -467,6 +472,9 @@ void Plan::load_batch(const InputViews& inputs, const HostView* targets) {
   if (targets) {
     DType target_dtype = loss_->targets_are_class_indices() ? DType::kI32 : policy_.master;
     backend_->load_host_async(*targets, target_dtype, arena_at(target_offset_));
+    counted_targets_ = batch_ * loss_->rows_per_sample(output_shape());
+    if (loss_->targets_are_class_indices())
+      for (int32_t label : host_labels(*targets)) counted_targets_ -= label == kIgnoreIndex;
   }
 }
 
@@ -521,14 +529,16 @@ int Plan::forward_queued(const void* flat_params, bool training, uint64_t seed, 
                          const void* half_params, const void* flat_state, void* next_state) {
   if (!has_targets_) fail(ErrorCode::kInternal, "a loss needs targets: load_batch() with targets first");
   run_forward(flat_params, training, seed, stream, loss_grad_scale, half_params, flat_state, next_state);
-  return kernels::queue_sum(*backend_, policy_.master, batch_, arena_at(row_loss_offset_));
+  return kernels::queue_sum(*backend_, policy_.master, batch_ * loss_->rows_per_sample(output_shape()),
+                            arena_at(row_loss_offset_));
 }
 
 void Plan::forward_into(const void* flat_params, uint64_t seed, uint64_t stream, GradScale loss_grad_scale,
                         double* device_loss_sum, const void* half_params, const void* flat_state, void* next_state) {
   if (!has_targets_) fail(ErrorCode::kInternal, "a loss needs targets: load_batch() with targets first");
   run_forward(flat_params, true, seed, stream, loss_grad_scale, half_params, flat_state, next_state);
-  kernels::sum_into(*backend_, policy_.master, batch_, arena_at(row_loss_offset_), false, device_loss_sum);
+  kernels::sum_into(*backend_, policy_.master, batch_ * loss_->rows_per_sample(output_shape()),
+                    arena_at(row_loss_offset_), false, device_loss_sum);
 }
 
 
@@ -541,7 +551,10 @@ bool Plan::draws_per_step() const {
 double Plan::loss_from(double queued_sum) const { return queued_sum / static_cast<double>(loss_divisor()); }
 
 int64_t Plan::loss_divisor() const {
-  return reduction_ == Reduction::kMean ? loss_->mean_divisor(batch_, output_shape()) : 1;
+  if (reduction_ != Reduction::kMean) return 1;
+  // A mean over the targets that take part (PyTorch's); all left out: a zero loss.
+  if (loss_->targets_are_class_indices()) return std::max<int64_t>(counted_targets_, 1);
+  return loss_->mean_divisor(batch_, output_shape());
 }
 
 void Plan::run_forward(const void* flat_params, bool training, uint64_t seed, uint64_t stream,
@@ -586,7 +599,9 @@ int64_t Plan::count_correct() const {
                               value_at(graph_.output()), arena_at(target_offset_));
 }
 
-int64_t Plan::predictions_per_batch() const { return loss_->predictions_per_batch(batch_, output_shape()); }
+int64_t Plan::predictions_per_batch() const {
+  return loss_->targets_are_class_indices() ? counted_targets_ : loss_->predictions_per_batch(batch_, output_shape());
+}
 
 void Plan::check_predictions(int64_t rows, bool probabilities, const HostView& out) const {
   if (probabilities && loss_->probabilities() == Loss::Probabilities::kIdentity)
@@ -609,7 +624,9 @@ void Plan::store_output(bool probabilities, const HostView& out) {
   if (probabilities && loss_->probabilities() != Loss::Probabilities::kIdentity) {
     void* probs = arena_at(probs_offset_);
     if (loss_->probabilities() == Loss::Probabilities::kSoftmax) {
-      kernels::softmax(*backend_, dt, batch_, shape_numel(output_shape()), source, probs);
+      // Over the classes of each sample, or of each token.
+      kernels::softmax(*backend_, dt, batch_ * loss_->rows_per_sample(output_shape()), output_shape().back(), source,
+                       probs);
     } else {
       kernels::activation_forward(*backend_, dt, Activation::kSigmoid, count, source, probs);
     }

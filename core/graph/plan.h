@@ -245,6 +245,8 @@ class Plan {
   int64_t target_offset_ = 0, row_loss_offset_ = 0, probs_offset_ = 0;
   double last_loss_grad_scale_ = 0;
   bool has_targets_ = false;
+  // Targets of the loaded batch that take part (not kIgnoreIndex).
+  int64_t counted_targets_ = 0;
 };
 
 }  // namespace tk

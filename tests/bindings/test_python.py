@@ -829,3 +829,50 @@ def test_another_tools_weights_load_through_a_name_map():
         assert np.array_equal(trainer.parameter(head), kept)
         with pytest.raises(trainkit.TrainKitError, match=r"is \[5, 8\], but"):
             trainer.import_mapped(other)
+
+
+def test_a_loss_per_token_leaves_ignored_targets_out_of_the_mean():
+    rng = np.random.default_rng(11)
+    vocab, length = 7, 5
+    ids = rng.integers(0, vocab, size=(64, length)).astype(np.int32)
+    targets = ((ids + 1) % vocab).astype(np.int32)  # next token: the id plus one
+    targets[:, -2:][rng.random((64, 2)) < 0.5] = -100  # left out, as padding would be
+    options = trainkit.TrainerOptions(optimizer=trainkit.Optimizer.ADAM, learning_rate=0.05, seed=1, threads=1)
+    with trainkit.Model() as model:
+        x = model.op("embedding", model.input_indices("ids", length), vocab=vocab, dim=8)
+        model.output(model.linear(x, vocab), "logits")
+        with options, trainkit.Trainer(model, options=options) as trainer:
+            assert trainer.output_shape == (length, vocab)
+
+            def reference(logits):
+                shifted = logits - logits.max(-1, keepdims=True)
+                log_p = shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
+                keep = targets >= 0
+                picked = np.take_along_axis(log_p, np.where(keep, targets, 0)[..., None], -1)[..., 0]
+                accuracy = ((logits.argmax(-1) == targets) & keep).sum() / keep.sum()
+                return -(picked * keep).sum() / keep.sum(), accuracy
+
+            loss, accuracy = trainer.evaluate(ids, targets)
+            want_loss, want_accuracy = reference(trainer.predict(ids).astype(np.float64))
+            assert abs(loss - want_loss) < 1e-5 and abs(accuracy - want_accuracy) < 1e-12
+            for _ in range(60):
+                trainer.step(ids, targets)
+            loss, accuracy = trainer.evaluate(ids, targets)
+            want_loss, want_accuracy = reference(trainer.predict(ids).astype(np.float64))
+            assert abs(loss - want_loss) < 1e-5 and abs(accuracy - want_accuracy) < 1e-12
+            assert accuracy == 1.0 and loss < 0.1, (loss, accuracy)
+            probabilities = trainer.predict(ids, probabilities=True)
+            np.testing.assert_allclose(probabilities.sum(-1), 1, rtol=1e-5)
+            # Every target left out: a zero loss.
+            assert trainer.step(ids, np.full_like(targets, -100)) == 0.0
+            before = trainer.parameters()
+            bad = targets.copy()
+            bad[2, 1] = vocab
+            with pytest.raises(trainkit.TrainKitError, match=r"outside \[0, 7\) \(-100 leaves a target out\)"):
+                trainer.step(ids, bad)
+            with pytest.raises(trainkit.TrainKitError, match="shape"):
+                trainer.step(ids, targets[:, :3])
+            with pytest.raises(trainkit.TrainKitError, match="a loss per token"):
+                with trainkit.Dataset.from_arrays(ids.astype(np.float32), targets[:, 0]) as data:
+                    trainer.metrics(data)
+            assert np.allclose(trainer.parameters(), before, atol=0)

@@ -86,6 +86,12 @@ __global__ void softmax_cross_entropy_kernel(int64_t rows, int64_t classes, cons
     for (int64_t c = lane; c < classes; c += kWarp) sum_exp += exp_v<V>(static_cast<V>(load(row[c])) - max_logit);
     const V log_sum_exp = max_logit + log_v<V>(warp_sum(sum_exp));
     const int32_t label = labels[r];
+    if (label == kIgnoreIndex) {  // no loss, no gradient
+      if (lane == 0) loss[r] = 0;
+      if (dx)
+        for (int64_t c = lane; c < classes; c += kWarp) dx[r * classes + c] = store<S>(V(0));
+      continue;
+    }
     if (lane == 0) loss[r] = log_sum_exp - static_cast<V>(load(row[label]));
     if (!dx) continue;
     for (int64_t c = lane; c < classes; c += kWarp) {

@@ -27,8 +27,12 @@ class Loss {
   // Elements the mean reduction divides by (PyTorch: rows for cross-entropy,
   // all elements for MSE and BCE).
   virtual int64_t mean_divisor(int64_t batch, const Shape& output_shape) const = 0;
+  // Losses per sample in row_loss: 1, or one per token for cross-entropy
+  // over an output [tokens..., classes].
+  virtual int64_t rows_per_sample(const Shape& /*output_shape*/) const { return 1; }
   // `out` and `dout` have dtype dt; value targets and row_loss[batch] have
-  // value_dt (f32 or f64), the precision the loss computes in.
+  // value_dt (f32 or f64), the precision the loss computes in; row_loss
+  // holds batch * rows_per_sample entries.
   // dout (nullable) gets grad_scale * d(sum of row losses)/d(out).
   virtual void compute(Backend* backend, DType dt, DType value_dt, int64_t batch, const Shape& output_shape,
                        const void* out, const void* target, void* row_loss, void* dout,

@@ -36,6 +36,12 @@ void softmax_cross_entropy(Backend& backend, DType dt, DType value_dt, int64_t r
         V sum_exp = 0;
         for (int64_t c = 0; c < classes; ++c) sum_exp += std::exp(static_cast<V>(load(row[c])) - max_logit);
         const V log_sum_exp = max_logit + std::log(sum_exp);
+        if (labels[r] == kIgnoreIndex) {
+          loss[r] = 0;
+          if (dx)
+            for (int64_t c = 0; c < classes; ++c) dx[r * classes + c] = store<S>(compute_t<S>(0));
+          continue;
+        }
         loss[r] = log_sum_exp - static_cast<V>(load(row[labels[r]]));
         if (!dx) continue;
         for (int64_t c = 0; c < classes; ++c) {

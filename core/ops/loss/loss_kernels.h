@@ -28,6 +28,10 @@ struct GradScale {
   double divisor;
 };
 
+// A class-index target that takes no part: no loss, no gradient, left out
+// of the mean and of accuracy (PyTorch's default ignore_index).
+constexpr int32_t kIgnoreIndex = -100;
+
 namespace kernels {
 
 inline const Kernel<void(DType dt, DType value_dt, int64_t rows, int64_t classes, const void* logits,

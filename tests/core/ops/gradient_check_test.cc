@@ -330,6 +330,7 @@ struct LossCase {
   LossKind kind;
   Shape output_shape;
   int64_t batch;
+  size_t ignore_every = 0;  // every n-th class-index target is kIgnoreIndex
 };
 
 class LossGradientTest : public ::testing::TestWithParam<LossCase> {};
@@ -342,18 +343,23 @@ TEST_P(LossGradientTest, GradientMatchesFiniteDifferences) {
   const int64_t cols = shape_numel(c.output_shape);
   std::vector<double> logits = random_values(c.batch * cols, rng);
   for (double& v : logits) v *= 3;
-  std::vector<int32_t> labels(c.batch);
+  // One class index per row of the loss: per sample, or per token.
+  const int64_t rows_per_sample = loss->rows_per_sample(c.output_shape);
+  const int64_t classes = c.output_shape.back();
+  std::vector<int32_t> labels(c.batch * rows_per_sample);
   std::vector<double> values(c.batch * cols);
-  for (int64_t r = 0; r < c.batch; ++r) labels[r] = static_cast<int32_t>(r % cols);
+  for (size_t r = 0; r < labels.size(); ++r) labels[r] = static_cast<int32_t>(r % classes);
+  if (c.ignore_every > 0)
+    for (size_t r = 1; r < labels.size(); r += c.ignore_every) labels[r] = kIgnoreIndex;
   for (double& v : values) v = rng.uniform();
   const void* target = loss->targets_are_class_indices() ? static_cast<const void*>(labels.data()) : values.data();
   const double scale = 0.37;
 
-  std::vector<double> row_loss(c.batch), dlogits(logits.size());
+  std::vector<double> row_loss(labels.size()), dlogits(logits.size());
   loss->compute(&backend, DType::kF64, DType::kF64, c.batch, c.output_shape, logits.data(), target, row_loss.data(),
                 dlogits.data(), scale);
   auto total = [&] {
-    std::vector<double> rows(c.batch);
+    std::vector<double> rows(labels.size());
     loss->compute(&backend, DType::kF64, DType::kF64, c.batch, c.output_shape, logits.data(), target, rows.data(), nullptr, 0);
     double sum = 0;
     for (double r : rows) sum += r;
@@ -369,11 +375,22 @@ TEST_P(LossGradientTest, GradientMatchesFiniteDifferences) {
     const double numeric = (plus - minus) / (2 * kStep);
     EXPECT_LT(relative_error(dlogits[i], numeric), kTolerance)
         << c.name << " logit " << i << ": analytic " << dlogits[i] << " numeric " << numeric;
+    // An ignored target's logits get no gradient and change no loss.
+    if (c.ignore_every > 0 && labels[i / classes] == kIgnoreIndex) {
+      EXPECT_EQ(dlogits[i], 0.0) << c.name << " logit " << i;
+      EXPECT_EQ(row_loss[i / classes], 0.0);
+    }
   }
 }
 
 INSTANTIATE_TEST_SUITE_P(AllLosses, LossGradientTest,
                          ::testing::Values(LossCase{"softmax_cross_entropy", LossKind::kSoftmaxCrossEntropy, {5}, 4},
+                                           LossCase{"per_token_cross_entropy", LossKind::kSoftmaxCrossEntropy,
+                                                    {3, 5}, 2},
+                                           LossCase{"per_token_cross_entropy_ignore_index",
+                                                    LossKind::kSoftmaxCrossEntropy, {5, 4}, 3, 3},
+                                           LossCase{"cross_entropy_ignore_index", LossKind::kSoftmaxCrossEntropy,
+                                                    {4}, 5, 2},
                                            LossCase{"mse", LossKind::kMse, {3}, 4},
                                            LossCase{"mse_2d", LossKind::kMse, {2, 3}, 2},
                                            LossCase{"bce_with_logits", LossKind::kBceWithLogits, {3}, 4}),
