@@ -123,7 +123,26 @@ def main() -> None:
                                                          "The girl is carrying a baby.", "A man is riding a horse."])
     parser.add_argument("--model", default="", help="folder with model.safetensors and tokenizer.json")
     parser.add_argument("--json", action="store_true", help="print the embeddings as JSON")
+    parser.add_argument("--save-spec", metavar="PREFIX",
+                        help="write PREFIX.json (the model spec) and PREFIX_names.json (the name map) for C hosts")
+    parser.add_argument("--length", type=int, default=64, help="tokens per sentence in a saved spec")
+    parser.add_argument("--tokens", metavar="FILE", help="write the sentences' token ids to FILE, a line each")
     args = parser.parse_args()
+    if args.save_spec or args.tokens:
+        if args.save_spec:
+            model, names = build_embedder(args.length)
+            with model:
+                with open(args.save_spec + ".json", "w") as f:
+                    f.write(model.spec())
+            as_json = {k: (v if isinstance(v, str) else {"name": v[0], "transpose": v[1]}) for k, v in names.items()}
+            with open(args.save_spec + "_names.json", "w") as f:
+                json.dump(as_json, f, indent=0)
+        if args.tokens:
+            tokens = Tokens(args.model or model_folder(), args.sentences)
+            with open(args.tokens, "w") as f:
+                for row in range(len(args.sentences)):
+                    f.write(" ".join(str(t) for t in tokens.ids[row, :int(tokens.mask[row].sum())]) + "\n")
+        return
     vectors = embed(args.sentences, args.model)
     if args.json:
         print(json.dumps(vectors.tolist()))

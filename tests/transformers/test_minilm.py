@@ -70,3 +70,29 @@ def test_one_epoch_of_fine_tuning_on_fortunes_learns_the_classes():
     assert before < 0.45, before  # a new head over 4 classes: near chance
     assert after >= 0.75, after
     assert "new: head.weight, head.bias" in run.stdout
+
+
+def test_the_c_sample_embeds_token_ids_from_a_file_like_the_reference(tmp_path):
+    import subprocess
+    spec = os.path.join(os.environ["TRAINKIT_SPECS"], "minilm_l6.json")
+    names = os.path.join(os.environ["TRAINKIT_SPECS"], "minilm_l6_names.json")
+    # The committed spec and name map are what minilm.py builds.
+    model, built_names = minilm.build_embedder(64)
+    with model, open(spec) as f:
+        assert json.loads(f.read()) == json.loads(model.spec()), "samples/specs/minilm_l6.json is stale"
+    with open(names) as f:
+        assert json.load(f) == built_names
+    tokens = tmp_path / "tokens.txt"
+    subprocess.run([sys.executable, os.path.join(os.environ["TRAINKIT_SAMPLES"], "minilm.py"), "--tokens",
+                    str(tokens), *SENTENCES], check=True)
+    run = subprocess.run([os.environ["TRAINKIT_MINILM_C"], spec, names,
+                          os.path.join(minilm.model_folder(), "model.safetensors"), str(tokens)],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    rows = [line.split(":")[1].split() for line in run.stdout.splitlines() if line.startswith("embedding ")]
+    got = np.array(rows, dtype=np.float64)
+    expected = reference()
+    assert got.shape == expected.shape
+    cosine = (got * expected).sum(1) / np.linalg.norm(got, axis=1) / np.linalg.norm(expected, axis=1)
+    assert cosine.min() >= 0.9999 and np.abs(got - expected).max() <= 1e-4, (cosine.min(), np.abs(got - expected).max())
+    assert "cosine similarities:" in run.stdout
