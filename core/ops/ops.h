@@ -30,6 +30,8 @@ OpPtr make_embedding(int64_t vocab, int64_t dim, int64_t padding_index);  // emb
 OpPtr make_learned_positions(int64_t max_length);                         // positions.cc
 OpPtr make_sinusoidal_positions();                                        // positions.cc
 OpPtr make_l2_normalize(double eps);  // l2_normalize.cc: unit rows over the last axis
+OpPtr make_concat(int64_t axis);       // concat.cc: two tensors along a per-sample axis
+OpPtr make_slice(int64_t axis, int64_t start, int64_t length);  // slice.cc: a window of one axis
 OpPtr make_mean_pool(bool masked);  // sequence_mean.cc: [seq, dim] -> [dim], masked by [seq]
 OpPtr make_softmax(bool log);  // softmax.cc: softmax or log_softmax over the last axis
 // softmax(scale q k^T (+ mask)) v per head; scale 0: 1 / sqrt(head_dim);

@@ -876,3 +876,26 @@ def test_a_loss_per_token_leaves_ignored_targets_out_of_the_mean():
                 with trainkit.Dataset.from_arrays(ids.astype(np.float32), targets[:, 0]) as data:
                     trainer.metrics(data)
             assert np.allclose(trainer.parameters(), before, atol=0)
+
+
+def test_split_by_slices_and_concat_round_trip_and_bad_axes_are_refused():
+    x = np.random.default_rng(3).standard_normal((4, 3, 6)).astype(np.float32)
+    with trainkit.Model() as model:
+        inp = model.input("x", 3, 6)
+        parts = [model.op("slice", inp, axis=-1, start=s, length=n) for s, n in ((0, 2), (2, 1), (3, 3))]
+        joined = model.op("concat", model.op("concat", parts[0], parts[1], axis=1), parts[2], axis=-1)
+        rows = model.op("concat", model.op("slice", joined, axis=0, start=1, length=2),
+                        model.op("slice", joined, axis=0, start=0, length=1), axis=0)
+        model.output(model.reshape(rows, 18), "out")
+        assert model.node_shape(joined) == (3, 6)
+        with pytest.raises(trainkit.TrainKitError, match="runs past"):
+            model.op("slice", inp, axis=1, start=4, length=3)
+        with pytest.raises(trainkit.TrainKitError, match="needs equal other extents"):
+            model.op("concat", inp, parts[0], axis=0)
+        with pytest.raises(trainkit.TrainKitError, match="axis 2 is outside"):
+            model.op("concat", inp, inp, axis=2)
+        with pytest.raises(trainkit.TrainKitError, match="length >= 1"):
+            model.op("slice", inp, start=0, length=0)
+        with trainkit.Trainer(model, trainkit.Loss.MSE) as trainer:
+            out = trainer.predict(x).reshape(4, 3, 6)
+            assert np.array_equal(out, x[:, [1, 2, 0], :])

@@ -117,6 +117,12 @@ std::vector<OpCase> OpCases() {
       {"masked_mean_pool_all_masked", make_mean_pool(true), {{3, 2}, {3}}, 2, true, {{1, 0, {1, 0, 1, 0, 0, 0}}}},
       {"l2_normalize", make_l2_normalize(1e-12), {{5}}, 3, true},
       {"l2_normalize_rows_of_a_matrix", make_l2_normalize(1e-12), {{2, 3}}, 2, true},
+      {"concat_last_axis", make_concat(-1), {{2, 3}, {2, 2}}, 2, true},
+      {"concat_first_axis", make_concat(0), {{1, 3}, {3, 3}}, 3, true},
+      {"concat_middle_axis", make_concat(1), {{2, 1, 2}, {2, 3, 2}}, 2, true},
+      {"slice_last_axis", make_slice(-1, 1, 2), {{3, 5}}, 2, true},
+      {"slice_first_axis", make_slice(0, 2, 1), {{4, 3}}, 3, true},
+      {"slice_middle_axis_to_the_end", make_slice(1, 1, 2), {{2, 3, 2}}, 2, true},
   };
 }
 
@@ -215,6 +221,8 @@ void check_op(const OpCase& c, bool accumulate) {
   ctx.input_shapes = c.input_shapes;
   std::vector<double> workspace(c.op->workspace_elements(c.input_shapes) + 1);
   ctx.workspace = workspace.data();
+  std::vector<double> scratch(c.batch * c.op->backward_scratch_elements(c.input_shapes) + 1);
+  ctx.backward_scratch = scratch.data();
   // Forward then backward, as in a plan: what forward saves, backward reads.
   std::vector<double> saved_values(saved_size(c));
   ctx.saved = saved_values.data();
