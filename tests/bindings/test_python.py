@@ -899,3 +899,18 @@ def test_split_by_slices_and_concat_round_trip_and_bad_axes_are_refused():
         with trainkit.Trainer(model, trainkit.Loss.MSE) as trainer:
             out = trainer.predict(x).reshape(4, 3, 6)
             assert np.array_equal(out, x[:, [1, 2, 0], :])
+
+
+def test_gelu_tanh_is_gpt2s_approximation_of_gelu():
+    from math import erf
+    x = np.linspace(-6, 6, 97, dtype=np.float32)[None, :]
+    with trainkit.Model() as model:
+        inp = model.input("x", 97)
+        model.output(model.op("gelu_tanh", inp), "y")
+        with trainkit.Trainer(model, trainkit.Loss.MSE) as trainer:
+            got = trainer.predict(x)[0].astype(np.float64)
+    v = x[0].astype(np.float64)
+    want = 0.5 * v * (1 + np.tanh(np.sqrt(2 / np.pi) * (v + 0.044715 * v ** 3)))
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+    exact = np.array([0.5 * t * (1 + erf(t / np.sqrt(2))) for t in v])
+    assert 1e-5 < np.abs(got - exact).max() < 1e-3  # an approximation, and a close one

@@ -1,4 +1,5 @@
-// Pointwise activations: ReLU, GELU (exact, erf form), Tanh, Sigmoid, SiLU.
+// Pointwise activations: ReLU, GELU (exact, erf form), GELU's tanh
+// approximation (GPT-2's), Tanh, Sigmoid, SiLU.
 #include "core/ops/activation/activation_kernels.h"
 #include "core/ops/op_schema.h"
 #include "core/ops/ops.h"
@@ -22,6 +23,8 @@ class ActivationOp final : public Op {
         return "sigmoid";
       case Activation::kSilu:
         return "silu";
+      case Activation::kGeluTanh:
+        return "gelu_tanh";
     }
     return "activation";
   }
@@ -48,7 +51,9 @@ class ActivationOp final : public Op {
   bool backward_needs_output() const override { return !from_input(); }
 
  private:
-  bool from_input() const { return activation_ == Activation::kGelu || activation_ == Activation::kSilu; }
+  bool from_input() const {
+    return activation_ == Activation::kGelu || activation_ == Activation::kGeluTanh || activation_ == Activation::kSilu;
+  }
   Activation activation_;
 };
 

@@ -8,10 +8,10 @@
 
 namespace tk {
 
-enum class Activation { kRelu, kGelu, kTanh, kSigmoid, kSilu };
+enum class Activation { kRelu, kGelu, kTanh, kSigmoid, kSilu, kGeluTanh };
 // Every activation: each is registered under its name, and the GPU test covers each.
 inline constexpr Activation kActivations[] = {Activation::kRelu, Activation::kGelu, Activation::kTanh,
-                                              Activation::kSigmoid, Activation::kSilu};
+                                              Activation::kSigmoid, Activation::kSilu, Activation::kGeluTanh};
 
 namespace kernels {
 

@@ -27,6 +27,9 @@ TK_HOST_DEVICE inline T activate(T x) {
   if constexpr (A == Activation::kTanh) return tanh_of(x);
   if constexpr (A == Activation::kSigmoid) return T(1) / (T(1) + exp_of(-x));
   if constexpr (A == Activation::kSilu) return x / (T(1) + exp_of(-x));
+  // GPT-2's GELU (PyTorch's approximate="tanh").
+  if constexpr (A == Activation::kGeluTanh)
+    return T(0.5) * x * (T(1) + tanh_of(T(0.79788456080286535588) * (x + T(0.044715) * x * x * x)));
 }
 
 // d(activation)/dx given input x and output y (whichever is cheaper).
@@ -46,6 +49,11 @@ TK_HOST_DEVICE inline T activation_slope(T x, T y) {
     const T s = T(1) / (T(1) + exp_of(-x));
     return s * (T(1) + x * (T(1) - s));
   }
+  if constexpr (A == Activation::kGeluTanh) {
+    const T t = tanh_of(T(0.79788456080286535588) * (x + T(0.044715) * x * x * x));
+    return T(0.5) * (T(1) + t) +
+           T(0.5) * x * (T(1) - t * t) * T(0.79788456080286535588) * (T(1) + T(3 * 0.044715) * x * x);
+  }
 }
 
 // Calls fn(std::integral_constant<Activation, A>{}) so loops and kernels
@@ -58,6 +66,7 @@ void dispatch_activation(Activation act, const Fn& fn) {
     case Activation::kTanh: fn(std::integral_constant<Activation, Activation::kTanh>{}); return;
     case Activation::kSigmoid: fn(std::integral_constant<Activation, Activation::kSigmoid>{}); return;
     case Activation::kSilu: fn(std::integral_constant<Activation, Activation::kSilu>{}); return;
+    case Activation::kGeluTanh: fn(std::integral_constant<Activation, Activation::kGeluTanh>{}); return;
   }
 }
 

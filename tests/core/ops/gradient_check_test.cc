@@ -67,6 +67,7 @@ std::vector<OpCase> OpCases() {
       {"linear_over_last_dim", make_linear(3, true, Init::kHeNormal), {{2, 4}}, 3, true},
       {"relu", make_activation(Activation::kRelu), {{6}}, 3, true},
       {"gelu", make_activation(Activation::kGelu), {{6}}, 3, true},
+      {"gelu_tanh", make_activation(Activation::kGeluTanh), {{6}}, 3, true},
       {"tanh", make_activation(Activation::kTanh), {{6}}, 3, true},
       {"sigmoid", make_activation(Activation::kSigmoid), {{6}}, 3, true},
       {"silu", make_activation(Activation::kSilu), {{6}}, 3, true},
