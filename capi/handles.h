@@ -154,9 +154,9 @@ InputViews to_input_views(int32_t count, const tk_tensor_view* inputs);
 // Writes a per-sample shape into C out-params.
 void write_shape(const Shape& shape, int32_t* out_rank, int64_t* out_shape);
 void copy_name(const std::string& name, char* buffer, size_t capacity);
-// tk_*_input_info: input `index` of `inputs` (graph nodes, in order), checked
-// before any out-param is written.
-void write_input_info(const Graph& graph, const std::vector<int>& inputs, int32_t index, char* name,
-                      size_t capacity, int32_t* out_indices, int32_t* out_rank, int64_t* out_shape);
+// tk_*_input_info: the model graph's input `index` (in the order added),
+// checked before any out-param is written.
+void write_input_info(const Graph& graph, int32_t index, char* name, size_t capacity, int32_t* out_indices,
+                      int32_t* out_rank, int64_t* out_shape);
 
 }  // namespace tk::capi

@@ -83,8 +83,8 @@ TK_API tk_status tk_predictor_input_info(const tk_predictor* predictor, int32_t 
                                          int32_t* out_indices, int32_t* out_rank, int64_t* out_shape) {
   return guarded([&] {
     require(predictor, "predictor");
-    const tk::Graph& graph = predictor->predictor->graph();
-    tk::capi::write_input_info(graph, graph.input_nodes(), index, name, capacity, out_indices, out_rank, out_shape);
+    tk::capi::write_input_info(predictor->predictor->graph(), index, name, capacity, out_indices, out_rank,
+                               out_shape);
   });
 }
 

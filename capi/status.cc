@@ -42,15 +42,15 @@ InputViews to_input_views(int32_t count, const tk_tensor_view* inputs) {
   return InputViews(std::move(views));
 }
 
-void write_input_info(const Graph& graph, const std::vector<int>& inputs, int32_t index, char* name,
-                      size_t capacity, int32_t* out_indices, int32_t* out_rank, int64_t* out_shape) {
+void write_input_info(const Graph& graph, int32_t index, char* name, size_t capacity, int32_t* out_indices,
+                      int32_t* out_rank, int64_t* out_shape) {
+  const std::vector<int> inputs = graph.input_nodes();
   if (index < 0 || static_cast<size_t>(index) >= inputs.size())
     fail(ErrorCode::kInvalidArgument, "input index ", index, " is outside [0, ", inputs.size(), ")");
   if (static_cast<bool>(out_rank) != static_cast<bool>(out_shape))
     fail(ErrorCode::kNullArgument, "out_rank and out_shape are given together or not at all");
-  if (name && capacity == 0) fail(ErrorCode::kInvalidArgument, "the name buffer has capacity 0");
   const Node& node = graph.node(inputs[index]);
-  if (name) copy_name(node.name, name, capacity);
+  if (name) copy_name(node.name, name, capacity);  // refuses capacity 0 before anything is written
   if (out_indices) *out_indices = node.indices ? 1 : 0;
   if (out_rank) write_shape(node.shape, out_rank, out_shape);
 }

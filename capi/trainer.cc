@@ -151,8 +151,8 @@ TK_API tk_status tk_trainer_input_info(const tk_trainer* trainer, int32_t index,
                                        int32_t* out_indices, int32_t* out_rank, int64_t* out_shape) {
   return guarded([&] {
     require(trainer, "trainer");
-    const tk::Plan& plan = trainer->trainer->plan();
-    tk::capi::write_input_info(plan.graph(), plan.inputs(), index, name, capacity, out_indices, out_rank,
+    // The model as built: the plan's own (fused) graph numbers its nodes otherwise.
+    tk::capi::write_input_info(trainer->trainer->plan().graph(), index, name, capacity, out_indices, out_rank,
                                out_shape);
   });
 }

@@ -322,6 +322,33 @@ static void test_input_info(void) {
   EXPECT_STATUS(tk_predictor_input_count(p, &count), TK_OK);
   check_input_info(count, predictor_info, p);
   EXPECT_STATUS(tk_predictor_input_count(NULL, &count), TK_ERROR_NULL_ARGUMENT);
+  tk_predictor_destroy(p);
+  tk_trainer_destroy(t);
+  tk_model_destroy(m);
+  /* The mask added after a Linear and ReLU, which the trainer runs as one
+   * fused node: the info still names each input as the model does. */
+  {
+    tk_node ids, mask, x, pool_in[2];
+    int64_t shape[1] = {SEQ};
+    char name[16];
+    int32_t indices = -1;
+    tk_model_create(&m);
+    EXPECT_STATUS(tk_model_input_indices(m, "ids", 1, shape, &ids), TK_OK);
+    x = op(m, "embedding", &ids, 1, "{\"vocab\": 12, \"dim\": 16}");
+    tk_model_linear(m, x, DIM, &x);
+    tk_model_relu(m, x, &x);
+    EXPECT_STATUS(tk_model_input(m, "mask", 1, shape, &mask), TK_OK);
+    pool_in[0] = x, pool_in[1] = mask;
+    x = op(m, "masked_mean_pool", pool_in, 2, "");
+    tk_model_linear(m, x, CLASSES, &x);
+    tk_model_output(m, x, "logits");
+    t = make_trainer(m, 1);
+    EXPECT_STATUS(tk_trainer_input_info(t, 1, name, sizeof(name), &indices, NULL, NULL), TK_OK);
+    EXPECT(strcmp(name, "mask") == 0 && indices == 0);
+    EXPECT_STATUS(tk_predictor_create(t, 1, &p), TK_OK);
+    EXPECT_STATUS(tk_predictor_input_info(p, 1, name, sizeof(name), &indices, NULL, NULL), TK_OK);
+    EXPECT(strcmp(name, "mask") == 0 && indices == 0);
+  }
   EXPECT_STATUS(tk_predictor_input_count(p, NULL), TK_ERROR_NULL_ARGUMENT);
   tk_predictor_destroy(p);
   tk_trainer_destroy(t);
