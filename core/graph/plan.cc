@@ -18,11 +18,12 @@
 namespace tk {
 namespace {
 
-// A batch's class-index targets, read in row-major order from any strides.
-std::vector<int32_t> host_labels(const HostView& targets) {
-  std::vector<int32_t> labels(static_cast<size_t>(shape_numel(targets.shape)));
-  copy_from_view(targets, DType::kI32, labels.data());
-  return labels;
+// An int32 view's values (token ids, class-index targets), in row-major
+// order from any strides.
+std::vector<int32_t> int32_values(const HostView& view) {
+  std::vector<int32_t> values(static_cast<size_t>(shape_numel(view.shape)));
+  copy_from_view(view, DType::kI32, values.data());
+  return values;
 }
 
 constexpr int64_t kParamAlignElements = 16;
@@ -425,8 +426,7 @@ void Plan::check_batch(const InputViews& inputs, const HostView* targets) const 
     if (view.shape[0] != batch)
       fail(ErrorCode::kShapeMismatch, which, " have ", view.shape[0], " rows, the first input ", batch);
     if (node.indices) {
-      std::vector<int32_t> ids(static_cast<size_t>(shape_numel(view.shape)));
-      copy_from_view(view, DType::kI32, ids.data());
+      const std::vector<int32_t> ids = int32_values(view);
       for (size_t k = 0; k < ids.size(); ++k)
         if (ids[k] < 0 || ids[k] >= index_limits_[i])
           fail(ErrorCode::kInvalidArgument, which, " element ", k, " is ", ids[k], ", outside [0, ", index_limits_[i],
@@ -446,7 +446,7 @@ void Plan::check_batch(const InputViews& inputs, const HostView* targets) const 
       fail(ErrorCode::kDtypeMismatch, loss_->name(), " takes i32 class indices as targets, got ",
            dtype_name(targets->dtype));
     const int64_t classes = output_shape().back();
-    const std::vector<int32_t> labels = host_labels(*targets);
+    const std::vector<int32_t> labels = int32_values(*targets);
     for (size_t i = 0; i < labels.size(); ++i)
       if ((labels[i] < 0 || labels[i] >= classes) && labels[i] != kIgnoreIndex)
         fail(ErrorCode::kInvalidArgument, "target ", i, " is class ", labels[i], ", outside [0, ", classes,
@@ -474,7 +474,7 @@ void Plan::load_batch(const InputViews& inputs, const HostView* targets) {
     backend_->load_host_async(*targets, target_dtype, arena_at(target_offset_));
     counted_targets_ = batch_ * loss_->rows_per_sample(output_shape());
     if (loss_->targets_are_class_indices())
-      for (int32_t label : host_labels(*targets)) counted_targets_ -= label == kIgnoreIndex;
+      for (int32_t label : int32_values(*targets)) counted_targets_ -= label == kIgnoreIndex;
   }
 }
 
@@ -551,10 +551,7 @@ bool Plan::draws_per_step() const {
 double Plan::loss_from(double queued_sum) const { return queued_sum / static_cast<double>(loss_divisor()); }
 
 int64_t Plan::loss_divisor() const {
-  if (reduction_ != Reduction::kMean) return 1;
-  // A mean over the targets that take part (PyTorch's); all left out: a zero loss.
-  if (loss_->targets_are_class_indices()) return std::max<int64_t>(counted_targets_, 1);
-  return loss_->mean_divisor(batch_, output_shape());
+  return reduction_ == Reduction::kMean ? loss_->mean_divisor(batch_, output_shape(), counted_targets_) : 1;
 }
 
 void Plan::run_forward(const void* flat_params, bool training, uint64_t seed, uint64_t stream,
@@ -600,7 +597,7 @@ int64_t Plan::count_correct() const {
 }
 
 int64_t Plan::predictions_per_batch() const {
-  return loss_->targets_are_class_indices() ? counted_targets_ : loss_->predictions_per_batch(batch_, output_shape());
+  return loss_->predictions_per_batch(batch_, output_shape(), counted_targets_);
 }
 
 void Plan::check_predictions(int64_t rows, bool probabilities, const HostView& out) const {

@@ -10,7 +10,7 @@ class BceWithLogits final : public Loss {
   std::string name() const override { return "bce_with_logits"; }
   bool targets_are_class_indices() const override { return false; }
   Shape target_shape(const Shape& output_shape) const override { return output_shape; }
-  int64_t mean_divisor(int64_t batch, const Shape& output_shape) const override {
+  int64_t mean_divisor(int64_t batch, const Shape& output_shape, int64_t) const override {
     return batch * shape_numel(output_shape);
   }
 
@@ -24,7 +24,7 @@ class BceWithLogits final : public Loss {
                         const void* out, const void* target) const override {
     return kernels::count_correct_binary(*backend, dt, value_dt, batch * shape_numel(output_shape), out, target);
   }
-  int64_t predictions_per_batch(int64_t batch, const Shape& output_shape) const override {
+  int64_t predictions_per_batch(int64_t batch, const Shape& output_shape, int64_t) const override {
     return batch * shape_numel(output_shape);
   }
   Probabilities probabilities() const override { return Probabilities::kSigmoid; }

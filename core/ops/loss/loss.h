@@ -24,9 +24,10 @@ class Loss {
   // Per-sample target shape for a per-sample output shape; throws on a model
   // output the loss cannot take.
   virtual Shape target_shape(const Shape& output_shape) const = 0;
-  // Elements the mean reduction divides by (PyTorch: rows for cross-entropy,
-  // all elements for MSE and BCE).
-  virtual int64_t mean_divisor(int64_t batch, const Shape& output_shape) const = 0;
+  // Elements the mean reduction divides by (PyTorch: the targets that take
+  // part for cross-entropy, all elements for MSE and BCE). `counted`: the
+  // batch's class-index targets other than kIgnoreIndex.
+  virtual int64_t mean_divisor(int64_t batch, const Shape& output_shape, int64_t counted) const = 0;
   // Losses per sample in row_loss: 1, or one per token for cross-entropy
   // over an output [tokens..., classes].
   virtual int64_t rows_per_sample(const Shape& /*output_shape*/) const { return 1; }
@@ -41,7 +42,7 @@ class Loss {
   virtual int64_t count_correct(Backend* backend, DType dt, DType value_dt, int64_t batch,
                                 const Shape& output_shape, const void* out,
                                 const void* target) const = 0;
-  virtual int64_t predictions_per_batch(int64_t batch, const Shape& output_shape) const = 0;
+  virtual int64_t predictions_per_batch(int64_t batch, const Shape& output_shape, int64_t counted) const = 0;
   // What predict(probabilities = true) applies to the output.
   enum class Probabilities { kSoftmax, kSigmoid, kIdentity };
   virtual Probabilities probabilities() const = 0;

@@ -10,7 +10,7 @@ class Mse final : public Loss {
   std::string name() const override { return "mse"; }
   bool targets_are_class_indices() const override { return false; }
   Shape target_shape(const Shape& output_shape) const override { return output_shape; }
-  int64_t mean_divisor(int64_t batch, const Shape& output_shape) const override {
+  int64_t mean_divisor(int64_t batch, const Shape& output_shape, int64_t) const override {
     return batch * shape_numel(output_shape);
   }
 
@@ -24,7 +24,7 @@ class Mse final : public Loss {
   int64_t count_correct(Backend*, DType, DType, int64_t, const Shape&, const void*, const void*) const override {
     return 0;
   }
-  int64_t predictions_per_batch(int64_t, const Shape&) const override { return 0; }
+  int64_t predictions_per_batch(int64_t, const Shape&, int64_t) const override { return 0; }
   Probabilities probabilities() const override { return Probabilities::kIdentity; }
 };
 

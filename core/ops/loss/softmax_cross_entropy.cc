@@ -1,6 +1,8 @@
 // Softmax cross-entropy over class indices: output [classes] with a class
 // index per sample, or [tokens..., classes] with one per token (a language
 // model's next-token loss). A target of kIgnoreIndex takes no part.
+#include <algorithm>
+
 #include "core/base/error.h"
 #include "core/ops/loss/loss.h"
 #include "core/ops/loss/loss_kernels.h"
@@ -19,9 +21,8 @@ class SoftmaxCrossEntropy final : public Loss {
            "classes, got ", shape_to_string(output_shape));
     return Shape(output_shape.begin(), output_shape.end() - 1);
   }
-  int64_t mean_divisor(int64_t batch, const Shape& output_shape) const override {
-    return batch * rows_per_sample(output_shape);
-  }
+  // Every target left out: a zero loss.
+  int64_t mean_divisor(int64_t, const Shape&, int64_t counted) const override { return std::max<int64_t>(counted, 1); }
   int64_t rows_per_sample(const Shape& output_shape) const override {
     return shape_numel(Shape(output_shape.begin(), output_shape.end() - 1));
   }
@@ -37,9 +38,7 @@ class SoftmaxCrossEntropy final : public Loss {
     return kernels::count_correct_argmax(*backend, dt, batch * rows_per_sample(output_shape), output_shape.back(), out,
                                          static_cast<const int32_t*>(target));
   }
-  int64_t predictions_per_batch(int64_t batch, const Shape& output_shape) const override {
-    return batch * rows_per_sample(output_shape);
-  }
+  int64_t predictions_per_batch(int64_t, const Shape&, int64_t counted) const override { return counted; }
   Probabilities probabilities() const override { return Probabilities::kSoftmax; }
 };
 
