@@ -13,12 +13,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "samples", "python"))
 import minilm  # noqa: E402
+from step_rounds import report, time_rounds  # noqa: E402
 import trainkit  # noqa: E402
 
 
@@ -82,25 +82,11 @@ def main() -> None:
     ids, mask, labels = batch(args.batch, args.length)
     steppers = {"trainkit": trainkit_stepper(ids, mask, labels, args.threads),
                 "pytorch eager": torch_stepper(ids, mask, labels, args.threads)}
-    for step in steppers.values():
-        step(), step()
-    times = {name: [] for name in steppers}
-    for _ in range(args.rounds):
-        for name, step in steppers.items():
-            start = time.perf_counter()
-            for _ in range(args.steps):
-                step()
-            times[name].append((time.perf_counter() - start) / args.steps)
+    times = time_rounds(steppers, args.steps, args.rounds)
     import torch
     print(f"MiniLM-L6 fine-tuning step, batch {args.batch} x {args.length} tokens, {args.threads} threads, "
           f"torch {torch.__version__}")
-    best = {name: min(t) for name, t in times.items()}
-    for name, t in times.items():
-        tokens = args.batch * args.length / best[name]
-        print(f"  {name:14s} best {best[name] * 1000:7.1f} ms/step  median {np.median(t) * 1000:7.1f} ms  "
-              f"{tokens:8.0f} tokens/s")
-    print(f"  trainkit / pytorch eager: {best['pytorch eager'] / best['trainkit']:.2f}x")
-
+    report(times, args.batch * args.length)
 
 if __name__ == "__main__":
     main()

@@ -219,6 +219,16 @@ TK_API tk_status tk_model_set_node_name(tk_model* model, tk_node node, const cha
   });
 }
 
+TK_API tk_status tk_model_share_parameter(tk_model* model, tk_node node, const char* param, tk_node source,
+                                          const char* source_param) {
+  return guarded([&] {
+    require(model, "model");
+    require(param, "param");
+    require(source_param, "source_param");
+    model->model.share_param(node, param, source, source_param);
+  });
+}
+
 TK_API tk_status tk_model_node_name(const tk_model* model, tk_node node, char* buffer, size_t capacity) {
   return guarded([&] {
     require(model, "model");

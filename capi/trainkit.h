@@ -194,6 +194,15 @@ TK_API tk_status tk_model_dropout2d(tk_model* model, tk_node input, double proba
 TK_API tk_status tk_model_output(tk_model* model, tk_node node, const char* name);
 /* Renames a node (names are unique; ops get "<type>_<id>" by default). */
 TK_API tk_status tk_model_set_node_name(tk_model* model, tk_node node, const char* name);
+/* Weight tying: node's parameter `param` ("weight") becomes the tensor of
+ * parameter `source_param` of the earlier node `source`, e.g. a language
+ * model's output projection (tk_model_linear_ex without bias: weight
+ * [vocab, dim]) reading its token embedding's weight [vocab, dim]. The shapes
+ * must be equal. The tensor is one to the optimizer, checkpoints, imports and
+ * tk_model_num_parameters, named after `source`; its gradient is the sum over
+ * its uses. Model specs keep it ("shared": {"weight": "tokens.weight"}). */
+TK_API tk_status tk_model_share_parameter(tk_model* model, tk_node node, const char* param, tk_node source,
+                                          const char* source_param);
 /* Writes the node's name into buffer (NUL-terminated, truncated to capacity). */
 TK_API tk_status tk_model_node_name(const tk_model* model, tk_node node, char* buffer,
                                     size_t capacity);
@@ -1124,6 +1133,7 @@ typedef struct tk_api {
   tk_status (*predictor_input_info)(const tk_predictor*, int32_t, char*, size_t, int32_t*, int32_t*, int64_t*);
   tk_status (*trainer_import_weights_mapped)(tk_trainer*, const char*, const char*, int32_t);
   tk_status (*trainer_import_report)(const tk_trainer*, char*, size_t, size_t*);
+  tk_status (*model_share_parameter)(tk_model*, tk_node, const char*, tk_node, const char*);
   /* Append new entries here, never above. */
 } tk_api;
 

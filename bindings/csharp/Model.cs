@@ -260,6 +260,15 @@ public sealed class Model : NativeObject<SWIGTYPE_p_tk_model> {
     using (Lease()) Interop.Check(TrainKitC.tk_model_set_node_name(Native, node, name));
   }
 
+  /// <summary>Weight tying: the node's parameter <paramref name="param"/> becomes the tensor of
+  /// the earlier node <paramref name="source"/>'s <paramref name="sourceParam"/> (same shape; one
+  /// tensor named after the source, whose gradient sums both uses).</summary>
+  public void ShareParameter(int node, string param, int source, string sourceParam) {
+    Interop.NotNull(param, nameof(param));
+    Interop.NotNull(sourceParam, nameof(sourceParam));
+    using (Lease()) Interop.Check(TrainKitC.tk_model_share_parameter(Native, node, param, source, sourceParam));
+  }
+
   /// <summary>The node's name.</summary>
   public string NodeName(int node) {
     using (Lease()) return Interop.Name(buffer => TrainKitC.tk_model_node_name(Native, node, buffer, (ulong)buffer.Length));

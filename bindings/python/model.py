@@ -109,6 +109,12 @@ class Model(Handle):
     def set_node_name(self, node: Node, name: str) -> None:
         call(capi.tk_model_set_node_name, self.handle, node, name)
 
+    def share_parameter(self, node: Node, param: str, source: Node, source_param: str = "weight") -> None:
+        """Weight tying: node's `param` becomes the tensor of the earlier
+        node source's `source_param` (same shape; one tensor, named after
+        source, whose gradient sums both uses)."""
+        call(capi.tk_model_share_parameter, self.handle, node, param, source, source_param)
+
     def node_name(self, node: Node) -> str:
         return text(capi.tk_model_node_name, self.handle, node)
 

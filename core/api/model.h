@@ -32,6 +32,9 @@ class Model {
 
   void set_output(int node, const std::string& name) { graph_.set_output(node, name); }
   void rename(int node, const std::string& name) { graph_.rename(node, name); }
+  void share_param(int node, const std::string& param, int source, const std::string& source_param) {
+    graph_.share_param(node, param, source, source_param);
+  }
   const std::string& node_name(int node) const { return graph_.node(node).name; }
   const Shape& node_shape(int node) const { return graph_.node(node).shape; }
   int64_t num_parameters() const { return graph_.num_parameters(); }

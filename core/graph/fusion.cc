@@ -41,6 +41,12 @@ FusedGraph fuse_activations(const Graph& model) {
     for (int in : node.inputs) inputs.push_back(out.node_of[in]);
     out.node_of[i] = node.is_input() ? out.graph.add_input(node.name, node.shape, node.indices)
                                      : out.graph.add(fused_op[i] ? fused_op[i] : node.op, inputs, node.name);
+    for (size_t j = 0; j < node.param_sources.size(); ++j) {
+      const ParamSource& source = node.param_sources[j];
+      if (!source.own())
+        out.graph.share_param(out.node_of[i], node.params[j].name, out.node_of[source.node],
+                              model.node(source.node).params[source.param].name);
+    }
     out.model_of.push_back(i);
   }
   if (model.output() >= 0) out.graph.set_output(out.node_of[model.output()], model.output_name());

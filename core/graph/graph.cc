@@ -35,7 +35,7 @@ int Graph::add_input(const std::string& name, const Shape& shape, bool indices) 
     if (extent <= 0) fail(ErrorCode::kInvalidArgument, "input '", name, "' has a non-positive extent in ", shape_to_string(shape));
   check_name_free(name);
   shape_numel(shape);  // rejects overflow
-  nodes_.push_back(Node{name, nullptr, {}, shape, {}, {}, indices});
+  nodes_.push_back(Node{name, nullptr, {}, shape, {}, {}, {}, indices});
   return static_cast<int>(nodes_.size()) - 1;
 }
 
@@ -68,7 +68,8 @@ int Graph::add(OpPtr op, const std::vector<int>& inputs, const std::string& name
   for (const ParamSpec& spec : params) checked_size(shape_numel(spec.shape), 8, "a parameter");
   std::vector<ParamSpec> states = op->state_specs(shapes);
   for (const ParamSpec& spec : states) checked_size(shape_numel(spec.shape), 8, "a state tensor");
-  nodes_.push_back(Node{node_name, op, inputs, shape, params, states});
+  std::vector<ParamSource> sources(params.size());
+  nodes_.push_back(Node{node_name, op, inputs, shape, params, std::move(sources), states});
   return static_cast<int>(nodes_.size()) - 1;
 }
 
@@ -77,6 +78,39 @@ void Graph::set_output(int node, const std::string& name) {
   if (nodes_[node].is_input()) fail(ErrorCode::kInvalidArgument, "the output must be computed by an op, not be the input '", nodes_[node].name, "'");
   output_ = node;
   output_name_ = name;
+}
+
+namespace {
+
+int param_index(const Node& node, const std::string& param) {
+  for (size_t j = 0; j < node.params.size(); ++j)
+    if (node.params[j].name == param) return static_cast<int>(j);
+  std::string names;
+  for (const ParamSpec& spec : node.params) names += (names.empty() ? "" : ", ") + spec.name;
+  fail(ErrorCode::kInvalidArgument, "node '", node.name, "' has no parameter '", param, "' (it has ",
+       names.empty() ? std::string("none") : names, ")");
+}
+
+}  // namespace
+
+void Graph::share_param(int node, const std::string& param, int source, const std::string& source_param) {
+  check_node(node, "node");
+  check_node(source, "source node");
+  Node& user = nodes_[node];
+  if (source >= node)
+    fail(ErrorCode::kInvalidArgument, "node '", user.name, "' can share a parameter of an earlier node only; '",
+         nodes_[source].name, "' comes ", source == node ? "nowhere else (it is the node itself)" : "after it");
+  const int j = param_index(user, param);
+  ParamSource owner{source, param_index(nodes_[source], source_param)};
+  if (!user.param_sources[j].own())
+    fail(ErrorCode::kInvalidArgument, "'", user.name, ".", param, "' is shared already");
+  const ParamSource& further = nodes_[owner.node].param_sources[owner.param];
+  if (!further.own()) owner = further;
+  const ParamSpec& kept = nodes_[owner.node].params[owner.param];
+  if (kept.shape != user.params[j].shape)
+    fail(ErrorCode::kShapeMismatch, "'", user.name, ".", param, "' is ", shape_to_string(user.params[j].shape),
+         ", '", nodes_[source].name, ".", source_param, "' ", shape_to_string(kept.shape), ": shared tensors have one shape");
+  user.param_sources[j] = owner;
 }
 
 void Graph::rename(int node, const std::string& name) {
@@ -96,8 +130,9 @@ std::vector<int> Graph::input_nodes() const {
 int64_t Graph::num_parameters() const {
   int64_t total = 0;
   for (const Node& node : nodes_)
-    for (const ParamSpec& spec : node.params) {
-      total += shape_numel(spec.shape);
+    for (size_t j = 0; j < node.params.size(); ++j) {
+      if (!node.param_sources[j].own()) continue;
+      total += shape_numel(node.params[j].shape);
       if (total > kMaxBytes) fail(ErrorCode::kOutOfMemory, "the model has more than 2^56 parameters");
     }
   return total;

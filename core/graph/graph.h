@@ -11,12 +11,23 @@
 
 namespace tk {
 
+// Where a node's parameter is kept: in a tensor of its own, or in an earlier
+// node's (weight tying: a language model's output projection reading its
+// token embedding). A shared tensor is one tensor to optimizers, checkpoints
+// and imports, named after its owner; its gradient sums every use.
+struct ParamSource {
+  int node = -1;   // the owner, or -1 for the node's own tensor
+  int param = -1;  // the owner's parameter index
+  bool own() const { return node < 0; }
+};
+
 struct Node {
   std::string name;
   OpPtr op;  // null for an input node
   std::vector<int> inputs;
   Shape shape;  // per sample
   std::vector<ParamSpec> params;
+  std::vector<ParamSource> param_sources;  // one per params entry
   std::vector<ParamSpec> states;  // non-trainable (Op::state_specs)
   // An input of int32 indices (token ids, categories) rather than
   // activations: stored as given, fed only to ops that take indices.
@@ -30,6 +41,10 @@ class Graph {
   // Adds op over the given inputs; an empty name becomes "<type>_<id>".
   int add(OpPtr op, const std::vector<int>& inputs, const std::string& name = "");
   void set_output(int node, const std::string& name);
+  // Makes node's parameter `param` the earlier node source's `source_param`
+  // (of the same shape; a tensor shared already is followed to its owner).
+  // Throws kInvalidArgument naming the node, the parameter and the problem.
+  void share_param(int node, const std::string& param, int source, const std::string& source_param);
   void rename(int node, const std::string& name);
 
   const std::vector<Node>& nodes() const { return nodes_; }
@@ -38,7 +53,7 @@ class Graph {
   int output() const { return output_; }  // -1 until set
   const std::string& output_name() const { return output_name_; }
   std::vector<int> input_nodes() const;  // in the order they were added: the order batches give them
-  int64_t num_parameters() const;
+  int64_t num_parameters() const;  // shared tensors once
 
  private:
   void check_node(int id, const char* what) const;

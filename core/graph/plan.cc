@@ -11,6 +11,7 @@
 #include "core/base/rng.h"
 #include "core/graph/fusion.h"
 #include "core/graph/memory_planner.h"
+#include "core/kernels/elementwise_kernels.h"
 #include "core/kernels/reduce_kernels.h"
 #include "core/ops/activation/activation_kernels.h"
 #include "core/ops/loss/loss_kernels.h"
@@ -85,10 +86,15 @@ Plan::Plan(const Graph& graph, LossKind loss, Reduction reduction, Backend* back
           if (graph_.node(node).inputs[k] == inputs_[i])
             index_limits_[i] = std::min(index_limits_[i], graph_.node(node).op->index_limit(static_cast<int>(k)));
 
-  // Flat parameter layout, in node order; non-trainable state beside it.
-  flat_param_count_ = lay_out(live, &Node::params, &params_, &node_params_, "parameters");
+  // Flat parameter layout, in node order (with the owners of tensors live
+  // nodes share); non-trainable state beside it.
+  std::vector<bool> keeps_params = live;
+  for (int i = 0; i < n; ++i)
+    if (live[i])
+      for (const ParamSource& source : graph_.node(i).param_sources)
+        if (!source.own()) keeps_params[source.node] = true;
+  flat_param_count_ = lay_out(keeps_params, &Node::params, &params_, &node_params_, "parameters");
   flat_state_count_ = lay_out(live, &Node::states, &states_, &node_states_, "state");
-  set_frozen(std::vector<bool>(params_.size(), false));
 
   // Backward runs nodes in reverse; the first gradient written into an input
   // overwrites, later ones add. The loss writes the output's gradient first.
@@ -108,6 +114,7 @@ Plan::Plan(const Graph& graph, LossKind loss, Reduction reduction, Backend* back
     schedule_.push_back(step);
   }
   std::reverse(schedule_.begin(), schedule_.end());
+  set_frozen(std::vector<bool>(params_.size(), false));
 
   int64_t workspace = 0;
   saved_elements_.assign(n, 0);
@@ -124,15 +131,22 @@ Plan::Plan(const Graph& graph, LossKind loss, Reduction reduction, Backend* back
   workspace_ = Buffer(backend_, checked_size(workspace, dtype_size(policy_.activation), "op workspace"));
 }
 
-int64_t Plan::lay_out(const std::vector<bool>& live, std::vector<ParamSpec> Node::*specs,
+int64_t Plan::lay_out(const std::vector<bool>& kept, std::vector<ParamSpec> Node::*specs,
                       std::vector<ParamTensor>* tensors, std::vector<std::vector<int>>* node_tensors,
                       const char* what) const {
   int64_t total = 0;
-  node_tensors->assign(live.size(), {});
-  for (size_t i = 0; i < live.size(); ++i) {
-    if (!live[i]) continue;
+  node_tensors->assign(kept.size(), {});
+  for (size_t i = 0; i < kept.size(); ++i) {
+    if (!kept[i]) continue;
     const Node& node = graph_.node(static_cast<int>(i));
-    for (const ParamSpec& spec : node.*specs) {
+    for (size_t j = 0; j < (node.*specs).size(); ++j) {
+      const ParamSpec& spec = (node.*specs)[j];
+      // Owners come first, so a shared tensor is laid out already.
+      if (specs == &Node::params && !node.param_sources[j].own()) {
+        const ParamSource& source = node.param_sources[j];
+        (*node_tensors)[i].push_back((*node_tensors)[source.node].at(source.param));
+        continue;
+      }
       const int64_t count = shape_numel(spec.shape);
       (*node_tensors)[i].push_back(static_cast<int>(tensors->size()));
       tensors->push_back({node.name + "." + spec.name, model_of_[i], spec, total, count});
@@ -167,21 +181,30 @@ GradientLayout Plan::gradient_layout(const std::vector<bool>& frozen) const {
     for (int in : graph_.node(static_cast<int>(node)).inputs) needed = needed || layout.requires_grad[in];
     layout.requires_grad[node] = needed;
   }
-  // One node's backward runs at a time: its frozen tensors share scratch
-  // with other nodes', not with each other.
-  layout.discard_offsets.assign(params_.size(), -1);
-  int64_t discarded = 0;
-  for (size_t node = 0; node < n; ++node) {
-    if (!layout.requires_grad[node] || graph_.node(static_cast<int>(node)).op->accepts_null_param_gradients()) continue;
+  // Gradients written elsewhere: a frozen tensor's where the op cannot skip
+  // it, and a shared tensor's from every use after the first that backward
+  // reaches (the last in node order), which overwrites it. One node's
+  // backward runs at a time, so nodes share the scratch.
+  layout.scratch_offsets.assign(n, {});
+  std::vector<bool> written(params_.size(), false);
+  int64_t scratch = 0;
+  for (size_t node = n; node-- > 0;) {
+    const std::vector<int>& tensors = node_params_[node];
+    layout.scratch_offsets[node].assign(tensors.size(), -1);
+    if (!layout.requires_grad[node]) continue;
+    const bool skips_frozen = graph_.node(static_cast<int>(node)).op->accepts_null_param_gradients();
     int64_t used = 0;
-    for (int t : node_params_[node]) {
-      if (!frozen[t]) continue;
-      layout.discard_offsets[t] = used;
+    for (size_t j = 0; j < tensors.size(); ++j) {
+      const int t = tensors[j];
+      const bool elsewhere = frozen[t] ? !skips_frozen : written[t];
+      written[t] = true;
+      if (!elsewhere) continue;
+      layout.scratch_offsets[node][j] = used;
       used += padded(params_[t].count);
     }
-    discarded = std::max(discarded, used);
+    scratch = std::max(scratch, used);
   }
-  layout.discarded = Buffer(backend_, checked_size(discarded, dtype_size(policy_.master), "discarded gradients"));
+  layout.scratch = Buffer(backend_, checked_size(scratch, dtype_size(policy_.master), "gradient scratch"));
   return layout;
 }
 
@@ -194,17 +217,18 @@ GradientLayout Plan::swap_gradient_layout(GradientLayout next) noexcept {
   flat_grad_count_ = next.flat_grad_count;
   previous.requires_grad.swap(requires_grad_);
   requires_grad_.swap(next.requires_grad);
-  previous.discard_offsets.swap(discard_offsets_);
-  discard_offsets_.swap(next.discard_offsets);
-  previous.discarded = std::move(discarded_grads_);
-  discarded_grads_ = std::move(next.discarded);
+  previous.scratch_offsets.swap(scratch_offsets_);
+  scratch_offsets_.swap(next.scratch_offsets);
+  previous.scratch = std::move(scratch_grads_);
+  scratch_grads_ = std::move(next.scratch);
   reserved_ = 0;  // the arena is laid out again for the gradients now needed
   return previous;
 }
 
 int64_t Plan::first_grad_offset(int node) const {
+  // A shared tensor lies with its owner's, below; its gradient is whole once the owner's backward has run.
   for (int t : node_params_[node_of_[node]])
-    if (params_[t].grad_offset >= 0) return params_[t].grad_offset;
+    if (params_[t].grad_offset >= 0 && params_[t].node == node) return params_[t].grad_offset;
   return -1;
 }
 
@@ -249,6 +273,7 @@ void* Plan::grad(int node) const { return grad_at(node_of_.at(static_cast<size_t
 
 void Plan::set_forward_only() {
   forward_only_ = true;
+  scratch_grads_ = Buffer();  // no backward will write there
   reserved_ = 0;  // the next reserve() lays the arena out again, without gradients
 }
 
@@ -493,17 +518,17 @@ OpContext& Plan::context(size_t step, const void* flat_params, const void* half_
   for (size_t j = 0; j < node_params_[node].size(); ++j) {
     const int64_t element = params_[node_params_[node][j]].offset;
     ctx.params[j] = const_cast<char*>(weights) + element * dtype_size(ctx.param_dtype);
-    // A frozen tensor's gradient: none, or discarded scratch for ops that must write one.
+    // Into the flat gradients, or scratch (see GradientLayout), or nowhere (a frozen tensor the op skips).
     const int64_t grad_element = params_[node_params_[node][j]].grad_offset;
+    const int64_t scratch_element = scratch_offsets_[node][j];
     if (!flat_grads)
       ctx.dparams[j] = nullptr;
+    else if (scratch_element >= 0)
+      ctx.dparams[j] = static_cast<char*>(scratch_grads_.data()) + scratch_element * dtype_size(policy_.master);
     else if (grad_element >= 0)
       ctx.dparams[j] = static_cast<char*>(flat_grads) + grad_element * dtype_size(policy_.master);
     else
-      ctx.dparams[j] = discard_offsets_[node_params_[node][j]] < 0
-                           ? nullptr
-                           : static_cast<char*>(discarded_grads_.data()) +
-                                 discard_offsets_[node_params_[node][j]] * dtype_size(policy_.master);
+      ctx.dparams[j] = nullptr;
   }
   for (size_t j = 0; j < node_states_[node].size(); ++j) {
     const int64_t bytes = states_[node_states_[node][j]].offset * static_cast<int64_t>(dtype_size(policy_.master));
@@ -587,7 +612,19 @@ void Plan::backward(const void* flat_params, void* flat_grads, uint64_t seed, ui
     if (!requires_grad_[schedule_[s].node]) continue;
     graph_.node(schedule_[s].node)
         .op->backward(context(s, flat_params, half_params, flat_grads, true, seed, stream, nullptr, nullptr));
+    add_shared_gradients(schedule_[s].node, flat_grads);
     if (after_op) (*after_op)(model_of_[schedule_[s].node]);
+  }
+}
+
+void Plan::add_shared_gradients(int node, void* flat_grads) const {
+  const size_t bytes = dtype_size(policy_.master);
+  for (size_t j = 0; j < node_params_[node].size(); ++j) {
+    const ParamTensor& tensor = params_[node_params_[node][j]];
+    if (scratch_offsets_[node][j] < 0 || tensor.grad_offset < 0) continue;  // in place, or frozen: discarded
+    kernels::axpy(*backend_, policy_.master, tensor.count, 1.0,
+                  static_cast<const char*>(scratch_grads_.data()) + scratch_offsets_[node][j] * bytes,
+                  static_cast<char*>(flat_grads) + tensor.grad_offset * bytes, true);
   }
 }
 

@@ -39,11 +39,14 @@ struct GradientLayout {
   // Per node: whether backward runs it (it has a trainable parameter, or an
   // input whose gradient is needed).
   std::vector<bool> requires_grad;
-  // Per tensor: where in `discarded` an op that cannot skip a frozen
-  // tensor's gradient writes it (-1: none). Each tensor of a node has its
-  // own place, since ops may combine their parameters' gradients.
-  std::vector<int64_t> discard_offsets;
-  Buffer discarded;
+  // Per node, per parameter: where in `scratch` its backward writes that
+  // gradient instead of the flat gradients (-1: not there). A frozen tensor's
+  // lands there to be discarded (ops that cannot skip one); a shared tensor's
+  // from every use but the first backward reaches, to be added to it. Each
+  // parameter of a node has its own place, since ops may combine their
+  // parameters' gradients.
+  std::vector<std::vector<int64_t>> scratch_offsets;
+  Buffer scratch;
 };
 
 class Plan {
@@ -72,8 +75,8 @@ class Plan {
   int64_t flat_param_count() const { return flat_param_count_; }
   // Tensor `index`, or kInvalidArgument naming the range.
   const ParamTensor& param(int64_t index) const;
-  // Offset in the flat gradients of node's first trainable parameter, or -1
-  // for a node without any. Later nodes' gradients lie above it. Node
+  // Offset in the flat gradients of node's first trainable parameter of its
+  // own (not shared from an earlier node), or -1 for a node without any. Later nodes' gradients lie above it. Node
   // indices here and in value(), grad() and backward's after_op are the model's.
   int64_t first_grad_offset(int node) const;
   // Scalar parameters without the alignment padding.
@@ -197,10 +200,14 @@ class Plan {
   // Sets what changes per call in a context built by reserve(); allocates nothing.
   OpContext& context(size_t step, const void* flat_params, const void* half_params, void* flat_grads,
                      bool training, uint64_t seed, uint64_t stream, const void* flat_state, void* next_state);
-  // Lays out the live nodes' `specs` in one flat buffer; returns its element count.
-  int64_t lay_out(const std::vector<bool>& live, std::vector<ParamSpec> Node::*specs,
+  // Lays out the `specs` of the nodes marked in `kept` in one flat buffer (a
+  // shared parameter takes its owner's tensor); returns its element count.
+  int64_t lay_out(const std::vector<bool>& kept, std::vector<ParamSpec> Node::*specs,
                   std::vector<ParamTensor>* tensors, std::vector<std::vector<int>>* node_tensors,
                   const char* what) const;
+  // After node's backward: adds the gradients it wrote to scratch for
+  // shared tensors into theirs.
+  void add_shared_gradients(int node, void* flat_grads) const;
   void init_flat(const std::vector<ParamTensor>& tensors, int64_t count, uint64_t seed, void* flat) const;
 
   Graph model_;
@@ -224,8 +231,8 @@ class Plan {
   int64_t flat_param_count_ = 0;
   int64_t flat_grad_count_ = 0;
   std::vector<bool> requires_grad_;  // see GradientLayout
-  std::vector<int64_t> discard_offsets_;
-  Buffer discarded_grads_;
+  std::vector<std::vector<int64_t>> scratch_offsets_;
+  Buffer scratch_grads_;
   std::vector<ParamTensor> states_;
   std::vector<std::vector<int>> node_states_;
   int64_t flat_state_count_ = 0;

@@ -1,5 +1,8 @@
 #include "core/io/model_spec.h"
 
+#include <string>
+#include <utility>
+
 #include <nlohmann/json.hpp>
 
 #include "core/base/error.h"
@@ -12,6 +15,20 @@ using Json = nlohmann::json;
 
 constexpr const char* kFormat = "trainkit-model";
 constexpr int kVersion = 1;
+// An op node's parameters kept in an earlier node's tensors: {"weight": "words.weight"}.
+constexpr const char* kSharedKey = "shared";
+
+// "node.param" of a shared tensor, split at its last dot (node names may hold dots).
+std::pair<int, std::string> shared_tensor(const Graph& graph, const std::string& node, const Json& value) {
+  const std::string text = value.is_string() ? value.get<std::string>() : "";
+  const size_t dot = text.rfind('.');
+  if (dot == std::string::npos || dot == 0 || dot + 1 == text.size())
+    fail(ErrorCode::kInvalidArgument, "model spec node '", node, "': a shared parameter names \"node.parameter\"");
+  const int source = graph.find(text.substr(0, dot));
+  if (source < 0)
+    fail(ErrorCode::kInvalidArgument, "model spec node '", node, "' shares '", text, "' of no earlier node");
+  return {source, text.substr(dot + 1)};
+}
 
 Json attribute_to_json(const AttributeValue& value) {
   return std::visit([](const auto& v) { return Json(v); }, value);
@@ -42,6 +59,14 @@ std::string model_spec_to_json(const Graph& graph) {
       for (int in : node.inputs) inputs.push_back(graph.node(in).name);
       entry["inputs"] = inputs;
       for (const Attribute& a : node.op->attributes()) entry[a.name] = attribute_to_json(a.value);
+      Json shared = Json::object();
+      for (size_t j = 0; j < node.params.size(); ++j) {
+        const ParamSource& source = node.param_sources[j];
+        if (!source.own())
+          shared[node.params[j].name] =
+              graph.node(source.node).name + "." + graph.node(source.node).params[source.param].name;
+      }
+      if (!shared.empty()) entry[kSharedKey] = shared;
     }
     nodes.push_back(entry);
   }
@@ -103,9 +128,17 @@ Graph model_spec_from_json(const std::string& text) {
       }
       std::vector<Attribute> attributes;
       for (auto it = entry.begin(); it != entry.end(); ++it)
-        if (it.key() != "name" && it.key() != "op" && it.key() != "inputs")
+        if (it.key() != "name" && it.key() != "op" && it.key() != "inputs" && it.key() != kSharedKey)
           attributes.push_back({it.key(), attribute_from_json(name, it.key(), it.value())});
-      graph.add(make_op(type, attributes), inputs, name);
+      const int added = graph.add(make_op(type, attributes), inputs, name);
+      if (entry.contains(kSharedKey)) {
+        if (!entry[kSharedKey].is_object())
+          fail(ErrorCode::kInvalidArgument, "\"", kSharedKey, "\" maps parameter names to \"node.parameter\"");
+        for (auto it = entry[kSharedKey].begin(); it != entry[kSharedKey].end(); ++it) {
+          auto [source, source_param] = shared_tensor(graph, name, it.value());
+          graph.share_param(added, it.key(), source, source_param);
+        }
+      }
     } catch (const Error& e) {
       fail(ErrorCode::kInvalidArgument, "model spec node '", name, "': ", e.what());
     }

@@ -150,6 +150,24 @@ public class TrainKitTest {
   }
 
   @Test
+  public void aSharedWeightIsOneTensor() {
+    try (Model model = new Model()) {
+      int x = model.input("x", 6);
+      int a = model.linear(x, 6, false, Init.XAVIER_NORMAL);
+      int b = model.linear(model.tanh(a), 6, false, Init.XAVIER_NORMAL);
+      model.setNodeName(a, "a").shareParameter(b, "weight", a, "weight").output(b, "y");
+      assertEquals(36, model.numParameters());
+      assertTrue(model.spec(), model.spec().contains("\"a.weight\""));
+      TrainKitException e = assertThrows(TrainKitException.class, () -> model.shareParameter(b, "weight", a, "weight"));
+      assertEquals(Status.ERROR_INVALID_ARGUMENT, e.status());
+      try (Trainer trainer = new Trainer(model, Loss.MSE)) {
+        assertEquals(1, trainer.numParameterTensors());
+        assertEquals("a.weight", trainer.parameterName(0));
+      }
+    }
+  }
+
+  @Test
   public void everyLayerBuildsAndNodesHaveNamesAndShapes() {
     try (Model model = new Model()) {
       int x = model.input("x", 6);

@@ -391,6 +391,25 @@ static class TrainKitTests {
     }
   }
 
+  static void ASharedWeightIsOneTensor() {
+    using (var model = new Model()) {
+      int x = model.Input("x", 6);
+      int a = model.Linear(x, 6, false);
+      int b = model.Linear(model.Tanh(a), 6, false);
+      model.SetNodeName(a, "a");
+      model.ShareParameter(b, "weight", a, "weight");
+      model.Output(b, "y");
+      Assert(model.NumParameters() == 36, $"one tensor: {model.NumParameters()} parameters");
+      Assert(model.Spec().Contains("\"a.weight\""), "the spec keeps the tie");
+      int narrow = model.Linear(x, 3, false);
+      Fails(Status.ErrorShapeMismatch, () => model.ShareParameter(narrow, "weight", a, "weight"), "tying across shapes");
+      using (var options = new TrainerOptions().Device(Device.Cpu).Threads(1))
+      using (var trainer = new Trainer(model, Loss.Mse, options)) {
+        Assert(trainer.NumParameterTensors == 1 && trainer.ParameterName(0) == "a.weight", "named after its owner");
+      }
+    }
+  }
+
   static void TheGenericOpTrainsAndRefusesUnknownOps() {
     string catalog = Model.OpCatalog();
     Assert(catalog.StartsWith("{\"ops\"") && catalog.Contains("\"linear\"") && catalog.EndsWith("}"), "op catalog");
@@ -1132,6 +1151,7 @@ static class TrainKitTests {
     Add(nameof(ASmallCnnWithBatchNormTrains), ASmallCnnWithBatchNormTrains);
     Add(nameof(EveryTypedLayerBuilds), EveryTypedLayerBuilds);
     Add(nameof(TheGenericOpTrainsAndRefusesUnknownOps), TheGenericOpTrainsAndRefusesUnknownOps);
+    Add(nameof(ASharedWeightIsOneTensor), ASharedWeightIsOneTensor);
     Add(nameof(EveryOptionReachesTheTrainer), EveryOptionReachesTheTrainer);
     Add(nameof(Fp16OverflowIsSkippedAndTheScaleBacksOff), Fp16OverflowIsSkippedAndTheScaleBacksOff);
     Add(nameof(TwoReplicasTrainLikeOne), TwoReplicasTrainLikeOne);

@@ -305,6 +305,33 @@ def test_sync_batch_norm_replicas_train_as_one_and_plain_ones_do_not():
     assert np.max(np.abs(train(2, False) - one)) > 1e-4
 
 
+def test_a_shared_weight_is_one_tensor_whose_gradient_sums_its_uses():
+    with trainkit.Model() as model:
+        x = model.input("x", 4)
+        a = model.op("linear", x, units=4, bias=False)
+        model.set_node_name(a, "a")
+        b = model.op("linear", model.op("tanh", a), units=4, bias=False)
+        model.share_parameter(b, "weight", a)
+        model.output(b, "y")
+        assert model.num_parameters() == 16
+        with pytest.raises(trainkit.TrainKitError, match="shared already"):
+            model.share_parameter(b, "weight", a)
+        options = trainkit.TrainerOptions(optimizer=trainkit.Optimizer.SGD, learning_rate=0.1, threads=1)
+        with options, trainkit.Trainer(model, trainkit.Loss.MSE, options) as trainer:
+            assert trainer.parameter_names() == ["a.weight"]
+            w = trainer.parameter("a.weight").astype(np.float64)
+            xs = np.linspace(-1, 1, 8).reshape(2, 4)
+            ys = np.zeros((2, 4))
+            trainer.step(xs.astype(np.float32), ys.astype(np.float32))
+            # y = W tanh(W x); mean squared error over 8 elements: both uses' gradients add.
+            h = np.tanh(xs @ w.T)
+            y = h @ w.T
+            dy = 2 * (y - ys) / y.size
+            dh = dy @ w * (1 - h ** 2)
+            grad = dy.T @ h + dh.T @ xs
+            assert np.max(np.abs(trainer.parameter("a.weight") - (w - 0.1 * grad))) < 1e-5
+
+
 def test_generic_ops_settings_parameters_and_properties():
     catalog = trainkit.Model.op_catalog()
     assert "linear" in [op["name"] for op in catalog["ops"]]

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include "core/backend/cpu/cpu_backend.h"
@@ -297,6 +298,89 @@ TEST(PlanTest, RejectsBatchesThatDoNotFit) {
   EXPECT_THROW(plan.check_batch(inputs, &float_targets), Error);
   HostView short_targets{labels.data(), DType::kI32, {3}, {}};
   EXPECT_THROW(plan.check_batch(inputs, &short_targets), Error);
+}
+
+// Weight tying: x -> a (linear, relu fused) -> b (linear, no bias, a's
+// weight) -> tanh -> c (linear, b's weight: a's again) -> linear. The shared
+// weight's gradient is the sum over its three uses, one of them fused.
+Graph tied_graph() {
+  Graph g;
+  int h = g.add_input("x", {6});
+  const int a = g.add(make_linear(6, true, Init::kHeNormal), {h}, "a");
+  h = g.add(make_activation(Activation::kRelu), {a});
+  const int b = g.add(make_linear(6, false, Init::kHeNormal), {h}, "b");
+  g.share_param(b, "weight", a, "weight");
+  h = g.add(make_activation(Activation::kTanh), {b});
+  const int c = g.add(make_linear(6, true, Init::kHeNormal), {h}, "c");
+  g.share_param(c, "weight", b, "weight");
+  g.set_output(g.add(make_linear(4, true, Init::kHeUniform), {c}, "out"), "logits");
+  return g;
+}
+
+TEST(PlanGradientTest, SharedWeightGradientSumsEveryUse) {
+  EXPECT_EQ(check_gradients(tied_graph()), (6 * 6 + 6) + 6 + (6 * 4 + 4));
+}
+
+TEST(PlanTest, ASharedWeightIsOneTensorNamedAfterItsOwner) {
+  const Graph g = tied_graph();
+  EXPECT_EQ(g.num_parameters(), (6 * 6 + 6) + 6 + (6 * 4 + 4));
+  cpu::CpuBackend backend(1);
+  Plan plan(g, LossKind::kSoftmaxCrossEntropy, Reduction::kMean, &backend, DType::kF32);
+  std::vector<std::string> names;
+  for (const ParamTensor& p : plan.params()) names.push_back(p.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"a.weight", "a.bias", "c.bias", "out.weight", "out.bias"}));
+  // The gradient of c's own tensors lies above b's and a's: a's weight is whole only after a's backward.
+  EXPECT_EQ(plan.first_grad_offset(g.find("c")), plan.params()[2].grad_offset);
+  EXPECT_EQ(plan.first_grad_offset(g.find("b")), -1);
+  EXPECT_EQ(plan.first_grad_offset(g.find("a")), 0);
+}
+
+TEST(PlanTest, AFrozenSharedWeightGetsNoGradientFromAnyUse) {
+  cpu::CpuBackend backend(1);
+  Plan plan(tied_graph(), LossKind::kSoftmaxCrossEntropy, Reduction::kMean, &backend, DType::kF64);
+  plan.set_frozen({true, false, false, false, false});
+  const int64_t batch = 3;
+  std::vector<double> params(plan.flat_param_count()), grads(plan.flat_grad_count(), 7.0);
+  plan.init_params(params.data(), 3);
+  std::vector<double> x(batch * 6, 0.5);
+  std::vector<int32_t> labels = {0, 1, 2};
+  HostView inputs{x.data(), DType::kF64, {batch, 6}, {}};
+  HostView targets{labels.data(), DType::kI32, {batch}, {}};
+  plan.reserve(batch);
+  plan.load_batch(inputs, &targets);
+  plan.forward(params.data(), true, 1, 2, 1.0);
+  plan.backward(params.data(), grads.data(), 1, 2);
+  // The frozen weight has no place in the gradients; a's bias still gets one (through b and c).
+  EXPECT_EQ(plan.flat_grad_count(), plan.flat_param_count() - 48);
+  for (const ParamTensor& p : plan.params()) {
+    if (p.grad_offset < 0) continue;
+    for (int64_t i = 0; i < p.count; ++i) EXPECT_NE(grads[p.grad_offset + i], 7.0) << p.name << "[" << i << "]";
+  }
+}
+
+TEST(GraphTest, SharingRefusesWhatCannotBeOneTensor) {
+  Graph g;
+  int x = g.add_input("x", {6});
+  const int a = g.add(make_linear(6, true, Init::kHeNormal), {x}, "a");
+  const int narrow = g.add(make_linear(3, false, Init::kHeNormal), {a}, "narrow");
+  const int b = g.add(make_linear(6, false, Init::kHeNormal), {a}, "b");
+  auto refused = [](auto&& call, ErrorCode code, const std::string& words) {
+    try {
+      call();
+      ADD_FAILURE() << "accepted; expected: " << words;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), code) << e.what();
+      EXPECT_NE(std::string(e.what()).find(words), std::string::npos) << e.what();
+    }
+  };
+  refused([&] { g.share_param(narrow, "weight", a, "weight"); }, ErrorCode::kShapeMismatch, "[3, 6]");
+  refused([&] { g.share_param(a, "weight", b, "weight"); }, ErrorCode::kInvalidArgument, "earlier node");
+  refused([&] { g.share_param(b, "weight", b, "weight"); }, ErrorCode::kInvalidArgument, "earlier node");
+  refused([&] { g.share_param(b, "gamma", a, "weight"); }, ErrorCode::kInvalidArgument, "no parameter 'gamma'");
+  refused([&] { g.share_param(b, "weight", x, "weight"); }, ErrorCode::kInvalidArgument, "has no parameter");
+  refused([&] { g.share_param(b, "weight", a, "bias"); }, ErrorCode::kShapeMismatch, "one shape");
+  g.share_param(b, "weight", a, "weight");
+  refused([&] { g.share_param(b, "weight", a, "weight"); }, ErrorCode::kInvalidArgument, "shared already");
 }
 
 TEST(GraphTest, ShapeErrorsNameTheProblem) {

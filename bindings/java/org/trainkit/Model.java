@@ -187,6 +187,16 @@ public final class Model extends NativeObject<SWIGTYPE_p_tk_model> {
     return this;
   }
 
+  /**
+   * Weight tying: the node's parameter {@code param} becomes the tensor of the earlier node
+   * {@code source}'s {@code sourceParam} (same shape; one tensor named after the source, whose
+   * gradient sums both uses).
+   */
+  public Model shareParameter(int node, String param, int source, String sourceParam) {
+    done(TrainKitC.tk_model_share_parameter(handle(), node, param, source, sourceParam));
+    return this;
+  }
+
   /** A node's name. */
   public String nodeName(int node) {
     try {

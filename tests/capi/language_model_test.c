@@ -1,0 +1,256 @@
+/*
+ * language_model_test.c - a decoder-only transformer from C: token ids in,
+ * next-token logits per position out (per-token cross-entropy, the first
+ * target left out with -100), causal attention, and the output projection
+ * tied to the token embedding (tk_model_share_parameter). The tied tensor is
+ * one tensor (counted, named, exported and kept in specs once); the model
+ * learns arithmetic sequences and a predictor continues them greedily; bad
+ * ties are refused with clear statuses.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "capi/trainkit.h"
+#include "tests/capi/expect.h"
+
+enum { VOCAB = 10, SEQ = 8, DIM = 32, BATCH = 32, STEPS = 400, TEST = 64, IGNORED = -100 };
+
+static tk_node op(tk_model* m, const char* name, const tk_node* in, size_t n, const char* attributes) {
+  tk_node out = -1;
+  EXPECT_STATUS(tk_model_op(m, name, in, n, attributes, &out), TK_OK);
+  return out;
+}
+
+static tk_node add(tk_model* m, tk_node a, tk_node b) {
+  tk_node out = -1;
+  EXPECT_STATUS(tk_model_add(m, a, b, &out), TK_OK);
+  return out;
+}
+
+/* ids -> token embedding + positions -> one pre-norm block (causal
+ * attention, GELU MLP) -> norm -> logits through the embedding's matrix. */
+static tk_model* make_model(int tied) {
+  tk_model* m = NULL;
+  tk_node ids, tokens, x, h, q, k, v, qkv[3], head;
+  int64_t shape[1] = {SEQ};
+  tk_model_create(&m);
+  EXPECT_STATUS(tk_model_input_indices(m, "ids", 1, shape, &ids), TK_OK);
+  tokens = op(m, "embedding", &ids, 1, "{\"vocab\": 10, \"dim\": 32}");
+  tk_model_set_node_name(m, tokens, "tokens");
+  x = op(m, "learned_positions", &tokens, 1, "{\"max_length\": 8}");
+  tk_model_layer_norm(m, x, 1, 1e-5, &h);
+  tk_model_linear(m, h, DIM, &q);
+  tk_model_linear(m, h, DIM, &k);
+  tk_model_linear(m, h, DIM, &v);
+  qkv[0] = q, qkv[1] = k, qkv[2] = v;
+  h = op(m, "attention", qkv, 3, "{\"heads\": 4, \"causal\": true}");
+  tk_model_linear(m, h, DIM, &h);
+  x = add(m, x, h);
+  tk_model_layer_norm(m, x, 1, 1e-5, &h);
+  tk_model_linear(m, h, 4 * DIM, &h);
+  h = op(m, "gelu_tanh", &h, 1, "");
+  tk_model_linear(m, h, DIM, &h);
+  x = add(m, x, h);
+  tk_model_layer_norm(m, x, 1, 1e-5, &x);
+  EXPECT_STATUS(tk_model_linear_ex(m, x, VOCAB, 0, TK_INIT_XAVIER_UNIFORM, &head), TK_OK);
+  tk_model_set_node_name(m, head, "head");
+  if (tied) EXPECT_STATUS(tk_model_share_parameter(m, head, "weight", tokens, "weight"), TK_OK);
+  tk_model_output(m, head, "logits");
+  return m;
+}
+
+/* Sequences a, a + d, a + 2d, ... (mod VOCAB) with d in 1..3: from the
+ * second token on, the next one follows from the two before. */
+static void make_sequences(unsigned seed, int64_t count, int32_t* ids, int32_t* targets) {
+  int64_t i, s;
+  srand(seed);
+  for (i = 0; i < count; ++i) {
+    const int a = rand() % VOCAB, d = 1 + rand() % 3;
+    for (s = 0; s < SEQ; ++s) {
+      ids[i * SEQ + s] = (a + (int)s * d) % VOCAB;
+      targets[i * SEQ + s] = s == 0 ? IGNORED : (a + (int)(s + 1) * d) % VOCAB;
+    }
+  }
+}
+
+static tk_trainer* make_trainer(const tk_model* m) {
+  tk_trainer_options* o = NULL;
+  tk_trainer* t = NULL;
+  tk_trainer_options_create(&o);
+  tk_trainer_options_set_optimizer(o, TK_OPTIMIZER_ADAMW);
+  tk_trainer_options_set_learning_rate(o, 3e-3);
+  tk_trainer_options_set_seed(o, 5);
+  tk_trainer_options_set_threads(o, 1);
+  EXPECT_STATUS(tk_trainer_create(m, TK_LOSS_SOFTMAX_CROSS_ENTROPY, o, &t), TK_OK);
+  tk_trainer_options_destroy(o);
+  return t;
+}
+
+static int64_t tensor_count(const tk_trainer* t) {
+  int32_t count = 0;
+  EXPECT_STATUS(tk_trainer_num_parameter_tensors(t, &count), TK_OK);
+  return count;
+}
+
+static int has_tensor(const tk_trainer* t, const char* wanted) {
+  int32_t i, rank;
+  int64_t shape[TK_MAX_RANK];
+  char name[128];
+  for (i = 0; i < tensor_count(t); ++i) {
+    EXPECT_STATUS(tk_trainer_parameter_info(t, i, name, sizeof name, &rank, shape), TK_OK);
+    if (strcmp(name, wanted) == 0) return 1;
+  }
+  return 0;
+}
+
+static void test_one_tensor(void) {
+  tk_model* tied = make_model(1);
+  tk_model* untied = make_model(0);
+  int64_t tied_count = 0, untied_count = 0;
+  tk_trainer *t, *u;
+  EXPECT_STATUS(tk_model_num_parameters(tied, &tied_count), TK_OK);
+  EXPECT_STATUS(tk_model_num_parameters(untied, &untied_count), TK_OK);
+  EXPECT(untied_count - tied_count == VOCAB * DIM);
+  t = make_trainer(tied);
+  u = make_trainer(untied);
+  EXPECT(tensor_count(u) - tensor_count(t) == 1);
+  EXPECT(has_tensor(t, "tokens.weight") && !has_tensor(t, "head.weight"));
+  EXPECT(has_tensor(u, "head.weight"));
+  tk_trainer_destroy(t);
+  tk_trainer_destroy(u);
+  tk_model_destroy(tied);
+  tk_model_destroy(untied);
+}
+
+static int32_t train_ids[BATCH * STEPS * SEQ], train_targets[BATCH * STEPS * SEQ];
+
+/* Greedy continuation through a predictor: the first two tokens given,
+ * each next one the arg-max at the last filled position (causal attention
+ * makes what follows it irrelevant). Returns the share of tokens right. */
+static double continue_sequences(tk_predictor* p) {
+  int32_t window[TEST * SEQ], truth[TEST * SEQ];
+  static float logits[TEST * SEQ * VOCAB];
+  int64_t in_shape[2] = {TEST, SEQ}, out_shape[3] = {TEST, SEQ, VOCAB};
+  tk_tensor_view in, out;
+  int64_t i, s, right = 0, judged = 0;
+  make_sequences(99, TEST, truth, window);
+  memcpy(window, truth, sizeof window);
+  for (i = 0; i < TEST; ++i)
+    for (s = 2; s < SEQ; ++s) window[i * SEQ + s] = 0; /* not read before it is generated */
+  in = tk_view(window, TK_DTYPE_I32, 2, in_shape);
+  out = tk_view(logits, TK_DTYPE_F32, 3, out_shape);
+  for (s = 2; s < SEQ; ++s) {
+    EXPECT_STATUS(tk_predictor_predict_inputs(p, 1, &in, 0, &out), TK_OK);
+    for (i = 0; i < TEST; ++i) {
+      const float* row = logits + (i * SEQ + s - 1) * VOCAB;
+      int32_t best = 0, c;
+      for (c = 1; c < VOCAB; ++c)
+        if (row[c] > row[best]) best = c;
+      window[i * SEQ + s] = best;
+    }
+  }
+  for (i = 0; i < TEST; ++i)
+    for (s = 2; s < SEQ; ++s, ++judged) right += window[i * SEQ + s] == truth[i * SEQ + s];
+  return (double)right / (double)judged;
+}
+
+static void test_learns_and_continues(void) {
+  tk_model* m = make_model(1);
+  tk_trainer* t = make_trainer(m);
+  tk_predictor* p = NULL;
+  int64_t shape[2] = {BATCH, SEQ};
+  double first = 0, last = 0, continued;
+  int step;
+  make_sequences(7, BATCH * STEPS, train_ids, train_targets);
+  for (step = 0; step < STEPS; ++step) {
+    tk_tensor_view in = tk_view(train_ids + step * BATCH * SEQ, TK_DTYPE_I32, 2, shape);
+    tk_tensor_view target = tk_view(train_targets + step * BATCH * SEQ, TK_DTYPE_I32, 2, shape);
+    tk_step_report report;
+    memset(&report, 0, sizeof report);
+    report.struct_size = sizeof report;
+    EXPECT_STATUS(tk_trainer_step_inputs(t, 1, &in, &target, &report), TK_OK);
+    if (step == 0) first = report.loss;
+    last = report.loss;
+  }
+  fprintf(stderr, "loss %.3f -> %.3f\n", first, last);
+  EXPECT(first > 1.8 && last < 0.2);
+  EXPECT_STATUS(tk_predictor_create(t, 1, &p), TK_OK);
+  continued = continue_sequences(p);
+  fprintf(stderr, "greedy continuation: %.3f of the tokens right\n", continued);
+  EXPECT(continued > 0.95);
+  tk_predictor_destroy(p);
+
+  /* The spec keeps the tie, the exported weights hold the tensor once, and
+   * a predictor loaded from both continues as the trainer's does. */
+  {
+    size_t length = 0;
+    char* text;
+    tk_model* again = NULL;
+    int64_t count = 0, expected = 0;
+    char path[512];
+    snprintf(path, sizeof path, "%s/language_model.safetensors", getenv("TEST_TMPDIR") ? getenv("TEST_TMPDIR") : ".");
+    EXPECT_STATUS(tk_model_spec_length(m, &length), TK_OK);
+    text = (char*)malloc(length);
+    EXPECT_STATUS(tk_model_spec(m, text, length), TK_OK);
+    EXPECT(strstr(text, "\"shared\"") && strstr(text, "\"tokens.weight\""));
+    EXPECT_STATUS(tk_model_from_spec(text, &again), TK_OK);
+    EXPECT_STATUS(tk_model_num_parameters(again, &count), TK_OK);
+    EXPECT_STATUS(tk_model_num_parameters(m, &expected), TK_OK);
+    EXPECT(count == expected);
+    EXPECT_STATUS(tk_trainer_export_weights(t, path, TK_DTYPE_F32), TK_OK);
+    EXPECT_STATUS(tk_predictor_load(again, TK_LOSS_SOFTMAX_CROSS_ENTROPY, path, 1, &p), TK_OK);
+    EXPECT(fabs(continue_sequences(p) - continued) < 1e-12);
+    tk_predictor_destroy(p);
+    tk_model_destroy(again);
+    free(text);
+    remove(path);
+  }
+  tk_trainer_destroy(t);
+  tk_model_destroy(m);
+}
+
+static void test_bad_ties(void) {
+  tk_model* m = NULL;
+  tk_node ids, tokens, narrow, head;
+  int64_t shape[1] = {SEQ};
+  tk_model_create(&m);
+  tk_model_input_indices(m, "ids", 1, shape, &ids);
+  tokens = op(m, "embedding", &ids, 1, "{\"vocab\": 10, \"dim\": 32}");
+  tk_model_linear_ex(m, tokens, 5, 0, TK_INIT_XAVIER_UNIFORM, &narrow);
+  tk_model_linear_ex(m, tokens, VOCAB, 0, TK_INIT_XAVIER_UNIFORM, &head);
+  EXPECT_STATUS(tk_model_share_parameter(NULL, head, "weight", tokens, "weight"), TK_ERROR_NULL_ARGUMENT);
+  EXPECT_STATUS(tk_model_share_parameter(m, head, NULL, tokens, "weight"), TK_ERROR_NULL_ARGUMENT);
+  EXPECT_STATUS(tk_model_share_parameter(m, narrow, "weight", tokens, "weight"), TK_ERROR_SHAPE_MISMATCH);
+  EXPECT_MESSAGE("[5, 32]");
+  EXPECT_STATUS(tk_model_share_parameter(m, tokens, "weight", head, "weight"), TK_ERROR_INVALID_ARGUMENT);
+  EXPECT_MESSAGE("earlier node");
+  EXPECT_STATUS(tk_model_share_parameter(m, head, "bias", tokens, "weight"), TK_ERROR_INVALID_ARGUMENT);
+  EXPECT_MESSAGE("no parameter 'bias'");
+  EXPECT_STATUS(tk_model_share_parameter(m, head, "weight", 99, "weight"), TK_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(tk_model_share_parameter(m, head, "weight", tokens, "weight"), TK_OK);
+  EXPECT_STATUS(tk_model_share_parameter(m, head, "weight", tokens, "weight"), TK_ERROR_INVALID_ARGUMENT);
+  EXPECT_MESSAGE("shared already");
+  {
+    tk_model* bad = NULL;
+    const char* spec =
+        "{\"format\": \"trainkit-model\", \"version\": 1, \"nodes\": ["
+        "{\"name\": \"x\", \"op\": \"input\", \"shape\": [4]},"
+        "{\"name\": \"a\", \"op\": \"linear\", \"inputs\": [\"x\"], \"units\": 4},"
+        "{\"name\": \"b\", \"op\": \"linear\", \"inputs\": [\"a\"], \"units\": 4, \"shared\": {\"weight\": \"c.weight\"}}],"
+        "\"output\": {\"node\": \"b\", \"name\": \"y\"}}";
+    EXPECT_STATUS(tk_model_from_spec(spec, &bad), TK_ERROR_INVALID_ARGUMENT);
+    EXPECT_MESSAGE("no earlier node");
+  }
+  tk_model_destroy(m);
+}
+
+int main(void) {
+  test_one_tensor();
+  test_learns_and_continues();
+  test_bad_ties();
+  printf("%d passed, %d failed\n", passed, failed);
+  return failed ? 1 : 0;
+}
