@@ -7,6 +7,11 @@ TK_COPTS = [
     # std::sqrt does not block that. NaN and Inf semantics stay IEEE.
     "-O3",
     "-fno-math-errno",
+    # Floating-point operations raise no traps trainkit would catch, so a
+    # loop may compute both sides of a select (the vectorizable exp and tanh
+    # of core/backend/cpu/vector_math.h) instead of branching. Values, NaN
+    # and Inf are unchanged.
+    "-fno-trapping-math",
     # No fused multiply-adds the source does not write: the AVX2 clones of
     # the CPU loops (TK_CPU_CLONES) then round exactly as the baseline copies
     # do, so replicas on machines with and without AVX2 apply identical updates.

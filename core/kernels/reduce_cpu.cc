@@ -1,6 +1,7 @@
 // The shared reductions on the CPU. The split into blocks depends only on n,
 // so a sum is bit-identical whatever the thread count; column and channel sums
 // run each sum in order on one thread.
+#include <algorithm>
 #include <cmath>
 
 #include "core/backend/cpu/cpu_backend.h"
@@ -84,12 +85,20 @@ void column_sum(Backend& backend, DType x_dt, DType out_dt, int64_t rows, int64_
       using T = compute_t<O>;
       const S* in = static_cast<const S*>(x);
       O* sums = static_cast<O*>(out);
-      // Split over columns so each sum runs rows in order: deterministic.
+      // Split over columns so each sum runs rows in order: deterministic. A
+      // band of columns is summed a row at a time (contiguous reads, one SIMD
+      // add per band of lanes), not a column at a time down the rows.
+      constexpr int64_t kBand = 256;
       parallel_for(threads, cols, 64, [&](int64_t begin, int64_t end) TK_CPU_CLONES {
-        for (int64_t c = begin; c < end; ++c) {
-          T total = accumulate ? load(sums[c]) : T(0);
-          for (int64_t r = 0; r < rows; ++r) total += static_cast<T>(load(in[r * cols + c]));
-          sums[c] = store<O>(total);
+        T totals[kBand];
+        for (int64_t band = begin; band < end; band += kBand) {
+          const int64_t width = std::min(kBand, end - band);
+          for (int64_t j = 0; j < width; ++j) totals[j] = accumulate ? load(sums[band + j]) : T(0);
+          for (int64_t r = 0; r < rows; ++r) {
+            const S* row = in + r * cols + band;
+            for (int64_t j = 0; j < width; ++j) totals[j] += static_cast<T>(load(row[j]));
+          }
+          for (int64_t j = 0; j < width; ++j) sums[band + j] = store<O>(totals[j]);
         }
       });
     });

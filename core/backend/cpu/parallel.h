@@ -21,6 +21,14 @@
 #define TK_CPU_CLONES
 #endif
 
+// For the helpers such a body calls: inlined always, so they are compiled
+// with the clone's instruction set rather than once for the baseline.
+#if defined(__GNUC__)
+#define TK_CPU_INLINE inline __attribute__((always_inline))
+#else
+#define TK_CPU_INLINE inline
+#endif
+
 namespace tk::cpu {
 
 // Calls body(begin, end) over [0, n) in contiguous chunks of at least `grain`.

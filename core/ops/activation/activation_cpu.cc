@@ -1,9 +1,13 @@
 // The activations on the CPU: one pass over storage S, computing in
-// compute_t<S> (f32 for half storage).
+// compute_t<S> (f32 for half storage). In f32 exp, tanh and erf are the
+// vectorizable ones (core/backend/cpu/vector_math.h), so the pass runs in
+// SIMD registers; f64 (gradient checks) keeps libm's.
 #include <cmath>
+#include <type_traits>
 
 #include "core/backend/cpu/cpu_backend.h"
 #include "core/backend/cpu/parallel.h"
+#include "core/backend/cpu/vector_math.h"
 #include "core/ops/activation/activation_kernels.h"
 #include "core/ops/activation/activation_math.h"
 
@@ -12,18 +16,33 @@ namespace {
 
 constexpr int64_t kGrain = 16384;
 
+struct VectorMath {
+  TK_CPU_INLINE static float erf_of(float x) { return vector_math::erf(x); }
+  TK_CPU_INLINE static float exp_of(float x) { return vector_math::exp(x); }
+  TK_CPU_INLINE static float tanh_of(float x) { return vector_math::tanh(x); }
+};
+
+template <typename T>
+using MathFor = std::conditional_t<std::is_same_v<T, float>, VectorMath, math::Libm>;
+
 template <Activation A, typename S>
-void activation_forward_range(int64_t begin, int64_t end, const S* __restrict x, S* __restrict y) {
-  for (int64_t i = begin; i < end; ++i) y[i] = store<S>(math::activate<A>(load(x[i])));
+TK_CPU_INLINE void activation_forward_range(int64_t begin, int64_t end, const S* __restrict x, S* __restrict y) {
+  using T = compute_t<S>;
+  for (int64_t i = begin; i < end; ++i) y[i] = store<S>(math::activate<A, T, MathFor<T>>(load(x[i])));
 }
 
 template <Activation A, typename S>
-void activation_backward_range(int64_t begin, int64_t end, const S* __restrict x, const S* __restrict y,
+TK_CPU_INLINE void activation_backward_range(int64_t begin, int64_t end, const S* __restrict x, const S* __restrict y,
                                const S* __restrict dy, S* __restrict dx, bool accumulate) {
   using T = compute_t<S>;
-  for (int64_t i = begin; i < end; ++i) {
-    T g = load(dy[i]) * math::activation_slope<A>(load(x[i]), load(y[i]));
-    dx[i] = store<S>(accumulate ? load(dx[i]) + g : g);
+  auto gradient = [&](int64_t i) __attribute__((always_inline)) -> T {
+    return load(dy[i]) * math::activation_slope<A, T, MathFor<T>>(load(x[i]), load(y[i]));
+  };
+  // Two loops, not a select per element: a load under a condition keeps the loop scalar.
+  if (accumulate) {
+    for (int64_t i = begin; i < end; ++i) dx[i] = store<S>(load(dx[i]) + gradient(i));
+  } else {
+    for (int64_t i = begin; i < end; ++i) dx[i] = store<S>(gradient(i));
   }
 }
 

@@ -7,6 +7,7 @@
 
 #include "core/backend/cpu/cpu_backend.h"
 #include "core/backend/cpu/parallel.h"
+#include "core/backend/cpu/vector_math.h"
 #include "core/ops/loss/loss_kernels.h"
 
 namespace tk::cpu {
@@ -33,9 +34,7 @@ void softmax_cross_entropy(Backend& backend, DType dt, DType value_dt, int64_t r
         const S* row = x + r * classes;
         V max_logit = load(row[0]);
         for (int64_t c = 1; c < classes; ++c) max_logit = std::max<V>(max_logit, load(row[c]));
-        V sum_exp = 0;
-        for (int64_t c = 0; c < classes; ++c) sum_exp += std::exp(static_cast<V>(load(row[c])) - max_logit);
-        const V log_sum_exp = max_logit + std::log(sum_exp);
+        const V log_sum_exp = max_logit + std::log(vector_math::sum_exp(row, classes, max_logit));
         if (labels[r] == kIgnoreIndex) {
           loss[r] = 0;
           if (dx)
@@ -46,7 +45,7 @@ void softmax_cross_entropy(Backend& backend, DType dt, DType value_dt, int64_t r
         if (!dx) continue;
         for (int64_t c = 0; c < classes; ++c) {
           V target = c == labels[r] ? V(1) : V(0);
-          V g = static_cast<V>(grad_scale) * (std::exp(static_cast<V>(load(row[c])) - log_sum_exp) - target);
+          V g = static_cast<V>(grad_scale) * (vector_math::exp_of(static_cast<V>(load(row[c])) - log_sum_exp) - target);
           dx[r * classes + c] = store<S>(static_cast<compute_t<S>>(g));
         }
       }
@@ -112,9 +111,9 @@ void softmax(Backend& backend, DType dt, int64_t rows, int64_t cols, const void*
         const S* row = in + r * cols;
         T max_value = load(row[0]);
         for (int64_t c = 1; c < cols; ++c) max_value = std::max<T>(max_value, load(row[c]));
-        T total = 0;
-        for (int64_t c = 0; c < cols; ++c) total += std::exp(load(row[c]) - max_value);
-        for (int64_t c = 0; c < cols; ++c) out[r * cols + c] = store<S>(std::exp(load(row[c]) - max_value) / total);
+        const T total = vector_math::sum_exp(row, cols, max_value);
+        for (int64_t c = 0; c < cols; ++c)
+          out[r * cols + c] = store<S>(vector_math::exp_of(load(row[c]) - max_value) / total);
       }
     });
   });

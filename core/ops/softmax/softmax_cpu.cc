@@ -6,6 +6,7 @@
 
 #include "core/backend/cpu/cpu_backend.h"
 #include "core/backend/cpu/parallel.h"
+#include "core/backend/cpu/vector_math.h"
 #include "core/ops/softmax/softmax_kernels.h"
 
 namespace tk::cpu {
@@ -22,14 +23,13 @@ void softmax_forward(Backend& backend, DType dt, bool log, int64_t rows, int64_t
         S* out = static_cast<S*>(y) + r * cols;
         T top = -std::numeric_limits<T>::infinity();
         for (int64_t c = 0; c < cols; ++c) top = std::max(top, load(in[c]));
-        T sum = 0;
-        for (int64_t c = 0; c < cols; ++c) sum += std::exp(load(in[c]) - top);
+        const T sum = vector_math::sum_exp(in, cols, top);
         if (log) {
           const T lse = top + std::log(sum);
           for (int64_t c = 0; c < cols; ++c) out[c] = store<S>(load(in[c]) - lse);
         } else {
           const T inv = T(1) / sum;
-          for (int64_t c = 0; c < cols; ++c) out[c] = store<S>(std::exp(load(in[c]) - top) * inv);
+          for (int64_t c = 0; c < cols; ++c) out[c] = store<S>(vector_math::exp_of(load(in[c]) - top) * inv);
         }
       }
     });
@@ -50,7 +50,7 @@ void softmax_backward(Backend& backend, DType dt, bool log, int64_t rows, int64_
         T sum = 0;  // sum(dy * y), or sum(dy) for log_softmax
         for (int64_t c = 0; c < cols; ++c) sum += log ? load(g[c]) : load(g[c]) * load(out[c]);
         for (int64_t c = 0; c < cols; ++c) {
-          const T grad = log ? load(g[c]) - std::exp(load(out[c])) * sum : load(out[c]) * (load(g[c]) - sum);
+          const T grad = log ? load(g[c]) - vector_math::exp_of(load(out[c])) * sum : load(out[c]) * (load(g[c]) - sum);
           in[c] = store<S>(accumulate ? load(in[c]) + grad : grad);
         }
       }
