@@ -179,6 +179,7 @@ constexpr tk_api table(uint32_t version, uint32_t size) {
       tk_trainer_import_weights_mapped,
       tk_trainer_import_report,
       tk_model_share_parameter,
+      tk_model_multi_head_attention,
   };
 }
 
@@ -188,7 +189,7 @@ constexpr tk_api kApiV2 = table(2, sizeof(tk_api));
 }  // namespace
 
 static_assert(TK_API_VERSION == 2, "regenerate api_table.cc");
-static_assert(sizeof(tk_api) == 168 * sizeof(void*), "regenerate api_table.cc");
+static_assert(sizeof(tk_api) == 169 * sizeof(void*), "regenerate api_table.cc");
 
 extern "C" TK_API const tk_api* tk_get_api(uint32_t version) {
   switch (version) {

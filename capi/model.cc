@@ -219,6 +219,19 @@ TK_API tk_status tk_model_set_node_name(tk_model* model, tk_node node, const cha
   });
 }
 
+TK_API tk_status tk_model_multi_head_attention(tk_model* model, tk_node query, tk_node context, tk_node mask,
+                                               int64_t heads, int32_t causal, int32_t keep_mask, const char* name,
+                                               tk_node* out_node) {
+  return guarded([&] {
+    require(model, "model");
+    require(out_node, "out_node");
+    check_flag(causal, "causal");
+    check_flag(keep_mask, "keep_mask");
+    *out_node = model->model.add_multi_head_attention(query, context, mask, heads, causal != 0, keep_mask != 0,
+                                                      name ? name : "");
+  });
+}
+
 TK_API tk_status tk_model_share_parameter(tk_model* model, tk_node node, const char* param, tk_node source,
                                           const char* source_param) {
   return guarded([&] {

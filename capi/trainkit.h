@@ -190,6 +190,17 @@ TK_API tk_status tk_model_layer_norm(tk_model* model, tk_node input, int32_t axe
 /* Drops whole channels of [channels, height, width] samples with `probability`
  * in training (PyTorch's Dropout2d), identity otherwise. */
 TK_API tk_status tk_model_dropout2d(tk_model* model, tk_node input, double probability, tk_node* out_node);
+/* Multi-head attention over `query` [seq, width] as ordinary nodes: Linear
+ * projections "<name>.query", "<name>.key" and "<name>.value" (the latter two
+ * of `context`: pass query itself for self-attention), the attention op
+ * "<name>.heads" over `heads` (causal when causal = 1; masked by `mask`
+ * [seq_k] unless mask is -1: additive, or with keep_mask = 1 a tokenizer's
+ * 1 = attend / 0 = padding) and the output projection "<name>.out",
+ * whose node it returns. name NULL or "" becomes "attention_<id>". On any
+ * error the model is left as it was. */
+TK_API tk_status tk_model_multi_head_attention(tk_model* model, tk_node query, tk_node context, tk_node mask,
+                                               int64_t heads, int32_t causal, int32_t keep_mask, const char* name,
+                                               tk_node* out_node);
 /* Marks the node the loss and predictions read. */
 TK_API tk_status tk_model_output(tk_model* model, tk_node node, const char* name);
 /* Renames a node (names are unique; ops get "<type>_<id>" by default). */
@@ -1134,6 +1145,8 @@ typedef struct tk_api {
   tk_status (*trainer_import_weights_mapped)(tk_trainer*, const char*, const char*, int32_t);
   tk_status (*trainer_import_report)(const tk_trainer*, char*, size_t, size_t*);
   tk_status (*model_share_parameter)(tk_model*, tk_node, const char*, tk_node, const char*);
+  tk_status (*model_multi_head_attention)(tk_model*, tk_node, tk_node, tk_node, int64_t, int32_t, int32_t,
+                                          const char*, tk_node*);
   /* Append new entries here, never above. */
 } tk_api;
 

@@ -260,6 +260,20 @@ public sealed class Model : NativeObject<SWIGTYPE_p_tk_model> {
     using (Lease()) Interop.Check(TrainKitC.tk_model_set_node_name(Native, node, name));
   }
 
+  /// <summary>Multi-head attention over <paramref name="query"/> [seq, width] as ordinary nodes:
+  /// projections "&lt;name&gt;.query", ".key" and ".value" (keys and values of
+  /// <paramref name="context"/>, the query itself when it is -1), the attention op
+  /// "&lt;name&gt;.heads" (masked by <paramref name="mask"/> unless it is -1; keepMask: 1 attends,
+  /// 0 hides) and the output projection "&lt;name&gt;.out", whose node it returns.</summary>
+  public int MultiHeadAttention(int query, long heads, int context = -1, int mask = -1, bool causal = false,
+                                bool keepMask = false, string name = "") {
+    using (Lease()) {
+      Interop.Check(TrainKitC.tk_model_multi_head_attention(Native, query, context < 0 ? query : context, mask, heads,
+                                                            causal ? 1 : 0, keepMask ? 1 : 0, name ?? "", out int node));
+      return node;
+    }
+  }
+
   /// <summary>Weight tying: the node's parameter <paramref name="param"/> becomes the tensor of
   /// the earlier node <paramref name="source"/>'s <paramref name="sourceParam"/> (same shape; one
   /// tensor named after the source, whose gradient sums both uses).</summary>

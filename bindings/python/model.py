@@ -109,6 +109,16 @@ class Model(Handle):
     def set_node_name(self, node: Node, name: str) -> None:
         call(capi.tk_model_set_node_name, self.handle, node, name)
 
+    def multi_head_attention(self, query: Node, heads: int, *, context: Optional[Node] = None,
+                             mask: Optional[Node] = None, causal: bool = False, keep_mask: bool = False,
+                             name: str = "") -> Node:
+        """Multi-head attention over query [seq, width] as ordinary nodes:
+        projections "<name>.query/.key/.value" (keys and values of `context`,
+        query itself by default), the attention op "<name>.heads" (masked by
+        `mask` if given) and the output projection "<name>.out", returned."""
+        return int(call(capi.tk_model_multi_head_attention, self.handle, query, query if context is None else context,
+                        -1 if mask is None else mask, heads, int(causal), int(keep_mask), name))
+
     def share_parameter(self, node: Node, param: str, source: Node, source_param: str = "weight") -> None:
         """Weight tying: node's `param` becomes the tensor of the earlier
         node source's `source_param` (same shape; one tensor, named after

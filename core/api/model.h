@@ -30,6 +30,14 @@ class Model {
   // booleans and strings ("" for none).
   int add_op(const std::string& type, const std::vector<int>& inputs, const std::string& attributes_json);
 
+  // Multi-head attention over `query` [seq, width]: Linear projections
+  // "<name>.query", ".key", ".value" (of `context`: query itself for
+  // self-attention), the attention op "<name>.heads" (masked by `mask`
+  // unless it is -1; keep_mask: 1 attends, 0 hides) and the output projection
+  // "<name>.out", which it returns. An empty name becomes "attention_<id>".
+  int add_multi_head_attention(int query, int context, int mask, int64_t heads, bool causal, bool keep_mask,
+                               const std::string& name);
+
   void set_output(int node, const std::string& name) { graph_.set_output(node, name); }
   void rename(int node, const std::string& name) { graph_.rename(node, name); }
   void share_param(int node, const std::string& param, int source, const std::string& source_param) {

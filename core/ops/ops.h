@@ -33,6 +33,9 @@ OpPtr make_l2_normalize(double eps);  // l2_normalize.cc: unit rows over the las
 OpPtr make_concat(int64_t axis);       // concat.cc: two tensors along a per-sample axis
 OpPtr make_slice(int64_t axis, int64_t start, int64_t length);  // slice.cc: a window of one axis
 OpPtr make_mean_pool(bool masked);  // sequence_mean.cc: [seq, dim] -> [dim], masked by [seq]
+OpPtr make_cls_pool();              // cls_pool.cc: [seq, ...] -> [...], the first token
+// a [..., m, k] times b [..., k, n] (or b^T of [..., n, k]) per sample and leading index.
+OpPtr make_matmul(bool transpose_b);  // matmul.cc
 OpPtr make_softmax(bool log);  // softmax.cc: softmax or log_softmax over the last axis
 // softmax(scale q k^T (+ mask)) v per head; scale 0: 1 / sqrt(head_dim);
 // keep_mask: the mask is 1 (attend) / 0 (padding) instead of additive.

@@ -168,6 +168,20 @@ public class TrainKitTest {
   }
 
   @Test
+  public void multiHeadAttentionIsNamedNodes() {
+    try (Model model = new Model()) {
+      int x = model.input("x", 5, 8);
+      int h = model.multiHeadAttention(x, x, -1, 2, true, false, "self");
+      assertEquals("self.out", model.nodeName(h));
+      assertEquals(4 * (8 * 8 + 8), model.numParameters());
+      TrainKitException e = assertThrows(TrainKitException.class,
+          () -> model.multiHeadAttention(x, x, -1, 3, false, false, "other"));
+      assertEquals(Status.ERROR_SHAPE_MISMATCH, e.status());
+      assertEquals(4 * (8 * 8 + 8), model.numParameters());
+    }
+  }
+
+  @Test
   public void everyLayerBuildsAndNodesHaveNamesAndShapes() {
     try (Model model = new Model()) {
       int x = model.input("x", 6);

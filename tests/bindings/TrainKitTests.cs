@@ -408,6 +408,14 @@ static class TrainKitTests {
         Assert(trainer.NumParameterTensors == 1 && trainer.ParameterName(0) == "a.weight", "named after its owner");
       }
     }
+    using (var model = new Model()) {
+      int x = model.Input("x", 5, 8);
+      int h = model.MultiHeadAttention(x, 2, causal: true, name: "self");
+      Assert(model.NodeName(h) == "self.out", "the composite's output node");
+      Assert(model.NumParameters() == 4 * (8 * 8 + 8), "four projections");
+      Fails(Status.ErrorShapeMismatch, () => model.MultiHeadAttention(x, 3), "3 heads of 8");
+      Assert(model.NumParameters() == 4 * (8 * 8 + 8), "a failed composite adds nothing");
+    }
   }
 
   static void TheGenericOpTrainsAndRefusesUnknownOps() {

@@ -332,6 +332,26 @@ def test_a_shared_weight_is_one_tensor_whose_gradient_sums_its_uses():
             assert np.max(np.abs(trainer.parameter("a.weight") - (w - 0.1 * grad))) < 1e-5
 
 
+def test_multi_head_attention_is_named_nodes_and_cls_pool_reads_the_first_token():
+    with trainkit.Model() as model:
+        x = model.input("x", 5, 8)
+        h = model.multi_head_attention(x, 2, causal=True, name="self")
+        pooled = model.op("cls_pool", h)
+        model.output(pooled, "y")
+        assert model.node_name(h) == "self.out" and model.node_shape(pooled) == (8,)
+        with pytest.raises(trainkit.TrainKitError, match="3 heads"):
+            model.multi_head_attention(x, 3)
+        with trainkit.Trainer(model, trainkit.Loss.MSE) as trainer:
+            assert trainer.parameter_names() == [f"self.{p}.{w}" for p in ("query", "key", "value", "out")
+                                                 for w in ("weight", "bias")]
+            xs = np.random.default_rng(1).normal(size=(3, 5, 8)).astype(np.float32)
+            # Causal: the first token sees itself alone, so the output is out(value(x_0)).
+            p = {n: trainer.parameter(n).astype(np.float64) for n in trainer.parameter_names()}
+            v = xs[:, 0].astype(np.float64) @ p["self.value.weight"].T + p["self.value.bias"]
+            want = v @ p["self.out.weight"].T + p["self.out.bias"]
+            assert np.max(np.abs(trainer.predict(xs) - want)) < 1e-5
+
+
 def test_generic_ops_settings_parameters_and_properties():
     catalog = trainkit.Model.op_catalog()
     assert "linear" in [op["name"] for op in catalog["ops"]]

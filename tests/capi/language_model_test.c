@@ -2,7 +2,8 @@
  * language_model_test.c - a decoder-only transformer from C: token ids in,
  * next-token logits per position out (per-token cross-entropy, the first
  * target left out with -100), causal attention, and the output projection
- * tied to the token embedding (tk_model_share_parameter). The tied tensor is
+ * tied to the token embedding (tk_model_share_parameter), attention through
+ * the multi-head composite (tk_model_multi_head_attention). The tied tensor is
  * one tensor (counted, named, exported and kept in specs once); the model
  * learns arithmetic sequences and a predictor continues them greedily; bad
  * ties are refused with clear statuses.
@@ -34,7 +35,7 @@ static tk_node add(tk_model* m, tk_node a, tk_node b) {
  * attention, GELU MLP) -> norm -> logits through the embedding's matrix. */
 static tk_model* make_model(int tied) {
   tk_model* m = NULL;
-  tk_node ids, tokens, x, h, q, k, v, qkv[3], head;
+  tk_node ids, tokens, x, h, head;
   int64_t shape[1] = {SEQ};
   tk_model_create(&m);
   EXPECT_STATUS(tk_model_input_indices(m, "ids", 1, shape, &ids), TK_OK);
@@ -42,12 +43,7 @@ static tk_model* make_model(int tied) {
   tk_model_set_node_name(m, tokens, "tokens");
   x = op(m, "learned_positions", &tokens, 1, "{\"max_length\": 8}");
   tk_model_layer_norm(m, x, 1, 1e-5, &h);
-  tk_model_linear(m, h, DIM, &q);
-  tk_model_linear(m, h, DIM, &k);
-  tk_model_linear(m, h, DIM, &v);
-  qkv[0] = q, qkv[1] = k, qkv[2] = v;
-  h = op(m, "attention", qkv, 3, "{\"heads\": 4, \"causal\": true}");
-  tk_model_linear(m, h, DIM, &h);
+  EXPECT_STATUS(tk_model_multi_head_attention(m, h, h, -1, 4, 1, 0, "block", &h), TK_OK);
   x = add(m, x, h);
   tk_model_layer_norm(m, x, 1, 1e-5, &h);
   tk_model_linear(m, h, 4 * DIM, &h);
@@ -127,6 +123,22 @@ static void test_one_tensor(void) {
 
 static int32_t train_ids[BATCH * STEPS * SEQ], train_targets[BATCH * STEPS * SEQ];
 
+/* `steps` steps over the training sequences; the first and last losses. */
+static void train_steps(tk_trainer* t, int steps, double* first, double* last) {
+  int64_t shape[2] = {BATCH, SEQ};
+  int step;
+  for (step = 0; step < steps; ++step) {
+    tk_tensor_view in = tk_view(train_ids + step * BATCH * SEQ, TK_DTYPE_I32, 2, shape);
+    tk_tensor_view target = tk_view(train_targets + step * BATCH * SEQ, TK_DTYPE_I32, 2, shape);
+    tk_step_report report;
+    memset(&report, 0, sizeof report);
+    report.struct_size = sizeof report;
+    EXPECT_STATUS(tk_trainer_step_inputs(t, 1, &in, &target, &report), TK_OK);
+    if (step == 0) *first = report.loss;
+    *last = report.loss;
+  }
+}
+
 /* Greedy continuation through a predictor: the first two tokens given,
  * each next one the arg-max at the last filled position (causal attention
  * makes what follows it irrelevant). Returns the share of tokens right. */
@@ -161,20 +173,9 @@ static void test_learns_and_continues(void) {
   tk_model* m = make_model(1);
   tk_trainer* t = make_trainer(m);
   tk_predictor* p = NULL;
-  int64_t shape[2] = {BATCH, SEQ};
   double first = 0, last = 0, continued;
-  int step;
   make_sequences(7, BATCH * STEPS, train_ids, train_targets);
-  for (step = 0; step < STEPS; ++step) {
-    tk_tensor_view in = tk_view(train_ids + step * BATCH * SEQ, TK_DTYPE_I32, 2, shape);
-    tk_tensor_view target = tk_view(train_targets + step * BATCH * SEQ, TK_DTYPE_I32, 2, shape);
-    tk_step_report report;
-    memset(&report, 0, sizeof report);
-    report.struct_size = sizeof report;
-    EXPECT_STATUS(tk_trainer_step_inputs(t, 1, &in, &target, &report), TK_OK);
-    if (step == 0) first = report.loss;
-    last = report.loss;
-  }
+  train_steps(t, STEPS, &first, &last);
   fprintf(stderr, "loss %.3f -> %.3f\n", first, last);
   EXPECT(first > 1.8 && last < 0.2);
   EXPECT_STATUS(tk_predictor_create(t, 1, &p), TK_OK);
@@ -208,6 +209,68 @@ static void test_learns_and_continues(void) {
     free(text);
     remove(path);
   }
+  tk_trainer_destroy(t);
+  tk_model_destroy(m);
+}
+
+/* The composite's nodes are named, its parameters are the four projections,
+ * and a call that fails leaves the model as it was. */
+static void test_multi_head_attention(void) {
+  tk_model* m = NULL;
+  tk_node x, context, mask, out, found;
+  int64_t shape[2] = {SEQ, DIM}, short_shape[2] = {3, DIM}, mask_shape[1] = {3}, before = 0, after = 0;
+  char name[64];
+  tk_model_create(&m);
+  tk_model_input(m, "x", 2, shape, &x);
+  tk_model_input(m, "memory", 2, short_shape, &context);
+  tk_model_input(m, "memory_mask", 1, mask_shape, &mask);
+  EXPECT_STATUS(tk_model_multi_head_attention(m, x, context, mask, 4, 0, 1, "cross", &out), TK_OK);
+  EXPECT_STATUS(tk_model_node_name(m, out, name, sizeof name), TK_OK);
+  EXPECT(strcmp(name, "cross.out") == 0);
+  EXPECT_STATUS(tk_model_num_parameters(m, &before), TK_OK);
+  EXPECT(before == 4 * (DIM * DIM + DIM));
+  {
+    int32_t rank = 0;
+    int64_t extents[TK_MAX_RANK];
+    EXPECT_STATUS(tk_model_node_shape(m, out, &rank, extents), TK_OK);
+    EXPECT(rank == 2 && extents[0] == SEQ && extents[1] == DIM);
+  }
+  /* 32 is no multiple of 5 heads; a mask of the wrong length; a bad flag. */
+  EXPECT_STATUS(tk_model_multi_head_attention(m, x, x, -1, 5, 0, 0, "bad", &found), TK_ERROR_SHAPE_MISMATCH);
+  EXPECT_MESSAGE("5 heads");
+  EXPECT_STATUS(tk_model_multi_head_attention(m, x, x, mask, 4, 0, 1, "bad", &found), TK_ERROR_SHAPE_MISMATCH);
+  EXPECT_STATUS(tk_model_multi_head_attention(m, x, x, -1, 4, 2, 0, "bad", &found), TK_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(tk_model_multi_head_attention(m, x, x, -1, 4, 0, 0, "cross", &found), TK_ERROR_INVALID_ARGUMENT);
+  EXPECT_MESSAGE("already exists");
+  EXPECT_STATUS(tk_model_num_parameters(m, &after), TK_OK);
+  EXPECT(after == before);
+  /* The failed calls added no node: the next one is numbered on from the composite's. */
+  EXPECT_STATUS(tk_model_relu(m, out, &found), TK_OK);
+  EXPECT(found == out + 1);
+  EXPECT_STATUS(tk_model_multi_head_attention(m, x, x, -1, 4, 1, 0, NULL, &found), TK_OK);
+  EXPECT_STATUS(tk_model_node_name(m, found, name, sizeof name), TK_OK);
+  EXPECT(strncmp(name, "attention_", 10) == 0 && strcmp(name + strlen(name) - 4, ".out") == 0);
+  tk_model_destroy(m);
+}
+
+/* The same model trains under bf16 mixed precision on the CPU: the tied
+ * tensor's two uses read its half copy, and the loss falls as in f32. */
+static void test_mixed_precision(void) {
+  tk_model* m = make_model(1);
+  tk_trainer_options* o = NULL;
+  tk_trainer* t = NULL;
+  double first = 0, last = 0;
+  tk_trainer_options_create(&o);
+  tk_trainer_options_set_optimizer(o, TK_OPTIMIZER_ADAMW);
+  tk_trainer_options_set_learning_rate(o, 3e-3);
+  tk_trainer_options_set_seed(o, 5);
+  tk_trainer_options_set_threads(o, 1);
+  EXPECT_STATUS(tk_trainer_options_set_precision(o, TK_PRECISION_BF16), TK_OK);
+  EXPECT_STATUS(tk_trainer_create(m, TK_LOSS_SOFTMAX_CROSS_ENTROPY, o, &t), TK_OK);
+  tk_trainer_options_destroy(o);
+  train_steps(t, STEPS / 2, &first, &last);
+  fprintf(stderr, "bf16: loss %.3f -> %.3f\n", first, last);
+  EXPECT(first > 1.8 && last < 0.3);
   tk_trainer_destroy(t);
   tk_model_destroy(m);
 }
@@ -250,6 +313,8 @@ static void test_bad_ties(void) {
 int main(void) {
   test_one_tensor();
   test_learns_and_continues();
+  test_mixed_precision();
+  test_multi_head_attention();
   test_bad_ties();
   printf("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;

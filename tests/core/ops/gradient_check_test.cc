@@ -124,6 +124,11 @@ std::vector<OpCase> OpCases() {
       {"slice_last_axis", make_slice(-1, 1, 2), {{3, 5}}, 2, true},
       {"slice_first_axis", make_slice(0, 2, 1), {{4, 3}}, 3, true},
       {"slice_middle_axis_to_the_end", make_slice(1, 1, 2), {{2, 3, 2}}, 2, true},
+      {"cls_pool", make_cls_pool(), {{4, 3}}, 2, true},
+      {"cls_pool_of_token_matrices", make_cls_pool(), {{3, 2, 2}}, 2, true},
+      {"matmul", make_matmul(false), {{3, 4}, {4, 2}}, 2, true},
+      {"matmul_transposed_b", make_matmul(true), {{3, 4}, {5, 4}}, 2, true},
+      {"matmul_over_heads", make_matmul(false), {{2, 3, 2}, {2, 2, 4}}, 2, true},
   };
 }
 

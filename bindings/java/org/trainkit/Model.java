@@ -188,6 +188,19 @@ public final class Model extends NativeObject<SWIGTYPE_p_tk_model> {
   }
 
   /**
+   * Multi-head attention over {@code query} [seq, width] as ordinary nodes: projections
+   * "&lt;name&gt;.query", ".key" and ".value" (keys and values of {@code context}: the query itself
+   * for self-attention), the attention op "&lt;name&gt;.heads" (masked by {@code mask} unless it is
+   * -1; {@code keepMask}: 1 attends, 0 hides) and the output projection "&lt;name&gt;.out", whose
+   * node it returns.
+   */
+  public int multiHeadAttention(int query, int context, int mask, long heads, boolean causal, boolean keepMask,
+      String name) {
+    return node(TrainKitC.tk_model_multi_head_attention(handle(), query, context, mask, heads, causal ? 1 : 0,
+        keepMask ? 1 : 0, name, node));
+  }
+
+  /**
    * Weight tying: the node's parameter {@code param} becomes the tensor of the earlier node
    * {@code source}'s {@code sourceParam} (same shape; one tensor named after the source, whose
    * gradient sums both uses).
