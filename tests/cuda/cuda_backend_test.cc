@@ -514,18 +514,22 @@ double largest_weight_difference(Trainer& a, Trainer& b) {
   return worst;
 }
 
+// Adam at `rate`, seed 3, on `device` (kDeviceCpu or a CUDA index).
+TrainerConfig adam_config(Precision precision, double rate, int device) {
+  TrainerConfig config;
+  config.optimizer.kind = OptimizerKind::kAdam;
+  config.optimizer.learning_rate = rate;
+  config.seed = 3;
+  config.precision = precision;
+  config.device = device;
+  return config;
+}
+
 // The same training on both devices: f32 weights agree after 20 steps.
 void expect_same_training(const Graph& graph, const Shape& sample, Precision precision, double tolerance) {
   std::string why;
   if (cuda_devices(&why).empty()) GTEST_SKIP() << "no GPU: " << why;
-  TrainerConfig config;
-  config.optimizer.kind = OptimizerKind::kAdam;
-  config.optimizer.learning_rate = 1e-3;
-  config.seed = 3;
-  config.precision = precision;
-  TrainerConfig on_gpu = config;
-  on_gpu.device = 0;
-  Trainer cpu(graph, config), gpu(graph, on_gpu);
+  Trainer cpu(graph, adam_config(precision, 1e-3, kDeviceCpu)), gpu(graph, adam_config(precision, 1e-3, 0));
   EXPECT_EQ(std::string(gpu.backend().name()).rfind("cuda:0", 0), 0u);
   const int64_t batch = 32, features = shape_numel(sample);
   Rng rng(9);
@@ -546,6 +550,82 @@ void expect_same_training(const Graph& graph, const Shape& sample, Precision pre
   (void)first;
   (void)last;
   EXPECT_LT(largest_weight_difference(cpu, gpu), tolerance) << "largest weight difference after 20 steps";
+}
+
+// The sequence ops on both devices: token ids and a keep mask in, an
+// embedding, learned positions, masked multi-head attention, tanh GELU,
+// softmax, matmul, concat and slice, masked mean and CLS pooling, L2
+// normalization, class logits out. `per_token`: a causal GPT block with the
+// output projection tied to the embedding and a next-token loss (one target
+// in four left out) instead. f32 weights agree after 20 Adam steps.
+void expect_same_sequence_training(bool per_token, Precision precision, double tolerance) {
+  std::string why;
+  if (cuda_devices(&why).empty()) GTEST_SKIP() << "no GPU: " << why;
+  constexpr int64_t kVocab = 11, kSeq = 7, kDim = 16, kBatch = 8;
+  Graph g;
+  const int ids = g.add_input("ids", {kSeq}, true);
+  const int mask = per_token ? -1 : g.add_input("mask", {kSeq});
+  const int tokens = g.add(make_embedding(kVocab, kDim, 0), {ids}, "tokens");
+  int x = g.add(make_learned_positions(kSeq), {tokens});
+  int h = g.add(make_layer_norm(1, 1e-5), {x});
+  const int q = g.add(make_linear(kDim, true, Init::kXavierUniform), {h});
+  const int k = g.add(make_linear(kDim, true, Init::kXavierUniform), {h});
+  const int v = g.add(make_linear(kDim, true, Init::kXavierUniform), {h});
+  h = per_token ? g.add(make_attention(4, true, 0, false), {q, k, v})
+                : g.add(make_attention(4, false, 0, true, true), {q, k, v, mask});
+  x = g.add(make_add(), {x, g.add(make_activation(Activation::kGeluTanh), {h})});
+  // A softmax-weighted mix of the tokens: x^T-free, per sample [seq, seq] x [seq, dim].
+  const int weights = g.add(make_softmax(false), {g.add(make_matmul(true), {x, x})});
+  x = g.add(make_add(), {x, g.add(make_matmul(false), {weights, x})});
+  int out;
+  if (per_token) {
+    x = g.add(make_layer_norm(1, 1e-5), {x});
+    out = g.add(make_linear(kVocab, false, Init::kXavierUniform), {x}, "head");
+    g.share_param(out, "weight", tokens, "weight");
+  } else {
+    const int both = g.add(make_concat(-1), {g.add(make_mean_pool(true), {x, mask}), g.add(make_cls_pool(), {x})});
+    const int first_half = g.add(make_slice(-1, 0, kDim), {both});
+    out = g.add(make_linear(3, true, Init::kXavierUniform), {g.add(make_l2_normalize(1e-12), {first_half})});
+  }
+  g.set_output(out, "logits");
+  Trainer cpu(g, adam_config(precision, 1e-2, kDeviceCpu)), gpu(g, adam_config(precision, 1e-2, 0));
+  Rng rng(9);
+  std::vector<int32_t> token_ids(kBatch * kSeq), labels(per_token ? kBatch * kSeq : kBatch);
+  std::vector<float> keep(kBatch * kSeq);
+  for (int step = 0; step < 20; ++step) {
+    for (int64_t b = 0; b < kBatch; ++b) {
+      const int64_t length = 2 + static_cast<int64_t>(rng.next_u64() % (kSeq - 1));
+      for (int64_t s = 0; s < kSeq; ++s) {
+        token_ids[b * kSeq + s] = s < length ? 1 + static_cast<int32_t>(rng.next_u64() % (kVocab - 1)) : 0;
+        keep[b * kSeq + s] = s < length ? 1.0f : 0.0f;
+      }
+    }
+    for (size_t i = 0; i < labels.size(); ++i)
+      labels[i] = per_token ? (i % 4 == 0 ? kIgnoreIndex : token_ids[(i + 1) % token_ids.size()])
+                            : static_cast<int32_t>(rng.next_u64() % 3);
+    std::vector<HostView> views = {HostView{token_ids.data(), DType::kI32, {kBatch, kSeq}, {}}};
+    if (!per_token) views.push_back(HostView{keep.data(), DType::kF32, {kBatch, kSeq}, {}});
+    const InputViews inputs(views);
+    const HostView targets = per_token ? HostView{labels.data(), DType::kI32, {kBatch, kSeq}, {}}
+                                       : HostView{labels.data(), DType::kI32, {kBatch}, {}};
+    const StepResult a = cpu.step(inputs, targets);
+    const StepResult b = gpu.step(inputs, targets);
+    EXPECT_NEAR(a.loss, b.loss, tolerance * std::max(1.0, std::abs(a.loss))) << "step " << step;
+  }
+  EXPECT_LT(largest_weight_difference(cpu, gpu), tolerance) << "largest weight difference after 20 steps";
+}
+
+TEST(CudaTrainingTest, SequenceOpsTrainTheSameOnBothDevices) {
+  expect_same_sequence_training(false, Precision::kFp32, 1e-4);
+}
+
+TEST(CudaTrainingTest, ATiedCausalLanguageModelTrainsTheSameOnBothDevices) {
+  expect_same_sequence_training(true, Precision::kFp32, 1e-4);
+}
+
+TEST(CudaTrainingTest, SequenceOpsInBf16TrainCloseToTheCpu) {
+  expect_same_sequence_training(false, Precision::kBf16, 3e-2);
+  expect_same_sequence_training(true, Precision::kBf16, 3e-2);
 }
 
 TEST(CudaTrainingTest, AnMlpTrainsTheSameOnBothDevices) { expect_same_training(mlp(), {20}, Precision::kFp32, 1e-4); }

@@ -3,6 +3,7 @@
 // (f32 or f64) as on the CPU. Warp sums and maxima combine lanes in a fixed
 // butterfly order, so results depend on the shape alone.
 #include "core/backend/cuda/cuda_common.cuh"
+#include "core/backend/cuda/warp_rows.cuh"
 #include "core/backend/cuda/cuda_kernel.h"
 #include "core/backend/cuda/cuda_status.h"
 #include "core/ops/loss/loss_kernels.h"
@@ -28,52 +29,6 @@ __global__ void binary_kernel(int64_t n, const S* x, const V* t, unsigned long l
   }
 }
 
-template <typename V>
-__device__ inline V exp_v(V x) {
-  return exp(x);
-}
-template <>
-__device__ inline float exp_v<float>(float x) {
-  return expf(x);
-}
-template <typename V>
-__device__ inline V log_v(V x) {
-  return log(x);
-}
-template <>
-__device__ inline float log_v<float>(float x) {
-  return logf(x);
-}
-
-constexpr int kWarp = 32;
-
-// Every lane ends with the same value: each step adds the same two operands
-// on both lanes of a pair.
-template <typename V>
-__device__ inline V warp_sum(V v) {
-  for (int offset = kWarp / 2; offset > 0; offset /= 2) v += __shfl_xor_sync(0xffffffffu, v, offset);
-  return v;
-}
-template <typename V>
-__device__ inline V warp_max(V v) {
-  for (int offset = kWarp / 2; offset > 0; offset /= 2) v = max(v, __shfl_xor_sync(0xffffffffu, v, offset));
-  return v;
-}
-
-// Grid-stride over rows, one warp each; `lane` is the thread's column offset.
-#define TK_WARP_PER_ROW(r, rows, lane)                                                                \
-  const int lane = threadIdx.x % kWarp;                                                               \
-  for (int64_t r = (blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x) / kWarp; r < (rows); \
-       r += static_cast<int64_t>(blockDim.x) * gridDim.x / kWarp)
-
-inline unsigned blocks_for_rows(int64_t rows) { return blocks_for(rows * kWarp); }
-
-template <typename V, typename S>
-__device__ inline V row_max(const S* row, int64_t cols, int lane) {
-  V m = -INFINITY;
-  for (int64_t c = lane; c < cols; c += kWarp) m = max(m, static_cast<V>(load(row[c])));
-  return warp_max(m);
-}
 
 template <typename S, typename V>
 __global__ void softmax_cross_entropy_kernel(int64_t rows, int64_t classes, const S* x, const int32_t* labels, V* loss,
