@@ -588,6 +588,34 @@ static int tk_py_view(PyObject* object, int writable, Py_buffer* buffer, tk_tens
   free(buffers$argnum);
   free($2);
 }
+/* Several outputs (tk_*_predict_outputs): a sequence of writable buffers, one per output read. */
+%typemap(in) (int32_t output_count, tk_tensor_view* outputs) (Py_buffer* buffers = NULL, int held = 0) {
+  PyObject* items = PySequence_Fast($input, "outputs must be a sequence of arrays, one per model output");
+  if (!items) SWIG_fail;
+  Py_ssize_t count = PySequence_Fast_GET_SIZE(items);
+  if (count > 1024) count = 1025; /* refused by the C API with its message */
+  $1 = (int32_t)count;
+  $2 = (tk_tensor_view*)calloc(count ? count : 1, sizeof(tk_tensor_view));
+  buffers = (Py_buffer*)calloc(count ? count : 1, sizeof(Py_buffer));
+  if (!$2 || !buffers) {
+    Py_DECREF(items);
+    PyErr_NoMemory();
+    SWIG_fail;
+  }
+  for (Py_ssize_t i = 0; i < count && i < PySequence_Fast_GET_SIZE(items); ++i) {
+    if (tk_py_view(PySequence_Fast_GET_ITEM(items, i), 1, &buffers[i], &$2[i], "outputs") != 0) {
+      Py_DECREF(items);
+      SWIG_fail;
+    }
+    held = (int)i + 1;
+  }
+  Py_DECREF(items);
+}
+%typemap(freearg) (int32_t output_count, tk_tensor_view* outputs) {
+  for (int i = 0; i < held$argnum; ++i) PyBuffer_Release(&buffers$argnum[i]);
+  free(buffers$argnum);
+  free($2);
+}
 %apply const tk_tensor_view* inputs { const tk_tensor_view* targets, const tk_tensor_view* features,
                                      const tk_tensor_view* values };
 %apply tk_tensor_view* outputs { tk_tensor_view* out, tk_tensor_view* out_confusion, tk_tensor_view* out_per_class };

@@ -180,6 +180,13 @@ constexpr tk_api table(uint32_t version, uint32_t size) {
       tk_trainer_import_report,
       tk_model_share_parameter,
       tk_model_multi_head_attention,
+      tk_model_add_output,
+      tk_trainer_predict_outputs,
+      tk_trainer_output_count,
+      tk_trainer_output_info,
+      tk_predictor_predict_outputs,
+      tk_predictor_output_count,
+      tk_predictor_output_info,
   };
 }
 
@@ -189,7 +196,7 @@ constexpr tk_api kApiV2 = table(2, sizeof(tk_api));
 }  // namespace
 
 static_assert(TK_API_VERSION == 2, "regenerate api_table.cc");
-static_assert(sizeof(tk_api) == 169 * sizeof(void*), "regenerate api_table.cc");
+static_assert(sizeof(tk_api) == 176 * sizeof(void*), "regenerate api_table.cc");
 
 extern "C" TK_API const tk_api* tk_get_api(uint32_t version) {
   switch (version) {

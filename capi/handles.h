@@ -159,4 +159,13 @@ void copy_name(const std::string& name, char* buffer, size_t capacity);
 void write_input_info(const Graph& graph, int32_t index, char* name, size_t capacity, int32_t* out_indices,
                       int32_t* out_rank, int64_t* out_shape);
 
+// The model graph's outputs: the loss's, then the other named ones in order.
+int32_t output_count(const Graph& graph);
+// tk_*_output_info: output `index`'s name and per-sample shape, checked
+// before any out-param is written.
+void write_output_info(const Graph& graph, int32_t index, char* name, size_t capacity, int32_t* out_rank,
+                       int64_t* out_shape);
+// The caller's array of `count` output views (1 to the model's outputs).
+std::vector<HostView> to_output_views(int32_t count, tk_tensor_view* outputs);
+
 }  // namespace tk::capi

@@ -211,6 +211,14 @@ TK_API tk_status tk_model_output(tk_model* model, tk_node node, const char* name
   });
 }
 
+TK_API tk_status tk_model_add_output(tk_model* model, tk_node node, const char* name) {
+  return guarded([&] {
+    require(model, "model");
+    require(name, "name");
+    model->model.add_output(node, name);
+  });
+}
+
 TK_API tk_status tk_model_set_node_name(tk_model* model, tk_node node, const char* name) {
   return guarded([&] {
     require(model, "model");

@@ -88,6 +88,34 @@ TK_API tk_status tk_predictor_input_info(const tk_predictor* predictor, int32_t 
   });
 }
 
+TK_API tk_status tk_predictor_predict_outputs(tk_predictor* predictor, int32_t input_count,
+                                              const tk_tensor_view* inputs, int32_t probabilities,
+                                              int32_t output_count, tk_tensor_view* outputs) {
+  return guarded([&] {
+    require(predictor, "predictor");
+    if (probabilities != 0 && probabilities != 1)
+      tk::fail(tk::ErrorCode::kInvalidArgument, "probabilities must be 0 or 1, got ", probabilities);
+    predictor->predictor->predict_outputs(tk::capi::to_input_views(input_count, inputs), probabilities == 1,
+                                          tk::capi::to_output_views(output_count, outputs));
+  });
+}
+
+TK_API tk_status tk_predictor_output_count(const tk_predictor* predictor, int32_t* out_count) {
+  return guarded([&] {
+    require(predictor, "predictor");
+    require(out_count, "out_count");
+    *out_count = tk::capi::output_count(predictor->predictor->graph());
+  });
+}
+
+TK_API tk_status tk_predictor_output_info(const tk_predictor* predictor, int32_t index, char* name, size_t capacity,
+                                          int32_t* out_rank, int64_t* out_shape) {
+  return guarded([&] {
+    require(predictor, "predictor");
+    tk::capi::write_output_info(predictor->predictor->graph(), index, name, capacity, out_rank, out_shape);
+  });
+}
+
 TK_API tk_status tk_predictor_memory(const tk_predictor* predictor, int64_t* out_bytes) {
   return guarded([&] {
     require(predictor, "predictor");

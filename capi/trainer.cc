@@ -139,6 +139,33 @@ TK_API tk_status tk_trainer_predict_inputs(tk_trainer* trainer, int32_t input_co
   });
 }
 
+TK_API tk_status tk_trainer_predict_outputs(tk_trainer* trainer, int32_t input_count, const tk_tensor_view* inputs,
+                                            int32_t probabilities, int32_t output_count, tk_tensor_view* outputs) {
+  return guarded([&] {
+    require(trainer, "trainer");
+    if (probabilities != 0 && probabilities != 1)
+      tk::fail(tk::ErrorCode::kInvalidArgument, "probabilities must be 0 or 1, got ", probabilities);
+    trainer->trainer->predict_outputs(to_input_views(input_count, inputs), probabilities == 1,
+                                      tk::capi::to_output_views(output_count, outputs));
+  });
+}
+
+TK_API tk_status tk_trainer_output_count(const tk_trainer* trainer, int32_t* out_count) {
+  return guarded([&] {
+    require(trainer, "trainer");
+    require(out_count, "out_count");
+    *out_count = tk::capi::output_count(trainer->trainer->plan().graph());
+  });
+}
+
+TK_API tk_status tk_trainer_output_info(const tk_trainer* trainer, int32_t index, char* name, size_t capacity,
+                                        int32_t* out_rank, int64_t* out_shape) {
+  return guarded([&] {
+    require(trainer, "trainer");
+    tk::capi::write_output_info(trainer->trainer->plan().graph(), index, name, capacity, out_rank, out_shape);
+  });
+}
+
 TK_API tk_status tk_trainer_input_count(const tk_trainer* trainer, int32_t* out_count) {
   return guarded([&] {
     require(trainer, "trainer");

@@ -203,6 +203,11 @@ TK_API tk_status tk_model_multi_head_attention(tk_model* model, tk_node query, t
                                                tk_node* out_node);
 /* Marks the node the loss and predictions read. */
 TK_API tk_status tk_model_output(tk_model* model, tk_node node, const char* name);
+/* Another named output beside the one the loss reads (tk_model_output):
+ * predictions can read it too (tk_trainer_predict_outputs), e.g. a sentence
+ * embedding beside a classifier's logits. Output names are unique; an input
+ * cannot be an output. Specs keep it ("outputs"). */
+TK_API tk_status tk_model_add_output(tk_model* model, tk_node node, const char* name);
 /* Renames a node (names are unique; ops get "<type>_<id>" by default). */
 TK_API tk_status tk_model_set_node_name(tk_model* model, tk_node node, const char* name);
 /* Weight tying: node's parameter `param` ("weight") becomes the tensor of
@@ -441,6 +446,19 @@ TK_API tk_status tk_trainer_evaluate_inputs(tk_trainer* trainer, int32_t input_c
                                             const tk_tensor_view* targets, double* out_loss, double* out_accuracy);
 TK_API tk_status tk_trainer_predict_inputs(tk_trainer* trainer, int32_t input_count, const tk_tensor_view* inputs,
                                            int32_t probabilities, tk_tensor_view* outputs);
+/* Outputs 0 .. output_count-1 of one forward into outputs[0..output_count):
+ * output 0 is the loss's (logits, or probabilities with probabilities = 1),
+ * then the model's other named outputs in the order added (values), each
+ * [batch, its per-sample shape]. Views that do not fit are refused before
+ * anything runs. */
+TK_API tk_status tk_trainer_predict_outputs(tk_trainer* trainer, int32_t input_count, const tk_tensor_view* inputs,
+                                            int32_t probabilities, int32_t output_count, tk_tensor_view* outputs);
+/* How many outputs the trainer's model has (1 + those added with tk_model_add_output). */
+TK_API tk_status tk_trainer_output_count(const tk_trainer* trainer, int32_t* out_count);
+/* Output `index`: its name into name[0..capacity) (NULL to skip) and its
+ * per-sample shape (out_rank and out_shape[TK_MAX_RANK], or both NULL). */
+TK_API tk_status tk_trainer_output_info(const tk_trainer* trainer, int32_t index, char* name, size_t capacity,
+                                        int32_t* out_rank, int64_t* out_shape);
 /* How many inputs the trainer's model takes. */
 TK_API tk_status tk_trainer_input_count(const tk_trainer* trainer, int32_t* out_count);
 /* Input `index` (0 .. count-1, in the order added): its name into
@@ -930,6 +948,13 @@ TK_API tk_status tk_predictor_output_shape(const tk_predictor* predictor, int32_
 TK_API tk_status tk_predictor_input_count(const tk_predictor* predictor, int32_t* out_count);
 TK_API tk_status tk_predictor_input_info(const tk_predictor* predictor, int32_t index, char* name, size_t capacity,
                                          int32_t* out_indices, int32_t* out_rank, int64_t* out_shape);
+/* The predictor's outputs, as tk_trainer_predict_outputs, tk_trainer_output_count and tk_trainer_output_info. */
+TK_API tk_status tk_predictor_predict_outputs(tk_predictor* predictor, int32_t input_count,
+                                              const tk_tensor_view* inputs, int32_t probabilities,
+                                              int32_t output_count, tk_tensor_view* outputs);
+TK_API tk_status tk_predictor_output_count(const tk_predictor* predictor, int32_t* out_count);
+TK_API tk_status tk_predictor_output_info(const tk_predictor* predictor, int32_t index, char* name, size_t capacity,
+                                          int32_t* out_rank, int64_t* out_shape);
 /* Bytes the predictor holds: weights, state and the activation arenas made so far. */
 TK_API tk_status tk_predictor_memory(const tk_predictor* predictor, int64_t* out_bytes);
 
@@ -1147,6 +1172,14 @@ typedef struct tk_api {
   tk_status (*model_share_parameter)(tk_model*, tk_node, const char*, tk_node, const char*);
   tk_status (*model_multi_head_attention)(tk_model*, tk_node, tk_node, tk_node, int64_t, int32_t, int32_t,
                                           const char*, tk_node*);
+  tk_status (*model_add_output)(tk_model*, tk_node, const char*);
+  tk_status (*trainer_predict_outputs)(tk_trainer*, int32_t, const tk_tensor_view*, int32_t, int32_t, tk_tensor_view*);
+  tk_status (*trainer_output_count)(const tk_trainer*, int32_t*);
+  tk_status (*trainer_output_info)(const tk_trainer*, int32_t, char*, size_t, int32_t*, int64_t*);
+  tk_status (*predictor_predict_outputs)(tk_predictor*, int32_t, const tk_tensor_view*, int32_t, int32_t,
+                                         tk_tensor_view*);
+  tk_status (*predictor_output_count)(const tk_predictor*, int32_t*);
+  tk_status (*predictor_output_info)(const tk_predictor*, int32_t, char*, size_t, int32_t*, int64_t*);
   /* Append new entries here, never above. */
 } tk_api;
 

@@ -7,7 +7,7 @@ import dataclasses
 import operator
 import os
 import threading
-from typing import Any, Callable, ClassVar, Optional, Sequence, Tuple, TypeVar, Union
+from typing import Any, Callable, ClassVar, Dict, Optional, Sequence, Tuple, TypeVar, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -158,6 +158,27 @@ def input_infos(count_function: Callable[..., Any], info_function: Callable[...,
         is_indices, rank = call(info_function, handle, index, name, extents)
         infos.append(InputInfo(c_string(name), bool(is_indices), tuple(int(e) for e in extents[:rank])))
     return tuple(infos)
+
+
+def output_infos(count_function: Callable[..., Any], info_function: Callable[..., Any],
+                 handle: Any) -> Tuple[Tuple[str, Tuple[int, ...]], ...]:
+    """The outputs of a trainer or predictor: (name, per-sample shape), the loss's first."""
+    infos = []
+    for index in range(int(call(count_function, handle))):
+        name = bytearray(256)
+        extents = np.zeros(8, dtype=np.int64)
+        rank = call(info_function, handle, index, name, extents)
+        infos.append((c_string(name), tuple(int(e) for e in extents[:rank])))
+    return tuple(infos)
+
+
+def predict_outputs(function: Callable[..., Any], handle: Any, outputs: Sequence[Tuple[str, Tuple[int, ...]]],
+                    arrays: Sequence[npt.NDArray[Any]], probabilities: bool) -> Dict[str, npt.NDArray[np.float32]]:
+    """Every output of one forward, by name (new f32 arrays)."""
+    rows = arrays[0].shape[0]
+    results = [np.empty((rows, *shape), dtype=np.float32) for _, shape in outputs]
+    call(function, handle, list(arrays), int(probabilities), results)
+    return {name: result for (name, _), result in zip(outputs, results)}
 
 
 def model_inputs(infos: Sequence[InputInfo], inputs: Any) -> list[npt.NDArray[Any]]:

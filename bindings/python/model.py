@@ -106,6 +106,12 @@ class Model(Handle):
         call(capi.tk_model_output, self.handle, node, name)
         return self
 
+    def add_output(self, node: Node, name: str) -> "Model":
+        """Another named output beside the loss's: Trainer.predict_outputs
+        and Predictor.predict_outputs read it too."""
+        call(capi.tk_model_add_output, self.handle, node, name)
+        return self
+
     def set_node_name(self, node: Node, name: str) -> None:
         call(capi.tk_model_set_node_name, self.handle, node, name)
 

@@ -2,14 +2,14 @@
 from several threads at once (tk_predictor_*)."""
 from __future__ import annotations
 
-from typing import Any, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 import numpy.typing as npt
 
 from ._enums import Loss
 from ._native import Handle, PathLike, call, capi, path
-from ._native import InputInfo, input_infos, model_inputs
+from ._native import InputInfo, input_infos, model_inputs, output_infos, predict_outputs
 from .model import Model
 
 
@@ -28,6 +28,8 @@ class Predictor(Handle):
         self.output_shape: Tuple[int, ...] = tuple(int(e) for e in extents[:rank])
         self.inputs: Tuple[InputInfo, ...] = input_infos(capi.tk_predictor_input_count,
                                                           capi.tk_predictor_input_info, self.handle)
+        # (name, per-sample shape) of every output, the loss's first.
+        self.outputs = output_infos(capi.tk_predictor_output_count, capi.tk_predictor_output_info, self.handle)
 
     @classmethod
     def from_trainer(cls, trainer: Any, threads: int = 0) -> "Predictor":
@@ -51,6 +53,12 @@ class Predictor(Handle):
         else:
             call(capi.tk_predictor_predict_inputs, self.handle, arrays, int(probabilities), out)
         return out
+
+    def predict_outputs(self, inputs: Any, probabilities: bool = False) -> Dict[str, npt.NDArray[np.float32]]:
+        """Every output of one forward by name: the loss's (logits, or
+        probabilities) and those added with Model.add_output."""
+        return predict_outputs(capi.tk_predictor_predict_outputs, self.handle, self.outputs,
+                               model_inputs(self.inputs, inputs), probabilities)
 
     @property
     def memory(self) -> int:

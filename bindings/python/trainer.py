@@ -14,7 +14,7 @@ from ._native import (ArrayLike, Handle, PathLike, TrainKitError, c_string, call
                       sized_text, text)
 from ._native import features as as_inputs
 from ._native import targets as as_targets
-from ._native import InputInfo, input_infos, model_inputs
+from ._native import InputInfo, input_infos, model_inputs, output_infos, predict_outputs
 from .data import Batcher, Dataset, StreamBatcher
 from .fit import FitEvent, FitOptions, FitReport, run_fit
 from .metrics import Metrics
@@ -69,6 +69,8 @@ class Trainer(Handle):
         self._report = capi.StepReport()
         self.inputs: Tuple[InputInfo, ...] = input_infos(capi.tk_trainer_input_count, capi.tk_trainer_input_info,
                                                           self.handle)
+        # (name, per-sample shape) of every output, the loss's first.
+        self.outputs = output_infos(capi.tk_trainer_output_count, capi.tk_trainer_output_info, self.handle)
 
     def _one_input(self, inputs: Any, what: str) -> npt.NDArray[Any]:
         arrays = model_inputs(self.inputs, inputs)
@@ -190,6 +192,12 @@ class Trainer(Handle):
         else:
             call(capi.tk_trainer_predict_inputs, self.handle, arrays, int(probabilities), out)
         return out
+
+    def predict_outputs(self, inputs: Any, probabilities: bool = False) -> Dict[str, npt.NDArray[np.float32]]:
+        """Every output of one forward by name: the loss's (logits, or
+        probabilities) and those added with Model.add_output."""
+        return predict_outputs(capi.tk_trainer_predict_outputs, self.handle, self.outputs,
+                               model_inputs(self.inputs, inputs), probabilities)
 
     # ---- State ---------------------------------------------------------------------
 

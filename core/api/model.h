@@ -39,6 +39,7 @@ class Model {
                                const std::string& name);
 
   void set_output(int node, const std::string& name) { graph_.set_output(node, name); }
+  void add_output(int node, const std::string& name) { graph_.add_output(node, name); }
   void rename(int node, const std::string& name) { graph_.rename(node, name); }
   void share_param(int node, const std::string& param, int source, const std::string& source_param) {
     graph_.share_param(node, param, source, source_param);

@@ -71,6 +71,10 @@ size_t Predictor::bytes() const {
 }
 
 void Predictor::predict(const InputViews& inputs, bool probabilities, const HostView& out) {
+  predict_outputs(inputs, probabilities, {out});
+}
+
+void Predictor::predict_outputs(const InputViews& inputs, bool probabilities, const std::vector<HostView>& outs) {
   std::unique_ptr<Context> context = take();
   // The context goes back to the pool whatever happens below.
   struct Return {
@@ -80,11 +84,11 @@ void Predictor::predict(const InputViews& inputs, bool probabilities, const Host
   } returned{this, &context};
   Plan& plan = *context->plan;
   plan.check_batch(inputs, nullptr);
-  plan.check_predictions(inputs.rows(), probabilities, out);
+  check_output_views(plan, inputs.rows(), probabilities, outs);
   plan.reserve(inputs.rows());
   plan.load_batch(inputs, nullptr);
   plan.forward(params_.data(), false, 0, 0, 0.0, nullptr, has_state_ ? state_.data() : nullptr);
-  plan.store_output(probabilities, out);
+  for (size_t i = 0; i < outs.size(); ++i) plan.store_output(probabilities && i == 0, outs[i], i);
 }
 
 }  // namespace tk

@@ -24,6 +24,8 @@ class Predictor {
 
   // Safe to call from several threads at once; same checks as Trainer::predict.
   void predict(const InputViews& inputs, bool probabilities, const HostView& out);
+  // As Trainer::predict_outputs.
+  void predict_outputs(const InputViews& inputs, bool probabilities, const std::vector<HostView>& outs);
   const Shape& output_shape() const { return output_shape_; }
   const Graph& graph() const { return graph_; }
   // Bytes held: weights and state, their prepared copies, and the

@@ -132,6 +132,11 @@ struct Evaluation {
   int64_t correct = 0, judged = 0;
 };
 
+// Throws unless `outs` are views for outputs 0 .. outs.size() - 1 of `plan`
+// for `rows` samples (probabilities: of output 0); what Trainer and
+// Predictor check before predicting.
+void check_output_views(const Plan& plan, int64_t rows, bool probabilities, const std::vector<HostView>& outs);
+
 class Trainer {
  public:
   Trainer(const Graph& graph, const TrainerConfig& config);
@@ -162,6 +167,9 @@ class Trainer {
   // `cancel`, when set (from any thread), ends it between batches with kCancelled.
   Evaluation evaluate(const Dataset& dataset, int64_t batch_size, const std::atomic<bool>* cancel = nullptr);
   void predict(const InputViews& inputs, bool probabilities, const HostView& out);
+  // Outputs 0 .. outs.size() - 1 of one forward (the loss's output first,
+  // then the model's other named outputs); probabilities apply to the first.
+  void predict_outputs(const InputViews& inputs, bool probabilities, const std::vector<HostView>& outs);
 
   const Plan& plan() const { return *plan_; }
   Backend& backend() { return *backend_; }

@@ -6,6 +6,7 @@ FusedGraph fuse_activations(const Graph& model) {
   const int n = static_cast<int>(model.nodes().size());
   std::vector<bool> live(n, false);
   if (model.output() >= 0) live[model.output()] = true;
+  for (const Graph::NamedNode& extra : model.extra_outputs()) live[extra.node] = true;
   for (int i = n - 1; i >= 0; --i)
     if (live[i])
       for (int in : model.node(i).inputs) live[in] = true;
@@ -22,7 +23,8 @@ FusedGraph fuse_activations(const Graph& model) {
     if (!live[i] || node.is_input() || node.op->activation() != Activation::kRelu || node.inputs.size() != 1) continue;
     const int producer = node.inputs[0];
     const Node& source = model.node(producer);
-    if (source.is_input() || readers[producer] != 1 || producer == model.output()) continue;
+    // An output's value is read as it is: its activation cannot be folded in.
+    if (source.is_input() || readers[producer] != 1 || model.is_output(producer)) continue;
     if (OpPtr fused = source.op->fused_with(Activation::kRelu)) {
       fused_into[i] = producer;
       fused_op[producer] = std::move(fused);
@@ -50,6 +52,7 @@ FusedGraph fuse_activations(const Graph& model) {
     out.model_of.push_back(i);
   }
   if (model.output() >= 0) out.graph.set_output(out.node_of[model.output()], model.output_name());
+  for (const Graph::NamedNode& extra : model.extra_outputs()) out.graph.add_output(out.node_of[extra.node], extra.name);
   return out;
 }
 

@@ -76,8 +76,29 @@ int Graph::add(OpPtr op, const std::vector<int>& inputs, const std::string& name
 void Graph::set_output(int node, const std::string& name) {
   check_node(node, "output");
   if (nodes_[node].is_input()) fail(ErrorCode::kInvalidArgument, "the output must be computed by an op, not be the input '", nodes_[node].name, "'");
+  for (const NamedNode& extra : extra_outputs_)
+    if (extra.name == name) fail(ErrorCode::kInvalidArgument, "an output named '", name, "' already exists");
   output_ = node;
   output_name_ = name;
+}
+
+void Graph::add_output(int node, const std::string& name) {
+  check_node(node, "output");
+  if (nodes_[node].is_input())
+    fail(ErrorCode::kInvalidArgument, "an output must be computed by an op, not be the input '", nodes_[node].name, "'");
+  if (name.empty()) fail(ErrorCode::kInvalidArgument, "an output needs a name");
+  if ((output_ >= 0 && output_name_ == name))
+    fail(ErrorCode::kInvalidArgument, "an output named '", name, "' already exists");
+  for (const NamedNode& extra : extra_outputs_)
+    if (extra.name == name) fail(ErrorCode::kInvalidArgument, "an output named '", name, "' already exists");
+  extra_outputs_.push_back({node, name});
+}
+
+bool Graph::is_output(int node) const {
+  if (node == output_) return true;
+  for (const NamedNode& extra : extra_outputs_)
+    if (extra.node == node) return true;
+  return false;
 }
 
 namespace {

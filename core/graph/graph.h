@@ -41,6 +41,10 @@ class Graph {
   // Adds op over the given inputs; an empty name becomes "<type>_<id>".
   int add(OpPtr op, const std::vector<int>& inputs, const std::string& name = "");
   void set_output(int node, const std::string& name);
+  // Another named output: predictions read it beside the loss's output (a
+  // sentence embedding beside a classifier's logits). Names are unique
+  // among outputs; inputs cannot be outputs.
+  void add_output(int node, const std::string& name);
   // Makes node's parameter `param` the earlier node source's `source_param`
   // (of the same shape; a tensor shared already is followed to its owner).
   // Throws kInvalidArgument naming the node, the parameter and the problem.
@@ -52,6 +56,12 @@ class Graph {
   int find(const std::string& name) const;  // -1 if no node has that name
   int output() const { return output_; }  // -1 until set
   const std::string& output_name() const { return output_name_; }
+  struct NamedNode {
+    int node;
+    std::string name;
+  };
+  const std::vector<NamedNode>& extra_outputs() const { return extra_outputs_; }
+  bool is_output(int node) const;
   std::vector<int> input_nodes() const;  // in the order they were added: the order batches give them
   int64_t num_parameters() const;  // shared tensors once
 
@@ -62,6 +72,7 @@ class Graph {
   std::vector<Node> nodes_;
   int output_ = -1;
   std::string output_name_;
+  std::vector<NamedNode> extra_outputs_;
 };
 
 }  // namespace tk

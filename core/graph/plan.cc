@@ -72,6 +72,7 @@ Plan::Plan(const Graph& graph, LossKind loss, Reduction reduction, Backend* back
   const int n = static_cast<int>(graph_.nodes().size());
   std::vector<bool> live(n, false);
   live[graph_.output()] = true;
+  for (const Graph::NamedNode& extra : graph_.extra_outputs()) live[extra.node] = true;
   for (int i = n - 1; i >= 0; --i)
     if (live[i])
       for (int in : graph_.node(i).inputs) live[in] = true;
@@ -301,6 +302,7 @@ void Plan::reserve(int64_t batch) {
     }
   }
   value_last[graph_.output()] = std::max(value_last[graph_.output()], n);
+  for (const Graph::NamedNode& extra : graph_.extra_outputs()) value_last[extra.node] = std::max(value_last[extra.node], n);
   grad_first[graph_.output()] = n;
   std::vector<int> grad_last(n);
   for (int i = 0; i < n; ++i) grad_last[i] = 2 * n - i;
@@ -637,25 +639,40 @@ int64_t Plan::predictions_per_batch() const {
   return loss_->predictions_per_batch(batch_, output_shape(), counted_targets_);
 }
 
-void Plan::check_predictions(int64_t rows, bool probabilities, const HostView& out) const {
+int Plan::output_node(size_t index) const {
+  if (index >= output_count())
+    fail(ErrorCode::kInvalidArgument, "output ", index, " is out of range (the model has ", output_count(), ")");
+  return index == 0 ? graph_.output() : graph_.extra_outputs()[index - 1].node;
+}
+
+const std::string& Plan::output_name(size_t index) const {
+  output_node(index);
+  return index == 0 ? graph_.output_name() : graph_.extra_outputs()[index - 1].name;
+}
+
+void Plan::check_predictions(int64_t rows, bool probabilities, const HostView& out, size_t index) const {
   if (probabilities && loss_->probabilities() == Loss::Probabilities::kIdentity)
     fail(ErrorCode::kInvalidArgument, "probabilities need a classification loss (softmax cross-entropy or BCE); "
          "an MSE model's outputs are values: predict them with probabilities = 0");
+  const Shape& shape = output_shape(index);
   Shape expected = {rows};
-  expected.insert(expected.end(), output_shape().begin(), output_shape().end());
-  if (!out.data) fail(ErrorCode::kNullArgument, "the output view has no data pointer");
+  expected.insert(expected.end(), shape.begin(), shape.end());
+  // One output keeps the plain wording; several name the one at fault.
+  const std::string which = output_count() == 1 ? "the output view" : "the view of output '" + output_name(index) + "'";
+  if (!out.data) fail(ErrorCode::kNullArgument, which, " has no data pointer");
   if (out.shape != expected)
-    fail(ErrorCode::kShapeMismatch, "the output view has shape ", shape_to_string(out.shape),
-         ", predictions have shape ", shape_to_string(expected));
+    fail(ErrorCode::kShapeMismatch, which, " has shape ", shape_to_string(out.shape), ", predictions have shape ",
+         shape_to_string(expected));
   if (out.dtype != DType::kF32 && out.dtype != DType::kF64)
     fail(ErrorCode::kDtypeMismatch, "predictions are written as f32 or f64, not ", dtype_name(out.dtype));
 }
 
-void Plan::store_output(bool probabilities, const HostView& out) {
+void Plan::store_output(bool probabilities, const HostView& out, size_t index) {
   const DType dt = policy_.activation;
-  const void* source = value_at(graph_.output());
+  const void* source = value_at(output_node(index));
   const int64_t count = batch_ * shape_numel(output_shape());
-  if (probabilities && loss_->probabilities() != Loss::Probabilities::kIdentity) {
+  // Probabilities are the loss's: its output's alone; other outputs are values.
+  if (index == 0 && probabilities && loss_->probabilities() != Loss::Probabilities::kIdentity) {
     void* probs = arena_at(probs_offset_);
     if (loss_->probabilities() == Loss::Probabilities::kSoftmax) {
       // Over the classes of each sample, or of each token.

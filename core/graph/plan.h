@@ -67,6 +67,10 @@ class Plan {
   const std::vector<int>& inputs() const { return inputs_; }
   const Node& input(size_t i) const { return graph_.node(inputs_.at(i)); }
   const Shape& output_shape() const { return graph_.node(graph_.output()).shape; }
+  // Outputs: 0 is the loss's, then the model's other named outputs in order.
+  size_t output_count() const { return 1 + graph_.extra_outputs().size(); }
+  const Shape& output_shape(size_t index) const { return graph_.node(output_node(index)).shape; }
+  const std::string& output_name(size_t index) const;
   Shape target_shape() const { return loss_->target_shape(output_shape()); }
 
   // Flat parameter layout (elements; each tensor 64-byte aligned). Under mixed
@@ -166,11 +170,13 @@ class Plan {
   // After forward with targets: correct predictions and how many were judged.
   int64_t count_correct() const;
   int64_t predictions_per_batch() const;
-  // After forward: the output (or softmax/sigmoid probabilities) into caller memory.
-  void store_output(bool probabilities, const HostView& out);
-  // Throws unless `out` can take predictions for `rows` samples (shape,
-  // dtype f32/f64), and probabilities are something this loss has.
-  void check_predictions(int64_t rows, bool probabilities, const HostView& out) const;
+  // After forward: output `index` (or, for the loss's output, softmax/sigmoid
+  // probabilities) into caller memory.
+  void store_output(bool probabilities, const HostView& out, size_t index = 0);
+  // Throws unless `out` can take output `index` for `rows` samples (shape,
+  // dtype f32/f64), and probabilities are something this loss has (of its
+  // own output only).
+  void check_predictions(int64_t rows, bool probabilities, const HostView& out, size_t index = 0) const;
 
   // What the summed row losses of the loaded batch are divided by: the mean's count, or 1.
   int64_t loss_divisor() const;
@@ -195,6 +201,7 @@ class Plan {
                                         const std::vector<int64_t>& scratch_offset) const;
   // The same for a node of the fused graph.
   void* value_at(int node) const { return arena_at(value_offset_[node]); }
+  int output_node(size_t index) const;  // of the fused graph; kInvalidArgument past the outputs
   void* grad_at(int node) const { return arena_at(grad_offset_[node]); }
   void* arena_at(int64_t offset) const { return static_cast<char*>(arena_.data()) + offset; }
   // Sets what changes per call in a context built by reserve(); allocates nothing.

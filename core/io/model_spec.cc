@@ -72,6 +72,12 @@ std::string model_spec_to_json(const Graph& graph) {
   }
   Json spec = {{"format", kFormat}, {"version", kVersion}, {"nodes", nodes}};
   if (graph.output() >= 0) spec["output"] = {{"node", graph.node(graph.output()).name}, {"name", graph.output_name()}};
+  if (!graph.extra_outputs().empty()) {
+    Json extras = Json::array();
+    for (const Graph::NamedNode& extra : graph.extra_outputs())
+      extras.push_back({{"node", graph.node(extra.node).name}, {"name", extra.name}});
+    spec["outputs"] = extras;
+  }
   return spec.dump(1);
 }
 
@@ -155,6 +161,19 @@ Graph model_spec_from_json(const std::string& text) {
     const int found = graph.find(output["node"].get<std::string>());
     if (found < 0) fail(ErrorCode::kInvalidArgument, "the output node '", output["node"].get<std::string>(), "' does not exist");
     graph.set_output(found, output["name"].get<std::string>());
+  }
+  // The model's other named outputs (tk_model_add_output), optional.
+  if (spec.contains("outputs")) {
+    if (!spec["outputs"].is_array()) fail(ErrorCode::kInvalidArgument, "the spec's \"outputs\" is an array");
+    for (const Json& output : spec["outputs"]) {
+      if (!output.is_object() || !output.contains("node") || !output["node"].is_string() || !output.contains("name") ||
+          !output["name"].is_string())
+        fail(ErrorCode::kInvalidArgument, "each of the spec's \"outputs\" needs string \"node\" and \"name\"");
+      const int found = graph.find(output["node"].get<std::string>());
+      if (found < 0)
+        fail(ErrorCode::kInvalidArgument, "the output node '", output["node"].get<std::string>(), "' does not exist");
+      graph.add_output(found, output["name"].get<std::string>());
+    }
   }
   return graph;
 }

@@ -352,6 +352,24 @@ def test_multi_head_attention_is_named_nodes_and_cls_pool_reads_the_first_token(
             assert np.max(np.abs(trainer.predict(xs) - want)) < 1e-5
 
 
+def test_several_outputs_come_from_one_forward():
+    with trainkit.Model() as model:
+        ids = model.input_indices("ids", 4)
+        pooled = model.op("mean_pool", model.op("embedding", ids, vocab=6, dim=5))
+        model.output(model.linear(pooled, 2), "logits").add_output(pooled, "embedding")
+        with trainkit.Trainer(model) as trainer:
+            assert [name for name, _ in trainer.outputs] == ["logits", "embedding"]
+            tokens = np.array([[1, 2, 3, 4], [5, 5, 0, 1]])
+            got = trainer.predict_outputs(tokens, probabilities=True)
+            table = trainer.parameter(0)
+            np.testing.assert_allclose(got["embedding"], table[tokens].mean(axis=1), atol=1e-6)
+            np.testing.assert_allclose(got["logits"].sum(axis=1), 1, atol=1e-6)
+            np.testing.assert_allclose(got["logits"], trainer.predict(tokens, probabilities=True), atol=1e-7)
+            with trainkit.Predictor.from_trainer(trainer) as predictor:
+                again = predictor.predict_outputs({"ids": tokens})
+                np.testing.assert_array_equal(again["embedding"], got["embedding"])
+
+
 def test_generic_ops_settings_parameters_and_properties():
     catalog = trainkit.Model.op_catalog()
     assert "linear" in [op["name"] for op in catalog["ops"]]

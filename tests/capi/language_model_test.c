@@ -4,7 +4,8 @@
  * target left out with -100), causal attention, and the output projection
  * tied to the token embedding (tk_model_share_parameter), attention through
  * the multi-head composite (tk_model_multi_head_attention). The tied tensor is
- * one tensor (counted, named, exported and kept in specs once); the model
+ * one tensor (counted, named, exported and kept in specs once); a model may
+ * have several named outputs, read together; the model
  * learns arithmetic sequences and a predictor continues them greedily; bad
  * ties are refused with clear statuses.
  */
@@ -275,6 +276,120 @@ static void test_mixed_precision(void) {
   tk_model_destroy(m);
 }
 
+/* Two outputs: class logits (the loss's) and, beside them, the mean of the
+ * token embeddings and a Linear's output before the ReLU that follows it
+ * (which then is not fused away). One forward fills all three; a spec and a
+ * predictor keep them; views that do not fit are refused. */
+static void test_several_outputs(void) {
+  enum { ROWS = 5 };
+  tk_model* m = NULL;
+  tk_node ids, tokens, pooled, hidden, relu, logits;
+  int64_t shape[1] = {SEQ}, in_shape[2] = {ROWS, SEQ}, logit_shape[2] = {ROWS, 3}, pooled_shape[2] = {ROWS, DIM},
+          hidden_shape[2] = {ROWS, 8};
+  int32_t tokens_in[ROWS * SEQ], count = 0, rank = 0, i, s, d;
+  float logit_values[ROWS * 3], plain[ROWS * 3], pooled_values[ROWS * DIM], hidden_values[ROWS * 8];
+  static float table[VOCAB * DIM];
+  int64_t extents[TK_MAX_RANK], table_shape[2] = {VOCAB, DIM};
+  char name[32];
+  tk_trainer* t;
+  tk_predictor* p = NULL;
+  tk_tensor_view in, outs[4], table_view;
+  int negative = 0;
+  float worst = 0;
+  tk_model_create(&m);
+  tk_model_input_indices(m, "ids", 1, shape, &ids);
+  tokens = op(m, "embedding", &ids, 1, "{\"vocab\": 10, \"dim\": 32}");
+  tk_model_set_node_name(m, tokens, "tokens");
+  pooled = op(m, "mean_pool", &tokens, 1, "");
+  tk_model_linear(m, pooled, 8, &hidden);
+  tk_model_relu(m, hidden, &relu);
+  tk_model_linear(m, relu, 3, &logits);
+  EXPECT_STATUS(tk_model_output(m, logits, "logits"), TK_OK);
+  EXPECT_STATUS(tk_model_add_output(m, pooled, "embedding"), TK_OK);
+  EXPECT_STATUS(tk_model_add_output(m, hidden, "hidden"), TK_OK);
+  EXPECT_STATUS(tk_model_add_output(m, relu, "logits"), TK_ERROR_INVALID_ARGUMENT);
+  EXPECT_MESSAGE("already exists");
+  EXPECT_STATUS(tk_model_add_output(m, ids, "ids"), TK_ERROR_INVALID_ARGUMENT);
+  EXPECT_STATUS(tk_model_add_output(m, relu, NULL), TK_ERROR_NULL_ARGUMENT);
+  t = make_trainer(m);
+  EXPECT_STATUS(tk_trainer_output_count(t, &count), TK_OK);
+  EXPECT(count == 3);
+  EXPECT_STATUS(tk_trainer_output_info(t, 1, name, sizeof name, &rank, extents), TK_OK);
+  EXPECT(strcmp(name, "embedding") == 0 && rank == 1 && extents[0] == DIM);
+  EXPECT_STATUS(tk_trainer_output_info(t, 3, name, sizeof name, &rank, extents), TK_ERROR_INVALID_ARGUMENT);
+  for (i = 0; i < ROWS * SEQ; ++i) tokens_in[i] = (i * 7 + 3) % VOCAB;
+  in = tk_view(tokens_in, TK_DTYPE_I32, 2, in_shape);
+  outs[0] = tk_view(logit_values, TK_DTYPE_F32, 2, logit_shape);
+  outs[1] = tk_view(pooled_values, TK_DTYPE_F32, 2, pooled_shape);
+  outs[2] = tk_view(hidden_values, TK_DTYPE_F32, 2, hidden_shape);
+  EXPECT_STATUS(tk_trainer_predict_outputs(t, 1, &in, 0, 3, outs), TK_OK);
+  {
+    tk_tensor_view plain_view = tk_view(plain, TK_DTYPE_F32, 2, logit_shape);
+    EXPECT_STATUS(tk_trainer_predict(t, &in, 0, &plain_view), TK_OK);
+    EXPECT(memcmp(plain, logit_values, sizeof plain) == 0);
+  }
+  /* The embedding output is the mean of the ids' rows of the table. */
+  table_view = tk_view(table, TK_DTYPE_F32, 2, table_shape);
+  EXPECT_STATUS(tk_trainer_get_parameter(t, 0, &table_view), TK_OK);
+  for (i = 0; i < ROWS; ++i)
+    for (d = 0; d < DIM; ++d) {
+      double mean = 0;
+      for (s = 0; s < SEQ; ++s) mean += table[tokens_in[i * SEQ + s] * DIM + d];
+      mean /= SEQ;
+      worst = fabsf((float)mean - pooled_values[i * DIM + d]) > worst ? fabsf((float)mean - pooled_values[i * DIM + d]) : worst;
+    }
+  EXPECT(worst < 1e-6f);
+  for (i = 0; i < ROWS * 8; ++i) negative |= hidden_values[i] < 0;
+  EXPECT(negative); /* before the ReLU */
+  /* Wrong counts and shapes are refused before anything is written. */
+  outs[3] = outs[2];
+  EXPECT_STATUS(tk_trainer_predict_outputs(t, 1, &in, 0, 4, outs), TK_ERROR_INVALID_ARGUMENT);
+  EXPECT_MESSAGE("3 outputs");
+  EXPECT_STATUS(tk_trainer_predict_outputs(t, 1, &in, 0, 0, outs), TK_ERROR_INVALID_ARGUMENT);
+  {
+    tk_tensor_view swapped[2];
+    swapped[0] = outs[0], swapped[1] = outs[2];
+    EXPECT_STATUS(tk_trainer_predict_outputs(t, 1, &in, 0, 2, swapped), TK_ERROR_SHAPE_MISMATCH);
+    EXPECT_MESSAGE("output 'embedding'");
+  }
+  /* A predictor, also from the spec, fills the same values. */
+  EXPECT_STATUS(tk_predictor_create(t, 1, &p), TK_OK);
+  EXPECT_STATUS(tk_predictor_output_count(p, &count), TK_OK);
+  EXPECT(count == 3);
+  EXPECT_STATUS(tk_predictor_output_info(p, 2, name, sizeof name, NULL, NULL), TK_OK);
+  EXPECT(strcmp(name, "hidden") == 0);
+  {
+    float again[ROWS * DIM];
+    tk_tensor_view two[2];
+    two[0] = outs[0];
+    two[1] = tk_view(again, TK_DTYPE_F32, 2, pooled_shape);
+    EXPECT_STATUS(tk_predictor_predict_outputs(p, 1, &in, 1, 2, two), TK_OK);
+    EXPECT(memcmp(again, pooled_values, sizeof again) == 0);
+    /* With probabilities = 1 output 0 is a softmax: its rows sum to 1. */
+    EXPECT(fabsf(logit_values[0] + logit_values[1] + logit_values[2] - 1.0f) < 1e-5f);
+  }
+  tk_predictor_destroy(p);
+  {
+    size_t length = 0;
+    char* text;
+    tk_model* again = NULL;
+    tk_trainer* u;
+    tk_model_spec_length(m, &length);
+    text = (char*)malloc(length);
+    tk_model_spec(m, text, length);
+    EXPECT(strstr(text, "\"outputs\"") != NULL);
+    EXPECT_STATUS(tk_model_from_spec(text, &again), TK_OK);
+    u = make_trainer(again);
+    EXPECT_STATUS(tk_trainer_output_count(u, &count), TK_OK);
+    EXPECT(count == 3);
+    tk_trainer_destroy(u);
+    tk_model_destroy(again);
+    free(text);
+  }
+  tk_trainer_destroy(t);
+  tk_model_destroy(m);
+}
+
 static void test_bad_ties(void) {
   tk_model* m = NULL;
   tk_node ids, tokens, narrow, head;
@@ -315,6 +430,7 @@ int main(void) {
   test_learns_and_continues();
   test_mixed_precision();
   test_multi_head_attention();
+  test_several_outputs();
   test_bad_ties();
   printf("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
