@@ -11,7 +11,7 @@
  * (AdamW, warm-up then cosine decay, gradient clipping) prints the loss and
  * tokens/s as it goes and the validation loss after every epoch.
  *
- *   gpt [--corpus PATH] [--epochs 4] [--steps 200] [--save PREFIX] [--prompt TEXT] ...
+ *   gpt [--corpus PATH] [--epochs 6] [--steps 300] [--save PREFIX] [--prompt TEXT] ...
  *   gpt --load PREFIX [--prompt TEXT]     (generate with a saved model)
  *
  * --save writes PREFIX.json (the model spec), PREFIX.safetensors (the
@@ -443,7 +443,7 @@ static tk_predictor* load(const char* prefix, int threads, Vocabulary* v, int64_
 static void usage(void) {
   fprintf(stderr,
           "usage: gpt [--corpus PATH] [--context 64] [--dim 128] [--layers 4] [--heads 4] [--batch 32]\n"
-          "           [--epochs 4] [--steps 200] [--lr 3e-3] [--threads 0] [--seed 1] [--save PREFIX]\n"
+          "           [--epochs 6] [--steps 300] [--lr 3e-3] [--threads 0] [--seed 1] [--save PREFIX]\n"
           "           [--load PREFIX] [--prompt TEXT] [--length 300] [--top-k 10] [--temperature 0.8]\n");
   exit(2);
 }
@@ -469,7 +469,7 @@ int main(int argc, char** argv) {
       {"load", required_argument, 0, 'l'},   {"prompt", required_argument, 0, 'p'},
       {"length", required_argument, 0, 'n'}, {"top-k", required_argument, 0, 'k'},
       {"temperature", required_argument, 0, 'T'}, {0, 0, 0, 0}};
-  Settings s = {"/usr/share/games/fortunes", 64, 128, 4, 4, 32, 4, 200, 0, 300, 10, 3e-3, 0.8, 1,
+  Settings s = {"/usr/share/games/fortunes", 64, 128, 4, 4, 32, 6, 300, 0, 300, 10, 3e-3, 0.8, 1,
                 "The meaning of life is", NULL, NULL};
   Vocabulary v;
   tk_predictor* p;
