@@ -1,5 +1,6 @@
 // Model specs, checkpoints, weight files and user properties.
 #include <cstring>
+#include <string>
 
 #include "capi/handles.h"
 #include "core/api/checkpoint.h"
@@ -9,6 +10,17 @@
 using tk::capi::enum_value;
 using tk::capi::guarded;
 using tk::capi::require;
+
+namespace {
+
+// Text out-params: `text` and its NUL into buffer when it fits whole (else
+// nothing is written); returns the bytes it needs, NUL included.
+size_t copy_if_fits(const std::string& text, char* buffer, size_t capacity) {
+  if (buffer && capacity > text.size()) std::memcpy(buffer, text.c_str(), text.size() + 1);
+  return text.size() + 1;
+}
+
+}  // namespace
 
 extern "C" {
 
@@ -74,7 +86,7 @@ TK_API tk_status tk_trainer_save_keep_last(tk_trainer* trainer, const char* pref
     require(prefix, "prefix");
     const std::string path =
         tk::save_checkpoint_keep_last(*trainer->trainer, prefix, keep, cursor ? cursor->source.get() : nullptr);
-    if (out_path && capacity > path.size()) std::memcpy(out_path, path.c_str(), path.size() + 1);
+    copy_if_fits(path, out_path, capacity);
   });
 }
 
@@ -122,8 +134,7 @@ TK_API tk_status tk_trainer_import_report(const tk_trainer* trainer, char* buffe
     require(trainer, "trainer");
     require(out_length, "out_length");
     const std::string& report = trainer->import_report;
-    if (buffer && capacity > report.size()) std::memcpy(buffer, report.c_str(), report.size() + 1);
-    *out_length = report.size() + 1;
+    *out_length = copy_if_fits(report, buffer, capacity);
   });
 }
 
@@ -146,8 +157,7 @@ TK_API tk_status tk_trainer_get_property(const tk_trainer* trainer, const char* 
     const auto& properties = trainer->trainer->properties();
     auto it = properties.find(key);
     if (it == properties.end()) tk::fail(tk::ErrorCode::kInvalidArgument, "no property '", key, "'");
-    if (buffer && capacity > it->second.size()) std::memcpy(buffer, it->second.c_str(), it->second.size() + 1);
-    *out_length = it->second.size() + 1;
+    *out_length = copy_if_fits(it->second, buffer, capacity);
   });
 }
 
