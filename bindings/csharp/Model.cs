@@ -254,6 +254,14 @@ public sealed class Model : NativeObject<SWIGTYPE_p_tk_model> {
     return this;
   }
 
+  /// <summary>Another named output beside the loss's: PredictOutputs reads it too.</summary>
+  /// <returns>This model.</returns>
+  public Model AddOutput(int node, string name) {
+    Interop.NotNull(name, nameof(name));
+    using (Lease()) Interop.Check(TrainKitC.tk_model_add_output(Native, node, name));
+    return this;
+  }
+
   /// <summary>Renames a node (names are unique; ops are "&lt;type&gt;_&lt;id&gt;" by default).</summary>
   public void SetNodeName(int node, string name) {
     Interop.NotNull(name, nameof(name));

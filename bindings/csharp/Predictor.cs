@@ -66,6 +66,28 @@ public sealed class Predictor : NativeObject<SWIGTYPE_p_tk_predictor> {
       }
   }
 
+  /// <summary>The model's outputs: the one the loss reads first, then those added with
+  /// <see cref="Model.AddOutput"/>.</summary>
+  public OutputInfo[] OutputInfos {
+    get {
+      using (Lease()) {
+        Interop.Check(TrainKitC.tk_predictor_output_count(Native, out int count));
+        return OutputInfo.Read(count, (int i, byte[] name, out int rank, long[] shape) =>
+            TrainKitC.tk_predictor_output_info(Native, i, name, (ulong)name.Length, out rank, shape));
+      }
+    }
+  }
+
+  /// <summary>Every output of one forward over <paramref name="rows"/> samples, in the order of
+  /// <see cref="OutputInfos"/>: arrays [rows, output shape]; probabilities apply to output 0.</summary>
+  public float[][] PredictOutputs(Inputs inputs, long rows, bool probabilities = false) {
+    Interop.NotNull(inputs, nameof(inputs));
+    OutputInfo[] outputs = OutputInfos;
+    using (Lease())
+      return OutputInfo.Predict(outputs, rows, (count, views) =>
+          TrainKitC.tk_predictor_predict_outputs(Native, inputs.Count, inputs.First(), probabilities ? 1 : 0, count, views));
+  }
+
   /// <summary>The model's inputs, in the order <see cref="Inputs"/> takes them.</summary>
   public InputInfo[] InputInfos {
     get {

@@ -168,6 +168,35 @@ public class TrainKitTest {
   }
 
   @Test
+  public void severalOutputsComeFromOneForward() {
+    try (Model model = new Model()) {
+      int ids = model.inputIndices("ids", 4);
+      int pooled = model.op("mean_pool", "", model.op("embedding", "{\"vocab\": 6, \"dim\": 5}", ids));
+      model.output(model.linear(pooled, 2), "logits").addOutput(pooled, "embedding");
+      try (Trainer trainer = new Trainer(model, Loss.SOFTMAX_CROSS_ENTROPY); Inputs in = new Inputs(1)) {
+        OutputInfo[] outputs = trainer.outputs();
+        assertEquals(2, outputs.length);
+        assertEquals("embedding", outputs[1].name);
+        assertArrayEquals(new long[] {5}, outputs[1].shape());
+        int[] tokens = {1, 2, 3, 4, 5, 5, 0, 1};
+        in.set(0, tokens, 2, 4);
+        float[][] got = trainer.predictOutputs(in, 2, false);
+        float[] table = trainer.getParameter(0);
+        for (int row = 0; row < 2; ++row)
+          for (int d = 0; d < 5; ++d) {
+            double mean = 0;
+            for (int s = 0; s < 4; ++s) mean += table[tokens[row * 4 + s] * 5 + d] / 4.0;
+            assertEquals(mean, got[1][row * 5 + d], 1e-6);
+          }
+        try (Predictor predictor = Predictor.fromTrainer(trainer, 1)) {
+          assertArrayEquals(got[1], predictor.predictOutputs(in, 2, false)[1], 0f);
+        }
+        assertThrows(TrainKitException.class, () -> trainer.predictOutputs(in, 3, false));
+      }
+    }
+  }
+
+  @Test
   public void multiHeadAttentionIsNamedNodes() {
     try (Model model = new Model()) {
       int x = model.input("x", 5, 8);

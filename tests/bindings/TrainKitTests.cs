@@ -418,6 +418,36 @@ static class TrainKitTests {
     }
   }
 
+  static void SeveralOutputsComeFromOneForward() {
+    using (var model = new Model()) {
+      int ids = model.InputIndices("ids", 4);
+      int pooled = model.Op("mean_pool", "", model.Op("embedding", "{\"vocab\": 6, \"dim\": 5}", ids));
+      model.Output(model.Linear(pooled, 2), "logits").AddOutput(pooled, "embedding");
+      using (var options = new TrainerOptions().Device(Device.Cpu).Threads(1))
+      using (var trainer = new Trainer(model, Loss.SoftmaxCrossEntropy, options))
+      using (var inputs = new Inputs(1)) {
+        OutputInfo[] outputs = trainer.OutputInfos;
+        Assert(outputs.Length == 2 && outputs[1].Name == "embedding" && outputs[1].Shape.SequenceEqual(new long[] { 5 }),
+               "the outputs' names and shapes");
+        var tokens = new int[] { 1, 2, 3, 4, 5, 5, 0, 1 };
+        inputs.Set(0, tokens, new long[] { 2, 4 });
+        float[][] got = trainer.PredictOutputs(inputs, 2);
+        float[] table = trainer.GetParameter(0);
+        double worst = 0;
+        for (int row = 0; row < 2; ++row)
+          for (int d = 0; d < 5; ++d) {
+            double mean = 0;
+            for (int s = 0; s < 4; ++s) mean += table[tokens[row * 4 + s] * 5 + d] / 4.0;
+            worst = Math.Max(worst, Math.Abs(mean - got[1][row * 5 + d]));
+          }
+        Assert(worst < 1e-6, $"the embedding output is the mean of its rows ({worst})");
+        using (var predictor = Predictor.FromTrainer(trainer, 1))
+          Assert(predictor.PredictOutputs(inputs, 2)[1].SequenceEqual(got[1]), "a predictor's outputs");
+        Fails(Status.ErrorShapeMismatch, () => trainer.PredictOutputs(inputs, 3), "rows that are not the batch's");
+      }
+    }
+  }
+
   static void TheGenericOpTrainsAndRefusesUnknownOps() {
     string catalog = Model.OpCatalog();
     Assert(catalog.StartsWith("{\"ops\"") && catalog.Contains("\"linear\"") && catalog.EndsWith("}"), "op catalog");
@@ -1160,6 +1190,7 @@ static class TrainKitTests {
     Add(nameof(EveryTypedLayerBuilds), EveryTypedLayerBuilds);
     Add(nameof(TheGenericOpTrainsAndRefusesUnknownOps), TheGenericOpTrainsAndRefusesUnknownOps);
     Add(nameof(ASharedWeightIsOneTensor), ASharedWeightIsOneTensor);
+    Add(nameof(SeveralOutputsComeFromOneForward), SeveralOutputsComeFromOneForward);
     Add(nameof(EveryOptionReachesTheTrainer), EveryOptionReachesTheTrainer);
     Add(nameof(Fp16OverflowIsSkippedAndTheScaleBacksOff), Fp16OverflowIsSkippedAndTheScaleBacksOff);
     Add(nameof(TwoReplicasTrainLikeOne), TwoReplicasTrainLikeOne);

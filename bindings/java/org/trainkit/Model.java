@@ -181,6 +181,12 @@ public final class Model extends NativeObject<SWIGTYPE_p_tk_model> {
     return this;
   }
 
+  /** Another named output beside the loss's: {@code predictOutputs} reads it too. */
+  public Model addOutput(int node, String name) {
+    done(TrainKitC.tk_model_add_output(handle(), node, name));
+    return this;
+  }
+
   /** Renames a node (names are unique; ops are named "&lt;type&gt;_&lt;id&gt;" by default). */
   public Model setNodeName(int node, String name) {
     done(TrainKitC.tk_model_set_node_name(handle(), node, name));

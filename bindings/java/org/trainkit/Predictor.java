@@ -83,6 +83,34 @@ public final class Predictor extends NativeObject<SWIGTYPE_p_tk_predictor> {
     }
   }
 
+  /** The model's outputs: the one the loss reads first, then those added with tk_model_add_output. */
+  public OutputInfo[] outputs() {
+    SWIGTYPE_p_tk_predictor nativeHandle = handle();
+    int[] count = new int[1];
+    done(TrainKitC.tk_predictor_output_count(nativeHandle, count));
+    OutputInfo[] infos = OutputInfo.read(count[0], (i, name, rank, shape) ->
+        TrainKitC.tk_predictor_output_info(nativeHandle, i, name, rank, shape));
+    java.lang.ref.Reference.reachabilityFence(this);
+    return infos;
+  }
+
+  /**
+   * Every output of one forward over {@code rows} samples, in the order of {@link #outputs()}: f32
+   * arrays [rows, output shape]; probabilities apply to output 0 (the loss's).
+   */
+  public float[][] predictOutputs(Inputs inputs, long rows, boolean probabilities) {
+    Objects.requireNonNull(inputs, "inputs");
+    OutputInfo[] outputs = outputs();
+    SWIGTYPE_p_tk_predictor nativeHandle = handle();
+    try {
+      return OutputInfo.predict(outputs, rows, (count, views) -> TrainKitC.tk_predictor_predict_outputs(nativeHandle,
+          inputs.count(), inputs.first(), probabilities ? 1 : 0, count, views));
+    } finally {
+      inputs.fence();
+      java.lang.ref.Reference.reachabilityFence(this);
+    }
+  }
+
   /** The model's inputs in the order {@link Inputs} takes them. */
   public InputInfo[] inputs() {
     SWIGTYPE_p_tk_predictor predictor = handle();
