@@ -8,6 +8,7 @@
 #include "core/api/metrics.h"
 
 using tk::capi::enum_value;
+using tk::capi::check_flag;
 using tk::capi::guarded;
 using tk::capi::require;
 using tk::capi::to_host_view;
@@ -181,9 +182,8 @@ TK_API tk_status tk_dataset_load_csv(const char* path, const char* label_column,
   return guarded([&] {
     require(path, "path");
     require(out_dataset, "out_dataset");
-    if (header != 0 && header != 1) tk::fail(tk::ErrorCode::kInvalidArgument, "header must be 0 or 1, got ", header);
-    if (class_labels != 0 && class_labels != 1)
-      tk::fail(tk::ErrorCode::kInvalidArgument, "class_labels must be 0 or 1, got ", class_labels);
+    check_flag(header, "header");
+    check_flag(class_labels, "class_labels");
     tk::CsvOptions options;
     options.label_column = label_column ? label_column : "";
     options.header = header == 1;
@@ -199,7 +199,7 @@ TK_API tk_status tk_dataset_load_csv_features(const char* path, const char* skip
   return guarded([&] {
     require(path, "path");
     require(out_dataset, "out_dataset");
-    if (header != 0 && header != 1) tk::fail(tk::ErrorCode::kInvalidArgument, "header must be 0 or 1, got ", header);
+    check_flag(header, "header");
     tk::CsvOptions options;
     options.label_column = skip_column ? skip_column : "";
     options.header = header == 1;

@@ -124,6 +124,11 @@ inline void require(const void* pointer, const char* name) {
   if (!pointer) fail(ErrorCode::kNullArgument, "'", name, "' must not be NULL");
 }
 
+// Throws kInvalidArgument unless an int32 flag is 0 or 1.
+inline void check_flag(int32_t value, const char* name) {
+  if (value != 0 && value != 1) fail(ErrorCode::kInvalidArgument, name, " must be 0 or 1, got ", value);
+}
+
 // Runs a call that tk_trainer_cancel may end; the request it honoured is
 // withdrawn, so the trainer's next call runs.
 template <typename Body>
@@ -159,13 +164,11 @@ void copy_name(const std::string& name, char* buffer, size_t capacity);
 void write_input_info(const Graph& graph, int32_t index, char* name, size_t capacity, int32_t* out_indices,
                       int32_t* out_rank, int64_t* out_shape);
 
-// The model graph's outputs: the loss's, then the other named ones in order.
-int32_t output_count(const Graph& graph);
 // tk_*_output_info: output `index`'s name and per-sample shape, checked
 // before any out-param is written.
 void write_output_info(const Graph& graph, int32_t index, char* name, size_t capacity, int32_t* out_rank,
                        int64_t* out_shape);
-// The caller's array of `count` output views (1 to the model's outputs).
-std::vector<HostView> to_output_views(int32_t count, tk_tensor_view* outputs);
+// The caller's array of `count` output views (1 to 1024; the model checks its own count).
+std::vector<HostView> to_output_views(int32_t count, const tk_tensor_view* outputs);
 
 }  // namespace tk::capi

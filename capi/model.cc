@@ -4,6 +4,7 @@
 #include "capi/handles.h"
 
 using tk::capi::enum_value;
+using tk::capi::check_flag;
 using tk::capi::guarded;
 using tk::capi::require;
 
@@ -27,10 +28,6 @@ tk_status add_op(tk_model* model, const char* type, const std::vector<tk_node>& 
 
 tk_status add_op(tk_model* model, const char* type, const std::vector<tk_node>& inputs, tk_node* out_node) {
   return add_op(model, type, inputs, [] { return Attributes{}; }, out_node);
-}
-
-void check_flag(int32_t value, const char* name) {
-  if (value != 0 && value != 1) tk::fail(tk::ErrorCode::kInvalidArgument, name, " must be 0 or 1, got ", value);
 }
 
 bool valid_init(int32_t init) { return init >= TK_INIT_HE_UNIFORM && init <= TK_INIT_ZEROS; }

@@ -2,6 +2,7 @@
 #include "capi/handles.h"
 #include "core/api/checkpoint.h"
 
+using tk::capi::check_flag;
 using tk::capi::guarded;
 using tk::capi::require;
 using tk::capi::to_host_view;
@@ -44,8 +45,7 @@ TK_API tk_status tk_predictor_predict(tk_predictor* predictor, const tk_tensor_v
                                       tk_tensor_view* outputs) {
   return guarded([&] {
     require(predictor, "predictor");
-    if (probabilities != 0 && probabilities != 1)
-      tk::fail(tk::ErrorCode::kInvalidArgument, "probabilities must be 0 or 1, got ", probabilities);
+    check_flag(probabilities, "probabilities");
     predictor->predictor->predict(to_host_view(inputs, "inputs"), probabilities == 1, to_host_view(outputs, "outputs"));
   });
 }
@@ -55,8 +55,7 @@ TK_API tk_status tk_predictor_predict_inputs(tk_predictor* predictor, int32_t in
                                              tk_tensor_view* outputs) {
   return guarded([&] {
     require(predictor, "predictor");
-    if (probabilities != 0 && probabilities != 1)
-      tk::fail(tk::ErrorCode::kInvalidArgument, "probabilities must be 0 or 1, got ", probabilities);
+    check_flag(probabilities, "probabilities");
     predictor->predictor->predict(tk::capi::to_input_views(input_count, inputs), probabilities == 1,
                                   to_host_view(outputs, "outputs"));
   });
@@ -93,8 +92,7 @@ TK_API tk_status tk_predictor_predict_outputs(tk_predictor* predictor, int32_t i
                                               int32_t output_count, tk_tensor_view* outputs) {
   return guarded([&] {
     require(predictor, "predictor");
-    if (probabilities != 0 && probabilities != 1)
-      tk::fail(tk::ErrorCode::kInvalidArgument, "probabilities must be 0 or 1, got ", probabilities);
+    check_flag(probabilities, "probabilities");
     predictor->predictor->predict_outputs(tk::capi::to_input_views(input_count, inputs), probabilities == 1,
                                           tk::capi::to_output_views(output_count, outputs));
   });
@@ -104,7 +102,7 @@ TK_API tk_status tk_predictor_output_count(const tk_predictor* predictor, int32_
   return guarded([&] {
     require(predictor, "predictor");
     require(out_count, "out_count");
-    *out_count = tk::capi::output_count(predictor->predictor->graph());
+    *out_count = static_cast<int32_t>(predictor->predictor->graph().output_count());
   });
 }
 

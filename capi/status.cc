@@ -34,34 +34,36 @@ void set_last_error(const char* prefix, const char* detail) noexcept {
   }
 }
 
-InputViews to_input_views(int32_t count, const tk_tensor_view* inputs) {
-  if (count < 1 || count > 1024) fail(ErrorCode::kInvalidArgument, "input_count must be in [1, 1024], got ", count);
-  require(inputs, "inputs");
-  std::vector<HostView> views;
-  for (int32_t i = 0; i < count; ++i) views.push_back(to_host_view(&inputs[i], "inputs"));
-  return InputViews(std::move(views));
+namespace {
+
+// `count` (1 to 1024, the argument `count_name`) C views of the array `what`, converted.
+std::vector<HostView> to_views(int32_t count, const tk_tensor_view* views, const char* what, const char* count_name) {
+  if (count < 1 || count > 1024) fail(ErrorCode::kInvalidArgument, count_name, " must be in [1, 1024], got ", count);
+  require(views, what);
+  std::vector<HostView> converted;
+  for (int32_t i = 0; i < count; ++i) converted.push_back(to_host_view(&views[i], what));
+  return converted;
 }
 
-int32_t output_count(const Graph& graph) { return 1 + static_cast<int32_t>(graph.extra_outputs().size()); }
+}  // namespace
+
+InputViews to_input_views(int32_t count, const tk_tensor_view* inputs) {
+  return InputViews(to_views(count, inputs, "inputs", "input_count"));
+}
+
+std::vector<HostView> to_output_views(int32_t count, const tk_tensor_view* outputs) {
+  return to_views(count, outputs, "outputs", "output_count");
+}
 
 void write_output_info(const Graph& graph, int32_t index, char* name, size_t capacity, int32_t* out_rank,
                        int64_t* out_shape) {
-  if (index < 0 || index >= output_count(graph))
-    fail(ErrorCode::kInvalidArgument, "output index ", index, " is outside [0, ", output_count(graph), ")");
+  if (index < 0 || static_cast<size_t>(index) >= graph.output_count())
+    fail(ErrorCode::kInvalidArgument, "output index ", index, " is outside [0, ", graph.output_count(), ")");
   if (static_cast<bool>(out_rank) != static_cast<bool>(out_shape))
     fail(ErrorCode::kNullArgument, "out_rank and out_shape are given together or not at all");
-  const bool loss_output = index == 0;
-  const int node = loss_output ? graph.output() : graph.extra_outputs()[index - 1].node;
-  if (name) copy_name(loss_output ? graph.output_name() : graph.extra_outputs()[index - 1].name, name, capacity);
-  if (out_rank) write_shape(graph.node(node).shape, out_rank, out_shape);
-}
-
-std::vector<HostView> to_output_views(int32_t count, tk_tensor_view* outputs) {
-  if (count < 1 || count > 1024) fail(ErrorCode::kInvalidArgument, "output_count must be in [1, 1024], got ", count);
-  require(outputs, "outputs");
-  std::vector<HostView> views;
-  for (int32_t i = 0; i < count; ++i) views.push_back(to_host_view(&outputs[i], "outputs"));
-  return views;
+  const Graph::NamedNode output = graph.output_at(static_cast<size_t>(index));
+  if (name) copy_name(output.name, name, capacity);
+  if (out_rank) write_shape(graph.node(output.node).shape, out_rank, out_shape);
 }
 
 void write_input_info(const Graph& graph, int32_t index, char* name, size_t capacity, int32_t* out_indices,

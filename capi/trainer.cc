@@ -13,6 +13,7 @@
 #include "core/api/replica_fanout.h"
 
 using tk::capi::enum_value;
+using tk::capi::check_flag;
 using tk::capi::guarded;
 using tk::capi::require;
 using tk::capi::to_host_view;
@@ -132,8 +133,7 @@ TK_API tk_status tk_trainer_predict_inputs(tk_trainer* trainer, int32_t input_co
                                            int32_t probabilities, tk_tensor_view* outputs) {
   return guarded([&] {
     require(trainer, "trainer");
-    if (probabilities != 0 && probabilities != 1)
-      tk::fail(tk::ErrorCode::kInvalidArgument, "probabilities must be 0 or 1, got ", probabilities);
+    check_flag(probabilities, "probabilities");
     trainer->trainer->predict(to_input_views(input_count, inputs), probabilities == 1,
                               to_host_view(outputs, "outputs"));
   });
@@ -143,8 +143,7 @@ TK_API tk_status tk_trainer_predict_outputs(tk_trainer* trainer, int32_t input_c
                                             int32_t probabilities, int32_t output_count, tk_tensor_view* outputs) {
   return guarded([&] {
     require(trainer, "trainer");
-    if (probabilities != 0 && probabilities != 1)
-      tk::fail(tk::ErrorCode::kInvalidArgument, "probabilities must be 0 or 1, got ", probabilities);
+    check_flag(probabilities, "probabilities");
     trainer->trainer->predict_outputs(to_input_views(input_count, inputs), probabilities == 1,
                                       tk::capi::to_output_views(output_count, outputs));
   });
@@ -154,7 +153,7 @@ TK_API tk_status tk_trainer_output_count(const tk_trainer* trainer, int32_t* out
   return guarded([&] {
     require(trainer, "trainer");
     require(out_count, "out_count");
-    *out_count = tk::capi::output_count(trainer->trainer->plan().graph());
+    *out_count = static_cast<int32_t>(trainer->trainer->plan().graph().output_count());
   });
 }
 
@@ -212,8 +211,7 @@ TK_API tk_status tk_trainer_predict(tk_trainer* trainer, const tk_tensor_view* i
                                     tk_tensor_view* outputs) {
   return guarded([&] {
     require(trainer, "trainer");
-    if (probabilities != 0 && probabilities != 1)
-      tk::fail(tk::ErrorCode::kInvalidArgument, "probabilities must be 0 or 1, got ", probabilities);
+    check_flag(probabilities, "probabilities");
     trainer->trainer->predict(to_host_view(inputs, "inputs"), probabilities == 1, to_host_view(outputs, "outputs"));
   });
 }

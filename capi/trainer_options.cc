@@ -3,6 +3,7 @@
 #include "capi/handles.h"
 
 using tk::capi::enum_value;
+using tk::capi::check_flag;
 using tk::capi::guarded;
 using tk::capi::require;
 
@@ -43,7 +44,7 @@ TK_API tk_status tk_trainer_options_set_learning_rate(tk_trainer_options* option
 
 TK_API tk_status tk_trainer_options_set_momentum(tk_trainer_options* options, double momentum, int32_t nesterov) {
   return update(options, [&](tk::TrainerConfig& c) {
-    if (nesterov != 0 && nesterov != 1) tk::fail(tk::ErrorCode::kInvalidArgument, "nesterov must be 0 or 1, got ", nesterov);
+    check_flag(nesterov, "nesterov");
     c.optimizer.momentum = momentum;
     c.optimizer.nesterov = nesterov == 1;
   });

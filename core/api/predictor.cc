@@ -84,11 +84,11 @@ void Predictor::predict_outputs(const InputViews& inputs, bool probabilities, co
   } returned{this, &context};
   Plan& plan = *context->plan;
   plan.check_batch(inputs, nullptr);
-  check_output_views(plan, inputs.rows(), probabilities, outs);
+  plan.check_outputs(inputs.rows(), probabilities, outs);
   plan.reserve(inputs.rows());
   plan.load_batch(inputs, nullptr);
   plan.forward(params_.data(), false, 0, 0, 0.0, nullptr, has_state_ ? state_.data() : nullptr);
-  for (size_t i = 0; i < outs.size(); ++i) plan.store_output(probabilities && i == 0, outs[i], i);
+  plan.store_outputs(probabilities, outs);
 }
 
 }  // namespace tk

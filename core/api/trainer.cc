@@ -612,18 +612,11 @@ void Trainer::predict(const InputViews& inputs, bool probabilities, const HostVi
 void Trainer::predict_outputs(const InputViews& inputs, bool probabilities, const std::vector<HostView>& outs) {
   wait_for_queued_steps();
   plan_->check_batch(inputs, nullptr);
-  check_output_views(*plan_, inputs.rows(), probabilities, outs);
+  plan_->check_outputs(inputs.rows(), probabilities, outs);
   plan_->reserve(inputs.rows());
   plan_->load_batch(inputs, nullptr);
   plan_->forward(params_.data(), false, config_.seed, 0, 0.0, half_params(), state_.data());
-  for (size_t i = 0; i < outs.size(); ++i) plan_->store_output(probabilities && i == 0, outs[i], i);
-}
-
-void check_output_views(const Plan& plan, int64_t rows, bool probabilities, const std::vector<HostView>& outs) {
-  if (outs.empty() || outs.size() > plan.output_count())
-    fail(ErrorCode::kInvalidArgument, "the model has ", plan.output_count(), " output",
-         plan.output_count() == 1 ? "" : "s", "; got ", outs.size(), " views (1 to ", plan.output_count(), ")");
-  for (size_t i = 0; i < outs.size(); ++i) plan.check_predictions(rows, probabilities && i == 0, outs[i], i);
+  plan_->store_outputs(probabilities, outs);
 }
 
 namespace {

@@ -132,11 +132,6 @@ struct Evaluation {
   int64_t correct = 0, judged = 0;
 };
 
-// Throws unless `outs` are views for outputs 0 .. outs.size() - 1 of `plan`
-// for `rows` samples (probabilities: of output 0); what Trainer and
-// Predictor check before predicting.
-void check_output_views(const Plan& plan, int64_t rows, bool probabilities, const std::vector<HostView>& outs);
-
 class Trainer {
  public:
   Trainer(const Graph& graph, const TrainerConfig& config);

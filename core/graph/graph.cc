@@ -76,8 +76,7 @@ int Graph::add(OpPtr op, const std::vector<int>& inputs, const std::string& name
 void Graph::set_output(int node, const std::string& name) {
   check_node(node, "output");
   if (nodes_[node].is_input()) fail(ErrorCode::kInvalidArgument, "the output must be computed by an op, not be the input '", nodes_[node].name, "'");
-  for (const NamedNode& extra : extra_outputs_)
-    if (extra.name == name) fail(ErrorCode::kInvalidArgument, "an output named '", name, "' already exists");
+  check_output_name_free(name, false);
   output_ = node;
   output_name_ = name;
 }
@@ -87,11 +86,20 @@ void Graph::add_output(int node, const std::string& name) {
   if (nodes_[node].is_input())
     fail(ErrorCode::kInvalidArgument, "an output must be computed by an op, not be the input '", nodes_[node].name, "'");
   if (name.empty()) fail(ErrorCode::kInvalidArgument, "an output needs a name");
-  if ((output_ >= 0 && output_name_ == name))
-    fail(ErrorCode::kInvalidArgument, "an output named '", name, "' already exists");
-  for (const NamedNode& extra : extra_outputs_)
-    if (extra.name == name) fail(ErrorCode::kInvalidArgument, "an output named '", name, "' already exists");
+  check_output_name_free(name, true);
   extra_outputs_.push_back({node, name});
+}
+
+void Graph::check_output_name_free(const std::string& name, bool besides_loss_output) const {
+  bool taken = besides_loss_output && output_ >= 0 && output_name_ == name;
+  for (const NamedNode& extra : extra_outputs_) taken = taken || extra.name == name;
+  if (taken) fail(ErrorCode::kInvalidArgument, "an output named '", name, "' already exists");
+}
+
+Graph::NamedNode Graph::output_at(size_t index) const {
+  if (index >= output_count())
+    fail(ErrorCode::kInvalidArgument, "output ", index, " is out of range (the model has ", output_count(), ")");
+  return index == 0 ? NamedNode{output_, output_name_} : extra_outputs_[index - 1];
 }
 
 bool Graph::is_output(int node) const {

@@ -61,6 +61,10 @@ class Graph {
     std::string name;
   };
   const std::vector<NamedNode>& extra_outputs() const { return extra_outputs_; }
+  // Every output: 0 is the loss's (set_output), then the others in the order added.
+  size_t output_count() const { return 1 + extra_outputs_.size(); }
+  // Output `index`; kInvalidArgument past the outputs.
+  NamedNode output_at(size_t index) const;
   bool is_output(int node) const;
   std::vector<int> input_nodes() const;  // in the order they were added: the order batches give them
   int64_t num_parameters() const;  // shared tensors once
@@ -68,6 +72,8 @@ class Graph {
  private:
   void check_node(int id, const char* what) const;
   void check_name_free(const std::string& name) const;
+  // Refuses an output name another output has, the loss's output aside when `besides_loss_output`.
+  void check_output_name_free(const std::string& name, bool besides_loss_output) const;
 
   std::vector<Node> nodes_;
   int output_ = -1;

@@ -639,17 +639,6 @@ int64_t Plan::predictions_per_batch() const {
   return loss_->predictions_per_batch(batch_, output_shape(), counted_targets_);
 }
 
-int Plan::output_node(size_t index) const {
-  if (index >= output_count())
-    fail(ErrorCode::kInvalidArgument, "output ", index, " is out of range (the model has ", output_count(), ")");
-  return index == 0 ? graph_.output() : graph_.extra_outputs()[index - 1].node;
-}
-
-const std::string& Plan::output_name(size_t index) const {
-  output_node(index);
-  return index == 0 ? graph_.output_name() : graph_.extra_outputs()[index - 1].name;
-}
-
 void Plan::check_predictions(int64_t rows, bool probabilities, const HostView& out, size_t index) const {
   if (probabilities && loss_->probabilities() == Loss::Probabilities::kIdentity)
     fail(ErrorCode::kInvalidArgument, "probabilities need a classification loss (softmax cross-entropy or BCE); "
@@ -658,7 +647,8 @@ void Plan::check_predictions(int64_t rows, bool probabilities, const HostView& o
   Shape expected = {rows};
   expected.insert(expected.end(), shape.begin(), shape.end());
   // One output keeps the plain wording; several name the one at fault.
-  const std::string which = output_count() == 1 ? "the output view" : "the view of output '" + output_name(index) + "'";
+  const std::string which =
+      output_count() == 1 ? "the output view" : "the view of output '" + graph_.output_at(index).name + "'";
   if (!out.data) fail(ErrorCode::kNullArgument, which, " has no data pointer");
   if (out.shape != expected)
     fail(ErrorCode::kShapeMismatch, which, " has shape ", shape_to_string(out.shape), ", predictions have shape ",
@@ -667,12 +657,23 @@ void Plan::check_predictions(int64_t rows, bool probabilities, const HostView& o
     fail(ErrorCode::kDtypeMismatch, "predictions are written as f32 or f64, not ", dtype_name(out.dtype));
 }
 
+void Plan::check_outputs(int64_t rows, bool probabilities, const std::vector<HostView>& outs) const {
+  if (outs.empty() || outs.size() > output_count())
+    fail(ErrorCode::kInvalidArgument, "the model has ", output_count(), " output", output_count() == 1 ? "" : "s",
+         "; got ", outs.size(), " views (1 to ", output_count(), ")");
+  for (size_t i = 0; i < outs.size(); ++i) check_predictions(rows, probabilities && i == 0, outs[i], i);
+}
+
+void Plan::store_outputs(bool probabilities, const std::vector<HostView>& outs) {
+  for (size_t i = 0; i < outs.size(); ++i) store_output(probabilities && i == 0, outs[i], i);
+}
+
 void Plan::store_output(bool probabilities, const HostView& out, size_t index) {
   const DType dt = policy_.activation;
-  const void* source = value_at(output_node(index));
-  const int64_t count = batch_ * shape_numel(output_shape());
+  const void* source = value_at(graph_.output_at(index).node);
   // Probabilities are the loss's: its output's alone; other outputs are values.
   if (index == 0 && probabilities && loss_->probabilities() != Loss::Probabilities::kIdentity) {
+    const int64_t count = batch_ * shape_numel(output_shape());
     void* probs = arena_at(probs_offset_);
     if (loss_->probabilities() == Loss::Probabilities::kSoftmax) {
       // Over the classes of each sample, or of each token.

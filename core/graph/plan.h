@@ -68,9 +68,8 @@ class Plan {
   const Node& input(size_t i) const { return graph_.node(inputs_.at(i)); }
   const Shape& output_shape() const { return graph_.node(graph_.output()).shape; }
   // Outputs: 0 is the loss's, then the model's other named outputs in order.
-  size_t output_count() const { return 1 + graph_.extra_outputs().size(); }
-  const Shape& output_shape(size_t index) const { return graph_.node(output_node(index)).shape; }
-  const std::string& output_name(size_t index) const;
+  size_t output_count() const { return graph_.output_count(); }
+  const Shape& output_shape(size_t index) const { return graph_.node(graph_.output_at(index).node).shape; }
   Shape target_shape() const { return loss_->target_shape(output_shape()); }
 
   // Flat parameter layout (elements; each tensor 64-byte aligned). Under mixed
@@ -173,10 +172,14 @@ class Plan {
   // After forward: output `index` (or, for the loss's output, softmax/sigmoid
   // probabilities) into caller memory.
   void store_output(bool probabilities, const HostView& out, size_t index = 0);
+  // Outputs 0 .. outs.size() - 1 into `outs`; probabilities of output 0 only.
+  void store_outputs(bool probabilities, const std::vector<HostView>& outs);
   // Throws unless `out` can take output `index` for `rows` samples (shape,
   // dtype f32/f64), and probabilities are something this loss has (of its
   // own output only).
   void check_predictions(int64_t rows, bool probabilities, const HostView& out, size_t index = 0) const;
+  // The same for views of outputs 0 .. outs.size() - 1 (1 to output_count()).
+  void check_outputs(int64_t rows, bool probabilities, const std::vector<HostView>& outs) const;
 
   // What the summed row losses of the loaded batch are divided by: the mean's count, or 1.
   int64_t loss_divisor() const;
@@ -201,7 +204,6 @@ class Plan {
                                         const std::vector<int64_t>& scratch_offset) const;
   // The same for a node of the fused graph.
   void* value_at(int node) const { return arena_at(value_offset_[node]); }
-  int output_node(size_t index) const;  // of the fused graph; kInvalidArgument past the outputs
   void* grad_at(int node) const { return arena_at(grad_offset_[node]); }
   void* arena_at(int64_t offset) const { return static_cast<char*>(arena_.data()) + offset; }
   // Sets what changes per call in a context built by reserve(); allocates nothing.

@@ -88,10 +88,14 @@ TK_VECTOR_INLINE float erf(float x) {
   return x != x ? x : a < 0.8f ? series : std::copysign(y, x);
 }
 
-// The exp a kernel templated on its compute type calls: the one above in
+// What a kernel templated on its compute type calls: the forms above in
 // f32, libm's in f64 (gradient checks).
 TK_VECTOR_INLINE float exp_of(float x) { return exp(x); }
 TK_VECTOR_INLINE double exp_of(double x) { return std::exp(x); }
+TK_VECTOR_INLINE float tanh_of(float x) { return tanh(x); }
+TK_VECTOR_INLINE double tanh_of(double x) { return std::tanh(x); }
+TK_VECTOR_INLINE float erf_of(float x) { return erf(x); }
+TK_VECTOR_INLINE double erf_of(double x) { return std::erf(x); }
 
 // sum over c < n of exp(x[c] - shift), x of storage S read as T: eight
 // interleaved partial sums (SIMD lanes), added in a fixed order at the end,

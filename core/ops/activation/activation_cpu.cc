@@ -3,7 +3,6 @@
 // vectorizable ones (core/backend/cpu/vector_math.h), so the pass runs in
 // SIMD registers; f64 (gradient checks) keeps libm's.
 #include <cmath>
-#include <type_traits>
 
 #include "core/backend/cpu/cpu_backend.h"
 #include "core/backend/cpu/parallel.h"
@@ -16,19 +15,20 @@ namespace {
 
 constexpr int64_t kGrain = 16384;
 
-struct VectorMath {
-  TK_CPU_INLINE static float erf_of(float x) { return vector_math::erf(x); }
-  TK_CPU_INLINE static float exp_of(float x) { return vector_math::exp(x); }
-  TK_CPU_INLINE static float tanh_of(float x) { return vector_math::tanh(x); }
+// The shared activation math's exp, tanh and erf: vectorizable in f32, libm's in f64.
+struct CpuMath {
+  template <typename T>
+  TK_CPU_INLINE static T erf_of(T x) { return vector_math::erf_of(x); }
+  template <typename T>
+  TK_CPU_INLINE static T exp_of(T x) { return vector_math::exp_of(x); }
+  template <typename T>
+  TK_CPU_INLINE static T tanh_of(T x) { return vector_math::tanh_of(x); }
 };
-
-template <typename T>
-using MathFor = std::conditional_t<std::is_same_v<T, float>, VectorMath, math::Libm>;
 
 template <Activation A, typename S>
 TK_CPU_INLINE void activation_forward_range(int64_t begin, int64_t end, const S* __restrict x, S* __restrict y) {
   using T = compute_t<S>;
-  for (int64_t i = begin; i < end; ++i) y[i] = store<S>(math::activate<A, T, MathFor<T>>(load(x[i])));
+  for (int64_t i = begin; i < end; ++i) y[i] = store<S>(math::activate<A, T, CpuMath>(load(x[i])));
 }
 
 template <Activation A, typename S>
@@ -36,7 +36,7 @@ TK_CPU_INLINE void activation_backward_range(int64_t begin, int64_t end, const S
                                const S* __restrict dy, S* __restrict dx, bool accumulate) {
   using T = compute_t<S>;
   auto gradient = [&](int64_t i) __attribute__((always_inline)) -> T {
-    return load(dy[i]) * math::activation_slope<A, T, MathFor<T>>(load(x[i]), load(y[i]));
+    return load(dy[i]) * math::activation_slope<A, T, CpuMath>(load(x[i]), load(y[i]));
   };
   // Two loops, not a select per element: a load under a condition keeps the loop scalar.
   if (accumulate) {
