@@ -124,10 +124,8 @@ StepResult ReplicatedTrainer::step(const InputViews& inputs, const HostView& tar
       communicator(r)->abort();
     }
   };
-  std::vector<std::thread> threads;
-  for (int r = 1; r < n; ++r) threads.emplace_back(run, r);
-  run(0);
-  for (std::thread& t : threads) t.join();
+  if (!workers_) workers_ = std::make_unique<ReplicaWorkers>(n);
+  workers_->run(run);
   if (group_) group_->reset();
   // Report the root cause: a replica's own error before the others' "peer failed".
   std::exception_ptr first;

@@ -14,6 +14,7 @@
 #include <memory>
 #include <vector>
 
+#include "core/api/replica_workers.h"
 #include "core/api/trainer.h"
 #include "core/dist/local_group.h"
 
@@ -45,6 +46,7 @@ class ReplicatedTrainer {
   std::vector<std::unique_ptr<Trainer>> replicas_;
   // GPU replicas' NCCL communicators; destroyed before the replicas' backends.
   std::vector<std::unique_ptr<Communicator>> nccl_;
+  std::unique_ptr<ReplicaWorkers> workers_;  // the threads that step replicas 1..n-1
   StepResult last_result_;  // of the last synchronous step over several replicas
 };
 

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
-#include <type_traits>
+#include <thread>
 #include <vector>
 
 #include "core/base/error.h"
@@ -55,27 +55,24 @@ class LocalCommunicator final : public Communicator {
     check_requests();
     const int n = group_->size();
     const int64_t begin = count * rank_ / n, end = count * (rank_ + 1) / n;
-    // Sum this replica's slice over the buffers in rank order (contiguous,
-    // vectorizable passes), then write it back to every buffer.
-    std::vector<T>& total = scratch<T>();
-    total.assign(static_cast<T*>(group_->buffers_[0]) + begin, static_cast<T*>(group_->buffers_[0]) + end);
-    for (int q = 1; q < n; ++q) {
-      const T* source = static_cast<const T*>(group_->buffers_[q]) + begin;
-      for (int64_t i = 0; i < end - begin; ++i) total[i] += source[i];
+    // Sum this replica's slice over the buffers in rank order and write it to
+    // every buffer, a cache-sized chunk at a time: one read and one write of
+    // each buffer (contiguous, vectorizable passes).
+    constexpr int64_t kChunk = 1024;
+    T total[kChunk];
+    for (int64_t at = begin; at < end; at += kChunk) {
+      const int64_t len = std::min(kChunk, end - at);
+      const T* first = static_cast<const T*>(group_->buffers_[0]) + at;
+      std::copy(first, first + len, total);
+      for (int q = 1; q < n; ++q) {
+        const T* source = static_cast<const T*>(group_->buffers_[q]) + at;
+        for (int64_t i = 0; i < len; ++i) total[i] += source[i];
+      }
+      for (int q = 0; q < n; ++q) std::copy(total, total + len, static_cast<T*>(group_->buffers_[q]) + at);
     }
-    for (int q = 0; q < n; ++q) std::copy(total.begin(), total.end(), static_cast<T*>(group_->buffers_[q]) + begin);
     group_->arrive_and_wait(rank_);  // every slice is written before anyone returns
   }
 
-  // Grows to the largest slice once, then is reused.
-  template <typename T>
-  std::vector<T>& scratch() {
-    if constexpr (std::is_same_v<T, float>) return scratch_f32_;
-    else return scratch_f64_;
-  }
-
-  std::vector<float> scratch_f32_;
-  std::vector<double> scratch_f64_;
   LocalGroup* group_;
   int rank_;
 };
@@ -99,10 +96,19 @@ void LocalGroup::arrive_and_wait(int rank) {
   const uint64_t generation = generation_;
   if (++arrived_ == size_) {
     arrived_ = 0;
-    ++generation_;
+    generation_.store(generation + 1, std::memory_order_release);
     all_arrived_.notify_all();
     return;
   }
+  // Replicas on their own cores arrive within microseconds of each other: a
+  // short spin answers that without a sleep and a wake-up; a long wait sleeps.
+  lock.unlock();
+  const auto spin_until = std::chrono::steady_clock::now() + std::chrono::microseconds(50);
+  for (int i = 0; generation_.load(std::memory_order_acquire) == generation; ++i) {
+    if (i % 64 == 63 && std::chrono::steady_clock::now() > spin_until) break;
+    std::this_thread::yield();
+  }
+  lock.lock();
   if (!all_arrived_.wait_for(lock, timeout_, [&] { return generation_ != generation || aborted_; })) {
     aborted_ = true;
     all_arrived_.notify_all();

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <memory>
@@ -33,7 +34,7 @@ class LocalGroup {
   std::mutex mutex_;
   std::condition_variable all_arrived_;
   int arrived_ = 0;
-  uint64_t generation_ = 0;
+  std::atomic<uint64_t> generation_{0};  // read without the lock while spinning
   bool aborted_ = false;
   std::vector<void*> buffers_;
   // What each rank asked for (kind, dtype or root, count): all must agree.

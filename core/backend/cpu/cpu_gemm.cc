@@ -41,7 +41,12 @@ void with_blas_threads(int threads, const Call& call) {
     }
     std::unique_lock<std::shared_mutex> lock(blas_mutex);
     if (blas_threads != threads) {
+      // The OpenMP build's setter also sets the calling thread's OpenMP
+      // max-threads: without the restore, a one-thread trainer would make
+      // every later threads = 0 trainer of this host thread single-threaded.
+      const int host_threads = omp_get_max_threads();
       openblas_set_num_threads(threads);
+      omp_set_num_threads(host_threads);
       blas_threads = threads;
     }
   }
