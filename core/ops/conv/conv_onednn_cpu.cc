@@ -2,10 +2,11 @@
 // OpenMP build, so it shares trainkit's thread pool): its f32 JIT kernels
 // work on channel-blocked copies of the images, faster here than im2col plus
 // sgemm. trainkit's tensors stay plain NCHW; each call reorders into and out
-// of the layouts oneDNN picks. bf16 storage is widened to f32 and rounded
-// back by trainkit's own conversion (oneDNN's bf16 reorders on AVX2 ran 6x
-// slower than the whole lowered step); f64 and f16 are not offered (conv2d.cc
-// lowers them to matrix products).
+// of the layouts oneDNN picks. bf16 storage runs oneDNN's bf16 kernels where
+// the CPU multiplies bf16 itself (AVX512-BF16, AMX), with f32 weight
+// gradients; elsewhere it is widened to f32 and rounded back by trainkit's own
+// conversion (oneDNN's bf16 path on AVX2 ran 6x slower than the whole lowered
+// step). f64 and f16 are not offered (conv2d.cc lowers them to matrix products).
 #include <omp.h>
 
 #include <dnnl.hpp>
@@ -30,7 +31,8 @@ using Tag = memory::format_tag;
 // One convolution geometry's primitives and the blocked buffers they work
 // on (made once per shape and backend, reused every step).
 struct Convolution {
-  memory::desc src, weights, dst;  // trainkit's plain layouts
+  memory::desc src, weights, dst;  // trainkit's plain layouts, in the storage dtype
+  memory::desc diff_weights;       // plain, f32 (master weights' gradients)
   dnnl::convolution_forward::primitive_desc forward_pd;
   dnnl::convolution_forward forward;
   dnnl::convolution_backward_data::primitive_desc backward_data_pd;
@@ -47,12 +49,22 @@ struct Convolution {
 };
 
 using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
-                       int64_t, int64_t, int64_t, int64_t>;
+                       int64_t, int64_t, int64_t, int64_t, int>;
 
-Key key_of(const Conv2dShape& s) {
+Key key_of(const Conv2dShape& s, memory::data_type dt) {
   const Window2d& w = s.window;
   return {s.batch,    s.out_channels, s.groups,   w.channels, w.height,     w.width,     w.kernel_h,
-          w.kernel_w, w.stride_h,     w.stride_w, w.pad_h,    w.pad_w,      w.dilation_h, w.dilation_w};
+          w.kernel_w, w.stride_h,     w.stride_w, w.pad_h,    w.pad_w,      w.dilation_h, w.dilation_w,
+          static_cast<int>(dt)};
+}
+
+// Whether oneDNN runs bf16 convolutions on bf16 instructions here.
+bool native_bf16() {
+  static const bool native = [] {
+    const unsigned isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
+    return (isa & dnnl_cpu_isa_avx512_core_bf16) == dnnl_cpu_isa_avx512_core_bf16;
+  }();
+  return native;
 }
 
 constexpr size_t kMaxShapes = 32;
@@ -71,12 +83,12 @@ void with_threads(Backend& backend, const Fn& fn) {
   }
 }
 
-// The primitives for `shape` on `backend`, or null when oneDNN has none for
-// it. They are made on the backend's thread count, which oneDNN's kernels
-// fix when they are made.
-Convolution* convolution_for(Backend& backend, const Conv2dShape& shape) {
+// The primitives for `shape` with `dt` (f32 or bf16) operands on `backend`,
+// or null when oneDNN has none for it. They are made on the backend's thread
+// count, which oneDNN's kernels fix when they are made.
+Convolution* convolution_for(Backend& backend, const Conv2dShape& shape, memory::data_type dt) {
   Convolutions& cache = as_cpu(backend).kernel_state<Convolutions>("onednn_conv2d");
-  const Key key = key_of(shape);
+  const Key key = key_of(shape, dt);
   auto found = cache.find(key);
   if (found != cache.end()) return found->second.get();
   // Batches of many sizes (evaluation's last, partial one; predictions)
@@ -97,12 +109,14 @@ Convolution* convolution_for(Backend& backend, const Conv2dShape& shape) {
   auto convolution = std::make_unique<Convolution>();
   const OnednnThreads threads(backend);
   try {
-    using dt = memory::data_type;
-    convolution->src = memory::desc(src_dims, dt::f32, Tag::nchw);
-    convolution->dst = memory::desc(dst_dims, dt::f32, Tag::nchw);
-    convolution->weights = memory::desc(weight_dims, dt::f32, g == 1 ? Tag::oihw : Tag::goihw);
-    const memory::desc src_any(src_dims, dt::f32, Tag::any), dst_any(dst_dims, dt::f32, Tag::any);
-    const memory::desc weights_any(weight_dims, dt::f32, Tag::any);
+    const Tag weight_tag = g == 1 ? Tag::oihw : Tag::goihw;
+    convolution->src = memory::desc(src_dims, dt, Tag::nchw);
+    convolution->dst = memory::desc(dst_dims, dt, Tag::nchw);
+    convolution->weights = memory::desc(weight_dims, dt, weight_tag);
+    convolution->diff_weights = memory::desc(weight_dims, memory::data_type::f32, weight_tag);
+    const memory::desc src_any(src_dims, dt, Tag::any), dst_any(dst_dims, dt, Tag::any);
+    const memory::desc weights_any(weight_dims, dt, Tag::any);
+    const memory::desc diff_weights_any(weight_dims, memory::data_type::f32, Tag::any);
     dnnl::engine& engine = onednn_engine();
     // Each convolution's own scratchpad: oneDNN's shared one is not safe for
     // replicas that run convolutions on several threads at once.
@@ -117,8 +131,8 @@ Convolution* convolution_for(Backend& backend, const Conv2dShape& shape) {
                                               strides, dilation, pad_l, pad_r),
         own_scratchpad, engine, convolution->forward_pd);
     convolution->backward_weights_pd = dnnl::convolution_backward_weights::primitive_desc(
-        dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, src_any, weights_any, dst_any,
-                                                 strides, dilation, pad_l, pad_r),
+        dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, src_any, diff_weights_any,
+                                                 dst_any, strides, dilation, pad_l, pad_r),
         own_scratchpad, engine, convolution->forward_pd);
     size_t scratchpad_bytes = 0;
     for (const memory::desc& d : {convolution->forward_pd.scratchpad_desc(),
@@ -184,9 +198,12 @@ float* widened(Backend& backend, Convolution& c, const char* name, size_t n, con
   return copy.data();
 }
 
-size_t elements(const memory::desc& desc) { return desc.get_size() / sizeof(float); }
+size_t elements(const memory::desc& desc) {
+  return desc.get_size() / (desc.data_type() == memory::data_type::f32 ? sizeof(float) : sizeof(uint16_t));
+}
 
-void forward_f32(Backend& backend, Convolution* c, const void* x, const void* weight, void* y) {
+// In the convolution's own dtype: x, weight and y as its plain descs say.
+void forward_onednn(Backend& backend, Convolution* c, const void* x, const void* weight, void* y) {
   with_threads(backend, [&] {
     dnnl::stream stream(onednn_engine());
     const memory user_y = wrap(c->dst, y);
@@ -203,14 +220,15 @@ void forward_f32(Backend& backend, Convolution* c, const void* x, const void* we
   });
 }
 
-void backward_f32(Backend& backend, Convolution* c, const void* x, const void* weight, const void* dy, void* dweight,
+// dweight is always f32; x, weight, dy and dx are in the convolution's dtype.
+void backward_onednn(Backend& backend, Convolution* c, const void* x, const void* weight, const void* dy, void* dweight,
                   void* dx, bool accumulate_dx) {
   with_threads(backend, [&] {
     dnnl::stream stream(onednn_engine());
     const memory diff_dst =
         as_layout(*c, "output", c->backward_weights_pd.diff_dst_desc(), wrap(c->dst, dy), true, stream);
     const memory src = as_layout(*c, "input", c->backward_weights_pd.src_desc(), wrap(c->src, x), true, stream);
-    const memory user_dweight = wrap(c->weights, dweight);
+    const memory user_dweight = wrap(c->diff_weights, dweight);
     const memory diff_weights =
         as_layout(*c, "diff_weights", c->backward_weights_pd.diff_weights_desc(), user_dweight, false, stream);
     c->backward_weights.execute(stream, {{DNNL_ARG_SRC, src},
@@ -241,17 +259,24 @@ void backward_f32(Backend& backend, Convolution* c, const void* x, const void* w
   });
 }
 
+// The convolution `dt` storage runs on: its own dtype where oneDNN has native
+// kernels for it, else f32 on widened copies.
+memory::data_type onednn_dtype(DType dt) {
+  return dt == DType::kBF16 && native_bf16() ? memory::data_type::bf16 : memory::data_type::f32;
+}
+
 bool conv2d_forward(Backend& backend, DType dt, const Conv2dShape& shape, const void* x, const void* weight, void* y) {
   if (dt != DType::kF32 && dt != DType::kBF16) return false;
-  Convolution* c = convolution_for(backend, shape);
+  const memory::data_type runs_in = onednn_dtype(dt);
+  Convolution* c = convolution_for(backend, shape, runs_in);
   if (!c) return false;
-  if (dt == DType::kF32) {
-    forward_f32(backend, c, x, weight, y);
+  if (dt == DType::kF32 || runs_in == memory::data_type::bf16) {
+    forward_onednn(backend, c, x, weight, y);
     return true;
   }
   float* y32 = widened(backend, *c, "y", elements(c->dst), nullptr);
-  forward_f32(backend, c, widened(backend, *c, "x", elements(c->src), x),
-              widened(backend, *c, "weight", elements(c->weights), weight), y32);
+  forward_onednn(backend, c, widened(backend, *c, "x", elements(c->src), x),
+                 widened(backend, *c, "weight", elements(c->weights), weight), y32);
   as_cpu(backend).convert(DType::kF32, DType::kBF16, static_cast<int64_t>(elements(c->dst)), y32, y);
   return true;
 }
@@ -259,17 +284,18 @@ bool conv2d_forward(Backend& backend, DType dt, const Conv2dShape& shape, const 
 bool conv2d_backward(Backend& backend, DType dt, DType dw_dt, const Conv2dShape& shape, const void* x,
                      const void* weight, const void* dy, void* dweight, void* dx, bool accumulate_dx) {
   if ((dt != DType::kF32 && dt != DType::kBF16) || dw_dt != DType::kF32) return false;
-  Convolution* c = convolution_for(backend, shape);
+  const memory::data_type runs_in = onednn_dtype(dt);
+  Convolution* c = convolution_for(backend, shape, runs_in);
   if (!c) return false;
-  if (dt == DType::kF32) {
-    backward_f32(backend, c, x, weight, dy, dweight, dx, accumulate_dx);
+  if (dt == DType::kF32 || runs_in == memory::data_type::bf16) {
+    backward_onednn(backend, c, x, weight, dy, dweight, dx, accumulate_dx);
     return true;
   }
   const int64_t dx_n = static_cast<int64_t>(elements(c->src));
   float* dx32 = dx ? widened(backend, *c, "dx", elements(c->src), accumulate_dx ? dx : nullptr) : nullptr;
-  backward_f32(backend, c, widened(backend, *c, "x", elements(c->src), x),
-               widened(backend, *c, "weight", elements(c->weights), weight),
-               widened(backend, *c, "dy", elements(c->dst), dy), dweight, dx32, accumulate_dx);
+  backward_onednn(backend, c, widened(backend, *c, "x", elements(c->src), x),
+                  widened(backend, *c, "weight", elements(c->weights), weight),
+                  widened(backend, *c, "dy", elements(c->dst), dy), dweight, dx32, accumulate_dx);
   if (dx) as_cpu(backend).convert(DType::kF32, DType::kBF16, dx_n, dx32, dx);
   return true;
 }

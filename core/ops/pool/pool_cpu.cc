@@ -4,7 +4,10 @@
 // tap at a time. Max pooling propagates NaN and gives each output's gradient
 // to the first maximum in raster order, as PyTorch does.
 #include <algorithm>
+#include <cstdint>
+#include <cstring>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "core/backend/cpu/cpu_backend.h"
@@ -171,6 +174,59 @@ void max_pool_tiles_backward(const Window2d& w, int64_t begin, int64_t end, cons
   }
 }
 
+// MaxPool2d(2)'s backward: a window's four taps in straight-line selects
+// over a pair of rows, a loop the compiler vectorizes; the same rule as
+// max_pool_tiles_backward (the first maximum, or first NaN, takes the gradient).
+template <bool kAccumulate, typename S>
+void max_pool_2x2_backward(const Window2d& w, int64_t begin, int64_t end, const S* in, const S* grad_out,
+                           S* grad_in) {
+  using T = compute_t<S>;
+  const int64_t width = w.width, plane_size = w.height * width, out_w = w.out_w;
+  auto put = [](S& at, T g) { at = store<S>(kAccumulate ? load(at) + g : g); };
+  for (int64_t p = begin; p < end; ++p) {
+    S* dst = grad_in + p * plane_size;
+    for (int64_t oy = 0; oy < w.out_h; ++oy) {
+      const S* __restrict top = in + p * plane_size + 2 * oy * width;
+      const S* __restrict bottom = top + width;
+      const S* __restrict g = grad_out + (p * w.out_h + oy) * out_w;
+      S* __restrict d_top = dst + 2 * oy * width;
+      S* __restrict d_bottom = d_top + width;
+      for (int64_t ox = 0; ox < out_w; ++ox) {
+        const T a = load(top[2 * ox]), b = load(top[2 * ox + 1]), c = load(bottom[2 * ox]),
+                d = load(bottom[2 * ox + 1]);
+        // takes_over without its short circuits, so no branch is left to vectorize around.
+        const bool to_b = (a == a) & ((b > a) | (b != b));
+        const T ab = to_b ? b : a;
+        const bool to_c = (ab == ab) & ((c > ab) | (c != c));
+        const T abc = to_c ? c : ab;
+        const bool to_d = (abc == abc) & ((d > abc) | (d != d));
+        const bool at_c = to_c & !to_d, at_b = to_b & !to_c & !to_d, at_a = !to_b & !to_c & !to_d;
+        if constexpr (kAccumulate) {
+          const T grad = load(g[ox]), zero = T(0);
+          put(d_top[2 * ox], at_a ? grad : zero);
+          put(d_top[2 * ox + 1], at_b ? grad : zero);
+          put(d_bottom[2 * ox], at_c ? grad : zero);
+          put(d_bottom[2 * ox + 1], to_d ? grad : zero);
+        } else {
+          // The gradient itself or zero: its stored bits, no rounding to redo.
+          using Bits = std::conditional_t<sizeof(S) == 2, uint16_t, std::conditional_t<sizeof(S) == 4, uint32_t, uint64_t>>;
+          Bits grad;
+          std::memcpy(&grad, &g[ox], sizeof(S));
+          const Bits out[4] = {at_a ? grad : Bits(0), at_b ? grad : Bits(0), at_c ? grad : Bits(0),
+                               to_d ? grad : Bits(0)};
+          std::memcpy(&d_top[2 * ox], &out[0], 2 * sizeof(S));
+          std::memcpy(&d_bottom[2 * ox], &out[2], 2 * sizeof(S));
+        }
+      }
+      for (int64_t x = 2 * out_w; x < width; ++x) {  // an odd width's last column
+        put(d_top[x], T(0));
+        put(d_bottom[x], T(0));
+      }
+    }
+    for (int64_t i = 2 * w.out_h * width; i < plane_size; ++i) put(dst[i], T(0));  // an odd height's last row
+  }
+}
+
 void pool2d_forward(Backend& backend, DType dt, Pool pool, int64_t planes, const Window2d& w, const void* x, void* y) {
   const int threads = as_cpu(backend).threads();
   dispatch_storage(dt, [&](auto tag) {
@@ -207,8 +263,10 @@ void pool2d_backward(Backend& backend, DType dt, Pool pool, int64_t planes, cons
     if (pool == Pool::kMax && tiles(w)) {
       const bool two_by_two = w.kernel_h == 2 && w.kernel_w == 2;
       parallel_for(threads, planes, grain, [&](int64_t begin, int64_t end) TK_CPU_CLONES {
-        if (two_by_two)
-          max_pool_tiles_backward<2, 2>(w, begin, end, in, grad_out, grad_in, accumulate);
+        if (two_by_two && accumulate)
+          max_pool_2x2_backward<true>(w, begin, end, in, grad_out, grad_in);
+        else if (two_by_two)
+          max_pool_2x2_backward<false>(w, begin, end, in, grad_out, grad_in);
         else
           max_pool_tiles_backward<0, 0>(w, begin, end, in, grad_out, grad_in, accumulate);
       });
