@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <exception>
 #include <string>
-#include <thread>
 
 #include "core/backend/device.h"
 #include "core/base/error.h"
@@ -78,21 +77,15 @@ Communicator* ReplicatedTrainer::communicator(int rank) {
 
 void ReplicatedTrainer::join_all(const std::function<Communicator*(int)>& communicator_for) {
   // Joining broadcasts rank 0's weights: a collective, so all at once.
-  const int n = replicas();
-  std::vector<std::thread> threads;
-  std::vector<std::exception_ptr> errors(n);
-  for (int r = 0; r < n; ++r)
-    threads.emplace_back([&, r] {
-      try {
-        replicas_[r]->join(communicator_for(r));
-      } catch (...) {
-        errors[r] = std::current_exception();
-        if (Communicator* c = communicator(r)) c->abort();
-      }
-    });
-  for (std::thread& t : threads) t.join();
-  for (auto& e : errors)
-    if (e) std::rethrow_exception(e);
+  if (!workers_) workers_ = std::make_unique<ReplicaWorkers>(replicas());
+  workers_->run([&](int r) {
+    try {
+      replicas_[r]->join(communicator_for(r));
+    } catch (...) {
+      if (Communicator* c = communicator(r)) c->abort();
+      throw;
+    }
+  });
 }
 
 void ReplicatedTrainer::for_each(const std::function<void(Trainer&)>& fn) {
@@ -124,7 +117,6 @@ StepResult ReplicatedTrainer::step(const InputViews& inputs, const HostView& tar
       communicator(r)->abort();
     }
   };
-  if (!workers_) workers_ = std::make_unique<ReplicaWorkers>(n);
   workers_->run(run);
   if (group_) group_->reset();
   // Report the root cause: a replica's own error before the others' "peer failed".

@@ -46,7 +46,8 @@ class ReplicatedTrainer {
   std::vector<std::unique_ptr<Trainer>> replicas_;
   // GPU replicas' NCCL communicators; destroyed before the replicas' backends.
   std::vector<std::unique_ptr<Communicator>> nccl_;
-  std::unique_ptr<ReplicaWorkers> workers_;  // the threads that step replicas 1..n-1
+  // The threads that join and step replicas 1..n-1 (made by join_all).
+  std::unique_ptr<ReplicaWorkers> workers_;
   StepResult last_result_;  // of the last synchronous step over several replicas
 };
 

@@ -51,9 +51,10 @@ void for_each_tap(const Window2d& w, const std::vector<TapColumns>& taps, int64_
 // Whether v takes over from best as a window's maximum, scanning in raster
 // order: a larger value, or the first NaN. NaN wins, as in PyTorch (it must
 // not vanish before the loss check), and once taken nothing replaces it.
+// Bitwise, not short-circuit: no branch is left for loops to vectorize around.
 template <typename T>
 bool takes_over(T best, T v) {
-  return best == best && (v > best || v != v);
+  return (best == best) & ((v > best) | (v != v));
 }
 
 // The same maximum without the first-NaN test: any NaN gives NaN, and one
@@ -132,12 +133,13 @@ void max_pool_tiles(const Window2d& w, int64_t begin, int64_t end, const S* in, 
 
 // Each input gets its window's gradient if it is the window's first maximum
 // (or first NaN), else zero; inputs past the last whole window get zero.
-// Every input is written once, so no scatter and no staging plane.
-template <int KH, int KW, typename S>
+// Every input is written once, so no scatter and no staging plane. (2 x 2
+// windows have max_pool_2x2_backward.)
+template <typename S>
 void max_pool_tiles_backward(const Window2d& w, int64_t begin, int64_t end, const S* in, const S* grad_out, S* grad_in,
                              bool accumulate) {
   using T = compute_t<S>;
-  const int64_t kh = KH ? KH : w.kernel_h, kw = KW ? KW : w.kernel_w, width = w.width;
+  const int64_t kh = w.kernel_h, kw = w.kernel_w, width = w.width;
   const int64_t plane_size = w.height * width;
   auto put = [&](S* at, T g) { *at = store<S>(accumulate ? load(*at) + g : g); };
   for (int64_t p = begin; p < end; ++p) {
@@ -194,12 +196,11 @@ void max_pool_2x2_backward(const Window2d& w, int64_t begin, int64_t end, const 
       for (int64_t ox = 0; ox < out_w; ++ox) {
         const T a = load(top[2 * ox]), b = load(top[2 * ox + 1]), c = load(bottom[2 * ox]),
                 d = load(bottom[2 * ox + 1]);
-        // takes_over without its short circuits, so no branch is left to vectorize around.
-        const bool to_b = (a == a) & ((b > a) | (b != b));
+        const bool to_b = takes_over(a, b);
         const T ab = to_b ? b : a;
-        const bool to_c = (ab == ab) & ((c > ab) | (c != c));
+        const bool to_c = takes_over(ab, c);
         const T abc = to_c ? c : ab;
-        const bool to_d = (abc == abc) & ((d > abc) | (d != d));
+        const bool to_d = takes_over(abc, d);
         const bool at_c = to_c & !to_d, at_b = to_b & !to_c & !to_d, at_a = !to_b & !to_c & !to_d;
         if constexpr (kAccumulate) {
           const T grad = load(g[ox]), zero = T(0);
@@ -268,7 +269,7 @@ void pool2d_backward(Backend& backend, DType dt, Pool pool, int64_t planes, cons
         else if (two_by_two)
           max_pool_2x2_backward<false>(w, begin, end, in, grad_out, grad_in);
         else
-          max_pool_tiles_backward<0, 0>(w, begin, end, in, grad_out, grad_in, accumulate);
+          max_pool_tiles_backward(w, begin, end, in, grad_out, grad_in, accumulate);
       });
       return;
     }

@@ -24,6 +24,7 @@ TEST(OmpThreadsCapTest, ZeroThreadsMeansOpenMpsCap) {
 // A product on a one-thread backend (f64 goes through OpenBLAS, whose thread
 // setter also sets OpenMP's) leaves the host thread's OpenMP cap as it was.
 TEST(OmpThreadsCapTest, AOneThreadProductLeavesTheHostsCapAlone) {
+  const int env_cap = omp_get_max_threads();
   omp_set_num_threads(2);
   cpu::CpuBackend one(1);
   std::vector<double> a(8 * 8, 1.0), b(8 * 8, 1.0), c(8 * 8);
@@ -31,6 +32,7 @@ TEST(OmpThreadsCapTest, AOneThreadProductLeavesTheHostsCapAlone) {
   EXPECT_EQ(c[0], 8.0);
   EXPECT_EQ(omp_get_max_threads(), 2);
   EXPECT_EQ(cpu::CpuBackend(0).threads(), 2);
+  omp_set_num_threads(env_cap);  // the other test reads the environment's cap
 }
 
 }  // namespace
