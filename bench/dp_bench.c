@@ -9,9 +9,10 @@
  * over the replicas.
  *
  * Scaling efficiency = samples/s with N replicas / (N x samples/s of one
- * replica on one thread): 1.0 is perfect. Each replica runs the whole
- * optimizer update, whose cost does not shrink with the batch: the larger
- * the global batch, the smaller its share of a step.
+ * replica on one thread): 1.0 is perfect. Replicas on threads split the
+ * optimizer update (each updates 1/N of the weights and moments, then they
+ * exchange weights); the rest of a step shrinks with the rows, the fixed
+ * part does not: the larger the global batch, the smaller its share.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>

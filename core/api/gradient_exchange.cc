@@ -100,6 +100,12 @@ bool GradientExchange::agree_on_loss(double* loss, double share, bool finite) {
   return all_finite;
 }
 
+void GradientExchange::sum_across(double* values, int count) {
+  sums_.assign(values, values + count);
+  comm_->all_reduce_sum(DType::kF64, sums_.data(), count);
+  std::copy(sums_.begin(), sums_.end(), values);
+}
+
 void GradientExchange::end_sum(bool keep) {
   comm_->wait_all();
   if (keep && !in_place()) backend_->copy_from_host(grads_, staging_.data(), staging_.size());

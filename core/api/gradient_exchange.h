@@ -67,6 +67,8 @@ class GradientExchange {
   // and on whether every replica is finite; returns the latter, and only
   // then replaces `loss`.
   bool agree_on_loss(double* loss, double share, bool finite);
+  // values[i] = their sum over the replicas (a sharded update's measures).
+  void sum_across(double* values, int count);
   // Waits for the gradient sums; with `keep`, the summed gradients are in
   // `grads` afterwards, else `grads` holds this replica's own (summed on
   // host copies) or zeros (summed in place).
@@ -101,6 +103,7 @@ class GradientExchange {
   // Small collectives' data: a member, not a local, so a peer still writing
   // after this replica gave up never writes into a dead stack frame.
   std::array<double, 3> small_{};
+  std::vector<double> sums_;  // sum_across's, for the same reason
 };
 
 }  // namespace tk

@@ -69,6 +69,24 @@ ReplicatedTrainer::ReplicatedTrainer(const Graph& graph, const TrainerConfig& co
   for (int r = 0; r < replicas; ++r) replicas_.push_back(std::make_unique<Trainer>(graph, per_replica));
   group_ = std::make_unique<LocalGroup>(replicas, timeout);
   join_all([&](int r) { return group_->communicator(r); });
+  if (config.shard_update)
+    for (auto& replica : replicas_) replica->shard_update([this] { gather_optimizer_state(); });
+}
+
+void ReplicatedTrainer::gather_optimizer_state() {
+  try {
+    workers_->run([&](int r) {
+      try {
+        replicas_[r]->gather_optimizer_state();
+      } catch (...) {
+        communicator(r)->abort();
+        throw;
+      }
+    });
+  } catch (...) {
+    group_->reset();
+    throw;
+  }
 }
 
 Communicator* ReplicatedTrainer::communicator(int rank) {

@@ -41,6 +41,9 @@ class ReplicatedTrainer {
   Communicator* communicator(int rank);
   // Replica r joins through `communicator_for(r)`, all at once (a collective).
   void join_all(const std::function<Communicator*(int)>& communicator_for);
+  // With sharded updates: every replica's share of the moments to every
+  // replica, before one of them reads its moments whole.
+  void gather_optimizer_state();
 
   std::unique_ptr<LocalGroup> group_;
   std::vector<std::unique_ptr<Trainer>> replicas_;

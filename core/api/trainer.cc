@@ -13,6 +13,7 @@
 #include "core/kernels/elementwise_kernels.h"
 #include "core/kernels/reduce_kernels.h"
 #include "core/optim/optim_kernels.h"
+#include "core/optim/update_shard.h"
 
 namespace tk {
 
@@ -162,8 +163,10 @@ StepResult Trainer::step(const InputViews& inputs, const HostView& targets) {
   // the step is decided again as a non-finite one (skipped or halted).
   if (decision.applied) {
     const double grad_bound = decision.update_grad_scale * std::sqrt(decision.grad_sum_squares);
-    if (!guard_->apply(*optimizer_, params_.data(), grads_.data(), decision.update_grad_scale, grad_bound,
-                       decision.learning_rate, half_copy())) {
+    const bool updated = guard_->apply(*optimizer_, params_.data(), grads_.data(), decision.update_grad_scale,
+                                       grad_bound, decision.learning_rate, half_copy());
+    state_stale_ = state_stale_ || (updated && sharded_);
+    if (!updated) {
       refresh_half_params();
       const double learning_rate = decision.learning_rate;
       decision = counters();
@@ -252,7 +255,7 @@ Trainer::StepSums Trainer::forward_backward_exchanged(uint64_t stream, double lo
   if (last_micro_batch) {
     exchange_->end_sum(/*keep=*/finite);
     // The summed gradients are the same on every replica, and so is this.
-    if (finite) finite = gradients_finite(&sums.grad_sum_squares);
+    if (finite) finite = summed_gradients_finite(&sums.grad_sum_squares);
   }
   sums.finite = finite;
   return sums;
@@ -280,6 +283,15 @@ void Trainer::backward_exchanging(bool finite_loss, bool run_backward, uint64_t 
 
 bool Trainer::gradients_finite(double* sum_squares) {
   *sum_squares = kernels::sum_squares(*backend_, config_.compute_dtype, plan_->flat_grad_count(), grads_.data());
+  return gradients_finite_given(*sum_squares);
+}
+
+bool Trainer::summed_gradients_finite(double* sum_squares) {
+  if (!sharded_) return gradients_finite(sum_squares);
+  // Each replica squares the slice it updates; the replicas add them up.
+  const auto [begin, end] = shard_grads_;
+  *sum_squares = kernels::sum_squares(*backend_, config_.compute_dtype, end - begin, grads_.element(begin));
+  exchange_->sum_across(sum_squares, 1);
   return gradients_finite_given(*sum_squares);
 }
 
@@ -383,6 +395,7 @@ void Trainer::apply_settings(const std::vector<TensorSettings>& requested) {
   }
   if (!layout_changes) {
     optimizer_->set_layout(update_layout_for(next));
+    apply_shard();
     tensor_settings_ = next;
     // A recorded step holds the runs it was recorded with, and the runs
     // decide between host- and device-decided steps.
@@ -395,6 +408,7 @@ void Trainer::apply_settings(const std::vector<TensorSettings>& requested) {
          accumulated_count_, " of ", config_.accumulation_steps, " micro-batches in); change it after the window's "
          "last micro-batch");
   // The moments of tensors that train before and after, on the host.
+  read_state_whole();
   const size_t elem = dtype_size(config_.compute_dtype);
   std::vector<std::vector<std::vector<uint8_t>>> kept;
   for (const OptimizerState& state : optimizer_->state()) {
@@ -431,6 +445,7 @@ void Trainer::apply_settings(const std::vector<TensorSettings>& requested) {
     exchange_->set_count(plan_->flat_grad_count());
     tensor_settings_ = next;
     recording_.reset();
+    apply_shard();
   } catch (...) {
     plan_->swap_gradient_layout(std::move(previous));
     throw;
@@ -441,6 +456,8 @@ void Trainer::apply_settings(const std::vector<TensorSettings>& requested) {
 void Trainer::join(Communicator* communicator) {
   wait_for_queued_steps();
   throw_pending_error();
+  // Its moments are spread over the group it is in.
+  if (sharded_) fail(ErrorCode::kInternal, "a replica with a sharded update cannot join or leave a group");
   if (communicator && config_.sync_batch_norm && backend_->kind() != DeviceKind::kCpu)
     fail(ErrorCode::kUnsupported,
          "sync batch norm runs on CPU replicas, not yet on GPUs (turn it off to normalize over each replica's rows)");
@@ -459,6 +476,39 @@ void Trainer::join(Communicator* communicator) {
   // from its shard (as PyTorch DDP without SyncBatchNorm between broadcasts),
   // or, with sync batch norm, from every shard alike.
   if (plan_->flat_state_count() > 0) exchange_->broadcast_from_first(state_.data(), state_.bytes());
+}
+
+void Trainer::shard_update(std::function<void()> before_state_read) {
+  if (!exchange_->joined()) fail(ErrorCode::kInternal, "only a replica in a group can share its update");
+  sharded_ = true;
+  before_state_read_ = std::move(before_state_read);
+  apply_shard();
+}
+
+void Trainer::apply_shard() {
+  if (!sharded_) return;
+  Communicator* comm = exchange_->communicator();
+  UpdateShard shard = shard_of(optimizer_->layout(), plan_->flat_param_count(), comm->rank(), comm->size());
+  shard.sum = [exchange = exchange_.get()](double* values, int count) { exchange->sum_across(values, count); };
+  shard.gather = [comm, bounds = shard.param_bounds](void* weights, size_t elem) {
+    std::vector<size_t> bytes;
+    for (int64_t b : bounds) bytes.push_back(static_cast<size_t>(b) * elem);
+    comm->all_gather(weights, bytes);
+  };
+  optimizer_->set_shard(shard.grad_begin, shard.grad_end);
+  shard_grads_ = {shard.grad_begin, shard.grad_end};
+  guard_->set_shard(std::move(shard));
+}
+
+void Trainer::gather_optimizer_state() {
+  if (!sharded_) return;
+  Communicator* comm = exchange_->communicator();
+  const size_t elem = dtype_size(config_.compute_dtype);
+  std::vector<size_t> bounds;
+  for (int64_t b : shard_of(optimizer_->layout(), plan_->flat_param_count(), comm->rank(), comm->size()).grad_bounds)
+    bounds.push_back(static_cast<size_t>(b) * elem);
+  for (const OptimizerState& state : optimizer_->state()) comm->all_gather(state.tensor->data(), bounds);
+  state_stale_ = false;
 }
 
 bool Trainer::decides_on_device() const {
@@ -687,6 +737,7 @@ void Trainer::set_parameter(size_t index, const HostView& in) {
 }
 
 TrainerSnapshot Trainer::snapshot() {
+  read_state_whole();
   wait_for_queued_steps();
   TrainerSnapshot s;
   s.optimizer_steps = optimizer_steps_;
@@ -816,6 +867,7 @@ void Trainer::restore(const TrainerSnapshot& s) {
     }
   };
   for (const OptimizerState& state : optimizer_states) write_trained(*state.tensor, s.optimizer_state.at(state.name));
+  state_stale_ = false;  // written whole
   if (s.accumulated_count > 0) write_trained(accumulated_, s.accumulated);
   for (size_t i = 0; i < params.size(); ++i) {
     const bool fresh = !optimizer_states.empty() && s.optimizer_state.at(optimizer_states[0].name)[i].empty();

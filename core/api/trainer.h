@@ -5,11 +5,13 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/amp/loss_scaler.h"
@@ -75,6 +77,10 @@ struct TrainerConfig {
   // Data parallel: batch norm normalizes over every replica's rows (sync
   // batch norm) instead of each replica's own. CPU replicas only, for now.
   bool sync_batch_norm = false;
+  // Data parallel on CPU threads: each replica updates its share of the
+  // weights and moments, and the replicas exchange the updated weights,
+  // instead of each running the whole update (ZeRO stage 1 in one process).
+  bool shard_update = true;
   // Weight decay on biases and normalization parameters too (off: they get
   // none unless a parameter group gives them one).
   bool decay_bias_and_norm = false;
@@ -211,6 +217,16 @@ class Trainer {
   // (each replica feeds its own shard; the loss is the global mean).
   void join(Communicator* communicator);
   Communicator* communicator() const { return exchange_->communicator(); }
+  // Joined, with replicas that share memory (a LocalGroup's): from now on
+  // this replica updates only its share of the weights and moments and the
+  // replicas exchange the weights (UpdateShard), so the moments outside its
+  // share go stale. `before_state_read` runs before they are read whole
+  // (snapshot, a change of the frozen set) while they are stale: it must run
+  // gather_optimizer_state() on every replica at once.
+  void shard_update(std::function<void()> before_state_read);
+  bool optimizer_state_stale() const { return state_stale_; }
+  // A collective: every replica's share of the moments to every replica.
+  void gather_optimizer_state();
   // Gradient buckets whose all-reduce started while backward was still
   // running (since construction): the overlap of communication and compute.
   int64_t overlapped_buckets() const { return exchange_->overlapped_buckets(); }
@@ -225,6 +241,7 @@ class Trainer {
   // Device buffers, for tests and checkpoints.
   const Tensor& flat_params() const { return params_; }
   const Tensor& flat_state() const { return state_; }
+  // Its moments are whole only where optimizer_state_stale() is false.
   Optimizer& optimizer() { return *optimizer_; }
 
  private:
@@ -253,6 +270,12 @@ class Trainer {
   // set changed (moments of tensors that stay trainable are kept), new
   // update runs otherwise. All-or-nothing.
   void apply_settings(const std::vector<TensorSettings>& next);
+  // Gives the optimizer and the guard this replica's share (with a sharded
+  // update), for the gradient layout of now.
+  void apply_shard();
+  void read_state_whole() {
+    if (state_stale_ && before_state_read_) before_state_read_();
+  }
   UpdateLayout update_layout_for(const std::vector<TensorSettings>& settings) const {
     return update_layout(*plan_, settings, config_.optimizer, config_.decay_bias_and_norm);
   }
@@ -271,6 +294,9 @@ class Trainer {
   void backward_exchanging(bool finite_loss, bool run_backward, uint64_t stream);
   // Sum of squares of grads_ (the norm's square) and whether all are finite.
   bool gradients_finite(double* sum_squares);
+  // The same over gradients summed across the group, each replica squaring
+  // its share where the update is sharded.
+  bool summed_gradients_finite(double* sum_squares);
   // Whether grads_ are all finite, given their sum of squares.
   bool gradients_finite_given(double sum_squares);
   // The decided step takes effect: running statistics, the accumulation
@@ -318,6 +344,12 @@ class Trainer {
   // Data parallel: made once and kept while the trainer lives, joined or
   // not, so a peer late in a collective still finds its buffers.
   std::unique_ptr<GradientExchange> exchange_;
+  // A sharded update (shard_update): on, and whether an update ran since the
+  // moments were last whole.
+  bool sharded_ = false;
+  bool state_stale_ = false;
+  std::function<void()> before_state_read_;
+  std::pair<int64_t, int64_t> shard_grads_;  // the gradient elements this replica updates
 
   // The decision's rules; on the host a step's loss_sum is its loss (divisor 1).
   StepRules rules_;

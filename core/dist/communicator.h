@@ -6,8 +6,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "core/base/dtype.h"
+#include "core/base/error.h"
 
 namespace tk {
 
@@ -30,6 +32,12 @@ class Communicator {
   virtual void wait_all() {}
   // In place: every replica gets root's bytes.
   virtual void broadcast(void* data, size_t bytes, int root) = 0;
+  // In place: every replica gets rank q's bytes [bounds[q], bounds[q + 1])
+  // of `data` (host memory), for every q; `bounds` has size() + 1 entries,
+  // the same on every replica. Replicas that share memory only.
+  virtual void all_gather(void* /*data*/, const std::vector<size_t>& /*bounds*/) {
+    fail(ErrorCode::kUnsupported, "this communicator has no all-gather");
+  }
   virtual void barrier() = 0;
   // Tells the peers this replica failed, so they stop waiting for it.
   virtual void abort() noexcept = 0;

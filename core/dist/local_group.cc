@@ -30,6 +30,22 @@ class LocalCommunicator final : public Communicator {
     group_->arrive_and_wait(rank_);  // root's buffer stays valid until everyone copied
   }
 
+  void all_gather(void* data, const std::vector<size_t>& bounds) override {
+    const int n = group_->size();
+    if (bounds.size() != static_cast<size_t>(n) + 1 || !std::is_sorted(bounds.begin(), bounds.end()))
+      fail(ErrorCode::kInternal, "an all-gather over ", n, " replicas needs ", n + 1, " ascending bounds");
+    group_->buffers_[rank_] = data;
+    group_->requests_[rank_] = {2, static_cast<int64_t>(bounds.front()), static_cast<int64_t>(bounds.back())};
+    group_->arrive_and_wait(rank_);
+    check_requests();
+    // Each replica reads the others' own slices, which nobody writes here.
+    for (int q = 0; q < n; ++q)
+      if (q != rank_)
+        std::memcpy(static_cast<char*>(data) + bounds[q], static_cast<const char*>(group_->buffers_[q]) + bounds[q],
+                    bounds[q + 1] - bounds[q]);
+    group_->arrive_and_wait(rank_);  // no replica writes its slice again until everyone has it
+  }
+
   void barrier() override { group_->arrive_and_wait(rank_); }
 
   void abort() noexcept override {

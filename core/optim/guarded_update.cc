@@ -31,20 +31,41 @@ bool GuardedUpdate::within_limit(const MagnitudeBounds& bounds, const HalfCopy& 
 
 MagnitudeBounds GuardedUpdate::measure(Optimizer& optimizer, const void* params) const {
   // An L2 norm bounds every element's magnitude; a square that overflows
-  // leaves the bound infinite, which proves nothing and is safe.
+  // leaves the bound infinite, which proves nothing and is safe. The weights
+  // are whole on every replica; the moments only on each one's slice, whose
+  // squares the replicas add up.
+  const size_t elem = dtype_size(dtype_);
+  std::vector<double> sums;
+  for (const OptimizerState& s : optimizer.state())
+    sums.push_back(kernels::sum_squares(*backend_, dtype_, state_end() - state_begin(),
+                                        static_cast<const char*>(s.tensor->data()) + state_begin() * elem));
+  if (sharded_ && !sums.empty()) shard_.sum(sums.data(), static_cast<int>(sums.size()));
   MagnitudeBounds bounds;
   bounds.params = std::sqrt(kernels::sum_squares(*backend_, dtype_, param_count_, params));
-  for (const OptimizerState& s : optimizer.state())
-    bounds.state.push_back(std::sqrt(kernels::sum_squares(*backend_, dtype_, state_count_, s.tensor->data())));
+  for (double sum : sums) bounds.state.push_back(std::sqrt(sum));
   return bounds;
 }
 
 bool GuardedUpdate::all_finite(Optimizer& optimizer, const void* params, const HalfCopy& half) const {
-  if (!kernels::all_finite(*backend_, dtype_, param_count_, params)) return false;
-  if (half.data && !kernels::all_finite(*backend_, half.dtype, param_count_, half.data)) return false;
+  const size_t elem = dtype_size(dtype_);
+  const int64_t weights = params_end() - params_begin(), moments = state_end() - state_begin();
+  bool finite = kernels::all_finite(*backend_, dtype_, weights, static_cast<const char*>(params) + params_begin() * elem);
+  if (finite && half.data)
+    finite = kernels::all_finite(*backend_, half.dtype, weights,
+                                 static_cast<const char*>(half.data) + params_begin() * dtype_size(half.dtype));
   for (const OptimizerState& s : optimizer.state())
-    if (!kernels::all_finite(*backend_, dtype_, state_count_, s.tensor->data())) return false;
-  return true;
+    finite = finite && kernels::all_finite(*backend_, dtype_, moments,
+                                           static_cast<const char*>(s.tensor->data()) + state_begin() * elem);
+  if (!sharded_) return finite;
+  double not_finite = finite ? 0 : 1;
+  shard_.sum(&not_finite, 1);
+  return not_finite == 0;
+}
+
+void GuardedUpdate::gather(void* params, const HalfCopy& half) const {
+  if (!sharded_) return;
+  shard_.gather(params, dtype_size(dtype_));
+  if (half.data) shard_.gather(half.data, dtype_size(half.dtype));
 }
 
 bool GuardedUpdate::apply(Optimizer& optimizer, void* params, const void* grads, double grad_scale,
@@ -64,30 +85,34 @@ bool GuardedUpdate::apply(Optimizer& optimizer, void* params, const void* grads,
   }
   if (within_limit(after, half)) {
     optimizer.step(params, grads, grad_scale, lr, half);
+    gather(params, half);
     bounds_ = after;
     return true;
   }
   // Not provable: update a kept copy's originals in place, check, and put
   // them back if anything became non-finite (the caller makes the half copy
-  // again from the weights put back).
-  const size_t bytes = static_cast<size_t>(param_count_) * dtype_size(dtype_);
-  const size_t state_bytes = static_cast<size_t>(state_count_) * dtype_size(dtype_);
-  Tensor kept_params(backend_, dtype_, {param_count_});
-  backend_->copy(kept_params.data(), params, bytes);
+  // again from the weights put back). A replica keeps only what it updates.
+  const size_t elem = dtype_size(dtype_);
+  const size_t bytes = static_cast<size_t>(params_end() - params_begin()) * elem;
+  const size_t state_bytes = static_cast<size_t>(state_end() - state_begin()) * elem;
+  char* own_params = static_cast<char*>(params) + params_begin() * elem;
+  auto own_state = [&](const OptimizerState& s) { return static_cast<char*>(s.tensor->data()) + state_begin() * elem; };
+  Tensor kept_params(backend_, dtype_, {params_end() - params_begin()});
+  backend_->copy(kept_params.data(), own_params, bytes);
   std::vector<Tensor> kept_state;
   for (const OptimizerState& s : optimizer.state()) {
-    kept_state.emplace_back(backend_, dtype_, Shape{state_count_});
-    backend_->copy(kept_state.back().data(), s.tensor->data(), state_bytes);
+    kept_state.emplace_back(backend_, dtype_, Shape{state_end() - state_begin()});
+    backend_->copy(kept_state.back().data(), own_state(s), state_bytes);
   }
   optimizer.step(params, grads, grad_scale, lr, half);
   if (all_finite(optimizer, params, half)) {
+    gather(params, half);
     bounds_ = measure(optimizer, params);
     return true;
   }
-  backend_->copy(params, kept_params.data(), bytes);
+  backend_->copy(own_params, kept_params.data(), bytes);
   const std::vector<OptimizerState> state = optimizer.state();
-  for (size_t i = 0; i < state.size(); ++i)
-    backend_->copy(state[i].tensor->data(), kept_state[i].data(), state_bytes);
+  for (size_t i = 0; i < state.size(); ++i) backend_->copy(own_state(state[i]), kept_state[i].data(), state_bytes);
   optimizer.set_steps(step - 1);
   return false;
 }

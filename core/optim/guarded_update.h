@@ -16,6 +16,7 @@
 
 #include "core/backend/tensor.h"
 #include "core/optim/optimizer.h"
+#include "core/optim/update_shard.h"
 
 namespace tk {
 
@@ -37,7 +38,23 @@ class GuardedUpdate {
   // checkpoint, set_parameter): the bounds are measured again before use.
   void forget() { bounds_ = MagnitudeBounds{}; }
 
+  // From now on the optimizer updates this replica's share (the caller set
+  // the same range on it): every replica measures and checks its own slice
+  // of the moments, the replicas agree on the outcome, and an applied update
+  // ends with the weights gathered, so that each decision is the group's.
+  void set_shard(UpdateShard shard) {
+    shard_ = std::move(shard);
+    sharded_ = true;
+  }
+
  private:
+  // The moments' elements this replica measures and checks, and its weights.
+  int64_t state_begin() const { return sharded_ ? shard_.grad_begin : 0; }
+  int64_t state_end() const { return sharded_ ? shard_.grad_end : state_count_; }
+  int64_t params_begin() const { return sharded_ ? shard_.param_begin : 0; }
+  int64_t params_end() const { return sharded_ ? shard_.param_end : param_count_; }
+  // Every replica's weights (and their half copy) in every replica.
+  void gather(void* params, const HalfCopy& half) const;
   MagnitudeBounds measure(Optimizer& optimizer, const void* params) const;
   bool within_limit(const MagnitudeBounds& bounds, const HalfCopy& half) const;
   bool all_finite(Optimizer& optimizer, const void* params, const HalfCopy& half) const;
@@ -46,6 +63,8 @@ class GuardedUpdate {
   DType dtype_;
   int64_t param_count_, state_count_;
   MagnitudeBounds bounds_;  // unknown (infinite) until first measured
+  UpdateShard shard_;
+  bool sharded_ = false;
 };
 
 }  // namespace tk

@@ -66,13 +66,28 @@ void Optimizer::set_layout(const UpdateLayout& layout) {
   layout_ = layout;
 }
 
+void Optimizer::set_shard(int64_t begin, int64_t end) {
+  if (begin < 0 || end < begin || end > layout_.grad_count)
+    fail(ErrorCode::kInternal, "an update shard [", begin, ", ", end, ") outside ", layout_.grad_count, " gradients");
+  shard_begin_ = begin;
+  shard_end_ = end;
+}
+
 void Optimizer::update(void* params, const void* grads, const UpdateStep& step, const HalfCopy& half) {
   // A device-decided step carries one rate and one step count for everything.
   if (step.control && !layout_.uniform())
     fail(ErrorCode::kInternal, "a step decided on the device cannot run parameter groups or late-started moments");
   const std::vector<OptimizerState> state = this->state();
   const size_t elem = dtype_size(dtype_);
-  for (const UpdateRun& run : layout_.runs) {
+  for (const UpdateRun& whole : layout_.runs) {
+    // The part of the run inside this replica's shard.
+    const int64_t begin = std::max(whole.grad_offset, shard_begin_);
+    const int64_t end = std::min(whole.grad_offset + whole.count, shard_end_);
+    if (begin >= end) continue;
+    UpdateRun run = whole;
+    run.grad_offset = begin;
+    run.param_offset += begin - whole.grad_offset;
+    run.count = end - begin;
     UpdateStep run_step = step;
     run_step.lr = step.lr * run.lr_scale;
     run_step.step = step.step - run.first_step;

@@ -107,6 +107,10 @@ class Optimizer {
   const UpdateLayout& layout() const { return layout_; }
   // New rate factors and decays over the same gradient layout.
   void set_layout(const UpdateLayout& layout);
+  // Updates only gradient elements [begin, end) and the weights and moments
+  // they belong to: this replica's share of an update split over a group
+  // (UpdateShard). The whole layout until set.
+  void set_shard(int64_t begin, int64_t end);
 
  protected:
   explicit Optimizer(const UpdateLayout& layout, DType dtype) : layout_(layout), dtype_(dtype) {}
@@ -119,6 +123,7 @@ class Optimizer {
  private:
   void update(void* params, const void* grads, const UpdateStep& step, const HalfCopy& half);
   int64_t steps_ = 0;
+  int64_t shard_begin_ = 0, shard_end_ = INT64_MAX;
 };
 
 std::unique_ptr<Optimizer> make_sgd(const OptimizerConfig& config, Backend* backend, DType dtype,

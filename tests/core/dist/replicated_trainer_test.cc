@@ -12,9 +12,9 @@
 #include "core/api/replicated_trainer.h"
 #include "core/backend/device.h"
 #include "core/base/error.h"
-#include "core/base/rng.h"
 #include "core/dist/local_group.h"
 #include "core/ops/ops.h"
+#include "tests/core/dist/classification_data.h"
 
 namespace tk {
 namespace {
@@ -31,16 +31,8 @@ Graph mlp() {
   return g;
 }
 
-struct Data {
-  std::vector<float> x;
-  std::vector<int32_t> y;
-  explicit Data(int64_t n) : x(n * kFeatures), y(n) {
-    Rng rng(3);
-    for (float& v : x) v = static_cast<float>(2 * rng.uniform() - 1);
-    for (int32_t& v : y) v = static_cast<int32_t>(rng.next_u64() % kClasses);
-  }
-  HostView inputs(int64_t begin, int64_t n) { return {x.data() + begin * kFeatures, DType::kF32, {n, kFeatures}, {}}; }
-  HostView targets(int64_t begin, int64_t n) { return {y.data() + begin, DType::kI32, {n}, {}}; }
+struct Data : ClassificationData {
+  explicit Data(int64_t n) : ClassificationData(n, kFeatures, kClasses, 3) {}
 };
 
 std::vector<float> weights(Trainer& t) {
