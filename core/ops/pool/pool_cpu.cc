@@ -228,6 +228,82 @@ void max_pool_2x2_backward(const Window2d& w, int64_t begin, int64_t end, const 
   }
 }
 
+// MaxPool2d(2) in bf16, forward and (overwriting) backward: a row's pair of
+// columns is one 32-bit load whose halves are the two bf16 values' f32 bits,
+// and every choice is a bit mask, so the loops vectorize as f32's do (the
+// compiler leaves a select on bools between floats as a branch). The same
+// rule as the generic kernels, bit for bit: the maximum is one of the inputs
+// (stored exactly; a NaN quieted as store<BFloat16> quiets it).
+float f32_of_bits(uint32_t bits) {
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+uint32_t bits_of(float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, 4);
+  return bits;
+}
+uint32_t pair_at(const BFloat16* at) {
+  uint32_t pair;
+  std::memcpy(&pair, at, 4);
+  return pair;
+}
+uint32_t mask_of(bool b) { return 0u - static_cast<uint32_t>(b); }
+float pick(uint32_t mask, float yes, float no) { return f32_of_bits((bits_of(yes) & mask) | (bits_of(no) & ~mask)); }
+
+TK_CPU_CLONES void max_pool_2x2_bf16(const Window2d& w, int64_t begin, int64_t end, const BFloat16* in, BFloat16* out) {
+  const int64_t width = w.width, out_w = w.out_w;
+  for (int64_t p = begin; p < end; ++p)
+    for (int64_t oy = 0; oy < w.out_h; ++oy) {
+      const BFloat16* __restrict top = in + p * w.height * width + 2 * oy * width;
+      const BFloat16* __restrict bottom = top + width;
+      uint16_t* __restrict dst = reinterpret_cast<uint16_t*>(out + (p * w.out_h + oy) * out_w);
+      for (int64_t ox = 0; ox < out_w; ++ox) {
+        const uint32_t upper = pair_at(top + 2 * ox), lower = pair_at(bottom + 2 * ox);
+        float best = max_keeping_nan(-std::numeric_limits<float>::infinity(), f32_of_bits(upper << 16));
+        best = max_keeping_nan(best, f32_of_bits(upper & 0xFFFF0000u));
+        best = max_keeping_nan(best, f32_of_bits(lower << 16));
+        best = max_keeping_nan(best, f32_of_bits(lower & 0xFFFF0000u));
+        const uint32_t bits = bits_of(best);
+        dst[ox] = static_cast<uint16_t>((bits >> 16) | (mask_of((bits & 0x7FFFFFFFu) > 0x7F800000u) & 0x0040u));
+      }
+    }
+}
+
+TK_CPU_CLONES void max_pool_2x2_backward_bf16(const Window2d& w, int64_t begin, int64_t end, const BFloat16* in,
+                                              const BFloat16* grad_out, BFloat16* grad_in) {
+  const int64_t width = w.width, plane_size = w.height * width, out_w = w.out_w;
+  for (int64_t p = begin; p < end; ++p) {
+    BFloat16* dst = grad_in + p * plane_size;
+    for (int64_t oy = 0; oy < w.out_h; ++oy) {
+      const BFloat16* __restrict top = in + p * plane_size + 2 * oy * width;
+      const BFloat16* __restrict bottom = top + width;
+      const uint16_t* __restrict g = reinterpret_cast<const uint16_t*>(grad_out + (p * w.out_h + oy) * out_w);
+      BFloat16* __restrict d_top = dst + 2 * oy * width;
+      BFloat16* __restrict d_bottom = d_top + width;
+      for (int64_t ox = 0; ox < out_w; ++ox) {
+        const uint32_t upper = pair_at(top + 2 * ox), lower = pair_at(bottom + 2 * ox);
+        const float a = f32_of_bits(upper << 16), b = f32_of_bits(upper & 0xFFFF0000u);
+        const float c = f32_of_bits(lower << 16), d = f32_of_bits(lower & 0xFFFF0000u);
+        const uint32_t to_b = mask_of(takes_over(a, b));
+        const float ab = pick(to_b, b, a);
+        const uint32_t to_c = mask_of(takes_over(ab, c));
+        const float abc = pick(to_c, c, ab);
+        const uint32_t to_d = mask_of(takes_over(abc, d));
+        const uint32_t at_c = to_c & ~to_d, at_b = to_b & ~to_c & ~to_d, at_a = ~to_b & ~to_c & ~to_d;
+        const uint32_t grad = g[ox];
+        const uint32_t new_upper = (grad & at_a) | ((grad << 16) & at_b);
+        const uint32_t new_lower = (grad & at_c) | ((grad << 16) & to_d);
+        std::memcpy(d_top + 2 * ox, &new_upper, 4);
+        std::memcpy(d_bottom + 2 * ox, &new_lower, 4);
+      }
+      for (int64_t x = 2 * out_w; x < width; ++x) d_top[x] = d_bottom[x] = BFloat16{0};  // an odd width's last column
+    }
+    for (int64_t i = 2 * w.out_h * width; i < plane_size; ++i) dst[i] = BFloat16{0};  // an odd height's last row
+  }
+}
+
 void pool2d_forward(Backend& backend, DType dt, Pool pool, int64_t planes, const Window2d& w, const void* x, void* y) {
   const int threads = as_cpu(backend).threads();
   dispatch_storage(dt, [&](auto tag) {
@@ -239,6 +315,8 @@ void pool2d_forward(Backend& backend, DType dt, Pool pool, int64_t planes, const
     parallel_for(threads, planes, grain, [&](int64_t begin, int64_t end) TK_CPU_CLONES {
       if (pool == Pool::kAverage)
         average_pool_planes(w, begin, end, in, out);
+      else if (two_by_two && std::is_same_v<S, BFloat16>)
+        max_pool_2x2_bf16(w, begin, end, reinterpret_cast<const BFloat16*>(in), reinterpret_cast<BFloat16*>(out));
       else if (two_by_two)
         max_pool_tiles<2, 2>(w, begin, end, in, out);
       else if (tiled)
@@ -266,6 +344,9 @@ void pool2d_backward(Backend& backend, DType dt, Pool pool, int64_t planes, cons
       parallel_for(threads, planes, grain, [&](int64_t begin, int64_t end) TK_CPU_CLONES {
         if (two_by_two && accumulate)
           max_pool_2x2_backward<true>(w, begin, end, in, grad_out, grad_in);
+        else if (two_by_two && std::is_same_v<S, BFloat16>)
+          max_pool_2x2_backward_bf16(w, begin, end, reinterpret_cast<const BFloat16*>(in),
+                                     reinterpret_cast<const BFloat16*>(grad_out), reinterpret_cast<BFloat16*>(grad_in));
         else if (two_by_two)
           max_pool_2x2_backward<false>(w, begin, end, in, grad_out, grad_in);
         else

@@ -1,7 +1,9 @@
 // The CPU's one-pass batch norm + ReLU (forward and backward) against the
-// Backend's default two passes, which the CUDA backend runs: the same values.
+// Backend's default two passes, which the CUDA backend runs: the same values;
+// and bf16 batch norm (f32 arithmetic within a plane) against f64.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -86,6 +88,45 @@ TEST(CpuNormReluTest, OnePassMatchesTheDefaultTwoPasses) {
         EXPECT_GT(zeros, 0);
         EXPECT_LT(zeros, n);
       }
+}
+
+// Half storage sums each plane in f32 lanes and forms dx in f32: against the
+// same (rounded) values in f64, the statistics and the parameters' gradients
+// are f32-accurate and dx is off by no more than its own rounding to bf16.
+TEST(CpuNormReluTest, Bf16BatchNormMatchesF64OnTheSameValues) {
+  cpu::CpuBackend cpu(2);
+  const int64_t batch = 8, channels = 3, spatial = 196, n = batch * channels * spatial;
+  std::vector<double> x_values = random(n, 11);
+  for (double& v : x_values) v = 3 + 2 * v;  // a mean well away from 0
+  // Gradients with a mean and a part along x: both terms of dx count.
+  std::vector<double> dy_values = random(n, 12);
+  for (int64_t i = 0; i < n; ++i) dy_values[i] += 0.5 + 0.3 * x_values[i];
+  Buffer x16(cpu, x_values, DType::kBF16), dy16(cpu, dy_values, DType::kBF16);
+  Buffer x64(cpu, x16.values(), DType::kF64), dy64(cpu, dy16.values(), DType::kF64);
+  for (bool accumulate : {false, true}) {
+    SCOPED_TRACE(accumulate ? "accumulate" : "overwrite");
+    auto run = [&](DType dt, Buffer& x, Buffer& dy, const std::vector<double>& dx_before) {
+      Buffer mean(cpu, std::vector<double>(channels), dt == DType::kF64 ? DType::kF64 : DType::kF32),
+          var(cpu, std::vector<double>(channels), mean.dtype), gamma(cpu, random(channels, 13), mean.dtype),
+          dgamma(cpu, std::vector<double>(channels), mean.dtype), dbeta(cpu, std::vector<double>(channels), mean.dtype),
+          dx(cpu, dx_before, dt);
+      kernels::batch_norm_statistics(cpu, dt, mean.dtype, batch, channels, spatial, x.data, mean.data, var.data);
+      kernels::batch_norm_backward(cpu, dt, mean.dtype, batch, channels, spatial, 1e-5, true, x.data, dy.data, mean.data,
+                                   var.data, gamma.data, dx.data, accumulate, dgamma.data, dbeta.data);
+      return std::vector<std::vector<double>>{mean.values(), var.values(), dgamma.values(), dbeta.values(), dx.values()};
+    };
+    Buffer before(cpu, accumulate ? random(n, 14) : std::vector<double>(n), DType::kBF16);
+    const auto got = run(DType::kBF16, x16, dy16, before.values());
+    const auto want = run(DType::kF64, x64, dy64, before.values());
+    const char* names[] = {"mean", "variance", "dgamma", "dbeta"};
+    for (int k = 0; k < 4; ++k)
+      for (int64_t c = 0; c < channels; ++c)
+        EXPECT_NEAR(got[k][c], want[k][c], 2e-6 * std::max(1.0, std::abs(want[k][c]))) << names[k] << " " << c;
+    double largest = 0;
+    for (double v : want[4]) largest = std::max(largest, std::abs(v));
+    for (int64_t i = 0; i < n; ++i)
+      ASSERT_NEAR(got[4][i], want[4][i], std::ldexp(std::abs(want[4][i]), -8) + 1e-5 * largest) << "dx " << i;
+  }
 }
 
 }  // namespace

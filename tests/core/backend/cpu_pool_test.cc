@@ -93,6 +93,31 @@ bool same(float a, float b, float tolerance) {
   return std::fabs(a - b) <= tolerance * std::max(1.0f, std::fabs(b));
 }
 
+// Inputs, output gradients and (when accumulating) earlier input gradients
+// for `s`: enough planes that four threads each get some (the kernels run
+// planes of fewer than 2^15 elements together), tied values, and NaNs at
+// scattered places, some in rows or columns no window covers: each must
+// reach its output and take the gradient.
+struct Problem {
+  Window2d w;
+  int64_t planes, inputs, outputs;
+  std::vector<float> x, dy, dx_before;
+};
+
+Problem problem_of(const Shape& s, bool accumulate, uint64_t seed) {
+  Problem p;
+  p.w = window_of(s);
+  const int64_t plane = s.height * s.width;
+  p.planes = 4 * ((1 << 15) / plane + 1);
+  p.inputs = p.planes * plane;
+  p.outputs = p.planes * p.w.out_h * p.w.out_w;
+  p.x = tied_values(p.inputs, seed);
+  p.dy = tied_values(p.outputs, seed + 1);
+  for (int64_t q = 0; q < p.planes; q += 3) p.x[q * plane + (q * 37) % plane] = std::nanf("");
+  p.dx_before = accumulate ? tied_values(p.inputs, seed + 2) : std::vector<float>(p.inputs, 0.0f);
+  return p;
+}
+
 TEST(CpuPoolTest, MatchesThePerOutputReferenceForEveryWindowShape) {
   const Shape shapes[] = {
       {28, 28, 2, 2, 2, 2, 0, 1},   // the CNN's pooling: tiles, 2 x 2 at compile time
@@ -114,16 +139,10 @@ TEST(CpuPoolTest, MatchesThePerOutputReferenceForEveryWindowShape) {
                                         << " s" << s.stride_h << "x" << s.stride_w << " p" << s.pad << " d"
                                         << s.dilation << (pool == Pool::kMax ? " max" : " avg")
                                         << (accumulate ? " accumulate" : ""));
-        const Window2d w = window_of(s);
-        // Enough planes that four threads each get some (the kernels run
-        // planes of fewer than 2^15 elements together).
-        const int64_t plane = s.height * s.width, planes = 4 * ((1 << 15) / plane + 1);
-        const int64_t inputs = planes * plane, outputs = planes * w.out_h * w.out_w;
-        std::vector<float> x = tied_values(inputs, 1), dy = tied_values(outputs, 2);
-        // NaNs at scattered places, some in rows or columns no window covers:
-        // each must reach its output and take the gradient.
-        for (int64_t p = 0; p < planes; p += 3) x[p * plane + (p * 37) % plane] = std::nanf("");
-        const std::vector<float> dx_before = accumulate ? tied_values(inputs, 3) : std::vector<float>(inputs, 0.0f);
+        const Problem problem = problem_of(s, accumulate, 1);
+        const Window2d& w = problem.w;
+        const int64_t planes = problem.planes, inputs = problem.inputs, outputs = problem.outputs;
+        const std::vector<float>&x = problem.x, &dy = problem.dy, &dx_before = problem.dx_before;
         const Reference want = reference(pool, planes, w, x, dy, dx_before);
         for (cpu::CpuBackend* backend : {&one, &four}) {
           // Without accumulation, every input must be written: start from a sentinel.
@@ -139,19 +158,34 @@ TEST(CpuPoolTest, MatchesThePerOutputReferenceForEveryWindowShape) {
 
 template <typename H>
 void expect_half_storage_routes_gradients_as_float(DType dt, H (*to_half)(float), float (*to_float)(H)) {
-  const Window2d w = window_of({7, 9, 2, 2, 2, 2, 0, 1});
-  const int64_t planes = 3, inputs = planes * 63, outputs = planes * 12;
-  const std::vector<float> x = tied_values(inputs, 4), dy = tied_values(outputs, 5);
-  const Reference want = reference(Pool::kMax, planes, w, x, dy, std::vector<float>(inputs, 0.0f));
-  std::vector<H> xh(inputs), dyh(outputs), yh(outputs), dxh(inputs, to_half(1234.5f));
-  // The tied levels are small integers: exact in 16 bits.
-  for (int64_t i = 0; i < inputs; ++i) xh[i] = to_half(x[i]);
-  for (int64_t i = 0; i < outputs; ++i) dyh[i] = to_half(dy[i]);
-  cpu::CpuBackend backend(2);
-  kernels::pool2d_forward(backend, dt, Pool::kMax, planes, w, xh.data(), yh.data());
-  kernels::pool2d_backward(backend, dt, Pool::kMax, planes, w, xh.data(), dyh.data(), dxh.data(), false);
-  for (int64_t i = 0; i < outputs; ++i) EXPECT_EQ(to_float(yh[i]), want.y[i]) << dtype_name(dt) << " output " << i;
-  for (int64_t i = 0; i < inputs; ++i) EXPECT_EQ(to_float(dxh[i]), want.dx[i]) << dtype_name(dt) << " input " << i;
+  // MaxPool2d(2) has kernels of its own for bf16: the CNN's planes, odd
+  // sizes, NaNs, overwriting and accumulating, on one and several threads.
+  for (const Shape& s : {Shape{7, 9, 2, 2, 2, 2, 0, 1}, Shape{28, 28, 2, 2, 2, 2, 0, 1}, Shape{9, 7, 2, 2, 2, 2, 0, 1}})
+    for (bool accumulate : {false, true}) {
+      SCOPED_TRACE(testing::Message() << dtype_name(dt) << " " << s.height << "x" << s.width
+                                      << (accumulate ? " accumulate" : ""));
+      const Problem problem = problem_of(s, accumulate, 4);
+      const Window2d& w = problem.w;
+      const int64_t planes = problem.planes, inputs = problem.inputs, outputs = problem.outputs;
+      const std::vector<float>&x = problem.x, &dy = problem.dy, &dx_before = problem.dx_before;
+      const Reference want = reference(Pool::kMax, planes, w, x, dy, dx_before);
+      // The tied levels are small integers: exact in 16 bits, and so are their sums.
+      std::vector<H> xh(inputs), dyh(outputs), yh(outputs);
+      for (int64_t i = 0; i < inputs; ++i) xh[i] = to_half(x[i]);
+      for (int64_t i = 0; i < outputs; ++i) dyh[i] = to_half(dy[i]);
+      for (int threads : {1, 4}) {
+        std::vector<H> dxh(inputs, to_half(1234.5f));
+        if (accumulate)
+          for (int64_t i = 0; i < inputs; ++i) dxh[i] = to_half(dx_before[i]);
+        cpu::CpuBackend backend(threads);
+        kernels::pool2d_forward(backend, dt, Pool::kMax, planes, w, xh.data(), yh.data());
+        kernels::pool2d_backward(backend, dt, Pool::kMax, planes, w, xh.data(), dyh.data(), dxh.data(), accumulate);
+        for (int64_t i = 0; i < outputs; ++i)
+          ASSERT_TRUE(same(to_float(yh[i]), want.y[i], 0.0f)) << threads << " threads, output " << i;
+        for (int64_t i = 0; i < inputs; ++i)
+          ASSERT_TRUE(same(to_float(dxh[i]), want.dx[i], 0.0f)) << threads << " threads, input " << i;
+      }
+    }
 }
 
 TEST(CpuPoolTest, HalfStorageRoutesGradientsAsFloat) {
