@@ -24,6 +24,9 @@ class ReplicatedTrainer {
  public:
   ReplicatedTrainer(const Graph& graph, const TrainerConfig& config, int replicas,
                     std::chrono::milliseconds timeout = std::chrono::seconds(300));
+  // Its replicas' hooks (Trainer::shard_update) hold its address.
+  ReplicatedTrainer(const ReplicatedTrainer&) = delete;
+  ReplicatedTrainer& operator=(const ReplicatedTrainer&) = delete;
 
   int replicas() const { return static_cast<int>(replicas_.size()); }
   Trainer& primary() { return *replicas_[0]; }
@@ -34,7 +37,10 @@ class ReplicatedTrainer {
   // Trainer::step_async and wait(); over several replicas a step is synchronous.
   void step_async(const InputViews& inputs, const HostView& targets);
   StepResult wait();
-  // Runs fn on every replica in turn (fn must not use collectives).
+  // Runs fn on every replica in turn, on the calling thread. fn must not
+  // call collectives itself; a replica's read of its moments whole (snapshot,
+  // a change of the frozen set) gathers them from every replica through
+  // the group's threads, which is why this never runs inside a step.
   void for_each(const std::function<void(Trainer&)>& fn);
 
  private:

@@ -163,9 +163,11 @@ StepResult Trainer::step(const InputViews& inputs, const HostView& targets) {
   // the step is decided again as a non-finite one (skipped or halted).
   if (decision.applied) {
     const double grad_bound = decision.update_grad_scale * std::sqrt(decision.grad_sum_squares);
+    // Stale from here, whatever happens: a collective of the sharded update
+    // that fails leaves this replica's share updated and the others' not.
+    state_stale_ = state_stale_ || sharded_;
     const bool updated = guard_->apply(*optimizer_, params_.data(), grads_.data(), decision.update_grad_scale,
                                        grad_bound, decision.learning_rate, half_copy());
-    state_stale_ = state_stale_ || (updated && sharded_);
     if (!updated) {
       refresh_half_params();
       const double learning_rate = decision.learning_rate;
@@ -394,8 +396,10 @@ void Trainer::apply_settings(const std::vector<TensorSettings>& requested) {
     if (was_frozen[i] && !frozen[i]) next[i].moments_since = optimizer_steps_;
   }
   if (!layout_changes) {
-    optimizer_->set_layout(update_layout_for(next));
-    apply_shard();
+    const UpdateLayout layout = update_layout_for(next);
+    std::optional<UpdateShard> shard = shard_for(layout);
+    optimizer_->set_layout(layout);
+    install_shard(std::move(shard));
     tensor_settings_ = next;
     // A recorded step holds the runs it was recorded with, and the runs
     // decide between host- and device-decided steps.
@@ -436,6 +440,7 @@ void Trainer::apply_settings(const std::vector<TensorSettings>& requested) {
           backend_->copy_from_host(states[s].tensor->element(plan_->params()[i].grad_offset), kept[s][i].data(),
                                    kept[s][i].size());
     optimizer->set_steps(optimizer_steps_);
+    std::optional<UpdateShard> shard = shard_for(optimizer->layout());
     // Commit: nothing below can fail.
     grads_ = std::move(grads);
     accumulated_ = std::move(accumulated);
@@ -445,7 +450,7 @@ void Trainer::apply_settings(const std::vector<TensorSettings>& requested) {
     exchange_->set_count(plan_->flat_grad_count());
     tensor_settings_ = next;
     recording_.reset();
-    apply_shard();
+    install_shard(std::move(shard));
   } catch (...) {
     plan_->swap_gradient_layout(std::move(previous));
     throw;
@@ -481,23 +486,33 @@ void Trainer::join(Communicator* communicator) {
 void Trainer::shard_update(std::function<void()> before_state_read) {
   if (!exchange_->joined()) fail(ErrorCode::kInternal, "only a replica in a group can share its update");
   sharded_ = true;
+  try {
+    install_shard(shard_for(optimizer_->layout()));
+  } catch (...) {
+    sharded_ = false;
+    throw;
+  }
   before_state_read_ = std::move(before_state_read);
-  apply_shard();
 }
 
-void Trainer::apply_shard() {
-  if (!sharded_) return;
+std::optional<UpdateShard> Trainer::shard_for(const UpdateLayout& layout) const {
+  if (!sharded_) return std::nullopt;
   Communicator* comm = exchange_->communicator();
-  UpdateShard shard = shard_of(optimizer_->layout(), plan_->flat_param_count(), comm->rank(), comm->size());
+  UpdateShard shard = shard_of(layout, plan_->flat_param_count(), comm->rank(), comm->size());
   shard.sum = [exchange = exchange_.get()](double* values, int count) { exchange->sum_across(values, count); };
   shard.gather = [comm, bounds = shard.param_bounds](void* weights, size_t elem) {
     std::vector<size_t> bytes;
     for (int64_t b : bounds) bytes.push_back(static_cast<size_t>(b) * elem);
     comm->all_gather(weights, bytes);
   };
-  optimizer_->set_shard(shard.grad_begin, shard.grad_end);
-  shard_grads_ = {shard.grad_begin, shard.grad_end};
-  guard_->set_shard(std::move(shard));
+  return shard;
+}
+
+void Trainer::install_shard(std::optional<UpdateShard> shard) {
+  if (!shard) return;
+  optimizer_->set_shard(shard->grad_begin, shard->grad_end);
+  shard_grads_ = {shard->grad_begin, shard->grad_end};
+  guard_->set_shard(std::move(*shard));
 }
 
 void Trainer::gather_optimizer_state() {
@@ -846,6 +861,14 @@ void Trainer::restore(const TrainerSnapshot& s) {
   if (restores_rate && (!std::isfinite(s.learning_rate) || s.learning_rate < 0))
     fail(ErrorCode::kInvalidArgument, "the learning rate must be finite and >= 0, got ", s.learning_rate);
 
+  // The moments' start steps, and the update runs they make.
+  std::vector<TensorSettings> settings = tensor_settings_;
+  for (size_t i = 0; i < params.size(); ++i) {
+    const bool fresh = !optimizer_states.empty() && s.optimizer_state.at(optimizer_states[0].name)[i].empty();
+    settings[i].moments_since = fresh ? s.optimizer_steps : s.moments_since.empty() ? 0 : s.moments_since[i];
+  }
+  const UpdateLayout layout = update_layout_for(settings);
+  std::optional<UpdateShard> shard = shard_for(layout);
   // Commit: nothing below can fail.
   auto write = [&](Tensor& flat, const std::vector<std::vector<uint8_t>>& tensors,
                    const std::vector<ParamTensor>& layout) {
@@ -869,11 +892,9 @@ void Trainer::restore(const TrainerSnapshot& s) {
   for (const OptimizerState& state : optimizer_states) write_trained(*state.tensor, s.optimizer_state.at(state.name));
   state_stale_ = false;  // written whole
   if (s.accumulated_count > 0) write_trained(accumulated_, s.accumulated);
-  for (size_t i = 0; i < params.size(); ++i) {
-    const bool fresh = !optimizer_states.empty() && s.optimizer_state.at(optimizer_states[0].name)[i].empty();
-    tensor_settings_[i].moments_since = fresh ? s.optimizer_steps : s.moments_since.empty() ? 0 : s.moments_since[i];
-  }
-  optimizer_->set_layout(update_layout_for(tensor_settings_));
+  tensor_settings_ = std::move(settings);
+  optimizer_->set_layout(layout);
+  install_shard(std::move(shard));
   recording_.reset();
   refresh_half_params();
   scaler_ = scaler;

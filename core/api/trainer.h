@@ -29,6 +29,7 @@
 #include "core/optim/guarded_update.h"
 #include "core/optim/optimizer.h"
 #include "core/optim/schedule.h"
+#include "core/optim/update_shard.h"
 
 namespace tk {
 
@@ -270,9 +271,10 @@ class Trainer {
   // set changed (moments of tensors that stay trainable are kept), new
   // update runs otherwise. All-or-nothing.
   void apply_settings(const std::vector<TensorSettings>& next);
-  // Gives the optimizer and the guard this replica's share (with a sharded
-  // update), for the gradient layout of now.
-  void apply_shard();
+  // With a sharded update, this replica's share of `layout` (may throw);
+  // installing it in the optimizer and the guard does not.
+  std::optional<UpdateShard> shard_for(const UpdateLayout& layout) const;
+  void install_shard(std::optional<UpdateShard> shard);
   void read_state_whole() {
     if (state_stale_ && before_state_read_) before_state_read_();
   }

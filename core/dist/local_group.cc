@@ -34,8 +34,12 @@ class LocalCommunicator final : public Communicator {
     const int n = group_->size();
     if (bounds.size() != static_cast<size_t>(n) + 1 || !std::is_sorted(bounds.begin(), bounds.end()))
       fail(ErrorCode::kInternal, "an all-gather over ", n, " replicas needs ", n + 1, " ascending bounds");
+    // Every bound, not only the ends, must agree: replicas whose layouts
+    // differ would otherwise copy each other's slices to the wrong places.
+    uint64_t digest = 1469598103934665603u;  // FNV-1a over the bounds
+    for (size_t b : bounds) digest = (digest ^ b) * 1099511628211u;
     group_->buffers_[rank_] = data;
-    group_->requests_[rank_] = {2, static_cast<int64_t>(bounds.front()), static_cast<int64_t>(bounds.back())};
+    group_->requests_[rank_] = {2, static_cast<int64_t>(digest), static_cast<int64_t>(bounds.back())};
     group_->arrive_and_wait(rank_);
     check_requests();
     // Each replica reads the others' own slices, which nobody writes here.

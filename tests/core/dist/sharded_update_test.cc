@@ -4,8 +4,11 @@
 // through freezing, restores, refused updates and mixed precision.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -168,6 +171,65 @@ TEST(ShardedUpdateTest, ARefusedUpdateIsRefusedByTheWholeGroup) {
   train(sharded, data, 3, 3, 16);
   train(whole, data, 3, 3, 16);
   expect_identical(sharded, whole, "after the refused update");
+}
+
+// Clipping reads the gradients' norm, which a sharded group squares a
+// slice per replica and adds up: the same on every replica, but summed in
+// another order than one replica's, so the weights agree to rounding, not
+// to the bit. With accumulation and f16's dynamic loss scaling too.
+TEST(ShardedUpdateTest, ClippedAccumulatedF16StepsAgreeToRounding) {
+  TrainerConfig sharded_config = config_for(OptimizerKind::kAdam, true);
+  TrainerConfig whole_config = config_for(OptimizerKind::kAdam, false);
+  for (TrainerConfig* c : {&sharded_config, &whole_config}) {
+    c->clip_norm = 0.05;  // below these gradients' norm: every step clips
+    c->accumulation_steps = 2;
+    c->precision = Precision::kFp16;
+  }
+  ReplicatedTrainer sharded(mlp(40), sharded_config, 2), whole(mlp(40), whole_config, 2);
+  Data data(16 * 12);
+  train(sharded, data, 0, 12, 16);
+  train(whole, data, 0, 12, 16);
+  EXPECT_EQ(sharded.primary().optimizer_steps(), 6);
+  EXPECT_GT(sharded.primary().last_grad_norm(), 0.05);
+  const std::vector<uint8_t> first = bytes_of(sharded.primary().flat_params());
+  sharded.for_each([&](Trainer& replica) { EXPECT_EQ(bytes_of(replica.flat_params()), first); });
+  const Tensor &a = sharded.primary().flat_params(), &b = whole.primary().flat_params();
+  for (int64_t i = 0; i < a.numel(); ++i)
+    ASSERT_NEAR(a.as<float>()[i], b.as<float>()[i], 1e-5 * std::max(1.0f, std::abs(b.as<float>()[i]))) << i;
+  const TrainerSnapshot sa = sharded.primary().snapshot(), sb = whole.primary().snapshot();
+  EXPECT_EQ(sa.loss_scale, sb.loss_scale);
+  EXPECT_EQ(sa.skipped_steps, sb.skipped_steps);
+}
+
+// An update that overflows only in the last replica's share (the last
+// tensor, with a learning-rate factor of 1e40) is refused by all of them:
+// the others' shares are finite, and they learn so from the group.
+TEST(ShardedUpdateTest, AnOverflowInOneShareIsRefusedByEveryReplica) {
+  auto make = [](bool shard) {
+    TrainerConfig config = config_for(OptimizerKind::kAdamW, shard);
+    config.nonfinite = NonFinitePolicy::kSkip;
+    // A peer that took another branch would leave the others waiting: fail fast.
+    return std::make_unique<ReplicatedTrainer>(mlp(40), config, 2, std::chrono::seconds(10));
+  };
+  std::unique_ptr<ReplicatedTrainer> sharded = make(true), whole = make(false);
+  Data data(16 * 8);
+  train(*sharded, data, 0, 2, 16);
+  train(*whole, data, 0, 2, 16);
+  const std::string last = sharded->primary().plan().params().back().name;
+  const std::vector<uint8_t> before = bytes_of(sharded->primary().flat_params());
+  for (ReplicatedTrainer* g : {sharded.get(), whole.get()})
+    g->for_each([&](Trainer& t) { EXPECT_EQ(t.set_param_group(last, 1e40, 1.0), 1); });
+  const StepResult refused = sharded->step(data.inputs(32, 16), data.targets(32, 16));
+  EXPECT_FALSE(refused.applied);
+  EXPECT_TRUE(refused.skipped);
+  EXPECT_FALSE(whole->step(data.inputs(32, 16), data.targets(32, 16)).applied);
+  EXPECT_EQ(bytes_of(sharded->primary().flat_params()), before);
+  expect_identical(*sharded, *whole, "after one share's overflow");
+  for (ReplicatedTrainer* g : {sharded.get(), whole.get()})
+    g->for_each([&](Trainer& t) { t.set_param_group(last, 1.0, 0.0); });
+  train(*sharded, data, 3, 3, 16);
+  train(*whole, data, 3, 3, 16);
+  expect_identical(*sharded, *whole, "after the overflow");
 }
 
 TEST(UpdateShardTest, SharesCoverEveryWeightOnceAndCutAtCacheLines) {
