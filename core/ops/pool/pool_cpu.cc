@@ -53,14 +53,14 @@ void for_each_tap(const Window2d& w, const std::vector<TapColumns>& taps, int64_
 // not vanish before the loss check), and once taken nothing replaces it.
 // Bitwise, not short-circuit: no branch is left for loops to vectorize around.
 template <typename T>
-bool takes_over(T best, T v) {
+TK_CPU_INLINE bool takes_over(T best, T v) {
   return (best == best) & ((v > best) | (v != v));
 }
 
 // The same maximum without the first-NaN test: any NaN gives NaN, and one
 // compare less keeps the forward loops fast.
 template <typename T>
-T max_keeping_nan(T best, T v) {
+TK_CPU_INLINE T max_keeping_nan(T best, T v) {
   return (v > best || v != v) ? v : best;
 }
 
@@ -234,73 +234,133 @@ void max_pool_2x2_backward(const Window2d& w, int64_t begin, int64_t end, const 
 // compiler leaves a select on bools between floats as a branch). The same
 // rule as the generic kernels, bit for bit: the maximum is one of the inputs
 // (stored exactly; a NaN quieted as store<BFloat16> quiets it).
-float f32_of_bits(uint32_t bits) {
+TK_CPU_INLINE float f32_of_bits(uint32_t bits) {
   float f;
   std::memcpy(&f, &bits, 4);
   return f;
 }
-uint32_t bits_of(float f) {
+TK_CPU_INLINE uint32_t bits_of(float f) {
   uint32_t bits;
   std::memcpy(&bits, &f, 4);
   return bits;
 }
-uint32_t pair_at(const BFloat16* at) {
+TK_CPU_INLINE uint32_t pair_at(const BFloat16* at) {
   uint32_t pair;
   std::memcpy(&pair, at, 4);
   return pair;
 }
-uint32_t mask_of(bool b) { return 0u - static_cast<uint32_t>(b); }
-float pick(uint32_t mask, float yes, float no) { return f32_of_bits((bits_of(yes) & mask) | (bits_of(no) & ~mask)); }
+TK_CPU_INLINE uint32_t mask_of(bool b) { return 0u - static_cast<uint32_t>(b); }
+TK_CPU_INLINE float pick(uint32_t mask, float yes, float no) { return f32_of_bits((bits_of(yes) & mask) | (bits_of(no) & ~mask)); }
+
+// One output of a row pair, forward: the first maximum (or NaN) of the four.
+TK_CPU_INLINE void max_of_window_bf16(int64_t ox, const BFloat16* __restrict top, const BFloat16* __restrict bottom,
+                        uint16_t* __restrict out) {
+  const uint32_t upper = pair_at(top + 2 * ox), lower = pair_at(bottom + 2 * ox);
+  const float a = f32_of_bits(upper << 16), b = f32_of_bits(upper & 0xFFFF0000u);
+  const float c = f32_of_bits(lower << 16), d = f32_of_bits(lower & 0xFFFF0000u);
+  // max_keeping_nan from a on (a beats the -inf start unless it is -inf itself)
+  float best = a;
+  best = pick(mask_of((b > best) | (b != b)), b, best);
+  best = pick(mask_of((c > best) | (c != c)), c, best);
+  best = pick(mask_of((d > best) | (d != d)), d, best);
+  const uint32_t bits = bits_of(best);
+  out[ox] = static_cast<uint16_t>((bits >> 16) | (mask_of((bits & 0x7FFFFFFFu) > 0x7F800000u) & 0x0040u));
+}
+
+// Which of a window's values (raster order: a b over c d) is its first
+// maximum, or first NaN: an all-ones mask for that one, zeros for the rest.
+struct Winner {
+  uint32_t a, b, c, d;
+};
+TK_CPU_INLINE Winner winner_of(float a, float b, float c, float d) {
+  const uint32_t to_b = mask_of(takes_over(a, b));
+  const float ab = pick(to_b, b, a);
+  const uint32_t to_c = mask_of(takes_over(ab, c));
+  const float abc = pick(to_c, c, ab);
+  const uint32_t to_d = mask_of(takes_over(abc, d));
+  return {~to_b & ~to_c & ~to_d, to_b & ~to_c & ~to_d, to_c & ~to_d, to_d};
+}
+
+// One output of a row pair, backward: its gradient to the window's first
+// maximum (or first NaN), zeros to the other three.
+TK_CPU_INLINE void route_window_bf16(int64_t ox, const BFloat16* __restrict top, const BFloat16* __restrict bottom,
+                       const uint16_t* __restrict g, BFloat16* __restrict d_top, BFloat16* __restrict d_bottom) {
+  const uint32_t upper = pair_at(top + 2 * ox), lower = pair_at(bottom + 2 * ox);
+  const float a = f32_of_bits(upper << 16), b = f32_of_bits(upper & 0xFFFF0000u);
+  const float c = f32_of_bits(lower << 16), d = f32_of_bits(lower & 0xFFFF0000u);
+  const Winner at = winner_of(a, b, c, d);
+  const uint32_t grad = g[ox];
+  const uint32_t new_upper = (grad & at.a) | ((grad << 16) & at.b);
+  const uint32_t new_lower = (grad & at.c) | ((grad << 16) & at.d);
+  std::memcpy(d_top + 2 * ox, &new_upper, 4);
+  std::memcpy(d_bottom + 2 * ox, &new_lower, 4);
+}
+
+// Calls window(ox) for every output column of a row: in blocks of 8, the
+// last one moved back to end at the row's end (it redoes a few outputs, which
+// write the same values again), so that rows as short as the CNN's 14 run
+// in vector registers instead of a scalar tail.
+template <typename Window>
+TK_CPU_INLINE void for_each_window(int64_t out_w, const Window& window) {
+  constexpr int64_t kBlock = 8;
+  if (out_w < kBlock) {
+    for (int64_t ox = 0; ox < out_w; ++ox) window(ox);
+    return;
+  }
+  for (int64_t x0 = 0; x0 < out_w; x0 += kBlock) {
+    const int64_t base = std::min(x0, out_w - kBlock);
+    for (int64_t lane = 0; lane < kBlock; ++lane) window(base + lane);
+  }
+}
+
+// The same for f32, whose pairs are two plain loads; the backward writes the
+// gradient's bits or zero.
+TK_CPU_INLINE void route_window_f32(int64_t ox, const float* __restrict top, const float* __restrict bottom,
+                                    const float* __restrict g, float* __restrict d_top, float* __restrict d_bottom) {
+  const float a = top[2 * ox], b = top[2 * ox + 1], c = bottom[2 * ox], d = bottom[2 * ox + 1];
+  const Winner at = winner_of(a, b, c, d);
+  const uint32_t grad = bits_of(g[ox]);
+  d_top[2 * ox] = f32_of_bits(grad & at.a);
+  d_top[2 * ox + 1] = f32_of_bits(grad & at.b);
+  d_bottom[2 * ox] = f32_of_bits(grad & at.c);
+  d_bottom[2 * ox + 1] = f32_of_bits(grad & at.d);
+}
 
 TK_CPU_CLONES void max_pool_2x2_bf16(const Window2d& w, int64_t begin, int64_t end, const BFloat16* in, BFloat16* out) {
   const int64_t width = w.width, out_w = w.out_w;
   for (int64_t p = begin; p < end; ++p)
     for (int64_t oy = 0; oy < w.out_h; ++oy) {
-      const BFloat16* __restrict top = in + p * w.height * width + 2 * oy * width;
-      const BFloat16* __restrict bottom = top + width;
-      uint16_t* __restrict dst = reinterpret_cast<uint16_t*>(out + (p * w.out_h + oy) * out_w);
-      for (int64_t ox = 0; ox < out_w; ++ox) {
-        const uint32_t upper = pair_at(top + 2 * ox), lower = pair_at(bottom + 2 * ox);
-        float best = max_keeping_nan(-std::numeric_limits<float>::infinity(), f32_of_bits(upper << 16));
-        best = max_keeping_nan(best, f32_of_bits(upper & 0xFFFF0000u));
-        best = max_keeping_nan(best, f32_of_bits(lower << 16));
-        best = max_keeping_nan(best, f32_of_bits(lower & 0xFFFF0000u));
-        const uint32_t bits = bits_of(best);
-        dst[ox] = static_cast<uint16_t>((bits >> 16) | (mask_of((bits & 0x7FFFFFFFu) > 0x7F800000u) & 0x0040u));
-      }
+      const BFloat16* top = in + p * w.height * width + 2 * oy * width;
+      uint16_t* dst = reinterpret_cast<uint16_t*>(out + (p * w.out_h + oy) * out_w);
+      for_each_window(out_w, [&](int64_t ox) { max_of_window_bf16(ox, top, top + width, dst); });
     }
 }
 
-TK_CPU_CLONES void max_pool_2x2_backward_bf16(const Window2d& w, int64_t begin, int64_t end, const BFloat16* in,
-                                              const BFloat16* grad_out, BFloat16* grad_in) {
+// MaxPool2d(2)'s overwriting backward for f32 and bf16, choosing by masks
+// (other storage takes max_pool_2x2_backward).
+template <typename S>
+TK_CPU_CLONES void max_pool_2x2_backward_masked(const Window2d& w, int64_t begin, int64_t end, const S* in,
+                                                const S* grad_out, S* grad_in) {
+  if constexpr (!std::is_same_v<S, float> && !std::is_same_v<S, BFloat16>) {
+    max_pool_2x2_backward<false>(w, begin, end, in, grad_out, grad_in);
+    return;
+  }
   const int64_t width = w.width, plane_size = w.height * width, out_w = w.out_w;
   for (int64_t p = begin; p < end; ++p) {
-    BFloat16* dst = grad_in + p * plane_size;
+    S* dst = grad_in + p * plane_size;
     for (int64_t oy = 0; oy < w.out_h; ++oy) {
-      const BFloat16* __restrict top = in + p * plane_size + 2 * oy * width;
-      const BFloat16* __restrict bottom = top + width;
-      const uint16_t* __restrict g = reinterpret_cast<const uint16_t*>(grad_out + (p * w.out_h + oy) * out_w);
-      BFloat16* __restrict d_top = dst + 2 * oy * width;
-      BFloat16* __restrict d_bottom = d_top + width;
-      for (int64_t ox = 0; ox < out_w; ++ox) {
-        const uint32_t upper = pair_at(top + 2 * ox), lower = pair_at(bottom + 2 * ox);
-        const float a = f32_of_bits(upper << 16), b = f32_of_bits(upper & 0xFFFF0000u);
-        const float c = f32_of_bits(lower << 16), d = f32_of_bits(lower & 0xFFFF0000u);
-        const uint32_t to_b = mask_of(takes_over(a, b));
-        const float ab = pick(to_b, b, a);
-        const uint32_t to_c = mask_of(takes_over(ab, c));
-        const float abc = pick(to_c, c, ab);
-        const uint32_t to_d = mask_of(takes_over(abc, d));
-        const uint32_t at_c = to_c & ~to_d, at_b = to_b & ~to_c & ~to_d, at_a = ~to_b & ~to_c & ~to_d;
-        const uint32_t grad = g[ox];
-        const uint32_t new_upper = (grad & at_a) | ((grad << 16) & at_b);
-        const uint32_t new_lower = (grad & at_c) | ((grad << 16) & to_d);
-        std::memcpy(d_top + 2 * ox, &new_upper, 4);
-        std::memcpy(d_bottom + 2 * ox, &new_lower, 4);
-      }
-      for (int64_t x = 2 * out_w; x < width; ++x) d_top[x] = d_bottom[x] = BFloat16{0};  // an odd width's last column
+      const S* top = in + p * plane_size + 2 * oy * width;
+      const S* g = grad_out + (p * w.out_h + oy) * out_w;
+      S* d_top = dst + 2 * oy * width;
+      for_each_window(out_w, [&](int64_t ox) {
+        if constexpr (std::is_same_v<S, float>)
+          route_window_f32(ox, top, top + width, g, d_top, d_top + width);
+        else if constexpr (std::is_same_v<S, BFloat16>)
+          route_window_bf16(ox, top, top + width, reinterpret_cast<const uint16_t*>(g), d_top, d_top + width);
+      });
+      for (int64_t x = 2 * out_w; x < width; ++x) d_top[x] = d_top[width + x] = S{};  // an odd width's last column
     }
-    for (int64_t i = 2 * w.out_h * width; i < plane_size; ++i) dst[i] = BFloat16{0};  // an odd height's last row
+    for (int64_t i = 2 * w.out_h * width; i < plane_size; ++i) dst[i] = S{};  // an odd height's last row
   }
 }
 
@@ -344,11 +404,8 @@ void pool2d_backward(Backend& backend, DType dt, Pool pool, int64_t planes, cons
       parallel_for(threads, planes, grain, [&](int64_t begin, int64_t end) TK_CPU_CLONES {
         if (two_by_two && accumulate)
           max_pool_2x2_backward<true>(w, begin, end, in, grad_out, grad_in);
-        else if (two_by_two && std::is_same_v<S, BFloat16>)
-          max_pool_2x2_backward_bf16(w, begin, end, reinterpret_cast<const BFloat16*>(in),
-                                     reinterpret_cast<const BFloat16*>(grad_out), reinterpret_cast<BFloat16*>(grad_in));
         else if (two_by_two)
-          max_pool_2x2_backward<false>(w, begin, end, in, grad_out, grad_in);
+          max_pool_2x2_backward_masked(w, begin, end, in, grad_out, grad_in);
         else
           max_pool_tiles_backward(w, begin, end, in, grad_out, grad_in, accumulate);
       });
