@@ -228,6 +228,8 @@ void max_pool_2x2_backward(const Window2d& w, int64_t begin, int64_t end, const 
   }
 }
 
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "a bf16 pair's first element is the word's low half");
+
 // MaxPool2d(2) in bf16, forward and (overwriting) backward: a row's pair of
 // columns is one 32-bit load whose halves are the two bf16 values' f32 bits,
 // and every choice is a bit mask, so the loops vectorize as f32's do (the
@@ -299,7 +301,8 @@ TK_CPU_INLINE void route_window_bf16(int64_t ox, const BFloat16* __restrict top,
 // Calls window(ox) for every output column of a row: in blocks of 8, the
 // last one moved back to end at the row's end (it redoes a few outputs, which
 // write the same values again), so that rows as short as the CNN's 14 run
-// in vector registers instead of a scalar tail.
+// in vector registers instead of a scalar tail. Only for kernels that
+// overwrite what they write (an accumulating one would add twice).
 template <typename Window>
 TK_CPU_INLINE void for_each_window(int64_t out_w, const Window& window) {
   constexpr int64_t kBlock = 8;
@@ -343,24 +346,24 @@ TK_CPU_CLONES void max_pool_2x2_backward_masked(const Window2d& w, int64_t begin
                                                 const S* grad_out, S* grad_in) {
   if constexpr (!std::is_same_v<S, float> && !std::is_same_v<S, BFloat16>) {
     max_pool_2x2_backward<false>(w, begin, end, in, grad_out, grad_in);
-    return;
-  }
-  const int64_t width = w.width, plane_size = w.height * width, out_w = w.out_w;
-  for (int64_t p = begin; p < end; ++p) {
-    S* dst = grad_in + p * plane_size;
-    for (int64_t oy = 0; oy < w.out_h; ++oy) {
-      const S* top = in + p * plane_size + 2 * oy * width;
-      const S* g = grad_out + (p * w.out_h + oy) * out_w;
-      S* d_top = dst + 2 * oy * width;
-      for_each_window(out_w, [&](int64_t ox) {
-        if constexpr (std::is_same_v<S, float>)
-          route_window_f32(ox, top, top + width, g, d_top, d_top + width);
-        else if constexpr (std::is_same_v<S, BFloat16>)
-          route_window_bf16(ox, top, top + width, reinterpret_cast<const uint16_t*>(g), d_top, d_top + width);
-      });
-      for (int64_t x = 2 * out_w; x < width; ++x) d_top[x] = d_top[width + x] = S{};  // an odd width's last column
+  } else {
+    const int64_t width = w.width, plane_size = w.height * width, out_w = w.out_w;
+    for (int64_t p = begin; p < end; ++p) {
+      S* dst = grad_in + p * plane_size;
+      for (int64_t oy = 0; oy < w.out_h; ++oy) {
+        const S* top = in + p * plane_size + 2 * oy * width;
+        const S* g = grad_out + (p * w.out_h + oy) * out_w;
+        S* d_top = dst + 2 * oy * width;
+        for_each_window(out_w, [&](int64_t ox) {
+          if constexpr (std::is_same_v<S, float>)
+            route_window_f32(ox, top, top + width, g, d_top, d_top + width);
+          else
+            route_window_bf16(ox, top, top + width, reinterpret_cast<const uint16_t*>(g), d_top, d_top + width);
+        });
+        for (int64_t x = 2 * out_w; x < width; ++x) d_top[x] = d_top[width + x] = S{};  // an odd width's last column
+      }
+      for (int64_t i = 2 * w.out_h * width; i < plane_size; ++i) dst[i] = S{};  // an odd height's last row
     }
-    for (int64_t i = 2 * w.out_h * width; i < plane_size; ++i) dst[i] = S{};  // an odd height's last row
   }
 }
 

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include "core/backend/cpu/cpu_backend.h"
@@ -91,43 +92,73 @@ TEST(CpuNormReluTest, OnePassMatchesTheDefaultTwoPasses) {
 }
 
 // Half storage sums each plane in f32 lanes and forms dx in f32: against the
-// same (rounded) values in f64, the statistics and the parameters' gradients
-// are f32-accurate and dx is off by no more than its own rounding to bf16.
-TEST(CpuNormReluTest, Bf16BatchNormMatchesF64OnTheSameValues) {
+// same (rounded) values in f64, the statistics and, from the same
+// statistics, the parameters' gradients are f32-accurate, and dx is off by no
+// more than its own rounding. bf16 on
+// the CNN's small planes; f16 on planes of 112 x 112 (far more terms than
+// one f32 lane may take exactly) around a mean of 100 (x_hat from a large
+// mean and a small spread).
+struct HalfNormCase {
+  DType dtype;
+  int64_t batch, channels, spatial;
+  double center, spread;
+  int dx_bits;  // the storage's significand bits: dx's rounding
+};
+
+class CpuHalfNormTest : public ::testing::TestWithParam<HalfNormCase> {};
+
+TEST_P(CpuHalfNormTest, MatchesF64OnTheSameValues) {
+  const HalfNormCase& c = GetParam();
   cpu::CpuBackend cpu(2);
-  const int64_t batch = 8, channels = 3, spatial = 196, n = batch * channels * spatial;
+  const int64_t batch = c.batch, channels = c.channels, spatial = c.spatial, n = batch * channels * spatial;
   std::vector<double> x_values = random(n, 11);
-  for (double& v : x_values) v = 3 + 2 * v;  // a mean well away from 0
+  for (double& v : x_values) v = c.center + c.spread * v;
   // Gradients with a mean and a part along x: both terms of dx count.
   std::vector<double> dy_values = random(n, 12);
-  for (int64_t i = 0; i < n; ++i) dy_values[i] += 0.5 + 0.3 * x_values[i];
-  Buffer x16(cpu, x_values, DType::kBF16), dy16(cpu, dy_values, DType::kBF16);
+  for (int64_t i = 0; i < n; ++i) dy_values[i] += 0.5 + 0.3 * (x_values[i] - c.center);
+  Buffer x16(cpu, x_values, c.dtype), dy16(cpu, dy_values, c.dtype);
   Buffer x64(cpu, x16.values(), DType::kF64), dy64(cpu, dy16.values(), DType::kF64);
   for (bool accumulate : {false, true}) {
     SCOPED_TRACE(accumulate ? "accumulate" : "overwrite");
-    auto run = [&](DType dt, Buffer& x, Buffer& dy, const std::vector<double>& dx_before) {
-      Buffer mean(cpu, std::vector<double>(channels), dt == DType::kF64 ? DType::kF64 : DType::kF32),
-          var(cpu, std::vector<double>(channels), mean.dtype), gamma(cpu, random(channels, 13), mean.dtype),
-          dgamma(cpu, std::vector<double>(channels), mean.dtype), dbeta(cpu, std::vector<double>(channels), mean.dtype),
-          dx(cpu, dx_before, dt);
-      kernels::batch_norm_statistics(cpu, dt, mean.dtype, batch, channels, spatial, x.data, mean.data, var.data);
-      kernels::batch_norm_backward(cpu, dt, mean.dtype, batch, channels, spatial, 1e-5, true, x.data, dy.data, mean.data,
+    // The statistics against f64's; then the backward of both from the half
+    // run's statistics (f32 parameters: their own rounding is not the kernel's).
+    const DType param = DType::kF32;
+    Buffer mean16(cpu, std::vector<double>(channels), param), var16(cpu, std::vector<double>(channels), param);
+    Buffer mean64(cpu, std::vector<double>(channels), DType::kF64), var64(cpu, std::vector<double>(channels), DType::kF64);
+    kernels::batch_norm_statistics(cpu, c.dtype, param, batch, channels, spatial, x16.data, mean16.data, var16.data);
+    kernels::batch_norm_statistics(cpu, DType::kF64, DType::kF64, batch, channels, spatial, x64.data, mean64.data,
+                                   var64.data);
+    for (int64_t ch = 0; ch < channels; ++ch) {
+      EXPECT_NEAR(mean16.values()[ch], mean64.values()[ch], 2e-6 * std::max(1.0, std::abs(mean64.values()[ch])));
+      EXPECT_NEAR(var16.values()[ch], var64.values()[ch], 2e-6 * var64.values()[ch]);
+    }
+    Buffer mean_given(cpu, mean16.values(), DType::kF64), var_given(cpu, var16.values(), DType::kF64);
+    auto backward = [&](DType dt, DType param_dt, Buffer& x, Buffer& dy, Buffer& mean, Buffer& var,
+                        const std::vector<double>& dx_before) {
+      Buffer gamma(cpu, random(channels, 13), param_dt), dgamma(cpu, std::vector<double>(channels), param_dt),
+          dbeta(cpu, std::vector<double>(channels), param_dt), dx(cpu, dx_before, dt);
+      kernels::batch_norm_backward(cpu, dt, param_dt, batch, channels, spatial, 1e-5, true, x.data, dy.data, mean.data,
                                    var.data, gamma.data, dx.data, accumulate, dgamma.data, dbeta.data);
-      return std::vector<std::vector<double>>{mean.values(), var.values(), dgamma.values(), dbeta.values(), dx.values()};
+      return std::vector<std::vector<double>>{dgamma.values(), dbeta.values(), dx.values()};
     };
-    Buffer before(cpu, accumulate ? random(n, 14) : std::vector<double>(n), DType::kBF16);
-    const auto got = run(DType::kBF16, x16, dy16, before.values());
-    const auto want = run(DType::kF64, x64, dy64, before.values());
-    const char* names[] = {"mean", "variance", "dgamma", "dbeta"};
-    for (int k = 0; k < 4; ++k)
-      for (int64_t c = 0; c < channels; ++c)
-        EXPECT_NEAR(got[k][c], want[k][c], 2e-6 * std::max(1.0, std::abs(want[k][c]))) << names[k] << " " << c;
+    Buffer before(cpu, accumulate ? random(n, 14) : std::vector<double>(n), c.dtype);
+    const auto got = backward(c.dtype, param, x16, dy16, mean16, var16, before.values());
+    const auto want = backward(DType::kF64, DType::kF64, x64, dy64, mean_given, var_given, before.values());
+    const char* names[] = {"dgamma", "dbeta"};
+    for (int k = 0; k < 2; ++k)
+      for (int64_t ch = 0; ch < channels; ++ch)
+        EXPECT_NEAR(got[k][ch], want[k][ch], 2e-6 * std::max(1.0, std::abs(want[k][ch]))) << names[k] << " " << ch;
     double largest = 0;
-    for (double v : want[4]) largest = std::max(largest, std::abs(v));
+    for (double v : want[2]) largest = std::max(largest, std::abs(v));
     for (int64_t i = 0; i < n; ++i)
-      ASSERT_NEAR(got[4][i], want[4][i], std::ldexp(std::abs(want[4][i]), -8) + 1e-5 * largest) << "dx " << i;
+      ASSERT_NEAR(got[2][i], want[2][i], std::ldexp(std::abs(want[2][i]), -c.dx_bits) + 1e-5 * largest) << "dx " << i;
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(HalfStorage, CpuHalfNormTest,
+                         ::testing::Values(HalfNormCase{DType::kBF16, 8, 3, 196, 3.0, 2.0, 8},
+                                           HalfNormCase{DType::kF16, 16, 2, 112 * 112, 100.0, 2.0, 11}),
+                         [](const auto& info) { return std::string(dtype_name(info.param.dtype)); });
 
 }  // namespace
 }  // namespace tk
