@@ -7,12 +7,15 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "core/api/checkpoint.h"
+#include "core/api/replica_fanout.h"
 #include "core/api/replicated_trainer.h"
 #include "core/dist/local_group.h"
 #include "core/ops/ops.h"
@@ -171,6 +174,28 @@ TEST(ShardedUpdateTest, ARefusedUpdateIsRefusedByTheWholeGroup) {
   train(sharded, data, 3, 3, 16);
   train(whole, data, 3, 3, 16);
   expect_identical(sharded, whole, "after the refused update");
+}
+
+// A checkpoint saved from a sharded group holds the whole moments: loaded
+// into a group that runs the whole update, and back into a sharded one,
+// training goes on as if never interrupted.
+TEST(ShardedUpdateTest, ACheckpointHoldsEveryShareOfTheMoments) {
+  const std::string path = ::testing::TempDir() + "/sharded_update_test.safetensors";
+  ReplicatedTrainer sharded(mlp(40), config_for(OptimizerKind::kAdam, true), 2);
+  ReplicatedTrainer whole(mlp(40), config_for(OptimizerKind::kAdam, false), 2);
+  Data data(16 * 10);
+  train(sharded, data, 0, 5, 16);
+  train(whole, data, 0, 5, 16);
+  ASSERT_TRUE(sharded.primary().optimizer_state_stale());
+  save_checkpoint(sharded.primary(), path, nullptr);
+  ReplicatedTrainer from_sharded(mlp(40), config_for(OptimizerKind::kAdam, false), 2);
+  ReplicatedTrainer sharded_again(mlp(40), config_for(OptimizerKind::kAdam, true), 2);
+  load_checkpoint_on_all(from_sharded, path, nullptr);
+  load_checkpoint_on_all(sharded_again, path, nullptr);
+  for (ReplicatedTrainer* g : {&whole, &from_sharded, &sharded_again}) train(*g, data, 5, 3, 16);
+  expect_identical(sharded_again, whole, "sharded, resumed");
+  expect_identical(sharded_again, from_sharded, "sharded against whole, both resumed");
+  std::remove(path.c_str());
 }
 
 // Clipping reads the gradients' norm, which a sharded group squares a
